@@ -1,0 +1,1 @@
+"""codeintel-assets: a code-intelligence warehouse for Python repositories (Dagster + DuckDB)."""

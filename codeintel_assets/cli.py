@@ -1,0 +1,38 @@
+"""`codeintel-assets`: materialize the warehouse, list steps, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codeintel-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("materialize", help="materialize assets in-process and print a summary")
+    run.add_argument("--select", default="*",
+                     help="asset selection, as `dagster asset materialize --select` (default *)")
+    for p in (run, sub.add_parser("summary", help="rows per table and most complex files")):
+        p.add_argument("--target", help="repository to index (default: $CODEINTEL_TARGET or cwd)")
+        p.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
+    sub.add_parser("steps", help="print the step graph as JSON")
+    args = parser.parse_args(argv)
+
+    from codeintel_assets import run as api
+
+    if args.command == "steps":
+        print(json.dumps(api.steps(), indent=2))
+        return 0
+    if args.command == "materialize":
+        result = api.materialize(args.select, args.target, args.db, raise_on_error=False)
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            print(f"run failed in steps: {', '.join(failed)}", file=sys.stderr)
+            return 1
+    print(api.format_summary(api.summary(args.target, args.db)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

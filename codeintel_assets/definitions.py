@@ -1,0 +1,26 @@
+"""The one Definitions object: every asset, check, resource and job of codeintel-assets."""
+
+import dagster as dg
+
+from codeintel_assets.defs.checks import CHECKS
+from codeintel_assets.defs.ingest import INGEST_ASSETS
+from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+
+target = TargetRepo()
+warehouse = Warehouse(target=target)
+
+codeintel_job = dg.define_asset_job(
+    "codeintel_job", selection=dg.AssetSelection.all(),
+    description="Materialize every asset (the README's main command runs this selection).",
+)
+
+defs = dg.Definitions(
+    assets=INGEST_ASSETS,
+    asset_checks=CHECKS,
+    jobs=[codeintel_job],
+    resources={"target": target, "warehouse": warehouse,
+               "io_manager": DuckDBIOManager(warehouse=warehouse)},
+    # Steps are short and parse in their own process pool: one process per run avoids
+    # paying Dagster's per-step process start-up. See README "Scaling out".
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,155 @@
+"""Resources: the target repository, the warehouse (DuckDB file) and its IO manager."""
+
+
+import os
+from dataclasses import dataclass
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field, PrivateAttr
+
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.scan import (
+    DEFAULT_EXCLUDES,
+    DEFAULT_INCLUDES,
+    DEFAULT_MAX_FILE_BYTES,
+    absolute,
+    module_names,
+)
+from codeintel_assets.storage.catalog import TableSpec, table
+from codeintel_assets.storage.gateway import StorageGateway, Sql, default_db_path
+from codeintel_assets.tools.git import RepoInfo, repo_info
+
+TARGET_ENV = "CODEINTEL_TARGET"
+DB_ENV = "CODEINTEL_DB"
+
+
+def _default_root() -> str:
+    return os.path.abspath(os.environ.get(TARGET_ENV) or os.getcwd())
+
+
+class TargetRepo(dg.ConfigurableResource):
+    """The repository to index: a work tree on disk (a Git checkout or a plain folder)."""
+
+    root: str = Field(
+        default_factory=_default_root,
+        description=f"Path of the repository to index. Default: ${TARGET_ENV}, else the "
+        "current working directory.",
+    )
+    includes: list[str] = Field(
+        default=list(DEFAULT_INCLUDES),
+        description="gitignore-style patterns of files to scan (Python sources and config files).",
+    )
+    excludes: list[str] = Field(
+        default=list(DEFAULT_EXCLUDES),
+        description="gitignore-style patterns of files and folders to skip.",
+    )
+    max_file_bytes: int = Field(
+        default=DEFAULT_MAX_FILE_BYTES,
+        description="Files larger than this are recorded as too_large and not parsed.",
+    )
+    workers: int = Field(
+        default=0, description="Parser processes; 0 = one per CPU core ($CODEINTEL_WORKERS)."
+    )
+
+    _info: RepoInfo | None = PrivateAttr(default=None)
+
+    @property
+    def abs_root(self) -> str:
+        return os.path.abspath(self.root)
+
+    def info(self) -> RepoInfo:
+        """Slug, HEAD commit, branch and dirtiness from Git (through the ToolRunner), cached."""
+        if self._info is None:
+            if not os.path.isdir(self.abs_root):
+                raise FileNotFoundError(f"target repository {self.abs_root!r} is not a directory")
+            self._info = repo_info(self.abs_root)
+        return self._info
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file every table lives in, reached only through the StorageGateway."""
+
+    target: TargetRepo
+    db_path: str = Field(
+        default_factory=lambda: os.environ.get(DB_ENV, ""),
+        description=f"DuckDB file. Default: ${DB_ENV}, else <target>/.codeintel/codeintel.duckdb.",
+    )
+
+    def gateway(self) -> StorageGateway:
+        return StorageGateway(self.db_path or default_db_path(self.target.abs_root))
+
+    def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
+             params: tuple = ()) -> pa.Table:
+        """This repository's rows of a catalog table as Arrow."""
+        return self.gateway().read_table(table(qualified_name), self.target.info().slug,
+                                         columns, where, params)
+
+    def python_jobs(self) -> list[FileJob]:
+        """One FileJob per Python file of core.file_state that parsed, with its module name."""
+        state = self.read("core.file_state", ["rel_path", "commit", "parse_status"],
+                          where="language = 'python'").to_pylist()
+        modules = module_names([r["rel_path"] for r in state])
+        repo, root = self.target.info().slug, self.target.abs_root
+        return [FileJob(repo, r["commit"], r["rel_path"], absolute(root, r["rel_path"]),
+                        modules[r["rel_path"]][0])
+                for r in state if r["parse_status"] == "ok"]
+
+
+@dataclass(frozen=True)
+class TableHandle:
+    """What a downstream asset receives for a warehouse table: a name it can query lazily."""
+
+    warehouse: Warehouse
+    spec: TableSpec
+
+    def arrow(self, columns: list[str] | None = None, where: str = "", params: tuple = ()):
+        return self.warehouse.read(self.spec.qualified_name, columns, where, params)
+
+
+class DuckDBIOManager(dg.ConfigurableIOManager):
+    """Stores each `[schema, table]` asset as DuckDB table `schema.table` via the gateway.
+
+    Outputs may be a pyarrow Table (loaded zero-copy) or a `Sql` SELECT run inside DuckDB. Each
+    write replaces the target repository's rows in one transaction; other repositories' rows
+    stay. Inputs load as a `TableHandle`.
+    """
+
+    warehouse: Warehouse
+
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql) -> None:
+        spec = table(".".join(context.asset_key.path))
+        gateway = self.warehouse.gateway()
+        result = gateway.replace_repo_rows(spec, self.warehouse.target.info().slug, obj)
+        context.add_output_metadata({
+            "dagster/row_count": result.row_count,
+            "dagster/table_name": f"{gateway.db_path}:{spec.qualified_name}",
+            "dagster/column_schema": column_schema(spec),
+            "migrated": result.migrated,
+            "preview": dg.MetadataValue.md(_preview(gateway, spec,
+                                                    self.warehouse.target.info().slug)),
+        })
+
+    def load_input(self, context: dg.InputContext) -> TableHandle:
+        return TableHandle(self.warehouse, table(".".join(context.asset_key.path)))
+
+
+def column_schema(spec: TableSpec) -> dg.TableSchema:
+    return dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.duckdb_type, description=c.description or None,
+                       constraints=dg.TableColumnConstraints(nullable=c.name not in spec.primary_key))
+        for c in spec.columns
+    ])
+
+
+def _preview(gateway: StorageGateway, spec: TableSpec, repo: str, rows: int = 5) -> str:
+    cols = [c for c in spec.column_names if c not in ("repo", "commit")][:8]
+    data = gateway.query(
+        f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {spec.qualified_name} "
+        f"WHERE repo = ? LIMIT {rows}", (repo,)).to_pylist()
+    if not data:
+        return "_empty table_"
+    cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")[:60]  # noqa: E731
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in data]
+    return "\n".join(lines)

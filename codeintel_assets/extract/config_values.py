@@ -1,0 +1,404 @@
+"""Flatten a repository's config files into `analytics.config_values` rows.
+
+Config files (TOML, YAML, JSON, INI/CFG, dotenv) are parsed with the standard parser of their
+format and flattened into one row per leaf, keyed by a dotted keypath in which list items are
+numbers (`tool.ruff.lint.select.0`). Values of secret-like keys are masked. Bad input is data,
+not an exception: a file that cannot be decoded or parsed becomes one `parse_error` row, an
+oversized file one `too_large` row, and a file with too many keys is cut off with a `truncated`
+row.
+
+The second half links keys to code: `string_literals` / `file_literals` collect the string
+constants of Python files, and `attach_references` marks each config key with the Python files
+whose literals name it. The module is free of Dagster so worker processes import it cheaply.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import datetime as dt
+import json
+import os
+import re
+import tomllib
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import read_python
+from codeintel_assets.storage.catalog import table as catalog_table
+
+CONFIG_TABLE = "analytics.config_values"
+
+# Format names, as stored in analytics.config_values.format (and core.file_state.language).
+CONFIG_FORMATS: tuple[str, ...] = ("toml", "yaml", "json", "ini", "cfg", "env")
+
+# Gitignore-style patterns (matched against the file name) that select exactly the files for
+# which `config_format` is not None.
+CONFIG_GLOBS: tuple[str, ...] = (
+    "*.toml", "*.yaml", "*.yml", "*.json", "*.ini", "*.cfg", ".env", ".env.*",
+)
+
+MAX_CONFIG_BYTES = 2 * 1024 * 1024  # bytes; a larger file becomes one 'too_large' row
+MAX_KEYS_PER_FILE = 20_000  # distinct keypaths kept per file; the rest become one 'truncated' row
+PREVIEW_CHARS = 200  # value_preview (and error message) length cap, in characters
+SECRET_MASK = "***"
+SECRET_KEY_RE = re.compile(r"password|secret|token|key", re.IGNORECASE)
+
+LITERAL_MIN_CHARS = 2
+LITERAL_MAX_CHARS = 200
+# Schema of the in-memory "literals" side output of `string_literals`.
+LITERALS_SCHEMA = pa.schema([
+    pa.field("rel_path", pa.string()), pa.field("module", pa.string()),
+    pa.field("literal", pa.string()),
+])
+
+_EXTENSIONS = {
+    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ini": "ini", ".cfg": "cfg",
+}
+# Well-known INI-dialect files whose extension says otherwise.
+_INI_NAMES = frozenset({"setup.cfg", "tox.ini"})
+# Counting the keys dropped past MAX_KEYS_PER_FILE stops here (YAML aliases can expand a small
+# file into billions of leaves); beyond it the truncated row says "more than".
+_COUNT_DROPPED_UP_TO = 1_000_000
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def config_format(rel_path: str) -> str | None:
+    """The config format of a file from its name, or None if it is not a config file.
+
+    `*.toml` -> toml, `*.yaml`/`*.yml` -> yaml, `*.json` -> json, `*.ini` -> ini, `setup.cfg`
+    -> ini, other `*.cfg` -> cfg, `.env` and `.env.*` (e.g. `.env.example`) -> env. Matching is
+    case-sensitive like CONFIG_GLOBS; a known extension wins over the `.env.` prefix
+    (`.env.json` is json).
+    """
+    name = PurePosixPath(rel_path).name
+    if name in _INI_NAMES:
+        return "ini"
+    suffix = name[name.rfind("."):] if "." in name else ""
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    if name == ".env" or name.startswith(".env."):
+        return "env"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Extraction
+
+
+def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
+    """Rows of `analytics.config_values` for the config file `job.rel_path` (the config_path).
+
+    Reads `job.abs_path` (at most MAX_CONFIG_BYTES + 1 bytes), decodes it as UTF-8 (a BOM is
+    allowed) and parses it by `config_format(job.rel_path)`:
+
+    - toml: tomllib; yaml: every document of the stream (keys are prefixed with the document
+      index only when there is more than one document); json: the json module;
+    - ini/cfg: configparser without interpolation, option names case-preserved, no DEFAULT
+      propagation (`[DEFAULT]` is an ordinary section), keys `section.option`;
+    - env: `KEY=VALUE` lines; blank lines and `#` comments ignored, a leading `export ` dropped,
+      matching quotes stripped, ` #` comments after unquoted values dropped.
+
+    Nested mappings and lists flatten to dotted keypaths; list items are numbered from 0. Each
+    leaf is one row with value_type str | int | float | bool | null, or list | dict for an empty
+    container. A file whose root is a scalar yields one row with key ''; a file with no keys
+    (empty mapping, comment-only YAML) yields no rows. Repeated keypaths keep the last value.
+    value_preview is the value as text capped at PREVIEW_CHARS (bools `true`/`false`, null as
+    NULL, dates ISO 8601), or SECRET_MASK when the keypath matches SECRET_KEY_RE.
+
+    Never raises for bad content: undecodable or unparsable input gives one row with key '',
+    value_type `parse_error` and the error message (without file content, so no secret leaks)
+    as value_preview; a file over MAX_CONFIG_BYTES one `too_large` row; keys beyond
+    MAX_KEYS_PER_FILE are dropped and reported by one `truncated` row with key ''. Raises
+    ValueError when `job.rel_path` is not a config file and OSError when it cannot be read.
+    References are left empty ('[]', '[]', 0); `attach_references` fills them.
+    """
+    fmt = config_format(job.rel_path)
+    if fmt is None:
+        raise ValueError(f"not a config file: {job.rel_path!r}")
+
+    def row(key: str, value_type: str, preview: str | None) -> dict:
+        return {
+            "repo": job.repo, "commit": job.commit, "config_path": job.rel_path, "key": key,
+            "format": fmt, "value_type": value_type, "value_preview": preview,
+            "reference_paths": "[]", "reference_modules": "[]", "reference_count": 0,
+        }
+
+    with open(job.abs_path, "rb") as fh:
+        data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            size = max(len(data), os.fstat(fh.fileno()).st_size)
+            message = f"{size} bytes exceeds the {MAX_CONFIG_BYTES}-byte limit"
+            return {CONFIG_TABLE: [row("", "too_large", message)]}
+
+    try:
+        root = _PARSERS[fmt](data.decode("utf-8-sig"))
+    except Exception as exc:  # any decoder or parser failure is data about the file
+        return {CONFIG_TABLE: [row("", "parse_error", _cap(_error_message(exc)))]}
+
+    rows: dict[str, dict] = {}
+    dropped = 0
+    for key, value in _leaves(root):
+        if key in rows or len(rows) < MAX_KEYS_PER_FILE:
+            value_type, preview = _describe(value)
+            if SECRET_KEY_RE.search(key):
+                preview = SECRET_MASK
+            rows[key] = row(key, value_type, preview)  # a repeated keypath keeps the last value
+        else:
+            dropped += 1
+            if dropped > _COUNT_DROPPED_UP_TO:
+                break
+    if dropped:
+        count = f"more than {_COUNT_DROPPED_UP_TO}" if dropped > _COUNT_DROPPED_UP_TO else dropped
+        rows[""] = row("", "truncated", f"{count} more keys dropped (limit {MAX_KEYS_PER_FILE})")
+    return {CONFIG_TABLE: list(rows.values())}
+
+
+def _parse_toml(text: str) -> Any:
+    return tomllib.loads(text)
+
+
+class _Documents(list):
+    """The documents of a multi-document YAML stream; their keys get the document index."""
+
+
+def _parse_yaml(text: str) -> Any:
+    docs = list(yaml.load_all(text, Loader=_YAML_LOADER))
+    if not docs:
+        return None
+    return docs[0] if len(docs) == 1 else _Documents(docs)
+
+
+def _parse_json(text: str) -> Any:
+    return json.loads(text)
+
+
+def _parse_ini(text: str) -> Any:
+    # A default_section no file uses turns off DEFAULT propagation: [DEFAULT] is kept as it is.
+    parser = configparser.ConfigParser(
+        interpolation=None, strict=False, allow_no_value=True, default_section="\x00",
+    )
+    parser.optionxform = str  # keep option names as written
+    parser.read_string(text)
+    return {name: dict(parser.items(name, raw=True)) for name in parser.sections()}
+
+
+def _parse_env(text: str) -> Any:
+    values: dict[str, str | None] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export ") or line.startswith("export\t"):
+            line = line[len("export"):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not key:
+            continue
+        values[key] = _env_value(value.strip()) if sep else None
+    return values
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0:
+            return value[1:end]
+        return value
+    comment = re.search(r"\s#", value)
+    return value[:comment.start()].rstrip() if comment else value
+
+
+_PARSERS = {
+    "toml": _parse_toml, "yaml": _parse_yaml, "json": _parse_json,
+    "ini": _parse_ini, "cfg": _parse_ini, "env": _parse_env,
+}
+
+
+def _error_message(exc: BaseException) -> str:
+    """`Type: message` without the file content some parsers quote (it may hold secrets)."""
+    name = type(exc).__name__
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = [p for p in (exc.context, exc.problem) if p]
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return f"{name}: {', '.join(parts) or 'invalid YAML'}{where}"
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"{name}: file contains no section headers (line {exc.lineno})"
+    if isinstance(exc, configparser.ParsingError):
+        lines = ", ".join(str(lineno) for lineno, _ in exc.errors)
+        return f"{name}: unparsable lines {lines}"
+    if isinstance(exc, configparser.Error):
+        return f"{name}: {exc.message.splitlines()[0] if exc.message else ''}"
+    return f"{name}: {exc}"
+
+
+def _leaves(root: Any) -> Iterator[tuple[str, Any]]:
+    """(keypath, leaf value) pairs in document order; iterative, so depth is unbounded.
+
+    The root itself is never an empty-container leaf (no keys: no pairs); a scalar root is the
+    leaf ''. A container that contains itself (YAML anchors can build one) is the str leaf
+    '<recursive reference>'.
+    """
+    if isinstance(root, _Documents):
+        stack: list[tuple] = [("visit", str(i), doc) for i, doc in reversed(list(enumerate(root)))]
+    elif root is None or (_is_container(root) and not root):
+        return
+    else:
+        stack = [("visit", "", root)]
+    on_path: set[int] = set()
+    while stack:
+        entry = stack.pop()
+        if entry[0] == "exit":
+            on_path.discard(entry[1])
+            continue
+        _, prefix, value = entry
+        if not _is_container(value) or not value:
+            yield prefix, value
+            continue
+        if id(value) in on_path:
+            yield prefix, "<recursive reference>"
+            continue
+        on_path.add(id(value))
+        stack.append(("exit", id(value)))
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        children = [("visit", f"{prefix}.{k}" if prefix else str(k), v) for k, v in items]
+        stack.extend(reversed(children))
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, (Mapping, list, tuple))
+
+
+def _describe(value: Any) -> tuple[str, str | None]:
+    """(value_type, value_preview) of a leaf, the preview capped at PREVIEW_CHARS."""
+    if value is None:
+        return "null", None
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false"
+    if isinstance(value, int):
+        return "int", _cap(_safe_str(value))
+    if isinstance(value, float):
+        return "float", _cap(_safe_str(value))
+    if isinstance(value, str):
+        return "str", _cap(value)
+    if isinstance(value, Mapping):
+        return "dict", "{}"
+    if isinstance(value, (list, tuple)):
+        return "list", "[]"
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return "str", _cap(value.isoformat())
+    return "str", _cap(_safe_str(value))
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        return str(value)
+    except ValueError:  # e.g. an int beyond sys.get_int_max_str_digits()
+        return f"<{type(value).__name__} too large to print>"
+
+
+def _cap(text: str) -> str:
+    return text[:PREVIEW_CHARS]
+
+
+# --------------------------------------------------------------------------------------------
+# String literals of Python files
+
+
+def file_literals(source: str | bytes) -> set[str]:
+    """The distinct str constants of Python source, LITERAL_MIN..MAX_CHARS long, not blank.
+
+    Every `ast.Constant` holding a str counts, docstrings and f-string fragments included.
+    Source that does not parse (SyntaxError, null bytes, nesting too deep) has no literals.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and LITERAL_MIN_CHARS <= len(node.value) <= LITERAL_MAX_CHARS
+        and not node.value.isspace()
+    }
+
+
+def string_literals(job: FileJob) -> dict[str, list[dict]]:
+    """`{"literals": [{"rel_path", "module", "literal"}, ...]}` for the Python file of `job`.
+
+    One row per distinct literal of `file_literals`, sorted. Not a catalog table: the rows are
+    an in-memory side output for `literal_index` / `attach_references` (with `run_extractor`,
+    pass `{"literals": LITERALS_SCHEMA}`). A file that cannot be decoded (PEP 263 cookie, else
+    UTF-8) or parsed has no rows; OSError propagates.
+    """
+    try:
+        source = read_python(job.abs_path)
+    except (UnicodeDecodeError, SyntaxError):
+        return {"literals": []}
+    return {"literals": [
+        {"rel_path": job.rel_path, "module": job.module, "literal": literal}
+        for literal in sorted(file_literals(source))
+    ]}
+
+
+def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str, str | None]]]:
+    """literal -> {(rel_path, module)} from `string_literals` rows (the input of
+    `attach_references`)."""
+    index: dict[str, set[tuple[str, str | None]]] = {}
+    for r in rows:
+        index.setdefault(r["literal"], set()).add((r["rel_path"], r["module"]))
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# References
+
+
+def key_names(key: str) -> set[str]:
+    """The literals that name a config key: its full keypath and its last non-numeric segment.
+
+    `database.host` -> {database.host, host}; `tool.ruff.lint.select.0` -> {..., select}.
+    The key '' (error rows) has no names.
+    """
+    if not key:
+        return set()
+    names = {key}
+    for segment in reversed(key.split(".")):
+        if segment and not segment.isdigit():
+            names.add(segment)
+            break
+    return names
+
+
+def attach_references(
+    config: pa.Table,
+    literals: Mapping[str, Collection[tuple[str, str | None]]],
+) -> pa.Table:
+    """`config` with reference_paths / reference_modules / reference_count filled in.
+
+    `config` holds `analytics.config_values` rows; `literals` maps a string literal to the
+    (rel_path, module) pairs of the Python files containing it (see `literal_index`); both must
+    come from the same repository snapshot. A row is referenced by every file having a literal
+    in `key_names(key)`. reference_paths is the sorted distinct rel_paths (JSON text),
+    reference_modules the sorted distinct non-NULL modules, reference_count the number of
+    distinct modules, counting a file without a module by its rel_path. Existing reference
+    values are replaced; rows with key '' get none. Returns a new table with the catalog schema.
+    """
+    spec = catalog_table(CONFIG_TABLE)
+    rows = config.to_pylist()
+    for r in rows:
+        files: set[tuple[str, str | None]] = set()
+        for name in key_names(r["key"] or ""):
+            files.update(literals.get(name, ()))
+        r["reference_paths"] = json.dumps(sorted({path for path, _ in files}))
+        r["reference_modules"] = json.dumps(sorted({m for _, m in files if m is not None}))
+        r["reference_count"] = len({("module", m) if m is not None else ("path", path)
+                                    for path, m in files})
+    return spec.from_rows(rows)

@@ -1,0 +1,238 @@
+"""cst_extract: `core.cst_nodes` from one LibCST parse per Python file.
+
+Data comes from LibCST: the file is parsed once with `libcst.parse_module` and wrapped in a
+`MetadataWrapper`; positions come from `PositionProvider` and qualified names from
+`QualifiedNameProvider` (see `extract_cst` for how little of it is computed). No other
+metadata provider is requested, and nothing here imports Dagster, so worker processes load it
+cheaply.
+
+Units follow the project's (Python `ast`) convention, not LibCST's:
+
+- lines are 1-based; `end_line` is inclusive;
+- columns are 0-based UTF-8 *byte* offsets (LibCST counts characters; lines that are not
+  ASCII are converted); `end_col` is exclusive;
+- positions are syntactic (LibCST `PositionProvider`): a decorated def or class starts at
+  `def` / `async` / `class`, not at its first decorator (as `ast`'s `lineno` does), and the
+  module row spans 1:0 to the end position LibCST gives it (after the final newline).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider, ScopeProvider
+
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import read_python
+
+TABLE = "core.cst_nodes"
+
+#: LibCST node classes recorded as rows; the row's `kind` is the class name.
+RECORDED_KINDS: tuple[str, ...] = (
+    "Module", "ClassDef", "FunctionDef", "Decorator", "Call", "Lambda", "Import", "ImportFrom",
+    "Assign", "AnnAssign", "AugAssign", "Return", "Raise", "Assert", "Del", "Global", "Nonlocal",
+    "If", "For", "While", "Try", "TryStar", "With", "Match", "Yield", "Await",
+)
+_KIND_OF: dict[type, str] = {getattr(cst, k): k for k in RECORDED_KINDS}
+
+PREVIEW_CHARS = 200
+
+# LibCST's own line-break rule (libcst.metadata.position_provider.NEWLINE_RE): \r\n, \r or \n.
+_NEWLINE_RE = re.compile(r"\r\n?|\n")
+
+# Fields that only ever hold whitespace, comments, brackets or punctuation tokens; the walk
+# never descends into them (they cannot contain a recorded node).
+_SKIP_FIELDS = frozenset({
+    "lpar", "rpar", "leading_lines", "lines_after_decorators", "header", "footer",
+    "trailing_whitespace", "comma", "semicolon", "colon", "first_colon", "second_colon", "dot",
+    "equal", "operator", "lbracket", "rbracket", "lbrace", "rbrace", "separator",
+    "trailing_comma", "newline", "asynchronous", "empty_lines",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(node_type)
+    if names is None:
+        names = _CHILD_FIELDS[node_type] = tuple(
+            f.name for f in fields(node_type)
+            if f.name not in _SKIP_FIELDS and not f.name.startswith("whitespace")
+        )
+    return names
+
+
+def extract_cst(job: FileJob) -> dict[str, list[dict]]:
+    """Rows of `core.cst_nodes` for one Python file: `{"core.cst_nodes": [row, ...]}`.
+
+    One row per LibCST node of a kind in RECORDED_KINDS (definitions, decorators, calls,
+    lambdas, imports, simple and compound statements, yield/await), in pre-order. Row columns
+    are exactly the catalog's:
+
+    - `repo`, `commit`, `rel_path`: from `job`;
+    - `kind`: LibCST class name (an `async def` is a `FunctionDef`, `async for` a `For`);
+    - `start_line`, `start_col`, `end_line`, `end_col`: from LibCST's syntactic
+      `PositionProvider`, lines 1-based (end inclusive), columns 0-based UTF-8 byte offsets
+      (end exclusive), i.e. Python `ast`'s convention;
+    - `node_id`: `{rel_path}:{kind}:{start_line}:{start_col}:{end_line}:{end_col}`, with
+      `#2`, `#3`, ... appended to later nodes of the same kind and span (unique per file);
+    - `text_preview`: the source text between the start and end positions, at most 200
+      characters (so a decorated def's preview starts at `def`);
+    - `parent_kinds`: JSON list of the kinds of the enclosing recorded nodes, outermost first
+      (`["Module", "ClassDef", "FunctionDef"]`; `[]` for the module);
+    - `qnames`: JSON sorted list of the `QualifiedName.name` strings LibCST's
+      `QualifiedNameProvider` gives for the def's name (ClassDef / FunctionDef: `"C.m"`,
+      `"f.<locals>.g"`), a Call's `func`, a Decorator's expression; for Import / ImportFrom,
+      the dotted names each alias imports, built as LibCST's import assignments name them
+      (`os.path.join`, relative imports keep their dots: `.sibling`, star imports give none);
+      `[]` for the other kinds and whenever LibCST resolves no name.
+
+    The file is read with `pysource.read_python` (PEP 263 / UTF-8, BOM dropped, as the ast
+    extractor reads it). Parse and read errors propagate; the caller records them per file.
+
+    Qualified names are computed as `QualifiedNameProvider` does (`scope.get_qualified_names_for
+    (node)` with the node's `ScopeProvider` scope), but only for the nodes that need them: the
+    provider itself walks the whole tree again and builds a lazy value for every node.
+    """
+    source = read_python(job.abs_path)
+    module = cst.parse_module(source)
+    # The module comes straight from the parser (no shared nodes), so the deep copy is skipped.
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    metadata = wrapper.resolve_many([PositionProvider, ScopeProvider])
+    positions = metadata[PositionProvider]
+    scopes = metadata[ScopeProvider]
+
+    def qnames(node: cst.CSTNode) -> list[str]:
+        scope = scopes.get(node)
+        if scope is None:
+            return []
+        return sorted({q.name for q in scope.get_qualified_names_for(node)})
+
+    # Line starts (character offsets) and the non-ASCII lines, by LibCST's line numbering.
+    line_starts = [0]
+    line_starts.extend(m.end() for m in _NEWLINE_RE.finditer(source))
+    if source.isascii():
+        wide: dict[int, str] = {}
+    else:
+        wide = {}
+        for i, start in enumerate(line_starts):
+            end = line_starts[i + 1] if i + 1 < len(line_starts) else len(source)
+            line = source[start:end]
+            if not line.isascii():
+                wide[i + 1] = line
+
+    repo, commit, rel_path = job.repo, job.commit, job.rel_path
+    rows: list[dict] = []
+    parents_json: dict[tuple[str, ...], str] = {}
+
+    # Iterative pre-order walk (deeply nested expressions must not hit the recursion limit).
+    # Each entry: (node, kinds of the enclosing recorded nodes).
+    stack: list[tuple[cst.CSTNode, tuple[str, ...]]] = [(module, ())]
+    while stack:
+        node, parents = stack.pop()
+        kind = _KIND_OF.get(type(node))
+        if kind is not None:
+            rng = positions[node]
+            sl, sc = rng.start.line, rng.start.column
+            el, ec = rng.end.line, rng.end.column
+            if kind == "Module":
+                sl, sc = 1, 0
+            start_off = line_starts[sl - 1] + sc
+            end_off = line_starts[el - 1] + ec
+            preview = source[start_off:min(end_off, start_off + PREVIEW_CHARS)]
+            if wide:
+                if sl in wide:
+                    sc = len(wide[sl][:sc].encode("utf-8"))
+                if el in wide:
+                    ec = len(wide[el][:ec].encode("utf-8"))
+
+            if kind == "Call":
+                names = qnames(node.func)
+            elif kind == "FunctionDef" or kind == "ClassDef":
+                names = qnames(node.name)
+            elif kind == "Decorator":
+                names = qnames(node.decorator)
+            elif kind == "Import" or kind == "ImportFrom":
+                names = _import_names(node)
+            else:
+                names = []
+
+            parent_json = parents_json.get(parents)
+            if parent_json is None:
+                parent_json = parents_json[parents] = json.dumps(list(parents))
+            rows.append({
+                "repo": repo,
+                "commit": commit,
+                "rel_path": rel_path,
+                "node_id": f"{rel_path}:{kind}:{sl}:{sc}:{el}:{ec}",
+                "kind": kind,
+                "start_line": sl,
+                "start_col": sc,
+                "end_line": el,
+                "end_col": ec,
+                "text_preview": preview,
+                "parent_kinds": parent_json,
+                "qnames": json.dumps(names),
+            })
+            parents = (*parents, kind)
+
+        children: list[cst.CSTNode] = []
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif isinstance(value, (list, tuple)):
+                children.extend(v for v in value if isinstance(v, cst.CSTNode))
+        for child in reversed(children):
+            stack.append((child, parents))
+
+    # Source order (the walk follows LibCST's field order, which puts a def's decorators after
+    # its body); the sort is stable, so an enclosing node with the same start stays first.
+    rows.sort(key=_row_order)
+    seen_ids: dict[str, int] = {}
+    for row in rows:
+        node_id = row["node_id"]
+        dup = seen_ids.get(node_id)
+        seen_ids[node_id] = (dup or 1) + 1
+        if dup:
+            row["node_id"] = f"{node_id}#{dup}"
+    return {TABLE: rows}
+
+
+def _row_order(row: dict) -> tuple[int, int, int, int]:
+    return row["start_line"], row["start_col"], -row["end_line"], -row["end_col"]
+
+
+def _import_names(node: cst.Import | cst.ImportFrom) -> list[str]:
+    """Dotted names an import statement imports, as LibCST's ImportAssignment names them.
+
+    `QualifiedNameProvider` has no names for the import statement or its aliases (the scope
+    analysis records an import as an assignment and resolves only later *uses* of the bound
+    name), so they are built the way `ImportAssignment.get_qualified_names_for` builds them:
+    `module.name` for `from module import name [as alias]` (relative dots kept:
+    `from . import x` -> `.x`), the dotted name for `import a.b [as c]`; star imports give none.
+    """
+    aliases = node.names
+    if isinstance(aliases, cst.ImportStar):
+        return []
+    module = ""
+    if isinstance(node, cst.ImportFrom):
+        if node.module is not None:
+            module = get_full_name_for_node(node.module) or ""
+        if node.relative:
+            module = "." * len(node.relative) + module
+    names = set()
+    for alias in aliases:
+        real = get_full_name_for_node(alias.name)
+        if not real:
+            continue
+        if module.endswith("."):
+            names.add(module + real)
+        elif module:
+            names.add(f"{module}.{real}")
+        else:
+            names.add(real)
+    return sorted(names)

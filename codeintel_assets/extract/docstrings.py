@@ -1,0 +1,75 @@
+"""docstrings_ingest: `core.docstrings`, one row per documented module, class or function.
+
+The docstring comes from `ast.get_docstring` (cleaned as `inspect.cleandoc`); its structure from
+docstring-parser with automatic style detection. A docstring with no recognisable sections is
+style 'unknown' (docstring-parser would call it rest).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import docstring_parser
+
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import read_python, walk
+
+_STYLES = {
+    docstring_parser.DocstringStyle.GOOGLE: "google",
+    docstring_parser.DocstringStyle.NUMPYDOC: "numpy",
+    docstring_parser.DocstringStyle.REST: "rest",
+    docstring_parser.DocstringStyle.EPYDOC: "epydoc",
+}
+
+
+def extract_docstrings(job: FileJob) -> dict[str, list[dict]]:
+    """Rows of core.docstrings for one Python file (objects without a docstring have none)."""
+    tree = ast.parse(read_python(job.abs_path), filename=job.rel_path)
+    rows = []
+    for visit in walk(tree, job.module or ""):
+        if visit.qualname is None:
+            continue
+        text = ast.get_docstring(visit.node)
+        if text is None:
+            continue
+        literal = visit.node.body[0]
+        rows.append({
+            "repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
+            "qualname": visit.qualname, "module": job.module, "kind": visit.kind,
+            "lineno": literal.lineno, "end_lineno": literal.end_lineno, "raw_docstring": text,
+            **parse_docstring(text),
+        })
+    return {"core.docstrings": rows}
+
+
+def parse_docstring(text: str) -> dict:
+    """style, short_desc, long_desc and JSON params/returns/raises/examples of one docstring."""
+    try:
+        doc = docstring_parser.parse(text)
+    except docstring_parser.ParseError:
+        doc = None
+    if doc is None:
+        head, _, body = text.partition("\n")
+        return {"style": "unknown", "short_desc": head.strip() or None,
+                "long_desc": body.strip() or None, "params": "[]", "returns": "null",
+                "raises": "[]", "examples": "[]"}
+    style = _STYLES.get(doc.style, "unknown") if doc.meta else "unknown"
+    returns = doc.returns
+    return {
+        "style": style,
+        "short_desc": doc.short_description,
+        "long_desc": doc.long_description,
+        "params": json.dumps([
+            {"name": p.arg_name, "type": p.type_name, "desc": p.description, "default": p.default}
+            for p in doc.params
+        ]),
+        "returns": json.dumps(None if returns is None else {
+            "type": returns.type_name, "desc": returns.description,
+            "is_generator": returns.is_generator,
+        }),
+        "raises": json.dumps([{"type": r.type_name, "desc": r.description} for r in doc.raises]),
+        "examples": json.dumps([
+            "\n".join(x for x in (e.snippet, e.description) if x) for e in doc.examples
+        ]),
+    }

@@ -1,0 +1,59 @@
+"""goids: stable global object ids for modules, classes, functions and methods.
+
+    goid = int.from_bytes(blake2b("\\x1f".join([repo, language, rel_path, kind, qualname]),
+                                  digest_size=16), "big") % (10**38 - 1)
+
+stored as DECIMAL(38,0); `urn = goid:{repo}/{rel_path}#{language}:{kind}:{qualname}`. The
+qualname already carries `#N` for the N-th redefinition in a file (see pysource), so ids are
+unique per repository and stable across commits while path and qualname stay. Input rows come
+from `core.ast_nodes` (Module, ClassDef, FunctionDef and AsyncFunctionDef nodes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import pyarrow as pa
+
+from codeintel_assets.storage.catalog import table
+
+GOID_MODULUS = 10**38 - 1
+DEF_NODE_TYPES = ("Module", "ClassDef", "FunctionDef", "AsyncFunctionDef")
+AST_COLUMNS = ["commit", "rel_path", "module", "node_type", "qualname", "parent_qualname", "lineno",
+               "end_lineno", "name_line", "name_col", "decorator_start_line"]
+
+
+def goid(repo: str, language: str, rel_path: str, kind: str, qualname: str) -> int:
+    data = "\x1f".join((repo, language, rel_path, kind, qualname)).encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "big") % GOID_MODULUS
+
+
+def urn(repo: str, language: str, rel_path: str, kind: str, qualname: str) -> str:
+    return f"goid:{repo}/{rel_path}#{language}:{kind}:{qualname}"
+
+
+def goids_from_ast_nodes(repo: str, defs: pa.Table) -> pa.Table:
+    """core.goids rows for the definition rows (AST_COLUMNS) of core.ast_nodes."""
+    rows = defs.to_pylist()
+    classes = {(r["rel_path"], r["qualname"]) for r in rows if r["node_type"] == "ClassDef"}
+    out = []
+    for r in rows:
+        node_type = r["node_type"]
+        if node_type == "Module":
+            kind = "module"
+        elif node_type == "ClassDef":
+            kind = "class"
+        else:
+            kind = "method" if (r["rel_path"], r["parent_qualname"]) in classes else "function"
+        language = "python"
+        out.append({
+            "repo": repo, "commit": r["commit"],
+            "goid": Decimal(goid(repo, language, r["rel_path"], kind, r["qualname"])),
+            "urn": urn(repo, language, r["rel_path"], kind, r["qualname"]),
+            "rel_path": r["rel_path"], "module": r["module"], "language": language,
+            "kind": kind, "qualname": r["qualname"],
+            "start_line": r["decorator_start_line"] or r["lineno"], "end_line": r["end_lineno"],
+            "name_line": r["name_line"], "name_col": r["name_col"],
+        })
+    return table("core.goids").from_rows(out)

@@ -1,0 +1,145 @@
+"""Run a per-file extractor across processes and collect Arrow tables.
+
+An extractor is a module-level function `fn(job: FileJob) -> dict[table_name, list[row dict]]`.
+Files are sent to worker processes in chunks; each worker turns its rows into Arrow against the
+catalog (so conversion is parallel too) and the parent concatenates. An exception inside `fn`
+becomes a `FileError` for that file and the other files' rows are kept. A worker that dies
+(segfault, out of memory) breaks the pool: its unfinished chunks are retried one file per task
+in a fresh pool, so only the file that kills a worker is lost, and it is reported.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+Extractor = Callable[["FileJob"], dict[str, list[dict]]]
+ProgressFn = Callable[[int, int, float], None]
+
+# Below this many files the process pool's start-up costs more than it saves.
+INLINE_BELOW = 48
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to extract: identity columns every row carries, and where to read it."""
+
+    repo: str
+    commit: str
+    rel_path: str
+    abs_path: str
+    module: str | None = None
+
+
+@dataclass(frozen=True)
+class FileError:
+    rel_path: str
+    error: str
+
+
+@dataclass
+class ExtractResult:
+    tables: dict[str, pa.Table]
+    errors: list[FileError] = field(default_factory=list)
+    files: int = 0
+    wall_s: float = 0.0
+
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.tables.values())
+
+
+def default_workers() -> int:
+    return max(1, int(os.environ.get("CODEINTEL_WORKERS", "0")) or (os.cpu_count() or 1))
+
+
+def run_extractor(
+    fn: Extractor,
+    jobs: Sequence[FileJob],
+    schemas: Mapping[str, pa.Schema],
+    workers: int | None = None,
+    chunk_size: int = 16,
+    progress: ProgressFn | None = None,
+) -> ExtractResult:
+    """Apply `fn` to every job; return one Arrow table per entry of `schemas` (name -> schema;
+    `catalog.schemas(...)` gives the catalog's), empty when no file produced rows."""
+    schemas = dict(schemas)
+    tables = list(schemas)
+    workers = workers or default_workers()
+    started = time.perf_counter()
+    parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
+    errors: list[FileError] = []
+    done = 0
+
+    def collect(result: tuple[dict[str, pa.Table], list[FileError]], n: int) -> None:
+        nonlocal done
+        batch, errs = result
+        for name, tbl in batch.items():
+            parts[name].append(tbl)
+        errors.extend(errs)
+        done += n
+        if progress:
+            progress(done, len(jobs), time.perf_counter() - started)
+
+    if workers <= 1 or len(jobs) < INLINE_BELOW:
+        for chunk in _chunks(jobs, chunk_size):
+            collect(_run_chunk(fn, schemas, chunk), len(chunk))
+    else:
+        pending = list(_chunks(jobs, chunk_size))
+        while pending:
+            crashed = _run_pool(fn, schemas, pending, workers, collect)
+            if crashed and all(len(c) == 1 for c in crashed):
+                for chunk in crashed:
+                    errors.append(FileError(chunk[0].rel_path, "worker process crashed on this file"))
+                    done += 1
+                crashed = []
+            # Retry what a crash interrupted one file per task, so one bad file loses only itself.
+            pending = [[job] for chunk in crashed for job in chunk]
+
+    out = {
+        name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
+        for name in tables
+    }
+    return ExtractResult(out, errors, len(jobs), time.perf_counter() - started)
+
+
+def _run_pool(fn, schemas, chunks, workers, collect) -> list[list[FileJob]]:
+    """Run chunks in a fresh pool; return the chunks lost to a worker crash."""
+    ctx = multiprocessing.get_context("forkserver")
+    crashed: list[list[FileJob]] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_chunk, fn, schemas, chunk): chunk for chunk in chunks}
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                chunk = futures.pop(fut)
+                try:
+                    collect(fut.result(), len(chunk))
+                except BrokenProcessPool:
+                    crashed.append(chunk)
+    return crashed
+
+
+def _run_chunk(fn: Extractor, schemas: dict[str, pa.Schema], chunk: Sequence[FileJob]):
+    rows: dict[str, list[dict]] = {t: [] for t in schemas}
+    errors: list[FileError] = []
+    for job in chunk:
+        try:
+            produced = fn(job)
+        except Exception as exc:  # one bad file must not lose the others
+            errors.append(FileError(job.rel_path, f"{type(exc).__name__}: {exc}"))
+            continue
+        for name, file_rows in produced.items():
+            rows[name].extend(file_rows)
+    return {name: pa.Table.from_pylist(r, schema=schemas[name])
+            for name, r in rows.items() if r}, errors
+
+
+def _chunks(items: Sequence[FileJob], size: int) -> list[list[FileJob]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]

@@ -1,0 +1,159 @@
+"""Reading Python source and walking its ast with scope and qualname tracking.
+
+Shared by every ast-based extractor (ast_nodes, imports, docstrings, goids) so that qualnames,
+definition kinds and `#N` disambiguation follow one rule:
+
+- qualname is module-qualified and follows `__qualname__`: `pkg.a.Class.method`,
+  `pkg.a.outer.<locals>.inner`; the module's own qualname is the module name.
+- the N-th (N >= 2) definition of the same qualname in a file gets `#N` appended
+  (`pkg.a.C.x#2` for a property setter), so qualnames are unique per file.
+- kind is module | class | function | method (a def whose enclosing scope is a class body).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def decode_python(data: bytes) -> str:
+    """Decode source bytes as Python does (PEP 263 coding cookie, else UTF-8, BOM allowed).
+
+    Raises UnicodeDecodeError or SyntaxError (bad cookie) for undecodable input.
+    """
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_python(path: str) -> str:
+    with open(path, "rb") as fh:
+        return decode_python(fh.read())
+
+
+def source_lines(source: str) -> list[str]:
+    """Lines as ast numbers them (only \\n, \\r\\n and \\r end a line; index 0 is line 1)."""
+    return source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+@dataclass(frozen=True)
+class Scope:
+    qualname: str
+    kind: str  # module | class | function | method
+    in_function: bool
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One ast node in pre-order, with the scope it is evaluated in."""
+
+    node: ast.AST
+    depth: int
+    scope: Scope  # enclosing scope (for a def: the scope it is defined in)
+    qualname: str | None  # the def's own qualname (Module/ClassDef/FunctionDef nodes only)
+    kind: str | None  # the def's own kind
+    in_type_checking: bool
+
+
+def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
+    """Pre-order walk of every node with its scope, depth and (for definitions) qualname.
+
+    Decorators, default values, annotations and bases of a def are evaluated in the enclosing
+    scope, so they are visited with it; only a def's body is inside the def.
+    """
+    seen: dict[str, int] = {}
+    module_scope = Scope(module, "module", False)
+    yield Visit(tree, 0, module_scope, module, "module", False)
+    stack: list[tuple[ast.AST, int, Scope, bool]] = [
+        (child, 1, module_scope, False) for child in reversed(tree.body)
+    ]
+    while stack:
+        node, depth, scope, in_tc = stack.pop()
+        qualname = kind = None
+        children: list[tuple[ast.AST, Scope, bool]]
+        if isinstance(node, DEF_TYPES):
+            base = (f"{scope.qualname}.<locals>.{node.name}" if scope.in_function
+                    else f"{scope.qualname}.{node.name}" if scope.qualname else node.name)
+            count = seen[base] = seen.get(base, 0) + 1
+            qualname = base if count == 1 else f"{base}#{count}"
+            if isinstance(node, ast.ClassDef):
+                kind = "class"
+            else:
+                kind = "method" if scope.kind == "class" else "function"
+            inner = Scope(qualname, kind, scope.in_function or kind != "class")
+            body = set(map(id, node.body))
+            children = [(c, inner if id(c) in body else scope, in_tc)
+                        for c in ast.iter_child_nodes(node)]
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            orelse = set(map(id, node.orelse))
+            children = [(c, scope, in_tc or (c is not node.test and id(c) not in orelse))
+                        for c in ast.iter_child_nodes(node)]
+        else:
+            children = [(c, scope, in_tc) for c in ast.iter_child_nodes(node)]
+        yield Visit(node, depth, scope, qualname, kind, in_tc)
+        for child, child_scope, child_tc in reversed(children):
+            stack.append((child, depth + 1, child_scope, child_tc))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def name_position(lines: list[str], node: ast.AST) -> tuple[int, int]:
+    """(line, byte column) of a def/class name token; the keyword's position if not found.
+
+    Python 3.11's ast has no position for the name itself. The name follows `def`/`class`
+    (and `async`), almost always on the same line; a backslash-continued header falls back to
+    the keyword position.
+    """
+    line = lines[node.lineno - 1].encode()
+    head = line[node.col_offset:]
+    keyword = b"class" if isinstance(node, ast.ClassDef) else b"def"
+    pos = head.find(keyword)
+    if pos >= 0:
+        rest = head[pos + len(keyword):]
+        stripped = rest.lstrip()
+        if stripped.startswith(node.name.encode()):
+            return node.lineno, node.col_offset + pos + len(keyword) + len(rest) - len(stripped)
+    return node.lineno, node.col_offset
+
+
+def module_is_package(rel_path: str) -> bool:
+    return rel_path.rsplit("/", 1)[-1] in ("__init__.py", "__init__.pyi")
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
+    """Absolute dotted name of `from <level dots><target> import ...` inside `module`.
+
+    Returns the target unchanged for absolute imports, and the dotted text as written
+    (e.g. `..x`) when the relative import climbs above the top-level package.
+    """
+    if level == 0:
+        return target or ""
+    package = module if is_package else module.rpartition(".")[0]
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts) or (level - 1 == len(parts) and not target and not parts):
+        return "." * level + (target or "")
+    base = parts[: len(parts) - (level - 1)]
+    if target:
+        base.append(target)
+    return ".".join(base) or "." * level + (target or "")

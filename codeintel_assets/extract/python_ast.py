@@ -1,0 +1,149 @@
+"""ast_extract: `core.ast_nodes`, `core.ast_metrics` and `core.imports` from one `ast.parse`.
+
+Data comes from CPython's `ast` module (lines 1-based, columns 0-based UTF-8 byte offsets).
+`core.ast_nodes` keeps every statement, the module, except handlers and the expressions a call
+graph or a metric needs (RECORDED_EXPRS); leaf expressions (names, constants, operators) are
+counted in `core.ast_metrics` but not stored, which keeps the table about 5x smaller.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import (
+    dotted_name,
+    module_is_package,
+    name_position,
+    read_python,
+    resolve_relative,
+    source_lines,
+    walk,
+)
+
+RECORDED_EXPRS = (
+    ast.Call, ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,
+    ast.DictComp, ast.GeneratorExp, ast.IfExp, ast.BoolOp, ast.NamedExpr,
+)
+_RECORDED = (ast.stmt, ast.ExceptHandler, *RECORDED_EXPRS)
+# McCabe decision points; BoolOp adds len(values) - 1 and comprehensions add their `if`s.
+_BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.IfExp,
+             ast.match_case)
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def extract_ast(job: FileJob) -> dict[str, list[dict]]:
+    """Rows of core.ast_nodes, core.ast_metrics and core.imports for one Python file."""
+    source = read_python(job.abs_path)
+    tree = ast.parse(source, filename=job.rel_path)
+    lines = source_lines(source)
+    module = job.module or ""
+    ident = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path}
+    is_package = module_is_package(job.rel_path)
+
+    nodes: list[dict] = []
+    imports: dict[tuple[int, str], dict] = {}
+    ids: dict[str, int] = {}
+    n_nodes = depth_sum = max_depth = n_funcs = n_classes = n_stmts = complexity = 0
+
+    for visit in walk(tree, module):
+        node, depth = visit.node, visit.depth
+        n_nodes += 1
+        depth_sum += depth
+        max_depth = max(max_depth, depth)
+        if isinstance(node, _BRANCHES):
+            complexity += 1
+        elif isinstance(node, ast.BoolOp):
+            complexity += len(node.values) - 1
+        elif isinstance(node, ast.comprehension):
+            complexity += len(node.ifs)
+        if isinstance(node, ast.stmt):
+            n_stmts += 1
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            n_funcs += 1
+        elif isinstance(node, ast.ClassDef):
+            n_classes += 1
+
+        if isinstance(node, ast.Module):
+            row = _node_row(ident, "Module", 1, 0, len(lines), len(lines[-1].encode()))
+            row.update(module=module, qualname=module, parent_qualname=None, depth=0,
+                       docstring=ast.get_docstring(node), name=module, name_line=1, name_col=0)
+        elif isinstance(node, _RECORDED):
+            row = _node_row(ident, type(node).__name__, node.lineno, node.col_offset,
+                            node.end_lineno, node.end_col_offset)
+            row.update(module=module, qualname=visit.qualname, name=_name(node),
+                       parent_qualname=visit.scope.qualname, depth=depth)
+            if isinstance(node, _DEFS):
+                row["docstring"] = ast.get_docstring(node)
+                row["name_line"], row["name_col"] = name_position(lines, node)
+                if node.decorator_list:
+                    row["decorator_start_line"] = min(d.lineno for d in node.decorator_list)
+                    row["decorator_end_line"] = max(d.end_lineno for d in node.decorator_list)
+                row["decorators"] = json.dumps([ast.unparse(d) for d in node.decorator_list])
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for imp in _imports(node, module, is_package, visit):
+                    imports.setdefault((imp["lineno"], imp["imported"]), {**ident, **imp})
+        else:
+            continue
+        # Same type and span twice (rare) would collide: suffix later ones to keep ids unique.
+        seen = ids[row["node_id"]] = ids.get(row["node_id"], 0) + 1
+        if seen > 1:
+            row["node_id"] += f"#{seen}"
+        nodes.append(row)
+
+    metrics = {
+        **ident, "node_count": n_nodes, "function_count": n_funcs, "class_count": n_classes,
+        "avg_depth": depth_sum / n_nodes, "max_depth": max_depth, "complexity": complexity,
+        "loc": len(lines) - (1 if lines[-1] == "" else 0), "logical_loc": n_stmts,
+    }
+    return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
+            "core.imports": list(imports.values())}
+
+
+def _node_row(ident: dict, node_type: str, l0: int, c0: int, l1: int, c1: int) -> dict:
+    return {**ident, "node_id": f"{ident['rel_path']}:{node_type}:{l0}:{c0}:{l1}:{c1}",
+            "node_type": node_type, "lineno": l0, "col_offset": c0, "end_lineno": l1,
+            "end_col_offset": c1}
+
+
+def _name(node: ast.AST) -> str | None:
+    if isinstance(node, _DEFS):
+        return node.name
+    if isinstance(node, ast.Call):
+        return dotted_name(node.func)
+    if isinstance(node, ast.Import):
+        return ", ".join(a.name for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return "." * node.level + (node.module or "")
+    if isinstance(node, ast.Assign):
+        return dotted_name(node.targets[0])
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return dotted_name(node.target)
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return ", ".join(node.names)
+    if isinstance(node, ast.ExceptHandler):
+        return dotted_name(node.type) if node.type is not None else None
+    return None
+
+
+def _imports(node, module: str, is_package: bool, visit) -> list[dict]:
+    common = {"lineno": node.lineno, "col_offset": node.col_offset, "module": module,
+              "in_type_checking": visit.in_type_checking,
+              "scope": "function" if visit.scope.in_function else "module"}
+    if isinstance(node, ast.Import):
+        return [{**common, "imported": a.name, "name": a.name, "asname": a.asname, "level": 0,
+                 "is_star": False} for a in node.names]
+    base = resolve_relative(module, is_package, node.level, node.module)
+    out = []
+    for a in node.names:
+        star = a.name == "*"
+        if star:
+            imported = base
+        elif base and not base.endswith("."):
+            imported = f"{base}.{a.name}"
+        else:
+            imported = base + a.name
+        out.append({**common, "imported": imported, "name": a.name, "asname": a.asname,
+                    "level": node.level, "is_star": star})
+    return out

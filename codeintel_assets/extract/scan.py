@@ -1,0 +1,133 @@
+"""repo_scan: which files make up the repository, their state, and their module names.
+
+Files are chosen by gitignore-style include/exclude patterns (pathspec), never following
+symlinks. Each file is stat'ed, hashed (blake2b-128 of its bytes) and classified: Python files
+must decode (PEP 263 cookie, else UTF-8) and parse with `ast`; any file with a NUL byte is
+'binary'; a file over `max_file_bytes` is 'too_large' and is hashed but not decoded.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import posixpath
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import pathspec
+
+from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import decode_python
+
+PYTHON_GLOBS = ("*.py", "*.pyi")
+DEFAULT_INCLUDES: tuple[str, ...] = PYTHON_GLOBS + tuple(CONFIG_GLOBS)
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git/", ".hg/", ".svn/", ".venv/", "venv/", "node_modules/", "build/", "dist/",
+    "__pycache__/", ".tox/", ".nox/", "site-packages/", ".eggs/", "*.egg-info/", ".mypy_cache/",
+    ".pytest_cache/", ".ruff_cache/", ".codeintel/", ".dagster/", ".tmp_dagster_home_*/",
+    "package-lock.json",
+)
+DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+def language_of(rel_path: str) -> str | None:
+    if rel_path.endswith((".py", ".pyi")):
+        return "python"
+    return config_format(rel_path)
+
+
+def list_files(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDES,
+               excludes: Sequence[str] = DEFAULT_EXCLUDES) -> list[str]:
+    """Sorted POSIX rel_paths under `root` matching `includes` and not `excludes`."""
+    include = pathspec.GitIgnoreSpec.from_lines(includes)
+    exclude = pathspec.GitIgnoreSpec.from_lines(excludes)
+    root = os.fspath(root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not os.path.islink(os.path.join(dirpath, d))
+            and not exclude.match_file(f"{rel_dir}{d}/")
+        )
+        for name in filenames:
+            rel = rel_dir + name
+            if (include.match_file(rel) and not exclude.match_file(rel)
+                    and language_of(rel) and not os.path.islink(os.path.join(dirpath, name))):
+                found.append(rel)
+    return sorted(found)
+
+
+def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, list[dict]]:
+    """One core.file_state row: stat, content hash and parse status of `job`'s file."""
+    st = os.stat(job.abs_path)
+    language = language_of(job.rel_path)
+    with open(job.abs_path, "rb") as fh:
+        data = fh.read()
+    row = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
+           "language": language, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
+           "content_hash": hashlib.blake2b(data, digest_size=16).hexdigest(),
+           "parse_status": "ok", "parse_error": None}
+    status, error = classify(data, language, max_file_bytes)
+    row["parse_status"], row["parse_error"] = status, error
+    return {"core.file_state": [row]}
+
+
+def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[str, str | None]:
+    if len(data) > max_file_bytes:
+        return "too_large", f"{len(data)} bytes exceeds the limit of {max_file_bytes}"
+    if b"\x00" in data:
+        return "binary", "file contains NUL bytes"
+    try:
+        text = decode_python(data) if language == "python" else data.decode("utf-8")
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        return "decode_error", f"{type(exc).__name__}: {exc}"
+    if language == "python":
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            return "syntax_error", f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}{where}"
+    return "ok", None
+
+
+def scanner(max_file_bytes: int):
+    return partial(scan_file, max_file_bytes=max_file_bytes)
+
+
+def module_names(python_paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """rel_path -> (module, source_root) for Python files.
+
+    Under a directory named `src` the module is the path relative to the innermost `src`
+    (so `src/pkg/a.py` -> `pkg.a`, namespace packages included). Elsewhere the source root is
+    the parent of the outermost directory of the file's chain of `__init__.py` packages
+    (`django/db/models/base.py` -> `django.db.models.base`; a loose `tests/test_x.py` ->
+    `test_x`), which is how the file is imported when its root is on sys.path.
+    """
+    init_dirs = {posixpath.dirname(p) for p in python_paths
+                 if posixpath.basename(p) in ("__init__.py", "__init__.pyi")}
+    out = {}
+    for path in python_paths:
+        directory = posixpath.dirname(path)
+        parts = directory.split("/") if directory else []
+        if "src" in parts:
+            idx = len(parts) - 1 - parts[::-1].index("src")
+            root = "/".join(parts[: idx + 1])
+        else:
+            root = directory
+            while root and root in init_dirs:
+                root = posixpath.dirname(root)
+        rel = path[len(root) + 1:] if root else path
+        dotted = rel.rsplit(".", 1)[0].split("/")
+        if dotted[-1] == "__init__" and len(dotted) > 1:
+            dotted = dotted[:-1]
+        out[path] = (".".join(dotted), root)
+    return out
+
+
+def absolute(root: str | Path, rel_path: str) -> str:
+    return str(Path(root) / rel_path)

@@ -1,0 +1,82 @@
+"""Plain-Python entry points: run a selection in-process, list the steps, summarise a database.
+
+    from codeintel_assets.run import materialize, steps, summary
+    materialize("core/ast_nodes+", target="/path/to/repo")   # legacy selection syntax
+    print(steps())                                          # [{step, tables, requires}, ...]
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from codeintel_assets.definitions import defs
+
+
+def run_config(target: str | None = None, db: str | None = None) -> dict:
+    """Run config overriding the target repository root and/or the DuckDB file."""
+    resources: dict = {}
+    if target:
+        resources["target"] = {"config": {"root": target}}
+    if db:
+        resources["warehouse"] = {"config": {"db_path": db}}
+    return {"resources": resources} if resources else {}
+
+
+def materialize(select: str = "*", target: str | None = None, db: str | None = None,
+                instance: dg.DagsterInstance | None = None,
+                raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    """Materialize the assets matching `select` (comma-separated, as `dagster asset
+    materialize --select`) and their checks, in this process."""
+    graph = defs.resolve_asset_graph()
+    keys = dg.AssetSelection.from_coercible(select.split(",")).resolve(graph)
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(run_config=run_config(target, db), instance=instance,
+                                  asset_selection=list(keys), raise_on_error=raise_on_error)
+
+
+def steps() -> list[dict]:
+    """The step graph: each step with the tables it writes and the steps it requires."""
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    producer = {k: a.node_def.name for a in assets for k in a.keys}
+    out = []
+    for a in assets:
+        deps = {d for k in a.keys for d in a.asset_deps[k]}
+        out.append({
+            "step": a.node_def.name,
+            "tables": sorted(".".join(k.path) for k in a.keys),
+            "requires": sorted({producer[d] for d in deps if d in producer} - {a.node_def.name}),
+            "reads": sorted(".".join(d.path) for d in deps),
+        })
+    return out
+
+
+def summary(target: str | None = None, db: str | None = None) -> dict:
+    """Rows per table for the target repository and its ten most complex files."""
+    from codeintel_assets.defs.resources import TargetRepo, Warehouse
+    from codeintel_assets.storage.catalog import TABLES
+
+    tgt = TargetRepo(root=target) if target else TargetRepo()
+    warehouse = Warehouse(target=tgt, db_path=db or "")
+    gateway, repo = warehouse.gateway(), tgt.info().slug
+    with gateway.connect() as con:
+        existing = {f"{s}.{t}" for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        rows = {name: con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?",
+                                  [repo]).fetchone()[0]
+                for name in TABLES if name in existing}
+        complex_files = con.execute(
+            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = ? "
+            "ORDER BY complexity DESC, rel_path LIMIT 10", [repo]).fetchall() \
+            if "core.ast_metrics" in existing else []
+    return {"repo": repo, "db": str(gateway.db_path), "rows": rows,
+            "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
+                                   for p, c, n in complex_files]}
+
+
+def format_summary(info: dict) -> str:
+    lines = [f"repo {info['repo']} -> {info['db']}", "", "rows per table:"]
+    lines += [f"  {name:<28} {count:>10,}" for name, count in sorted(info["rows"].items())]
+    lines += ["", "ten most complex files (decision points, lines):"]
+    lines += [f"  {f['complexity']:>6} {f['loc']:>7}  {f['rel_path']}"
+              for f in info["most_complex_files"]]
+    return "\n".join(lines)

@@ -1,0 +1,266 @@
+"""The table catalog: one Arrow schema and primary key per DuckDB table.
+
+This module is the single source of truth for every table the warehouse writes. The gateway
+derives DDL from it, extractors build their Arrow batches against it, and the Dagster layer turns
+it into column-schema metadata. It imports only pyarrow, so worker processes load it cheaply.
+
+Type names are DuckDB's (VARCHAR, INTEGER, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP, JSON,
+DECIMAL(38,0)); JSON columns travel as Arrow strings holding JSON text and are stored as DuckDB
+JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "DECIMAL(38,0)": pa.decimal128(38, 0),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    duckdb_type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One warehouse table: `schema.name`, its columns in order, and its primary key."""
+
+    schema: str
+    name: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    description: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, _ARROW_TYPES[c.duckdb_type]) for c in self.columns])
+
+    def ddl(self) -> str:
+        cols = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in self.columns)
+        return f"CREATE TABLE {self.qualified_name} ({cols})"
+
+    def empty(self) -> pa.Table:
+        return self.arrow_schema.empty_table()
+
+    def from_rows(self, rows: list[dict]) -> pa.Table:
+        """Build an Arrow table from row dicts; missing keys become NULL."""
+        return pa.Table.from_pylist(rows, schema=self.arrow_schema)
+
+
+def _c(spec: str) -> tuple[Column, ...]:
+    """Parse `name TYPE -- description` lines into columns (keeps the catalog readable)."""
+    cols = []
+    for line in filter(str.strip, spec.splitlines()):
+        decl, _, desc = line.partition("--")
+        name, duckdb_type = decl.split(None, 1)
+        cols.append(Column(name.strip(), duckdb_type.strip(), desc.strip()))
+    return tuple(cols)
+
+
+_REPO = "repo VARCHAR -- repository slug: owner/name from the origin remote, else the folder name\n"
+_SNAP = "commit VARCHAR -- 40-hex HEAD sha of the snapshot ('' outside Git)\n"
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def _table(schema: str, name: str, pk: tuple[str, ...], description: str, columns: str) -> None:
+    spec = TableSpec(schema, name, pk, _c(_REPO + _SNAP + columns), description)
+    missing = set(pk) - set(spec.column_names)
+    assert not missing, f"{spec.qualified_name}: primary key columns {missing} not declared"
+    TABLES[spec.qualified_name] = spec
+
+
+_table("core", "file_state", ("repo", "rel_path"),
+       "One row per scanned file: size, mtime, content hash and whether it parses.", """
+rel_path VARCHAR -- POSIX path relative to the repository root
+language VARCHAR -- python | toml | yaml | json | ini | cfg | env
+size_bytes BIGINT -- file size in bytes (os.stat)
+mtime_ns BIGINT -- modification time in ns since the epoch (os.stat)
+content_hash VARCHAR -- blake2b-128 hex digest of the file's bytes
+parse_status VARCHAR -- ok | syntax_error | decode_error | too_large | binary
+parse_error VARCHAR -- the error message when parse_status is not ok
+""")
+
+_table("core", "modules", ("repo", "module"),
+       "One row per importable Python module (a .py/.pyi file; packages are their __init__).", """
+module VARCHAR -- dotted import name relative to its source root (src/pkg/a.py -> pkg.a)
+rel_path VARCHAR -- the module's file
+language VARCHAR -- python
+is_package BOOLEAN -- true for __init__.py / __init__.pyi
+source_root VARCHAR -- rel_path of the directory the module name is relative to ('' = repo root)
+tags JSON -- list of tag names from analytics.tags_index whose rules match the file
+owners JSON -- list of CODEOWNERS owners of the file (last matching rule), [] without CODEOWNERS
+""")
+
+_table("core", "repo_map", ("repo",),
+       "One row per repository: the snapshot ingested and what the last scan found changed.", """
+branch VARCHAR -- checked-out branch ('' when detached or outside Git)
+dirty BOOLEAN -- true when the work tree differs from HEAD (git status --porcelain)
+commit_ts TIMESTAMP -- committer timestamp of HEAD (UTC)
+repo_root VARCHAR -- absolute path of the scanned work tree
+module_count INTEGER -- rows in core.modules
+file_count INTEGER -- rows in core.file_state
+files_changed INTEGER -- files whose content hash changed since the previous scan
+files_added INTEGER -- files new since the previous scan
+files_deleted INTEGER -- files gone since the previous scan
+files_unchanged INTEGER -- files with the same content hash as the previous scan
+generated_at TIMESTAMP -- when the scan ran (UTC)
+""")
+
+_table("analytics", "tags_index", ("repo", "tag"),
+       "Path-based tags (tags_index.yaml at the repo root, else built-in defaults) and matches.", """
+tag VARCHAR -- the tag name
+description VARCHAR -- what the tag means
+includes JSON -- list of gitignore-style patterns that select files
+excludes JSON -- list of patterns that remove files again
+matches JSON -- sorted list of scanned rel_paths the tag matches
+""")
+
+_table("core", "ast_nodes", ("repo", "rel_path", "node_id"),
+       "Statements, definitions and call-graph/metric expressions from Python's ast module.", """
+rel_path VARCHAR -- file of the node
+node_id VARCHAR -- {rel_path}:{node_type}:{lineno}:{col_offset}:{end_lineno}:{end_col_offset}
+module VARCHAR -- module of the file
+node_type VARCHAR -- ast class name (Module, FunctionDef, Call, ...)
+name VARCHAR -- defined name, callee text (Call), imported module (Import*), target text (Assign)
+qualname VARCHAR -- qualname of Module/ClassDef/FunctionDef/AsyncFunctionDef nodes, else NULL
+parent_qualname VARCHAR -- qualname of the enclosing module, class or function
+depth INTEGER -- nesting depth in the ast (Module = 0)
+lineno INTEGER -- first line (1-based; the def/class line for decorated definitions)
+end_lineno INTEGER -- last line (inclusive)
+col_offset INTEGER -- first column (0-based UTF-8 byte offset, as ast)
+end_col_offset INTEGER -- end column (exclusive, UTF-8 byte offset)
+name_line INTEGER -- line of the name token of a def/class
+name_col INTEGER -- column of the name token of a def/class
+decorator_start_line INTEGER -- first decorator line of a decorated def/class
+decorator_end_line INTEGER -- last decorator line of a decorated def/class
+decorators JSON -- list of decorator source texts
+docstring VARCHAR -- docstring of Module/ClassDef/FunctionDef nodes (ast.get_docstring)
+""")
+
+_table("core", "ast_metrics", ("repo", "rel_path"),
+       "Per-file size and shape metrics computed from the ast.", """
+rel_path VARCHAR -- the file
+node_count INTEGER -- all ast nodes (ast.walk)
+function_count INTEGER -- FunctionDef + AsyncFunctionDef nodes
+class_count INTEGER -- ClassDef nodes
+avg_depth DOUBLE -- mean ast depth over all nodes
+max_depth INTEGER -- deepest ast node (Module = 0)
+complexity INTEGER -- branch points: if/for/while/except/with-less match cases, boolean operators, comprehension ifs, ternaries
+loc INTEGER -- physical lines
+logical_loc INTEGER -- statements (ast.stmt nodes)
+""")
+
+_table("core", "imports", ("repo", "rel_path", "lineno", "imported"),
+       "Every import statement target, with relative imports resolved to absolute names.", """
+rel_path VARCHAR -- the importing file
+lineno INTEGER -- line of the import statement
+imported VARCHAR -- absolute dotted target: `from a import b` -> a.b, `import a.b` -> a.b, `from a import *` -> a
+module VARCHAR -- the importing module
+name VARCHAR -- the imported name as written (b for `from a import b`, a.b for `import a.b`, * for star)
+asname VARCHAR -- the alias, NULL without `as`
+level INTEGER -- number of leading dots (0 = absolute)
+is_star BOOLEAN -- `from a import *`
+in_type_checking BOOLEAN -- inside an `if TYPE_CHECKING:` block
+scope VARCHAR -- module | function (imports inside a def)
+col_offset INTEGER -- column of the import statement
+""")
+
+_table("core", "cst_nodes", ("repo", "rel_path", "node_id"),
+       "Definitions, statements, calls and decorators from LibCST with positions and qualified names.", """
+rel_path VARCHAR -- the file
+node_id VARCHAR -- {rel_path}:{kind}:{start_line}:{start_col}:{end_line}:{end_col}
+kind VARCHAR -- LibCST class name
+start_line INTEGER -- 1-based (PositionProvider, syntactic: a def starts at `def`, not its decorators)
+start_col INTEGER -- 0-based UTF-8 byte offset, as ast
+end_line INTEGER -- inclusive
+end_col INTEGER -- exclusive UTF-8 byte offset
+text_preview VARCHAR -- first 200 characters of the node's source
+parent_kinds JSON -- list of enclosing recorded node kinds, outermost first
+qnames JSON -- sorted list of QualifiedNameProvider names (the def itself, a call's callee, a decorator)
+""")
+
+_table("core", "docstrings", ("repo", "rel_path", "qualname"),
+       "Docstrings of modules, classes and functions, parsed with docstring-parser.", """
+rel_path VARCHAR -- the file
+qualname VARCHAR -- qualname of the documented object (#N for the N-th redefinition)
+module VARCHAR -- module of the file
+kind VARCHAR -- module | class | function | method
+lineno INTEGER -- first line of the docstring literal
+end_lineno INTEGER -- last line of the docstring literal
+raw_docstring VARCHAR -- cleaned docstring text (inspect.cleandoc)
+style VARCHAR -- google | numpy | rest | epydoc | unknown
+short_desc VARCHAR -- summary line
+long_desc VARCHAR -- body after the summary
+params JSON -- list of {name, type, desc, default}
+returns JSON -- {type, desc, is_generator} or null
+raises JSON -- list of {type, desc}
+examples JSON -- list of example texts
+""")
+
+_table("analytics", "config_values", ("repo", "config_path", "key"),
+       "Flattened key paths of the repository's config files, secrets masked.", """
+config_path VARCHAR -- rel_path of the config file
+key VARCHAR -- dotted keypath, list items as numbers ('' with value_type parse_error)
+format VARCHAR -- toml | yaml | json | ini | cfg | env
+value_type VARCHAR -- str | int | float | bool | null | list | dict (empty containers) | parse_error
+value_preview VARCHAR -- first 200 characters of the value; '***' for secret-like keys
+reference_paths JSON -- rel_paths of Python files with a string literal naming the key
+reference_modules JSON -- modules of those files
+reference_count INTEGER -- number of referencing modules
+""")
+
+_table("core", "goids", ("repo", "goid"),
+       "Stable global object ids of modules, classes, functions and methods.", """
+goid DECIMAL(38,0) -- blake2b-128 of repo, language, rel_path, kind, qualname joined by \\x1f, mod 10^38-1
+urn VARCHAR -- goid:{repo}/{rel_path}#{language}:{kind}:{qualname}
+rel_path VARCHAR -- the defining file
+module VARCHAR -- module of the file
+language VARCHAR -- python
+kind VARCHAR -- module | class | function | method
+qualname VARCHAR -- module-qualified qualname (#N for the N-th redefinition in the file)
+start_line INTEGER -- first line, the first decorator's for decorated definitions
+end_line INTEGER -- last line
+name_line INTEGER -- line of the name token (the first line for modules)
+name_col INTEGER -- column of the name token (0 for modules)
+""")
+
+
+def table(qualified_name: str) -> TableSpec:
+    try:
+        return TABLES[qualified_name]
+    except KeyError:
+        raise KeyError(f"{qualified_name!r} is not in the catalog; known: {sorted(TABLES)}") from None
+
+
+def schemas(*qualified_names: str) -> dict[str, pa.Schema]:
+    """name -> Arrow schema of catalog tables (what the parallel extractor runner takes)."""
+    return {n: table(n).arrow_schema for n in qualified_names}
+
+
+def catalog_version() -> str:
+    """A digest of every table's columns: changes whenever the catalog does."""
+    text = "\n".join(f"{s.qualified_name}:{s.columns}" for s in TABLES.values())
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -1,0 +1,62 @@
+"""Git queries (through the ToolRunner) and their parsing into plain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError, ToolRunner
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    """What Git says of a work tree; empty values outside Git."""
+
+    root: str
+    slug: str
+    commit: str
+    branch: str
+    dirty: bool
+    commit_ts: dt.datetime | None
+
+
+def slug_from_remote(url: str) -> str:
+    """`owner/name` from an origin URL (https, ssh or scp-like; `.git` suffix dropped)."""
+    url = url.strip().rstrip("/")
+    url = re.sub(r"\.git$", "", url)
+    parts = re.split(r"[/:]", url)
+    parts = [p for p in parts if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[-1] if parts else "")
+
+
+def repo_info(root: str | Path, runner: ToolRunner | None = None) -> RepoInfo:
+    """Slug, HEAD sha, branch, dirtiness and commit time of the work tree at `root`.
+
+    Outside a Git checkout (or without git installed) the slug is the folder name and the
+    commit is ''.
+    """
+    runner = runner or ToolRunner(default_timeout_s=60)
+    root = str(Path(root).resolve())
+    folder = Path(root).name
+
+    def git(*args: str) -> str | None:
+        try:
+            return runner.run(["git", "-C", root, *args]).stdout.strip()
+        except (ToolExecutionError, ToolNotFoundError):
+            return None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != Path(root):
+        # Not a checkout, or a subfolder of another repository's checkout: not this repo's Git.
+        return RepoInfo(root, folder, "", "", False, None)
+    remote = git("config", "--get", "remote.origin.url")
+    slug = slug_from_remote(remote) if remote else folder
+    commit = git("rev-parse", "--verify", "-q", "HEAD") or ""
+    branch = git("symbolic-ref", "--short", "-q", "HEAD") or ""
+    status = git("status", "--porcelain", "--untracked-files=no")
+    ts_text = git("log", "-1", "--format=%ct", "HEAD") if commit else None
+    commit_ts = (dt.datetime.fromtimestamp(int(ts_text), dt.timezone.utc).replace(tzinfo=None)
+                 if ts_text else None)
+    return RepoInfo(root, slug or folder, commit, branch, bool(status), commit_ts)

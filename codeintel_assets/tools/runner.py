@@ -1,0 +1,89 @@
+"""ToolRunner: the only code in the package that starts a process.
+
+Every external program (git today; pyright, pyrefly, ruff, coverage, pytest and scip-python as
+their assets land) runs through `ToolRunner.run`: an argv list (never a shell), a working
+directory, an environment, a timeout, captured output, the exit code and the wall time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+_INSTALL_HINTS = {
+    "git": "install git (apt-get install git)",
+}
+
+
+class ToolNotFoundError(RuntimeError):
+    """The executable is not on PATH (or at the configured path)."""
+
+    def __init__(self, tool: str, hint: str = "") -> None:
+        hint = hint or _INSTALL_HINTS.get(tool, "install it and make sure it is on PATH")
+        super().__init__(f"tool {tool!r} was not found: {hint}")
+        self.tool = tool
+
+
+class ToolExecutionError(RuntimeError):
+    """The tool timed out, or exited with a code its caller does not accept."""
+
+    def __init__(self, argv: Sequence[str], returncode: int | None, stderr_tail: str, reason: str):
+        super().__init__(
+            f"{reason}: {' '.join(argv)} (exit code {returncode}); stderr tail:\n{stderr_tail}"
+        )
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class ToolRunner:
+    """Runs programs with a per-call timeout; `ok_codes` lists the exit codes that mean success."""
+
+    default_timeout_s: float = 600.0
+
+    def run(
+        self,
+        argv: Sequence[str],
+        cwd: str | os.PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+        ok_codes: Sequence[int] = (0,),
+    ) -> ToolResult:
+        exe = argv[0]
+        if shutil.which(exe) is None:
+            raise ToolNotFoundError(os.path.basename(exe))
+        started = time.perf_counter()
+        try:
+            proc = subprocess.run(  # noqa: S603 - argv list, never a shell
+                list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
+                capture_output=True, text=True, errors="replace",
+                timeout=timeout_s or self.default_timeout_s, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            tail = _tail(exc.stderr)
+            raise ToolExecutionError(argv, None, tail, f"timed out after {exc.timeout:.0f}s") from exc
+        result = ToolResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr,
+                            time.perf_counter() - started)
+        if proc.returncode not in ok_codes:
+            raise ToolExecutionError(argv, proc.returncode, _tail(proc.stderr), "tool failed")
+        return result
+
+
+def _tail(text: str | bytes | None, lines: int = 20) -> str:
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return "\n".join((text or "").splitlines()[-lines:])

@@ -6,8 +6,10 @@ from codeintel_assets.defs.checks import CHECKS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
 
-target = TargetRepo()
-warehouse = Warehouse(target=target)
+# configure_at_launch: a launchpad/run-config override of `target` reaches the resources that
+# nest it (the warehouse and the IO manager); a fully built instance would keep its defaults.
+target = TargetRepo.configure_at_launch()
+warehouse = Warehouse.configure_at_launch(target=target)
 
 codeintel_job = dg.define_asset_job(
     "codeintel_job", selection=dg.AssetSelection.all(),

@@ -426,7 +426,7 @@ def test_key_cap_truncates_with_a_count(tmp_path, monkeypatch):
     rows = _rows(_write(tmp_path, "many.json", json.dumps({f"k{i}": i for i in range(10)})))
     assert [r["key"] for r in rows] == ["k0", "k1", "k2", ""]
     assert rows[-1]["value_type"] == "truncated"
-    assert rows[-1]["value_preview"] == "7 more keys dropped (limit 3)"
+    assert rows[-1]["value_preview"] == "7 keys dropped beyond the limit of 3"
 
 
 def test_keys_are_unique_last_value_wins(tmp_path, monkeypatch):
@@ -435,6 +435,8 @@ def test_keys_are_unique_last_value_wins(tmp_path, monkeypatch):
     assert got == {"a.b": ("str", "second"), "1": ("str", "y")}
     # YAML repeated key: PyYAML itself keeps the last.
     assert _by_key(_rows(_write(tmp_path, "rep.yaml", "k: 1\nk: 2\n"))) == {"k": ("int", "2")}
+    # YAML keys 1 and true are one Python dict key (True == 1): the first key, the last value.
+    assert _by_key(_rows(_write(tmp_path, "bool.yaml", "1: a\ntrue: b\n"))) == {"1": ("str", "b")}
     # INI: repeated option and repeated section; a dotted section name colliding with an option.
     ini = "[s]\nk = 1\n[s]\nk = 2\n[a.b]\nc = 1\n[a]\nb.c = 2\n"
     assert _by_key(_rows(_write(tmp_path, "dup.ini", ini))) == {"s.k": ("str", "2"), "a.b.c": ("str", "2")}

@@ -155,7 +155,8 @@ def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
                 break
     if dropped:
         count = f"more than {_COUNT_DROPPED_UP_TO}" if dropped > _COUNT_DROPPED_UP_TO else dropped
-        rows[""] = row("", "truncated", f"{count} more keys dropped (limit {MAX_KEYS_PER_FILE})")
+        message = f"{count} keys dropped beyond the limit of {MAX_KEYS_PER_FILE}"
+        rows[""] = row("", "truncated", message)
     return {CONFIG_TABLE: list(rows.values())}
 
 

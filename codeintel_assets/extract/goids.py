@@ -34,8 +34,9 @@ def urn(repo: str, language: str, rel_path: str, kind: str, qualname: str) -> st
 
 
 def goids_from_ast_nodes(repo: str, defs: pa.Table) -> pa.Table:
-    """core.goids rows for the definition rows (AST_COLUMNS) of core.ast_nodes."""
-    rows = defs.to_pylist()
+    """core.goids rows for the definition rows of core.ast_nodes (AST_COLUMNS at least; rows of
+    other node types are ignored)."""
+    rows = [r for r in defs.to_pylist() if r["node_type"] in DEF_NODE_TYPES]
     classes = {(r["rel_path"], r["qualname"]) for r in rows if r["node_type"] == "ClassDef"}
     out = []
     for r in rows:

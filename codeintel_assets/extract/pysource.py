@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTION_KINDS = ("function", "method")
 
 
 def decode_python(data: bytes) -> str:
@@ -77,7 +78,8 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
         qualname = kind = None
         children: list[tuple[ast.AST, Scope, bool]]
         if isinstance(node, DEF_TYPES):
-            base = (f"{scope.qualname}.<locals>.{node.name}" if scope.in_function
+            # `<locals>` only right under a function; a class body keeps plain dotted names.
+            base = (f"{scope.qualname}.<locals>.{node.name}" if scope.kind in _FUNCTION_KINDS
                     else f"{scope.qualname}.{node.name}" if scope.qualname else node.name)
             count = seen[base] = seen.get(base, 0) + 1
             qualname = base if count == 1 else f"{base}#{count}"

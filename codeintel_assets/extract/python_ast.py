@@ -38,6 +38,8 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     source = read_python(job.abs_path)
     tree = ast.parse(source, filename=job.rel_path)
     lines = source_lines(source)
+    # A final newline does not start another line (wc -l semantics); an empty file has line 1.
+    last_line = max(1, len(lines) - (1 if lines[-1] == "" else 0))
     module = job.module or ""
     ident = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path}
     is_package = module_is_package(job.rel_path)
@@ -66,7 +68,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
             n_classes += 1
 
         if isinstance(node, ast.Module):
-            row = _node_row(ident, "Module", 1, 0, len(lines), len(lines[-1].encode()))
+            row = _node_row(ident, "Module", 1, 0, last_line, len(lines[last_line - 1].encode()))
             row.update(module=module, qualname=module, parent_qualname=None, depth=0,
                        docstring=ast.get_docstring(node), name=module, name_line=1, name_col=0)
         elif isinstance(node, _RECORDED):
@@ -95,7 +97,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     metrics = {
         **ident, "node_count": n_nodes, "function_count": n_funcs, "class_count": n_classes,
         "avg_depth": depth_sum / n_nodes, "max_depth": max_depth, "complexity": complexity,
-        "loc": len(lines) - (1 if lines[-1] == "" else 0), "logical_loc": n_stmts,
+        "loc": last_line if source else 0, "logical_loc": n_stmts,
     }
     return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
             "core.imports": list(imports.values())}

@@ -85,7 +85,9 @@ def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[st
     try:
         text = decode_python(data) if language == "python" else data.decode("utf-8")
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
-        return "decode_error", f"{type(exc).__name__}: {exc}"
+        expected = "Python source (PEP 263 coding cookie, else UTF-8)" if language == "python" \
+            else "UTF-8 text"
+        return "decode_error", f"not decodable as {expected}: {exc}"
     if language == "python":
         try:
             ast.parse(text)

@@ -1,0 +1,139 @@
+"""Shared fixtures: real Git repositories written to a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env={**os.environ, **GIT_ENV}).stdout.strip()
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def make_git_repo(root: Path, files: dict[str, str | bytes],
+                  remote: str = "https://github.com/acme/widgets.git") -> Path:
+    """A Git repository at `root` with `files` committed on branch main and an origin remote."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    if remote:
+        git(root, "remote", "add", "origin", remote)
+    write_files(root, files)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+# A small but realistic package: src layout, decorators, nesting, async, relative imports,
+# TYPE_CHECKING imports, redefinitions, a syntax error, non-UTF-8 bytes and a NUL byte.
+SAMPLE_FILES: dict[str, str | bytes] = {
+    "src/widgets/__init__.py": '"""Widgets package."""\nfrom .core import Widget\n',
+    "src/widgets/core.py": '''"""Core widgets."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from . import util
+from .util import helper as h
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+def trace(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+class Widget:
+    """A widget.
+
+    Args:
+        name (str): the widget's name.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def size(self) -> int:
+        return len(self.name)
+
+    @size.setter
+    def size(self, value: int) -> None:
+        raise AttributeError("read only")
+
+    @trace
+    @staticmethod
+    def build(name):
+        if name and name.strip():
+            return Widget(name)
+        return None
+
+    async def fetch(self):
+        def inner():
+            return h(self.name)
+        return inner()
+
+
+def spin(n: int) -> Iterator[int]:
+    for i in range(n):
+        if i % 2 or i > 10:
+            yield i
+    util.helper("x")
+''',
+    "src/widgets/util.py": '''def helper(value):
+    """Return the value.
+
+    Parameters
+    ----------
+    value : str
+        Anything.
+
+    Returns
+    -------
+    str
+        The same value.
+    """
+    import os
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+''',
+    "src/widgets/sub/__init__.py": "",
+    "src/widgets/sub/deep.py": "from ..util import helper\nfrom ... import nothing\n",
+    "tests/test_core.py": "from widgets.core import Widget\n\n\ndef test_widget():\n"
+                          "    assert Widget('a').size == 1\n",
+    "broken.py": "def broken(:\n    pass\n",
+    "latin1.py": b"x = '\xe9t\xe9'\n",
+    "nul.py": b"x = 1\x00\n",
+    "pyproject.toml": '[project]\nname = "widgets"\n\n[tool.widgets]\napi_token = "s3cr3t"\n'
+                      'timeout = 30\n',
+    "settings.yaml": "database:\n  host: localhost\n  ports: [5432, 5433]\n",
+    "CODEOWNERS": "* @acme/all\nsrc/widgets/util.py @acme/utils\n",
+}
+
+
+@pytest.fixture
+def sample_repo(tmp_path: Path) -> Path:
+    return make_git_repo(tmp_path / "widgets", SAMPLE_FILES)

@@ -1,0 +1,145 @@
+"""Real in-process Dagster runs of the whole graph on a temp Git repository."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from codeintel_assets import run
+from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.storage.catalog import TABLES
+from codeintel_assets_tests.conftest import git, write_files
+
+
+def rows(db, sql, *params):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+@pytest.fixture
+def materialized(sample_repo, tmp_path):
+    db = tmp_path / "ci.duckdb"
+    result = run.materialize("*", target=str(sample_repo), db=str(db))
+    assert result.success
+    return sample_repo, db, result
+
+
+def test_every_table_written_and_every_check_passes(materialized):
+    repo, db, result = materialized
+    checks = [e.event_specific_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) == len(TABLES) + 1
+    assert all(c.passed for c in checks), [c.asset_check_key for c in checks if not c.passed]
+    for name in TABLES:
+        assert rows(db, f"SELECT count(*) FROM {name} WHERE repo = 'acme/widgets'")[0][0] > 0, name
+    commit = git(repo, "rev-parse", "HEAD")
+    for name in TABLES:
+        assert rows(db, f"SELECT DISTINCT \"commit\" FROM {name}") == [(commit,)], name
+
+
+def test_bad_files_recorded_and_skipped(materialized):
+    _, db, _ = materialized
+    status = dict(rows(db, "SELECT rel_path, parse_status FROM core.file_state"))
+    assert status["broken.py"] == "syntax_error"
+    assert status["latin1.py"] == "decode_error"
+    assert status["nul.py"] == "binary"
+    parsed = {r[0] for r in rows(db, "SELECT DISTINCT rel_path FROM core.ast_nodes")}
+    assert parsed == {p for p, s in status.items() if s == "ok" and p.endswith(".py")}
+    assert {r[0] for r in rows(db, "SELECT DISTINCT rel_path FROM core.cst_nodes")} == parsed
+
+
+def test_repo_map_modules_and_crosswalk_of_tables(materialized):
+    repo, db, _ = materialized
+    (rm,) = rows(db, "SELECT repo, branch, dirty, repo_root, module_count, file_count, "
+                     "files_added FROM core.repo_map")
+    assert rm == ("acme/widgets", "main", False, str(repo), 9, 11, 11)
+    mods = dict(rows(db, "SELECT module, rel_path FROM core.modules"))
+    assert mods["widgets.core"] == "src/widgets/core.py" and mods["test_core"] == "tests/test_core.py"
+    (owners,) = rows(db, "SELECT owners FROM core.modules WHERE module = 'widgets.util'")[0]
+    assert json.loads(owners) == ["@acme/utils"]
+    # Every FunctionDef/ClassDef in the ast has a GOID with the same name position in the CST.
+    unmatched = rows(db, """
+        SELECT g.qualname FROM core.goids g
+        LEFT JOIN core.cst_nodes c ON c.rel_path = g.rel_path AND c.kind IN ('ClassDef', 'FunctionDef')
+             AND c.start_line = (SELECT lineno FROM core.ast_nodes a WHERE a.rel_path = g.rel_path
+                                 AND a.qualname = g.qualname)
+        WHERE g.kind <> 'module' AND c.node_id IS NULL""")
+    assert unmatched == []
+    secret = rows(db, "SELECT value_preview FROM analytics.config_values "
+                      "WHERE key = 'tool.widgets.api_token'")
+    assert secret == [("***",)]
+
+
+def test_rerun_is_idempotent_and_subset_writes_only_selection(materialized):
+    repo, db, _ = materialized
+    before = rows(db, "SELECT count(*) FROM core.ast_nodes")
+    write_files(repo, {"src/widgets/extra.py": "def more():\n    return 1\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "extra")
+    result = run.materialize("core/repo_map", target=str(repo), db=str(db))
+    assert result.success
+    materialized_keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized_keys == {"core/repo_map"}
+    (changes,) = rows(db, "SELECT files_added, files_changed, file_count FROM core.repo_map")
+    assert changes == (1, 0, 12)
+    # core.file_state was not rewritten (so the next scan still sees the file as added).
+    assert rows(db, "SELECT count(*) FROM core.file_state")[0][0] == 11
+    assert rows(db, "SELECT count(*) FROM core.ast_nodes") == before
+
+
+def test_two_repositories_share_one_database(materialized, tmp_path):
+    _, db, _ = materialized
+    other = tmp_path / "other"
+    write_files(other, {"lib.py": "def f():\n    pass\n"})  # not a Git checkout
+    assert run.materialize("*", target=str(other), db=str(db)).success
+    assert rows(db, "SELECT repo, \"commit\" FROM core.repo_map ORDER BY repo") == [
+        ("acme/widgets", rows(db, "SELECT \"commit\" FROM core.repo_map WHERE repo = 'acme/widgets'")[0][0]),
+        ("other", ""),
+    ]
+    assert rows(db, "SELECT qualname FROM core.goids WHERE repo = 'other' ORDER BY 1") == \
+        [("lib",), ("lib.f",)]
+
+
+def test_broken_tags_file_does_not_lose_rows(sample_repo, tmp_path):
+    write_files(sample_repo, {"tags_index.yaml": "tags: [unclosed\n"})
+    db = tmp_path / "t.duckdb"
+    result = run.materialize("core/file_state,analytics/tags_index,core/modules",
+                             target=str(sample_repo), db=str(db))
+    assert result.success
+    assert rows(db, "SELECT count(*) FROM analytics.tags_index")[0][0] == 0
+    assert rows(db, "SELECT count(*) FROM core.file_state")[0][0] == 12
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert "not valid YAML" in meta["tags_error"].value
+
+
+def test_downstream_asset_loads_a_table_handle(materialized):
+    repo, db, _ = materialized
+
+    @dg.asset(key=["demo", "function_count"], ins={"goids": dg.AssetIn(key=["core", "goids"])},
+              io_manager_key="mem")
+    def function_count(goids) -> int:
+        return goids.arrow(["kind"], where="kind = 'function'").num_rows
+
+    target = TargetRepo(root=str(repo))
+    warehouse = Warehouse(target=target, db_path=str(db))
+    result = dg.materialize(
+        [function_count, dg.AssetSpec(["core", "goids"])], selection=[function_count],
+        resources={"io_manager": DuckDBIOManager(warehouse=warehouse),
+                   "mem": dg.InMemoryIOManager()},
+    )
+    assert result.asset_value(["demo", "function_count"]) == \
+        rows(db, "SELECT count(*) FROM core.goids WHERE kind = 'function'")[0][0] == 6
+
+
+def test_steps_mirror_the_step_graph():
+    steps = {s["step"]: s for s in run.steps()}
+    assert steps["repo_scan"]["requires"] == []
+    assert steps["repo_scan"]["tables"] == sorted(
+        ["core.file_state", "core.modules", "core.repo_map", "analytics.tags_index"])
+    for name in ("ast_extract", "cst_extract", "docstrings_ingest", "config_ingest"):
+        assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
+    assert steps["goids"]["requires"] == ["ast_extract"]
+    assert steps["goids"]["reads"] == ["core.ast_nodes"]

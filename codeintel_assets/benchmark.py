@@ -1,0 +1,122 @@
+"""Benchmark a full materialization on a pinned PyPI sdist, next to the parse floor.
+
+    python -m codeintel_assets.benchmark django==5.2.19 [--json out.json]
+
+Downloads the sdist with pip (cached under ~/.cache/codeintel-bench), unpacks it into a temp
+Git repository, times `ast.parse` and `libcst.parse_module` of the same Python files (one
+process, and the equivalent on all cores), then materializes every asset into a fresh DuckDB
+file and reports wall time, per-step time, rows per table, files/s and rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
+
+
+def fetch_sdist(requirement: str) -> Path:
+    """The sdist archive of `requirement` (name==version), downloaded once with pip."""
+    from codeintel_assets.tools.runner import ToolRunner
+
+    name, _, version = requirement.partition("==")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    found = [p for p in CACHE.glob("*.tar.gz")
+             if p.name.lower().replace("_", "-").startswith(f"{name.lower()}-{version}")]
+    if not found:
+        ToolRunner().run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
+                          ":all:", requirement, "-d", str(CACHE)])
+        return fetch_sdist(requirement)
+    return found[0]
+
+
+def unpack_as_git_repo(archive: Path, dest: Path) -> Path:
+    from codeintel_assets.tools.runner import ToolRunner
+
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    (root,) = [p for p in dest.iterdir() if p.is_dir()]
+    env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+    runner = ToolRunner()
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                 ["git", "commit", "-q", "-m", f"sdist {archive.name}"]):
+        runner.run(argv, cwd=root, env=env)
+    return root
+
+
+def parse_floor(root: Path) -> dict:
+    """Seconds to ast.parse and libcst.parse_module every Python file that parses."""
+    import libcst
+
+    from codeintel_assets.extract.pysource import read_python
+    from codeintel_assets.extract.scan import list_files
+
+    sources = []
+    for rel in list_files(root):
+        if rel.endswith((".py", ".pyi")):
+            try:
+                text = read_python(str(root / rel))
+                ast.parse(text)
+            except (SyntaxError, UnicodeDecodeError, ValueError):
+                continue
+            sources.append(text)
+    started = time.perf_counter()
+    for text in sources:
+        ast.parse(text)
+    ast_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in sources:
+        libcst.parse_module(text)
+    cst_s = time.perf_counter() - started
+    cores = os.cpu_count() or 1
+    return {"python_files": len(sources), "lines": sum(t.count("\n") for t in sources),
+            "ast_parse_s": round(ast_s, 2), "libcst_parse_s": round(cst_s, 2),
+            "cores": cores, "ast_parse_s_all_cores": round(ast_s / cores, 2),
+            "libcst_parse_s_all_cores": round(cst_s / cores, 2)}
+
+
+def materialize_all(root: Path, db: Path) -> dict:
+    from codeintel_assets import run
+
+    started = time.perf_counter()
+    result = run.materialize("*", target=str(root), db=str(db))
+    wall = time.perf_counter() - started
+    steps = {e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
+             for e in result.get_step_success_events()}
+    info = run.summary(target=str(root), db=str(db))
+    total_rows = sum(info["rows"].values())
+    files = info["rows"].get("core.file_state", 0)
+    return {"success": result.success, "wall_s": round(wall, 2), "rows": info["rows"],
+            "total_rows": total_rows, "files": files,
+            "files_per_s": round(files / wall, 1), "rows_per_s": round(total_rows / wall, 1),
+            "step_s": dict(sorted(steps.items(), key=lambda kv: -kv[1]))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("requirement", nargs="?", default="django==5.2.19")
+    parser.add_argument("--json", help="also write the report to this file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="codeintel-bench-") as tmp:
+        root = unpack_as_git_repo(fetch_sdist(args.requirement), Path(tmp))
+        report = {"requirement": args.requirement, "floor": parse_floor(root),
+                  "materialize": materialize_all(root, Path(tmp) / "bench.duckdb")}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    return 0 if report["materialize"]["success"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""End-to-end tests of the command lines: `dagster asset materialize`, `codeintel-assets` and
+`dagster dev` (driven through its GraphQL API the way the UI drives it).
+
+Every test runs the real executables of this virtualenv in a subprocess, against a real Git
+repository written to a temp dir (the `sample_repo` fixture), and reads the resulting DuckDB
+file read-only once the command has finished. Nothing listens on anything but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from codeintel_assets.storage.catalog import TABLES, table
+
+BIN = Path(sys.executable).parent
+DAGSTER = BIN / "dagster"
+CODEINTEL = BIN / "codeintel-assets"
+PROJECT = Path(__file__).resolve().parents[1]
+REPO = "acme/widgets"
+CMD_TIMEOUT_S = 180
+
+REPO_SCAN_KEYS = (("core", "file_state"), ("core", "modules"), ("core", "repo_map"),
+                  ("analytics", "tags_index"))
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """os.environ without DAGSTER_HOME / CODEINTEL_* (so no instance config leaks in), + extra."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DAGSTER_HOME", "CODEINTEL_TARGET", "CODEINTEL_DB")}
+    env.update(extra)
+    return env
+
+
+def run_cmd(args: list, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=CMD_TIMEOUT_S)
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    return (f"exit {proc.returncode}\n--- stdout (tail) ---\n{proc.stdout[-4000:]}"
+            f"\n--- stderr (tail) ---\n{proc.stderr[-4000:]}")
+
+
+def dagster_materialize(select: str, repo: Path, db: Path, cwd: Path) -> subprocess.CompletedProcess:
+    proc = run_cmd([DAGSTER, "asset", "materialize", "-m", "codeintel_assets.definitions",
+                    "--select", select], cwd=cwd,
+                   env=clean_env(CODEINTEL_TARGET=str(repo), CODEINTEL_DB=str(db)))
+    assert proc.returncode == 0, describe(proc)
+    logs = proc.stdout + proc.stderr
+    assert "RUN_SUCCESS" in logs, describe(proc)
+    assert "STEP_FAILURE" not in logs, describe(proc)
+    failed_checks = [line for line in logs.splitlines()
+                     if "ASSET_CHECK_EVALUATION" in line and not line.rstrip().endswith("passed.")]
+    assert not failed_checks, "\n".join(failed_checks)
+    return proc
+
+
+@contextmanager
+def read_db(db: Path):
+    assert db.is_file(), f"{db} was not written"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def tables_in(con) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+
+
+def repo_rows(con, name: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?", [REPO]).fetchall()[0][0]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty cwd outside the project: no dagster.yaml / workspace.yaml is picked up."""
+    d = tmp_path / "cwd"
+    d.mkdir()
+    return d
+
+
+# ---- 1. dagster asset materialize ------------------------------------------------------------
+
+
+def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: Path,
+                                                    tmp_path: Path):
+    db = tmp_path / "x.duckdb"
+    # ast_extract reads core.file_state: scan first, then ast_nodes and its direct children.
+    dagster_materialize("core/file_state", sample_repo, db, workdir)
+    with read_db(db) as con:
+        assert tables_in(con) == {"core.file_state"}
+        assert repo_rows(con, "core.file_state") == 11
+
+    proc = dagster_materialize("core/ast_nodes+", sample_repo, db, workdir)
+    logs = proc.stdout + proc.stderr
+    assert 'Started execution of step "ast_extract"' in logs
+    assert 'Started execution of step "goids"' in logs
+    assert 'Started execution of step "repo_scan"' not in logs
+
+    with read_db(db) as con:
+        # ast_extract is a subsettable multi-asset: only core.ast_nodes of its tables is written.
+        assert tables_in(con) == {"core.file_state", "core.ast_nodes", "core.goids"}
+        assert repo_rows(con, "core.ast_nodes") > 0
+        assert repo_rows(con, "core.goids") > 0
+
+        goids = dict(con.execute(
+            "SELECT qualname, kind FROM core.goids WHERE repo = ?", [REPO]).fetchall())
+        assert goids["widgets.core.Widget.size#2"] == "method"
+        assert goids["widgets.core.Widget.size"] == "method"
+        assert goids["widgets.core.trace.<locals>.wrapper"] == "function"
+        assert goids["widgets.core.Widget.fetch.<locals>.inner"] == "function"
+        assert goids["widgets.core.Widget"] == "class"
+        assert goids["widgets.core"] == "module"
+        assert goids["widgets.util.helper"] == "function"
+        # Files that do not parse (syntax error, bad encoding, NUL byte) yield no definitions.
+        assert not any(q.startswith(("broken", "latin1", "nul")) for q in goids)
+
+        start, name_line = con.execute(
+            "SELECT start_line, name_line FROM core.goids WHERE repo = ? AND qualname = ?",
+            [REPO, "widgets.core.Widget.build"]).fetchall()[0]
+        assert (start, name_line) == (39, 41)  # first decorator line, `def build` line
+
+        build = con.execute(
+            "SELECT node_type, rel_path, lineno, decorator_start_line, decorator_end_line, "
+            "decorators FROM core.ast_nodes WHERE repo = ? AND name = 'build' "
+            "AND node_type = 'FunctionDef'", [REPO]).fetchall()
+        assert len(build) == 1
+        node_type, rel_path, lineno, deco_start, deco_end, decorators = build[0]
+        assert rel_path == "src/widgets/core.py"
+        assert deco_start is not None and deco_start < lineno
+        assert (deco_start, deco_end, lineno) == (39, 40, 41)
+        assert json.loads(decorators) == ["trace", "staticmethod"]
+
+
+def test_dagster_materialize_everything(sample_repo: Path, workdir: Path, tmp_path: Path):
+    db = tmp_path / "x.duckdb"
+    dagster_materialize("*", sample_repo, db, workdir)
+    with read_db(db) as con:
+        assert tables_in(con) == set(TABLES)
+        empty = [name for name in TABLES if repo_rows(con, name) == 0]
+        assert not empty, f"tables without rows for {REPO}: {empty}"
+
+        status = {p: (s, e) for p, s, e in con.execute(
+            "SELECT rel_path, parse_status, parse_error FROM core.file_state WHERE repo = ?",
+            [REPO]).fetchall()}
+        assert status["broken.py"][0] == "syntax_error"
+        assert status["latin1.py"][0] == "decode_error"
+        assert status["nul.py"][0] == "binary"
+        assert all(status[p][1] for p in ("broken.py", "latin1.py", "nul.py"))
+        assert status["src/widgets/core.py"] == ("ok", None)
+        assert status["pyproject.toml"] == ("ok", None)
+        assert len(status) == 11
+
+        repo_map = con.execute("SELECT branch, file_count, repo_root FROM core.repo_map "
+                               "WHERE repo = ?", [REPO]).fetchall()
+        assert repo_map == [("main", 11, str(sample_repo))]
+        assert con.execute("SELECT value_preview FROM analytics.config_values WHERE repo = ? "
+                           "AND key = 'tool.widgets.api_token'", [REPO]).fetchall() == [("***",)]
+    # No instance storage was left behind in the cwd (temporary instance, no dagster.yaml).
+    assert not (workdir / ".dagster").exists()
+
+
+# ---- 2. codeintel-assets steps ---------------------------------------------------------------
+
+
+def test_codeintel_steps(workdir: Path):
+    proc = run_cmd([CODEINTEL, "steps"], cwd=workdir, env=clean_env())
+    assert proc.returncode == 0, describe(proc)
+    steps = {s["step"]: s for s in json.loads(proc.stdout)}
+    assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
+                           "config_ingest", "goids"]
+    assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
+                                            "core.modules", "core.repo_map"]
+    assert steps["repo_scan"]["requires"] == []
+    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes", "core.imports"]
+    assert steps["ast_extract"]["requires"] == ["repo_scan"]
+    assert steps["ast_extract"]["reads"] == ["core.file_state"]
+    for name in ("cst_extract", "docstrings_ingest", "config_ingest"):
+        assert steps[name]["requires"] == ["repo_scan"], name
+    assert steps["cst_extract"]["tables"] == ["core.cst_nodes"]
+    assert steps["docstrings_ingest"]["tables"] == ["core.docstrings"]
+    assert steps["config_ingest"]["tables"] == ["analytics.config_values"]
+    assert steps["goids"]["tables"] == ["core.goids"]
+    assert steps["goids"]["requires"] == ["ast_extract"]
+    assert steps["goids"]["reads"] == ["core.ast_nodes"]
+    # Every catalog table is written by exactly one step.
+    written = sorted(t for s in steps.values() for t in s["tables"])
+    assert written == sorted(TABLES)
+
+
+# ---- 3. codeintel-assets materialize / summary -----------------------------------------------
+
+
+def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, tmp_path: Path):
+    db = tmp_path / "cli.duckdb"
+    proc = run_cmd([CODEINTEL, "materialize", "--target", sample_repo, "--db", db],
+                   cwd=workdir, env=clean_env())
+    assert proc.returncode == 0, describe(proc)
+    out = proc.stdout
+    assert f"repo {REPO} -> {db}" in out
+    assert "rows per table:" in out
+    rows = {}
+    for line in out.split("rows per table:")[1].split("ten most complex files")[0].splitlines():
+        if line.strip():
+            name, count = line.split()
+            rows[name] = int(count.replace(",", ""))
+    assert set(rows) == set(TABLES)
+    assert rows["core.file_state"] == 11
+    assert rows["core.repo_map"] == 1
+    assert rows["core.goids"] == 18
+    assert all(n > 0 for n in rows.values()), rows
+
+    complex_lines = [ln.split() for ln in
+                     out.split("ten most complex files (decision points, lines):")[1].splitlines()
+                     if ln.strip()]
+    assert complex_lines, out
+    assert complex_lines[0][2] == "src/widgets/core.py"
+    assert int(complex_lines[0][0]) > int(complex_lines[1][0])
+    # Broken/undecodable/binary files have no metrics: 6 python files parsed.
+    assert [ln[2] for ln in complex_lines] == [
+        "src/widgets/core.py", "src/widgets/util.py", "src/widgets/__init__.py",
+        "src/widgets/sub/__init__.py", "src/widgets/sub/deep.py", "tests/test_core.py"]
+
+    with read_db(db) as con:
+        assert repo_rows(con, "core.file_state") == 11
+
+    # `summary` on the same database prints the same report without running anything.
+    again = run_cmd([CODEINTEL, "summary", "--target", sample_repo, "--db", db],
+                    cwd=workdir, env=clean_env())
+    assert again.returncode == 0, describe(again)
+    assert again.stdout == out
+
+
+# ---- 4. dagster dev + GraphQL ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _restore_default_signals() -> None:  # runs in the child before exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any non-zombie process is left in process group `pgid`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _stop_group(proc: subprocess.Popen, grace_s: float = 30.0) -> None:
+    """SIGTERM the whole process group, wait for a graceful shutdown, then SIGKILL it."""
+    pgid = proc.pid  # start_new_session=True: the child leads its own group
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and (proc.poll() is None or _group_alive(pgid)):
+        time.sleep(0.25)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+
+
+class DagsterDev:
+    def __init__(self, port: int, proc: subprocess.Popen, log: Path):
+        self.port, self.proc, self.log = port, proc, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def log_tail(self, n: int = 6000) -> str:
+        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
+
+    def gql(self, query: str, variables: dict | None = None) -> dict:
+        req = urllib.request.Request(
+            f"{self.url}/graphql", method="POST",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"})
+        with _LOCAL.open(req, timeout=30) as resp:
+            body = json.loads(resp.read())
+        assert not body.get("errors"), json.dumps(body["errors"], indent=1)
+        return body["data"]
+
+
+@pytest.fixture
+def dev_project(tmp_path: Path) -> Path:
+    """A project-root-like cwd: copies of the project's workspace.yaml and dagster.yaml."""
+    d = tmp_path / "project"
+    d.mkdir()
+    for name in ("workspace.yaml", "dagster.yaml"):
+        shutil.copy(PROJECT / name, d / name)
+    return d
+
+
+@pytest.fixture
+def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
+    db = tmp_path / "dev.duckdb"
+    port = _free_port()
+    log = tmp_path / "dagster_dev.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=dev_project, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db)),
+            start_new_session=True, preexec_fn=_restore_default_signals)
+    dev = DagsterDev(port, proc, log)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"dagster dev exited {proc.returncode}:\n{dev.log_tail()}"
+            assert time.monotonic() < deadline, f"dagster dev not ready in 90 s:\n{dev.log_tail()}"
+            try:
+                with _LOCAL.open(f"{dev.url}/server_info", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        # The webserver may answer before the code location has loaded.
+        status_q = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+        while True:
+            entries = dev.gql(status_q)["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                break
+            assert time.monotonic() < deadline, f"location not loaded: {entries}\n{dev.log_tail()}"
+            time.sleep(0.5)
+        yield dev, db, dev_project
+    finally:
+        _stop_group(proc)
+
+
+ASSET_NODES_Q = """
+{ assetNodes {
+    assetKey { path } groupName description
+    metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name type } } } }
+} }
+"""
+
+LAUNCH_M = """
+mutation LaunchPipelineExecution($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { id runId status } }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on PipelineNotFoundError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+RUN_Q = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      status
+      assetSelection { path }
+      stepStats { stepKey status }
+      assetMaterializations {
+        assetKey { path }
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_dagster_dev_graphql_and_launch(dagster_dev):
+    dev, db, project = dagster_dev
+
+    # Locations come from the copied workspace.yaml.
+    entries = dev.gql("{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+    location = entries["workspaceOrError"]["locationEntries"][0]["name"]
+    assert location == "codeintel_assets"
+
+    nodes = {tuple(n["assetKey"]["path"]): n for n in dev.gql(ASSET_NODES_Q)["assetNodes"]}
+    assert set(nodes) == {tuple(name.split(".")) for name in TABLES}
+    for (schema, _), node in nodes.items():
+        assert node["groupName"] == schema
+        assert node["description"]
+    ast_nodes = nodes[("core", "ast_nodes")]
+    assert ast_nodes["groupName"] == "core"
+    assert ast_nodes["description"].startswith(table("core.ast_nodes").description)
+    assert nodes[("analytics", "config_values")]["groupName"] == "analytics"
+    schema_entries = [e for e in ast_nodes["metadataEntries"]
+                      if e["label"] == "dagster/column_schema"]
+    assert len(schema_entries) == 1
+    columns = [(c["name"], c["type"]) for c in schema_entries[0]["schema"]["columns"]]
+    assert columns == [(c.name, c.duckdb_type) for c in table("core.ast_nodes").columns]
+    assert ("decorator_start_line", "INTEGER") in columns
+
+    # Materialize the repo_scan tables as the UI does ("Materialize selected").
+    selection = [{"path": list(k)} for k in REPO_SCAN_KEYS]
+    launched = dev.gql(LAUNCH_M, {"executionParams": {
+        "selector": {
+            "repositoryLocationName": location,
+            "repositoryName": "__repository__",
+            "pipelineName": "__ASSET_JOB",
+            "assetSelection": selection,
+            "assetCheckSelection": [{"assetKey": s, "name": "primary_key_unique_not_null"}
+                                    for s in selection],
+        },
+        "mode": "default",
+        "runConfigData": "{}",
+        "executionMetadata": {"tags": []},
+    }})["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    deadline = time.monotonic() + 120
+    while True:
+        run = dev.gql(RUN_Q, {"runId": run_id})["runOrError"]
+        assert run["__typename"] == "Run", run
+        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        assert time.monotonic() < deadline, f"run still {run['status']}:\n{dev.log_tail()}"
+        time.sleep(1)
+    assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
+
+    assert sorted(tuple(k["path"]) for k in run["assetSelection"]) == sorted(REPO_SCAN_KEYS)
+    steps = {s["stepKey"]: s["status"] for s in run["stepStats"]}
+    assert steps.get("repo_scan") == "SUCCESS", steps
+    for schema, name in REPO_SCAN_KEYS:
+        assert steps.get(f"{schema}__{name}_primary_key_unique_not_null") == "SUCCESS", steps
+    assert not any(k.startswith(("ast_extract", "goids", "cst_extract")) for k in steps), steps
+    row_counts = {tuple(m["assetKey"]["path"]): e["intValue"]
+                  for m in run["assetMaterializations"] for e in m["metadataEntries"]
+                  if e["label"] == "dagster/row_count"}
+    assert row_counts == {("core", "file_state"): 11, ("core", "modules"): 9,
+                          ("core", "repo_map"): 1, ("analytics", "tags_index"): 5}
+
+    # Instance storage went to the copied project's .dagster folder (relative to cwd).
+    assert (project / ".dagster" / "storage").is_dir()
+
+    # The run has finished: the DuckDB file is no longer being written.
+    with read_db(db) as con:
+        assert tables_in(con) == {"core.file_state", "core.modules", "core.repo_map",
+                                  "analytics.tags_index"}
+        assert repo_rows(con, "core.file_state") == 11
+        statuses = dict(con.execute("SELECT rel_path, parse_status FROM core.file_state "
+                                    "WHERE repo = ?", [REPO]).fetchall())
+        assert statuses["broken.py"] == "syntax_error"
+        assert statuses["src/widgets/core.py"] == "ok"

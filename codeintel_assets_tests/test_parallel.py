@@ -117,11 +117,6 @@ def test_pool_worker_crash_reports_the_crashing_file():
     assert errored | paths_in(result) == expected_paths(jobs)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: after a worker crash the chunks are retried one file per task in ONE shared pool; "
-    "when the crashing file kills that pool again, every single-file task still pending in it "
-    "also gets BrokenProcessPool, and since all crashed chunks then have length 1 they are ALL "
-    "reported as 'worker process crashed on this file' and their rows are lost"))
 def test_pool_worker_crash_loses_only_the_crashing_file():
     # crash.py first: the crash breaks the pool early, so most files are retried singly and the
     # retry pool is broken again by crash.py while the other single-file tasks are queued.
@@ -187,9 +182,6 @@ def test_progress_reaches_total(n_jobs, workers):
     assert all(s >= 0 for *_, s in calls)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: files given up on after a worker crash increment `done` in run_extractor without "
-    "calling `progress`, so the last progress call never reports done == total"))
 def test_progress_reaches_total_after_worker_crash():
     calls: list[tuple[int, int]] = []
     jobs = make_jobs(60, {59: "crash.py"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -91,16 +92,15 @@ def run_extractor(
         for chunk in _chunks(jobs, chunk_size):
             collect(_run_chunk(fn, schemas, chunk), len(chunk))
     else:
-        pending = list(_chunks(jobs, chunk_size))
-        while pending:
-            crashed = _run_pool(fn, schemas, pending, workers, collect)
-            if crashed and all(len(c) == 1 for c in crashed):
-                for chunk in crashed:
-                    errors.append(FileError(chunk[0].rel_path, "worker process crashed on this file"))
-                    done += 1
-                crashed = []
-            # Retry what a crash interrupted one file per task, so one bad file loses only itself.
-            pending = [[job] for chunk in crashed for job in chunk]
+        queue = deque(_chunks(jobs, chunk_size))
+        while queue:
+            suspects = _run_pool(fn, schemas, queue, workers, collect)
+            # A crash breaks the whole pool, so any chunk in flight may hold the culprit. Run
+            # each suspect file alone in a pool of one: a second crash then names its file.
+            for job in (job for chunk in suspects for job in chunk):
+                if _run_pool(fn, schemas, deque([[job]]), 1, collect):
+                    crash = FileError(job.rel_path, "worker process crashed on this file")
+                    collect(({}, [crash]), 1)
 
     out = {
         name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
@@ -109,21 +109,30 @@ def run_extractor(
     return ExtractResult(out, errors, len(jobs), time.perf_counter() - started)
 
 
-def _run_pool(fn, schemas, chunks, workers, collect) -> list[list[FileJob]]:
-    """Run chunks in a fresh pool; return the chunks lost to a worker crash."""
+def _run_pool(fn, schemas, queue: deque, workers: int, collect) -> list[list[FileJob]]:
+    """Run chunks from `queue` in a fresh pool, at most `workers` in flight at a time.
+
+    Returns [] when the queue is drained. When a worker dies, returns the chunks that were in
+    flight (the only ones that can hold the culprit) and leaves the rest in `queue`.
+    """
     ctx = multiprocessing.get_context("forkserver")
-    crashed: list[list[FileJob]] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_chunk, fn, schemas, chunk): chunk for chunk in chunks}
-        while futures:
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+        in_flight: dict = {}
+        while queue or in_flight:
+            while queue and len(in_flight) < workers:
+                chunk = queue.popleft()
+                in_flight[pool.submit(_run_chunk, fn, schemas, chunk)] = chunk
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            lost = []
             for fut in finished:
-                chunk = futures.pop(fut)
+                chunk = in_flight.pop(fut)
                 try:
                     collect(fut.result(), len(chunk))
                 except BrokenProcessPool:
-                    crashed.append(chunk)
-    return crashed
+                    lost.append(chunk)
+            if lost:
+                return lost + list(in_flight.values())
+    return []
 
 
 def _run_chunk(fn: Extractor, schemas: dict[str, pa.Schema], chunk: Sequence[FileJob]):

@@ -143,3 +143,12 @@ def test_steps_mirror_the_step_graph():
         assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
     assert steps["goids"]["requires"] == ["ast_extract"]
     assert steps["goids"]["reads"] == ["core.ast_nodes"]
+
+
+def test_step_without_its_upstream_fails_clearly(sample_repo, tmp_path):
+    result = run.materialize("core/ast_nodes", target=str(sample_repo),
+                             db=str(tmp_path / "fresh.duckdb"), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "core.file_state has not been materialized in" in \
+        failure.step_failure_data.error.cause.message

@@ -149,7 +149,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                        tags_of, load_codeowners(root))
 
     previous = {r["rel_path"]: r["content_hash"] for r in warehouse.read(
-        "core.file_state", ["rel_path", "content_hash"]).to_pylist()}
+        "core.file_state", ["rel_path", "content_hash"], required=False).to_pylist()}
     current = {r["rel_path"]: r["content_hash"] for r in state_rows}
     added = len(current.keys() - previous.keys())
     changed = sum(1 for p, h in current.items() if p in previous and previous[p] != h)

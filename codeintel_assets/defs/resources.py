@@ -24,6 +24,10 @@ TARGET_ENV = "CODEINTEL_TARGET"
 DB_ENV = "CODEINTEL_DB"
 
 
+class UpstreamMissingError(RuntimeError):
+    """A step's input table was never materialized for the target repository."""
+
+
 def _default_root() -> str:
     return os.path.abspath(os.environ.get(TARGET_ENV) or os.getcwd())
 
@@ -80,10 +84,24 @@ class Warehouse(dg.ConfigurableResource):
         return StorageGateway(self.db_path or default_db_path(self.target.abs_root))
 
     def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
-             params: tuple = ()) -> pa.Table:
-        """This repository's rows of a catalog table as Arrow."""
-        return self.gateway().read_table(table(qualified_name), self.target.info().slug,
-                                         columns, where, params)
+             params: tuple = (), required: bool = True) -> pa.Table:
+        """This repository's rows of a catalog table as Arrow.
+
+        Raises UpstreamMissingError when `required` and the table was never materialized for
+        this repository (so a step run alone fails loudly instead of writing empty tables).
+        """
+        gateway, repo = self.gateway(), self.target.info().slug
+        if required:
+            self.require(qualified_name)
+        return gateway.read_table(table(qualified_name), repo, columns, where, params)
+
+    def require(self, qualified_name: str) -> None:
+        gateway = self.gateway()
+        if not gateway.table_exists(table(qualified_name)):
+            asset = qualified_name.replace(".", "/")
+            raise UpstreamMissingError(
+                f"{qualified_name} has not been materialized in {gateway.db_path}; "
+                f"materialize it first (e.g. --select '{asset}'), or select '*'")
 
     def python_jobs(self) -> list[FileJob]:
         """One FileJob per Python file of core.file_state that parsed, with its module name."""

@@ -16,10 +16,18 @@ codeintel_job = dg.define_asset_job(
     description="Materialize every asset (the README's main command runs this selection).",
 )
 
+# The same selection with one process per step: for big repositories on machines with more
+# cores. Writers stay safe: the gateway's file lock plus the `duckdb_writer` pool.
+codeintel_multiprocess_job = dg.define_asset_job(
+    "codeintel_multiprocess_job", selection=dg.AssetSelection.all(),
+    executor_def=dg.multiprocess_executor,
+    description="Every asset, one process per step (see README, Scaling out).",
+)
+
 defs = dg.Definitions(
     assets=INGEST_ASSETS,
     asset_checks=CHECKS,
-    jobs=[codeintel_job],
+    jobs=[codeintel_job, codeintel_multiprocess_job],
     resources={"target": target, "warehouse": warehouse,
                "io_manager": DuckDBIOManager(warehouse=warehouse)},
     # Steps are short and parse in their own process pool: one process per run avoids

@@ -485,3 +485,22 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
                                     "WHERE repo = ?", [REPO]).fetchall())
         assert statuses["broken.py"] == "syntax_error"
         assert statuses["src/widgets/core.py"] == "ok"
+
+
+def test_multiprocess_job_writes_safely(sample_repo, tmp_path):
+    """One process per step (and two at a time): the file lock keeps DuckDB writers apart."""
+    db = tmp_path / "mp.duckdb"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    proc = run_cmd([DAGSTER, "job", "execute", "-m", "codeintel_assets.definitions",
+                    "-j", "codeintel_multiprocess_job"], cwd=cwd,
+                   env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db)))
+    logs = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "RUN_SUCCESS" in logs, describe(proc)
+    assert "Could not set lock" not in logs
+    assert "STEP_FAILURE" not in logs, describe(proc)
+    assert logs.count("Launching subprocess for") >= len(TABLES) // 2, describe(proc)
+    with read_db(db) as con:
+        for name in TABLES:
+            count = con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?", [REPO]).fetchone()[0]
+            assert count > 0, name

@@ -21,6 +21,7 @@ from codeintel_assets.extract.config_values import (
 )
 from codeintel_assets.extract.parallel import FileJob, run_extractor
 from codeintel_assets.storage.catalog import table
+from codeintel_assets_tests.conftest import write_files
 
 SPEC = table("analytics.config_values")
 
@@ -30,12 +31,7 @@ def _job(root: Path, rel_path: str, module: str | None = None) -> FileJob:
 
 
 def _write(root: Path, rel_path: str, content: str | bytes) -> FileJob:
-    path = root / rel_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
+    write_files(root, {rel_path: content})
     return _job(root, rel_path)
 
 

@@ -118,3 +118,18 @@ def test_codeowners_last_match_wins(tmp_path):
     assert owners_of(rules, "README.md") == ["@all"]
     assert owners_of(load_codeowners(tmp_path / "nowhere"), "a.py") == []
     assert json.dumps(owners_of(rules, "x.txt")) == '["@all"]'
+
+
+def test_repo_tables_modules_priority_and_change_counts():
+    from codeintel_assets.extract import repo_tables
+    from codeintel_assets.tools.git import RepoInfo
+
+    info = RepoInfo("/r", "acme/w", "c" * 40, "main", False, None)
+    mods = repo_tables.modules(info, ["pkg/__init__.py", "pkg/a.py", "pkg/a.pyi", "pkg/b.pyi",
+                                      "pkg/c.py", "pkg/c/__init__.py"], {"pkg/a.py": ["x"]}, [])
+    got = {r["module"]: (r["rel_path"], r["is_package"], r["tags"]) for r in mods.to_pylist()}
+    assert got == {"pkg": ("pkg/__init__.py", True, "[]"), "pkg.a": ("pkg/a.py", False, '["x"]'),
+                   "pkg.b": ("pkg/b.pyi", False, "[]"), "pkg.c": ("pkg/c/__init__.py", True, "[]")}
+    assert repo_tables.change_counts({"a": "1", "b": "2", "gone": "3"},
+                                     {"a": "1", "b": "9", "new": "4"}) == {
+        "files_added": 1, "files_changed": 1, "files_deleted": 1, "files_unchanged": 1}

@@ -7,10 +7,8 @@ multi-assets: selecting one table runs the step and writes only that table.
 """
 
 
-import datetime as dt
-import json
 import time
-from collections import defaultdict
+from collections import Counter
 
 import dagster as dg
 import pyarrow as pa
@@ -28,13 +26,9 @@ from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import AST_COLUMNS, DEF_NODE_TYPES, goids_from_ast_nodes
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
 from codeintel_assets.extract.python_ast import extract_ast
-from codeintel_assets.extract.scan import absolute, list_files, module_names, scanner
-from codeintel_assets.extract.tags import (
-    TagRulesError,
-    load_codeowners,
-    load_tag_rules,
-    owners_of,
-)
+from codeintel_assets.extract import repo_tables
+from codeintel_assets.extract.scan import absolute, list_files, scanner
+from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
 from codeintel_assets.storage.catalog import schemas, table
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
@@ -126,70 +120,28 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     result = _extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
                       ["core.file_state"])
     file_state = result.tables["core.file_state"]
-    state_rows = file_state.select(["rel_path", "language", "content_hash"]).to_pylist()
+    state = file_state.select(["rel_path", "language", "content_hash"]).to_pylist()
 
     try:
-        rules, tag_error = load_tag_rules(root), None
+        rules, tag_error = load_tag_rules(root), ""
     except TagRulesError as exc:
         rules, tag_error = (), str(exc)
         context.log.warning(f"repo_scan: {exc}; no tags applied")
-    scanned = [r["rel_path"] for r in state_rows]
-    matches = {rule.tag: rule.matches(scanned) for rule in rules}
-    tags_of = defaultdict(list)
-    for tag, matched in matches.items():
-        for p in matched:
-            tags_of[p].append(tag)
-    tags_index = table("analytics.tags_index").from_rows([
-        {"repo": info.slug, "commit": info.commit, "tag": r.tag, "description": r.description,
-         "includes": json.dumps(list(r.includes)), "excludes": json.dumps(list(r.excludes)),
-         "matches": json.dumps(matches[r.tag])} for r in rules
-    ])
-
-    modules = _modules(info, [r["rel_path"] for r in state_rows if r["language"] == "python"],
-                       tags_of, load_codeowners(root))
-
-    previous = {r["rel_path"]: r["content_hash"] for r in warehouse.read(
-        "core.file_state", ["rel_path", "content_hash"], required=False).to_pylist()}
-    current = {r["rel_path"]: r["content_hash"] for r in state_rows}
-    added = len(current.keys() - previous.keys())
-    changed = sum(1 for p, h in current.items() if p in previous and previous[p] != h)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    repo_map = table("core.repo_map").from_rows([{
-        "repo": info.slug, "commit": info.commit, "branch": info.branch, "dirty": info.dirty,
-        "commit_ts": info.commit_ts, "repo_root": root, "module_count": modules.num_rows,
-        "file_count": file_state.num_rows, "files_changed": changed, "files_added": added,
-        "files_deleted": len(previous.keys() - current.keys()),
-        "files_unchanged": len(current) - added - changed, "generated_at": now,
-    }])
-    statuses = defaultdict(int)
-    for s in file_state.column("parse_status").to_pylist():
-        statuses[s] += 1
-    metadata = {**run_metadata(result), "commit": info.commit, "parse_status": dict(statuses),
-                "files_added": added, "files_changed": changed,
-                "tags_error": tag_error or ""}
+    tags_index, tags_of = repo_tables.tags_index(info, rules, [r["rel_path"] for r in state])
+    modules = repo_tables.modules(
+        info, [r["rel_path"] for r in state if r["language"] == "python"], tags_of,
+        load_codeowners(root))
+    previous = warehouse.read("core.file_state", ["rel_path", "content_hash"], required=False)
+    changes = repo_tables.change_counts(
+        {r["rel_path"]: r["content_hash"] for r in previous.to_pylist()},
+        {r["rel_path"]: r["content_hash"] for r in state})
+    repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows, changes)
+    statuses = Counter(file_state.column("parse_status").to_pylist())
+    metadata = {**run_metadata(result), **changes, "commit": info.commit,
+                "parse_status": dict(statuses), "tags_error": tag_error}
     yield from _outputs(context, {"core.file_state": file_state, "core.modules": modules,
                                   "core.repo_map": repo_map, "analytics.tags_index": tags_index},
                         metadata)
-
-
-def _modules(info, python_paths: list[str], tags_of, codeowners) -> pa.Table:
-    """core.modules rows; when two files claim one module name, the package/.py file wins."""
-    names = module_names(python_paths)
-
-    def priority(path: str) -> tuple:
-        # Python prefers a package over a module, and a .py over a .pyi stub.
-        return (not path.endswith(("__init__.py", "__init__.pyi")), path.endswith(".pyi"), path)
-
-    chosen: dict[str, str] = {}
-    for path in sorted(python_paths, key=priority):
-        chosen.setdefault(names[path][0], path)
-    return table("core.modules").from_rows([
-        {"repo": info.slug, "commit": info.commit, "module": module, "rel_path": path,
-         "language": "python", "is_package": path.endswith(("__init__.py", "__init__.pyi")),
-         "source_root": names[path][1], "tags": json.dumps(sorted(tags_of.get(path, []))),
-         "owners": json.dumps(owners_of(codeowners, path))}
-        for module, path in sorted(chosen.items())
-    ])
 
 
 # ---- ast_extract ---------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""repo_scan's derived tables, built from the scanned paths: core.modules,
+analytics.tags_index and core.repo_map (with the change counts against the previous scan)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from codeintel_assets.extract.pysource import module_is_package
+from codeintel_assets.extract.scan import module_names
+from codeintel_assets.extract.tags import TagRule, owners_of
+from codeintel_assets.storage.catalog import table
+
+if TYPE_CHECKING:
+    from codeintel_assets.tools.git import RepoInfo
+
+
+def tags_index(info: RepoInfo, rules: Sequence[TagRule], paths: Sequence[str]
+               ) -> tuple[pa.Table, dict[str, list[str]]]:
+    """analytics.tags_index, and rel_path -> sorted tag names for core.modules."""
+    matches = {rule.tag: rule.matches(list(paths)) for rule in rules}
+    tags_of: dict[str, list[str]] = defaultdict(list)
+    for tag, matched in matches.items():
+        for path in matched:
+            tags_of[path].append(tag)
+    rows = [{"repo": info.slug, "commit": info.commit, "tag": r.tag,
+             "description": r.description, "includes": json.dumps(list(r.includes)),
+             "excludes": json.dumps(list(r.excludes)), "matches": json.dumps(matches[r.tag])}
+            for r in rules]
+    return table("analytics.tags_index").from_rows(rows), {p: sorted(t) for p, t in tags_of.items()}
+
+
+def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, list[str]],
+            codeowners: list) -> pa.Table:
+    """core.modules; when two files claim one module name, the one Python imports wins."""
+    names = module_names(python_paths)
+
+    def priority(path: str) -> tuple:
+        # Python prefers a package over a module, and a .py over a .pyi stub.
+        return (not module_is_package(path), path.endswith(".pyi"), path)
+
+    chosen: dict[str, str] = {}
+    for path in sorted(python_paths, key=priority):
+        chosen.setdefault(names[path][0], path)
+    return table("core.modules").from_rows([
+        {"repo": info.slug, "commit": info.commit, "module": module, "rel_path": path,
+         "language": "python", "is_package": module_is_package(path),
+         "source_root": names[path][1], "tags": json.dumps(tags_of.get(path, [])),
+         "owners": json.dumps(owners_of(codeowners, path))}
+        for module, path in sorted(chosen.items())
+    ])
+
+
+def change_counts(previous: Mapping[str, str], current: Mapping[str, str]) -> dict[str, int]:
+    """files_added/changed/deleted/unchanged between two rel_path -> content_hash maps."""
+    added = len(current.keys() - previous.keys())
+    changed = sum(1 for p, h in current.items() if p in previous and previous[p] != h)
+    return {"files_added": added, "files_changed": changed,
+            "files_deleted": len(previous.keys() - current.keys()),
+            "files_unchanged": len(current) - added - changed}
+
+
+def repo_map(info: RepoInfo, file_count: int, module_count: int,
+             changes: Mapping[str, int]) -> pa.Table:
+    return table("core.repo_map").from_rows([{
+        "repo": info.slug, "commit": info.commit, "branch": info.branch, "dirty": info.dirty,
+        "commit_ts": info.commit_ts, "repo_root": info.root, "module_count": module_count,
+        "file_count": file_count, **changes,
+        "generated_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+    }])

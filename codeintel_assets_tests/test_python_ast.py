@@ -163,3 +163,21 @@ def test_non_ascii_columns_are_utf8_byte_offsets(tmp_path):
     out = extract(tmp_path, "x = 'é'; f(x)\n")
     call = next(n for n in out["core.ast_nodes"] if n["node_type"] == "Call")
     assert call["col_offset"] == len("x = 'é'; ".encode())
+
+
+def test_annotation_counts_of_defs(tmp_path):
+    out = extract(tmp_path, textwrap.dedent('''\
+        def f(a: int, b, *args: str, c=1, **kw) -> None: ...
+        def g(): ...
+        class C:
+            def m(self, x: int): ...
+            @staticmethod
+            def s(x: int) -> int: ...
+            @classmethod
+            def k(cls, /, y, *, z: int): ...
+            async def a(self) -> str: ...
+        '''))
+    got = {n["name"]: (n["params_total"], n["params_annotated"], n["returns_annotated"])
+           for n in out["core.ast_nodes"] if n["node_type"].endswith("FunctionDef")}
+    assert got == {"f": (5, 2, True), "g": (0, 0, False), "m": (1, 1, False),
+                   "s": (1, 1, True), "k": (2, 1, False), "a": (0, 0, True)}

@@ -3,7 +3,8 @@
 
 import dagster as dg
 
-from codeintel_assets.defs.ingest import INGEST_ASSETS, key
+from codeintel_assets.defs.common import key
+from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TableSpec, table
 

@@ -17,7 +17,7 @@ from codeintel_assets.extract.scan import (
     module_names,
 )
 from codeintel_assets.storage.catalog import TableSpec, table
-from codeintel_assets.storage.gateway import StorageGateway, Sql, default_db_path
+from codeintel_assets.storage.gateway import Sql, StorageGateway, default_db_path
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
 TARGET_ENV = "CODEINTEL_TARGET"

@@ -83,6 +83,8 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
                     row["decorator_start_line"] = min(d.lineno for d in node.decorator_list)
                     row["decorator_end_line"] = max(d.end_lineno for d in node.decorator_list)
                 row["decorators"] = json.dumps([ast.unparse(d) for d in node.decorator_list])
+                if not isinstance(node, ast.ClassDef):
+                    row.update(_annotations(node, visit.kind))
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 for imp in _imports(node, module, is_package, visit):
                     imports.setdefault((imp["lineno"], imp["imported"]), {**ident, **imp})
@@ -127,6 +129,20 @@ def _name(node: ast.AST) -> str | None:
     if isinstance(node, ast.ExceptHandler):
         return dotted_name(node.type) if node.type is not None else None
     return None
+
+
+def _annotations(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str | None) -> dict:
+    """Parameter and return annotation counts of a def (the bound self/cls excluded)."""
+    args = node.args
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs,
+              *(a for a in (args.vararg, args.kwarg) if a is not None)]
+    static = any(dotted_name(d) in ("staticmethod", "builtins.staticmethod")
+                 for d in node.decorator_list)
+    if kind == "method" and not static and (args.posonlyargs or args.args):
+        params.remove((args.posonlyargs or args.args)[0])
+    return {"params_total": len(params),
+            "params_annotated": sum(p.annotation is not None for p in params),
+            "returns_annotated": node.returns is not None}
 
 
 def _imports(node, module: str, is_package: bool, visit) -> list[dict]:

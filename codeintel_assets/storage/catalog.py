@@ -158,6 +158,9 @@ decorator_start_line INTEGER -- first decorator line of a decorated def/class
 decorator_end_line INTEGER -- last decorator line of a decorated def/class
 decorators JSON -- list of decorator source texts
 docstring VARCHAR -- docstring of Module/ClassDef/FunctionDef nodes (ast.get_docstring)
+params_total INTEGER -- parameters of a def, all kinds (self/cls of a method excluded)
+params_annotated INTEGER -- of those, parameters with an annotation
+returns_annotated BOOLEAN -- a def with a return annotation
 """)
 
 _table("core", "ast_metrics", ("repo", "rel_path"),

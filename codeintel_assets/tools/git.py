@@ -7,7 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError, ToolRunner
+from codeintel_assets.tools.runner import (
+    ToolExecutionError,
+    ToolNotFoundError,
+    ToolRunner,
+)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_decorated_function_starts_at_def_and_decorator_has_qnames(tmp_path):
     rows = extract(tmp_path, source)
     m = ["Module"]
     assert brief(rows) == [
-        ("Module", 1, 0, 6, 0, [], []),
+        ("Module", 1, 0, 5, 12, [], []),
         ("Import", 1, 0, 1, 16, m, ["functools"]),
         ("Decorator", 3, 0, 3, 34, m + ["FunctionDef"], ["functools.lru_cache"]),
         ("Call", 3, 1, 3, 34, m + ["FunctionDef", "Decorator"], ["functools.lru_cache"]),
@@ -110,12 +110,12 @@ def test_call_to_imported_function_resolves_to_its_module(tmp_path):
     source = "from os.path import join\njoin('a')\n"
     rows = extract(tmp_path, source)
     assert brief(rows) == [
-        ("Module", 1, 0, 3, 0, [], []),
+        ("Module", 1, 0, 2, 9, [], []),
         ("ImportFrom", 1, 0, 1, 24, ["Module"], ["os.path.join"]),
         ("Call", 2, 0, 2, 9, ["Module"], ["os.path.join"]),
     ]
     assert [r["node_id"] for r in rows] == [
-        "pkg/mod.py:Module:1:0:3:0",
+        "pkg/mod.py:Module:1:0:2:9",
         "pkg/mod.py:ImportFrom:1:0:1:24",
         "pkg/mod.py:Call:2:0:2:9",
     ]
@@ -157,7 +157,7 @@ def test_async_def_await_and_async_with(tmp_path):
     rows = extract(tmp_path, source)
     fd = ["Module", "FunctionDef"]
     assert brief(rows) == [
-        ("Module", 1, 0, 6, 0, [], []),
+        ("Module", 1, 0, 5, 15, [], []),
         ("FunctionDef", 1, 0, 5, 15, ["Module"], ["g"]),
         ("With", 2, 4, 3, 19, fd, []),
         ("Await", 3, 8, 3, 19, fd + ["With"], []),
@@ -281,7 +281,7 @@ def test_module_row_and_long_preview(tmp_path):
     rows = extract(tmp_path, source)
     module, assign = rows
     assert (module["start_line"], module["start_col"], module["end_line"], module["end_col"]) \
-        == (1, 0, 103, 0)
+        == (1, 0, 102, 1)
     assert module["text_preview"] == source[:200]
     assert assign["text_preview"] == source[:200]
     assert (assign["end_line"], assign["end_col"]) == (102, 1)
@@ -357,10 +357,20 @@ def test_same_kind_and_span_get_numbered_node_ids(tmp_path, monkeypatch):
     monkeypatch.setitem(cst_extract._KIND_OF, cst.Expr, "Yield")
     rows = extract(tmp_path, "def g():\n    yield 1\n")
     assert [r["node_id"] for r in rows] == [
-        "pkg/mod.py:Module:1:0:3:0",
+        "pkg/mod.py:Module:1:0:2:11",
         "pkg/mod.py:FunctionDef:1:0:2:11",
         "pkg/mod.py:Yield:2:4:2:11",
         "pkg/mod.py:Yield:2:4:2:11#2",
     ]
     assert [json.loads(r["parent_kinds"]) for r in rows] == [
         [], ["Module"], ["Module", "FunctionDef"], ["Module", "FunctionDef", "Yield"]]
+
+
+def test_module_row_matches_ast_with_and_without_final_newline(tmp_path):
+    for source in ("x = 1", "def f():\n    return 1  # c", "a = 'é'\r\nb = 2", "é = 1\n\n", ""):
+        rows = extract(tmp_path, source.encode())
+        module = next(r for r in rows if r["kind"] == "Module")
+        lines = source.replace("\r\n", "\n").split("\n")
+        last = max(1, len(lines) - (1 if source.endswith("\n") else 0))
+        assert (module["start_line"], module["start_col"], module["end_line"], module["end_col"]) \
+            == (1, 0, last, len(lines[last - 1].encode())), repr(source)

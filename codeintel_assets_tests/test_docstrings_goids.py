@@ -106,6 +106,8 @@ def test_goid_definition_vector():
     data = "acme/w\x1fpython\x1fpkg/m.py\x1ffunction\x1fpkg.m.f".encode()
     expected = int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "big") % (10**38 - 1)
     assert goid("acme/w", "python", "pkg/m.py", "function", "pkg.m.f") == expected
+    # Pinned: a change to the formula (separator, digest size, byte order, modulus) breaks it.
+    assert expected == 94584340348733397347371665614207936529
     assert 0 <= expected < GOID_MODULUS
     assert urn("acme/w", "python", "pkg/m.py", "method", "pkg.m.K.p#2") == \
         "goid:acme/w/pkg/m.py#python:method:pkg.m.K.p#2"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import subprocess
+import sys
+import time
 import traceback
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +20,7 @@ from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.gateway import (
     SchemaMismatchError,
     Sql,
+    StaleTableError,
     StorageGateway,
     WriteResult,
     conform,
@@ -307,10 +311,13 @@ def test_write_migrates_a_table_with_old_columns(gw):
     with gw.connect() as con:
         con.execute("CREATE SCHEMA core")
         con.execute("CREATE TABLE core.file_state (repo VARCHAR, rel_path VARCHAR)")
-        con.execute("INSERT INTO core.file_state VALUES ('acme/a', 'old.py')")
+        con.execute("INSERT INTO core.file_state VALUES ('acme/a', 'old.py'), ('acme/o', 'o.py')")
     assert gw.table_exists(FILE_STATE)
-    # Reads of a table whose columns differ from the catalog come back empty, not broken.
-    assert gw.read_table(FILE_STATE).num_rows == 0
+    # Reading a column the stale table lacks is an error, not a silently empty table...
+    with pytest.raises(StaleTableError, match="older catalog"):
+        gw.read_table(FILE_STATE)
+    # ...but the columns it still has can be read.
+    assert gw.read_table(FILE_STATE, "acme/a", ["rel_path"]).to_pylist() == [{"rel_path": "old.py"}]
 
     batch = file_batch("acme/a", ["a.py", "b.py"])
     result = gw.replace_repo_rows(FILE_STATE, "acme/a", batch)
@@ -319,13 +326,39 @@ def test_write_migrates_a_table_with_old_columns(gw):
     with gw.connect() as con:
         described = [(r[0], r[1]) for r in con.execute("DESCRIBE core.file_state").fetchall()]
     assert described == [(c.name, c.duckdb_type) for c in FILE_STATE.columns]
-    assert rows_by_path(gw.read_table(FILE_STATE)) == rows_by_path(batch)
+    assert rows_by_path(gw.read_table(FILE_STATE, "acme/a")) == rows_by_path(batch)
+    # Another repository's rows survive the migration, new columns NULL until re-ingested.
+    (other,) = gw.read_table(FILE_STATE, "acme/o").to_pylist()
+    assert other["rel_path"] == "o.py" and other["content_hash"] is None
 
     # A second write of the now-current table is not a migration and keeps other repos.
     gw.replace_repo_rows(FILE_STATE, "acme/b", file_batch("acme/b", ["z.py"]))
     again = gw.replace_repo_rows(FILE_STATE, "acme/a", batch)
     assert again.migrated is False
-    assert count(gw, "core.file_state") == 3
+    assert count(gw, "core.file_state") == 4
+
+
+def test_batch_rows_of_another_repo_are_refused(gw):
+    gw.replace_repo_rows(FILE_STATE, "acme/b", file_batch("acme/b", ["z.py"]))
+    with pytest.raises(SchemaMismatchError, match="not of repo 'acme/a'"):
+        gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/b", ["x.py"]))
+    with pytest.raises(SchemaMismatchError, match="other repositories"):
+        gw.replace_repo_rows(FILE_STATE, "acme/a", Sql(
+            "SELECT * REPLACE ('x.py' AS rel_path) FROM core.file_state"))
+    assert count(gw, "core.file_state") == 1
+
+
+def test_write_waits_for_an_outside_read_only_connection(gw, tmp_path):
+    gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["a.py"]))
+    code = (f"import duckdb, time; c = duckdb.connect({str(gw.db_path)!r}, read_only=True); "
+            "print('open', flush=True); time.sleep(1.5); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    started = time.monotonic()
+    gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["a.py", "b.py"]))
+    holder.wait()
+    assert time.monotonic() - started > 0.5  # it waited for the outside reader to let go
+    assert count(gw, "core.file_state") == 2
 
 
 def test_write_migrates_a_table_with_a_changed_column_type(gw):

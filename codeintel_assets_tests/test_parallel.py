@@ -188,3 +188,18 @@ def test_progress_reaches_total_after_worker_crash():
     run_extractor(crashing_extractor, jobs, SCHEMAS, workers=2, chunk_size=16,
                   progress=lambda done, total, _s: calls.append((done, total)))
     assert calls[-1] == (60, 60)
+
+
+def surrogate_extractor(job: FileJob) -> dict[str, list[dict]]:
+    text = "bad \ud800" if job.rel_path == "bad.py" else job.rel_path
+    return {"t": [{"path": job.rel_path, "n": 1, "text": text}]}
+
+
+@pytest.mark.parametrize("n_jobs, workers", [(10, 1), (60, 2)])
+def test_rows_arrow_cannot_store_lose_only_their_file(n_jobs, workers):
+    schemas = {"t": pa.schema([("path", pa.string()), ("n", pa.int64()), ("text", pa.string())])}
+    jobs = make_jobs(n_jobs, {3: "bad.py"})
+    result = run_extractor(surrogate_extractor, jobs, schemas, workers=workers)
+    assert [e.rel_path for e in result.errors] == ["bad.py"]
+    assert "rows not storable" in result.errors[0].error
+    assert result.tables["t"].num_rows == n_jobs - 1

@@ -77,6 +77,7 @@ def test_module_names():
         "django/__init__.py", "django/db/__init__.py", "django/db/models.py",
         "tests/test_x.py", "tests/admin/__init__.py", "tests/admin/tests.py",
         "setup.py", "libs/lib/src/deep/x.py", "stubs/s.pyi",
+        "pkg2/__init__.py", "pkg2/src/__init__.py", "pkg2/src/y.py",
     ]
     assert module_names(paths) == {
         "src/pkg/__init__.py": ("pkg", "src"),
@@ -91,6 +92,9 @@ def test_module_names():
         "setup.py": ("setup", ""),
         "libs/lib/src/deep/x.py": ("deep.x", "libs/lib/src"),
         "stubs/s.pyi": ("s", "stubs"),
+        "pkg2/__init__.py": ("pkg2", ""),
+        "pkg2/src/__init__.py": ("pkg2.src", ""),  # a package named src is just a package
+        "pkg2/src/y.py": ("pkg2.src.y", ""),
     }
 
 

@@ -15,7 +15,7 @@ Units follow the project's (Python `ast`) convention, not LibCST's:
   ASCII are converted); `end_col` is exclusive;
 - positions are syntactic (`PositionProvider`, not the whitespace-inclusive one): a decorated
   def or class starts at `def` / `async` / `class`, not at its first decorator (as `ast`'s
-  `lineno`), and the module row spans 1:0 to the end LibCST gives it (after the last newline).
+  `lineno`), and the module row spans 1:0 to the end of the last line (as the ast row).
 
 Cost: LibCST is much slower than `ast` (about 45x `ast.parse` over Django with this module's
 shortcuts; the parse alone is about 10x), so run it through `parallel.run_extractor`.
@@ -140,6 +140,8 @@ def _rows(job: FileJob) -> list[dict]:
     # Line starts (character offsets) and the non-ASCII lines, by LibCST's line numbering.
     line_starts = [0]
     line_starts.extend(m.end() for m in _NEWLINE_RE.finditer(source))
+    # A final line break does not start another line (as ast counts); an empty file has one.
+    last_line = max(1, len(line_starts) - (1 if source.endswith(("\n", "\r")) else 0))
     if source.isascii():
         wide: dict[int, str] = {}
     else:
@@ -165,7 +167,10 @@ def _rows(job: FileJob) -> list[dict]:
             sl, sc = rng.start.line, rng.start.column
             el, ec = rng.end.line, rng.end.column
             if kind == "Module":
-                sl, sc = 1, 0
+                # As the ast Module row: 1:0 to the end of the last line (LibCST ends it at
+                # (last line + 1, 0) after a final newline, a line that does not exist).
+                sl, sc, el = 1, 0, last_line
+                ec = len(source[line_starts[el - 1]:].split("\n", 1)[0].rstrip("\r\n"))
             start_off = line_starts[sl - 1] + sc
             end_off = line_starts[el - 1] + ec
             preview = source[start_off:min(end_off, start_off + PREVIEW_CHARS)]

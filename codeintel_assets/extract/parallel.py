@@ -130,24 +130,42 @@ def _run_pool(fn, schemas, queue: deque, workers: int, collect) -> list[list[Fil
                     collect(fut.result(), len(chunk))
                 except BrokenProcessPool:
                     lost.append(chunk)
+                except Exception:  # the chunk's result did not come back (e.g. unpicklable)
+                    lost.append(chunk)
             if lost:
                 return lost + list(in_flight.values())
     return []
 
 
 def _run_chunk(fn: Extractor, schemas: dict[str, pa.Schema], chunk: Sequence[FileJob]):
-    rows: dict[str, list[dict]] = {t: [] for t in schemas}
+    produced: list[tuple[FileJob, dict[str, list[dict]]]] = []
     errors: list[FileError] = []
     for job in chunk:
         try:
-            produced = fn(job)
+            produced.append((job, fn(job)))
         except Exception as exc:  # one bad file must not lose the others
             errors.append(FileError(job.rel_path, f"{type(exc).__name__}: {exc}"))
-            continue
-        for name, file_rows in produced.items():
-            rows[name].extend(file_rows)
-    return {name: pa.Table.from_pylist(r, schema=schemas[name])
-            for name, r in rows.items() if r}, errors
+    try:
+        return _to_arrow(schemas, [rows for _, rows in produced]), errors
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+        # A value Arrow refuses (say a lone surrogate in a docstring): find its file.
+        parts = []
+        for job, rows in produced:
+            try:
+                parts.append(_to_arrow(schemas, [rows]))
+            except (pa.ArrowException, UnicodeError, ValueError, TypeError) as exc:
+                errors.append(FileError(job.rel_path, f"rows not storable: {exc}"))
+        merged = {name: pa.concat_tables([p[name] for p in parts if name in p])
+                  for name in schemas if any(name in p for p in parts)}
+        return merged, errors
+
+
+def _to_arrow(schemas: dict[str, pa.Schema], produced: list[dict[str, list[dict]]]):
+    rows: dict[str, list[dict]] = {t: [] for t in schemas}
+    for file_rows in produced:
+        for name, r in file_rows.items():
+            rows[name].extend(r)
+    return {name: pa.Table.from_pylist(r, schema=schemas[name]) for name, r in rows.items() if r}
 
 
 def _chunks(items: Sequence[FileJob], size: int) -> list[list[FileJob]]:

@@ -153,7 +153,7 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
         return target or ""
     package = module if is_package else module.rpartition(".")[0]
     parts = package.split(".") if package else []
-    if level - 1 > len(parts) or (level - 1 == len(parts) and not target and not parts):
+    if level > len(parts):  # climbs above the top-level package: Python raises ImportError
         return "." * level + (target or "")
     base = parts[: len(parts) - (level - 1)]
     if target:

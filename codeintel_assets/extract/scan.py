@@ -104,8 +104,9 @@ def scanner(max_file_bytes: int):
 def module_names(python_paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     """rel_path -> (module, source_root) for Python files.
 
-    Under a directory named `src` the module is the path relative to the innermost `src`
-    (so `src/pkg/a.py` -> `pkg.a`, namespace packages included). Elsewhere the source root is
+    Under a directory named `src` that is not itself a package, the module is the path
+    relative to the innermost such `src` (so `src/pkg/a.py` -> `pkg.a`, namespace packages
+    included). Elsewhere the source root is
     the parent of the outermost directory of the file's chain of `__init__.py` packages
     (`django/db/models/base.py` -> `django.db.models.base`; a loose `tests/test_x.py` ->
     `test_x`), which is how the file is imported when its root is on sys.path.
@@ -116,9 +117,10 @@ def module_names(python_paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     for path in python_paths:
         directory = posixpath.dirname(path)
         parts = directory.split("/") if directory else []
-        if "src" in parts:
-            idx = len(parts) - 1 - parts[::-1].index("src")
-            root = "/".join(parts[: idx + 1])
+        src_roots = ["/".join(parts[: i + 1]) for i, p in enumerate(parts) if p == "src"]
+        src_roots = [r for r in src_roots if r not in init_dirs]  # a package named src is not
+        if src_roots:
+            root = src_roots[-1]
         else:
             root = directory
             while root and root in init_dirs:

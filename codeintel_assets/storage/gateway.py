@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from filelock import FileLock
 
 from codeintel_assets.storage.catalog import TableSpec
@@ -34,7 +36,12 @@ _DUCKDB_CONFIG = {"threads": "2"}
 
 
 class SchemaMismatchError(ValueError):
-    """A batch's columns differ from the catalog's; raised before the database is touched."""
+    """A batch's columns differ from the catalog's, or its rows are of another repository;
+    raised before anything is committed."""
+
+
+class StaleTableError(RuntimeError):
+    """A stored table lacks columns the catalog (and the reader) expects."""
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,13 @@ class StorageGateway:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection under the cross-process lock (also used for reads)."""
+        """A short-lived connection under the cross-process lock (also used for reads).
+
+        A process outside the gateway (a user's read-only DuckDB shell, say) can still hold
+        DuckDB's own file lock: opening then retries with backoff until `lock_timeout_s`.
+        """
         with self._lock:
-            con = duckdb.connect(str(self.db_path), config=_DUCKDB_CONFIG)
+            con = _open(self.db_path, self.lock_timeout_s)
             try:
                 yield con
             finally:
@@ -88,24 +99,34 @@ class StorageGateway:
 
     def table_exists(self, spec: TableSpec) -> bool:
         with self.connect() as con:
-            return _existing_columns(con, spec) is not None
+            return bool(_existing_types(con, spec))
 
     def read_table(
         self, spec: TableSpec, repo: str | None = None, columns: list[str] | None = None,
         where: str = "", params: tuple = (),
     ) -> pa.Table:
-        """Rows of `spec` (one repo's when `repo` is given) as Arrow; an empty table if absent."""
-        cols = ", ".join(f'"{c}"' for c in (columns or spec.column_names))
+        """Rows of `spec` (one repo's when `repo` is given) as Arrow; an empty table if absent.
+
+        Raises StaleTableError when the stored table lacks a requested column (it was written
+        by an older catalog and must be materialized again).
+        """
+        wanted = columns or spec.column_names
+        cols = ", ".join(f'"{c}"' for c in wanted)
         clauses = [c for c in ("repo = ?" if repo is not None else "", where) if c]
         sql = f"SELECT {cols} FROM {spec.qualified_name}"
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         args = ((repo,) if repo is not None else ()) + tuple(params)
         with self.connect() as con:
-            if _existing_columns(con, spec) != spec.column_names:
-                empty = spec.empty()
-                return empty.select(columns) if columns else empty
-            return con.sql(sql, params=list(args)).to_arrow_table()
+            existing = dict(_existing_types(con, spec))
+            if not existing:
+                return spec.empty().select(wanted)
+            missing = [c for c in wanted if c not in existing]
+            if missing:
+                raise StaleTableError(
+                    f"{spec.qualified_name} lacks columns {missing}: it was written by an older "
+                    "catalog; materialize it again")
+            return conform(spec.select(wanted), con.sql(sql, params=list(args)).to_arrow_table())
 
     # ---- writes ------------------------------------------------------------------------
 
@@ -118,23 +139,31 @@ class StorageGateway:
         """
         if isinstance(data, pa.Table):
             data = conform(spec, data)
+            foreign = pc.sum(pc.invert(pc.equal(data["repo"], repo)).fill_null(True)).as_py()
+            if foreign:
+                raise SchemaMismatchError(
+                    f"{spec.qualified_name}: {foreign} rows of the batch are not of repo {repo!r}")
+        table = spec.qualified_name
         with self.connect() as con:
             if isinstance(data, Sql):
                 _check_columns(spec, _describe(con, data))
             con.execute("BEGIN TRANSACTION")
             try:
                 migrated = _ensure_table(con, spec)
-                con.execute(f"DELETE FROM {spec.qualified_name} WHERE repo = ?", [repo])
+                others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM ?"
+                before = con.execute(others, [repo]).fetchone()[0]
+                con.execute(f"DELETE FROM {table} WHERE repo = ?", [repo])
                 if isinstance(data, Sql):
-                    con.execute(f"INSERT INTO {spec.qualified_name} BY NAME {data.query}",
-                                list(data.params))
+                    con.execute(f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
                 else:
                     con.register("_batch", data)
-                    con.execute(f"INSERT INTO {spec.qualified_name} BY NAME SELECT * FROM _batch")
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
                     con.unregister("_batch")
-                count = con.execute(
-                    f"SELECT count(*) FROM {spec.qualified_name} WHERE repo = ?", [repo]
-                ).fetchone()[0]
+                if con.execute(others, [repo]).fetchone()[0] != before:
+                    raise SchemaMismatchError(f"{table}: the SELECT produced rows of other "
+                                              f"repositories than {repo!r}")
+                count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = ?",
+                                    [repo]).fetchone()[0]
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -167,16 +196,8 @@ def _describe(con: duckdb.DuckDBPyConnection, sql: Sql) -> list[str]:
     return [row[0] for row in con.execute(f"DESCRIBE {sql.query}", list(sql.params)).fetchall()]
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str] | None:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [spec.schema, spec.name],
-    ).fetchall()
-    return [r[0] for r in rows] or None
-
-
 def _existing_types(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tuple[str, str]]:
+    """[(column, DuckDB type)] of the stored table, [] when it does not exist."""
     return con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
@@ -185,20 +206,42 @@ def _existing_types(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tup
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> bool:
-    """Create the table, or recreate it when its columns differ from the catalog.
+    """Create the table, or migrate it when its columns differ from the catalog.
 
-    Returns True when an existing table was migrated (its rows are dropped with it: every
-    repository must be re-ingested after a catalog change, which the full rebuild does).
+    Migration recreates the table and copies every repository's rows over, keeping the
+    columns both versions have (cast with TRY_CAST; new columns are NULL until that
+    repository is materialized again). Returns True when an existing table was migrated.
     """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
     existing = _existing_types(con, spec)
     wanted = [(c.name, c.duckdb_type) for c in spec.columns]
     if existing == wanted:
         return False
-    if existing:
-        con.execute(f"DROP TABLE {spec.qualified_name}")
+    if not existing:
+        con.execute(spec.ddl())
+        return False
+    old = f"{spec.schema}._migrating_{spec.name}"
+    con.execute(f"ALTER TABLE {spec.qualified_name} RENAME TO _migrating_{spec.name}")
     con.execute(spec.ddl())
-    return bool(existing)
+    kept = [c for c in spec.columns if c.name in dict(existing)]
+    if kept:
+        names = ", ".join(f'"{c.name}"' for c in kept)
+        casts = ", ".join(f'TRY_CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in kept)
+        con.execute(f"INSERT INTO {spec.qualified_name} ({names}) SELECT {casts} FROM {old}")
+    con.execute(f"DROP TABLE {old}")
+    return True
+
+
+def _open(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    deadline, delay = time.monotonic() + timeout_s, 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), config=_DUCKDB_CONFIG)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def default_db_path(target_root: str | os.PathLike) -> Path:

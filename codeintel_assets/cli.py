@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     for p in (run, sub.add_parser("summary", help="rows per table and most complex files")):
         p.add_argument("--target", help="repository to index (default: $CODEINTEL_TARGET or cwd)")
         p.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
+    run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
+                     help="do not run this ToolService tool (pyright, pyrefly, ruff, tests, "
+                     "scip); its tables are written empty. Repeatable. `--skip-tool tests` "
+                     "avoids executing the target's test suite.")
     sub.add_parser("steps", help="print the step graph as JSON")
     args = parser.parse_args(argv)
 
@@ -25,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(api.steps(), indent=2))
         return 0
     if args.command == "materialize":
-        result = api.materialize(args.select, args.target, args.db, raise_on_error=False)
+        from codeintel_assets.tools.service import TOOLS
+
+        tools = [t for t in TOOLS if t not in args.skip_tool] if args.skip_tool else None
+        result = api.materialize(args.select, args.target, args.db, tools, raise_on_error=False)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"run failed in steps: {', '.join(failed)}", file=sys.stderr)

@@ -2,9 +2,13 @@
 
 import dagster as dg
 
-from codeintel_assets.defs.checks import CHECKS
+from codeintel_assets.defs.checks import build_checks
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.defs.tools import TOOL_ASSETS
+from codeintel_assets.tools.service import ToolService
+
+ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS]
 
 # configure_at_launch: a launchpad/run-config override of `target` reaches the resources that
 # nest it (the warehouse and the IO manager); a fully built instance would keep its defaults.
@@ -25,10 +29,10 @@ codeintel_multiprocess_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=INGEST_ASSETS,
-    asset_checks=CHECKS,
+    assets=ASSETS,
+    asset_checks=build_checks(ASSETS),
     jobs=[codeintel_job, codeintel_multiprocess_job],
-    resources={"target": target, "warehouse": warehouse,
+    resources={"target": target, "warehouse": warehouse, "tools": ToolService(),
                "io_manager": DuckDBIOManager(warehouse=warehouse)},
     # Steps are short and parse in their own process pool: one process per run avoids
     # paying Dagster's per-step process start-up. See README "Scaling out".

@@ -115,11 +115,14 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: 
     logs = proc.stdout + proc.stderr
     assert 'Started execution of step "ast_extract"' in logs
     assert 'Started execution of step "goids"' in logs
+    assert 'Started execution of step "typing_ingest"' in logs  # reads core.ast_nodes too
     assert 'Started execution of step "repo_scan"' not in logs
 
     with read_db(db) as con:
         # ast_extract is a subsettable multi-asset: only core.ast_nodes of its tables is written.
-        assert tables_in(con) == {"core.file_state", "core.ast_nodes", "core.goids"}
+        assert tables_in(con) == {"core.file_state", "core.ast_nodes", "core.goids",
+                                  "analytics.typedness", "analytics.static_diagnostics",
+                                  "analytics.diagnostics"}
         assert repo_rows(con, "core.ast_nodes") > 0
         assert repo_rows(con, "core.goids") > 0
 
@@ -188,7 +191,8 @@ def test_codeintel_steps(workdir: Path):
     assert proc.returncode == 0, describe(proc)
     steps = {s["step"]: s for s in json.loads(proc.stdout)}
     assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
-                           "config_ingest", "goids"]
+                           "config_ingest", "goids", "typing_ingest", "coverage_ingest",
+                           "tests_ingest", "scip_ingest", "crosswalk"]
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
@@ -203,9 +207,16 @@ def test_codeintel_steps(workdir: Path):
     assert steps["goids"]["tables"] == ["core.goids"]
     assert steps["goids"]["requires"] == ["ast_extract"]
     assert steps["goids"]["reads"] == ["core.ast_nodes"]
-    # Every catalog table is written by exactly one step.
+    # The tool steps (CATALOG.md's step graph).
+    assert steps["typing_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    for name in ("coverage_ingest", "tests_ingest", "scip_ingest"):
+        assert steps[name]["requires"] == ["repo_scan"], name
+    assert steps["scip_ingest"]["tables"] == ["core.scip_occurrences", "core.scip_symbols",
+                                              "index.scip"]
+    assert steps["crosswalk"]["requires"] == ["cst_extract", "goids", "scip_ingest"]
+    # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])
-    assert written == sorted(TABLES)
+    assert written == sorted([*TABLES, "index.scip"])
 
 
 # ---- 3. codeintel-assets materialize / summary -----------------------------------------------
@@ -418,7 +429,7 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
     assert location == "codeintel_assets"
 
     nodes = {tuple(n["assetKey"]["path"]): n for n in dev.gql(ASSET_NODES_Q)["assetNodes"]}
-    assert set(nodes) == {tuple(name.split(".")) for name in TABLES}
+    assert set(nodes) == {tuple(name.split(".")) for name in TABLES} | {("index", "scip")}
     for (schema, _), node in nodes.items():
         assert node["groupName"] == schema
         assert node["description"]

@@ -22,22 +22,37 @@ def rows(db, sql, *params):
 @pytest.fixture
 def materialized(sample_repo, tmp_path):
     db = tmp_path / "ci.duckdb"
-    result = run.materialize("*", target=str(sample_repo), db=str(db))
+    # The tools (pyright, tests, scip...) have their own end-to-end test: skip them here.
+    result = run.materialize("*", target=str(sample_repo), db=str(db), tools=[])
     assert result.success
     return sample_repo, db, result
+
+
+# Empty without the tools (typedness and static_diagnostics still have a row per file).
+TOOL_TABLES = {"analytics.diagnostics", "analytics.coverage_lines", "analytics.test_catalog", "core.scip_symbols",
+               "core.scip_occurrences"}
 
 
 def test_every_table_written_and_every_check_passes(materialized):
     repo, db, result = materialized
     checks = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == len(TABLES) + 1
-    assert all(c.passed for c in checks), [c.asset_check_key for c in checks if not c.passed]
-    for name in TABLES:
-        assert rows(db, f"SELECT count(*) FROM {name} WHERE repo = 'acme/widgets'")[0][0] > 0, name
+    assert len(checks) == len(TABLES) + 2
+    failed = {c.asset_check_key.name for c in checks if not c.passed}
+    assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")
     for name in TABLES:
-        assert rows(db, f"SELECT DISTINCT \"commit\" FROM {name}") == [(commit,)], name
+        count = rows(db, f"SELECT count(*) FROM {name} WHERE repo = 'acme/widgets'")[0][0]
+        assert (count == 0) == (name in TOOL_TABLES), name
+        if count:
+            assert rows(db, f"SELECT DISTINCT \"commit\" FROM {name}") == [(commit,)], name
+    # Typedness comes from core.ast_nodes; without the tools the error counts are 0.
+    assert rows(db, "SELECT params_total, params_annotated, returns_annotated, defs_total, "
+                    "untyped_defs, type_error_count FROM analytics.typedness "
+                    "WHERE rel_path = 'src/widgets/core.py'") == [(7, 3, 4, 9, 5, 0)]
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["analytics/test_catalog"]["skipped"].value.startswith("test run disabled")
 
 
 def test_bad_files_recorded_and_skipped(materialized):
@@ -79,7 +94,7 @@ def test_rerun_is_idempotent_and_subset_writes_only_selection(materialized):
     write_files(repo, {"src/widgets/extra.py": "def more():\n    return 1\n"})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "extra")
-    result = run.materialize("core/repo_map", target=str(repo), db=str(db))
+    result = run.materialize("core/repo_map", target=str(repo), db=str(db), tools=[])
     assert result.success
     materialized_keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized_keys == {"core/repo_map"}
@@ -94,7 +109,7 @@ def test_two_repositories_share_one_database(materialized, tmp_path):
     _, db, _ = materialized
     other = tmp_path / "other"
     write_files(other, {"lib.py": "def f():\n    pass\n"})  # not a Git checkout
-    assert run.materialize("*", target=str(other), db=str(db)).success
+    assert run.materialize("*", target=str(other), db=str(db), tools=[]).success
     assert rows(db, "SELECT repo, \"commit\" FROM core.repo_map ORDER BY repo") == [
         ("acme/widgets", rows(db, "SELECT \"commit\" FROM core.repo_map WHERE repo = 'acme/widgets'")[0][0]),
         ("other", ""),
@@ -152,3 +167,20 @@ def test_step_without_its_upstream_fails_clearly(sample_repo, tmp_path):
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "core.file_state has not been materialized in" in \
         failure.step_failure_data.error.cause.message
+
+
+def test_primary_key_check_fails_on_a_duplicate_key(materialized):
+    """The checks can fail: duplicate one core.modules row behind the gateway's back."""
+    repo, db, _ = materialized
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO core.modules SELECT * FROM core.modules LIMIT 1")
+        con.execute("DELETE FROM core.goids WHERE qualname = 'widgets.core.spin'")
+    target = TargetRepo(root=str(repo))
+    warehouse = Warehouse(target=target, db_path=str(db))
+    from codeintel_assets.defs.checks import every_definition_has_one_goid, primary_key_check
+    from codeintel_assets.storage.catalog import table
+
+    result = primary_key_check(table("core.modules"))(target=target, warehouse=warehouse)
+    assert not result.passed and result.metadata["duplicate_keys"].value == 1
+    result = every_definition_has_one_goid(target=target, warehouse=warehouse)
+    assert not result.passed and result.metadata["without_goid"].value == 1

@@ -181,3 +181,10 @@ def test_annotation_counts_of_defs(tmp_path):
            for n in out["core.ast_nodes"] if n["node_type"].endswith("FunctionDef")}
     assert got == {"f": (5, 2, True), "g": (0, 0, False), "m": (1, 1, False),
                    "s": (1, 1, True), "k": (2, 1, False), "a": (0, 0, True)}
+
+
+def test_relative_imports_above_the_top_package_stay_relative(tmp_path):
+    out = extract(tmp_path, "from .y import b\nfrom .. import c\n", rel="top.py", module="top")
+    assert {r["imported"] for r in out["core.imports"]} == {".y.b", "..c"}
+    out = extract(tmp_path, "from ..x import y\nfrom . import z\n", rel="pkg/m.py", module="pkg.m")
+    assert {r["imported"] for r in out["core.imports"]} == {"..x.y", "pkg.z"}

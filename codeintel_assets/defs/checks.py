@@ -4,9 +4,8 @@
 import dagster as dg
 
 from codeintel_assets.defs.common import key
-from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.storage.catalog import TableSpec, table
+from codeintel_assets.storage.catalog import TABLES, TableSpec, table
 
 DEF_NODES = ("ClassDef", "FunctionDef", "AsyncFunctionDef")
 
@@ -56,8 +55,23 @@ def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> d
         passed=row["without_goid"] == 0 and row["with_several_goids"] == 0, metadata=row)
 
 
-def _produced_tables() -> list[str]:
-    return [".".join(k.path) for a in INGEST_ASSETS for k in a.keys]
+@dg.asset_check(
+    asset=key("core.goid_crosswalk"), additional_deps=[key("core.goids")],
+    description="Share of class, function and method GOIDs whose crosswalk row has a SCIP "
+    "symbol (warns below 100%).",
+)
+def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
+    row = warehouse.gateway().query(
+        """SELECT count(*) AS definitions, count(x.scip_symbol) AS with_scip_symbol
+           FROM core.goids g JOIN core.goid_crosswalk x USING (repo, goid)
+           WHERE g.repo = ? AND g.kind <> 'module'""", (target.info().slug,)).to_pylist()[0]
+    share = row["with_scip_symbol"] / row["definitions"] if row["definitions"] else 1.0
+    return dg.AssetCheckResult(passed=share == 1.0, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={**row, "share": round(share, 4)})
 
 
-CHECKS = [primary_key_check(table(t)) for t in _produced_tables()] + [every_definition_has_one_goid]
+def build_checks(assets) -> list[dg.AssetChecksDefinition]:
+    """Primary-key checks of every table the assets write, plus the cross-table checks."""
+    tables = [".".join(k.path) for a in assets for k in a.keys if ".".join(k.path) in TABLES]
+    return [primary_key_check(table(t)) for t in tables] + [every_definition_has_one_goid,
+                                                            goids_have_scip_symbols]

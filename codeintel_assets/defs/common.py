@@ -7,6 +7,7 @@ import pyarrow as pa
 from codeintel_assets.defs.resources import TargetRepo, column_schema
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
 from codeintel_assets.storage.catalog import schemas, table
+from codeintel_assets.storage.gateway import Sql
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
 POOL = "duckdb_writer"
@@ -29,14 +30,19 @@ def spec(qualified_name: str, source: str) -> dg.AssetSpec:
     )
 
 
-def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = ()):
+# What a table asset returns: Arrow rows, or a SELECT the gateway runs inside DuckDB.
+TableData = dg.PythonObjectDagsterType((pa.Table, Sql), name="TableData",
+                                       description="pyarrow.Table or gateway.Sql")
+
+
+def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
+         extra_outs: dict[str, dg.AssetOut] | None = None):
     """One step of the step graph: a multi-asset over its tables (subsettable if several)."""
-    subsettable = len(tables) > 1
-    return dg.multi_asset(
-        name=name, deps=[key(d) for d in deps], can_subset=subsettable, pool=POOL,
-        outs={key(t).to_python_identifier(): dg.AssetOut.from_spec(
-            spec(t, source), dagster_type=pa.Table, is_required=not subsettable) for t in tables},
-    )
+    subsettable = len(tables) + len(extra_outs or {}) > 1
+    outs = {key(t).to_python_identifier(): dg.AssetOut.from_spec(
+        spec(t, source), dagster_type=TableData, is_required=not subsettable) for t in tables}
+    return dg.multi_asset(name=name, deps=[key(d) for d in deps], can_subset=subsettable,
+                          pool=POOL, outs={**outs, **(extra_outs or {})})
 
 
 def progress_logger(context, label: str):

@@ -20,7 +20,7 @@ from codeintel_assets.storage.catalog import table
 
 GOID_MODULUS = 10**38 - 1
 DEF_NODE_TYPES = ("Module", "ClassDef", "FunctionDef", "AsyncFunctionDef")
-AST_COLUMNS = ["commit", "rel_path", "module", "node_type", "qualname", "parent_qualname", "lineno",
+AST_COLUMNS = ["commit", "node_id", "rel_path", "module", "node_type", "qualname", "parent_qualname", "lineno",
                "end_lineno", "name_line", "name_col", "decorator_start_line"]
 
 
@@ -55,6 +55,6 @@ def goids_from_ast_nodes(repo: str, defs: pa.Table) -> pa.Table:
             "rel_path": r["rel_path"], "module": r["module"], "language": language,
             "kind": kind, "qualname": r["qualname"],
             "start_line": r["decorator_start_line"] or r["lineno"], "end_line": r["end_lineno"],
-            "name_line": r["name_line"], "name_col": r["name_col"],
+            "name_line": r["name_line"], "name_col": r["name_col"], "ast_node_id": r["node_id"],
         })
     return table("core.goids").from_rows(out)

@@ -136,7 +136,7 @@ def _annotations(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str | None)
     args = node.args
     params = [*args.posonlyargs, *args.args, *args.kwonlyargs,
               *(a for a in (args.vararg, args.kwarg) if a is not None)]
-    static = any(dotted_name(d) in ("staticmethod", "builtins.staticmethod")
+    static = any((dotted_name(d) or "").rsplit(".", 1)[-1] == "staticmethod"
                  for d in node.decorator_list)
     if kind == "method" and not static and (args.posonlyargs or args.args):
         params.remove((args.posonlyargs or args.args)[0])

@@ -11,7 +11,6 @@ JSON.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -60,6 +59,12 @@ class TableSpec:
     def ddl(self) -> str:
         cols = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in self.columns)
         return f"CREATE TABLE {self.qualified_name} ({cols})"
+
+    def select(self, columns: list[str]) -> "TableSpec":
+        """The same table restricted to `columns` (for reads of a few columns)."""
+        by_name = {c.name: c for c in self.columns}
+        return TableSpec(self.schema, self.name, (), tuple(by_name[c] for c in columns),
+                         self.description)
 
     def empty(self) -> pa.Table:
         return self.arrow_schema.empty_table()
@@ -248,6 +253,113 @@ start_line INTEGER -- first line, the first decorator's for decorated definition
 end_line INTEGER -- last line
 name_line INTEGER -- line of the name token (the first line for modules)
 name_col INTEGER -- column of the name token (0 for modules)
+ast_node_id VARCHAR -- core.ast_nodes.node_id of the definition
+""")
+
+
+_table("analytics", "typedness", ("repo", "rel_path"),
+       "Per-file annotation coverage (from ast) and type-checker error counts.", """
+rel_path VARCHAR -- the file
+params_annotated INTEGER -- parameters with an annotation (self/cls of methods excluded)
+params_total INTEGER -- parameters (self/cls of methods excluded)
+returns_annotated INTEGER -- functions with a return annotation
+defs_total INTEGER -- functions and methods
+param_ratio DOUBLE -- params_annotated / params_total (NULL when params_total = 0)
+return_ratio DOUBLE -- returns_annotated / defs_total (NULL when defs_total = 0)
+untyped_defs INTEGER -- functions with no parameter or return annotation at all
+type_error_count INTEGER -- pyright + pyrefly errors in the file
+overlay_needed BOOLEAN -- the file has untyped defs or type errors (a stub overlay would help)
+""")
+
+_table("analytics", "static_diagnostics", ("repo", "rel_path"),
+       "Per-file error counts of pyright, pyrefly and ruff (equal to the detail rows).", """
+rel_path VARCHAR -- the file (only files of the scan appear)
+pyright_errors INTEGER -- pyright diagnostics of severity error
+pyrefly_errors INTEGER -- pyrefly diagnostics of severity error
+ruff_errors INTEGER -- ruff violations (all are errors)
+total_errors INTEGER -- sum of the three
+has_errors BOOLEAN -- total_errors > 0
+""")
+
+_table("analytics", "diagnostics", ("repo", "tool", "rel_path", "line", "col", "code", "occurrence"),
+       "One row per diagnostic of pyright, pyrefly and ruff.", """
+tool VARCHAR -- pyright | pyrefly | ruff
+rel_path VARCHAR -- the file
+line INTEGER -- start line (1-based)
+col INTEGER -- start column (0-based)
+code VARCHAR -- rule code (reportAttributeAccessIssue, bad-return, F401, ...)
+occurrence INTEGER -- 1 for the first diagnostic with this tool/file/line/col/code, 2 for the next...
+end_line INTEGER -- end line (inclusive)
+end_col INTEGER -- end column (exclusive)
+severity VARCHAR -- error | warning | information
+message VARCHAR -- the tool's message
+rule_url VARCHAR -- documentation URL of the rule, when the tool gives one
+""")
+
+_table("analytics", "coverage_lines", ("repo", "rel_path", "line"),
+       "Line coverage of the target's test run (coverage.py with per-test contexts).", """
+rel_path VARCHAR -- the measured file
+line INTEGER -- line number (1-based)
+is_executable BOOLEAN -- coverage.py counts the line as a statement
+is_covered BOOLEAN -- the line ran
+hits INTEGER -- number of test contexts that ran it (coverage.py records no counts)
+context_count INTEGER -- number of test contexts that ran it
+contexts JSON -- sorted pytest node ids that ran the line (as analytics.test_catalog.test_id)
+""")
+
+_table("analytics", "test_catalog", ("repo", "test_id"),
+       "The target's pytest tests with their outcome in the shared test run.", """
+test_id VARCHAR -- pytest node id (tests/test_a.py::TestX::test_y[param])
+rel_path VARCHAR -- file of the test
+qualname VARCHAR -- module-qualified qualname of the test function (as core.goids)
+test_goid DECIMAL(38,0) -- GOID of the test function (NULL when it is not in core.goids)
+kind VARCHAR -- function | parametrized_case
+status VARCHAR -- passed | failed | skipped | xfailed | xpassed | error
+duration_ms DOUBLE -- setup + call + teardown time in milliseconds
+markers JSON -- sorted marker names (pytest keywords that are markers)
+parametrized BOOLEAN -- the node id has a [parameter] part
+flaky BOOLEAN -- marked flaky or rerun by a rerun plugin
+message VARCHAR -- first line of the failure or skip reason
+""")
+
+_table("core", "scip_symbols", ("repo", "symbol", "document"),
+       "SCIP symbols of the index (SymbolInformation), from scip-python.", """
+symbol VARCHAR -- SCIP symbol string
+document VARCHAR -- rel_path of the document for `local N` symbols (document-local), else ''
+kind VARCHAR -- SymbolInformation.Kind name (Function, Method, Class, ...; '' if unset)
+display_name VARCHAR -- SymbolInformation.display_name (or the last descriptor)
+documentation VARCHAR -- SymbolInformation.documentation joined by blank lines
+enclosing_symbol VARCHAR -- SymbolInformation.enclosing_symbol
+def_rel_path VARCHAR -- document of the definition occurrence (NULL for external symbols)
+def_line INTEGER -- line of the definition occurrence (1-based)
+def_col INTEGER -- column of the definition occurrence (0-based, UTF-8 bytes)
+is_local BOOLEAN -- a `local N` symbol
+""")
+
+_table("core", "scip_occurrences", ("repo", "rel_path", "start_line", "start_col", "symbol"),
+       "SCIP occurrences of every document of the index.", """
+rel_path VARCHAR -- the document
+start_line INTEGER -- 1-based (SCIP ranges are 0-based)
+start_col INTEGER -- 0-based
+symbol VARCHAR -- SCIP symbol string
+end_line INTEGER -- inclusive
+end_col INTEGER -- exclusive
+symbol_roles INTEGER -- SCIP SymbolRole bits: 1 definition, 2 import, 4 write, 8 read
+is_definition BOOLEAN -- symbol_roles has the definition bit
+""")
+
+_table("core", "goid_crosswalk", ("repo", "goid"),
+       "GOIDs joined to their ast node, LibCST node and SCIP symbol.", """
+goid DECIMAL(38,0) -- from core.goids
+urn VARCHAR -- from core.goids
+module VARCHAR -- module of the file
+rel_path VARCHAR -- the defining file
+start_line INTEGER -- first line (first decorator for decorated definitions)
+end_line INTEGER -- last line
+ast_node_id VARCHAR -- core.ast_nodes.node_id of the definition
+cst_node_id VARCHAR -- core.cst_nodes.node_id of the definition (same def/class line)
+scip_symbol VARCHAR -- SCIP symbol whose definition occurrence starts on the name token
+match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 """)
 
 
@@ -261,9 +373,3 @@ def table(qualified_name: str) -> TableSpec:
 def schemas(*qualified_names: str) -> dict[str, pa.Schema]:
     """name -> Arrow schema of catalog tables (what the parallel extractor runner takes)."""
     return {n: table(n).arrow_schema for n in qualified_names}
-
-
-def catalog_version() -> str:
-    """A digest of every table's columns: changes whenever the catalog does."""
-    text = "\n".join(f"{s.qualified_name}:{s.columns}" for s in TABLES.values())
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -67,20 +68,36 @@ class ToolRunner:
         if shutil.which(exe) is None:
             raise ToolNotFoundError(os.path.basename(exe))
         started = time.perf_counter()
+        timeout = timeout_s or self.default_timeout_s
+        # Own session, so a timeout can kill the whole tree: pyright's wrapper starts node,
+        # and pytest may start processes of its own.
+        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+            list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, errors="replace", start_new_session=True,
+        )
         try:
-            proc = subprocess.run(  # noqa: S603 - argv list, never a shell
-                list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
-                capture_output=True, text=True, errors="replace",
-                timeout=timeout_s or self.default_timeout_s, stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as exc:
-            tail = _tail(exc.stderr)
-            raise ToolExecutionError(argv, None, tail, f"timed out after {exc.timeout:.0f}s") from exc
-        result = ToolResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr,
-                            time.perf_counter() - started)
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            _, stderr = proc.communicate()
+            raise ToolExecutionError(argv, None, _tail(stderr),
+                                     f"timed out after {timeout:.0f}s") from None
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
         if proc.returncode not in ok_codes:
-            raise ToolExecutionError(argv, proc.returncode, _tail(proc.stderr), "tool failed")
-        return result
+            raise ToolExecutionError(argv, proc.returncode, _tail(stderr), "tool failed")
+        return ToolResult(tuple(argv), proc.returncode, stdout, stderr,
+                          time.perf_counter() - started)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _tail(text: str | bytes | None, lines: int = 20) -> str:

@@ -1,0 +1,286 @@
+"""Diagnostic rows of pyright, pyrefly and ruff: shared helpers, occurrences, per-file counts.
+
+A diagnostic row (what `tools.pyright.parse`, `tools.pyrefly.parse` and `tools.ruff.parse` return)
+has the keys of `ROW_KEYS`: tool, rel_path (POSIX, relative to the scanned root), line (1-based),
+col (0-based), end_line (1-based, inclusive), end_col (0-based, exclusive), code, severity
+(error | warning | information), message and rule_url. The caller adds repo, commit and (through
+`number_occurrences`) occurrence, which together form the analytics.diagnostics key.
+
+Columns follow the project convention of 0-based UTF-8 byte offsets. The tools count columns in
+other units (pyright: UTF-16 code units, as LSP does; pyrefly and ruff: Unicode code points), so
+columns on lines that are not pure ASCII are converted by reading that line of the file
+(`SourceLines`, each file read once); on ASCII lines every unit is one byte, nothing to convert.
+
+`number_occurrences` and `per_file_counts` are pure. The module imports no dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from codeintel_assets.extract.pysource import decode_python, source_lines
+from codeintel_assets.tools.runner import (
+    ToolExecutionError,
+    ToolNotFoundError,
+    ToolRunner,
+)
+
+ROW_KEYS = ("tool", "rel_path", "line", "col", "end_line", "end_col", "code", "severity",
+            "message", "rule_url")
+TOOLS = ("pyright", "pyrefly", "ruff")
+
+UTF16 = "utf16"  # pyright's column unit (LSP positions)
+CODEPOINT = "codepoint"  # pyrefly's and ruff's column unit
+
+_SEVERITIES = {
+    "error": "error",
+    "warning": "warning", "warn": "warning",
+    "information": "information", "info": "information",
+}
+
+# Bytes of file arguments per invocation. Linux allows ~2 MiB of argv + environment (one argument
+# at most 128 KiB); 512 KiB keeps a ~3000-file repository such as django (2823 files, 113 KiB of
+# paths) in one invocation, so a type checker analyses the shared imports once.
+ARGV_BUDGET_BYTES = 512 * 1024
+
+_INSTALL = {
+    "pyright": "pip install 'pyright[nodejs]==1.1.414'",
+    "pyrefly": "pip install pyrefly==1.4.1",
+    "ruff": "pip install ruff==0.17.6",
+}
+
+
+def severity(value: object) -> str:
+    """The table's severity for a tool's severity word; ValueError for one it does not know."""
+    try:
+        return _SEVERITIES[str(value).lower()]
+    except KeyError:
+        raise ValueError(f"unknown diagnostic severity {value!r}") from None
+
+
+def make_row(tool: str, rel_path: str, line: int, col: int, end_line: int, end_col: int,
+             code: str, sev: str, message: str, rule_url: str | None) -> dict:
+    return {"tool": tool, "rel_path": rel_path, "line": line, "col": col, "end_line": end_line,
+            "end_col": end_col, "code": code, "severity": sev, "message": message,
+            "rule_url": rule_url}
+
+
+def rel_path_in_root(path: str, root: str) -> str | None:
+    """POSIX path of `path` relative to `root`, or None when it lies outside root.
+
+    `path` may be absolute or relative to root (the tools run with cwd=root). A root reached
+    through a symlink matches both its spelled and its resolved form.
+    """
+    return RootPaths(root).rel(path)
+
+
+class RootPaths:
+    """`rel_path_in_root` for many paths of one root, each distinct path resolved once."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        spelled, real = self.root, os.path.realpath(root)
+        self._prefixes = [b.rstrip(os.sep) + os.sep for b in dict.fromkeys((spelled, real))]
+        self._cache: dict[str, str | None] = {}
+
+    def rel(self, path: str) -> str | None:
+        if path not in self._cache:
+            self._cache[path] = self._resolve(path) if path else None
+        return self._cache[path]
+
+    def _resolve(self, path: str) -> str | None:
+        full = os.path.normpath(os.path.join(self.root, path))
+        return self._strip(full) or self._strip(os.path.realpath(full))
+
+    def _strip(self, path: str) -> str | None:
+        for prefix in self._prefixes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                return path[len(prefix):].replace(os.sep, "/")
+        return None
+
+
+def normalize_rel_paths(files: Iterable[str]) -> list[str]:
+    """Distinct POSIX rel_paths in first-seen order (`./a.py` and `a.py` are one file)."""
+    seen: dict[str, None] = {}
+    for f in files:
+        seen.setdefault(str(PurePosixPath(os.path.normpath(str(f)).replace(os.sep, "/"))), None)
+    return list(seen)
+
+
+def to_byte_offset(text: str, col: int, unit: str) -> int:
+    """UTF-8 byte offset in `text` of column `col` counted in `unit` (UTF16 or CODEPOINT).
+
+    A column past the end of the line (a range ending at the line break) keeps its excess as
+    bytes; a UTF-16 column inside a surrogate pair maps to the start of that character.
+    """
+    if unit == UTF16:
+        data = text.encode("utf-16-le", "surrogatepass")
+        prefix = data[:2 * col].decode("utf-16-le", "ignore")
+        extra = max(0, col - len(data) // 2)
+    elif unit == CODEPOINT:
+        prefix, extra = text[:col], max(0, col - len(text))
+    else:
+        raise ValueError(f"unknown column unit {unit!r}")
+    return len(prefix.encode("utf-8", "surrogatepass")) + extra
+
+
+class SourceLines:
+    """Lines of the files under `root`, each file read at most once, for column conversion."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._files: dict[str, list[str] | None] = {}
+
+    def line(self, rel_path: str, line: int) -> str | None:
+        """Text of 1-based `line` (lines as ast numbers them), None if unreadable or absent."""
+        if rel_path not in self._files:
+            try:
+                data = Path(self.root, rel_path).read_bytes()
+                # An all-ASCII file needs no conversion: remember None and read nothing more.
+                self._files[rel_path] = None if data.isascii() else source_lines(decode_python(data))
+            except (OSError, UnicodeDecodeError, SyntaxError):
+                self._files[rel_path] = None
+        lines = self._files[rel_path]
+        if lines is None or not 1 <= line <= len(lines):
+            return None
+        return lines[line - 1]
+
+    def byte_col(self, rel_path: str, line: int, col: int, unit: str) -> int:
+        """`col` (in `unit`) as a UTF-8 byte offset; unchanged on ASCII or unreadable lines."""
+        text = self.line(rel_path, line)
+        if text is None or text.isascii():
+            return col
+        return to_byte_offset(text, col, unit)
+
+
+def load_json(output: str, tool: str) -> Any:
+    try:
+        return json.loads(output)
+    except ValueError as exc:
+        raise ValueError(f"{tool} output is not JSON: {exc}; starts with {output[:200]!r}") from exc
+
+
+# --- running a tool ------------------------------------------------------------------------------
+
+def chunk_paths(files: Sequence[str], budget: int = ARGV_BUDGET_BYTES) -> list[list[str]]:
+    """Split file arguments into invocations of at most `budget` bytes of arguments each."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for f in files:
+        n = len(f.encode()) + 1
+        if current and size + n > budget:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def stderr_tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def path_args(files: Sequence[str]) -> list[str]:
+    """File arguments; a path starting with `-` gets `./` so it is not read as an option."""
+    return [f"./{f}" if f.startswith("-") else f for f in files]
+
+
+def run_chunks(
+    runner: ToolRunner,
+    tool: str,
+    root: str,
+    files: Sequence[str],
+    executable: str,
+    timeout_s: float,
+    make_argv: Callable[[list[str]], list[str]],
+    parse: Callable[[str, str], list[dict]],
+    ok_codes: Sequence[int],
+) -> list[dict]:
+    """Run `tool` over `files` (chunked), parse each output, keep rows of the requested files.
+
+    Rows come sorted by rel_path, position, code, severity and message, so that the order (and
+    with it `number_occurrences`) does not depend on the order a multi-threaded tool reports in.
+
+    `timeout_s` bounds the whole run (all chunks). A missing executable raises ToolNotFoundError
+    naming `tool`; an exit code outside `ok_codes`, a timeout or output `parse` rejects raise
+    ToolExecutionError with the argv, the exit code and the stderr tail.
+    """
+    wanted = normalize_rel_paths(files)
+    if not wanted:
+        return []  # without file arguments the tools would check the whole project
+    if os.sep in executable and not os.path.isabs(executable):
+        # A relative path must mean the same to the PATH check and to the child (cwd=root).
+        executable = os.path.abspath(executable)
+    deadline = time.monotonic() + timeout_s
+    rows: list[dict] = []
+    for chunk in chunk_paths(wanted, ARGV_BUDGET_BYTES):
+        argv = [executable, *make_argv(path_args(chunk))]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ToolExecutionError(argv, None, "", f"timed out: {tool} exceeded {timeout_s}s")
+        try:
+            result = runner.run(argv, cwd=root, timeout_s=remaining, ok_codes=ok_codes)
+        except ToolNotFoundError as exc:
+            raise ToolNotFoundError(
+                tool, f"{executable!r} was not found; install it ({_INSTALL[tool]}) or configure "
+                      f"its path") from exc
+        try:
+            rows.extend(parse(result.stdout, root))
+        except ValueError as exc:
+            raise ToolExecutionError(argv, result.returncode, stderr_tail(result.stderr),
+                                     f"unparseable {tool} output ({exc})") from exc
+    keep = set(wanted)
+    return sorted((r for r in rows if r["rel_path"] in keep), key=_row_order)
+
+
+def _row_order(row: dict) -> tuple:
+    return (row["rel_path"], row["line"], row["col"], row["end_line"], row["end_col"],
+            row["code"], row["severity"], row["message"])
+
+
+# --- derived rows --------------------------------------------------------------------------------
+
+def number_occurrences(rows: Iterable[dict]) -> list[dict]:
+    """Copies of `rows` with `occurrence`: 1, 2, ... among rows sharing tool, rel_path, line, col
+    and code, in input order (so the analytics.diagnostics key is unique)."""
+    seen: dict[tuple, int] = {}
+    out = []
+    for row in rows:
+        key = (row["tool"], row["rel_path"], row["line"], row["col"], row["code"])
+        seen[key] = seen.get(key, 0) + 1
+        out.append({**row, "occurrence": seen[key]})
+    return out
+
+
+def per_file_counts(rows: Iterable[dict], scanned_paths: Iterable[str]) -> list[dict]:
+    """analytics.static_diagnostics rows (without repo/commit) for every scanned path, zeros
+    included, in scanned order; rows of paths that were not scanned are not counted.
+
+    pyright_errors and pyrefly_errors count rows of severity 'error' (warnings and information
+    are not errors); ruff_errors counts ALL ruff rows, since every ruff violation is an error.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for path in scanned_paths:
+        counts.setdefault(path, {t: 0 for t in TOOLS})
+    for row in rows:
+        per_tool = counts.get(row["rel_path"])
+        tool = row["tool"]
+        if per_tool is None or tool not in per_tool:
+            continue
+        if tool == "ruff" or row["severity"] == "error":
+            per_tool[tool] += 1
+    out = []
+    for path, c in counts.items():
+        total = c["pyright"] + c["pyrefly"] + c["ruff"]
+        out.append({"rel_path": path, "pyright_errors": c["pyright"],
+                    "pyrefly_errors": c["pyrefly"], "ruff_errors": c["ruff"],
+                    "total_errors": total, "has_errors": total > 0})
+    return out

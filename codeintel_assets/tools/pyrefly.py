@@ -1,0 +1,102 @@
+"""pyrefly: run `pyrefly check` on a list of files and parse its JSON report into diagnostic rows.
+
+Invocation: `pyrefly check --output-format json --min-severity info --summary=none
+--progress-bar no [--preset default] <files...>` with cwd=root.
+
+- Configuration: a target with a pyrefly configuration (pyrefly.toml, or a `[tool.pyrefly]` table
+  in pyproject.toml, in root or an ancestor, as pyrefly searches) is checked with it. Without one,
+  pyrefly 1.4 falls back to its `basic` preset ("for unconfigured projects": parse errors and a
+  few local checks, not even `x: int = "s"`), so `--preset default` is passed to get pyrefly's
+  documented default checks, the counterpart of pyright's default "standard" mode. Files named on
+  the command line ignore the config's `project_excludes` (pyrefly's rule).
+- `--min-severity info` reports warnings and information too (the default shows errors only);
+  only errors are counted (`diagnostics.per_file_counts`).
+- The JSON report gives paths relative to the working directory (root) whatever
+  `--relative-to` says; `parse` accepts them relative to root or absolute.
+- The Python environment is pyrefly's default (it queries `python3`/`python` on PATH).
+
+Exit codes: 0 (no errors) and 1 (errors reported) are accepted; anything else raises
+ToolExecutionError, as does output that is not pyrefly's JSON (pyrefly also exits 1 when it fails,
+e.g. for a missing file, but then prints no JSON report on stdout).
+
+Positions: `line`/`column` and `stop_line`/`stop_column` are 1-based, columns in Unicode code
+points, stop exclusive. Rows get the lines as they are and columns - 1 as UTF-8 byte offsets. code
+is the error kind's name (`bad-assignment`, `parse-error`); the JSON has no documentation link, so
+rule_url is None; `description` (the full message) is the message.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from codeintel_assets.tools.diagnostics import (
+    CODEPOINT,
+    RootPaths,
+    SourceLines,
+    load_json,
+    make_row,
+    run_chunks,
+    severity,
+)
+from codeintel_assets.tools.runner import ToolRunner
+
+TOOL = "pyrefly"
+OK_CODES = (0, 1)
+BASE_ARGS = ["check", "--output-format", "json", "--min-severity", "info", "--summary=none",
+             "--progress-bar", "no"]
+
+
+def has_config(root: str) -> bool:
+    """Whether pyrefly would find a configuration for files under `root`."""
+    for folder in (Path(root).resolve(), *Path(root).resolve().parents):
+        if (folder / "pyrefly.toml").is_file():
+            return True
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                with pyproject.open("rb") as fh:
+                    if "pyrefly" in tomllib.load(fh).get("tool", {}):
+                        return True
+            except (OSError, ValueError):  # unreadable or not TOML: treated as no config
+                continue
+    return False
+
+
+def argv_for(files: list[str], configured: bool) -> list[str]:
+    """Arguments after the executable."""
+    return [*BASE_ARGS, *([] if configured else ["--preset", "default"]), *files]
+
+
+def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
+        timeout_s: float = 600.0) -> list[dict]:
+    """Diagnostic rows of `pyrefly check` on `files` (rel_paths under `root`); [] for no files."""
+    configured = has_config(root)
+    return run_chunks(runner, TOOL, root, files, executable, timeout_s,
+                      lambda chunk: argv_for(chunk, configured), parse, OK_CODES)
+
+
+def parse(output: str, root: str) -> list[dict]:
+    """Rows from pyrefly's `--output-format json` text; files outside `root` are dropped.
+
+    Raises ValueError for text that is not a pyrefly JSON report.
+    """
+    data = load_json(output, TOOL)
+    try:
+        errors = data["errors"]
+        lines, paths = SourceLines(root), RootPaths(root)
+        rows = []
+        for e in errors:
+            rel = paths.rel(e.get("path") or "")
+            if rel is None:
+                continue
+            line, end_line = e["line"], e["stop_line"]
+            rows.append(make_row(
+                TOOL, rel, line, lines.byte_col(rel, line, e["column"] - 1, CODEPOINT),
+                end_line, lines.byte_col(rel, end_line, e["stop_column"] - 1, CODEPOINT),
+                e.get("name") or "", severity(e["severity"]),
+                e.get("description") or e.get("concise_description") or "", None,
+            ))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected pyrefly JSON structure: {exc!r}") from exc
+    return rows

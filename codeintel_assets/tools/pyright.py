@@ -1,0 +1,73 @@
+"""pyright: run it on a list of files and parse its `--outputjson` report into diagnostic rows.
+
+Invocation: `pyright --outputjson <files...>` with cwd=root, otherwise pyright's defaults: the
+target's pyrightconfig.json or `[tool.pyright]` in its pyproject.toml when it has one (its
+`exclude` still applies to files named on the command line: pyright analyses an excluded file
+not at all, so it gets no rows), else pyright's built-in defaults (typeCheckingMode "standard";
+no configuration is needed), and the Python environment pyright finds itself (the `python` on
+PATH). Files are passed as arguments, split into several invocations only past
+`diagnostics.ARGV_BUDGET_BYTES` of paths (never for a repository of django's size).
+
+Exit codes: 0 (no errors) and 1 (errors reported, a successful run) are accepted; 2 (fatal),
+3 (bad config), 4 (bad command line, e.g. a missing file) and anything else raise
+ToolExecutionError, as does output that is not pyright's JSON report.
+
+Positions: the report's ranges are LSP positions, 0-based lines and 0-based columns in UTF-16
+code units, end exclusive. Rows get line + 1 and columns as UTF-8 byte offsets. pyright's JSON
+carries no documentation link, so rule_url is None; syntax errors have no rule, so code is ''.
+"""
+
+from __future__ import annotations
+
+from codeintel_assets.tools.diagnostics import (
+    UTF16,
+    RootPaths,
+    SourceLines,
+    load_json,
+    make_row,
+    run_chunks,
+    severity,
+)
+from codeintel_assets.tools.runner import ToolRunner
+
+TOOL = "pyright"
+OK_CODES = (0, 1)
+
+
+def argv_for(files: list[str]) -> list[str]:
+    """Arguments after the executable."""
+    return ["--outputjson", *files]
+
+
+def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
+        timeout_s: float = 600.0) -> list[dict]:
+    """Diagnostic rows of pyright on `files` (rel_paths under `root`); [] for no files."""
+    return run_chunks(runner, TOOL, root, files, executable, timeout_s, argv_for, parse, OK_CODES)
+
+
+def parse(output: str, root: str) -> list[dict]:
+    """Rows from pyright's `--outputjson` text; diagnostics of files outside `root` are dropped.
+
+    Raises ValueError for text that is not a pyright JSON report.
+    """
+    data = load_json(output, TOOL)
+    try:
+        diagnostics = data["generalDiagnostics"]
+        lines, paths = SourceLines(root), RootPaths(root)
+        rows = []
+        for d in diagnostics:
+            rel = paths.rel(d.get("file") or "")
+            if rel is None:
+                continue
+            rng = d.get("range") or {"start": {"line": 0, "character": 0}}
+            start = rng["start"]
+            end = rng.get("end") or start
+            line, end_line = start["line"] + 1, end["line"] + 1
+            rows.append(make_row(
+                TOOL, rel, line, lines.byte_col(rel, line, start["character"], UTF16),
+                end_line, lines.byte_col(rel, end_line, end["character"], UTF16),
+                d.get("rule") or "", severity(d["severity"]), d["message"], None,
+            ))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected pyright JSON structure: {exc!r}") from exc
+    return rows

@@ -1,0 +1,76 @@
+"""ruff: run `ruff check` on a list of files and parse its JSON report into diagnostic rows.
+
+Invocation: `ruff check --output-format json --no-cache <files...>` with cwd=root.
+
+- Configuration: the target's own ruff configuration (ruff.toml, .ruff.toml or `[tool.ruff]` in
+  pyproject.toml, found upward from each file, else ruff's defaults) chooses the rules, so the
+  counts reflect the project's lint standard. Its `exclude`/`extend-exclude` do NOT drop the given
+  files: ruff lints files named on the command line unless `--force-exclude` is passed, and it is
+  not. A configuration this ruff cannot read makes ruff exit 2, which raises.
+- `--no-cache` keeps ruff from writing `.ruff_cache` into the target.
+- No `--exit-zero`: the exit code is checked here. 0 (clean) and 1 (violations found) are
+  accepted; 2 (bad config, bad arguments, internal error) and anything else raise
+  ToolExecutionError, as does output that is not ruff's JSON.
+
+Positions: `location`/`end_location` have 1-based `row` and 1-based `column` in Unicode code
+points, end exclusive. Rows get the rows as they are and columns - 1 as UTF-8 byte offsets. code
+is ruff's code (F401; ruff 0.17 reports syntax errors as `invalid-syntax`, an absent code becomes
+''); rule_url is ruff's `url` (None for syntax errors). Every ruff violation counts as an error:
+severity is ruff's own `severity` field ('error' for every violation in 0.17), 'error' if absent.
+"""
+
+from __future__ import annotations
+
+from codeintel_assets.tools.diagnostics import (
+    CODEPOINT,
+    RootPaths,
+    SourceLines,
+    load_json,
+    make_row,
+    run_chunks,
+    severity,
+)
+from codeintel_assets.tools.runner import ToolRunner
+
+TOOL = "ruff"
+OK_CODES = (0, 1)
+
+
+def argv_for(files: list[str]) -> list[str]:
+    """Arguments after the executable."""
+    return ["check", "--output-format", "json", "--no-cache", *files]
+
+
+def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
+        timeout_s: float = 600.0) -> list[dict]:
+    """Diagnostic rows of `ruff check` on `files` (rel_paths under `root`); [] for no files."""
+    return run_chunks(runner, TOOL, root, files, executable, timeout_s, argv_for, parse, OK_CODES)
+
+
+def parse(output: str, root: str) -> list[dict]:
+    """Rows from ruff's `--output-format json` text; files outside `root` are dropped.
+
+    Raises ValueError for text that is not a ruff JSON report.
+    """
+    data = load_json(output, TOOL)
+    if not isinstance(data, list):
+        raise ValueError(f"ruff JSON report is a {type(data).__name__}, not a list")  # noqa: TRY004
+    try:
+        lines, paths = SourceLines(root), RootPaths(root)
+        rows = []
+        for v in data:
+            rel = paths.rel(v.get("filename") or "")
+            if rel is None:
+                continue
+            start = v["location"]
+            end = v.get("end_location") or start
+            line, end_line = start["row"], end["row"]
+            rows.append(make_row(
+                TOOL, rel, line, lines.byte_col(rel, line, start["column"] - 1, CODEPOINT),
+                end_line, lines.byte_col(rel, end_line, end["column"] - 1, CODEPOINT),
+                v.get("code") or "", severity(v.get("severity") or "error"), v["message"],
+                v.get("url"),
+            ))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected ruff JSON structure: {exc!r}") from exc
+    return rows

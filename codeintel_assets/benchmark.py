@@ -14,6 +14,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import sys
 import tarfile
 import tempfile
@@ -29,13 +30,23 @@ def fetch_sdist(requirement: str) -> Path:
 
     name, _, version = requirement.partition("==")
     CACHE.mkdir(parents=True, exist_ok=True)
-    found = [p for p in CACHE.glob("*.tar.gz")
-             if p.name.lower().replace("_", "-").startswith(f"{name.lower()}-{version}")]
-    if not found:
+    suffix = f"-{version}.tar.gz"
+
+    def cached() -> list[Path]:
+        return [p for p in CACHE.glob(f"*{suffix}")
+                if _normal(p.name[: -len(suffix)]) == _normal(name)]
+
+    if not cached():
         ToolRunner().run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
                           ":all:", requirement, "-d", str(CACHE)])
-        return fetch_sdist(requirement)
+    found = cached()
+    if not found:
+        raise FileNotFoundError(f"pip downloaded no sdist of {requirement} into {CACHE}")
     return found[0]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.lower())
 
 
 def unpack_as_git_repo(archive: Path, dest: Path) -> Path:
@@ -84,11 +95,14 @@ def parse_floor(root: Path) -> dict:
             "libcst_parse_s_all_cores": round(cst_s / cores, 2)}
 
 
-def materialize_all(root: Path, db: Path) -> dict:
+def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
+                    pytest_args: list[str] | None = None) -> dict:
     from codeintel_assets import run
 
     started = time.perf_counter()
-    result = run.materialize("*", target=str(root), db=str(db))
+    result = run.materialize("*", target=str(root), db=str(db), tools=tools,
+                             tool_config={"pytest_args": pytest_args} if pytest_args else None,
+                             raise_on_error=False)
     wall = time.perf_counter() - started
     steps = {e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
              for e in result.get_step_success_events()}
@@ -101,16 +115,58 @@ def materialize_all(root: Path, db: Path) -> dict:
             "step_s": dict(sorted(steps.items(), key=lambda kv: -kv[1]))}
 
 
+def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
+    """Seconds of each bare tool command on the same Python files (no parsing, no DuckDB)."""
+    from codeintel_assets.extract.scan import list_files
+    from codeintel_assets.tools import pyrefly, pyright, ruff, scip
+    from codeintel_assets.tools.runner import ToolRunner
+    from codeintel_assets.tools.service import ToolService
+
+    service = ToolService()
+    files = [f for f in list_files(root) if f.endswith((".py", ".pyi"))]
+    commands = {
+        "pyright": [service.pyright_path, *pyright.argv_for(files)],
+        "pyrefly": [service.pyrefly_path, *pyrefly.argv_for(files, pyrefly.has_config(str(root)))],
+        "ruff": [service.ruff_path, *ruff.argv_for(files)],
+        "scip": [scip.scip_python_executable(str(Path(__file__).parent.parent)), "index",
+                 "--project-name", "bench", "--project-version", "bench",
+                 "--output", str(root.parent / "bare.scip")],
+        "tests": [service.test_python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  *pytest_args],
+    }
+    env = {"NODE_OPTIONS": f"--max-old-space-size={service.scip_node_heap_mb}"}
+    out = {}
+    for tool in tools:
+        started = time.perf_counter()
+        ToolRunner(default_timeout_s=3600).run(commands[tool], cwd=root, env=env,
+                                               ok_codes=range(256))
+        out[tool] = round(time.perf_counter() - started, 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("requirement", nargs="?", default="django==5.2.19")
     parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
+                        help="ToolService tool not to run (pyright, pyrefly, ruff, tests, scip)")
+    parser.add_argument("--pytest-args", default="",
+                        help="extra pytest arguments for the test run, e.g. '--doctest-modules rich'")
+    parser.add_argument("--tool-baselines", action="store_true",
+                        help="also time each bare tool command on the same files")
     args = parser.parse_args(argv)
+    from codeintel_assets.tools.service import TOOLS
+
+    tools = [t for t in TOOLS if t not in args.skip_tool]
+    pytest_args = args.pytest_args.split()
     with tempfile.TemporaryDirectory(prefix="codeintel-bench-") as tmp:
         root = unpack_as_git_repo(fetch_sdist(args.requirement), Path(tmp))
         report = {"requirement": args.requirement, "floor": parse_floor(root),
-                  "materialize": materialize_all(root, Path(tmp) / "bench.duckdb")}
+                  "materialize": materialize_all(root, Path(tmp) / "bench.duckdb", tools,
+                                                 pytest_args)}
+        if args.tool_baselines:
+            report["bare_tool_s"] = tool_baselines(root, tools, pytest_args)
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

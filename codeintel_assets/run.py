@@ -13,28 +13,33 @@ from codeintel_assets.definitions import defs
 
 
 def run_config(target: str | None = None, db: str | None = None,
-               tools: list[str] | None = None) -> dict:
-    """Run config overriding the target root, the DuckDB file and/or the enabled tools."""
+               tools: list[str] | None = None, tool_config: dict | None = None) -> dict:
+    """Run config overriding the target root, the DuckDB file, the enabled tools and other
+    ToolService fields (`tool_config`, e.g. {"pytest_args": ["-x"]})."""
     resources: dict = {}
     if target:
         resources["target"] = {"config": {"root": target}}
     if db:
         resources["warehouse"] = {"config": {"db_path": db}}
+    tools_config = dict(tool_config or {})
     if tools is not None:
-        resources["tools"] = {"config": {"enabled": list(tools)}}
+        tools_config["enabled"] = list(tools)
+    if tools_config:
+        resources["tools"] = {"config": tools_config}
     return {"resources": resources} if resources else {}
 
 
 def materialize(select: str = "*", target: str | None = None, db: str | None = None,
                 tools: list[str] | None = None, instance: dg.DagsterInstance | None = None,
-                raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+                raise_on_error: bool = True,
+                tool_config: dict | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`) and their checks, in this process. `tools` lists the ToolService
     tools to run (default: all of pyright, pyrefly, ruff, tests, scip)."""
     graph = defs.resolve_asset_graph()
     keys = dg.AssetSelection.from_coercible(select.split(",")).resolve(graph)
     job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(run_config=run_config(target, db, tools), instance=instance,
+    return job.execute_in_process(run_config=run_config(target, db, tools, tool_config), instance=instance,
                                   asset_selection=list(keys), raise_on_error=raise_on_error)
 
 

@@ -168,7 +168,9 @@ def test_definition_symbols(sample):
     # scip-python 0.6.6 sets no SymbolInformation.kind / display_name / enclosing_symbol
     assert {s["kind"] for s in symbols} == {""}
     # external symbols have a row but no definition in the index
-    ext = _sym(symbols, "scip-python python python-stdlib 3.11 builtins/int#")
+    # (the stdlib version in the symbol is that of the python3 on PATH)
+    [ext] = [s for s in symbols if s["symbol"].startswith("scip-python python python-stdlib ")
+             and s["symbol"].endswith(" builtins/int#")]
     assert ext["def_rel_path"] is None and ext["display_name"] == "int"
     assert len({(s["symbol"], s["document"]) for s in symbols}) == len(symbols)
 

@@ -109,7 +109,14 @@ def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
     info = run.summary(target=str(root), db=str(db))
     total_rows = sum(info["rows"].values())
     files = info["rows"].get("core.file_state", 0)
+    checks = {f"{e.event_specific_data.asset_key.to_user_string()}:"
+              f"{e.event_specific_data.asset_check_key.name}": {
+                  "passed": e.event_specific_data.passed,
+                  **{k: v.value for k, v in e.event_specific_data.metadata.items()}}
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    failed_checks = {k: v for k, v in checks.items() if not v["passed"]}
     return {"success": result.success, "wall_s": round(wall, 2), "rows": info["rows"],
+            "failed_checks": failed_checks,
             "total_rows": total_rows, "files": files,
             "files_per_s": round(files / wall, 1), "rows_per_s": round(total_rows / wall, 1),
             "step_s": dict(sorted(steps.items(), key=lambda kv: -kv[1]))}

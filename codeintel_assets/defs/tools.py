@@ -8,6 +8,7 @@ ToolService.enabled writes empty tables and says so in the metadata.
 
 import os
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
@@ -86,8 +87,16 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
 # ---- coverage_ingest and tests_ingest: one shared test run ---------------------------------
 
 
-def _shared_run(target: TargetRepo, warehouse: Warehouse, tools: ToolService):
-    """The snapshot's test run, keyed by the scanned files' content hashes."""
+def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
+                tools: ToolService):
+    """The snapshot's test run (keyed by the scanned files' content hashes); when the test
+    run is disabled, writes `name` empty and returns None (use with `yield from`)."""
+    if not tools.is_enabled("tests"):
+        reason = "test run disabled in ToolService.enabled"
+        context.log.warning(f"{name}: {reason}; writing an empty table")
+        yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
+        return None
+    warehouse.require("core.file_state")
     (snapshot,) = warehouse.gateway().query(
         "SELECT md5(coalesce(string_agg(rel_path || ':' || content_hash, ',' ORDER BY rel_path), "
         "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
@@ -96,41 +105,32 @@ def _shared_run(target: TargetRepo, warehouse: Warehouse, tools: ToolService):
     return tools.test_run(target.abs_root, workdir)
 
 
-def _disabled(context, name: str, reason: str):
-    context.log.warning(f"{name}: {reason}; writing an empty table")
-    yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
+def _run_metadata(run: testrun.TestRun) -> dict:
+    return {"pytest_exit_code": run.returncode, "test_run_s": round(run.wall_s, 2)}
 
 
 @step("coverage_ingest", ("analytics.coverage_lines",), "coverage.py with per-test contexts "
       "(ToolService's shared pytest run, or an existing coverage file)", ("core.file_state",))
 def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                     tools: ToolService):
-    if not tools.is_enabled("tests"):
-        yield from _disabled(context, "analytics.coverage_lines",
-                             "test run disabled in ToolService.enabled")
+    run = yield from _shared_run(context, "analytics.coverage_lines", target, warehouse, tools)
+    if run is None:
         return
-    warehouse.require("core.file_state")
-    run = _shared_run(target, warehouse, tools)
     scanned = {j.rel_path for j in warehouse.python_jobs()}
     rows = testrun.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
-    commit = _snapshot_commit(warehouse)
     data = table("analytics.coverage_lines").from_rows(
-        _with_ident(rows, target.info().slug, commit))
-    yield from outputs(context, {"analytics.coverage_lines": data},
-                       {"pytest_exit_code": run.returncode, "test_run_s": round(run.wall_s, 2)})
+        _with_ident(rows, target.info().slug, _snapshot_commit(warehouse)))
+    yield from outputs(context, {"analytics.coverage_lines": data}, _run_metadata(run))
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
       "pytest run (or an existing report)", ("core.file_state",))
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
-    if not tools.is_enabled("tests"):
-        yield from _disabled(context, "analytics.test_catalog",
-                             "test run disabled in ToolService.enabled")
+    run = yield from _shared_run(context, "analytics.test_catalog", target, warehouse, tools)
+    if run is None:
         return
-    warehouse.require("core.file_state")
-    run = _shared_run(target, warehouse, tools)
     paths = warehouse.read("core.file_state", ["rel_path"], where="language = 'python'")
     module_of = {p: m for p, (m, _) in module_names(paths.column("rel_path").to_pylist()).items()}
     repo = target.info().slug
@@ -138,12 +138,9 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
         if run.report_path else []
     data = table("analytics.test_catalog").from_rows(
         _with_ident(rows, repo, _snapshot_commit(warehouse)))
-    statuses: dict[str, int] = {}
-    for s in data.column("status").to_pylist():
-        statuses[s] = statuses.get(s, 0) + 1
+    statuses = Counter(data.column("status").to_pylist())
     yield from outputs(context, {"analytics.test_catalog": data},
-                       {"pytest_exit_code": run.returncode, "test_run_s": round(run.wall_s, 2),
-                        "statuses": dg.MetadataValue.json(statuses)})
+                       {**_run_metadata(run), "statuses": dg.MetadataValue.json(dict(statuses))})
 
 
 # ---- scip_ingest -----------------------------------------------------------------------------

@@ -1,13 +1,11 @@
-"""Asset checks: primary keys of every table, and GOID coverage of ast definitions."""
-
+"""Asset checks: primary keys of every table, GOID coverage of ast definitions, and the
+share of GOIDs with a SCIP symbol."""
 
 import dagster as dg
 
 from codeintel_assets.defs.common import key
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
-
-DEF_NODES = ("ClassDef", "FunctionDef", "AsyncFunctionDef")
 
 
 def primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:

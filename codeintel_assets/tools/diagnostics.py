@@ -165,6 +165,35 @@ def load_json(output: str, tool: str) -> Any:
         raise ValueError(f"{tool} output is not JSON: {exc}; starts with {output[:200]!r}") from exc
 
 
+def parse_report(output: str, root: str, tool: str, unit: str,
+                 records: Callable[[Any], Iterable[dict]], path: Callable[[dict], str],
+                 fields: Callable[[dict], tuple]) -> list[dict]:
+    """Diagnostic rows from a tool's JSON report: the loop the three parsers share.
+
+    `records(data)` gives the report's diagnostics, `path(record)` its file (records of files
+    outside `root` are dropped) and `fields(record)` the tuple (line, col, end_line, end_col,
+    code, severity word, message, rule_url) with 1-based lines and 0-based columns in `unit`.
+    Raises ValueError for text that is not such a report.
+    """
+    data = load_json(output, tool)
+    try:
+        lines, paths = SourceLines(root), RootPaths(root)
+        rows = []
+        for record in records(data):
+            rel = paths.rel(path(record) or "")
+            if rel is None:
+                continue
+            line, col, end_line, end_col, code, sev, message, url = fields(record)
+            rows.append(make_row(
+                tool, rel, line, lines.byte_col(rel, line, col, unit),
+                end_line, lines.byte_col(rel, end_line, end_col, unit),
+                code, severity(sev), message, url,
+            ))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unexpected {tool} JSON structure: {exc!r}") from exc
+    return rows
+
+
 # --- running a tool ------------------------------------------------------------------------------
 
 def chunk_paths(files: Sequence[str], budget: int = ARGV_BUDGET_BYTES) -> list[list[str]]:

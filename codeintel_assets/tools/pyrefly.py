@@ -32,12 +32,8 @@ from pathlib import Path
 
 from codeintel_assets.tools.diagnostics import (
     CODEPOINT,
-    RootPaths,
-    SourceLines,
-    load_json,
-    make_row,
+    parse_report,
     run_chunks,
-    severity,
 )
 from codeintel_assets.tools.runner import ToolRunner
 
@@ -81,22 +77,11 @@ def parse(output: str, root: str) -> list[dict]:
 
     Raises ValueError for text that is not a pyrefly JSON report.
     """
-    data = load_json(output, TOOL)
-    try:
-        errors = data["errors"]
-        lines, paths = SourceLines(root), RootPaths(root)
-        rows = []
-        for e in errors:
-            rel = paths.rel(e.get("path") or "")
-            if rel is None:
-                continue
-            line, end_line = e["line"], e["stop_line"]
-            rows.append(make_row(
-                TOOL, rel, line, lines.byte_col(rel, line, e["column"] - 1, CODEPOINT),
-                end_line, lines.byte_col(rel, end_line, e["stop_column"] - 1, CODEPOINT),
-                e.get("name") or "", severity(e["severity"]),
-                e.get("description") or e.get("concise_description") or "", None,
-            ))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected pyrefly JSON structure: {exc!r}") from exc
-    return rows
+    return parse_report(output, root, TOOL, CODEPOINT, lambda data: data["errors"],
+                        lambda e: e.get("path"), _fields)
+
+
+def _fields(e: dict) -> tuple:
+    return (e["line"], e["column"] - 1, e["stop_line"], e["stop_column"] - 1,
+            e.get("name") or "", e["severity"],
+            e.get("description") or e.get("concise_description") or "", None)

@@ -21,12 +21,8 @@ from __future__ import annotations
 
 from codeintel_assets.tools.diagnostics import (
     UTF16,
-    RootPaths,
-    SourceLines,
-    load_json,
-    make_row,
+    parse_report,
     run_chunks,
-    severity,
 )
 from codeintel_assets.tools.runner import ToolRunner
 
@@ -50,24 +46,13 @@ def parse(output: str, root: str) -> list[dict]:
 
     Raises ValueError for text that is not a pyright JSON report.
     """
-    data = load_json(output, TOOL)
-    try:
-        diagnostics = data["generalDiagnostics"]
-        lines, paths = SourceLines(root), RootPaths(root)
-        rows = []
-        for d in diagnostics:
-            rel = paths.rel(d.get("file") or "")
-            if rel is None:
-                continue
-            rng = d.get("range") or {"start": {"line": 0, "character": 0}}
-            start = rng["start"]
-            end = rng.get("end") or start
-            line, end_line = start["line"] + 1, end["line"] + 1
-            rows.append(make_row(
-                TOOL, rel, line, lines.byte_col(rel, line, start["character"], UTF16),
-                end_line, lines.byte_col(rel, end_line, end["character"], UTF16),
-                d.get("rule") or "", severity(d["severity"]), d["message"], None,
-            ))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected pyright JSON structure: {exc!r}") from exc
-    return rows
+    return parse_report(output, root, TOOL, UTF16, lambda data: data["generalDiagnostics"],
+                        lambda d: d.get("file"), _fields)
+
+
+def _fields(d: dict) -> tuple:
+    rng = d.get("range") or {"start": {"line": 0, "character": 0}}
+    start = rng["start"]
+    end = rng.get("end") or start
+    return (start["line"] + 1, start["character"], end["line"] + 1, end["character"],
+            d.get("rule") or "", d["severity"], d["message"], None)

@@ -23,12 +23,8 @@ from __future__ import annotations
 
 from codeintel_assets.tools.diagnostics import (
     CODEPOINT,
-    RootPaths,
-    SourceLines,
-    load_json,
-    make_row,
+    parse_report,
     run_chunks,
-    severity,
 )
 from codeintel_assets.tools.runner import ToolRunner
 
@@ -52,25 +48,18 @@ def parse(output: str, root: str) -> list[dict]:
 
     Raises ValueError for text that is not a ruff JSON report.
     """
-    data = load_json(output, TOOL)
+    return parse_report(output, root, TOOL, CODEPOINT, _records, lambda v: v.get("filename"),
+                        _fields)
+
+
+def _records(data) -> list:
     if not isinstance(data, list):
         raise ValueError(f"ruff JSON report is a {type(data).__name__}, not a list")  # noqa: TRY004
-    try:
-        lines, paths = SourceLines(root), RootPaths(root)
-        rows = []
-        for v in data:
-            rel = paths.rel(v.get("filename") or "")
-            if rel is None:
-                continue
-            start = v["location"]
-            end = v.get("end_location") or start
-            line, end_line = start["row"], end["row"]
-            rows.append(make_row(
-                TOOL, rel, line, lines.byte_col(rel, line, start["column"] - 1, CODEPOINT),
-                end_line, lines.byte_col(rel, end_line, end["column"] - 1, CODEPOINT),
-                v.get("code") or "", severity(v.get("severity") or "error"), v["message"],
-                v.get("url"),
-            ))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"unexpected ruff JSON structure: {exc!r}") from exc
-    return rows
+    return data
+
+
+def _fields(v: dict) -> tuple:
+    start = v["location"]
+    end = v.get("end_location") or start
+    return (start["row"], start["column"] - 1, end["row"], end["column"] - 1,
+            v.get("code") or "", v.get("severity") or "error", v["message"], v.get("url"))

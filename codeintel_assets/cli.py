@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="do not run this ToolService tool (pyright, pyrefly, ruff, tests, "
                      "scip); its tables are written empty. Repeatable. `--skip-tool tests` "
                      "avoids executing the target's test suite.")
+    run.add_argument("--full", action="store_true",
+                     help="rebuild every file-level table from all files (default: re-extract "
+                     "only the files that changed since each table was written)")
     sub.add_parser("steps", help="print the step graph as JSON")
     args = parser.parse_args(argv)
 
@@ -32,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         from codeintel_assets.tools.service import TOOLS
 
         tools = [t for t in TOOLS if t not in args.skip_tool] if args.skip_tool else None
-        result = api.materialize(args.select, args.target, args.db, tools, raise_on_error=False)
+        result = api.materialize(args.select, args.target, args.db, tools, raise_on_error=False,
+                                 full_rebuild=args.full)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"run failed in steps: {', '.join(failed)}", file=sys.stderr)

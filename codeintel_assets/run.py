@@ -13,14 +13,18 @@ from codeintel_assets.definitions import defs
 
 
 def run_config(target: str | None = None, db: str | None = None,
-               tools: list[str] | None = None, tool_config: dict | None = None) -> dict:
+               tools: list[str] | None = None, tool_config: dict | None = None,
+               full_rebuild: bool = False, full_rebuild_share: float | None = None) -> dict:
     """Run config overriding the target root, the DuckDB file, the enabled tools and other
-    ToolService fields (`tool_config`, e.g. {"pytest_args": ["-x"]})."""
+    ToolService fields (`tool_config`, e.g. {"pytest_args": ["-x"]}), and the warehouse's
+    rebuild policy (`full_rebuild`, `full_rebuild_share`)."""
     resources: dict = {}
     if target:
         resources["target"] = {"config": {"root": target}}
-    if db:
-        resources["warehouse"] = {"config": {"db_path": db}}
+    warehouse = {k: v for k, v in (("db_path", db), ("full_rebuild", full_rebuild),
+                                   ("full_rebuild_share", full_rebuild_share)) if v}
+    if warehouse:
+        resources["warehouse"] = {"config": warehouse}
     tools_config = dict(tool_config or {})
     if tools is not None:
         tools_config["enabled"] = list(tools)
@@ -29,17 +33,22 @@ def run_config(target: str | None = None, db: str | None = None,
     return {"resources": resources} if resources else {}
 
 
-def materialize(select: str = "*", target: str | None = None, db: str | None = None,
-                tools: list[str] | None = None, instance: dg.DagsterInstance | None = None,
-                raise_on_error: bool = True,
-                tool_config: dict | None = None) -> dg.ExecuteInProcessResult:
+def materialize(select: str | dg.AssetSelection = "*", target: str | None = None,
+                db: str | None = None, tools: list[str] | None = None,
+                instance: dg.DagsterInstance | None = None, raise_on_error: bool = True,
+                tool_config: dict | None = None, full_rebuild: bool = False,
+                full_rebuild_share: float | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
-    materialize --select`) and their checks, in this process. `tools` lists the ToolService
-    tools to run (default: all of pyright, pyrefly, ruff, tests, scip)."""
+    materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
+    lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip).
+    File-level tables update incrementally unless `full_rebuild` (see Warehouse)."""
     graph = defs.resolve_asset_graph()
-    keys = dg.AssetSelection.from_coercible(select.split(",")).resolve(graph)
+    selection = select if isinstance(select, dg.AssetSelection) else \
+        dg.AssetSelection.from_coercible(select.split(","))
+    keys = selection.resolve(graph)
     job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(run_config=run_config(target, db, tools, tool_config), instance=instance,
+    config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share)
+    return job.execute_in_process(run_config=config, instance=instance,
                                   asset_selection=list(keys), raise_on_error=raise_on_error)
 
 

@@ -472,12 +472,12 @@ def test_file_literals():
 def test_string_literals(tmp_path):
     job = _write(tmp_path, "src/pkg/a.py", 'X = ["select", "select", "host"]\n')
     job = _job(tmp_path, job.rel_path, "pkg.a")
-    assert string_literals(job) == {"literals": [
-        {"rel_path": "src/pkg/a.py", "module": "pkg.a", "literal": "host"},
-        {"rel_path": "src/pkg/a.py", "module": "pkg.a", "literal": "select"},
+    ident = {"repo": job.repo, "commit": job.commit, "rel_path": "src/pkg/a.py", "module": "pkg.a"}
+    assert string_literals(job) == {"core.string_literals": [
+        {**ident, "literal": "host"}, {**ident, "literal": "select"},
     ]}
     bad = _write(tmp_path, "bad.py", b"x = '\xff'\n")
-    assert string_literals(bad) == {"literals": []}
+    assert string_literals(bad) == {"core.string_literals": []}
 
 
 def test_key_names():
@@ -505,7 +505,7 @@ def test_attach_references(tmp_path):
     literal_rows = []
     for rel, (module, source) in py.items():
         _write(tmp_path, rel, source)
-        literal_rows += string_literals(_job(tmp_path, rel, module))["literals"]
+        literal_rows += string_literals(_job(tmp_path, rel, module))["core.string_literals"]
     index = literal_index(literal_rows)
     assert index["port"] == {("src/pkg/db.py", "pkg.db"), ("scripts/lint.py", None),
                              ("src/pkg/db.pyi", "pkg.db")}

@@ -124,7 +124,7 @@ def test_codeowners_last_match_wins(tmp_path):
     assert json.dumps(owners_of(rules, "x.txt")) == '["@all"]'
 
 
-def test_repo_tables_modules_priority_and_change_counts():
+def test_repo_tables_modules_priority():
     from codeintel_assets.extract import repo_tables
     from codeintel_assets.tools.git import RepoInfo
 
@@ -134,6 +134,3 @@ def test_repo_tables_modules_priority_and_change_counts():
     got = {r["module"]: (r["rel_path"], r["is_package"], r["tags"]) for r in mods.to_pylist()}
     assert got == {"pkg": ("pkg/__init__.py", True, "[]"), "pkg.a": ("pkg/a.py", False, '["x"]'),
                    "pkg.b": ("pkg/b.pyi", False, "[]"), "pkg.c": ("pkg/c/__init__.py", True, "[]")}
-    assert repo_tables.change_counts({"a": "1", "b": "2", "gone": "3"},
-                                     {"a": "1", "b": "9", "new": "4"}) == {
-        "files_added": 1, "files_changed": 1, "files_deleted": 1, "files_unchanged": 1}

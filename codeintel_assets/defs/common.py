@@ -1,13 +1,17 @@
 """Shared pieces of the asset modules: asset keys and specs from the catalog, the step
 decorator, progress logging and run metadata."""
 
+from collections.abc import Callable, Mapping, Sequence
+
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from codeintel_assets.defs.resources import TargetRepo, column_schema
+from codeintel_assets.defs.resources import TargetRepo, Warehouse, column_schema
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
 from codeintel_assets.storage.catalog import schemas, table
-from codeintel_assets.storage.gateway import Sql
+from codeintel_assets.storage.changes import UpdatePlan, plan_update
+from codeintel_assets.storage.gateway import FileDelta, Sql
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
 POOL = "duckdb_writer"
@@ -30,15 +34,17 @@ def spec(qualified_name: str, source: str) -> dg.AssetSpec:
     )
 
 
-# What a table asset returns: Arrow rows, or a SELECT the gateway runs inside DuckDB.
-TableData = dg.PythonObjectDagsterType((pa.Table, Sql), name="TableData",
-                                       description="pyarrow.Table or gateway.Sql")
+# What a table asset returns: Arrow rows or a SELECT the gateway runs inside DuckDB (both
+# replace the repository's rows), or a FileDelta (replaces the rows of changed files).
+TableData = dg.PythonObjectDagsterType((pa.Table, Sql, FileDelta), name="TableData",
+                                       description="pyarrow.Table, gateway.Sql or gateway.FileDelta")
 
 
 def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
-         extra_outs: dict[str, dg.AssetOut] | None = None):
-    """One step of the step graph: a multi-asset over its tables (subsettable if several)."""
-    subsettable = len(tables) + len(extra_outs or {}) > 1
+         extra_outs: dict[str, dg.AssetOut] | None = None, can_subset: bool = True):
+    """One step of the step graph: a multi-asset over its tables (subsettable if several,
+    unless `can_subset` is False)."""
+    subsettable = can_subset and len(tables) + len(extra_outs or {}) > 1
     outs = {key(t).to_python_identifier(): dg.AssetOut.from_spec(
         spec(t, source), dagster_type=TableData, is_required=not subsettable) for t in tables}
     return dg.multi_asset(name=name, deps=[key(d) for d in deps], can_subset=subsettable,
@@ -80,7 +86,62 @@ def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], ta
     return result
 
 
-def outputs(context, tables: dict[str, pa.Table], metadata: dict):
+def outputs(context, tables: Mapping[str, pa.Table | Sql | FileDelta], metadata: dict,
+            per_table: Mapping[str, dict] | None = None):
+    """Output events for the selected tables: shared `metadata` plus each table's own."""
     for name, data in tables.items():
         if key(name) in context.selected_asset_keys:
-            yield dg.Output(data, output_name=key(name).to_python_identifier(), metadata=metadata)
+            yield dg.Output(data, output_name=key(name).to_python_identifier(),
+                            metadata={**metadata, **(per_table or {}).get(name, {})})
+
+
+# ---- incremental file-level updates ---------------------------------------------------------
+
+# extract(paths) -> rows of those files for every table of the step.
+ExtractFn = Callable[[Sequence[str]], ExtractResult]
+
+
+def plan_tables(warehouse: Warehouse, tables: Sequence[str], fingerprints: Mapping[str, str],
+                version: str) -> dict[str, UpdatePlan]:
+    """An UpdatePlan per table against its ledger. `version` is the extractor's; the catalog's
+    version of each table is added to it."""
+    gateway, repo = warehouse.gateway(), warehouse.target.info().slug
+    return {t: plan_update(gateway.ledger(table(t), repo), fingerprints,
+                           f"{table(t).version()}/{version}", warehouse.full_rebuild,
+                           warehouse.full_rebuild_share)
+            for t in tables}
+
+
+def update_files(context, warehouse: Warehouse, tables: Sequence[str],
+                 fingerprints: Mapping[str, str], version: str, extract_fn: ExtractFn,
+                 ) -> tuple[dict[str, FileDelta], dict[str, dict]]:
+    """Bring the selected file-level `tables` of one step up to date with the files of
+    `fingerprints` (rel_path -> fingerprint): plan each table, extract the union of the files
+    the plans need once, and return a FileDelta and output metadata per table."""
+    selected = [t for t in tables if key(t) in context.selected_asset_keys]
+    plans = plan_tables(warehouse, selected, fingerprints, version)
+    paths = sorted(set().union(*(p.to_extract for p in plans.values())))
+    result = extract_fn(paths)
+    failed = {e.rel_path for e in result.errors}
+    commit = warehouse.snapshot_commit()
+    deltas = {}
+    for name, plan in plans.items():
+        rows = result.tables[name]
+        if len(plan.to_extract) != len(paths):  # another table of the step needed more files
+            column = table(name).path_column
+            rows = rows.filter(pc.is_in(rows[column], pa.array(plan.to_extract, pa.string())))
+        deltas[name] = FileDelta(
+            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in failed},
+            f"{table(name).version()}/{version}", commit, plan.full)
+    metadata = {}
+    for name, plan in plans.items():
+        context.log.info(f"{name}: {plan.summary()}")
+        metadata[name] = {**run_metadata(result), **plan.summary(),
+                          "changed_paths": dg.MetadataValue.json(list(plan.changes.to_delete[:100]))}
+    return deltas, metadata
+
+
+def jobs_extractor(context, target: TargetRepo, label: str, fn, jobs: Mapping[str, FileJob],
+                   tables: Sequence[str]) -> ExtractFn:
+    """An ExtractFn running the per-file extractor `fn` over the jobs of the given paths."""
+    return lambda paths: extract(context, target, label, fn, [jobs[p] for p in paths], tables)

@@ -7,32 +7,49 @@ multi-assets: selecting one table runs the step and writes only that table.
 """
 
 
+import datetime as dt
 import time
 from collections import Counter
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from codeintel_assets.defs.common import extract, outputs, run_metadata, step
+from codeintel_assets.defs.common import (
+    extract,
+    jobs_extractor,
+    outputs,
+    plan_tables,
+    run_metadata,
+    step,
+    update_files,
+)
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.extract import config_values as config_extract
+from codeintel_assets.extract import cst as cst_extract_module
+from codeintel_assets.extract import docstrings as docstrings_module
+from codeintel_assets.extract import goids as goids_module
+from codeintel_assets.extract import python_ast
 from codeintel_assets.extract import repo_tables
+from codeintel_assets.extract import scan
 from codeintel_assets.extract.config_values import (
-    LITERALS_SCHEMA,
+    LITERALS_TABLE,
     attach_references,
     extract_config_values,
+    key_names,
     literal_index,
     string_literals,
 )
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
-from codeintel_assets.extract.goids import (
-    AST_COLUMNS,
-    DEF_NODE_TYPES,
-    goids_from_ast_nodes,
-)
-from codeintel_assets.extract.parallel import FileJob, run_extractor
+from codeintel_assets.extract.goids import AST_COLUMNS, DEF_NODE_TYPES, goids_from_ast_nodes
+from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.python_ast import extract_ast
-from codeintel_assets.extract.scan import absolute, list_files, scanner
+from codeintel_assets.extract.scan import absolute, list_files, scanner, split_unchanged
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.changes import ChangeSet
+from codeintel_assets.storage.gateway import FileDelta
 
 # ---- repo_scan -----------------------------------------------------------------------------
 
@@ -42,16 +59,32 @@ REPO_SCAN_TABLES = ("core.file_state", "core.modules", "core.repo_map", "analyti
 @step("repo_scan", REPO_SCAN_TABLES, "the work tree (os.walk, os.stat, blake2b, ast.parse), "
       "git, tags_index.yaml and CODEOWNERS")
 def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    """Scan the work tree: file state, modules, the repository row and path tags."""
+    """Scan the work tree: file state, modules, the repository row and path tags.
+
+    Files whose size and mtime equal the previous scan's are not read again; the change set
+    (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata.
+    """
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     info = target.info()
     root = target.abs_root
     paths = list_files(root, target.includes, target.excludes)
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
-    jobs = [FileJob(info.slug, info.commit, p, absolute(root, p)) for p in paths]
+
+    state_spec = table("core.file_state")
+    version = f"{state_spec.version()}/scan.v{scan.VERSION}.max{target.max_file_bytes}"
+    stored = warehouse.gateway().ledger(state_spec, info.slug)
+    previous = warehouse.read("core.file_state", required=False).to_pylist()
+    reuse = stored is not None and stored[0] == version and not warehouse.full_rebuild
+    reused, to_scan = split_unchanged(root, paths, previous,
+                                      _previous_scan_ns(warehouse) if reuse else None)
+    jobs = [FileJob(info.slug, info.commit, p, absolute(root, p)) for p in to_scan]
     result = extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
                       ["core.file_state"])
-    file_state = result.tables["core.file_state"]
+    reused = [{**r, "commit": info.commit} for r in reused]
+    file_state = pa.concat_tables([state_spec.from_rows(reused),
+                                   result.tables["core.file_state"]]).sort_by("rel_path")
     state = file_state.select(["rel_path", "language", "content_hash"]).to_pylist()
+    hashes = {r["rel_path"]: r["content_hash"] for r in state}
 
     try:
         rules, tag_error = load_tag_rules(root), ""
@@ -62,17 +95,29 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     modules = repo_tables.modules(
         info, [r["rel_path"] for r in state if r["language"] == "python"], tags_of,
         load_codeowners(root))
-    previous = warehouse.read("core.file_state", ["rel_path", "content_hash"], required=False)
-    changes = repo_tables.change_counts(
-        {r["rel_path"]: r["content_hash"] for r in previous.to_pylist()},
-        {r["rel_path"]: r["content_hash"] for r in state})
-    repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows, changes)
+    changes = ChangeSet.diff({r["rel_path"]: r["content_hash"] for r in previous}, hashes)
+    repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows,
+                                    changes.counts(), started)
     statuses = Counter(file_state.column("parse_status").to_pylist())
-    metadata = {**run_metadata(result), **changes, "commit": info.commit,
+    metadata = {**run_metadata(result), **changes.counts(), "commit": info.commit,
+                "files_read": len(to_scan), "files_reused": len(reused),
+                "changed_paths": dg.MetadataValue.json(list(changes.to_delete[:100])),
                 "parse_status": dict(statuses), "tags_error": tag_error}
-    yield from outputs(context, {"core.file_state": file_state, "core.modules": modules,
+    # file_state is small: always written whole, with a ledger so a scanner version or
+    # max_file_bytes change forces every file to be read again.
+    state_delta = FileDelta(file_state, (), hashes, version, info.commit, True)
+    yield from outputs(context, {"core.file_state": state_delta, "core.modules": modules,
                                   "core.repo_map": repo_map, "analytics.tags_index": tags_index},
                         metadata)
+
+
+def _previous_scan_ns(warehouse: Warehouse) -> int | None:
+    """Start of the previous scan (core.repo_map.generated_at) in ns, or None to read all."""
+    rows = warehouse.read("core.repo_map", ["generated_at"], required=False)
+    if not rows.num_rows or rows.column(0)[0].as_py() is None:
+        return None
+    at = rows.column(0)[0].as_py().replace(tzinfo=dt.timezone.utc)
+    return int(at.timestamp() * 1e9)
 
 
 # ---- ast_extract ---------------------------------------------------------------------------
@@ -83,10 +128,12 @@ AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports")
 @step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse per file)",
       ("core.file_state",))
 def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    """Parse every Python file that scanned ok once with `ast`: nodes, metrics, imports."""
-    result = extract(context, target, "ast_extract", extract_ast, warehouse.python_jobs(),
-                      AST_TABLES)
-    yield from outputs(context, result.tables, run_metadata(result))
+    """Parse the Python files that scanned ok and changed since each table was written."""
+    jobs, fingerprints = warehouse.file_inputs("python")
+    deltas, metadata = update_files(
+        context, warehouse, AST_TABLES, fingerprints, f"ast.v{python_ast.VERSION}",
+        jobs_extractor(context, target, "ast_extract", extract_ast, jobs, AST_TABLES))
+    yield from outputs(context, deltas, {}, metadata)
 
 
 # ---- single-table file steps ---------------------------------------------------------------
@@ -95,36 +142,71 @@ def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 @step("cst_extract", ("core.cst_nodes",), "LibCST (PositionProvider, QualifiedNameProvider)",
       ("core.file_state",))
 def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    result = extract(context, target, "cst_extract", extract_cst, warehouse.python_jobs(),
-                      ["core.cst_nodes"])
-    yield from outputs(context, result.tables, run_metadata(result))
+    jobs, fingerprints = warehouse.file_inputs("python")
+    deltas, metadata = update_files(
+        context, warehouse, ["core.cst_nodes"], fingerprints, f"cst.v{cst_extract_module.VERSION}",
+        jobs_extractor(context, target, "cst_extract", extract_cst, jobs, ["core.cst_nodes"]))
+    yield from outputs(context, deltas, {}, metadata)
 
 
 @step("docstrings_ingest", ("core.docstrings",), "ast.get_docstring and docstring-parser",
       ("core.file_state",))
 def docstrings_ingest(context: dg.AssetExecutionContext, target: TargetRepo,
                       warehouse: Warehouse):
-    result = extract(context, target, "docstrings_ingest", extract_docstrings,
-                      warehouse.python_jobs(), ["core.docstrings"])
-    yield from outputs(context, result.tables, run_metadata(result))
+    jobs, fingerprints = warehouse.file_inputs("python")
+    deltas, metadata = update_files(
+        context, warehouse, ["core.docstrings"], fingerprints,
+        f"docstrings.v{docstrings_module.VERSION}",
+        jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, jobs,
+                       ["core.docstrings"]))
+    yield from outputs(context, deltas, {}, metadata)
 
 
-@step("config_ingest", ("analytics.config_values",), "tomllib, PyYAML, json, configparser "
-      "and .env files; references from string literals of Python files (ast)",
-      ("core.file_state",))
+CONFIG_TABLES = ("analytics.config_values", LITERALS_TABLE)
+
+
+@step("config_ingest", CONFIG_TABLES, "tomllib, PyYAML, json, configparser and .env files; "
+      "references from string literals of Python files (ast)", ("core.file_state",),
+      can_subset=False)
 def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    info, root = target.info(), target.abs_root
-    configs = warehouse.read("core.file_state", ["rel_path", "commit"],
-                             where="language <> 'python'").to_pylist()
-    jobs = [FileJob(info.slug, r["commit"], r["rel_path"], absolute(root, r["rel_path"]))
-            for r in configs]
-    result = extract(context, target, "config_ingest", extract_config_values, jobs,
-                      ["analytics.config_values"])
-    literals = run_extractor(string_literals, warehouse.python_jobs(),
-                             {"literals": LITERALS_SCHEMA}, workers=target.workers or None)
-    values = attach_references(result.tables["analytics.config_values"],
-                               literal_index(literals.tables["literals"].to_pylist()))
-    yield from outputs(context, {"analytics.config_values": values}, run_metadata(result))
+    """Config values of changed config files and string literals of changed Python files;
+    references are then matched for every config row (a Python change can add one anywhere)."""
+    version = f"config.v{config_extract.VERSION}"
+    py_jobs, py_fingerprints = warehouse.file_inputs("python")
+    literals, metadata = update_files(
+        context, warehouse, [LITERALS_TABLE], py_fingerprints, version,
+        jobs_extractor(context, target, "string_literals", string_literals, py_jobs,
+                       [LITERALS_TABLE]))
+    conf_jobs, conf_fingerprints = warehouse.file_inputs("config")
+    configs, config_meta = update_files(
+        context, warehouse, ["analytics.config_values"], conf_fingerprints, version,
+        jobs_extractor(context, target, "config_ingest", extract_config_values, conf_jobs,
+                       ["analytics.config_values"]))
+    config_delta, literal_delta = configs["analytics.config_values"], literals[LITERALS_TABLE]
+    values = pa.concat_tables([_kept(warehouse, "analytics.config_values", config_delta),
+                               config_delta.rows])
+    # Only literals naming some key matter: read those, not every literal of the repository.
+    names = sorted({n for k in values.column("key").to_pylist() for n in key_names(k or "")})
+    named = pa.concat_tables([
+        _kept(warehouse, LITERALS_TABLE, literal_delta, "list_contains(?::VARCHAR[], literal)",
+              (names,)),
+        literal_delta.rows.filter(pc.is_in(literal_delta.rows["literal"],
+                                           pa.array(names, pa.string())))])
+    values = attach_references(values, literal_index(named.to_pylist()))
+    # References of unchanged config files can change too: the table is rewritten whole.
+    configs["analytics.config_values"] = FileDelta(
+        values, (), config_delta.ledger, config_delta.version, config_delta.commit, True)
+    yield from outputs(context, {**configs, **literals}, {}, {**metadata, **config_meta})
+
+
+def _kept(warehouse: Warehouse, name: str, delta: FileDelta, where: str = "true",
+          params: tuple = ()) -> pa.Table:
+    """The stored rows of `name` (matching `where`) that applying `delta` leaves in place."""
+    if delta.full:
+        return table(name).empty()
+    column = table(name).path_column
+    return warehouse.read(name, where=f'{where} AND NOT list_contains(?::VARCHAR[], "{column}")',
+                          params=(*params, list(delta.to_delete)), required=False)
 
 
 # ---- goids ---------------------------------------------------------------------------------
@@ -133,14 +215,33 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
 @step("goids", ("core.goids",), "core.ast_nodes (Module, ClassDef, FunctionDef and "
       "AsyncFunctionDef rows) hashed with blake2b-128", ("core.ast_nodes",))
 def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    started = time.perf_counter()
+    """GOIDs of the files whose core.ast_nodes rows changed since core.goids was written."""
+    warehouse.require("core.ast_nodes")
+    # core.ast_nodes' own ledger says which files its rows come from: goids follows it, and
+    # its version, so a rebuilt ast_nodes rebuilds goids.
+    upstream = warehouse.gateway().ledger(table("core.ast_nodes"), target.info().slug)
+    if upstream is None:  # ast_nodes written without a ledger: rebuild from all of it
+        context.log.warning("goids: core.ast_nodes has no ledger; rebuilding in full")
+    ast_version, fingerprints = upstream or ("none", {})
+    repo = target.info().slug
     placeholders = ", ".join("?" for _ in DEF_NODE_TYPES)
-    defs = warehouse.read("core.ast_nodes", AST_COLUMNS,
-                          where=f"node_type IN ({placeholders})", params=DEF_NODE_TYPES)
-    out = goids_from_ast_nodes(target.info().slug, defs)
-    yield from outputs(context, {"core.goids": out},
-                        {"definitions": defs.num_rows,
-                         "compute_s": round(time.perf_counter() - started, 3)})
+
+    def compute(paths):
+        started = time.perf_counter()
+        where, params = f"node_type IN ({placeholders})", DEF_NODE_TYPES
+        if upstream is not None:
+            where, params = (where + " AND list_contains(?::VARCHAR[], rel_path)",
+                             (*params, list(paths)))
+        defs = warehouse.read("core.ast_nodes", AST_COLUMNS, where=where, params=params)
+        return ExtractResult({"core.goids": goids_from_ast_nodes(repo, defs)},
+                             files=len(paths), wall_s=time.perf_counter() - started)
+
+    deltas, metadata = update_files(context, warehouse, ["core.goids"], fingerprints,
+                                    f"goids.v{goids_module.VERSION}+{ast_version}", compute)
+    yield from outputs(context, deltas, {}, metadata)
 
 
 INGEST_ASSETS = [repo_scan, ast_extract, cst_extract, docstrings_ingest, config_ingest, goids]
+# What a push refreshes first (the git-push sensor, the post-commit hook): the file-level tables
+# of the work tree. The tool-backed assets follow by their automation conditions.
+INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)

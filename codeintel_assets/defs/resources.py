@@ -17,7 +17,8 @@ from codeintel_assets.extract.scan import (
     module_names,
 )
 from codeintel_assets.storage.catalog import TableSpec, table
-from codeintel_assets.storage.gateway import Sql, StorageGateway, default_db_path
+from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
+from codeintel_assets.storage.gateway import FileDelta, Sql, StorageGateway, default_db_path
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
 TARGET_ENV = "CODEINTEL_TARGET"
@@ -79,6 +80,16 @@ class Warehouse(dg.ConfigurableResource):
         default_factory=lambda: os.environ.get(DB_ENV, ""),
         description=f"DuckDB file. Default: ${DB_ENV}, else <target>/.codeintel/codeintel.duckdb.",
     )
+    full_rebuild: bool = Field(
+        default=False,
+        description="Rebuild every file-level table from all files instead of re-extracting "
+        "only the files that changed since each table was last written.",
+    )
+    full_rebuild_share: float = Field(
+        default=DEFAULT_FULL_REBUILD_SHARE,
+        description="Rebuild a file-level table in full when more than this share (0..1) of "
+        "its files changed.",
+    )
 
     def gateway(self) -> StorageGateway:
         return StorageGateway(self.db_path or default_db_path(self.target.abs_root))
@@ -105,13 +116,36 @@ class Warehouse(dg.ConfigurableResource):
 
     def python_jobs(self) -> list[FileJob]:
         """One FileJob per Python file of core.file_state that parsed, with its module name."""
-        state = self.read("core.file_state", ["rel_path", "commit", "parse_status"],
-                          where="language = 'python'").to_pylist()
-        modules = module_names([r["rel_path"] for r in state])
+        return list(self.file_inputs("python")[0].values())
+
+    def file_inputs(self, language: str) -> tuple[dict[str, FileJob], dict[str, str]]:
+        """The files of core.file_state a file-level step reads: rel_path -> FileJob, and
+        rel_path -> fingerprint (the content hash, plus the module name for Python files,
+        whose rows carry it). `language` is 'python' (files that parsed) or 'config' (every
+        non-Python file; their extractor records parse errors as rows)."""
+        where = "language = 'python'" if language == "python" else "language <> 'python'"
+        state = self.read("core.file_state",
+                          ["rel_path", "commit", "parse_status", "content_hash"],
+                          where=where).to_pylist()
+        modules = module_names([r["rel_path"] for r in state]) if language == "python" else {}
         repo, root = self.target.info().slug, self.target.abs_root
-        return [FileJob(repo, r["commit"], r["rel_path"], absolute(root, r["rel_path"]),
-                        modules[r["rel_path"]][0])
-                for r in state if r["parse_status"] == "ok"]
+        jobs, fingerprints = {}, {}
+        for r in state:
+            if language == "python" and r["parse_status"] != "ok":
+                continue
+            path, module = r["rel_path"], modules.get(r["rel_path"], (None,))[0]
+            jobs[path] = FileJob(repo, r["commit"], path, absolute(root, path), module)
+            fingerprints[path] = r["content_hash"] + (f"|{module}" if module else "")
+        return jobs, fingerprints
+
+    def snapshot_commit(self) -> str:
+        """The commit core.file_state describes ('' outside Git or before the first scan)."""
+        gateway = self.gateway()
+        if not gateway.table_exists(table("core.file_state")):
+            return ""
+        rows = gateway.query('SELECT any_value("commit") FROM core.file_state WHERE repo = ?',
+                             (self.target.info().slug,))
+        return rows.column(0)[0].as_py() or ""
 
 
 @dataclass(frozen=True)
@@ -128,17 +162,21 @@ class TableHandle:
 class DuckDBIOManager(dg.ConfigurableIOManager):
     """Stores each `[schema, table]` asset as DuckDB table `schema.table` via the gateway.
 
-    Outputs may be a pyarrow Table (loaded zero-copy) or a `Sql` SELECT run inside DuckDB. Each
-    write replaces the target repository's rows in one transaction; other repositories' rows
+    Outputs may be a pyarrow Table (loaded zero-copy) or a `Sql` SELECT run inside DuckDB, each
+    replacing the target repository's rows in one transaction, or a `FileDelta`, which replaces
+    only the rows of changed files (see StorageGateway.apply_delta). Other repositories' rows
     stay. Inputs load as a `TableHandle`.
     """
 
     warehouse: Warehouse
 
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql | FileDelta) -> None:
         spec = table(".".join(context.asset_key.path))
-        gateway = self.warehouse.gateway()
-        result = gateway.replace_repo_rows(spec, self.warehouse.target.info().slug, obj)
+        gateway, repo = self.warehouse.gateway(), self.warehouse.target.info().slug
+        if isinstance(obj, FileDelta):
+            result = gateway.apply_delta(spec, repo, obj)
+        else:
+            result = gateway.replace_repo_rows(spec, repo, obj)
         context.add_output_metadata({
             "dagster/row_count": result.row_count,
             "dagster/table_name": f"{gateway.db_path}:{spec.qualified_name}",

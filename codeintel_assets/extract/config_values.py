@@ -32,7 +32,12 @@ from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
 from codeintel_assets.storage.catalog import table as catalog_table
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 CONFIG_TABLE = "analytics.config_values"
+LITERALS_TABLE = "core.string_literals"
 
 # Format names, as stored in analytics.config_values.format (and core.file_state.language).
 CONFIG_FORMATS: tuple[str, ...] = ("toml", "yaml", "json", "ini", "cfg", "env")
@@ -51,11 +56,6 @@ SECRET_KEY_RE = re.compile(r"password|secret|token|key", re.IGNORECASE)
 
 LITERAL_MIN_CHARS = 2
 LITERAL_MAX_CHARS = 200
-# Schema of the in-memory "literals" side output of `string_literals`.
-LITERALS_SCHEMA = pa.schema([
-    pa.field("rel_path", pa.string()), pa.field("module", pa.string()),
-    pa.field("literal", pa.string()),
-])
 
 _EXTENSIONS = {
     ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ini": "ini", ".cfg": "cfg",
@@ -332,25 +332,23 @@ def file_literals(source: str | bytes) -> set[str]:
 
 
 def string_literals(job: FileJob) -> dict[str, list[dict]]:
-    """`{"literals": [{"rel_path", "module", "literal"}, ...]}` for the Python file of `job`.
-
-    One row per distinct literal of `file_literals`, sorted. Not a catalog table: the rows are
-    an in-memory side output for `literal_index` / `attach_references` (with `run_extractor`,
-    pass `{"literals": LITERALS_SCHEMA}`). A file that cannot be decoded (PEP 263 cookie, else
+    """`{"core.string_literals": rows}` for the Python file of `job`: one row per distinct
+    literal of `file_literals`, sorted. A file that cannot be decoded (PEP 263 cookie, else
     UTF-8) or parsed has no rows; OSError propagates.
     """
     try:
         source = read_python(job.abs_path)
     except (UnicodeDecodeError, SyntaxError):
-        return {"literals": []}
-    return {"literals": [
-        {"rel_path": job.rel_path, "module": job.module, "literal": literal}
+        return {LITERALS_TABLE: []}
+    return {LITERALS_TABLE: [
+        {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path, "module": job.module,
+         "literal": literal}
         for literal in sorted(file_literals(source))
     ]}
 
 
 def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str, str | None]]]:
-    """literal -> {(rel_path, module)} from `string_literals` rows (the input of
+    """literal -> {(rel_path, module)} from `core.string_literals` rows (the input of
     `attach_references`)."""
     index: dict[str, set[tuple[str, str | None]]] = {}
     for r in rows:

@@ -43,6 +43,10 @@ from libcst.metadata import (
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 TABLE = "core.cst_nodes"
 
 #: LibCST node classes recorded as rows; the row's `kind` is the class name.

@@ -15,6 +15,10 @@ import docstring_parser
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python, walk
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 _STYLES = {
     docstring_parser.DocstringStyle.GOOGLE: "google",
     docstring_parser.DocstringStyle.NUMPYDOC: "numpy",

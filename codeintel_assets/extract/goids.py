@@ -18,6 +18,10 @@ import pyarrow as pa
 
 from codeintel_assets.storage.catalog import table
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 GOID_MODULUS = 10**38 - 1
 DEF_NODE_TYPES = ("Module", "ClassDef", "FunctionDef", "AsyncFunctionDef")
 AST_COLUMNS = ["commit", "node_id", "rel_path", "module", "node_type", "qualname", "parent_qualname", "lineno",

@@ -22,6 +22,10 @@ from codeintel_assets.extract.pysource import (
     walk,
 )
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 RECORDED_EXPRS = (
     ast.Call, ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,
     ast.DictComp, ast.GeneratorExp, ast.IfExp, ast.BoolOp, ast.NamedExpr,

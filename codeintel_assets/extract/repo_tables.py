@@ -56,20 +56,13 @@ def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, l
     ])
 
 
-def change_counts(previous: Mapping[str, str], current: Mapping[str, str]) -> dict[str, int]:
-    """files_added/changed/deleted/unchanged between two rel_path -> content_hash maps."""
-    added = len(current.keys() - previous.keys())
-    changed = sum(1 for p, h in current.items() if p in previous and previous[p] != h)
-    return {"files_added": added, "files_changed": changed,
-            "files_deleted": len(previous.keys() - current.keys()),
-            "files_unchanged": len(current) - added - changed}
-
-
 def repo_map(info: RepoInfo, file_count: int, module_count: int,
-             changes: Mapping[str, int]) -> pa.Table:
+             changes: Mapping[str, int], generated_at: dt.datetime) -> pa.Table:
+    """The core.repo_map row; `generated_at` is when the scan started (naive UTC), which the
+    next scan uses to tell files that may have changed unseen (see scan.split_unchanged)."""
     return table("core.repo_map").from_rows([{
         "repo": info.slug, "commit": info.commit, "branch": info.branch, "dirty": info.dirty,
         "commit_ts": info.commit_ts, "repo_root": info.root, "module_count": module_count,
         "file_count": file_count, **changes,
-        "generated_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "generated_at": generated_at,
     }])

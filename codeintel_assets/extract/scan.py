@@ -22,6 +22,10 @@ from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
 
+# Bump when the rows this module produces change for unchanged input: stored rows built by
+# another version are rebuilt in full (see storage.changes).
+VERSION = 1
+
 PYTHON_GLOBS = ("*.py", "*.pyi")
 DEFAULT_INCLUDES: tuple[str, ...] = PYTHON_GLOBS + tuple(CONFIG_GLOBS)
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -95,6 +99,41 @@ def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[st
             where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
             return "syntax_error", f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}{where}"
     return "ok", None
+
+
+# A file whose mtime falls this close to the previous scan may have changed again within the
+# file system's timestamp granularity (1-2 s on some) after it was stat'ed: hash it again.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def split_unchanged(root: str | os.PathLike, paths: Sequence[str],
+                    previous: Sequence[dict], previous_scan_ns: int | None,
+                    ) -> tuple[list[dict], list[str]]:
+    """Split `paths` into previous core.file_state rows that still hold and paths to scan.
+
+    A previous row holds when size and mtime (os.stat) equal the recorded ones and the mtime is
+    not within RACY_WINDOW_NS of `previous_scan_ns` (the previous scan's start, ns since the
+    epoch; None disables reuse). Those files are neither read nor parsed again. Returns
+    (reused rows, paths to scan); a path that cannot be stat'ed is scanned (and fails there).
+    """
+    if previous_scan_ns is None:
+        return [], list(paths)
+    by_path = {r["rel_path"]: r for r in previous}
+    reused, to_scan = [], []
+    for path in paths:
+        row = by_path.get(path)
+        try:
+            st = os.stat(os.path.join(root, path))
+        except OSError:
+            to_scan.append(path)
+            continue
+        if (row is not None and row["size_bytes"] == st.st_size
+                and row["mtime_ns"] == st.st_mtime_ns
+                and st.st_mtime_ns < previous_scan_ns - RACY_WINDOW_NS):
+            reused.append(row)
+        else:
+            to_scan.append(path)
+    return reused, to_scan
 
 
 def scanner(max_file_bytes: int):

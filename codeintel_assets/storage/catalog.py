@@ -11,9 +11,14 @@ JSON.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pyarrow as pa
+
+# Bump when the meaning of stored rows changes without a column change (the column digest in
+# TableSpec.version covers the rest): every file-level table is then rebuilt in full.
+CATALOG_VERSION = 1
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
@@ -55,6 +60,17 @@ class TableSpec:
     @property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, _ARROW_TYPES[c.duckdb_type]) for c in self.columns])
+
+    @property
+    def path_column(self) -> str | None:
+        """The column naming the file a row comes from (what file-level updates delete by)."""
+        return next((c for c in ("config_path", "rel_path") if c in self.column_names), None)
+
+    def version(self) -> str:
+        """CATALOG_VERSION and a digest of the columns and types: rows written under another
+        version must be rebuilt, not patched."""
+        digest = hashlib.blake2b(self.ddl().encode(), digest_size=4).hexdigest()
+        return f"catalog{CATALOG_VERSION}.{digest}"
 
     def ddl(self) -> str:
         cols = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in self.columns)
@@ -238,6 +254,14 @@ value_preview VARCHAR -- first 200 characters of the value; '***' for secret-lik
 reference_paths JSON -- rel_paths of Python files with a string literal naming the key
 reference_modules JSON -- modules of those files
 reference_count INTEGER -- number of referencing modules
+""")
+
+_table("core", "string_literals", ("repo", "rel_path", "literal"),
+       "Distinct string literals of each Python file (2-200 characters): what config_values' "
+       "references are matched against.", """
+rel_path VARCHAR -- the Python file
+literal VARCHAR -- the literal's value
+module VARCHAR -- module of the file
 """)
 
 _table("core", "goids", ("repo", "goid"),

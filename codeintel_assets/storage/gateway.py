@@ -6,7 +6,10 @@ processes, so every connection here is short-lived and taken under a cross-proce
 config, which DuckDB requires for connections to the same file inside one process.
 
 Writes replace one repository's rows of one table in a single transaction: readers see the old
-rows or the new ones, never an empty or partial table. Data arrives as Arrow (registered
+rows or the new ones, never an empty or partial table. File-level tables can instead be updated
+by a `FileDelta`: the rows of changed files are deleted and re-inserted, every row takes the new
+commit, and the table's ledger (which file fingerprints and which extractor version its rows come
+from, in the gateway's own `_codeintel` schema) is replaced, all in the same transaction. Data arrives as Arrow (registered
 zero-copy) or as a SQL SELECT the database runs itself (`INSERT ... SELECT`), so big derived tables
 never pass through Python. Columns are validated against the catalog before anything is touched;
 when the catalog changes a table's columns the table is recreated (migrated) in the same
@@ -50,6 +53,29 @@ class Sql:
 
     query: str
     params: tuple = ()
+
+
+@dataclass(frozen=True)
+class FileDelta:
+    """An update of one repository's rows of a file-level table (its key has `rel_path` or
+    `config_path`).
+
+    rows: catalog rows of the re-extracted files. to_delete: rel_paths whose stored rows are
+    deleted first (added, modified and deleted files); ignored when `full`, which replaces all of
+    the repository's rows. ledger: rel_path -> fingerprint of every file the table covers after
+    the write (failed files left out, so they are retried). version: extractor and catalog
+    version of the rows. commit: the snapshot sha all of the repository's rows carry afterwards.
+    """
+
+    rows: pa.Table
+    to_delete: tuple[str, ...]
+    ledger: dict[str, str]
+    version: str
+    commit: str
+    full: bool
+
+    def num_replaced(self) -> int:
+        return len(self.to_delete)
 
 
 @dataclass(frozen=True)
@@ -135,8 +161,36 @@ class StorageGateway:
 
         `data` is an Arrow table whose column names equal the catalog's (order and types are
         conformed by name), or a `Sql` SELECT producing those columns. Rows of other
-        repositories are kept. An empty `data` leaves an empty (but existing) table.
+        repositories are kept. An empty `data` leaves an empty (but existing) table. The table's
+        ledger for `repo` is dropped: rows written whole carry no file fingerprints.
         """
+        return self._write(spec, repo, data, delta=None)
+
+    def apply_delta(self, spec: TableSpec, repo: str, delta: FileDelta) -> WriteResult:
+        """Apply `delta` to `repo`'s rows of the file-level table `spec` in one transaction:
+        delete the rows of `delta.to_delete` (all rows when `delta.full`), insert `delta.rows`,
+        set `commit` on every row of the repository, and replace the table's ledger."""
+        if spec.path_column is None:
+            raise SchemaMismatchError(f"{spec.qualified_name} is not a file-level table")
+        return self._write(spec, repo, delta.rows, delta=delta)
+
+    def ledger(self, spec: TableSpec, repo: str) -> tuple[str, dict[str, str]] | None:
+        """(version, rel_path -> fingerprint) the stored rows of `repo` were built from, or None
+        when the table or its ledger does not exist (so the next write must be full)."""
+        with self.connect() as con:
+            if not _existing_types(con, spec) or not _ledger_exists(con):
+                return None
+            row = con.execute(f"SELECT version FROM {_VERSIONS} WHERE table_name = ? AND repo = ?",
+                              [spec.qualified_name, repo]).fetchall()
+            if not row:
+                return None
+            files = con.execute(
+                f"SELECT rel_path, fingerprint FROM {_LEDGER} WHERE table_name = ? AND repo = ?",
+                [spec.qualified_name, repo]).fetchall()
+        return row[0][0], dict(files)
+
+    def _write(self, spec: TableSpec, repo: str, data: pa.Table | Sql,
+               delta: FileDelta | None) -> WriteResult:
         if isinstance(data, pa.Table):
             data = conform(spec, data)
             foreign = pc.sum(pc.invert(pc.equal(data["repo"], repo)).fill_null(True)).as_py()
@@ -150,25 +204,82 @@ class StorageGateway:
             con.execute("BEGIN TRANSACTION")
             try:
                 migrated = _ensure_table(con, spec)
+                if migrated and delta is not None and not delta.full:
+                    raise SchemaMismatchError(f"{table}: an incremental update cannot follow a "
+                                              "catalog change; rebuild it in full")
                 others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM ?"
-                before = con.execute(others, [repo]).fetchone()[0]
-                con.execute(f"DELETE FROM {table} WHERE repo = ?", [repo])
+                before = con.execute(others, [repo]).fetchall()[0][0]
+                if delta is None or delta.full:
+                    _run(con, f"DELETE FROM {table} WHERE repo = ?", [repo])
+                elif delta.to_delete:
+                    con.register("_paths", pa.table({"p": pa.array(delta.to_delete, pa.string())}))
+                    _run(con, f'DELETE FROM {table} WHERE repo = ? AND "{spec.path_column}" '
+                         "IN (SELECT p FROM _paths)", [repo])
+                    con.unregister("_paths")
                 if isinstance(data, Sql):
-                    con.execute(f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
-                else:
+                    _run(con, f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
+                elif data.num_rows:
                     con.register("_batch", data)
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+                    _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
                     con.unregister("_batch")
-                if con.execute(others, [repo]).fetchone()[0] != before:
+                if con.execute(others, [repo]).fetchall()[0][0] != before:
                     raise SchemaMismatchError(f"{table}: the SELECT produced rows of other "
                                               f"repositories than {repo!r}")
+                if delta is not None:
+                    # Unchanged files' rows describe the new snapshot too.
+                    _run(con, f'UPDATE {table} SET "commit" = ? WHERE repo = ? '
+                         'AND "commit" IS DISTINCT FROM ?', [delta.commit, repo, delta.commit])
+                _record_ledger(con, spec, repo, delta)
                 count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = ?",
-                                    [repo]).fetchone()[0]
+                                    [repo]).fetchall()[0][0]
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         return WriteResult(spec.qualified_name, int(count), migrated)
+
+
+# The gateway's bookkeeping, not a warehouse table: per file-level table and repository, the
+# version its rows were built with and the fingerprint of every file they come from.
+_LEDGER_SCHEMA = "_codeintel"
+_LEDGER = f"{_LEDGER_SCHEMA}.file_ledger"
+_VERSIONS = f"{_LEDGER_SCHEMA}.table_versions"
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> None:
+    """Execute a data-changing statement and consume its row-count result: DuckDB 2.0 refuses
+    further work (register, the next statement) on a connection with an unfetched result."""
+    con.execute(sql, list(params)).fetchall()
+
+
+def _ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
+                            "AND table_name = 'table_versions'", [_LEDGER_SCHEMA]).fetchall())
+
+
+def _record_ledger(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
+                   delta: FileDelta | None) -> None:
+    """Replace (or, for whole-table writes, drop) `spec`'s ledger of `repo`."""
+    if delta is None and not _ledger_exists(con):
+        return
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_LEDGER_SCHEMA}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {_LEDGER} (table_name VARCHAR, repo VARCHAR, "
+                "rel_path VARCHAR, fingerprint VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (table_name VARCHAR, repo VARCHAR, "
+                "version VARCHAR, commit VARCHAR, updated_at TIMESTAMP)")
+    key = [spec.qualified_name, repo]
+    _run(con, f"DELETE FROM {_LEDGER} WHERE table_name = ? AND repo = ?", key)
+    _run(con, f"DELETE FROM {_VERSIONS} WHERE table_name = ? AND repo = ?", key)
+    if delta is None:
+        return
+    paths = sorted(delta.ledger)
+    con.register("_ledger", pa.table({
+        "rel_path": pa.array(paths, pa.string()),
+        "fingerprint": pa.array([delta.ledger[p] for p in paths], pa.string())}))
+    _run(con, f"INSERT INTO {_LEDGER} SELECT ?, ?, rel_path, fingerprint FROM _ledger", key)
+    con.unregister("_ledger")
+    _run(con, f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+         [*key, delta.version, delta.commit])
 
 
 def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
@@ -227,7 +338,7 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> bool:
     if kept:
         names = ", ".join(f'"{c.name}"' for c in kept)
         casts = ", ".join(f'TRY_CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in kept)
-        con.execute(f"INSERT INTO {spec.qualified_name} ({names}) SELECT {casts} FROM {old}")
+        _run(con, f"INSERT INTO {spec.qualified_name} ({names}) SELECT {casts} FROM {old}")
     con.execute(f"DROP TABLE {old}")
     return True
 

@@ -24,7 +24,23 @@ def main(argv: list[str] | None = None) -> int:
                      help="rebuild every file-level table from all files (default: re-extract "
                      "only the files that changed since each table was written)")
     sub.add_parser("steps", help="print the step graph as JSON")
+    hook = sub.add_parser("install-hook", help="install a Git post-commit hook that launches "
+                          "codeintel_ingest_job in a running Dagster at each commit")
+    hook.add_argument("--repo", default=".", help="Git work tree (default: cwd)")
+    hook.add_argument("--url", default=None,
+                      help="Dagster webserver (default $CODEINTEL_DAGSTER_URL or http://127.0.0.1:3000)")
     args = parser.parse_args(argv)
+
+    if args.command == "install-hook":
+        from codeintel_assets.trigger import DEFAULT_URL, TriggerError, install_hook
+
+        try:
+            path = install_hook(args.repo, args.url or DEFAULT_URL)
+        except TriggerError as exc:
+            print(f"install-hook: {exc}", file=sys.stderr)
+            return 1
+        print(f"installed {path}")
+        return 0
 
     from codeintel_assets import run as api
 

@@ -5,6 +5,7 @@ import dagster as dg
 from codeintel_assets.defs.checks import build_checks
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.defs.sensors import SENSORS, ingest_job
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.tools.service import ToolService
 
@@ -31,7 +32,8 @@ codeintel_multiprocess_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=build_checks(ASSETS),
-    jobs=[codeintel_job, codeintel_multiprocess_job],
+    jobs=[codeintel_job, codeintel_multiprocess_job, ingest_job],
+    sensors=SENSORS,
     resources={"target": target, "warehouse": warehouse, "tools": ToolService(),
                "io_manager": DuckDBIOManager(warehouse=warehouse)},
     # Steps are short and parse in their own process pool: one process per run avoids

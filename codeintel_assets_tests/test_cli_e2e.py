@@ -83,8 +83,10 @@ def read_db(db: Path):
 
 
 def tables_in(con) -> set[str]:
+    """Warehouse tables (not the gateway's `_codeintel` ledger)."""
     return {f"{s}.{t}" for s, t in con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema <> '_codeintel'").fetchall()}
 
 
 def repo_rows(con, name: str) -> int:
@@ -352,7 +354,9 @@ def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
         proc = subprocess.Popen(
             [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)],
             cwd=dev_project, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db)),
+            # Sensors off: runs happen only when a test (or the hook under test) asks.
+            env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db),
+                          CODEINTEL_SENSORS="off"),
             start_new_session=True, preexec_fn=_restore_default_signals)
     dev = DagsterDev(port, proc, log)
     try:
@@ -496,6 +500,49 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
                                     "WHERE repo = ?", [REPO]).fetchall())
         assert statuses["broken.py"] == "syntax_error"
         assert statuses["src/widgets/core.py"] == "ok"
+
+
+RUNS_Q = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter) {
+    ... on Runs { results { runId status jobName tags { key value } } }
+  }
+}
+"""
+
+
+def test_post_commit_hook_triggers_a_run(dagster_dev, sample_repo):
+    """A commit in a repository with the installed hook launches codeintel_ingest_job in the
+    running `dagster dev`, tagged with the commit, and the run ingests the new code."""
+    from codeintel_assets.trigger import install_hook
+    from codeintel_assets_tests.conftest import git, write_files
+
+    dev, db, _ = dagster_dev
+    install_hook(sample_repo, dev.url)
+    write_files(sample_repo, {"src/widgets/hooked.py": "def from_the_hook():\n    return 1\n"})
+    git(sample_repo, "add", "-A")
+    git(sample_repo, "commit", "-q", "-m", "hooked")  # runs .git/hooks/post-commit
+    sha = git(sample_repo, "rev-parse", "HEAD")
+
+    deadline = time.monotonic() + 180
+    while True:
+        runs = dev.gql(RUNS_Q, {"filter": {"tags": [{"key": "codeintel/commit", "value": sha}]}})
+        results = runs["runsOrError"]["results"]
+        if results and results[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        assert time.monotonic() < deadline, f"no finished run for {sha}: {results}\n" \
+            f"{dev.log_tail()}"
+        time.sleep(1)
+    assert len(results) == 1
+    run = results[0]
+    assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
+    assert run["jobName"] == "codeintel_ingest_job"
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["codeintel/repo"] == REPO and tags["codeintel/trigger"] == "hook"
+    with read_db(db) as con:
+        assert con.execute("SELECT qualname, \"commit\" FROM core.goids WHERE rel_path = ? "
+                           "AND kind = 'function'", ["src/widgets/hooked.py"]).fetchall() == [
+            ("widgets.hooked.from_the_hook", sha)]
 
 
 def test_multiprocess_job_writes_safely(sample_repo, tmp_path):

@@ -45,8 +45,12 @@ def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] 
     """One step of the step graph: a multi-asset over its tables (subsettable if several,
     unless `can_subset` is False)."""
     subsettable = can_subset and len(tables) + len(extra_outs or {}) > 1
+    # Everything downstream of repo_scan follows its upstream tables (the automation sensor);
+    # repo_scan itself is started by the git-HEAD sensor, the hook, or a user.
+    condition = dg.AutomationCondition.eager() if deps else None
     outs = {key(t).to_python_identifier(): dg.AssetOut.from_spec(
-        spec(t, source), dagster_type=TableData, is_required=not subsettable) for t in tables}
+        spec(t, source).replace_attributes(automation_condition=condition),
+        dagster_type=TableData, is_required=not subsettable) for t in tables}
     return dg.multi_asset(name=name, deps=[key(d) for d in deps], can_subset=subsettable,
                           pool=POOL, outs={**outs, **(extra_outs or {})})
 

@@ -139,10 +139,10 @@ class Warehouse(dg.ConfigurableResource):
         return jobs, fingerprints
 
     def snapshot_commit(self) -> str:
-        """The commit core.file_state describes ('' outside Git or before the first scan)."""
+        """The commit core.file_state describes ('' outside Git). Raises UpstreamMissingError
+        before the first scan."""
+        self.require("core.file_state")
         gateway = self.gateway()
-        if not gateway.table_exists(table("core.file_state")):
-            return ""
         rows = gateway.query('SELECT any_value("commit") FROM core.file_state WHERE repo = ?',
                              (self.target.info().slug,))
         return rows.column(0)[0].as_py() or ""

@@ -30,11 +30,6 @@ def _with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
     return [{**r, "repo": repo, "commit": commit} for r in rows]
 
 
-def _snapshot_commit(warehouse: Warehouse) -> str:
-    commits = warehouse.read("core.file_state", ["commit"]).column("commit").unique().to_pylist()
-    return commits[0] if commits else ""
-
-
 # ---- typing_ingest -------------------------------------------------------------------------
 
 TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics")
@@ -47,7 +42,7 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Run the three static tools concurrently on the scanned Python files."""
     repo, root = target.info().slug, target.abs_root
     files = [job.rel_path for job in warehouse.python_jobs()]
-    commit = _snapshot_commit(warehouse)
+    commit = warehouse.snapshot_commit()
     defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
                           where="node_type IN ('FunctionDef', 'AsyncFunctionDef')").to_pylist()
 
@@ -120,7 +115,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
     rows = testrun.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
     data = table("analytics.coverage_lines").from_rows(
-        _with_ident(rows, target.info().slug, _snapshot_commit(warehouse)))
+        _with_ident(rows, target.info().slug, warehouse.snapshot_commit()))
     yield from outputs(context, {"analytics.coverage_lines": data}, _run_metadata(run))
 
 
@@ -137,7 +132,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     rows = testrun.test_rows(run.report_path, target.abs_root, module_of, repo) \
         if run.report_path else []
     data = table("analytics.test_catalog").from_rows(
-        _with_ident(rows, repo, _snapshot_commit(warehouse)))
+        _with_ident(rows, repo, warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())
     yield from outputs(context, {"analytics.test_catalog": data},
                        {**_run_metadata(run), "statuses": dg.MetadataValue.json(dict(statuses))})
@@ -154,11 +149,12 @@ INDEX_KEY = dg.AssetKey(["index", "scip"])
       extra_outs={"index__scip": dg.AssetOut(
           key=INDEX_KEY, group_name="index", dagster_type=dg.Nothing, is_required=False,
           description="The SCIP index file of the target, built by scip-python; metadata gives "
-          "its path, size, tool version and document count.", kinds={"scip"})})
+          "its path, size, tool version and document count.", kinds={"scip"},
+          automation_condition=dg.AutomationCondition.eager())})
 def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                 tools: ToolService):
     info, root = target.info(), target.abs_root
-    commit = _snapshot_commit(warehouse)
+    commit = warehouse.snapshot_commit()
     scanned = {j.rel_path for j in warehouse.python_jobs()}
     if not tools.is_enabled("scip"):
         reason = "scip disabled in ToolService.enabled"

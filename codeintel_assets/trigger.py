@@ -1,0 +1,147 @@
+"""Launch the ingestion run for one commit through Dagster's GraphQL API, from a Git hook.
+
+The git-HEAD sensor polls every 30 s; a hook makes a commit (or a push to a server checkout)
+reach the warehouse at once. `codeintel-assets install-hook` writes `.git/hooks/post-commit`
+calling
+
+    python -m codeintel_assets.trigger --root <work tree> [--url URL]
+
+which reads the slug and HEAD with git (through the ToolRunner) and launches
+`codeintel_ingest_job` with the target root as run config and the run tags the sensor uses
+(`codeintel/repo`, `codeintel/commit`), so the sensor does not launch the commit again. For a server, call the same command from a `post-receive` hook after the checkout
+is updated. The trigger never fails the Git command: errors are printed and the exit code is 0
+unless `--strict`. It imports nothing heavy (no Dagster), so the hook costs well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+DEFAULT_URL = os.environ.get("CODEINTEL_DAGSTER_URL", "http://127.0.0.1:3000")
+JOB_NAME = "codeintel_ingest_job"
+
+_WORKSPACE_Q = """{ workspaceOrError { __typename
+  ... on Workspace { locationEntries { name locationOrLoadError { __typename
+    ... on RepositoryLocation { repositories { name jobs { name } } } } } }
+  ... on PythonError { message } } }"""
+
+_LAUNCH_M = """mutation Launch($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) { __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message } } }"""
+
+# Local Dagster servers: never send these requests through an HTTP proxy.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class TriggerError(RuntimeError):
+    """Dagster could not be reached, or refused the launch."""
+
+
+def graphql(url: str, query: str, variables: dict | None = None, timeout_s: float = 10) -> dict:
+    """POST one GraphQL request to `url`/graphql; returns `data` or raises TriggerError."""
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/graphql", method="POST",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        with _OPENER.open(request, timeout=timeout_s) as response:
+            body = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise TriggerError(f"Dagster at {url} is not reachable: {exc}") from exc
+    if body.get("errors"):
+        raise TriggerError(f"GraphQL errors: {body['errors']}")
+    return body["data"]
+
+
+def find_job(url: str, job: str = JOB_NAME) -> tuple[str, str]:
+    """(code location, repository) of the loaded location that defines `job`."""
+    workspace = graphql(url, _WORKSPACE_Q)["workspaceOrError"]
+    for entry in workspace.get("locationEntries", []):
+        location = entry.get("locationOrLoadError") or {}
+        for repo in location.get("repositories", []):
+            if any(j["name"] == job for j in repo["jobs"]):
+                return entry["name"], repo["name"]
+    raise TriggerError(f"no loaded code location at {url} defines job {job!r}")
+
+
+def launch(root: str, url: str = DEFAULT_URL) -> tuple[str, str]:
+    """Launch codeintel_ingest_job for the work tree `root` at its HEAD; returns (run id, sha).
+
+    Tags: codeintel/repo and codeintel/commit (the git-HEAD sensor skips commits that already
+    have a run with both) and codeintel/trigger = hook.
+    """
+    from codeintel_assets.tools.git import repo_info
+
+    info = repo_info(root)
+    if not info.commit:
+        raise TriggerError(f"{root} has no Git HEAD")
+    location, repository = find_job(url)
+    tags = {"codeintel/repo": info.slug, "codeintel/commit": info.commit,
+            "codeintel/trigger": "hook"}
+    result = graphql(url, _LAUNCH_M, {"executionParams": {
+        "selector": {"repositoryLocationName": location, "repositoryName": repository,
+                     "jobName": JOB_NAME},
+        "runConfigData": json.dumps({"resources": {"target": {"config": {"root": info.root}}}}),
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+    }})["launchPipelineExecution"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise TriggerError(f"launch refused ({result['__typename']}): {result}")
+    return result["run"]["runId"], info.commit
+
+
+HOOK_TEMPLATE = """#!/bin/sh
+# codeintel-assets: ingest each new commit at once (installed by `codeintel-assets install-hook`).
+# Remove this file to stop; the git-HEAD sensor still picks commits up within {interval} s.
+root=$(git rev-parse --show-toplevel) || exit 0
+"{python}" -m codeintel_assets.trigger --root "$root" \\
+    --url "${{CODEINTEL_DAGSTER_URL:-{url}}}" || true
+"""
+
+
+def install_hook(repo: str | os.PathLike, url: str = DEFAULT_URL,
+                 python: str = sys.executable) -> Path:
+    """Write `<repo>/.git/hooks/post-commit` (executable), replacing an earlier one of ours;
+    raises TriggerError if another post-commit hook is there."""
+    from codeintel_assets.defs.sensors import POLL_INTERVAL_S
+
+    hook = Path(repo) / ".git" / "hooks" / "post-commit"
+    if not hook.parent.is_dir():
+        raise TriggerError(f"{repo} has no .git/hooks folder (not a Git work tree?)")
+    if hook.exists() and "codeintel-assets" not in hook.read_text(errors="replace"):
+        raise TriggerError(f"{hook} exists and is not ours; call "
+                           "`python -m codeintel_assets.trigger` from it instead")
+    hook.write_text(HOOK_TEMPLATE.format(python=python, url=url, interval=POLL_INTERVAL_S))
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codeintel_assets.trigger",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", required=True, help="work tree to ingest (at its HEAD)")
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"Dagster webserver (default {DEFAULT_URL})")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the launch fails")
+    args = parser.parse_args(argv)
+    try:
+        run_id, sha = launch(os.path.abspath(args.root), args.url)
+    except TriggerError as exc:
+        print(f"codeintel-assets: ingestion not triggered: {exc}", file=sys.stderr)
+        return 1 if args.strict else 0
+    print(f"codeintel-assets: ingesting {sha[:12]} in run {run_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,11 +1,17 @@
 """Benchmark a full materialization on a pinned PyPI sdist, next to the parse floor.
 
     python -m codeintel_assets.benchmark django==5.2.19 [--json out.json]
+    python -m codeintel_assets.benchmark django==5.2.19 --incremental
 
 Downloads the sdist with pip (cached under ~/.cache/codeintel-bench), unpacks it into a temp
 Git repository, times `ast.parse` and `libcst.parse_module` of the same Python files (one
 process, and the equivalent on all cores), then materializes every asset into a fresh DuckDB
 file and reports wall time, per-step time, rows per table, files/s and rows/s.
+
+With --incremental it materializes the ingestion assets (codeintel_ingest_job's selection: the
+file-level tables), then times bringing the database current after committing no change, a
+one-file edit, a ten-file edit and a one-file delete, each as a ratio to the full run, and
+checks that the result equals a full rebuild of the final tree.
 """
 
 from __future__ import annotations
@@ -96,11 +102,11 @@ def parse_floor(root: Path) -> dict:
 
 
 def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
-                    pytest_args: list[str] | None = None) -> dict:
+                    pytest_args: list[str] | None = None, select="*") -> dict:
     from codeintel_assets import run
 
     started = time.perf_counter()
-    result = run.materialize("*", target=str(root), db=str(db), tools=tools,
+    result = run.materialize(select, target=str(root), db=str(db), tools=tools,
                              tool_config={"pytest_args": pytest_args} if pytest_args else None,
                              raise_on_error=False)
     wall = time.perf_counter() - started
@@ -120,6 +126,52 @@ def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
             "total_rows": total_rows, "files": files,
             "files_per_s": round(files / wall, 1), "rows_per_s": round(total_rows / wall, 1),
             "step_s": dict(sorted(steps.items(), key=lambda kv: -kv[1]))}
+
+
+BENCH_EDIT = "\n\ndef _codeintel_bench_added(value):\n    return value\n"
+
+
+def incremental(root: Path, tmp: Path) -> dict:
+    """Full ingestion, then the cost of each kind of update, as seconds and ratio to full."""
+    from codeintel_assets.definitions import defs
+    from codeintel_assets.defs.ingest import INGEST_SELECTION
+    from codeintel_assets.extract.scan import list_files
+    from codeintel_assets.storage.compare import table_differences
+    from codeintel_assets.tools.runner import ToolRunner
+
+    runner, db = ToolRunner(), tmp / "incremental.duckdb"
+    env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+    python = [f for f in list_files(root) if f.endswith(".py")]
+    picks = python[len(python) // 2 :: max(1, len(python) // 23)]  # spread over the tree
+
+    def commit(message: str) -> None:
+        runner.run(["git", "add", "-A"], cwd=root, env=env)
+        runner.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=root, env=env)
+
+    def edit(paths: list[str]) -> None:
+        for rel in paths:
+            with open(root / rel, "a", encoding="utf-8") as fh:
+                fh.write(BENCH_EDIT)
+
+    full = materialize_all(root, db, [], select=INGEST_SELECTION)
+    report = {"full": {k: full[k] for k in ("success", "wall_s", "total_rows", "files",
+                                             "step_s")}}
+    scenarios = [("no_change", lambda: None), ("modify_1", lambda: edit(picks[:1])),
+                 ("modify_10", lambda: edit(picks[1:11])),
+                 ("delete_1", lambda: (root / picks[11]).unlink())]
+    for name, change in scenarios:
+        change()
+        commit(name)
+        result = materialize_all(root, db, [], select=INGEST_SELECTION)
+        report[name] = {"success": result["success"], "wall_s": result["wall_s"],
+                        "ratio_to_full": round(result["wall_s"] / full["wall_s"], 4),
+                        "step_s": result["step_s"]}
+    rebuilt = tmp / "rebuilt.duckdb"
+    materialize_all(root, rebuilt, [], select=INGEST_SELECTION)
+    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs.resolve_asset_graph())]
+    report["differences_from_full_rebuild"] = table_differences(db, rebuilt, sorted(tables))
+    return report
 
 
 def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
@@ -162,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra pytest arguments for the test run, e.g. '--doctest-modules rich'")
     parser.add_argument("--tool-baselines", action="store_true",
                         help="also time each bare tool command on the same files")
+    parser.add_argument("--incremental", action="store_true",
+                        help="benchmark incremental updates of the ingestion assets instead")
     args = parser.parse_args(argv)
     from codeintel_assets.tools.service import TOOLS
 
@@ -169,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     pytest_args = args.pytest_args.split()
     with tempfile.TemporaryDirectory(prefix="codeintel-bench-") as tmp:
         root = unpack_as_git_repo(fetch_sdist(args.requirement), Path(tmp))
+        if args.incremental:
+            report = {"requirement": args.requirement,
+                      "incremental": incremental(root, Path(tmp))}
+            print(json.dumps(report, indent=2))
+            if args.json:
+                Path(args.json).write_text(json.dumps(report, indent=2))
+            return 0 if not report["incremental"]["differences_from_full_rebuild"] else 1
         report = {"requirement": args.requirement, "floor": parse_floor(root),
                   "materialize": materialize_all(root, Path(tmp) / "bench.duckdb", tools,
                                                  pytest_args)}

@@ -17,19 +17,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codeintel_assets import run
-from codeintel_assets.defs.ingest import INGEST_SELECTION
 from codeintel_assets.definitions import defs
+from codeintel_assets.defs.ingest import INGEST_SELECTION
 from codeintel_assets.extract.scan import RACY_WINDOW_NS, split_unchanged
 from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.changes import ChangeSet, plan_update
-from codeintel_assets.storage.gateway import FileDelta, SchemaMismatchError, StorageGateway
+from codeintel_assets.storage.compare import table_differences
+from codeintel_assets.storage.gateway import (
+    FileDelta,
+    SchemaMismatchError,
+    StorageGateway,
+)
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 INGEST_TABLES = sorted(".".join(k.path) for k in INGEST_SELECTION.resolve(
     defs.resolve_asset_graph()))
-# Columns that legitimately differ between an incremental update and a rebuild.
-VOLATILE = {"core.repo_map": ("generated_at", "files_added", "files_changed", "files_deleted",
-                              "files_unchanged")}
 
 
 # ---- change sets and plans -------------------------------------------------------------------
@@ -146,24 +148,6 @@ def _materialize(repo: Path, db: Path, **kwargs):
             for e in result.get_asset_materialization_events()}
 
 
-def _differences(db_a: Path, db_b: Path) -> dict[str, int]:
-    """Rows of each ingestion table present in one database and not the other (multiset)."""
-    out = {}
-    with duckdb.connect() as con:
-        con.execute(f"ATTACH '{db_a}' AS a (READ_ONLY)")
-        con.execute(f"ATTACH '{db_b}' AS b (READ_ONLY)")
-        for name in INGEST_TABLES:
-            cols = ", ".join(f'"{c}"' for c in table(name).column_names
-                             if c not in VOLATILE.get(name, ()))
-            diff = sum(con.execute(
-                f"SELECT count(*) FROM (SELECT {cols} FROM {x}.{name} "
-                f"EXCEPT ALL SELECT {cols} FROM {y}.{name})").fetchall()[0][0]
-                for x, y in (("a", "b"), ("b", "a")))
-            if diff:
-                out[name] = diff
-    return out
-
-
 BASE = {
     "pkg/__init__.py": '"""Package."""\n',
     "pkg/a.py": 'import os\n\ndef f(x):\n    """Return x.\n\n    Args:\n        x: value\n    """\n'
@@ -277,6 +261,6 @@ def test_incremental_equals_full_rebuild(rounds):
             meta = _materialize(repo, incremental)
             assert meta["core/ast_nodes"]["mode"].value == "incremental"
         _materialize(repo, tmp / "full.duckdb")
-        assert _differences(incremental, tmp / "full.duckdb") == {}
+        assert table_differences(incremental, tmp / "full.duckdb", INGEST_TABLES) == {}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

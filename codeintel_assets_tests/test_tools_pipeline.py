@@ -4,6 +4,7 @@ scip-python through ToolService, in an in-process Dagster run on a temp Git repo
 from __future__ import annotations
 
 import json
+import os
 
 import duckdb
 import pytest
@@ -163,3 +164,14 @@ def test_missing_tool_fails_only_its_step(tmp_path):
     skipped = {e.asset_key.to_user_string(): e.materialization.metadata.get("skipped")
                for e in result.get_asset_materialization_events()}
     assert "disabled" in skipped["analytics/test_catalog"].value
+
+
+def test_old_test_runs_are_pruned(tmp_path):
+    from codeintel_assets.defs.tools import _prune_test_runs
+
+    for age, name in enumerate(["current", "previous", "older", "oldest"]):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text("{}")
+        os.utime(tmp_path / name, (1_000_000 - age * 10, 1_000_000 - age * 10))
+    _prune_test_runs(str(tmp_path), keep="current")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "previous"]

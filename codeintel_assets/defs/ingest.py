@@ -19,7 +19,6 @@ from codeintel_assets.defs.common import (
     extract,
     jobs_extractor,
     outputs,
-    plan_tables,
     run_metadata,
     step,
     update_files,
@@ -29,9 +28,7 @@ from codeintel_assets.extract import config_values as config_extract
 from codeintel_assets.extract import cst as cst_extract_module
 from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
-from codeintel_assets.extract import python_ast
-from codeintel_assets.extract import repo_tables
-from codeintel_assets.extract import scan
+from codeintel_assets.extract import python_ast, repo_tables, scan
 from codeintel_assets.extract.config_values import (
     LITERALS_TABLE,
     attach_references,
@@ -42,7 +39,11 @@ from codeintel_assets.extract.config_values import (
 )
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
-from codeintel_assets.extract.goids import AST_COLUMNS, DEF_NODE_TYPES, goids_from_ast_nodes
+from codeintel_assets.extract.goids import (
+    AST_COLUMNS,
+    DEF_NODE_TYPES,
+    goids_from_ast_nodes,
+)
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.scan import absolute, list_files, scanner, split_unchanged
@@ -64,7 +65,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     Files whose size and mtime equal the previous scan's are not read again; the change set
     (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata.
     """
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     info = target.info()
     root = target.abs_root
     paths = list_files(root, target.includes, target.excludes)
@@ -116,7 +117,7 @@ def _previous_scan_ns(warehouse: Warehouse) -> int | None:
     rows = warehouse.read("core.repo_map", ["generated_at"], required=False)
     if not rows.num_rows or rows.column(0)[0].as_py() is None:
         return None
-    at = rows.column(0)[0].as_py().replace(tzinfo=dt.timezone.utc)
+    at = rows.column(0)[0].as_py().replace(tzinfo=dt.UTC)
     return int(at.timestamp() * 1e9)
 
 

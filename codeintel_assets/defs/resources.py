@@ -18,7 +18,12 @@ from codeintel_assets.extract.scan import (
 )
 from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
-from codeintel_assets.storage.gateway import FileDelta, Sql, StorageGateway, default_db_path
+from codeintel_assets.storage.gateway import (
+    FileDelta,
+    Sql,
+    StorageGateway,
+    default_db_path,
+)
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
 TARGET_ENV = "CODEINTEL_TARGET"

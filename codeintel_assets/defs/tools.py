@@ -7,6 +7,7 @@ ToolService.enabled writes empty tables and says so in the metadata.
 """
 
 import os
+import shutil
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +98,18 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
     slug = target.info().slug.replace("/", "__")
     workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, snapshot)
-    return tools.test_run(target.abs_root, workdir)
+    run = tools.test_run(target.abs_root, workdir)
+    _prune_test_runs(os.path.dirname(workdir), keep=snapshot)
+    return run
+
+
+def _prune_test_runs(parent: str, keep: str) -> None:
+    """Delete the test-run folders of older snapshots: all but `keep` and the newest other one
+    (a step of the previous snapshot may still be reading it)."""
+    others = sorted((e for e in os.scandir(parent) if e.is_dir() and e.name != keep),
+                    key=lambda e: e.stat().st_mtime, reverse=True)
+    for entry in others[1:]:
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _run_metadata(run: testrun.TestRun) -> dict:

@@ -110,9 +110,9 @@ def plan_tables(warehouse: Warehouse, tables: Sequence[str], fingerprints: Mappi
     """An UpdatePlan per table against its ledger. `version` is the extractor's; the catalog's
     version of each table is added to it."""
     gateway, repo = warehouse.gateway(), warehouse.target.info().slug
-    return {t: plan_update(gateway.ledger(table(t), repo), fingerprints,
-                           f"{table(t).version()}/{version}", warehouse.full_rebuild,
-                           warehouse.full_rebuild_share)
+    ledgers = gateway.ledgers([table(t) for t in tables], repo) if tables else {}
+    return {t: plan_update(ledgers[t], fingerprints, f"{table(t).version()}/{version}",
+                           warehouse.full_rebuild, warehouse.full_rebuild_share)
             for t in tables}
 
 

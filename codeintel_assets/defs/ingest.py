@@ -217,9 +217,9 @@ def _kept(warehouse: Warehouse, name: str, delta: FileDelta, where: str = "true"
       "AsyncFunctionDef rows) hashed with blake2b-128", ("core.ast_nodes",))
 def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """GOIDs of the files whose core.ast_nodes rows changed since core.goids was written."""
-    warehouse.require("core.ast_nodes")
     # core.ast_nodes' own ledger says which files its rows come from: goids follows it, and
     # its version, so a rebuilt ast_nodes rebuilds goids.
+    warehouse.require("core.ast_nodes")
     upstream = warehouse.gateway().ledger(table("core.ast_nodes"), target.info().slug)
     if upstream is None:  # ast_nodes written without a ledger: rebuild from all of it
         context.log.warning("goids: core.ast_nodes has no ledger; rebuilding in full")

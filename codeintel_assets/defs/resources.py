@@ -20,6 +20,7 @@ from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
 from codeintel_assets.storage.gateway import (
     FileDelta,
+    MissingTableError,
     Sql,
     StorageGateway,
     default_db_path,
@@ -107,17 +108,21 @@ class Warehouse(dg.ConfigurableResource):
         this repository (so a step run alone fails loudly instead of writing empty tables).
         """
         gateway, repo = self.gateway(), self.target.info().slug
-        if required:
-            self.require(qualified_name)
-        return gateway.read_table(table(qualified_name), repo, columns, where, params)
+        try:
+            return gateway.read_table(table(qualified_name), repo, columns, where, params,
+                                      required=required)
+        except MissingTableError:
+            raise self._missing(qualified_name) from None
 
     def require(self, qualified_name: str) -> None:
-        gateway = self.gateway()
-        if not gateway.table_exists(table(qualified_name)):
-            asset = qualified_name.replace(".", "/")
-            raise UpstreamMissingError(
-                f"{qualified_name} has not been materialized in {gateway.db_path}; "
-                f"materialize it first (e.g. --select '{asset}'), or select '*'")
+        if not self.gateway().table_exists(table(qualified_name)):
+            raise self._missing(qualified_name)
+
+    def _missing(self, qualified_name: str) -> UpstreamMissingError:
+        asset = qualified_name.replace(".", "/")
+        return UpstreamMissingError(
+            f"{qualified_name} has not been materialized in {self.gateway().db_path}; "
+            f"materialize it first (e.g. --select '{asset}'), or select '*'")
 
     def python_jobs(self) -> list[FileJob]:
         """One FileJob per Python file of core.file_state that parsed, with its module name."""
@@ -146,11 +151,8 @@ class Warehouse(dg.ConfigurableResource):
     def snapshot_commit(self) -> str:
         """The commit core.file_state describes ('' outside Git). Raises UpstreamMissingError
         before the first scan."""
-        self.require("core.file_state")
-        gateway = self.gateway()
-        rows = gateway.query('SELECT any_value("commit") FROM core.file_state WHERE repo = ?',
-                             (self.target.info().slug,))
-        return rows.column(0)[0].as_py() or ""
+        commits = self.read("core.file_state", ["commit"]).column(0)
+        return commits[0].as_py() if len(commits) else ""
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,7 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
             "dagster/table_name": f"{gateway.db_path}:{spec.qualified_name}",
             "dagster/column_schema": column_schema(spec),
             "migrated": result.migrated,
-            "preview": dg.MetadataValue.md(_preview(gateway, spec,
-                                                    self.warehouse.target.info().slug)),
+            "preview": dg.MetadataValue.md(_preview(spec, result.preview)),
         })
 
     def load_input(self, context: dg.InputContext) -> TableHandle:
@@ -203,14 +204,12 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
     ])
 
 
-def _preview(gateway: StorageGateway, spec: TableSpec, repo: str, rows: int = 5) -> str:
-    cols = [c for c in spec.column_names if c not in ("repo", "commit")][:8]
-    data = gateway.query(
-        f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM {spec.qualified_name} "
-        f"WHERE repo = ? LIMIT {rows}", (repo,)).to_pylist()
-    if not data:
+def _preview(spec: TableSpec, rows: list[dict]) -> str:
+    """A markdown table of the first rows written (first 8 columns after repo and commit)."""
+    if not rows:
         return "_empty table_"
+    cols = [c for c in spec.column_names if c not in ("repo", "commit")][:8]
     cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")[:60]  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in data]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows]
     return "\n".join(lines)

@@ -36,6 +36,7 @@ from codeintel_assets.storage.catalog import TableSpec
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
 _DUCKDB_CONFIG = {"threads": "2"}
+PREVIEW_ROWS = 5
 
 
 class SchemaMismatchError(ValueError):
@@ -45,6 +46,10 @@ class SchemaMismatchError(ValueError):
 
 class StaleTableError(RuntimeError):
     """A stored table lacks columns the catalog (and the reader) expects."""
+
+
+class MissingTableError(LookupError):
+    """A required table does not exist in the database."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class WriteResult:
     table: str
     row_count: int
     migrated: bool
+    # The first PREVIEW_ROWS rows of the repository, for output metadata.
+    preview: list[dict] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
@@ -129,9 +136,10 @@ class StorageGateway:
 
     def read_table(
         self, spec: TableSpec, repo: str | None = None, columns: list[str] | None = None,
-        where: str = "", params: tuple = (),
+        where: str = "", params: tuple = (), required: bool = False,
     ) -> pa.Table:
-        """Rows of `spec` (one repo's when `repo` is given) as Arrow; an empty table if absent.
+        """Rows of `spec` (one repo's when `repo` is given) as Arrow; an empty table if absent,
+        or MissingTableError when `required`.
 
         Raises StaleTableError when the stored table lacks a requested column (it was written
         by an older catalog and must be materialized again).
@@ -145,6 +153,8 @@ class StorageGateway:
         args = ((repo,) if repo is not None else ()) + tuple(params)
         with self.connect() as con:
             existing = dict(_existing_types(con, spec))
+            if not existing and required:
+                raise MissingTableError(f"{spec.qualified_name} does not exist in {self.db_path}")
             if not existing:
                 return spec.empty().select(wanted)
             missing = [c for c in wanted if c not in existing]
@@ -177,17 +187,25 @@ class StorageGateway:
     def ledger(self, spec: TableSpec, repo: str) -> tuple[str, dict[str, str]] | None:
         """(version, rel_path -> fingerprint) the stored rows of `repo` were built from, or None
         when the table or its ledger does not exist (so the next write must be full)."""
+        return self.ledgers([spec], repo)[spec.qualified_name]
+
+    def ledgers(self, specs: list[TableSpec], repo: str
+                ) -> dict[str, tuple[str, dict[str, str]] | None]:
+        """`ledger` of several tables, read over one connection."""
+        out: dict[str, tuple[str, dict[str, str]] | None] = {s.qualified_name: None for s in specs}
         with self.connect() as con:
-            if not _existing_types(con, spec) or not _ledger_exists(con):
-                return None
-            row = con.execute(f"SELECT version FROM {_VERSIONS} WHERE table_name = ? AND repo = ?",
-                              [spec.qualified_name, repo]).fetchall()
-            if not row:
-                return None
-            files = con.execute(
-                f"SELECT rel_path, fingerprint FROM {_LEDGER} WHERE table_name = ? AND repo = ?",
-                [spec.qualified_name, repo]).fetchall()
-        return row[0][0], dict(files)
+            if not _ledger_exists(con):
+                return out
+            for spec in specs:
+                row = con.execute(f"SELECT version FROM {_VERSIONS} WHERE table_name = ? "
+                                  "AND repo = ?", [spec.qualified_name, repo]).fetchall()
+                if not row or not _existing_types(con, spec):
+                    continue
+                files = con.execute(f"SELECT rel_path, fingerprint FROM {_LEDGER} "
+                                    "WHERE table_name = ? AND repo = ?",
+                                    [spec.qualified_name, repo]).fetchall()
+                out[spec.qualified_name] = (row[0][0], dict(files))
+        return out
 
     def _write(self, spec: TableSpec, repo: str, data: pa.Table | Sql,
                delta: FileDelta | None) -> WriteResult:
@@ -236,7 +254,9 @@ class StorageGateway:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return WriteResult(spec.qualified_name, int(count), migrated)
+            preview = con.sql(f"SELECT * FROM {table} WHERE repo = ? LIMIT {PREVIEW_ROWS}",
+                              params=[repo]).to_arrow_table().to_pylist()
+        return WriteResult(spec.qualified_name, int(count), migrated, preview)
 
 
 # The gateway's bookkeeping, not a warehouse table: per file-level table and repository, the

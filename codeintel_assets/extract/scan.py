@@ -60,8 +60,9 @@ def list_files(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUD
         )
         for name in filenames:
             rel = rel_dir + name
-            if (include.match_file(rel) and not exclude.match_file(rel)
-                    and language_of(rel) and not os.path.islink(os.path.join(dirpath, name))):
+            # language_of first: a suffix test that rejects most files before pathspec's regexes.
+            if (language_of(rel) and include.match_file(rel) and not exclude.match_file(rel)
+                    and not os.path.islink(os.path.join(dirpath, name))):
                 found.append(rel)
     return sorted(found)
 

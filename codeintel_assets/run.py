@@ -21,8 +21,11 @@ def run_config(target: str | None = None, db: str | None = None,
     resources: dict = {}
     if target:
         resources["target"] = {"config": {"root": target}}
-    warehouse = {k: v for k, v in (("db_path", db), ("full_rebuild", full_rebuild),
-                                   ("full_rebuild_share", full_rebuild_share)) if v}
+    warehouse: dict = {"db_path": db} if db else {}
+    if full_rebuild:
+        warehouse["full_rebuild"] = True
+    if full_rebuild_share is not None:
+        warehouse["full_rebuild_share"] = full_rebuild_share
     if warehouse:
         resources["warehouse"] = {"config": warehouse}
     tools_config = dict(tool_config or {})

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import stat
 import sys
 import urllib.error
@@ -25,7 +26,10 @@ import urllib.request
 from pathlib import Path
 
 DEFAULT_URL = os.environ.get("CODEINTEL_DAGSTER_URL", "http://127.0.0.1:3000")
-JOB_NAME = "codeintel_ingest_job"
+INGEST_JOB = "codeintel_ingest_job"
+# Run tags of an ingestion run (the git-HEAD sensor sets the first two as well).
+REPO_TAG, COMMIT_TAG, TRIGGER_TAG = "codeintel/repo", "codeintel/commit", "codeintel/trigger"
+HOOK_MARKER = "# codeintel-assets post-commit hook"
 
 _WORKSPACE_Q = """{ workspaceOrError { __typename
   ... on Workspace { locationEntries { name locationOrLoadError { __typename
@@ -49,7 +53,12 @@ class TriggerError(RuntimeError):
     """Dagster could not be reached, or refused the launch."""
 
 
-def graphql(url: str, query: str, variables: dict | None = None, timeout_s: float = 10) -> dict:
+def run_config_for(root: str) -> dict:
+    """Run config pointing the `target` resource (and so the warehouse) at `root`."""
+    return {"resources": {"target": {"config": {"root": root}}}}
+
+
+def graphql(url: str, query: str, variables: dict | None = None, timeout_s: float = 5) -> dict:
     """POST one GraphQL request to `url`/graphql; returns `data` or raises TriggerError."""
     request = urllib.request.Request(
         f"{url.rstrip('/')}/graphql", method="POST",
@@ -65,7 +74,7 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout_s: floa
     return body["data"]
 
 
-def find_job(url: str, job: str = JOB_NAME) -> tuple[str, str]:
+def find_job(url: str, job: str = INGEST_JOB) -> tuple[str, str]:
     """(code location, repository) of the loaded location that defines `job`."""
     workspace = graphql(url, _WORKSPACE_Q)["workspaceOrError"]
     for entry in workspace.get("locationEntries", []):
@@ -84,16 +93,15 @@ def launch(root: str, url: str = DEFAULT_URL) -> tuple[str, str]:
     """
     from codeintel_assets.tools.git import repo_info
 
-    info = repo_info(root)
+    info = repo_info(root, head_only=True)
     if not info.commit:
         raise TriggerError(f"{root} has no Git HEAD")
     location, repository = find_job(url)
-    tags = {"codeintel/repo": info.slug, "codeintel/commit": info.commit,
-            "codeintel/trigger": "hook"}
+    tags = {REPO_TAG: info.slug, COMMIT_TAG: info.commit, TRIGGER_TAG: "hook"}
     result = graphql(url, _LAUNCH_M, {"executionParams": {
         "selector": {"repositoryLocationName": location, "repositoryName": repository,
-                     "jobName": JOB_NAME},
-        "runConfigData": json.dumps({"resources": {"target": {"config": {"root": info.root}}}}),
+                     "jobName": INGEST_JOB},
+        "runConfigData": json.dumps(run_config_for(info.root)),
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }})["launchPipelineExecution"]
     if result["__typename"] != "LaunchRunSuccess":
@@ -102,11 +110,11 @@ def launch(root: str, url: str = DEFAULT_URL) -> tuple[str, str]:
 
 
 HOOK_TEMPLATE = """#!/bin/sh
-# codeintel-assets: ingest each new commit at once (installed by `codeintel-assets install-hook`).
-# Remove this file to stop; the git-HEAD sensor still picks commits up within {interval} s.
+{marker}
+# Ingests each new commit at once. Installed by `codeintel-assets install-hook`. Remove this file to stop; the git-HEAD sensor
+# still picks commits up within {interval} s.
 root=$(git rev-parse --show-toplevel) || exit 0
-"{python}" -m codeintel_assets.trigger --root "$root" \\
-    --url "${{CODEINTEL_DAGSTER_URL:-{url}}}" || true
+{python} -m codeintel_assets.trigger --root "$root" --url "${{CODEINTEL_DAGSTER_URL:-{url}}}" || true
 """
 
 
@@ -119,10 +127,13 @@ def install_hook(repo: str | os.PathLike, url: str = DEFAULT_URL,
     hook = Path(repo) / ".git" / "hooks" / "post-commit"
     if not hook.parent.is_dir():
         raise TriggerError(f"{repo} has no .git/hooks folder (not a Git work tree?)")
-    if hook.exists() and "codeintel-assets" not in hook.read_text(errors="replace"):
+    if hook.exists() and HOOK_MARKER not in hook.read_text(errors="replace").splitlines():
         raise TriggerError(f"{hook} exists and is not ours; call "
                            "`python -m codeintel_assets.trigger` from it instead")
-    hook.write_text(HOOK_TEMPLATE.format(python=python, url=url, interval=POLL_INTERVAL_S))
+    if any(c in url for c in "\"$`\\}"):
+        raise TriggerError(f"unsupported characters in URL {url!r}")
+    hook.write_text(HOOK_TEMPLATE.format(marker=HOOK_MARKER, python=shlex.quote(python),
+                                         url=url, interval=POLL_INTERVAL_S))
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return hook
 

@@ -205,7 +205,7 @@ def test_codeintel_steps(workdir: Path):
         assert steps[name]["requires"] == ["repo_scan"], name
     assert steps["cst_extract"]["tables"] == ["core.cst_nodes"]
     assert steps["docstrings_ingest"]["tables"] == ["core.docstrings"]
-    assert steps["config_ingest"]["tables"] == ["analytics.config_values"]
+    assert steps["config_ingest"]["tables"] == ["analytics.config_values", "core.string_literals"]
     assert steps["goids"]["tables"] == ["core.goids"]
     assert steps["goids"]["requires"] == ["ast_extract"]
     assert steps["goids"]["reads"] == ["core.ast_nodes"]

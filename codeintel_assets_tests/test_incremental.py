@@ -140,8 +140,8 @@ def test_apply_delta_is_one_transaction(tmp_path):
 # ---- pipeline: incremental runs --------------------------------------------------------------
 
 
-def _materialize(repo: Path, db: Path, **kwargs):
-    result = run.materialize(INGEST_SELECTION, target=str(repo), db=str(db), tools=[],
+def _materialize(repo: Path, db: Path, select=INGEST_SELECTION, **kwargs):
+    result = run.materialize(select, target=str(repo), db=str(db), tools=[],
                              full_rebuild_share=1.0, **kwargs)
     assert result.success
     return {e.asset_key.to_user_string(): e.materialization.metadata
@@ -200,6 +200,56 @@ def test_extractor_version_change_rebuilds(tmp_path, monkeypatch):
     assert meta["core/cst_nodes"]["reason"].value.startswith("version changed")
     assert meta["core/ast_nodes"]["mode"].value == "incremental"
     assert meta["core/ast_nodes"]["files_extracted"].value == 0
+
+
+def test_edit_between_scan_and_extraction_is_not_recorded(tmp_path):
+    """A file edited after repo_scan and reverted later must not keep rows of the edit."""
+    repo = make_git_repo(tmp_path / "r", BASE)
+    db = tmp_path / "inc.duckdb"
+    _materialize(repo, db)
+    b = BASE["pkg/a.py"] + "\ndef b():\n    pass\n"
+    write_files(repo, {"pkg/a.py": b})
+    _materialize(repo, db, select="core/file_state")
+    write_files(repo, {"pkg/a.py": b + "\ndef during_the_run():\n    pass\n"})
+    meta = _materialize(repo, db, select="core/ast_nodes,core/goids")
+    assert meta["core/ast_nodes"]["files_unrecorded"].value == 1
+    write_files(repo, {"pkg/a.py": b})  # back to what the scan saw
+    _materialize(repo, db)
+    _materialize(repo, tmp_path / "full.duckdb")
+    assert table_differences(db, tmp_path / "full.duckdb", INGEST_TABLES) == {}
+
+
+def test_goids_without_an_ast_nodes_ledger_rebuild_without_duplicates(tmp_path):
+    repo = make_git_repo(tmp_path / "r", BASE)
+    db = tmp_path / "inc.duckdb"
+    _materialize(repo, db)
+    with duckdb.connect(str(db)) as con:  # as written before ledgers existed
+        con.execute("DELETE FROM _codeintel.table_versions WHERE table_name = 'core.ast_nodes'")
+    for _ in range(2):
+        meta = _materialize(repo, db, select="core/goids")
+        assert meta["core/goids"]["mode"].value == "full"
+    assert _read(db, "SELECT count(*), count(DISTINCT goid) FROM core.goids") == [(3, 3)]
+
+
+def test_subsets_of_repo_scan_and_config_ingest(tmp_path):
+    repo = make_git_repo(tmp_path / "r", BASE)
+    db = tmp_path / "inc.duckdb"
+    _materialize(repo, db)
+    (scanned_at,) = _read(db, "SELECT generated_at FROM core.repo_map")
+    # repo_map alone: its generated_at keeps describing the scan that wrote core.file_state.
+    _materialize(repo, db, select="core/repo_map")
+    assert _read(db, "SELECT generated_at FROM core.repo_map") == [scanned_at]
+    write_files(repo, {"pkg/c.py": "PORT = 'timeout'\n"})
+    _materialize(repo, db, select="core/file_state")
+    meta = _materialize(repo, db, select="analytics/config_values")
+    assert "core/string_literals" not in meta
+    assert _read(db, "SELECT reference_paths FROM analytics.config_values "
+                     "WHERE key = 'database.timeout'") == [('["pkg/c.py"]',)]
+    meta = _materialize(repo, db, select="core/string_literals")
+    assert meta["core/string_literals"]["files_extracted"].value == 1
+    _materialize(repo, db)
+    _materialize(repo, tmp_path / "full.duckdb")
+    assert table_differences(db, tmp_path / "full.duckdb", INGEST_TABLES) == {}
 
 
 # Contents the random edits draw from: definitions, redefinitions, decorators, docstrings,

@@ -7,8 +7,14 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codeintel_assets.defs.resources import TargetRepo, Warehouse, column_schema
+from codeintel_assets.defs.resources import (
+    TargetRepo,
+    Warehouse,
+    column_schema,
+    fingerprint_hash,
+)
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
+from codeintel_assets.extract.scan import changed_since_scan
 from codeintel_assets.storage.catalog import schemas, table
 from codeintel_assets.storage.changes import UpdatePlan, plan_update
 from codeintel_assets.storage.gateway import FileDelta, Sql
@@ -106,42 +112,61 @@ ExtractFn = Callable[[Sequence[str]], ExtractResult]
 
 
 def plan_tables(warehouse: Warehouse, tables: Sequence[str], fingerprints: Mapping[str, str],
-                version: str) -> dict[str, UpdatePlan]:
-    """An UpdatePlan per table against its ledger. `version` is the extractor's; the catalog's
-    version of each table is added to it."""
+                version: str, force_full: bool = False) -> dict[str, UpdatePlan]:
+    """An UpdatePlan per table against its ledger; `version` is the extractor's (see
+    `table_version`)."""
     gateway, repo = warehouse.gateway(), warehouse.target.info().slug
     ledgers = gateway.ledgers([table(t) for t in tables], repo) if tables else {}
-    return {t: plan_update(ledgers[t], fingerprints, f"{table(t).version()}/{version}",
-                           warehouse.full_rebuild, warehouse.full_rebuild_share)
+    return {t: plan_update(ledgers[t], fingerprints, table_version(t, version),
+                           force_full or warehouse.full_rebuild, warehouse.full_rebuild_share)
             for t in tables}
+
+
+def table_version(name: str, extractor_version: str) -> str:
+    """What a table's ledger records: the catalog version of the table and the extractor's."""
+    return f"{table(name).version()}/{extractor_version}"
 
 
 def update_files(context, warehouse: Warehouse, tables: Sequence[str],
                  fingerprints: Mapping[str, str], version: str, extract_fn: ExtractFn,
-                 ) -> tuple[dict[str, FileDelta], dict[str, dict]]:
-    """Bring the selected file-level `tables` of one step up to date with the files of
-    `fingerprints` (rel_path -> fingerprint): plan each table, extract the union of the files
-    the plans need once, and return a FileDelta and output metadata per table."""
-    selected = [t for t in tables if key(t) in context.selected_asset_keys]
-    plans = plan_tables(warehouse, selected, fingerprints, version)
+                 reads_files: bool = True, force_full: bool = False,
+                 only_selected: bool = True) -> tuple[dict[str, FileDelta], dict[str, dict]]:
+    """Bring the file-level `tables` of one step (the selected ones, unless `only_selected` is
+    False) up to date with the files of `fingerprints` (rel_path -> fingerprint): plan each
+    table, extract the union of the files the plans need once, and return a FileDelta and
+    output metadata per table.
+
+    When the extractor `reads_files` from the work tree, files whose bytes changed since the
+    scan (an edit during the run) keep their new rows but stay out of the ledger, so the next
+    run extracts them again; so do files the extractor failed on.
+    """
+    if only_selected:
+        tables = [t for t in tables if key(t) in context.selected_asset_keys]
+    plans = plan_tables(warehouse, tables, fingerprints, version, force_full)
     paths = sorted(set().union(*(p.to_extract for p in plans.values())))
     result = extract_fn(paths)
-    failed = {e.rel_path for e in result.errors}
+    unrecorded = {e.rel_path for e in result.errors}
+    if reads_files:
+        edited = changed_since_scan(warehouse.target.abs_root, {
+            p: fingerprint_hash(fingerprints[p]) for p in paths if p not in unrecorded})
+        for path in sorted(edited):
+            context.log.warning(f"{path} changed since repo_scan; extracted as it is now and "
+                                "left for the next run")
+        unrecorded |= edited
     commit = warehouse.snapshot_commit()
-    deltas = {}
+    deltas, metadata = {}, {}
     for name, plan in plans.items():
         rows = result.tables[name]
         if len(plan.to_extract) != len(paths):  # another table of the step needed more files
             column = table(name).path_column
             rows = rows.filter(pc.is_in(rows[column], pa.array(plan.to_extract, pa.string())))
         deltas[name] = FileDelta(
-            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in failed},
-            f"{table(name).version()}/{version}", commit, plan.full)
-    metadata = {}
-    for name, plan in plans.items():
+            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in unrecorded},
+            table_version(name, version), commit, plan.full)
         context.log.info(f"{name}: {plan.summary()}")
         metadata[name] = {**run_metadata(result), **plan.summary(),
-                          "changed_paths": dg.MetadataValue.json(list(plan.changes.to_delete[:100]))}
+                          "changed_paths": dg.MetadataValue.json(list(plan.changes.to_delete[:100])),
+                          "files_unrecorded": len(unrecorded)}
     return deltas, metadata
 
 

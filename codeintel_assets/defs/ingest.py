@@ -1,9 +1,10 @@
 """Ingestion steps: thin wiring of the pure extractors to the warehouse.
 
 Each step reads what it needs through the Warehouse, runs an extractor from
-`codeintel_assets.extract` across processes, and returns Arrow tables that the DuckDB IO
-manager (the StorageGateway) writes. Steps that yield several tables are subsettable
-multi-assets: selecting one table runs the step and writes only that table.
+`codeintel_assets.extract` across processes on the files that changed since each of its tables
+was written (see `common.update_files` and `storage.changes`), and returns a FileDelta per
+table that the DuckDB IO manager (the StorageGateway) applies. Steps that yield several tables
+are subsettable multi-assets: selecting one table runs the step and writes only that table.
 """
 
 
@@ -18,9 +19,11 @@ import pyarrow.compute as pc
 from codeintel_assets.defs.common import (
     extract,
     jobs_extractor,
+    key,
     outputs,
     run_metadata,
     step,
+    table_version,
     update_files,
 )
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
@@ -72,12 +75,15 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
 
     state_spec = table("core.file_state")
-    version = f"{state_spec.version()}/scan.v{scan.VERSION}.max{target.max_file_bytes}"
+    version = table_version("core.file_state", f"scan.v{scan.VERSION}.max{target.max_file_bytes}")
     stored = warehouse.gateway().ledger(state_spec, info.slug)
     previous = warehouse.read("core.file_state", required=False).to_pylist()
+    previous_scan = _previous_scan(warehouse)
     reuse = stored is not None and stored[0] == version and not warehouse.full_rebuild
-    reused, to_scan = split_unchanged(root, paths, previous,
-                                      _previous_scan_ns(warehouse) if reuse else None)
+    reused, to_scan = split_unchanged(
+        root, paths, previous,
+        int(previous_scan.replace(tzinfo=dt.UTC).timestamp() * 1e9)
+        if reuse and previous_scan else None)
     jobs = [FileJob(info.slug, info.commit, p, absolute(root, p)) for p in to_scan]
     result = extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
                       ["core.file_state"])
@@ -97,8 +103,13 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
         info, [r["rel_path"] for r in state if r["language"] == "python"], tags_of,
         load_codeowners(root))
     changes = ChangeSet.diff({r["rel_path"]: r["content_hash"] for r in previous}, hashes)
+    # generated_at anchors the next scan's mtime test, so it must describe the scan that
+    # wrote core.file_state: a run that writes repo_map but not file_state keeps the old one.
+    writes_state = key("core.file_state") in context.selected_asset_keys
     repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows,
-                                    changes.counts(), started)
+                                    changes.counts(),
+                                    started if writes_state or previous_scan is None
+                                    else previous_scan)
     statuses = Counter(file_state.column("parse_status").to_pylist())
     metadata = {**run_metadata(result), **changes.counts(), "commit": info.commit,
                 "files_read": len(to_scan), "files_reused": len(reused),
@@ -112,13 +123,10 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                         metadata)
 
 
-def _previous_scan_ns(warehouse: Warehouse) -> int | None:
-    """Start of the previous scan (core.repo_map.generated_at) in ns, or None to read all."""
+def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:
+    """Start of the scan that wrote core.file_state (core.repo_map.generated_at, naive UTC)."""
     rows = warehouse.read("core.repo_map", ["generated_at"], required=False)
-    if not rows.num_rows or rows.column(0)[0].as_py() is None:
-        return None
-    at = rows.column(0)[0].as_py().replace(tzinfo=dt.UTC)
-    return int(at.timestamp() * 1e9)
+    return rows.column(0)[0].as_py() if rows.num_rows else None
 
 
 # ---- ast_extract ---------------------------------------------------------------------------
@@ -167,17 +175,20 @@ CONFIG_TABLES = ("analytics.config_values", LITERALS_TABLE)
 
 
 @step("config_ingest", CONFIG_TABLES, "tomllib, PyYAML, json, configparser and .env files; "
-      "references from string literals of Python files (ast)", ("core.file_state",),
-      can_subset=False)
+      "references from string literals of Python files (ast)", ("core.file_state",))
 def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """Config values of changed config files and string literals of changed Python files;
-    references are then matched for every config row (a Python change can add one anywhere)."""
+    references are then matched for every config row (a Python change can add one anywhere).
+    The literals are needed for the references even when only config_values is selected."""
     version = f"config.v{config_extract.VERSION}"
     py_jobs, py_fingerprints = warehouse.file_inputs("python")
     literals, metadata = update_files(
         context, warehouse, [LITERALS_TABLE], py_fingerprints, version,
         jobs_extractor(context, target, "string_literals", string_literals, py_jobs,
-                       [LITERALS_TABLE]))
+                       [LITERALS_TABLE]), only_selected=False)
+    if key("analytics.config_values") not in context.selected_asset_keys:
+        yield from outputs(context, literals, {}, metadata)
+        return
     conf_jobs, conf_fingerprints = warehouse.file_inputs("config")
     configs, config_meta = update_files(
         context, warehouse, ["analytics.config_values"], conf_fingerprints, version,
@@ -221,7 +232,7 @@ def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Ware
     # its version, so a rebuilt ast_nodes rebuilds goids.
     warehouse.require("core.ast_nodes")
     upstream = warehouse.gateway().ledger(table("core.ast_nodes"), target.info().slug)
-    if upstream is None:  # ast_nodes written without a ledger: rebuild from all of it
+    if upstream is None:  # ast_nodes written without a ledger: rebuild from all of it, always
         context.log.warning("goids: core.ast_nodes has no ledger; rebuilding in full")
     ast_version, fingerprints = upstream or ("none", {})
     repo = target.info().slug
@@ -238,7 +249,8 @@ def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Ware
                              files=len(paths), wall_s=time.perf_counter() - started)
 
     deltas, metadata = update_files(context, warehouse, ["core.goids"], fingerprints,
-                                    f"goids.v{goids_module.VERSION}+{ast_version}", compute)
+                                    f"goids.v{goids_module.VERSION}+{ast_version}", compute,
+                                    reads_files=False, force_full=upstream is None)
     yield from outputs(context, deltas, {}, metadata)
 
 

@@ -145,7 +145,7 @@ class Warehouse(dg.ConfigurableResource):
                 continue
             path, module = r["rel_path"], modules.get(r["rel_path"], (None,))[0]
             jobs[path] = FileJob(repo, r["commit"], path, absolute(root, path), module)
-            fingerprints[path] = r["content_hash"] + (f"|{module}" if module else "")
+            fingerprints[path] = fingerprint(r["content_hash"], module)
         return jobs, fingerprints
 
     def snapshot_commit(self) -> str:
@@ -153,6 +153,16 @@ class Warehouse(dg.ConfigurableResource):
         before the first scan."""
         commits = self.read("core.file_state", ["commit"]).column(0)
         return commits[0].as_py() if len(commits) else ""
+
+
+def fingerprint(content_hash: str, module: str | None) -> str:
+    """A file's ledger fingerprint: its content hash, and the module name its rows carry."""
+    return f"{content_hash}|{module}" if module else content_hash
+
+
+def fingerprint_hash(value: str) -> str:
+    """The content hash part of a `fingerprint`."""
+    return value.partition("|")[0]
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,30 @@ def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dic
         data = fh.read()
     row = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
            "language": language, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
-           "content_hash": hashlib.blake2b(data, digest_size=16).hexdigest(),
+           "content_hash": content_hash(data),
            "parse_status": "ok", "parse_error": None}
     status, error = classify(data, language, max_file_bytes)
     row["parse_status"], row["parse_error"] = status, error
     return {"core.file_state": [row]}
+
+
+def content_hash(data: bytes) -> str:
+    """core.file_state.content_hash: blake2b-128 hex digest of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def changed_since_scan(root: str | os.PathLike, hashes: dict[str, str]) -> set[str]:
+    """The rel_paths of `hashes` (rel_path -> content hash from the scan) whose bytes on disk
+    hash differently now, or cannot be read: edited between the scan and an extraction."""
+    changed = set()
+    for rel_path, expected in hashes.items():
+        try:
+            with open(os.path.join(root, rel_path), "rb") as fh:
+                if content_hash(fh.read()) != expected:
+                    changed.add(rel_path)
+        except OSError:
+            changed.add(rel_path)
+    return changed
 
 
 def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[str, str | None]:

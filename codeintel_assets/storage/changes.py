@@ -11,7 +11,9 @@ those rows. A step compares the ledger with the fingerprints of the files as the
 - unchanged: the same fingerprint in both; these files are not read again.
 
 Comparing against each table's own ledger, rather than against the previous scan, keeps a table
-correct however runs interleave: a table materialized after two scans sees both scans' changes.
+correct when runs interleave: a table materialized after two scans sees both scans' changes, and
+one written by a subset run is brought up to date by the next run that selects it. (Runs that
+write the same table at the same moment are serialized by the `duckdb_writer` pool.)
 """
 
 from __future__ import annotations

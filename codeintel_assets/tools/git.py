@@ -35,11 +35,18 @@ def slug_from_remote(url: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[-1] if parts else "")
 
 
-def repo_info(root: str | Path, runner: ToolRunner | None = None) -> RepoInfo:
+# Read-only queries must not take .git/index.lock (`git status` refreshes the index
+# otherwise), or a user's concurrent `git commit` could fail while a sensor polls.
+_NO_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}
+
+
+def repo_info(root: str | Path, runner: ToolRunner | None = None,
+              head_only: bool = False) -> RepoInfo:
     """Slug, HEAD sha, branch, dirtiness and commit time of the work tree at `root`.
 
     Outside a Git checkout (or without git installed) the slug is the folder name and the
-    commit is ''.
+    commit is ''. `head_only` skips `git status` and the commit time (dirty False, commit_ts
+    None): what a sensor polling HEAD needs. Never takes Git's index lock, never fetches.
     """
     runner = runner or ToolRunner(default_timeout_s=60)
     root = str(Path(root).resolve())
@@ -47,7 +54,7 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None) -> RepoInfo:
 
     def git(*args: str) -> str | None:
         try:
-            return runner.run(["git", "-C", root, *args]).stdout.strip()
+            return runner.run(["git", "-C", root, *args], env=_NO_LOCKS).stdout.strip()
         except (ToolExecutionError, ToolNotFoundError):
             return None
 
@@ -59,6 +66,8 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None) -> RepoInfo:
     slug = slug_from_remote(remote) if remote else folder
     commit = git("rev-parse", "--verify", "-q", "HEAD") or ""
     branch = git("symbolic-ref", "--short", "-q", "HEAD") or ""
+    if head_only:
+        return RepoInfo(root, slug or folder, commit, branch, False, None)
     status = git("status", "--porcelain", "--untracked-files=no")
     ts_text = git("log", "-1", "--format=%ct", "HEAD") if commit else None
     commit_ts = (dt.datetime.fromtimestamp(int(ts_text), dt.timezone.utc).replace(tzinfo=None)

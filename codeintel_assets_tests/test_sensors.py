@@ -12,8 +12,8 @@ import pytest
 
 from codeintel_assets.definitions import defs
 from codeintel_assets.defs.ingest import INGEST_SELECTION
-from codeintel_assets.defs.resources import TargetRepo
 from codeintel_assets.defs.jobs import codeintel_job, ingest_job
+from codeintel_assets.defs.resources import TargetRepo
 from codeintel_assets.defs.sensors import WATCH_ENV, automation_sensor, git_head_sensor
 from codeintel_assets.trigger import (
     COMMIT_TAG,

@@ -8,8 +8,8 @@ calling
 
 which reads the slug and HEAD with git (through the ToolRunner) and launches
 `codeintel_ingest_job` with the target root as run config and the run tags the sensor uses
-(`codeintel/repo`, `codeintel/commit`), so the sensor does not launch the commit again. For a server, call the same command from a `post-receive` hook after the checkout
-is updated. The trigger never fails the Git command: errors are printed and the exit code is 0
+(`codeintel/repo`, `codeintel/commit`), so the sensor does not launch the commit again. For a
+server, call the same command from a `post-receive` hook after the checkout is updated. The trigger never fails the Git command: errors are printed and the exit code is 0
 unless `--strict`. It imports nothing heavy (no Dagster), so the hook costs well under a second.
 """
 
@@ -111,8 +111,8 @@ def launch(root: str, url: str = DEFAULT_URL) -> tuple[str, str]:
 
 HOOK_TEMPLATE = """#!/bin/sh
 {marker}
-# Ingests each new commit at once. Installed by `codeintel-assets install-hook`. Remove this file to stop; the git-HEAD sensor
-# still picks commits up within {interval} s.
+# Ingests each new commit at once. Installed by `codeintel-assets install-hook`.
+# Remove this file to stop; the git-HEAD sensor still picks commits up within {interval} s.
 root=$(git rev-parse --show-toplevel) || exit 0
 {python} -m codeintel_assets.trigger --root "$root" --url "${{CODEINTEL_DAGSTER_URL:-{url}}}" || true
 """

@@ -1,7 +1,9 @@
 """Shared pieces of the asset modules: asset keys and specs from the catalog, the step
 decorator, progress logging and run metadata."""
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from importlib import metadata
 
 import dagster as dg
 import pyarrow as pa
@@ -123,8 +125,16 @@ def plan_tables(warehouse: Warehouse, tables: Sequence[str], fingerprints: Mappi
 
 
 def table_version(name: str, extractor_version: str) -> str:
-    """What a table's ledger records: the catalog version of the table and the extractor's."""
-    return f"{table(name).version()}/{extractor_version}"
+    """What a table's ledger records: the catalog version of the table, the extractor's, and
+    the Python version (`ast` and the parsers change with it)."""
+    python = "py{}.{}".format(*sys.version_info[:2])
+    return f"{table(name).version()}/{extractor_version}/{python}"
+
+
+def with_libraries(extractor_version: str, *distributions: str) -> str:
+    """`extractor_version` plus the installed versions of the libraries its rows depend on, so
+    upgrading one (LibCST, docstring-parser, PyYAML) rebuilds the tables it feeds."""
+    return "+".join([extractor_version, *(f"{d}{metadata.version(d)}" for d in distributions)])
 
 
 def update_files(context, warehouse: Warehouse, tables: Sequence[str],
@@ -165,7 +175,8 @@ def update_files(context, warehouse: Warehouse, tables: Sequence[str],
             table_version(name, version), commit, plan.full)
         context.log.info(f"{name}: {plan.summary()}")
         metadata[name] = {**run_metadata(result), **plan.summary(),
-                          "changed_paths": dg.MetadataValue.json(list(plan.changes.to_delete[:100])),
+                          "changed_paths": dg.MetadataValue.json(
+                              list(plan.changes.to_delete[:100])),
                           "files_unrecorded": len(unrecorded)}
     return deltas, metadata
 

@@ -25,6 +25,7 @@ from codeintel_assets.defs.common import (
     step,
     table_version,
     update_files,
+    with_libraries,
 )
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract import config_values as config_extract
@@ -153,7 +154,8 @@ def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     jobs, fingerprints = warehouse.file_inputs("python")
     deltas, metadata = update_files(
-        context, warehouse, ["core.cst_nodes"], fingerprints, f"cst.v{cst_extract_module.VERSION}",
+        context, warehouse, ["core.cst_nodes"], fingerprints,
+        with_libraries(f"cst.v{cst_extract_module.VERSION}", "libcst"),
         jobs_extractor(context, target, "cst_extract", extract_cst, jobs, ["core.cst_nodes"]))
     yield from outputs(context, deltas, {}, metadata)
 
@@ -165,7 +167,7 @@ def docstrings_ingest(context: dg.AssetExecutionContext, target: TargetRepo,
     jobs, fingerprints = warehouse.file_inputs("python")
     deltas, metadata = update_files(
         context, warehouse, ["core.docstrings"], fingerprints,
-        f"docstrings.v{docstrings_module.VERSION}",
+        with_libraries(f"docstrings.v{docstrings_module.VERSION}", "docstring-parser"),
         jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, jobs,
                        ["core.docstrings"]))
     yield from outputs(context, deltas, {}, metadata)
@@ -180,7 +182,7 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Config values of changed config files and string literals of changed Python files;
     references are then matched for every config row (a Python change can add one anywhere).
     The literals are needed for the references even when only config_values is selected."""
-    version = f"config.v{config_extract.VERSION}"
+    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml")
     py_jobs, py_fingerprints = warehouse.file_inputs("python")
     literals, metadata = update_files(
         context, warehouse, [LITERALS_TABLE], py_fingerprints, version,

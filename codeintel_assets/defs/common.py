@@ -170,8 +170,10 @@ def update_files(context, warehouse: Warehouse, tables: Sequence[str],
         if len(plan.to_extract) != len(paths):  # another table of the step needed more files
             column = table(name).path_column
             rows = rows.filter(pc.is_in(rows[column], pa.array(plan.to_extract, pa.string())))
+        # Only files this table re-extracted lose their entry; its other rows stand.
+        missing = unrecorded.intersection(plan.to_extract)
         deltas[name] = FileDelta(
-            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in unrecorded},
+            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in missing},
             table_version(name, version), commit, plan.full)
         context.log.info(f"{name}: {plan.summary()}")
         metadata[name] = {**run_metadata(result), **plan.summary(),

@@ -62,8 +62,8 @@ class Sql:
 
 @dataclass(frozen=True)
 class FileDelta:
-    """An update of one repository's rows of a file-level table (its key has `rel_path` or
-    `config_path`).
+    """An update of one repository's rows of a file-level table (each row names its file in
+    `rel_path` or `config_path`).
 
     rows: catalog rows of the re-extracted files. to_delete: rel_paths whose stored rows are
     deleted first (added, modified and deleted files); ignored when `full`, which replaces all of
@@ -78,9 +78,6 @@ class FileDelta:
     version: str
     commit: str
     full: bool
-
-    def num_replaced(self) -> int:
-        return len(self.to_delete)
 
 
 @dataclass(frozen=True)

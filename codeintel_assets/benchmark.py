@@ -182,15 +182,17 @@ def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict
     from codeintel_assets.tools.service import ToolService
 
     service = ToolService()
+    python = service.target_python(str(root)).executable
     files = [f for f in list_files(root) if f.endswith((".py", ".pyi"))]
     commands = {
-        "pyright": [service.pyright_path, *pyright.argv_for(files)],
-        "pyrefly": [service.pyrefly_path, *pyrefly.argv_for(files, pyrefly.has_config(str(root)))],
+        "pyright": [service.pyright_path, *pyright.argv_for(files, python)],
+        "pyrefly": [service.pyrefly_path,
+                    *pyrefly.argv_for(files, pyrefly.has_config(str(root)), python)],
         "ruff": [service.ruff_path, *ruff.argv_for(files)],
         "scip": [scip.scip_python_executable(str(Path(__file__).parent.parent)), "index",
                  "--project-name", "bench", "--project-version", "bench",
                  "--output", str(root.parent / "bare.scip")],
-        "tests": [service.test_python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                   *pytest_args],
     }
     env = {"NODE_OPTIONS": f"--max-old-space-size={service.scip_node_heap_mb}"}

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="do not run this ToolService tool (pyright, pyrefly, ruff, tests, "
                      "scip); its tables are written empty. Repeatable. `--skip-tool tests` "
                      "avoids executing the target's test suite.")
+    run.add_argument("--python", metavar="PATH",
+                     help="interpreter of the target's environment (default: "
+                     "$CODEINTEL_TARGET_PYTHON, else <target>/.venv, else <target>/venv, else "
+                     "this project's)")
     run.add_argument("--full", action="store_true",
                      help="rebuild every file-level table from all files (default: re-extract "
                      "only the files that changed since each table was written)")
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tools = [t for t in TOOLS if t not in args.skip_tool] if args.skip_tool else None
         result = api.materialize(args.select, args.target, args.db, tools, raise_on_error=False,
-                                 full_rebuild=args.full)
+                                 full_rebuild=args.full, target_python=args.python)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"run failed in steps: {', '.join(failed)}", file=sys.stderr)

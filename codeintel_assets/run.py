@@ -14,13 +14,17 @@ from codeintel_assets.definitions import defs
 
 def run_config(target: str | None = None, db: str | None = None,
                tools: list[str] | None = None, tool_config: dict | None = None,
-               full_rebuild: bool = False, full_rebuild_share: float | None = None) -> dict:
-    """Run config overriding the target root, the DuckDB file, the enabled tools and other
-    ToolService fields (`tool_config`, e.g. {"pytest_args": ["-x"]}), and the warehouse's
-    rebuild policy (`full_rebuild`, `full_rebuild_share`)."""
+               full_rebuild: bool = False, full_rebuild_share: float | None = None,
+               target_python: str | None = None) -> dict:
+    """Run config overriding the target root, the target's interpreter (`target_python`), the
+    DuckDB file, the enabled tools and other ToolService fields (`tool_config`, e.g.
+    {"pytest_args": ["-x"]}), and the warehouse's rebuild policy (`full_rebuild`,
+    `full_rebuild_share`)."""
     resources: dict = {}
-    if target:
-        resources["target"] = {"config": {"root": target}}
+    target_config = {**({"root": target} if target else {}),
+                     **({"python": target_python} if target_python else {})}
+    if target_config:
+        resources["target"] = {"config": target_config}
     warehouse: dict = {"db_path": db} if db else {}
     if full_rebuild:
         warehouse["full_rebuild"] = True
@@ -40,17 +44,20 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 db: str | None = None, tools: list[str] | None = None,
                 instance: dg.DagsterInstance | None = None, raise_on_error: bool = True,
                 tool_config: dict | None = None, full_rebuild: bool = False,
-                full_rebuild_share: float | None = None) -> dg.ExecuteInProcessResult:
+                full_rebuild_share: float | None = None,
+                target_python: str | None = None) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
-    lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip).
-    File-level tables update incrementally unless `full_rebuild` (see Warehouse)."""
+    lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip);
+    `target_python` is the target's interpreter (default: see TargetRepo.python). File-level
+    tables update incrementally unless `full_rebuild` (see Warehouse)."""
     graph = defs.resolve_asset_graph()
     selection = select if isinstance(select, dg.AssetSelection) else \
         dg.AssetSelection.from_coercible(select.split(","))
     keys = selection.resolve(graph)
     job = defs.resolve_implicit_global_asset_job_def()
-    config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share)
+    config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share,
+                        target_python)
     return job.execute_in_process(run_config=config, instance=instance,
                                   asset_selection=list(keys), raise_on_error=raise_on_error)
 

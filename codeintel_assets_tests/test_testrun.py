@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from codeintel_assets.extract.goids import goid
 from codeintel_assets.extract.scan import list_files, module_names
 from codeintel_assets.tools import testrun
-from codeintel_assets.tools.runner import ToolExecutionError, ToolRunner
+from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets_tests.conftest import write_files
 
 REPO = "acme/calc"
@@ -248,26 +249,40 @@ def test_no_tests_is_empty(tmp_path):
     root = tmp_path / "t"
     write_files(root, {"pkg/__init__.py": "", "pkg/m.py": "def f():\n    return 1\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
-    assert run.returncode == 5
+    assert (run.returncode, run.status) == (5, testrun.NO_TESTS)
+    assert "collected no tests" in run.reason
     assert testrun.test_rows(run.report_path, str(root), {}, REPO) == []
     cov = testrun.coverage_rows(run.coverage_path, str(root)) if run.coverage_path else []
     assert all(not r["is_covered"] for r in cov)
 
 
-def test_timeout_raises(tmp_path):
+def test_timeout_is_recorded_not_raised(tmp_path):
     root = tmp_path / "t"
     write_files(root, {"test_slow.py": "import time\n\ndef test_s():\n    time.sleep(60)\n"})
-    with pytest.raises(ToolExecutionError, match="timed out"):
-        testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), timeout_s=3)
+    started = time.perf_counter()
+    run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), timeout_s=3)
+    assert time.perf_counter() - started < 30  # the process group was killed
+    assert (run.status, run.returncode, run.report_path) == (testrun.TIMED_OUT, None, "")
+    assert "timeout of 3s" in run.reason
 
 
-def test_usage_error_raises(tmp_path):
+def test_usage_error_is_recorded_with_the_reason(tmp_path):
     root = tmp_path / "t"
     write_files(root, {"test_a.py": "def test_a():\n    pass\n"})
-    with pytest.raises(ToolExecutionError) as info:
-        testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120,
-                          ["--no-such-flag"])
-    assert info.value.returncode == 4
+    run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120,
+                            ["--no-such-flag"])
+    assert (run.status, run.returncode) == (testrun.CRASHED, 4)
+    assert "--no-such-flag" in run.reason
+
+
+def test_conftest_crash_at_start_up_is_recorded(tmp_path):
+    root = tmp_path / "t"
+    write_files(root, {"conftest.py": "def pytest_configure(config):\n"
+                                      "    raise RuntimeError('conftest exploded')\n",
+                       "test_a.py": "def test_a():\n    pass\n"})
+    run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
+    assert run.status == testrun.CRASHED and not run.completed
+    assert "conftest exploded" in run.reason
 
 
 def test_interrupted_run_with_a_report_is_returned(tmp_path):
@@ -276,7 +291,7 @@ def test_interrupted_run_with_a_report_is_returned(tmp_path):
                                     "def test_b():\n    pytest.exit('stop', returncode=2)\n\n"
                                     "def test_c():\n    pass\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
-    assert run.returncode == 2
+    assert (run.returncode, run.status) == (2, testrun.INTERRUPTED)
     rows = testrun.test_rows(run.report_path, str(root), {}, REPO)
     assert [(r["test_id"], r["status"]) for r in rows][:1] == [("test_a.py::test_a", "passed")]
 

@@ -49,9 +49,10 @@ TableData = dg.PythonObjectDagsterType((pa.Table, Sql, FileDelta), name="TableDa
 
 
 def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
-         extra_outs: dict[str, dg.AssetOut] | None = None, can_subset: bool = True):
+         extra_outs: dict[str, dg.AssetOut] | None = None, can_subset: bool = True,
+         check_specs: Sequence[dg.AssetCheckSpec] = ()):
     """One step of the step graph: a multi-asset over its tables (subsettable if several,
-    unless `can_subset` is False)."""
+    unless `can_subset` is False), with the checks only its run can evaluate."""
     subsettable = can_subset and len(tables) + len(extra_outs or {}) > 1
     # Everything downstream of repo_scan follows its upstream tables (the automation sensor);
     # repo_scan itself is started by the git-HEAD sensor, the hook, or a user.
@@ -60,7 +61,8 @@ def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] 
         spec(t, source).replace_attributes(automation_condition=condition),
         dagster_type=TableData, is_required=not subsettable) for t in tables}
     return dg.multi_asset(name=name, deps=[key(d) for d in deps], can_subset=subsettable,
-                          pool=POOL, outs={**outs, **(extra_outs or {})})
+                          pool=POOL, outs={**outs, **(extra_outs or {})},
+                          check_specs=list(check_specs) or None)
 
 
 def progress_logger(context, label: str):

@@ -25,6 +25,7 @@ from codeintel_assets.storage.gateway import (
     StorageGateway,
     default_db_path,
 )
+from codeintel_assets.tools.environment import PYTHON_ENV
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
 TARGET_ENV = "CODEINTEL_TARGET"
@@ -61,6 +62,13 @@ class TargetRepo(dg.ConfigurableResource):
     )
     workers: int = Field(
         default=0, description="Parser processes; 0 = one per CPU core ($CODEINTEL_WORKERS)."
+    )
+    python: str = Field(
+        default_factory=lambda: os.environ.get(PYTHON_ENV, ""),
+        description="Interpreter of the target's environment: its tests run, and pyright, "
+        "pyrefly and scip-python resolve imports, against its installed packages. Default: "
+        f"${PYTHON_ENV}, else <target>/.venv, else <target>/venv, else codeintel-assets' own "
+        "interpreter (with the target's source roots on PYTHONPATH).",
     )
 
     _info: RepoInfo | None = PrivateAttr(default=None)

@@ -1,11 +1,17 @@
 """Tool-backed steps: typing_ingest, coverage_ingest, tests_ingest, scip_ingest, crosswalk.
 
 Every external program runs through the ToolService resource; no DuckDB connection is open
-while a tool runs (the warehouse is read before and written after). A missing or failing tool
-fails its own step with the ToolService error and writes nothing; a tool disabled in
+while a tool runs (the warehouse is read before and written after). Tools run against the
+target's interpreter (target.python, else the target's .venv/venv, else ours). What the target
+breaks (a configuration a tool refuses, a test suite that crashes, collects nothing or times out)
+is data: the tables keep the rows that exist, the metadata says the status and the reason, and a
+WARN check `<tool>_completed` fails; the run stays green. A missing tool or a tool crash of our
+own fails its step with the ToolService error and writes nothing; a tool disabled in
 ToolService.enabled writes empty tables and says so in the metadata.
 """
 
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -14,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.common import key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
@@ -22,7 +28,7 @@ from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools import scip, testrun
-from codeintel_assets.tools.service import ToolService
+from codeintel_assets.tools.service import StaticRun, ToolService
 
 STATIC_TOOLS = ("pyright", "pyrefly", "ruff")
 
@@ -31,76 +37,122 @@ def _with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
     return [{**r, "repo": repo, "commit": commit} for r in rows]
 
 
+def completion_spec(table_name: str, tool: str) -> dg.AssetCheckSpec:
+    """A WARN check, evaluated by the step itself, that `tool` completed on the target."""
+    return dg.AssetCheckSpec(
+        name=f"{tool.replace('-', '_').replace(' ', '_')}_completed", asset=key(table_name),
+        description=f"{tool} completed on the target. Fails (WARN) when the target broke it "
+        "(an invalid configuration, a suite that crashes, collects nothing or times out); the "
+        "metadata gives the status and the reason, and the table keeps the rows that exist.")
+
+
+def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):
+    """The check result of `spec`, when its check is selected (use with `yield from`)."""
+    if spec.key in context.selected_asset_check_keys:
+        yield dg.AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, passed=passed,
+                                  severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+
+
+def _status_metadata(status: str, reason: str, **more) -> dict:
+    return {"status": status, "reason": dg.MetadataValue.md(f"```\n{reason}\n```" if reason
+                                                            else "-"), **more}
+
+
 # ---- typing_ingest -------------------------------------------------------------------------
 
 TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics")
+TYPING_CHECKS = {t: completion_spec("analytics.diagnostics", t) for t in STATIC_TOOLS}
 
 
 @step("typing_ingest", TYPING_TABLES, "pyright, pyrefly and ruff (ToolService) and the "
-      "annotation counts of core.ast_nodes", ("core.file_state", "core.ast_nodes"))
+      "annotation counts of core.ast_nodes", ("core.file_state", "core.ast_nodes"),
+      check_specs=list(TYPING_CHECKS.values()))
 def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                   tools: ToolService):
-    """Run the three static tools concurrently on the scanned Python files."""
+    """Run the three static tools concurrently on the scanned Python files, resolving imports
+    in the target's own environment."""
     repo, root = target.info().slug, target.abs_root
     files = [job.rel_path for job in warehouse.python_jobs()]
     commit = warehouse.snapshot_commit()
     defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
                           where="node_type IN ('FunctionDef', 'AsyncFunctionDef')").to_pylist()
-
-    enabled = [t for t in STATIC_TOOLS if tools.is_enabled(t)]
-    methods = {"pyright": tools.pyright_diagnostics, "pyrefly": tools.pyrefly_diagnostics,
-               "ruff": tools.ruff_diagnostics}
+    python = tools.target_python(root, target.python)
+    context.log.info(f"typing_ingest: target interpreter {python.executable} ({python.reason})")
+    methods = {"pyright": lambda: tools.pyright_diagnostics(root, files, python),
+               "pyrefly": lambda: tools.pyrefly_diagnostics(root, files, python),
+               "ruff": lambda: tools.ruff_diagnostics(root, files)}
     wall: dict[str, float] = {}
 
-    def timed(tool: str) -> list[dict]:
+    def timed(tool: str) -> StaticRun:
         started = time.perf_counter()
         try:
-            return methods[tool](root, files)
+            return methods[tool]()
         finally:
             wall[tool] = round(time.perf_counter() - started, 2)
             context.log.info(f"typing_ingest: {tool} finished in {wall[tool]}s")
 
     with ThreadPoolExecutor(max_workers=len(STATIC_TOOLS)) as pool:
-        futures = {t: pool.submit(timed, t) for t in enabled}
-    rows = [row for t in enabled for row in futures[t].result()]
+        futures = {t: pool.submit(timed, t) for t in STATIC_TOOLS}
+    runs = {t: futures[t].result() for t in STATIC_TOOLS}
+    for run in runs.values():
+        if not run.completed:
+            context.log.warning(f"typing_ingest: {run.tool} {run.status}: {run.reason}")
+    rows = [row for t in STATIC_TOOLS for row in runs[t].rows]
 
     rows = _with_ident(diag.number_occurrences(rows), repo, commit)
     counts = diag.per_file_counts(rows, files)
     errors = {c["rel_path"]: c["pyright_errors"] + c["pyrefly_errors"] for c in counts}
     typedness = typedness_rows(repo, commit, files, defs, errors)
     metadata = {"files": len(files), "diagnostics": len(rows),
-                "tools": dg.MetadataValue.json({t: ("ran" if t in enabled else "disabled")
-                                                for t in STATIC_TOOLS}),
-                "tool_wall_s": dg.MetadataValue.json(wall)}
+                "tools": dg.MetadataValue.json({t: runs[t].status for t in STATIC_TOOLS}),
+                "tool_wall_s": dg.MetadataValue.json(wall), **python.metadata()}
     yield from outputs(context, {
         "analytics.typedness": table("analytics.typedness").from_rows(typedness),
         "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
             _with_ident(counts, repo, commit)),
         "analytics.diagnostics": table("analytics.diagnostics").from_rows(rows),
     }, metadata)
+    for tool, run in runs.items():
+        yield from completion(context, TYPING_CHECKS[tool], run.completed, _status_metadata(
+            run.status, run.reason, rows=len(run.rows), fallback=run.fallback or "-"))
 
 
 # ---- coverage_ingest and tests_ingest: one shared test run ---------------------------------
 
+TEST_RUN_READS = ("core.file_state", "core.modules")
+
 
 def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
                 tools: ToolService):
-    """The snapshot's test run (keyed by the scanned files' content hashes); when the test
-    run is disabled, writes `name` empty and returns None (use with `yield from`)."""
+    """The snapshot's test run (keyed by the scanned files' content hashes, the interpreter and
+    the pytest arguments) under the target's interpreter, and the metadata saying how it went;
+    when the test run is disabled, writes `name` empty and returns None (use with
+    `yield from`)."""
+    check = TEST_CHECKS[name]
     if not tools.is_enabled("tests"):
         reason = "test run disabled in ToolService.enabled"
         context.log.warning(f"{name}: {reason}; writing an empty table")
         yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
+        yield from completion(context, check, True, _status_metadata("disabled", reason))
         return None
-    warehouse.require("core.file_state")
+    python = tools.target_python(target.abs_root, target.python)
     (snapshot,) = warehouse.gateway().query(
         "SELECT md5(coalesce(string_agg(rel_path || ':' || content_hash, ',' ORDER BY rel_path), "
         "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
+    run_key = hashlib.md5(json.dumps([snapshot, python.executable, tools.pytest_args])
+                          .encode()).hexdigest()
+    source_roots = sorted(set(warehouse.read("core.modules", ["source_root"])
+                              .column(0).to_pylist()))
     slug = target.info().slug.replace("/", "__")
-    workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, snapshot)
-    run = tools.test_run(target.abs_root, workdir)
-    _prune_test_runs(os.path.dirname(workdir), keep=snapshot)
-    return run
+    workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, run_key)
+    context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
+    run = tools.test_run(target.abs_root, workdir, python, source_roots)
+    _prune_test_runs(os.path.dirname(workdir), keep=run_key)
+    if not run.completed:
+        context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
+    metadata = _status_metadata(run.status, run.reason, pytest_exit_code=run.returncode,
+                                test_run_s=round(run.wall_s, 2), **python.metadata())
+    return run, metadata
 
 
 def _prune_test_runs(parent: str, keep: str) -> None:
@@ -112,42 +164,49 @@ def _prune_test_runs(parent: str, keep: str) -> None:
         shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def _run_metadata(run: testrun.TestRun) -> dict:
-    return {"pytest_exit_code": run.returncode, "test_run_s": round(run.wall_s, 2)}
+TEST_CHECKS = {t: completion_spec(t, "test run")
+               for t in ("analytics.coverage_lines", "analytics.test_catalog")}
 
 
 @step("coverage_ingest", ("analytics.coverage_lines",), "coverage.py with per-test contexts "
-      "(ToolService's shared pytest run, or an existing coverage file)", ("core.file_state",))
+      "(ToolService's shared pytest run, or an existing coverage file)", TEST_RUN_READS,
+      check_specs=[TEST_CHECKS["analytics.coverage_lines"]])
 def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                     tools: ToolService):
-    run = yield from _shared_run(context, "analytics.coverage_lines", target, warehouse, tools)
-    if run is None:
+    name = "analytics.coverage_lines"
+    shared = yield from _shared_run(context, name, target, warehouse, tools)
+    if shared is None:
         return
+    run, metadata = shared
     scanned = {j.rel_path for j in warehouse.python_jobs()}
     rows = testrun.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
-    data = table("analytics.coverage_lines").from_rows(
-        _with_ident(rows, target.info().slug, warehouse.snapshot_commit()))
-    yield from outputs(context, {"analytics.coverage_lines": data}, _run_metadata(run))
+    data = table(name).from_rows(_with_ident(rows, target.info().slug,
+                                             warehouse.snapshot_commit()))
+    yield from outputs(context, {name: data}, metadata)
+    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
-      "pytest run (or an existing report)", ("core.file_state",))
+      "pytest run (or an existing report)", TEST_RUN_READS,
+      check_specs=[TEST_CHECKS["analytics.test_catalog"]])
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
-    run = yield from _shared_run(context, "analytics.test_catalog", target, warehouse, tools)
-    if run is None:
+    name = "analytics.test_catalog"
+    shared = yield from _shared_run(context, name, target, warehouse, tools)
+    if shared is None:
         return
+    run, metadata = shared
     paths = warehouse.read("core.file_state", ["rel_path"], where="language = 'python'")
     module_of = {p: m for p, (m, _) in module_names(paths.column("rel_path").to_pylist()).items()}
     repo = target.info().slug
     rows = testrun.test_rows(run.report_path, target.abs_root, module_of, repo) \
         if run.report_path else []
-    data = table("analytics.test_catalog").from_rows(
-        _with_ident(rows, repo, warehouse.snapshot_commit()))
+    data = table(name).from_rows(_with_ident(rows, repo, warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())
-    yield from outputs(context, {"analytics.test_catalog": data},
-                       {**_run_metadata(run), "statuses": dg.MetadataValue.json(dict(statuses))})
+    yield from outputs(context, {name: data},
+                       {**metadata, "statuses": dg.MetadataValue.json(dict(statuses))})
+    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
 
 
 # ---- scip_ingest -----------------------------------------------------------------------------
@@ -176,16 +235,18 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         yield from outputs(context, {t: table(t).empty() for t in SCIP_TABLES},
                            {"skipped": reason})
         return
+    python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
-    built = tools.scip_index(root, index_path, info.slug, commit or "working-tree")
+    built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
     symbols, occurrences = scip.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]
     index_meta = {"path": index_path, "size_bytes": built["size_bytes"],
                   "tool_version": built["tool_version"],
                   "document_count": built["document_count"],
                   "excluded_files": dg.MetadataValue.json(built["excluded_files"]),
-                  "attempts": built["attempts"], "index_s": round(built["wall_s"], 2)}
+                  "attempts": built["attempts"], "index_s": round(built["wall_s"], 2),
+                  **python.metadata()}
     if INDEX_KEY in context.selected_asset_keys:
         yield dg.Output(None, output_name="index__scip", metadata=index_meta)
     yield from outputs(context, {
@@ -193,7 +254,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             _with_ident(symbols, info.slug, commit)),
         "core.scip_occurrences": table("core.scip_occurrences").from_rows(
             _with_ident(occurrences, info.slug, commit)),
-    }, {"index_path": index_path, "excluded_files": len(built["excluded_files"])})
+    }, {"index_path": index_path, "excluded_files": len(built["excluded_files"]),
+        **python.metadata()})
 
 
 # ---- crosswalk -----------------------------------------------------------------------------

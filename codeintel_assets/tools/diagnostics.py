@@ -19,15 +19,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codeintel_assets.extract.pysource import decode_python, source_lines
 from codeintel_assets.tools.runner import (
+    TargetCausedError,
     ToolExecutionError,
     ToolNotFoundError,
+    ToolResult,
     ToolRunner,
+    tail,
 )
 
 ROW_KEYS = ("tool", "rel_path", "line", "col", "end_line", "end_col", "code", "severity",
@@ -213,10 +216,6 @@ def chunk_paths(files: Sequence[str], budget: int = ARGV_BUDGET_BYTES) -> list[l
     return chunks
 
 
-def stderr_tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def path_args(files: Sequence[str]) -> list[str]:
     """File arguments; a path starting with `-` gets `./` so it is not read as an option."""
     return [f"./{f}" if f.startswith("-") else f for f in files]
@@ -232,6 +231,8 @@ def run_chunks(
     make_argv: Callable[[list[str]], list[str]],
     parse: Callable[[str, str], list[dict]],
     ok_codes: Sequence[int],
+    env: Mapping[str, str] | None = None,
+    target_failure: Callable[[ToolResult], str | None] = lambda result: None,
 ) -> list[dict]:
     """Run `tool` over `files` (chunked), parse each output, keep rows of the requested files.
 
@@ -240,7 +241,9 @@ def run_chunks(
 
     `timeout_s` bounds the whole run (all chunks). A missing executable raises ToolNotFoundError
     naming `tool`; an exit code outside `ok_codes`, a timeout or output `parse` rejects raise
-    ToolExecutionError with the argv, the exit code and the stderr tail.
+    ToolExecutionError with the argv, the exit code and the stderr tail. When
+    `target_failure(result)` names a reason (the target's configuration is invalid for the tool),
+    TargetCausedError with that reason, whatever the exit code. `env` adds environment variables.
     """
     wanted = normalize_rel_paths(files)
     if not wanted:
@@ -256,15 +259,21 @@ def run_chunks(
         if remaining <= 0:
             raise ToolExecutionError(argv, None, "", f"timed out: {tool} exceeded {timeout_s}s")
         try:
-            result = runner.run(argv, cwd=root, timeout_s=remaining, ok_codes=ok_codes)
+            result = runner.run(argv, cwd=root, env=env, timeout_s=remaining,
+                                ok_codes=range(-256, 256))
         except ToolNotFoundError as exc:
             raise ToolNotFoundError(
                 tool, f"{executable!r} was not found; install it ({_INSTALL[tool]}) or configure "
                       f"its path") from exc
+        reason = target_failure(result)
+        if reason or result.returncode not in ok_codes:
+            output = tail(result.stderr or result.stdout)
+            raise (TargetCausedError(argv, result.returncode, output, reason) if reason else
+                   ToolExecutionError(argv, result.returncode, output, "tool failed"))
         try:
             rows.extend(parse(result.stdout, root))
         except ValueError as exc:
-            raise ToolExecutionError(argv, result.returncode, stderr_tail(result.stderr),
+            raise ToolExecutionError(argv, result.returncode, tail(result.stderr),
                                      f"unparseable {tool} output ({exc})") from exc
     keep = set(wanted)
     return sorted((r for r in rows if r["rel_path"] in keep), key=_row_order)

@@ -1,7 +1,9 @@
 """pyrefly: run `pyrefly check` on a list of files and parse its JSON report into diagnostic rows.
 
 Invocation: `pyrefly check --output-format json --min-severity info --summary=none
---progress-bar no [--preset default] <files...>` with cwd=root.
+--progress-bar no [--preset default] [--python-interpreter-path <python>] <files...>` with
+cwd=root, where `<python>` is the target's interpreter (tools/environment.py): pyrefly asks it for
+its version and site-packages, so imports resolve against the target's own environment.
 
 - Configuration: a target with a pyrefly configuration (pyrefly.toml, or a `[tool.pyrefly]` table
   in pyproject.toml, in root or an ancestor, as pyrefly searches) is checked with it. Without one,
@@ -13,7 +15,9 @@ Invocation: `pyrefly check --output-format json --min-severity info --summary=no
   only errors are counted (`diagnostics.per_file_counts`).
 - The JSON report gives paths relative to the working directory (root) whatever
   `--relative-to` says; `parse` accepts them relative to root or absolute.
-- The Python environment is pyrefly's default (it queries `python3`/`python` on PATH).
+- Without `python`, pyrefly queries `python3`/`python` on PATH.
+- A configuration pyrefly cannot read makes it print `Fatal configuration error` on stderr and
+  exit 1 with no report: that raises TargetCausedError (the target's fault, not ours).
 
 Exit codes: 0 (no errors) and 1 (errors reported) are accepted; anything else raises
 ToolExecutionError, as does output that is not pyrefly's JSON (pyrefly also exits 1 when it fails,
@@ -35,7 +39,7 @@ from codeintel_assets.tools.diagnostics import (
     parse_report,
     run_chunks,
 )
-from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "pyrefly"
 OK_CODES = (0, 1)
@@ -59,17 +63,30 @@ def has_config(root: str) -> bool:
     return False
 
 
-def argv_for(files: list[str], configured: bool) -> list[str]:
+def argv_for(files: list[str], configured: bool, python: str | None = None) -> list[str]:
     """Arguments after the executable."""
-    return [*BASE_ARGS, *([] if configured else ["--preset", "default"]), *files]
+    return [*BASE_ARGS, *([] if configured else ["--preset", "default"]),
+            *(["--python-interpreter-path", python] if python else []), *files]
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0) -> list[dict]:
-    """Diagnostic rows of `pyrefly check` on `files` (rel_paths under `root`); [] for no files."""
+        timeout_s: float = 600.0, python: str | None = None) -> list[dict]:
+    """Diagnostic rows of `pyrefly check` on `files` (rel_paths under `root`), resolving imports
+    in the environment of `python` (default: `python3` on PATH); [] for no files."""
     configured = has_config(root)
     return run_chunks(runner, TOOL, root, files, executable, timeout_s,
-                      lambda chunk: argv_for(chunk, configured), parse, OK_CODES)
+                      lambda chunk: argv_for(chunk, configured, python), parse, OK_CODES,
+                      target_failure=config_failure)
+
+
+def config_failure(result: ToolResult) -> str | None:
+    """The reason when pyrefly refused the target's configuration."""
+    if "Fatal configuration error" not in result.stderr:
+        return None
+    detail = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()
+              and not ln.lstrip().startswith(("|", "^")) and "Fatal configuration" not in ln]
+    return "pyrefly cannot read the target's configuration" + (f": {detail[-1]}" if detail
+                                                               else "")
 
 
 def parse(output: str, root: str) -> list[dict]:

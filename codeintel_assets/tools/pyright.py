@@ -1,16 +1,18 @@
 """pyright: run it on a list of files and parse its `--outputjson` report into diagnostic rows.
 
-Invocation: `pyright --outputjson <files...>` with cwd=root, otherwise pyright's defaults: the
+Invocation: `pyright --outputjson --pythonpath <python> <files...>` with cwd=root, where
+`<python>` is the target's interpreter (tools/environment.py), so imports resolve against the
+packages installed in the target's environment; otherwise pyright's defaults: the
 target's pyrightconfig.json or `[tool.pyright]` in its pyproject.toml when it has one (its
 `exclude` still applies to files named on the command line: pyright analyses an excluded file
 not at all, so it gets no rows), else pyright's built-in defaults (typeCheckingMode "standard";
-no configuration is needed), and the Python environment pyright finds itself (the `python` on
-PATH). Files are passed as arguments, split into several invocations only past
+no configuration is needed). Files are passed as arguments, split into several invocations only past
 `diagnostics.ARGV_BUDGET_BYTES` of paths (never for a repository of django's size).
 
-Exit codes: 0 (no errors) and 1 (errors reported, a successful run) are accepted; 2 (fatal),
-3 (bad config), 4 (bad command line, e.g. a missing file) and anything else raise
-ToolExecutionError, as does output that is not pyright's JSON report.
+Exit codes: 0 (no errors) and 1 (errors reported, a successful run) are accepted; 3 (the
+target's pyrightconfig.json or [tool.pyright] cannot be read) raises TargetCausedError; 2
+(fatal), 4 (bad command line, e.g. a missing file) and anything else raise ToolExecutionError, as
+does output that is not pyright's JSON report.
 
 Positions: the report's ranges are LSP positions, 0-based lines and 0-based columns in UTF-16
 code units, end exclusive. Rows get line + 1 and columns as UTF-8 byte offsets. pyright's JSON
@@ -24,21 +26,33 @@ from codeintel_assets.tools.diagnostics import (
     parse_report,
     run_chunks,
 )
-from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "pyright"
 OK_CODES = (0, 1)
 
 
-def argv_for(files: list[str]) -> list[str]:
+def argv_for(files: list[str], python: str | None = None) -> list[str]:
     """Arguments after the executable."""
-    return ["--outputjson", *files]
+    return ["--outputjson", *(["--pythonpath", python] if python else []), *files]
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0) -> list[dict]:
-    """Diagnostic rows of pyright on `files` (rel_paths under `root`); [] for no files."""
-    return run_chunks(runner, TOOL, root, files, executable, timeout_s, argv_for, parse, OK_CODES)
+        timeout_s: float = 600.0, python: str | None = None) -> list[dict]:
+    """Diagnostic rows of pyright on `files` (rel_paths under `root`), resolving imports in the
+    environment of `python` (default: the `python` on PATH); [] for no files."""
+    return run_chunks(runner, TOOL, root, files, executable, timeout_s,
+                      lambda chunk: argv_for(chunk, python), parse, OK_CODES,
+                      target_failure=config_failure)
+
+
+def config_failure(result: ToolResult) -> str | None:
+    """The reason when pyright refused the target's configuration (exit code 3)."""
+    if result.returncode != 3:
+        return None
+    lines = [ln for ln in (result.stderr + result.stdout).splitlines() if "onfig" in ln]
+    return "pyright cannot read the target's configuration" + (f": {lines[-1].strip()}"
+                                                              if lines else "")
 
 
 def parse(output: str, root: str) -> list[dict]:

@@ -6,11 +6,13 @@ Invocation: `ruff check --output-format json --no-cache <files...>` with cwd=roo
   pyproject.toml, found upward from each file, else ruff's defaults) chooses the rules, so the
   counts reflect the project's lint standard. Its `exclude`/`extend-exclude` do NOT drop the given
   files: ruff lints files named on the command line unless `--force-exclude` is passed, and it is
-  not. A configuration this ruff cannot read makes ruff exit 2, which raises.
+  not. A configuration this ruff cannot read (exit 2, `Failed to parse <file>` on stderr) raises
+  TargetCausedError naming the file; `isolated=True` (`--isolated`) then ignores every
+  configuration file and lints with ruff's defaults, so the rows can still be produced.
 - `--no-cache` keeps ruff from writing `.ruff_cache` into the target.
 - No `--exit-zero`: the exit code is checked here. 0 (clean) and 1 (violations found) are
-  accepted; 2 (bad config, bad arguments, internal error) and anything else raise
-  ToolExecutionError, as does output that is not ruff's JSON.
+  accepted; 2 (bad arguments, internal error) and anything else raise ToolExecutionError, as
+  does output that is not ruff's JSON.
 
 Positions: `location`/`end_location` have 1-based `row` and 1-based `column` in Unicode code
 points, end exclusive. Rows get the rows as they are and columns - 1 as UTF-8 byte offsets. code
@@ -21,26 +23,41 @@ severity is ruff's own `severity` field ('error' for every violation in 0.17), '
 
 from __future__ import annotations
 
+import re
+
 from codeintel_assets.tools.diagnostics import (
     CODEPOINT,
     parse_report,
     run_chunks,
 )
-from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "ruff"
 OK_CODES = (0, 1)
 
 
-def argv_for(files: list[str]) -> list[str]:
+_BAD_CONFIG = re.compile(r"Failed to parse (.+)")
+
+
+def argv_for(files: list[str], isolated: bool = False) -> list[str]:
     """Arguments after the executable."""
-    return ["check", "--output-format", "json", "--no-cache", *files]
+    return ["check", "--output-format", "json", "--no-cache",
+            *(["--isolated"] if isolated else []), *files]
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0) -> list[dict]:
+        timeout_s: float = 600.0, isolated: bool = False) -> list[dict]:
     """Diagnostic rows of `ruff check` on `files` (rel_paths under `root`); [] for no files."""
-    return run_chunks(runner, TOOL, root, files, executable, timeout_s, argv_for, parse, OK_CODES)
+    return run_chunks(runner, TOOL, root, files, executable, timeout_s,
+                      lambda chunk: argv_for(chunk, isolated), parse, OK_CODES,
+                      target_failure=config_failure)
+
+
+def config_failure(result: ToolResult) -> str | None:
+    """The reason when ruff refused the target's configuration (names the file)."""
+    match = _BAD_CONFIG.search(result.stderr) if result.returncode == 2 else None
+    return f"ruff cannot read the target's configuration {match.group(1).strip()}" \
+        if match else None
 
 
 def parse(output: str, root: str) -> list[dict]:

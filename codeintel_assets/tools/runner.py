@@ -39,6 +39,17 @@ class ToolExecutionError(RuntimeError):
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+        self.reason = reason
+
+
+class ToolTimeoutError(ToolExecutionError):
+    """The tool ran past its timeout and was killed (with its whole process group)."""
+
+
+class TargetCausedError(ToolExecutionError):
+    """The tool ran, but the target made it fail: its configuration is invalid for the tool,
+    its test suite crashed at start-up, collected nothing or ran past the timeout. Callers record
+    this as data (a status, the reason, a failing WARN check), never as a failed step."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +92,14 @@ class ToolRunner:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             _, stderr = proc.communicate()
-            raise ToolExecutionError(argv, None, _tail(stderr),
-                                     f"timed out after {timeout:.0f}s") from None
+            raise ToolTimeoutError(argv, None, tail(stderr),
+                                   f"timed out after {timeout:.0f}s") from None
         except BaseException:
             _kill_group(proc)
             proc.wait()
             raise
         if proc.returncode not in ok_codes:
-            raise ToolExecutionError(argv, proc.returncode, _tail(stderr), "tool failed")
+            raise ToolExecutionError(argv, proc.returncode, tail(stderr), "tool failed")
         return ToolResult(tuple(argv), proc.returncode, stdout, stderr,
                           time.perf_counter() - started)
 
@@ -100,7 +111,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _tail(text: str | bytes | None, lines: int = 20) -> str:
+def tail(text: str | bytes | None, lines: int = 20) -> str:
+    """The last `lines` lines of a tool's output (what error messages and metadata quote)."""
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
     return "\n".join((text or "").splitlines()[-lines:])

@@ -60,6 +60,7 @@ from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
     ToolRunner,
+    tail,
 )
 
 _NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -104,11 +105,12 @@ def _install_hint(project_root: str) -> str:
 
 def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
               project_version: str, timeout_s: float, node_heap_mb: int = 4096,
-              max_retries: int = 3) -> dict:
+              max_retries: int = 3, python_bin_dir: str | None = None) -> dict:
     """Index the Python project at `root` into the SCIP file `output`; never leaves a partial one.
 
     Runs `scip-python index --project-name N --project-version V --output <output>.partial`
-    with cwd=root and NODE_OPTIONS=--max-old-space-size=<node_heap_mb>. `timeout_s` bounds the
+    with cwd=root and NODE_OPTIONS=--max-old-space-size=<node_heap_mb>, and `python_bin_dir` (the
+    target interpreter's folder) first on PATH. `timeout_s` bounds the
     whole call (all attempts together). When an attempt crashes on a file that scip-python
     names, that file is excluded (temporary pyright config, restored afterwards) and the run
     retried, at most `max_retries` times. Any other failure (timeout, non-zero exit without a
@@ -131,6 +133,10 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
     argv = [exe, "index", "--project-name", project_name, "--project-version", project_version,
             "--output", str(partial)]
     env = {"NODE_OPTIONS": f"--max-old-space-size={int(node_heap_mb)}"}
+    if python_bin_dir:
+        # scip-python (pyright inside) finds the interpreter, and `pip list`, on PATH: the
+        # target's environment first, so imports resolve against its installed packages.
+        env["PATH"] = os.pathsep.join([python_bin_dir, os.environ.get("PATH", "")])
     _unlink(out)  # a stale index must not pass for this run's result
     excluded: list[str] = []
     started = time.perf_counter()
@@ -152,7 +158,7 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
         if result.returncode == 0:
             break
         _unlink(partial)
-        tail = _tail(result.stderr or result.stdout)
+        tail = tail(result.stderr or result.stdout, 40)
         culprit = _crash_culprit(result.stderr, root_path)
         if culprit is None:
             raise ToolExecutionError(argv, result.returncode, tail, _failure_reason(result,
@@ -172,7 +178,7 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
         index = _parse_index(partial)
     except (DecodeError, OSError) as exc:
         _unlink(partial)
-        raise ToolExecutionError(argv, 0, _tail(result.stderr), f"unreadable index: {exc}") from exc
+        raise ToolExecutionError(argv, 0, tail(result.stderr, 40), f"unreadable index: {exc}") from exc
     os.replace(partial, out)
     return {
         "output": str(out),
@@ -210,10 +216,6 @@ def _crash_culprit(stderr: str, root: Path) -> str | None:
     except ValueError:
         return None
     return rel.as_posix() or None
-
-
-def _tail(text: str | None, lines: int = 40) -> str:
-    return "\n".join((text or "").splitlines()[-lines:])
 
 
 def _unlink(path: Path) -> None:

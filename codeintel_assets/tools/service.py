@@ -1,34 +1,67 @@
 """ToolService: the Dagster resource through which every external program runs.
 
 One typed method per question (pyright, pyrefly and ruff diagnostics, the shared coverage +
-pytest run, the SCIP index, git); callers get parsed rows, never raw JSON or argv. Each method
-goes through one ToolRunner, which raises ToolNotFoundError (with an install hint) for a missing
-executable and ToolExecutionError (argv, exit code, stderr tail) for a timeout or crash. The
-per-tool exit-code policy lives in the tool's own module (tools/pyright.py, ...).
+pytest run, the SCIP index, git, the target's interpreter); callers get parsed rows, never raw
+JSON or argv. Each method goes through one ToolRunner, which raises ToolNotFoundError (with an
+install hint) for a missing executable and ToolExecutionError (argv, exit code, stderr tail) for
+a crash. The per-tool exit-code policy lives in the tool's own module (tools/pyright.py, ...).
+
+What the target breaks is data, not an exception: a configuration a static tool refuses, or a
+timeout, comes back as a `StaticRun` whose status and reason say so (ruff then still lints with
+its defaults); a test suite that crashes, collects nothing or times out comes back as a
+`testrun.TestRun` with that status. What breaks in our installation (a tool missing, a tool
+crash that is not attributable to the target's configuration) still raises.
 """
 
 import dataclasses
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 from filelock import FileLock
 from pydantic import Field
 
-from codeintel_assets.tools import pyrefly, pyright, ruff, scip, testrun
+from codeintel_assets.tools import environment, pyrefly, pyright, ruff, scip, testrun
+from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.git import RepoInfo, repo_info
-from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.runner import (
+    TargetCausedError,
+    ToolRunner,
+    ToolTimeoutError,
+)
 
 TOOLS = ("pyright", "pyrefly", "ruff", "tests", "scip")
 _BIN = Path(sys.executable).parent
+
+# StaticRun.status values
+OK, CONFIG_ERROR, TIMED_OUT, DISABLED = "ok", "config_error", "timed_out", "disabled"
 
 
 def _bin(name: str) -> str:
     """The executable installed next to this interpreter (the project's venv), else PATH."""
     path = _BIN / name
     return str(path) if path.exists() else name
+
+
+@dataclass(frozen=True)
+class StaticRun:
+    """One static tool's run: analytics.diagnostics rows (without repo/commit/occurrence), and
+    how it went. status: ok | config_error (the target's configuration was refused) | timed_out
+    | disabled; reason: why, with the tool's output tail; fallback: how rows were still produced
+    despite the failure (ruff --isolated), else ''."""
+
+    tool: str
+    rows: list[dict] = field(default_factory=list)
+    status: str = OK
+    reason: str = ""
+    fallback: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return self.status in (OK, DISABLED)
 
 
 class ToolDisabledError(RuntimeError):
@@ -41,18 +74,13 @@ class ToolService(dg.ConfigurableResource):
     enabled: list[str] = Field(
         default=list(TOOLS),
         description=f"Tools to run, of {list(TOOLS)}. A disabled tool's tables are written "
-        "empty and their metadata says so.",
+        "empty and their metadata says so. RUNNING THE TESTS ('tests') EXECUTES THE TARGET'S "
+        "CODE: remove 'tests' for repositories you do not trust.",
     )
     timeout_s: float = Field(default=1800, description="Timeout of one tool call, seconds.")
     pyright_path: str = Field(default_factory=lambda: _bin("pyright"))
     pyrefly_path: str = Field(default_factory=lambda: _bin("pyrefly"))
     ruff_path: str = Field(default_factory=lambda: _bin("ruff"))
-    test_python: str = Field(
-        default=sys.executable,
-        description="Interpreter that runs the target's tests (needs pytest, pytest-cov and "
-        "pytest-json-report, and the target's own dependencies). RUNNING THE TESTS EXECUTES "
-        "THE TARGET'S CODE: remove 'tests' from `enabled` for untrusted repositories.",
-    )
     test_timeout_s: float = Field(default=1800, description="Timeout of the test run, seconds.")
     pytest_args: list[str] = Field(default=[], description="Extra pytest arguments.")
     existing_coverage_file: str = Field(
@@ -73,28 +101,54 @@ class ToolService(dg.ConfigurableResource):
         if not self.is_enabled(tool):
             raise ToolDisabledError(f"{tool} is disabled in ToolService.enabled")
 
+    # ---- the target's interpreter ---------------------------------------------------------
+
+    def target_python(self, root: str, configured: str = "") -> TargetPython:
+        """The interpreter the target's code runs and type-checks against (see
+        tools/environment.py for the order it is chosen in)."""
+        return environment.resolve_python(self.runner(), root, configured)
+
     # ---- static analysis: rows of analytics.diagnostics without repo/commit/occurrence -------
 
-    def pyright_diagnostics(self, root: str, files: list[str]) -> list[dict]:
-        self._require("pyright")
-        return pyright.run(self.runner(), root, files, self.pyright_path, self.timeout_s)
+    def pyright_diagnostics(self, root: str, files: list[str], python: TargetPython) -> StaticRun:
+        return self._static("pyright", lambda: pyright.run(
+            self.runner(), root, files, self.pyright_path, self.timeout_s, python.executable))
 
-    def pyrefly_diagnostics(self, root: str, files: list[str]) -> list[dict]:
-        self._require("pyrefly")
-        return pyrefly.run(self.runner(), root, files, self.pyrefly_path, self.timeout_s)
+    def pyrefly_diagnostics(self, root: str, files: list[str], python: TargetPython) -> StaticRun:
+        return self._static("pyrefly", lambda: pyrefly.run(
+            self.runner(), root, files, self.pyrefly_path, self.timeout_s, python.executable))
 
-    def ruff_diagnostics(self, root: str, files: list[str]) -> list[dict]:
-        self._require("ruff")
-        return ruff.run(self.runner(), root, files, self.ruff_path, self.timeout_s)
+    def ruff_diagnostics(self, root: str, files: list[str]) -> StaticRun:
+        def lint(isolated: bool = False) -> list[dict]:
+            return ruff.run(self.runner(), root, files, self.ruff_path, self.timeout_s, isolated)
+        how = "ruff --isolated (ruff's default rules, no configuration file)"
+        return self._static("ruff", lint, fallback=(how, lambda: lint(True)))
+
+    def _static(self, tool: str, run, fallback=None) -> StaticRun:
+        if not self.is_enabled(tool):
+            return StaticRun(tool, status=DISABLED, reason=f"{tool} is disabled in tools.enabled")
+        try:
+            return StaticRun(tool, run())
+        except TargetCausedError as exc:
+            if fallback is None:
+                return StaticRun(tool, [], CONFIG_ERROR, f"{exc.reason}\n{exc.stderr_tail}")
+            how, rerun = fallback
+            return StaticRun(tool, rerun(), CONFIG_ERROR, f"{exc.reason}\n{exc.stderr_tail}", how)
+        except ToolTimeoutError as exc:
+            return StaticRun(tool, [], TIMED_OUT, f"{tool} {exc.reason} on the target")
 
     # ---- the shared test run --------------------------------------------------------------
 
-    def test_run(self, root: str, workdir: str) -> "testrun.TestRun":
-        """The coverage + pytest run of the target, once per snapshot.
+    def test_run(self, root: str, workdir: str, python: TargetPython,
+                 source_roots: list[str]) -> "testrun.TestRun":
+        """The coverage + pytest run of the target under `python`, once per snapshot.
 
         coverage_ingest and tests_ingest both call this; the first call runs the suite into
-        `workdir` (a folder per snapshot) and the second finds its results there, so the suite
-        never runs twice. Ingests existing files instead when configured.
+        `workdir` (a folder per snapshot, interpreter and pytest arguments) and the second finds
+        its results there, so the suite never runs twice. The test plugins come from
+        environment.plugin_overlay (nothing is installed into the target's environment); under
+        our own interpreter the target's `source_roots` (rel_paths, '' = root) go on PYTHONPATH
+        so a `src/` layout imports. Ingests existing files instead when configured.
         """
         self._require("tests")
         if self.existing_coverage_file or self.existing_test_report:
@@ -105,18 +159,25 @@ class ToolService(dg.ConfigurableResource):
         with FileLock(os.path.join(workdir, ".lock")):
             if marker.exists():
                 return testrun.TestRun(**json.loads(marker.read_text()))
-            done = testrun.run_tests(self.runner(), root, self.test_python, workdir,
-                                     self.test_timeout_s, list(self.pytest_args))
+            paths = environment.plugin_overlay(self.runner(), python)
+            if python.is_own:
+                paths += [os.path.join(root, r) if r else root for r in source_roots]
+            done = testrun.run_tests(self.runner(), root, python.executable, workdir,
+                                     self.test_timeout_s, list(self.pytest_args),
+                                     env={"PYTHONPATH": os.pathsep.join(paths)})
             marker.write_text(json.dumps(dataclasses.asdict(done)))
             return done
 
     # ---- SCIP ------------------------------------------------------------------------------
 
-    def scip_index(self, root: str, output: str, project_name: str, project_version: str) -> dict:
-        """Build the SCIP index of `root` at `output`; a partial index is never returned."""
+    def scip_index(self, root: str, output: str, project_name: str, project_version: str,
+                   python: TargetPython) -> dict:
+        """Build the SCIP index of `root` at `output`, resolving imports in `python`'s
+        environment; a partial index is never returned."""
         self._require("scip")
         return scip.run_index(self.runner(), root, output, project_name, project_version,
-                              self.timeout_s, node_heap_mb=self.scip_node_heap_mb)
+                              self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
+                              python_bin_dir=python.bin_dir)
 
     # ---- git -------------------------------------------------------------------------------
 

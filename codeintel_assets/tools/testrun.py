@@ -41,12 +41,13 @@ Policies:
 - `--continue-on-collection-errors`: a test file that fails to import/parse becomes an 'error'
   row (test_id = the collector's node id) and the other files' tests still run; without it pytest
   stops after collection with exit code 2 and no test runs.
-- Exit codes: 0 (all passed), 1 (some failed: a failing suite still yields its rows) and
-  5 (nothing collected: empty) are success; 2/3/4 (interrupted/internal error/usage error) raise
-  ToolExecutionError unless the report was still written with collected tests, in which case
-  the partial run is returned with its returncode. A run that writes no report at all (pytest or
-  a plugin missing in the target interpreter) raises ToolNotFoundError/ToolExecutionError. A
-  timeout raises ToolExecutionError (from the runner).
+- Exit codes: 0 (all passed) and 1 (some failed: a failing suite still yields its rows) mean
+  the run completed. Everything else is the target's doing and comes back as the TestRun's
+  status with a reason, never as an exception: 5 or nothing collected (no_tests), 2/3/4 after
+  collecting tests (interrupted: the partial report's rows are kept), no report at all (crashed:
+  a conftest or plugin error at start-up, an INTERNALERROR) and a timeout (timed_out). Only a
+  test plugin that cannot be imported, which is our installation's fault, raises
+  ToolNotFoundError.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ import json
 import os
 import posixpath
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -66,9 +68,10 @@ from codeintel_assets.extract.goids import goid
 from codeintel_assets.extract.pysource import read_python, walk
 from codeintel_assets.extract.scan import module_names
 from codeintel_assets.tools.runner import (
-    ToolExecutionError,
     ToolNotFoundError,
     ToolRunner,
+    ToolTimeoutError,
+    tail,
 )
 
 REPORT_NAME = "report.json"
@@ -79,17 +82,33 @@ _STATUSES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
 _PLUGIN_HINT = "install pytest, pytest-cov and pytest-json-report in the target's interpreter"
 
 
+# TestRun.status values: the suite ran (failing tests included), or what the target did instead.
+COMPLETED = "completed"
+NO_TESTS = "no_tests"  # exit code 5, or nothing collected
+INTERRUPTED = "interrupted"  # exit code 2-4 after tests were collected: the rows that exist
+CRASHED = "crashed"  # no report: conftest or plugin error at start-up, INTERNALERROR
+TIMED_OUT = "timed_out"
+
+
 @dataclass(frozen=True)
 class TestRun:
-    """One finished run. `coverage_path` is None when coverage.py wrote no data file."""
+    """One finished run. `coverage_path` is None when coverage.py wrote no data file and
+    `report_path` '' when pytest wrote no report; `status` (see COMPLETED...) and `reason` (the
+    exit code and output tail when the target broke the run, else '') say how it went."""
 
     __test__ = False  # not a pytest test class
 
-    returncode: int
+    returncode: int | None
     wall_s: float
     coverage_path: str | None
     report_path: str
     argv: tuple[str, ...] = ()
+    status: str = COMPLETED
+    reason: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return self.status == COMPLETED
 
 
 def pytest_argv(root: str, python: str, workdir: str, pytest_args: Sequence[str] = (),
@@ -113,9 +132,15 @@ def run_tests(runner: ToolRunner, root: str, python: str, workdir: str, timeout_
               env: Mapping[str, str] | None = None) -> TestRun:
     """Run the target's suite once under coverage with per-test contexts and a JSON report.
 
-    `python` is the interpreter of the target's environment (it must have pytest, pytest-cov and
-    pytest-json-report); `workdir` receives report.json, .coverage and coveragerc (stale ones
-    are removed first). `env` adds environment variables for the run.
+    `python` is the interpreter of the target's environment; pytest, pytest-cov and
+    pytest-json-report must be importable there (installed, or on PYTHONPATH through `env`:
+    tools/environment.py's overlay). `workdir` receives report.json, .coverage and coveragerc
+    (stale ones are removed first). `env` adds environment variables for the run.
+
+    What the target breaks is returned, not raised: a suite that crashes at start-up, collects
+    nothing, stops early or times out gives a TestRun whose status says so, with the reason and
+    the files that exist. A plugin that cannot be imported (our installation) raises
+    ToolNotFoundError; a missing interpreter raises ToolNotFoundError from the runner.
     """
     root = os.path.abspath(root)
     workdir = os.path.abspath(workdir)
@@ -131,25 +156,38 @@ def run_tests(runner: ToolRunner, root: str, python: str, workdir: str, timeout_
     argv = pytest_argv(root, python, workdir, pytest_args, keep_addopts)
     run_env = {"COVERAGE_FILE": coverage_path, "PYTHONDONTWRITEBYTECODE": "1",
                "PYTEST_ADDOPTS": "", "COVERAGE_PROCESS_START": "", **(env or {})}
-    result = runner.run(argv, cwd=root, env=run_env, timeout_s=timeout_s,
-                        ok_codes=range(256))
-    rc = result.returncode
+
+    def finished(rc: int | None, wall_s: float, status: str, reason: str = "") -> TestRun:
+        return TestRun(rc, wall_s, coverage_path if os.path.exists(coverage_path) else None,
+                       report_path if os.path.exists(report_path) else "", tuple(argv),
+                       status, reason)
+
+    started = time.perf_counter()
+    try:
+        result = runner.run(argv, cwd=root, env=run_env, timeout_s=timeout_s,
+                            ok_codes=range(-256, 256))
+    except ToolTimeoutError as exc:
+        return finished(None, time.perf_counter() - started, TIMED_OUT,
+                        f"the test suite ran past the timeout of {timeout_s:.0f}s\n"
+                        f"{exc.stderr_tail}".strip())
+    rc, output = result.returncode, tail(result.stderr or result.stdout)
     report = _load_report(report_path)
     if report is None:
         missing = re.search(r"No module named '?(pytest_cov|pytest_jsonreport|pytest)\b",
                             result.stderr + result.stdout)
         if missing:
             raise ToolNotFoundError(missing.group(1), _PLUGIN_HINT)
-        reason = ("pytest wrote no JSON report" if rc in (0, 1, 5)
-                  else "pytest failed before running tests (no JSON report)")
-        raise ToolExecutionError(argv, rc, _tail(result.stderr or result.stdout), reason)
-    if rc not in (0, 1, 5):
-        collected = report.get("summary", {}).get("collected", 0) or len(report.get("tests", []))
-        if not collected:
-            raise ToolExecutionError(argv, rc, _tail(result.stderr or result.stdout),
-                                     "pytest failed before running tests")
-    return TestRun(rc, result.wall_s, coverage_path if os.path.exists(coverage_path) else None,
-                   report_path, tuple(argv))
+        return finished(rc, result.wall_s, CRASHED,
+                        f"pytest exited with code {rc} before writing its report:\n{output}")
+    collected = report.get("summary", {}).get("collected", 0) or len(report.get("tests", []))
+    if rc == 5 or not collected:
+        return finished(rc, result.wall_s, NO_TESTS,
+                        f"pytest collected no tests (exit code {rc})\n{output}".strip())
+    if rc not in (0, 1):
+        return finished(rc, result.wall_s, INTERRUPTED,
+                        f"pytest stopped with exit code {rc} after collecting {collected} "
+                        f"tests:\n{output}")
+    return finished(rc, result.wall_s, COMPLETED)
 
 
 def _load_report(path: str) -> dict | None:
@@ -158,10 +196,6 @@ def _load_report(path: str) -> dict | None:
             return json.load(fh)
     except (OSError, ValueError):
         return None
-
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # --- coverage data -> analytics.coverage_lines ----------------------------------------------

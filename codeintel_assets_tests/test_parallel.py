@@ -191,15 +191,27 @@ def test_progress_reaches_total_after_worker_crash():
 
 
 def surrogate_extractor(job: FileJob) -> dict[str, list[dict]]:
-    text = "bad \ud800" if job.rel_path == "bad.py" else job.rel_path
-    return {"t": [{"path": job.rel_path, "n": 1, "text": text}]}
+    rows = [{"path": job.rel_path, "key": "ok", "n": 1, "text": "fine"}]
+    if job.rel_path == "bad.py":
+        rows += [{"path": job.rel_path, "key": "text", "n": 2, "text": "bad \ud800"},
+                 {"path": job.rel_path, "key": "lone \udfff", "n": 3, "text": "x"},
+                 {"path": job.rel_path, "key": "big", "n": 2**40, "text": "y"}]
+    return {"t": rows}
 
 
 @pytest.mark.parametrize("n_jobs, workers", [(10, 1), (60, 2)])
-def test_rows_arrow_cannot_store_lose_only_their_file(n_jobs, workers):
-    schemas = {"t": pa.schema([("path", pa.string()), ("n", pa.int64()), ("text", pa.string())])}
+def test_a_value_arrow_cannot_store_loses_only_that_value_or_row(n_jobs, workers):
+    schemas = {"t": pa.schema([("path", pa.string()), ("key", pa.string()), ("n", pa.int32()),
+                               ("text", pa.string())])}
     jobs = make_jobs(n_jobs, {3: "bad.py"})
-    result = run_extractor(surrogate_extractor, jobs, schemas, workers=workers)
-    assert [e.rel_path for e in result.errors] == ["bad.py"]
-    assert "rows not storable" in result.errors[0].error
-    assert result.tables["t"].num_rows == n_jobs - 1
+    result = run_extractor(surrogate_extractor, jobs, schemas, workers=workers,
+                           keys={"t": ("path", "key")})
+    assert result.errors == []
+    rows = {(r["path"], r["key"]): r for r in result.tables["t"].to_pylist()}
+    assert len(rows) == n_jobs + 2  # one row per file, plus two of bad.py's four
+    assert rows[("bad.py", "ok")]["text"] == "fine"
+    assert rows[("bad.py", "text")] == {"path": "bad.py", "key": "text", "n": 2, "text": None}
+    assert rows[("bad.py", "big")]["n"] is None and rows[("bad.py", "big")]["text"] == "y"
+    lost = sorted((d.rel_path, d.column, d.action) for d in result.dropped)
+    assert lost == [("bad.py", "key", "row"), ("bad.py", "n", "value"),
+                    ("bad.py", "text", "value")]

@@ -11,7 +11,7 @@ import pytest
 from codeintel_assets import run
 from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TABLES
-from codeintel_assets_tests.conftest import git, write_files
+from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 
 def rows(db, sql, *params):
@@ -37,7 +37,9 @@ def test_every_table_written_and_every_check_passes(materialized):
     repo, db, result = materialized
     checks = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == len(TABLES) + 2
+    # Primary keys, two cross-table checks, and the tool steps' `<tool>_completed` checks
+    # (pyright, pyrefly, ruff; the test run on two tables), which pass for a disabled tool.
+    assert len(checks) == len(TABLES) + 2 + 5
     failed = {c.asset_check_key.name for c in checks if not c.passed}
     assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")
@@ -184,3 +186,20 @@ def test_primary_key_check_fails_on_a_duplicate_key(materialized):
     assert not result.passed and result.metadata["duplicate_keys"].value == 1
     result = every_definition_has_one_goid(target=target, warehouse=warehouse)
     assert not result.passed and result.metadata["without_goid"].value == 1
+
+
+def test_a_lone_surrogate_loses_only_its_literal(tmp_path):
+    """`'\\ud800'` cannot be stored as UTF-8: that literal's row is dropped (it is the key),
+    every other literal of the file is kept, and the metadata counts the loss."""
+    source = "A = 'first literal'\nB = 'lone \\ud800 surrogate'\nC = 'second literal'\n"
+    repo = make_git_repo(tmp_path / "s", {"m.py": source})
+    db = tmp_path / "s.duckdb"
+    result = run.materialize("core/file_state,core/string_literals", target=str(repo),
+                             db=str(db), tools=[])
+    assert result.success
+    assert rows(db, "SELECT literal FROM core.string_literals ORDER BY literal") == [
+        ("first literal",), ("second literal",)]
+    [meta] = [e.materialization.metadata for e in result.get_asset_materialization_events()
+              if e.asset_key.to_user_string() == "core/string_literals"]
+    assert meta["rows_dropped"].value == 1 and meta["failed_files"].value == 0
+    assert json.loads(json.dumps(meta["dropped"].value))[0]["column"] == "literal"

@@ -1,6 +1,7 @@
 """Shared pieces of the asset modules: asset keys and specs from the catalog, the step
 decorator, progress logging and run metadata."""
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -86,6 +87,9 @@ def run_metadata(result: ExtractResult) -> dict:
         "failed_files": len(result.errors),
         "failures": dg.MetadataValue.json([{"rel_path": e.rel_path, "error": e.error}
                                            for e in result.errors[:100]]),
+        "values_dropped": sum(d.action == "value" for d in result.dropped),
+        "rows_dropped": sum(d.action == "row" for d in result.dropped),
+        "dropped": dg.MetadataValue.json([dataclasses.asdict(d) for d in result.dropped[:100]]),
         "extract_s": round(result.wall_s, 3),
         "files_per_s": round(result.files / wall, 1),
         "rows_per_s": round(result.rows() / wall, 1),
@@ -94,9 +98,13 @@ def run_metadata(result: ExtractResult) -> dict:
 
 def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], tables):
     result = run_extractor(fn, jobs, schemas(*tables), workers=target.workers or None,
-                           progress=progress_logger(context, label))
+                           progress=progress_logger(context, label),
+                           keys={t: table(t).primary_key for t in tables})
     for err in result.errors:
         context.log.warning(f"{label}: {err.rel_path}: {err.error}")
+    for lost in result.dropped:
+        context.log.warning(f"{label}: {lost.rel_path}: {lost.table}.{lost.column} not "
+                            f"storable, {lost.action} dropped ({lost.reason})")
     return result
 
 

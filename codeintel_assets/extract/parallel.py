@@ -6,6 +6,10 @@ catalog (so conversion is parallel too) and the parent concatenates. An exceptio
 becomes a `FileError` for that file and the other files' rows are kept. A worker that dies
 (segfault, out of memory) breaks the pool: its unfinished chunks are retried one file per task
 in a fresh pool, so only the file that kills a worker is lost, and it is reported.
+
+A value Arrow cannot hold (a lone surrogate such as `'\\ud800'` in a string literal, an integer
+out of its column's range) costs that value, set to NULL, or that row when the value is part of
+the table's primary key; never the rest of the file. Each loss is a `DroppedValue`.
 """
 
 from __future__ import annotations
@@ -45,12 +49,25 @@ class FileError:
     error: str
 
 
+@dataclass(frozen=True)
+class DroppedValue:
+    """A value that could not be stored: `action` 'value' (stored as NULL) or 'row' (the row
+    was left out: the value is part of the primary key); `reason` is Arrow's error."""
+
+    rel_path: str
+    table: str
+    column: str
+    action: str
+    reason: str
+
+
 @dataclass
 class ExtractResult:
     tables: dict[str, pa.Table]
     errors: list[FileError] = field(default_factory=list)
     files: int = 0
     wall_s: float = 0.0
+    dropped: list[DroppedValue] = field(default_factory=list)
 
     def rows(self) -> int:
         return sum(t.num_rows for t in self.tables.values())
@@ -67,49 +84,55 @@ def run_extractor(
     workers: int | None = None,
     chunk_size: int = 16,
     progress: ProgressFn | None = None,
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> ExtractResult:
     """Apply `fn` to every job; return one Arrow table per entry of `schemas` (name -> schema;
-    `catalog.schemas(...)` gives the catalog's), empty when no file produced rows."""
+    `catalog.schemas(...)` gives the catalog's), empty when no file produced rows. `keys` (name
+    -> primary-key columns) decides whether an unstorable value costs its value or its row."""
     schemas = dict(schemas)
+    shapes = {name: (schema, tuple((keys or {}).get(name, ()))) for name, schema in schemas.items()}
     tables = list(schemas)
     workers = workers or default_workers()
     started = time.perf_counter()
     parts: dict[str, list[pa.Table]] = {t: [] for t in tables}
     errors: list[FileError] = []
+    dropped: list[DroppedValue] = []
     done = 0
 
-    def collect(result: tuple[dict[str, pa.Table], list[FileError]], n: int) -> None:
+    def collect(result: tuple[dict[str, pa.Table], list[FileError], list[DroppedValue]],
+                n: int) -> None:
         nonlocal done
-        batch, errs = result
+        batch, errs, drops = result
         for name, tbl in batch.items():
             parts[name].append(tbl)
         errors.extend(errs)
+        dropped.extend(drops)
         done += n
         if progress:
             progress(done, len(jobs), time.perf_counter() - started)
 
     if workers <= 1 or len(jobs) < INLINE_BELOW:
         for chunk in _chunks(jobs, chunk_size):
-            collect(_run_chunk(fn, schemas, chunk), len(chunk))
+            collect(_run_chunk(fn, shapes, chunk), len(chunk))
     else:
         queue = deque(_chunks(jobs, chunk_size))
         while queue:
-            suspects = _run_pool(fn, schemas, queue, workers, collect)
+            suspects = _run_pool(fn, shapes, queue, workers, collect)
             # A crash breaks the whole pool, so any chunk in flight may hold the culprit. Run
             # each suspect file alone in a pool of one: a second crash then names its file.
             for job in (job for chunk in suspects for job in chunk):
-                if _run_pool(fn, schemas, deque([[job]]), 1, collect):
+                if _run_pool(fn, shapes, deque([[job]]), 1, collect):
                     crash = FileError(job.rel_path, "worker process crashed on this file")
-                    collect(({}, [crash]), 1)
+                    collect(({}, [crash], []), 1)
 
     out = {
         name: pa.concat_tables(parts[name]) if parts[name] else schemas[name].empty_table()
         for name in tables
     }
-    return ExtractResult(out, errors, len(jobs), time.perf_counter() - started)
+    return ExtractResult(out, errors, len(jobs), time.perf_counter() - started, dropped)
 
 
-def _run_pool(fn, schemas, queue: deque, workers: int, collect) -> list[list[FileJob]]:
+def _run_pool(fn, shapes, queue: deque, workers: int, collect) -> list[list[FileJob]]:
     """Run chunks from `queue` in a fresh pool, at most `workers` in flight at a time.
 
     Returns [] when the queue is drained. When a worker dies, returns the chunks that were in
@@ -121,7 +144,7 @@ def _run_pool(fn, schemas, queue: deque, workers: int, collect) -> list[list[Fil
         while queue or in_flight:
             while queue and len(in_flight) < workers:
                 chunk = queue.popleft()
-                in_flight[pool.submit(_run_chunk, fn, schemas, chunk)] = chunk
+                in_flight[pool.submit(_run_chunk, fn, shapes, chunk)] = chunk
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             lost = []
             for fut in finished:
@@ -137,7 +160,11 @@ def _run_pool(fn, schemas, queue: deque, workers: int, collect) -> list[list[Fil
     return []
 
 
-def _run_chunk(fn: Extractor, schemas: dict[str, pa.Schema], chunk: Sequence[FileJob]):
+Shapes = dict[str, tuple[pa.Schema, tuple[str, ...]]]  # table -> (schema, primary key)
+_UNSTORABLE = (pa.ArrowException, UnicodeError, ValueError, TypeError, OverflowError)
+
+
+def _run_chunk(fn: Extractor, shapes: Shapes, chunk: Sequence[FileJob]):
     produced: list[tuple[FileJob, dict[str, list[dict]]]] = []
     errors: list[FileError] = []
     for job in chunk:
@@ -146,26 +173,56 @@ def _run_chunk(fn: Extractor, schemas: dict[str, pa.Schema], chunk: Sequence[Fil
         except Exception as exc:  # one bad file must not lose the others
             errors.append(FileError(job.rel_path, f"{type(exc).__name__}: {exc}"))
     try:
-        return _to_arrow(schemas, [rows for _, rows in produced]), errors
-    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
-        # A value Arrow refuses (say a lone surrogate in a docstring): find its file.
-        parts = []
+        return _to_arrow(shapes, [rows for _, rows in produced]), errors, []
+    except _UNSTORABLE:
+        # A value Arrow refuses: find its rows and give up only those values (or rows).
+        parts, dropped = [], []
         for job, rows in produced:
             try:
-                parts.append(_to_arrow(schemas, [rows]))
-            except (pa.ArrowException, UnicodeError, ValueError, TypeError) as exc:
-                errors.append(FileError(job.rel_path, f"rows not storable: {exc}"))
+                parts.append(_to_arrow(shapes, [rows]))
+            except _UNSTORABLE:
+                kept = {name: _storable(job.rel_path, name, *shapes[name], table_rows, dropped)
+                        for name, table_rows in rows.items()}
+                parts.append(_to_arrow(shapes, [kept]))
         merged = {name: pa.concat_tables([p[name] for p in parts if name in p])
-                  for name in schemas if any(name in p for p in parts)}
-        return merged, errors
+                  for name in shapes if any(name in p for p in parts)}
+        return merged, errors, dropped
 
 
-def _to_arrow(schemas: dict[str, pa.Schema], produced: list[dict[str, list[dict]]]):
-    rows: dict[str, list[dict]] = {t: [] for t in schemas}
+def _storable(rel_path: str, name: str, schema: pa.Schema, key: tuple[str, ...],
+              rows: list[dict], dropped: list[DroppedValue]) -> list[dict]:
+    """`rows` with each value Arrow refuses set to None, or without its row when the value is
+    part of the key; every loss is appended to `dropped`."""
+    kept = []
+    for row in rows:
+        try:
+            pa.Table.from_pylist([row], schema=schema)
+            kept.append(row)
+            continue
+        except _UNSTORABLE:
+            pass
+        fixed, lost_key = dict(row), False
+        for f in schema:
+            try:
+                pa.array([row.get(f.name)], type=f.type)
+            except _UNSTORABLE as exc:
+                lost_key = lost_key or f.name in key
+                dropped.append(DroppedValue(rel_path, name, f.name,
+                                            "row" if f.name in key else "value",
+                                            f"{type(exc).__name__}: {exc}"[:200]))
+                fixed[f.name] = None
+        if not lost_key:
+            kept.append(fixed)
+    return kept
+
+
+def _to_arrow(shapes: Shapes, produced: list[dict[str, list[dict]]]):
+    rows: dict[str, list[dict]] = {t: [] for t in shapes}
     for file_rows in produced:
         for name, r in file_rows.items():
             rows[name].extend(r)
-    return {name: pa.Table.from_pylist(r, schema=schemas[name]) for name, r in rows.items() if r}
+    return {name: pa.Table.from_pylist(r, schema=shapes[name][0])
+            for name, r in rows.items() if r}
 
 
 def _chunks(items: Sequence[FileJob], size: int) -> list[list[FileJob]]:

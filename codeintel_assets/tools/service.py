@@ -148,7 +148,8 @@ class ToolService(dg.ConfigurableResource):
         its results there, so the suite never runs twice. The test plugins come from
         environment.plugin_overlay (nothing is installed into the target's environment); under
         our own interpreter the target's `source_roots` (rel_paths, '' = root) go on PYTHONPATH
-        so a `src/` layout imports. Ingests existing files instead when configured.
+        so a `src/` layout imports. The interpreter's folder leads PATH, as in an activated
+        environment. Ingests existing files instead when configured.
         """
         self._require("tests")
         if self.existing_coverage_file or self.existing_test_report:
@@ -162,9 +163,11 @@ class ToolService(dg.ConfigurableResource):
             paths = environment.plugin_overlay(self.runner(), python)
             if python.is_own:
                 paths += [os.path.join(root, r) if r else root for r in source_roots]
+            # As an activated environment would: its scripts (mypy, a CLI under test) first.
+            env = {"PYTHONPATH": os.pathsep.join(paths),
+                   "PATH": os.pathsep.join([python.bin_dir, os.environ.get("PATH", "")])}
             done = testrun.run_tests(self.runner(), root, python.executable, workdir,
-                                     self.test_timeout_s, list(self.pytest_args),
-                                     env={"PYTHONPATH": os.pathsep.join(paths)})
+                                     self.test_timeout_s, list(self.pytest_args), env=env)
             marker.write_text(json.dumps(dataclasses.asdict(done)))
             return done
 

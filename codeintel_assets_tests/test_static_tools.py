@@ -20,9 +20,9 @@ from codeintel_assets.tools.diagnostics import (
     chunk_paths,
     number_occurrences,
     per_file_counts,
-    rel_path_in_root,
     to_byte_offset,
 )
+from codeintel_assets.tools.paths import rel_path_in_root
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,

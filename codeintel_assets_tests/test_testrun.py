@@ -12,7 +12,7 @@ import pytest
 
 from codeintel_assets.extract.goids import goid
 from codeintel_assets.extract.scan import list_files, module_names
-from codeintel_assets.tools import testrun
+from codeintel_assets.tools import coverage_data, pytest_report, testrun
 from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets_tests.conftest import write_files
 
@@ -131,7 +131,7 @@ def test_run_tests_runs_once_and_leaves_the_target_untouched(target_run):
 
 def test_test_rows_exact(target_run):
     root, run, _, _ = target_run
-    rows = testrun.test_rows(run.report_path, str(root), _module_of(root), REPO)
+    rows = pytest_report.test_rows(run.report_path, str(root), _module_of(root), REPO)
     for r in rows:
         assert r["duration_ms"] >= 0
     got = {r["test_id"]: {k: v for k, v in r.items() if k not in ("duration_ms", "test_id")}
@@ -168,7 +168,7 @@ def test_test_rows_exact(target_run):
 
 def test_coverage_rows_exact_lines(target_run):
     root, run, _, _ = target_run
-    rows = testrun.coverage_rows(run.coverage_path, str(root))
+    rows = coverage_data.coverage_rows(run.coverage_path, str(root))
     calc = {r["line"]: r for r in rows if r["rel_path"] == "pkg/calc.py"}
 
     def ctx(line):
@@ -193,8 +193,8 @@ def test_coverage_rows_exact_lines(target_run):
 
 def test_every_context_is_a_test_id(target_run):
     root, run, _, _ = target_run
-    test_ids = {r["test_id"] for r in testrun.test_rows(run.report_path, str(root), {}, REPO)}
-    contexts = {c for r in testrun.coverage_rows(run.coverage_path, str(root))
+    test_ids = {r["test_id"] for r in pytest_report.test_rows(run.report_path, str(root), {}, REPO)}
+    contexts = {c for r in coverage_data.coverage_rows(run.coverage_path, str(root))
                 for c in json.loads(r["contexts"])}
     assert contexts and contexts <= test_ids
     # the skipped test never ran its body
@@ -203,15 +203,15 @@ def test_every_context_is_a_test_id(target_run):
 
 def test_coverage_rows_scanned_filter_and_unmeasured(target_run, tmp_path):
     root, run, _, _ = target_run
-    rows = testrun.coverage_rows(run.coverage_path, str(root), {"pkg/calc.py"})
+    rows = coverage_data.coverage_rows(run.coverage_path, str(root), {"pkg/calc.py"})
     assert {r["rel_path"] for r in rows} == {"pkg/calc.py"}
-    rows = testrun.coverage_rows(run.coverage_path, str(root),
+    rows = coverage_data.coverage_rows(run.coverage_path, str(root),
                                  {"pkg/calc.py", "tests/test_broken.py", "tools/gen.py"},
                                  include_unmeasured=True)
     assert {r["rel_path"] for r in rows} == {"pkg/calc.py"}  # broken: unparsable; gen: absent
     write_files(root, {"tools/gen.py": "X = 1\n"})
     try:
-        rows = testrun.coverage_rows(run.coverage_path, str(root), {"tools/gen.py"},
+        rows = coverage_data.coverage_rows(run.coverage_path, str(root), {"tools/gen.py"},
                                      include_unmeasured=True)
     finally:
         (root / "tools/gen.py").unlink()
@@ -223,10 +223,10 @@ def test_coverage_rows_scanned_filter_and_unmeasured(target_run, tmp_path):
 def test_existing_run_reads_the_same_files(target_run):
     root, run, _, _ = target_run
     existing = testrun.existing_run(str(root), run.coverage_path, run.report_path)
-    assert testrun.coverage_rows(existing.coverage_path, str(root)) == \
-        testrun.coverage_rows(run.coverage_path, str(root))
-    assert testrun.test_rows(existing.report_path, str(root), {}, REPO) == \
-        testrun.test_rows(run.report_path, str(root), {}, REPO)
+    assert coverage_data.coverage_rows(existing.coverage_path, str(root)) == \
+        coverage_data.coverage_rows(run.coverage_path, str(root))
+    assert pytest_report.test_rows(existing.report_path, str(root), {}, REPO) == \
+        pytest_report.test_rows(run.report_path, str(root), {}, REPO)
     missing = testrun.existing_run(str(root), "nope/.coverage", None)
     assert (missing.coverage_path, missing.report_path) == (None, "")
 
@@ -237,11 +237,11 @@ def test_failing_suite_still_yields_rows(tmp_path):
                        "test_mod.py": "from mod import f\n\ndef test_f():\n    assert f() == 2\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert run.returncode == 1 and run.coverage_path
-    rows = testrun.test_rows(run.report_path, str(root), {"test_mod.py": "test_mod"}, REPO)
+    rows = pytest_report.test_rows(run.report_path, str(root), {"test_mod.py": "test_mod"}, REPO)
     assert [(r["test_id"], r["status"], r["message"]) for r in rows] == [
         ("test_mod.py::test_f", "failed", "assert 1 == 2")]
     cov = {(r["rel_path"], r["line"]): json.loads(r["contexts"])
-           for r in testrun.coverage_rows(run.coverage_path, str(root))}
+           for r in coverage_data.coverage_rows(run.coverage_path, str(root))}
     assert cov[("mod.py", 2)] == ["test_mod.py::test_f"]
 
 
@@ -251,8 +251,8 @@ def test_no_tests_is_empty(tmp_path):
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert (run.returncode, run.status) == (5, testrun.NO_TESTS)
     assert "collected no tests" in run.reason
-    assert testrun.test_rows(run.report_path, str(root), {}, REPO) == []
-    cov = testrun.coverage_rows(run.coverage_path, str(root)) if run.coverage_path else []
+    assert pytest_report.test_rows(run.report_path, str(root), {}, REPO) == []
+    cov = coverage_data.coverage_rows(run.coverage_path, str(root)) if run.coverage_path else []
     assert all(not r["is_covered"] for r in cov)
 
 
@@ -292,7 +292,7 @@ def test_interrupted_run_with_a_report_is_returned(tmp_path):
                                     "def test_c():\n    pass\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert (run.returncode, run.status) == (2, testrun.INTERRUPTED)
-    rows = testrun.test_rows(run.report_path, str(root), {}, REPO)
+    rows = pytest_report.test_rows(run.report_path, str(root), {}, REPO)
     assert [(r["test_id"], r["status"]) for r in rows][:1] == [("test_a.py::test_a", "passed")]
 
 
@@ -310,7 +310,7 @@ def test_test_rows_rootdir_differs_from_root(tmp_path):
         "teardown": {"duration": 0.003, "outcome": "passed"}}]}
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
-    [row] = testrun.test_rows(str(path), str(root), {}, REPO)
+    [row] = pytest_report.test_rows(str(path), str(root), {}, REPO)
     assert row == {
         "test_id": "sub/tests/test_x.py::TestA::test_a[x::y-1]", "rel_path": "tests/test_x.py",
         "qualname": "test_x.TestA.test_a#2",  # pytest runs the last def; pysource numbers it #2
@@ -320,11 +320,11 @@ def test_test_rows_rootdir_differs_from_root(tmp_path):
 
 
 def test_helpers():
-    assert testrun.context_test_id("t.py::test_a[x|y]|run") == "t.py::test_a[x|y]"
-    assert testrun.context_test_id("t.py::test_a|setup") == "t.py::test_a"
-    assert testrun.context_test_id("pkg.tests.test_a") == "pkg.tests.test_a"
-    assert testrun.split_nodeid("a/t.py::C::t[p[1]::q]") == ("a/t.py", ["C", "t"], "p[1]::q")
-    assert testrun.split_nodeid("a/t.py") == ("a/t.py", [], None)
+    assert coverage_data.context_test_id("t.py::test_a[x|y]|run") == "t.py::test_a[x|y]"
+    assert coverage_data.context_test_id("t.py::test_a|setup") == "t.py::test_a"
+    assert coverage_data.context_test_id("pkg.tests.test_a") == "pkg.tests.test_a"
+    assert pytest_report.split_nodeid("a/t.py::C::t[p[1]::q]") == ("a/t.py", ["C", "t"], "p[1]::q")
+    assert pytest_report.split_nodeid("a/t.py") == ("a/t.py", [], None)
 
 
 def test_test_rows_doctest_items(tmp_path):
@@ -335,7 +335,7 @@ def test_test_rows_doctest_items(tmp_path):
          "call": {"duration": 0.0, "outcome": "passed"}}
         for name in ("pkg.m", "pkg.m.C", "pkg.m.C.f")]}
     (tmp_path / "r.json").write_text(json.dumps(report))
-    rows = testrun.test_rows(str(tmp_path / "r.json"), str(tmp_path), {}, REPO)
+    rows = pytest_report.test_rows(str(tmp_path / "r.json"), str(tmp_path), {}, REPO)
     assert [(r["qualname"], r["test_goid"]) for r in rows] == [
         (q, goid(REPO, "python", "pkg/m.py", k, q))
         for q, k in (("pkg.m", "module"), ("pkg.m.C", "class"), ("pkg.m.C.f", "method"))]

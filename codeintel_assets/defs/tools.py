@@ -26,8 +26,8 @@ from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import Sql
+from codeintel_assets.tools import coverage_data, pytest_report, scip
 from codeintel_assets.tools import diagnostics as diag
-from codeintel_assets.tools import scip, testrun
 from codeintel_assets.tools.service import StaticRun, ToolService
 
 STATIC_TOOLS = ("pyright", "pyrefly", "ruff")
@@ -179,7 +179,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
         return
     run, metadata = shared
     scanned = {j.rel_path for j in warehouse.python_jobs()}
-    rows = testrun.coverage_rows(run.coverage_path, target.abs_root, scanned) \
+    rows = coverage_data.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
@@ -200,7 +200,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     paths = warehouse.read("core.file_state", ["rel_path"], where="language = 'python'")
     module_of = {p: m for p, (m, _) in module_names(paths.column("rel_path").to_pylist()).items()}
     repo = target.info().slug
-    rows = testrun.test_rows(run.report_path, target.abs_root, module_of, repo) \
+    rows = pytest_report.test_rows(run.report_path, target.abs_root, module_of, repo) \
         if run.report_path else []
     data = table(name).from_rows(_with_ident(rows, repo, warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())

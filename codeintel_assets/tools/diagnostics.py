@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codeintel_assets.extract.pysource import decode_python, source_lines
+from codeintel_assets.tools.paths import RootPaths
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolExecutionError,
@@ -71,40 +72,6 @@ def make_row(tool: str, rel_path: str, line: int, col: int, end_line: int, end_c
     return {"tool": tool, "rel_path": rel_path, "line": line, "col": col, "end_line": end_line,
             "end_col": end_col, "code": code, "severity": sev, "message": message,
             "rule_url": rule_url}
-
-
-def rel_path_in_root(path: str, root: str) -> str | None:
-    """POSIX path of `path` relative to `root`, or None when it lies outside root.
-
-    `path` may be absolute or relative to root (the tools run with cwd=root). A root reached
-    through a symlink matches both its spelled and its resolved form.
-    """
-    return RootPaths(root).rel(path)
-
-
-class RootPaths:
-    """`rel_path_in_root` for many paths of one root, each distinct path resolved once."""
-
-    def __init__(self, root: str) -> None:
-        self.root = os.path.abspath(root)
-        spelled, real = self.root, os.path.realpath(root)
-        self._prefixes = [b.rstrip(os.sep) + os.sep for b in dict.fromkeys((spelled, real))]
-        self._cache: dict[str, str | None] = {}
-
-    def rel(self, path: str) -> str | None:
-        if path not in self._cache:
-            self._cache[path] = self._resolve(path) if path else None
-        return self._cache[path]
-
-    def _resolve(self, path: str) -> str | None:
-        full = os.path.normpath(os.path.join(self.root, path))
-        return self._strip(full) or self._strip(os.path.realpath(full))
-
-    def _strip(self, path: str) -> str | None:
-        for prefix in self._prefixes:
-            if path.startswith(prefix) and len(path) > len(prefix):
-                return path[len(prefix):].replace(os.sep, "/")
-        return None
 
 
 def normalize_rel_paths(files: Iterable[str]) -> list[str]:

@@ -158,19 +158,19 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
         if result.returncode == 0:
             break
         _unlink(partial)
-        tail = tail(result.stderr or result.stdout, 40)
+        output = tail(result.stderr or result.stdout, 40)
         culprit = _crash_culprit(result.stderr, root_path)
         if culprit is None:
-            raise ToolExecutionError(argv, result.returncode, tail, _failure_reason(result,
+            raise ToolExecutionError(argv, result.returncode, output, _failure_reason(result,
                                                                                     node_heap_mb))
         if culprit in excluded:
             raise ToolExecutionError(
-                argv, result.returncode, tail,
+                argv, result.returncode, output,
                 f"scip-python crashed on {culprit} again although it is excluded (another indexed "
                 "file imports it, so pyright still indexes it)")
         if attempts > max_retries:
             raise ToolExecutionError(
-                argv, result.returncode, tail,
+                argv, result.returncode, output,
                 f"scip-python crashed on {culprit} after {max_retries} retries (excluded {excluded})")
         excluded.append(culprit)
 

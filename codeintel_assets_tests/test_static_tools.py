@@ -225,7 +225,7 @@ def test_run_real_tool(tool: str, project: Path) -> None:
     """The pinned tool on the sample gives exactly the captured rows (an upgrade fails here)."""
     rows = MODULES[tool].run(ToolRunner(), str(project), ["pkg/util.py", "./pkg/__init__.py",
                                                           "pkg/broken.py"],
-                             executable=executable(tool), timeout_s=120)
+                             executable=executable(tool), timeout_s=120).rows
     assert rows == sort_rows(expected_rows(tool))
     assert not (project / ".ruff_cache").exists()
 
@@ -233,13 +233,14 @@ def test_run_real_tool(tool: str, project: Path) -> None:
 @pytest.mark.parametrize("tool", ["pyright", "pyrefly", "ruff"])
 def test_run_only_the_given_files(tool: str, project: Path) -> None:
     rows = MODULES[tool].run(ToolRunner(), str(project), ["pkg/util.py"],
-                             executable=executable(tool), timeout_s=120)
+                             executable=executable(tool), timeout_s=120).rows
     assert rows == [r for r in sort_rows(expected_rows(tool)) if r["rel_path"] == "pkg/util.py"]
 
 
 def test_run_chunks_large_file_lists(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(diagnostics, "ARGV_BUDGET_BYTES", 20)  # one file per invocation
-    rows = ruff.run(ToolRunner(), str(project), FILES, executable=executable("ruff"), timeout_s=60)
+    rows = ruff.run(ToolRunner(), str(project), FILES, executable=executable("ruff"),
+                    timeout_s=60).rows
     assert rows == sort_rows(expected_rows("ruff"))
     assert chunk_paths(["a.py", "bb.py", "c.py"], 11) == [["a.py", "bb.py"], ["c.py"]]
     assert chunk_paths([], 11) == []
@@ -248,7 +249,7 @@ def test_run_chunks_large_file_lists(project: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("tool", ["pyright", "pyrefly", "ruff"])
 def test_no_files_runs_nothing(tool: str, project: Path) -> None:
     assert MODULES[tool].run(ToolRunner(), str(project), [], executable="/nonexistent/x",
-                             timeout_s=1) == []
+                             timeout_s=1).rows == []
 
 
 @pytest.mark.parametrize("tool", ["pyright", "pyrefly", "ruff"])
@@ -291,7 +292,7 @@ def test_pyrefly_respects_a_target_config(project: Path) -> None:
                                             'bad-assignment = false\n')
     assert pyrefly.has_config(str(project))
     rows = pyrefly.run(ToolRunner(), str(project), FILES, executable=executable("pyrefly"),
-                       timeout_s=120)
+                       timeout_s=120).rows
     assert rows == sort_rows([r for r in expected_rows("pyrefly")
                               if r["code"] != "bad-assignment"])
 

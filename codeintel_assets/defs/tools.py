@@ -10,6 +10,7 @@ own fails its step with the ToolService error and writes nothing; a tool disable
 ToolService.enabled writes empty tables and says so in the metadata.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -113,8 +114,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
         "analytics.diagnostics": table("analytics.diagnostics").from_rows(rows),
     }, metadata)
     for tool, run in runs.items():
+        culprits = [dataclasses.asdict(c) for c in run.culprits]
         yield from completion(context, TYPING_CHECKS[tool], run.completed, _status_metadata(
-            run.status, run.reason, rows=len(run.rows), fallback=run.fallback or "-"))
+            run.status, run.reason, rows=len(run.rows), fallback=run.fallback or "-",
+            culprits=dg.MetadataValue.json(culprits)))
 
 
 # ---- coverage_ingest and tests_ingest: one shared test run ---------------------------------

@@ -19,18 +19,21 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codeintel_assets.extract.pysource import decode_python, source_lines
+from codeintel_assets.tools.isolate import ToolRows, is_crash, isolate
 from codeintel_assets.tools.paths import RootPaths
 from codeintel_assets.tools.runner import (
     TargetCausedError,
+    ToolCrashError,
     ToolExecutionError,
     ToolNotFoundError,
     ToolResult,
     ToolRunner,
+    ToolTimeoutError,
     tail,
 )
 
@@ -200,31 +203,35 @@ def run_chunks(
     ok_codes: Sequence[int],
     env: Mapping[str, str] | None = None,
     target_failure: Callable[[ToolResult], str | None] = lambda result: None,
-) -> list[dict]:
+    crash_codes: Container[int] = (),
+) -> ToolRows:
     """Run `tool` over `files` (chunked), parse each output, keep rows of the requested files.
 
     Rows come sorted by rel_path, position, code, severity and message, so that the order (and
     with it `number_occurrences`) does not depend on the order a multi-threaded tool reports in.
 
     `timeout_s` bounds the whole run (all chunks). A missing executable raises ToolNotFoundError
-    naming `tool`; an exit code outside `ok_codes`, a timeout or output `parse` rejects raise
-    ToolExecutionError with the argv, the exit code and the stderr tail. When
-    `target_failure(result)` names a reason (the target's configuration is invalid for the tool),
-    TargetCausedError with that reason, whatever the exit code. `env` adds environment variables.
+    naming `tool`; a timeout raises ToolTimeoutError. When `target_failure(result)` names a
+    reason (the target's configuration is invalid for the tool), TargetCausedError with that
+    reason, whatever the exit code. A crash (death by a signal, or an exit code in
+    `crash_codes`) is isolated (tools/isolate.py): the files it crashes on are found by
+    bisection and returned as culprits, every other file's rows are kept. Any other exit code
+    outside `ok_codes`, or output `parse` rejects, raises ToolExecutionError. `env` adds
+    environment variables.
     """
     wanted = normalize_rel_paths(files)
     if not wanted:
-        return []  # without file arguments the tools would check the whole project
+        return ToolRows()  # without file arguments the tools would check the whole project
     if os.sep in executable and not os.path.isabs(executable):
         # A relative path must mean the same to the PATH check and to the child (cwd=root).
         executable = os.path.abspath(executable)
     deadline = time.monotonic() + timeout_s
-    rows: list[dict] = []
-    for chunk in chunk_paths(wanted, ARGV_BUDGET_BYTES):
+
+    def run(chunk: list[str]) -> list[dict]:
         argv = [executable, *make_argv(path_args(chunk))]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ToolExecutionError(argv, None, "", f"timed out: {tool} exceeded {timeout_s}s")
+            raise ToolTimeoutError(argv, None, "", f"timed out: {tool} exceeded {timeout_s}s")
         try:
             result = runner.run(argv, cwd=root, env=env, timeout_s=remaining,
                                 ok_codes=range(-256, 256))
@@ -232,18 +239,35 @@ def run_chunks(
             raise ToolNotFoundError(
                 tool, f"{executable!r} was not found; install it ({_INSTALL[tool]}) or configure "
                       f"its path") from exc
-        reason = target_failure(result)
-        if reason or result.returncode not in ok_codes:
+        reason, rc = target_failure(result), result.returncode
+        if reason or rc not in ok_codes:
             output = tail(result.stderr or result.stdout)
-            raise (TargetCausedError(argv, result.returncode, output, reason) if reason else
-                   ToolExecutionError(argv, result.returncode, output, "tool failed"))
+            if reason:
+                raise TargetCausedError(argv, rc, output, reason)
+            if rc < 0 or rc in crash_codes:
+                raise ToolCrashError(argv, rc, output, f"{tool} crashed")
+            raise ToolExecutionError(argv, rc, output, "tool failed")
         try:
-            rows.extend(parse(result.stdout, root))
+            return parse(result.stdout, root)
         except ValueError as exc:
             raise ToolExecutionError(argv, result.returncode, tail(result.stderr),
                                      f"unparseable {tool} output ({exc})") from exc
+
+    out = ToolRows()
+    for chunk in chunk_paths(wanted, ARGV_BUDGET_BYTES):
+        try:
+            out.rows.extend(run(chunk))
+        except ToolExecutionError as exc:
+            if not is_crash(exc):
+                raise
+            found = isolate(tool, chunk, run, exc)
+            out.rows.extend(found.rows)
+            out.culprits.extend(found.culprits)
+            out.runs += found.runs
+        out.runs += 1
     keep = set(wanted)
-    return sorted((r for r in rows if r["rel_path"] in keep), key=_row_order)
+    out.rows = sorted((r for r in out.rows if r["rel_path"] in keep), key=_row_order)
+    return out
 
 
 def _row_order(row: dict) -> tuple:

@@ -39,10 +39,13 @@ from codeintel_assets.tools.diagnostics import (
     parse_report,
     run_chunks,
 )
+from codeintel_assets.tools.isolate import ToolRows
 from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "pyrefly"
 OK_CODES = (0, 1)
+# A crash: a signal, or 101 (a Rust panic). Isolated by bisection (tools/isolate.py).
+CRASH_CODES = (101,)
 BASE_ARGS = ["check", "--output-format", "json", "--min-severity", "info", "--summary=none",
              "--progress-bar", "no"]
 
@@ -70,13 +73,14 @@ def argv_for(files: list[str], configured: bool, python: str | None = None) -> l
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0, python: str | None = None) -> list[dict]:
+        timeout_s: float = 600.0, python: str | None = None) -> ToolRows:
     """Diagnostic rows of `pyrefly check` on `files` (rel_paths under `root`), resolving imports
-    in the environment of `python` (default: `python3` on PATH); [] for no files."""
+    in the environment of `python` (default: `python3` on PATH); no rows for no files. A
+    file that crashes the tool is isolated (tools/isolate.py) and returned as a culprit."""
     configured = has_config(root)
     return run_chunks(runner, TOOL, root, files, executable, timeout_s,
                       lambda chunk: argv_for(chunk, configured, python), parse, OK_CODES,
-                      target_failure=config_failure)
+                      target_failure=config_failure, crash_codes=CRASH_CODES)
 
 
 def config_failure(result: ToolResult) -> str | None:

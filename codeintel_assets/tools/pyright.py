@@ -11,8 +11,9 @@ no configuration is needed). Files are passed as arguments, split into several i
 
 Exit codes: 0 (no errors) and 1 (errors reported, a successful run) are accepted; 3 (the
 target's pyrightconfig.json or [tool.pyright] cannot be read) raises TargetCausedError; 2
-(fatal), 4 (bad command line, e.g. a missing file) and anything else raise ToolExecutionError, as
-does output that is not pyright's JSON report.
+(fatal) and a signal are a crash, isolated to the files that cause it (tools/isolate.py); 4 (bad
+command line, e.g. a missing file) and anything else raise ToolExecutionError, as does output
+that is not pyright's JSON report.
 
 Positions: the report's ranges are LSP positions, 0-based lines and 0-based columns in UTF-16
 code units, end exclusive. Rows get line + 1 and columns as UTF-8 byte offsets. pyright's JSON
@@ -26,10 +27,13 @@ from codeintel_assets.tools.diagnostics import (
     parse_report,
     run_chunks,
 )
+from codeintel_assets.tools.isolate import ToolRows
 from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "pyright"
 OK_CODES = (0, 1)
+# A crash: a signal, or 2 (pyright's fatal error). Isolated by bisection (tools/isolate.py).
+CRASH_CODES = (2,)
 
 
 def argv_for(files: list[str], python: str | None = None) -> list[str]:
@@ -38,12 +42,13 @@ def argv_for(files: list[str], python: str | None = None) -> list[str]:
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0, python: str | None = None) -> list[dict]:
+        timeout_s: float = 600.0, python: str | None = None) -> ToolRows:
     """Diagnostic rows of pyright on `files` (rel_paths under `root`), resolving imports in the
-    environment of `python` (default: the `python` on PATH); [] for no files."""
+    environment of `python` (default: the `python` on PATH); no rows for no files. A
+    file that crashes the tool is isolated (tools/isolate.py) and returned as a culprit."""
     return run_chunks(runner, TOOL, root, files, executable, timeout_s,
                       lambda chunk: argv_for(chunk, python), parse, OK_CODES,
-                      target_failure=config_failure)
+                      target_failure=config_failure, crash_codes=CRASH_CODES)
 
 
 def config_failure(result: ToolResult) -> str | None:

@@ -11,8 +11,10 @@ Invocation: `ruff check --output-format json --no-cache <files...>` with cwd=roo
   configuration file and lints with ruff's defaults, so the rows can still be produced.
 - `--no-cache` keeps ruff from writing `.ruff_cache` into the target.
 - No `--exit-zero`: the exit code is checked here. 0 (clean) and 1 (violations found) are
-  accepted; 2 (bad arguments, internal error) and anything else raise ToolExecutionError, as
-  does output that is not ruff's JSON.
+  accepted; a signal (ruff 0.17.6 aborts on a stack overflow in a worker thread for a deeply
+  nested expression checked with other files) or 101 (a panic) is a crash, isolated to the
+  files that cause it (tools/isolate.py); 2 (bad arguments) and anything else raise
+  ToolExecutionError, as does output that is not ruff's JSON.
 
 Positions: `location`/`end_location` have 1-based `row` and 1-based `column` in Unicode code
 points, end exclusive. Rows get the rows as they are and columns - 1 as UTF-8 byte offsets. code
@@ -30,10 +32,13 @@ from codeintel_assets.tools.diagnostics import (
     parse_report,
     run_chunks,
 )
+from codeintel_assets.tools.isolate import ToolRows
 from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
 TOOL = "ruff"
 OK_CODES = (0, 1)
+# A crash: a signal, or 101 (a Rust panic). Isolated by bisection (tools/isolate.py).
+CRASH_CODES = (101,)
 
 
 _BAD_CONFIG = re.compile(r"Failed to parse (.+)")
@@ -46,11 +51,12 @@ def argv_for(files: list[str], isolated: bool = False) -> list[str]:
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
-        timeout_s: float = 600.0, isolated: bool = False) -> list[dict]:
-    """Diagnostic rows of `ruff check` on `files` (rel_paths under `root`); [] for no files."""
+        timeout_s: float = 600.0, isolated: bool = False) -> ToolRows:
+    """Diagnostic rows of `ruff check` on `files` (rel_paths under `root`); no rows for no files. A
+    file that crashes the tool is isolated (tools/isolate.py) and returned as a culprit."""
     return run_chunks(runner, TOOL, root, files, executable, timeout_s,
                       lambda chunk: argv_for(chunk, isolated), parse, OK_CODES,
-                      target_failure=config_failure)
+                      target_failure=config_failure, crash_codes=CRASH_CODES)
 
 
 def config_failure(result: ToolResult) -> str | None:

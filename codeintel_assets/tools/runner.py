@@ -46,6 +46,11 @@ class ToolTimeoutError(ToolExecutionError):
     """The tool ran past its timeout and was killed (with its whole process group)."""
 
 
+class ToolCrashError(ToolExecutionError):
+    """The tool died (a signal such as SIGABRT or SIGSEGV, or its own internal-error exit code)
+    while checking files: the files it crashes on can be found (tools/isolate.py)."""
+
+
 class TargetCausedError(ToolExecutionError):
     """The tool ran, but the target made it fail: its configuration is invalid for the tool,
     its test suite crashed at start-up, collected nothing or ran past the timeout. Callers record

@@ -27,6 +27,7 @@ from pydantic import Field
 from codeintel_assets.tools import environment, pyrefly, pyright, ruff, scip, testrun
 from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.git import RepoInfo, repo_info
+from codeintel_assets.tools.isolate import Culprit, ToolRows
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolRunner,
@@ -37,7 +38,8 @@ TOOLS = ("pyright", "pyrefly", "ruff", "tests", "scip")
 _BIN = Path(sys.executable).parent
 
 # StaticRun.status values
-OK, CONFIG_ERROR, TIMED_OUT, DISABLED = "ok", "config_error", "timed_out", "disabled"
+OK, CRASHED, CONFIG_ERROR, TIMED_OUT, DISABLED = (
+    "ok", "crashed", "config_error", "timed_out", "disabled")
 
 
 def _bin(name: str) -> str:
@@ -49,19 +51,32 @@ def _bin(name: str) -> str:
 @dataclass(frozen=True)
 class StaticRun:
     """One static tool's run: analytics.diagnostics rows (without repo/commit/occurrence), and
-    how it went. status: ok | config_error (the target's configuration was refused) | timed_out
-    | disabled; reason: why, with the tool's output tail; fallback: how rows were still produced
-    despite the failure (ruff --isolated), else ''."""
+    how it went. status: ok | crashed (the tool crashed on the `culprits`, found by bisection;
+    every other file's rows are kept) | config_error (the target's configuration was refused) |
+    timed_out | disabled; reason: why, with the tool's output tail; fallback: how rows were
+    still produced despite a refused configuration (ruff --isolated), else ''."""
 
     tool: str
     rows: list[dict] = field(default_factory=list)
     status: str = OK
     reason: str = ""
     fallback: str = ""
+    culprits: list[Culprit] = field(default_factory=list)
 
     @property
     def completed(self) -> bool:
         return self.status in (OK, DISABLED)
+
+
+def _finished(tool: str, found: ToolRows, **failure) -> StaticRun:
+    """A StaticRun of `found`; crashed when isolation found culprits (unless `failure` says
+    otherwise)."""
+    if found.culprits and not failure:
+        names = ", ".join(c.rel_path for c in found.culprits)
+        failure = {"status": CRASHED, "reason": f"{tool} crashed on {names} (isolated by "
+                   f"bisection in {found.runs} runs; every other file's rows are kept)\n"
+                   f"{found.culprits[0].reason}"}
+    return StaticRun(tool, found.rows, culprits=found.culprits, **failure)
 
 
 class ToolDisabledError(RuntimeError):
@@ -119,7 +134,7 @@ class ToolService(dg.ConfigurableResource):
             self.runner(), root, files, self.pyrefly_path, self.timeout_s, python.executable))
 
     def ruff_diagnostics(self, root: str, files: list[str]) -> StaticRun:
-        def lint(isolated: bool = False) -> list[dict]:
+        def lint(isolated: bool = False) -> ToolRows:
             return ruff.run(self.runner(), root, files, self.ruff_path, self.timeout_s, isolated)
         how = "ruff --isolated (ruff's default rules, no configuration file)"
         return self._static("ruff", lint, fallback=(how, lambda: lint(True)))
@@ -128,14 +143,15 @@ class ToolService(dg.ConfigurableResource):
         if not self.is_enabled(tool):
             return StaticRun(tool, status=DISABLED, reason=f"{tool} is disabled in tools.enabled")
         try:
-            return StaticRun(tool, run())
+            return _finished(tool, run())
         except TargetCausedError as exc:
+            failure = {"status": CONFIG_ERROR, "reason": f"{exc.reason}\n{exc.stderr_tail}"}
             if fallback is None:
-                return StaticRun(tool, [], CONFIG_ERROR, f"{exc.reason}\n{exc.stderr_tail}")
+                return StaticRun(tool, **failure)
             how, rerun = fallback
-            return StaticRun(tool, rerun(), CONFIG_ERROR, f"{exc.reason}\n{exc.stderr_tail}", how)
+            return _finished(tool, rerun(), fallback=how, **failure)
         except ToolTimeoutError as exc:
-            return StaticRun(tool, [], TIMED_OUT, f"{tool} {exc.reason} on the target")
+            return StaticRun(tool, status=TIMED_OUT, reason=f"{tool} {exc.reason} on the target")
 
     # ---- the shared test run --------------------------------------------------------------
 

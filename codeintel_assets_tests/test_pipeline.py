@@ -38,8 +38,9 @@ def test_every_table_written_and_every_check_passes(materialized):
     checks = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     # Primary keys, two cross-table checks, and the tool steps' `<tool>_completed` checks
-    # (pyright, pyrefly, ruff; the test run on two tables), which pass for a disabled tool.
-    assert len(checks) == len(TABLES) + 2 + 5
+    # (pyright, pyrefly, ruff, scip-python; the test run on two tables), which pass for a
+    # disabled tool.
+    assert len(checks) == len(TABLES) + 2 + 6
     failed = {c.asset_check_key.name for c in checks if not c.passed}
     assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")

@@ -6,8 +6,10 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from codeintel_assets import run
 from codeintel_assets.tools import scip, scip_pb2
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
@@ -383,3 +385,22 @@ def test_crash_culprit_parsing(tmp_path):
     assert scip._crash_culprit(stderr, tmp_path) == "tests/it's.py"
     assert scip._crash_culprit(stderr.replace(str(tmp_path), "/elsewhere"), tmp_path) is None
     assert scip._crash_culprit("FATAL ERROR: Reached heap limit", tmp_path) is None
+
+
+def test_crashing_file_fails_the_warn_check_and_keeps_the_run_green(scip_python, tmp_path):
+    """The asset: scip-python's culprit is named by `scip_python_completed` (WARN), the index of
+    every other file is stored, the run succeeds."""
+    root = make_git_repo(tmp_path / "repo", {**CRASH, "pyproject.toml": PYPROJECT})
+    db = tmp_path / "s.duckdb"
+    result = run.materialize("core/file_state,core/scip_occurrences", target=str(root),
+                             db=str(db), tools=["scip"])
+    assert result.success
+    [check] = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.event_specific_data.asset_check_key.name == "scip_python_completed"]
+    assert not check.passed and check.severity.value == "WARN"
+    assert [c["rel_path"] for c in check.metadata["culprits"].value] == ["use.py"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        paths = {p for (p,) in con.execute("SELECT DISTINCT rel_path FROM core.scip_occurrences")
+                 .fetchall()}
+    assert paths == {"choices.py", "ok.py"}

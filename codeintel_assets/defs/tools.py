@@ -29,6 +29,7 @@ from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.tools import coverage_data, pytest_report, scip
 from codeintel_assets.tools import diagnostics as diag
+from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.service import StaticRun, ToolService
 
 STATIC_TOOLS = ("pyright", "pyrefly", "ruff")
@@ -216,6 +217,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
 
 SCIP_TABLES = ("core.scip_symbols", "core.scip_occurrences")
 INDEX_KEY = dg.AssetKey(["index", "scip"])
+SCIP_CHECK = completion_spec("core.scip_occurrences", "scip-python")
 
 
 @step("scip_ingest", SCIP_TABLES, "scip-python's SCIP index (protobuf, decoded with the "
@@ -224,7 +226,8 @@ INDEX_KEY = dg.AssetKey(["index", "scip"])
           key=INDEX_KEY, group_name="index", dagster_type=dg.Nothing, is_required=False,
           description="The SCIP index file of the target, built by scip-python; metadata gives "
           "its path, size, tool version and document count.", kinds={"scip"},
-          automation_condition=dg.AutomationCondition.eager())})
+          automation_condition=dg.AutomationCondition.eager())},
+      check_specs=[SCIP_CHECK])
 def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                 tools: ToolService):
     info, root = target.info(), target.abs_root
@@ -237,6 +240,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             yield dg.Output(None, output_name="index__scip", metadata={"skipped": reason})
         yield from outputs(context, {t: table(t).empty() for t in SCIP_TABLES},
                            {"skipped": reason})
+        yield from completion(context, SCIP_CHECK, True, _status_metadata("disabled", reason))
         return
     python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
@@ -259,6 +263,15 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             _with_ident(occurrences, info.slug, commit)),
     }, {"index_path": index_path, "excluded_files": len(built["excluded_files"]),
         **python.metadata()})
+    # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
+    # scip-python names them itself, so they are excluded and the index rebuilt without them.
+    culprits = [Culprit("scip-python", path, "scip-python crashed while indexing this file; "
+                        "the index was rebuilt without it", rows_kept=False)
+                for path in built["excluded_files"]]
+    reason = "\n".join(f"{c.rel_path}: {c.reason}" for c in culprits)
+    yield from completion(context, SCIP_CHECK, not culprits, _status_metadata(
+        "crashed" if culprits else "ok", reason,
+        culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits])))
 
 
 # ---- crosswalk -----------------------------------------------------------------------------

@@ -33,14 +33,14 @@ from codeintel_assets.extract import cst as cst_extract_module
 from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
 from codeintel_assets.extract import python_ast, repo_tables, scan
-from codeintel_assets.extract.config_values import (
+from codeintel_assets.extract.config_references import (
     LITERALS_TABLE,
     attach_references,
-    extract_config_values,
     key_names,
     literal_index,
     string_literals,
 )
+from codeintel_assets.extract.config_values import extract_config_values
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import (
@@ -182,7 +182,7 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Config values of changed config files and string literals of changed Python files;
     references are then matched for every config row (a Python change can add one anywhere).
     The literals are needed for the references even when only config_values is selected."""
-    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml")
+    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml", "detect-secrets")
     py_jobs, py_fingerprints = warehouse.file_inputs("python")
     literals, metadata = update_files(
         context, warehouse, [LITERALS_TABLE], py_fingerprints, version,

@@ -250,7 +250,7 @@ config_path VARCHAR -- rel_path of the config file
 key VARCHAR -- dotted keypath, list items as numbers ('' with value_type parse_error)
 format VARCHAR -- toml | yaml | json | ini | cfg | env
 value_type VARCHAR -- str | int | float | bool | null | list | dict (empty containers) | parse_error
-value_preview VARCHAR -- first 200 characters of the value; '***' for secret-like keys
+value_preview VARCHAR -- first 200 characters of the value, credentials masked ('***' for secret keys)
 reference_paths JSON -- rel_paths of Python files with a string literal naming the key
 reference_modules JSON -- modules of those files
 reference_count INTEGER -- number of referencing modules
@@ -260,7 +260,7 @@ _table("core", "string_literals", ("repo", "rel_path", "literal"),
        "Distinct string literals of each Python file (2-200 characters): what config_values' "
        "references are matched against.", """
 rel_path VARCHAR -- the Python file
-literal VARCHAR -- the literal's value
+literal VARCHAR -- the literal's value, credentials masked (`postgres://u:***@h/db`)
 module VARCHAR -- module of the file
 """)
 

@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--full", action="store_true",
                      help="rebuild every file-level table from all files (default: re-extract "
                      "only the files that changed since each table was written)")
+    ask = sub.add_parser("query", help="run read-only SQL on the warehouse and print a table "
+                         "(waits while a materialization writes)")
+    ask.add_argument("sql")
+    ask.add_argument("--target", help="repository (default: $CODEINTEL_TARGET or cwd)")
+    ask.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
+    ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
+                     "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
     sub.add_parser("steps", help="print the step graph as JSON")
     hook = sub.add_parser("install-hook", help="install a Git post-commit hook that launches "
                           "codeintel_ingest_job in a running Dagster at each commit")
@@ -48,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from codeintel_assets import run as api
 
+    if args.command == "query":
+        return api.print_query(args.sql, args.target, args.db, args.timeout)
     if args.command == "steps":
         print(json.dumps(api.steps(), indent=2))
         return 0

@@ -3,6 +3,7 @@
     from codeintel_assets.run import materialize, steps, summary
     materialize("core/ast_nodes+", target="/path/to/repo")   # legacy selection syntax
     print(steps())                                          # [{step, tables, requires}, ...]
+    query("SELECT count(*) FROM core.goids")                # Arrow; waits for a running write
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def summary(target: str | None = None, db: str | None = None) -> dict:
     tgt = TargetRepo(root=target) if target else TargetRepo()
     warehouse = Warehouse(target=tgt, db_path=db or "")
     gateway, repo = warehouse.gateway(), tgt.info().slug
-    with gateway.connect() as con:
+    with gateway.connect(read_only=gateway.db_path.exists()) as con:  # waits for writes
         existing = {f"{s}.{t}" for s, t in con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
         rows = {name: con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?",
@@ -99,6 +100,43 @@ def summary(target: str | None = None, db: str | None = None) -> dict:
     return {"repo": repo, "db": str(gateway.db_path), "rows": rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
                                    for p, c, n in complex_files]}
+
+
+def query(sql: str, target: str | None = None, db: str | None = None,
+          timeout_s: float | None = None):
+    """Run `sql` read-only on the warehouse and return a pyarrow.Table. While a
+    materialization writes, it waits up to `timeout_s` seconds (default
+    $CODEINTEL_READ_TIMEOUT_S, else 60), reporting the lock's holder on stderr every few
+    seconds; then LockTimeoutError names the holder. FileNotFoundError without a database."""
+    import sys
+
+    from codeintel_assets.defs.resources import TargetRepo, Warehouse
+
+    tgt = TargetRepo(root=target) if target else TargetRepo()
+    gateway = Warehouse(target=tgt, db_path=db or "").gateway(
+        "codeintel-assets query", lambda message: print(message, file=sys.stderr))
+    if timeout_s is not None:
+        gateway.read_timeout_s = timeout_s
+    return gateway.read_query(sql)
+
+
+def print_query(sql: str, target: str | None = None, db: str | None = None,
+                timeout_s: float | None = None) -> int:
+    """`codeintel-assets query`: print `query`'s result as a table; 0, or 1 with the error
+    on stderr."""
+    import sys
+
+    import duckdb
+
+    from codeintel_assets.storage.locking import LockTimeoutError
+
+    try:
+        result = query(sql, target, db, timeout_s)
+    except (duckdb.Error, LockTimeoutError, FileNotFoundError) as exc:
+        print(f"query: {exc}", file=sys.stderr)
+        return 1
+    print(duckdb.connect().from_arrow(result))
+    return 0
 
 
 def format_summary(info: dict) -> str:

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from codeintel_assets.extract import config_values as cv
-from codeintel_assets.extract.config_values import (
-    CONFIG_GLOBS,
+from codeintel_assets.extract.config_references import (
     attach_references,
-    config_format,
-    extract_config_values,
     file_literals,
     key_names,
     literal_index,
     string_literals,
+)
+from codeintel_assets.extract.config_values import (
+    CONFIG_GLOBS,
+    config_format,
+    extract_config_values,
 )
 from codeintel_assets.extract.parallel import FileJob, run_extractor
 from codeintel_assets.storage.catalog import table

@@ -208,6 +208,7 @@ SELECT repo, any_value("commit") AS "commit", 'main' AS branch, false AS dirty,
        TIMESTAMP '2024-01-02 03:04:05' AS commit_ts, ? AS repo_root,
        0 AS module_count, count(*) AS file_count,
        0 AS files_changed, count(*) AS files_added, 0 AS files_deleted, 0 AS files_unchanged,
+       0 AS symlinks_skipped, 0 AS unreadable_paths,
        TIMESTAMP '2024-01-02 03:04:06' AS generated_at
 FROM core.file_state WHERE repo = ? GROUP BY repo
 """

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
 
 import pytest
 
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.scan import classify, list_files, module_names, scan_file
+from codeintel_assets.extract.scan import (
+    classify,
+    list_files,
+    module_names,
+    scan_file,
+    walk_tree,
+)
 from codeintel_assets.extract.tags import (
     DEFAULT_TAGS,
     TagRulesError,
@@ -15,7 +28,7 @@ from codeintel_assets.extract.tags import (
     load_tag_rules,
     owners_of,
 )
-from codeintel_assets_tests.conftest import write_files
+from codeintel_assets_tests.conftest import make_git_repo, write_files
 
 
 def test_list_files_applies_default_excludes(tmp_path):
@@ -134,3 +147,115 @@ def test_repo_tables_modules_priority():
     got = {r["module"]: (r["rel_path"], r["is_package"], r["tags"]) for r in mods.to_pylist()}
     assert got == {"pkg": ("pkg/__init__.py", True, "[]"), "pkg.a": ("pkg/a.py", False, '["x"]'),
                    "pkg.b": ("pkg/b.pyi", False, "[]"), "pkg.c": ("pkg/c/__init__.py", True, "[]")}
+
+
+# ---- what the walk skips: symlinks, unreadable directories, special files --------------------
+
+
+def _skipped(listing) -> list[tuple[str, str, str]]:
+    return [(s.rel_path, s.kind, s.reason) for s in listing.skipped]
+
+
+def test_walk_tree_lists_the_symlinks_and_special_files_it_skips(tmp_path):
+    write_files(tmp_path, {"real/a.py": "", "README.md": ""})
+    (tmp_path / "link").symlink_to(tmp_path / "real")                # a directory symlink
+    (tmp_path / "b.py").symlink_to(tmp_path / "real" / "a.py")       # a file symlink
+    (tmp_path / "gone.py").symlink_to(tmp_path / "nowhere.py")       # a broken one
+    (tmp_path / "loop.py").symlink_to("loop.py")                     # a loop onto itself
+    (tmp_path / "cycle").symlink_to(tmp_path)                        # a directory cycle
+    (tmp_path / ".venv").symlink_to(tmp_path / "real")               # excluded: not reported
+    (tmp_path / "NOTES.md").symlink_to(tmp_path / "README.md")       # not a scanned name
+    os.mkfifo(tmp_path / "pipe.py")                                  # would block a reader
+    listing = walk_tree(tmp_path)
+    assert listing.paths == ["real/a.py"] == list_files(tmp_path)
+    assert _skipped(listing) == [
+        ("b.py", "symlink", "symlink (not followed)"),
+        ("cycle/", "symlink", "symlink to a directory (not followed)"),
+        ("gone.py", "symlink", "broken symlink (not followed)"),
+        ("link/", "symlink", "symlink to a directory (not followed)"),
+        ("loop.py", "symlink", "broken symlink (not followed)"),
+        ("pipe.py", "unreadable", "not a regular file (FIFO)"),
+    ]
+    assert (listing.count("symlink"), listing.count("unreadable")) == (5, 1)
+
+
+def test_scan_file_refuses_a_fifo_instead_of_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    outcome: list[BaseException] = []
+
+    def scan() -> None:
+        try:
+            scan_file(FileJob("r", "", "pipe.py", str(tmp_path / "pipe.py")))
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome.append(exc)
+
+    worker = threading.Thread(target=scan, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "scan_file blocked on a FIFO"
+    assert isinstance(outcome[0], OSError) and "not a regular file" in str(outcome[0])
+
+
+WALK_AS_NOBODY = """
+import json, os, sys
+from codeintel_assets.extract.scan import walk_tree  # before: nobody may not read the venv
+os.setgid(65534); os.setuid(65534)  # nobody: file permissions apply again
+listing = walk_tree(sys.argv[1])
+print(json.dumps([listing.paths, [[s.rel_path, s.kind, s.reason] for s in listing.skipped]]))
+"""
+
+
+def test_walk_tree_lists_directories_it_cannot_read(tmp_path):
+    """chmod 000 stops every user but root (CAP_DAC_READ_SEARCH reads anything); so the walk
+    runs in a child that drops to `nobody` when the tests run as root."""
+    root = Path(tempfile.mkdtemp(prefix="unreadable-", dir="/tmp"))  # tmp_path is root-only
+    try:
+        root.chmod(0o755)
+        write_files(root, {"ok/a.py": "", "locked/secret.py": "", "locked/deeper/b.py": ""})
+        for d in (root / "ok", root / "locked", root / "locked" / "deeper"):
+            d.chmod(0o755)
+        for f in root.rglob("*.py"):
+            f.chmod(0o644)
+        (root / "locked").chmod(0o000)
+        if os.geteuid() == 0:
+            assert walk_tree(root).paths == sorted(["ok/a.py", "locked/secret.py",
+                                                    "locked/deeper/b.py"])  # root sees all
+            out = subprocess.run([sys.executable, "-c", WALK_AS_NOBODY, str(root)],
+                                 capture_output=True, text=True, timeout=60,
+                                 env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+            assert out.returncode == 0, out.stderr
+            paths, skipped = json.loads(out.stdout)
+        else:
+            listing = walk_tree(root)
+            paths, skipped = listing.paths, [[s.rel_path, s.kind, s.reason]
+                                             for s in listing.skipped]
+        assert paths == ["ok/a.py"]
+        assert skipped == [["locked/", "unreadable", "PermissionError: Permission denied"]]
+    finally:
+        (root / "locked").chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_repo_scan_counts_and_lists_what_it_skipped(tmp_path):
+    from codeintel_assets.run import materialize
+    from codeintel_assets.storage.gateway import StorageGateway
+
+    repo = make_git_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/a.py": "x = 1\n"})
+    (repo / "pkg" / "alias.py").symlink_to(repo / "pkg" / "a.py")
+    (repo / "vendored").symlink_to(repo / "pkg")
+    os.mkfifo(repo / "pkg" / "pipe.py")
+    db = tmp_path / "ci.duckdb"
+    result = materialize("core/file_state,core/repo_map", target=str(repo), db=str(db))
+    assert result.success
+    row = StorageGateway(db).query("SELECT file_count, symlinks_skipped, unreadable_paths "
+                                   "FROM core.repo_map").to_pylist()
+    assert row == [{"file_count": 2, "symlinks_skipped": 2, "unreadable_paths": 1}]
+    (event,) = [e for e in result.get_asset_materialization_events()
+                if e.asset_key.path == ["core", "repo_map"]]
+    metadata = event.materialization.metadata
+    assert metadata["symlinks_skipped"].value == 2 and metadata["unreadable_paths"].value == 1
+    assert metadata["skipped_paths"].value == [
+        {"rel_path": "pkg/alias.py", "reason": "symlink (not followed)"},
+        {"rel_path": "pkg/pipe.py", "reason": "not a regular file (FIFO)"},
+        {"rel_path": "vendored/", "reason": "symlink to a directory (not followed)"},
+    ]

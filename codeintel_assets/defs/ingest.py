@@ -33,14 +33,14 @@ from codeintel_assets.extract import cst as cst_extract_module
 from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
 from codeintel_assets.extract import python_ast, repo_tables, scan
-from codeintel_assets.extract.config_values import (
+from codeintel_assets.extract.config_references import (
     LITERALS_TABLE,
     attach_references,
-    extract_config_values,
     key_names,
     literal_index,
     string_literals,
 )
+from codeintel_assets.extract.config_values import extract_config_values
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import (
@@ -50,7 +50,13 @@ from codeintel_assets.extract.goids import (
 )
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.python_ast import extract_ast
-from codeintel_assets.extract.scan import absolute, list_files, scanner, split_unchanged
+from codeintel_assets.extract.scan import (
+    SkippedPath,
+    absolute,
+    scanner,
+    split_unchanged,
+    walk_tree,
+)
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
@@ -67,12 +73,14 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     """Scan the work tree: file state, modules, the repository row and path tags.
 
     Files whose size and mtime equal the previous scan's are not read again; the change set
-    (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata.
+    (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata,
+    and so do the symlinks and unreadable paths the scan skipped (`skipped_paths`).
     """
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     info = target.info()
     root = target.abs_root
-    paths = list_files(root, target.includes, target.excludes)
+    listing = walk_tree(root, target.includes, target.excludes)
+    paths = listing.paths
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
 
     state_spec = table("core.file_state")
@@ -88,6 +96,13 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     jobs = [FileJob(info.slug, info.commit, p, absolute(root, p)) for p in to_scan]
     result = extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
                       ["core.file_state"])
+    # A file the walk listed but the scan could not read is skipped as unreadable too.
+    skipped = sorted([*listing.skipped, *(SkippedPath(e.rel_path, "unreadable", e.error)
+                                          for e in result.errors)], key=lambda s: s.rel_path)
+    unreadable = sum(1 for s in skipped if s.kind == "unreadable")
+    if skipped:
+        context.log.warning(f"repo_scan: skipped {listing.count('symlink')} symlinks and "
+                            f"{unreadable} unreadable paths (see skipped_paths)")
     reused = [{**r, "commit": info.commit} for r in reused]
     file_state = pa.concat_tables([state_spec.from_rows(reused),
                                    result.tables["core.file_state"]]).sort_by("rel_path")
@@ -110,12 +125,15 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows,
                                     changes.counts(),
                                     started if writes_state or previous_scan is None
-                                    else previous_scan)
+                                    else previous_scan, listing.count("symlink"), unreadable)
     statuses = Counter(file_state.column("parse_status").to_pylist())
     metadata = {**run_metadata(result), **changes.counts(), "commit": info.commit,
                 "files_read": len(to_scan), "files_reused": len(reused),
                 "changed_paths": dg.MetadataValue.json(list(changes.to_delete[:100])),
-                "parse_status": dict(statuses), "tags_error": tag_error}
+                "parse_status": dict(statuses), "tags_error": tag_error,
+                "symlinks_skipped": listing.count("symlink"), "unreadable_paths": unreadable,
+                "skipped_paths": dg.MetadataValue.json(
+                    [{"rel_path": s.rel_path, "reason": s.reason} for s in skipped[:100]])}
     # file_state is small: always written whole, with a ledger so a scanner version or
     # max_file_bytes change forces every file to be read again.
     state_delta = FileDelta(file_state, (), hashes, version, info.commit, True)
@@ -182,7 +200,7 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Config values of changed config files and string literals of changed Python files;
     references are then matched for every config row (a Python change can add one anywhere).
     The literals are needed for the references even when only config_values is selected."""
-    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml")
+    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml", "detect-secrets")
     py_jobs, py_fingerprints = warehouse.file_inputs("python")
     literals, metadata = update_files(
         context, warehouse, [LITERALS_TABLE], py_fingerprints, version,

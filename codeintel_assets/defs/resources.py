@@ -24,7 +24,9 @@ from codeintel_assets.storage.gateway import (
     Sql,
     StorageGateway,
     default_db_path,
+    default_read_timeout_s,
 )
+from codeintel_assets.storage.locking import Reporter, default_label
 from codeintel_assets.tools.environment import PYTHON_ENV
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
@@ -104,9 +106,21 @@ class Warehouse(dg.ConfigurableResource):
         description="Rebuild a file-level table in full when more than this share (0..1) of "
         "its files changed.",
     )
+    read_timeout_s: float = Field(
+        default_factory=default_read_timeout_s,
+        description="Seconds a read waits for a running write (or an outside DuckDB process) "
+        "to release the database before failing with the holder's name. Default: "
+        "$CODEINTEL_READ_TIMEOUT_S, else 60.",
+    )
 
-    def gateway(self) -> StorageGateway:
-        return StorageGateway(self.db_path or default_db_path(self.target.abs_root))
+    def gateway(self, label: str | None = None, report: Reporter | None = None
+                ) -> StorageGateway:
+        """The gateway, labelled (in the lock's holder record) and reporting lock waits as
+        the running Dagster step when there is one."""
+        if label is None:
+            label, report = _step_identity()
+        return StorageGateway(self.db_path or default_db_path(self.target.abs_root),
+                              read_timeout_s=self.read_timeout_s, label=label, report=report)
 
     def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
              params: tuple = (), required: bool = True) -> pa.Table:
@@ -163,6 +177,15 @@ class Warehouse(dg.ConfigurableResource):
         return commits[0].as_py() if len(commits) else ""
 
 
+def _step_identity() -> tuple[str, Reporter | None]:
+    """(label, reporter) of the running step: `step NAME of run ID` and its warning log."""
+    try:
+        context = dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return default_label(), None
+    return f"step {context.op.name} of run {context.run_id[:8]}", context.log.warning
+
+
 def fingerprint(content_hash: str, module: str | None) -> str:
     """A file's ledger fingerprint: its content hash, and the module name its rows carry."""
     return f"{content_hash}|{module}" if module else content_hash
@@ -197,7 +220,9 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql | FileDelta) -> None:
         spec = table(".".join(context.asset_key.path))
-        gateway, repo = self.warehouse.gateway(), self.warehouse.target.info().slug
+        gateway = self.warehouse.gateway(f"step {context.step_key} of run {context.run_id[:8]}",
+                                         context.log.warning)
+        repo = self.warehouse.target.info().slug
         if isinstance(obj, FileDelta):
             result = gateway.apply_delta(spec, repo, obj)
         else:

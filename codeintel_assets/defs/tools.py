@@ -277,14 +277,27 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 # ---- crosswalk -----------------------------------------------------------------------------
 
 CROSSWALK_SQL = """
+-- Every join is an equality join on the exact token position (file, kind, line; file, line,
+-- column), so it stays linear in the definitions of a file: a module matches on a position
+-- no definition has (line 0 for its LibCST node, 1:0 for its SCIP definition), and what
+-- equality cannot say is a residual filter on the few candidates of one position.
 WITH cst AS (
-    SELECT rel_path, node_id, kind, start_line, start_col
+    SELECT rel_path, node_id, kind, start_col,
+           CASE kind WHEN 'Module' THEN 0 ELSE start_line END AS join_line
     FROM core.cst_nodes WHERE repo = $repo AND kind IN ('Module', 'ClassDef', 'FunctionDef')
 ), occ AS (
     -- A redefinition (a property setter, say) has no SCIP definition of its own: its name
     -- token is an occurrence of the first definition's symbol, which is the right symbol.
     SELECT rel_path, start_line, start_col, symbol, is_definition
     FROM core.scip_occurrences WHERE repo = $repo AND NOT starts_with(symbol, 'local ')
+), g AS (
+    SELECT *,
+           CASE kind WHEN 'module' THEN 'Module' WHEN 'class' THEN 'ClassDef'
+                     ELSE 'FunctionDef' END AS cst_kind,
+           CASE kind WHEN 'module' THEN 0 ELSE name_line END AS cst_line,
+           CASE kind WHEN 'module' THEN 1 ELSE name_line END AS occ_line,
+           CASE kind WHEN 'module' THEN 0 ELSE name_col END AS occ_col
+    FROM core.goids WHERE repo = $repo
 )
 SELECT g.repo, g.commit, g.goid, g.urn, g.module, g.rel_path, g.start_line, g.end_line,
        g.ast_node_id,
@@ -293,18 +306,13 @@ SELECT g.repo, g.commit, g.goid, g.urn, g.module, g.rel_path, g.start_line, g.en
        CASE WHEN c.node_id IS NOT NULL AND s.symbol IS NOT NULL THEN 'exact'
             WHEN c.node_id IS NOT NULL OR s.symbol IS NOT NULL THEN 'partial'
             ELSE 'none' END AS match_status
-FROM core.goids g
+FROM g
 LEFT JOIN cst c
-  ON c.rel_path = g.rel_path
- AND c.kind = CASE g.kind WHEN 'module' THEN 'Module' WHEN 'class' THEN 'ClassDef'
-                          ELSE 'FunctionDef' END
- AND (g.kind = 'module' OR (c.start_line = g.name_line AND c.start_col < g.name_col))
+  ON c.rel_path = g.rel_path AND c.kind = g.cst_kind AND c.join_line = g.cst_line
+ AND (g.kind = 'module' OR c.start_col < g.name_col)
 LEFT JOIN occ s
-  ON s.rel_path = g.rel_path
- AND ((g.kind = 'module' AND s.is_definition AND s.start_line = 1 AND s.start_col = 0
-       AND s.symbol LIKE '%/__init__:')
-      OR (g.kind <> 'module' AND s.start_line = g.name_line AND s.start_col = g.name_col))
-WHERE g.repo = $repo
+  ON s.rel_path = g.rel_path AND s.start_line = g.occ_line AND s.start_col = g.occ_col
+ AND (g.kind <> 'module' OR (s.is_definition AND s.symbol LIKE '%/__init__:'))
 QUALIFY row_number() OVER (PARTITION BY g.goid
                            ORDER BY c.start_col DESC, s.is_definition DESC, s.symbol) = 1
 """

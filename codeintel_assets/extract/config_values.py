@@ -2,42 +2,38 @@
 
 Config files (TOML, YAML, JSON, INI/CFG, dotenv) are parsed with the standard parser of their
 format and flattened into one row per leaf, keyed by a dotted keypath in which list items are
-numbers (`tool.ruff.lint.select.0`). Values of secret-like keys are masked. Bad input is data,
+numbers (`tool.ruff.lint.select.0`). Credentials are masked (see `redact`). Bad input is data,
 not an exception: a file that cannot be decoded or parsed becomes one `parse_error` row, an
 oversized file one `too_large` row, and a file with too many keys is cut off with a `truncated`
 row.
 
-The second half links keys to code: `string_literals` / `file_literals` collect the string
-constants of Python files, and `attach_references` marks each config key with the Python files
-whose literals name it. The module is free of Dagster so worker processes import it cheaply.
+`config_references` links the keys to code. The module is free of Dagster so worker processes
+import it cheaply.
 """
 
 from __future__ import annotations
 
-import ast
 import configparser
 import datetime as dt
 import json
 import os
 import re
 import tomllib
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-import pyarrow as pa
 import yaml
 
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.pysource import read_python
-from codeintel_assets.storage.catalog import table as catalog_table
+from codeintel_assets.extract.redact import redact, secret_key
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
-# another version are rebuilt in full (see storage.changes).
-VERSION = 1
+# another version are rebuilt in full (see storage.changes). 2: credentials inside values and
+# literals are masked, and more key names count as secret.
+VERSION = 2
 
 CONFIG_TABLE = "analytics.config_values"
-LITERALS_TABLE = "core.string_literals"
 
 # Format names, as stored in analytics.config_values.format (and core.file_state.language).
 CONFIG_FORMATS: tuple[str, ...] = ("toml", "yaml", "json", "ini", "cfg", "env")
@@ -51,11 +47,9 @@ CONFIG_GLOBS: tuple[str, ...] = (
 MAX_CONFIG_BYTES = 2 * 1024 * 1024  # bytes; a larger file becomes one 'too_large' row
 MAX_KEYS_PER_FILE = 20_000  # distinct keypaths kept per file; the rest become one 'truncated' row
 PREVIEW_CHARS = 200  # value_preview (and error message) length cap, in characters
-SECRET_MASK = "***"
-SECRET_KEY_RE = re.compile(r"password|secret|token|key", re.IGNORECASE)
-
-LITERAL_MIN_CHARS = 2
-LITERAL_MAX_CHARS = 200
+# Masking looks this far into a value before the preview is cut, so that a credential
+# straddling the cut (a PEM block, a long URL) is still recognized whole.
+REDACT_CHARS = 16_384
 
 _EXTENSIONS = {
     ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ini": "ini", ".cfg": "cfg",
@@ -109,7 +103,9 @@ def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
     container. A file whose root is a scalar yields one row with key ''; a file with no keys
     (empty mapping, comment-only YAML) yields no rows. Repeated keypaths keep the last value.
     value_preview is the value as text capped at PREVIEW_CHARS (bools `true`/`false`, null as
-    NULL, dates ISO 8601), or SECRET_MASK when the keypath matches SECRET_KEY_RE.
+    NULL, dates ISO 8601), with credentials masked by `redact.redact` before the cut: `***` for
+    a key named like a secret (`DB_PASS`, `api_token`), in place otherwise
+    (`postgres://user:***@host/db`).
 
     Never raises for bad content: undecodable or unparsable input gives one row with key '',
     value_type `parse_error` and the error message (without file content, so no secret leaks)
@@ -145,9 +141,9 @@ def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
     dropped = 0
     for key, value in _leaves(root):
         if key in rows or len(rows) < MAX_KEYS_PER_FILE:
-            value_type, preview = _describe(value)
-            if SECRET_KEY_RE.search(key):
-                preview = SECRET_MASK
+            value_type, text = _describe(value)
+            preview = None if text is None and not secret_key(key) else \
+                _cap(redact(_cap(text or "", REDACT_CHARS), key).text)
             rows[key] = row(key, value_type, preview)  # a repeated keypath keeps the last value
         else:
             dropped += 1
@@ -277,24 +273,24 @@ def _is_container(value: Any) -> bool:
 
 
 def _describe(value: Any) -> tuple[str, str | None]:
-    """(value_type, value_preview) of a leaf, the preview capped at PREVIEW_CHARS."""
+    """(value_type, the value as text, not yet masked nor capped) of a leaf."""
     if value is None:
         return "null", None
     if isinstance(value, bool):
         return "bool", "true" if value else "false"
     if isinstance(value, int):
-        return "int", _cap(_safe_str(value))
+        return "int", _safe_str(value)
     if isinstance(value, float):
-        return "float", _cap(_safe_str(value))
+        return "float", _safe_str(value)
     if isinstance(value, str):
-        return "str", _cap(value)
+        return "str", value
     if isinstance(value, Mapping):
         return "dict", "{}"
     if isinstance(value, (list, tuple)):
         return "list", "[]"
     if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return "str", _cap(value.isoformat())
-    return "str", _cap(_safe_str(value))
+        return "str", value.isoformat()
+    return "str", _safe_str(value)
 
 
 def _safe_str(value: Any) -> str:
@@ -304,100 +300,5 @@ def _safe_str(value: Any) -> str:
         return f"<{type(value).__name__} too large to print>"
 
 
-def _cap(text: str) -> str:
-    return text[:PREVIEW_CHARS]
-
-
-# --------------------------------------------------------------------------------------------
-# String literals of Python files
-
-
-def file_literals(source: str | bytes) -> set[str]:
-    """The distinct str constants of Python source, LITERAL_MIN..MAX_CHARS long, not blank.
-
-    Every `ast.Constant` holding a str counts, docstrings and f-string fragments included.
-    Source that does not parse (SyntaxError, null bytes, nesting too deep) has no literals.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        and LITERAL_MIN_CHARS <= len(node.value) <= LITERAL_MAX_CHARS
-        and not node.value.isspace()
-    }
-
-
-def string_literals(job: FileJob) -> dict[str, list[dict]]:
-    """`{"core.string_literals": rows}` for the Python file of `job`: one row per distinct
-    literal of `file_literals`, sorted. A file that cannot be decoded (PEP 263 cookie, else
-    UTF-8) or parsed has no rows; OSError propagates.
-    """
-    try:
-        source = read_python(job.abs_path)
-    except (UnicodeDecodeError, SyntaxError):
-        return {LITERALS_TABLE: []}
-    return {LITERALS_TABLE: [
-        {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path, "module": job.module,
-         "literal": literal}
-        for literal in sorted(file_literals(source))
-    ]}
-
-
-def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str, str | None]]]:
-    """literal -> {(rel_path, module)} from `core.string_literals` rows (the input of
-    `attach_references`)."""
-    index: dict[str, set[tuple[str, str | None]]] = {}
-    for r in rows:
-        index.setdefault(r["literal"], set()).add((r["rel_path"], r["module"]))
-    return index
-
-
-# --------------------------------------------------------------------------------------------
-# References
-
-
-def key_names(key: str) -> set[str]:
-    """The literals that name a config key: its full keypath and its last non-numeric segment.
-
-    `database.host` -> {database.host, host}; `tool.ruff.lint.select.0` -> {..., select}.
-    The key '' (error rows) has no names.
-    """
-    if not key:
-        return set()
-    names = {key}
-    for segment in reversed(key.split(".")):
-        if segment and not segment.isdigit():
-            names.add(segment)
-            break
-    return names
-
-
-def attach_references(
-    config: pa.Table,
-    literals: Mapping[str, Collection[tuple[str, str | None]]],
-) -> pa.Table:
-    """`config` with reference_paths / reference_modules / reference_count filled in.
-
-    `config` holds `analytics.config_values` rows; `literals` maps a string literal to the
-    (rel_path, module) pairs of the Python files containing it (see `literal_index`); both must
-    come from the same repository snapshot. A row is referenced by every file having a literal
-    in `key_names(key)`. reference_paths is the sorted distinct rel_paths (JSON text),
-    reference_modules the sorted distinct non-NULL modules, reference_count the number of
-    distinct modules, counting a file without a module by its rel_path. Existing reference
-    values are replaced; rows with key '' get none. Returns a new table with the catalog schema.
-    """
-    spec = catalog_table(CONFIG_TABLE)
-    rows = config.to_pylist()
-    for r in rows:
-        files: set[tuple[str, str | None]] = set()
-        for name in key_names(r["key"] or ""):
-            files.update(literals.get(name, ()))
-        r["reference_paths"] = json.dumps(sorted({path for path, _ in files}))
-        r["reference_modules"] = json.dumps(sorted({m for _, m in files if m is not None}))
-        r["reference_count"] = len({("module", m) if m is not None else ("path", path)
-                                    for path, m in files})
-    return spec.from_rows(rows)
+def _cap(text: str, chars: int = PREVIEW_CHARS) -> str:
+    return text[:chars]

@@ -57,12 +57,15 @@ def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, l
 
 
 def repo_map(info: RepoInfo, file_count: int, module_count: int,
-             changes: Mapping[str, int], generated_at: dt.datetime) -> pa.Table:
+             changes: Mapping[str, int], generated_at: dt.datetime,
+             symlinks_skipped: int = 0, unreadable_paths: int = 0) -> pa.Table:
     """The core.repo_map row; `generated_at` is when the scan started (naive UTC), which the
-    next scan uses to tell files that may have changed unseen (see scan.split_unchanged)."""
+    next scan uses to tell files that may have changed unseen (see scan.split_unchanged).
+    The skipped counts are those of `scan.walk_tree` (plus files the scan could not read)."""
     return table("core.repo_map").from_rows([{
         "repo": info.slug, "commit": info.commit, "branch": info.branch, "dirty": info.dirty,
         "commit_ts": info.commit_ts, "repo_root": info.root, "module_count": module_count,
         "file_count": file_count, **changes,
+        "symlinks_skipped": symlinks_skipped, "unreadable_paths": unreadable_paths,
         "generated_at": generated_at,
     }])

@@ -4,6 +4,10 @@ Files are chosen by gitignore-style include/exclude patterns (pathspec), never f
 symlinks. Each file is stat'ed, hashed (blake2b-128 of its bytes) and classified: Python files
 must decode (PEP 263 cookie, else UTF-8) and parse with `ast`; any file with a NUL byte is
 'binary'; a file over `max_file_bytes` is 'too_large' and is hashed but not decoded.
+
+What the walk leaves out but would otherwise have scanned is accounted for (`walk_tree`):
+symlinks (to files or directories, broken or not), directories it cannot list, and matching
+names that are not regular files (a FIFO named `x.py` would block a reader forever).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import ast
 import hashlib
 import os
 import posixpath
+import stat
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -43,35 +49,113 @@ def language_of(rel_path: str) -> str | None:
     return config_format(rel_path)
 
 
+@dataclass(frozen=True)
+class SkippedPath:
+    """A path the scan left out. kind: 'symlink' (never followed) or 'unreadable' (a
+    directory that cannot be listed, a file that cannot be read, or not a regular file);
+    reason: what happened, e.g. 'symlink to a directory (not followed)', 'PermissionError:
+    [Errno 13] Permission denied', 'not a regular file (FIFO)'."""
+
+    rel_path: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TreeListing:
+    """What `walk_tree` found: `paths`, the sorted rel_paths to scan, and `skipped`, the
+    symlinks and unreadable paths that would otherwise have been scanned, sorted by path."""
+
+    paths: list[str]
+    skipped: list[SkippedPath] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for s in self.skipped if s.kind == kind)
+
+
 def list_files(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDES,
                excludes: Sequence[str] = DEFAULT_EXCLUDES) -> list[str]:
     """Sorted POSIX rel_paths under `root` matching `includes` and not `excludes`."""
+    return walk_tree(root, includes, excludes).paths
+
+
+def walk_tree(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDES,
+              excludes: Sequence[str] = DEFAULT_EXCLUDES) -> TreeListing:
+    """The files under `root` matching `includes` and not `excludes`, and what was skipped.
+
+    Symlinks are never followed: a symlinked directory that is not excluded, and a symlink
+    whose name matches, are listed as skipped ('symlink'). A directory os.walk cannot list
+    (permissions, removed during the walk) and a matching name that is not a regular file
+    are skipped as 'unreadable'. Raises nothing for the tree's content.
+    """
     include = pathspec.GitIgnoreSpec.from_lines(includes)
     exclude = pathspec.GitIgnoreSpec.from_lines(excludes)
     root = os.fspath(root)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if not os.path.islink(os.path.join(dirpath, d))
-            and not exclude.match_file(f"{rel_dir}{d}/")
-        )
+    found: list[str] = []
+    skipped: list[SkippedPath] = []
+
+    def rel_of(path: str) -> str:
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        return "" if rel == "." else rel
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append(SkippedPath((rel_of(exc.filename or root) or ".") + "/", "unreadable",
+                                   f"{type(exc).__name__}: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
+        rel_dir = rel_of(dirpath)
+        rel_dir = rel_dir + "/" if rel_dir else ""
+        kept = []
+        for d in sorted(dirnames):
+            if exclude.match_file(f"{rel_dir}{d}/"):
+                continue
+            if os.path.islink(os.path.join(dirpath, d)):
+                skipped.append(SkippedPath(f"{rel_dir}{d}/", "symlink",
+                                           "symlink to a directory (not followed)"))
+            else:
+                kept.append(d)
+        dirnames[:] = kept
         for name in filenames:
             rel = rel_dir + name
             # language_of first: a suffix test that rejects most files before pathspec's regexes.
-            if (language_of(rel) and include.match_file(rel) and not exclude.match_file(rel)
-                    and not os.path.islink(os.path.join(dirpath, name))):
+            if not (language_of(rel) and include.match_file(rel) and not exclude.match_file(rel)):
+                continue
+            reason = _not_regular(os.path.join(dirpath, name))
+            if reason is None:
                 found.append(rel)
-    return sorted(found)
+            else:
+                skipped.append(SkippedPath(rel, *reason))
+    return TreeListing(sorted(found), sorted(skipped, key=lambda s: s.rel_path))
+
+
+_SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
+
+
+def _not_regular(path: str) -> tuple[str, str] | None:
+    """(kind, reason) when `path` is not a regular file to scan, else None."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return "unreadable", f"{type(exc).__name__}: {exc.strerror or exc}"
+    if stat.S_ISLNK(st.st_mode):
+        target = "broken symlink" if not os.path.exists(path) else "symlink"
+        return "symlink", f"{target} (not followed)"
+    for test, what in _SPECIAL:
+        if test(st.st_mode):
+            return "unreadable", f"not a regular file ({what})"
+    return None
 
 
 def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, list[dict]]:
     """One core.file_state row: stat, content hash and parse status of `job`'s file."""
-    st = os.stat(job.abs_path)
     language = language_of(job.rel_path)
-    with open(job.abs_path, "rb") as fh:
+    # Non-blocking, and checked after opening: a file replaced by a FIFO since the walk must
+    # fail here rather than block the worker forever.
+    with open(os.open(job.abs_path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"not a regular file: {job.rel_path}")
         data = fh.read()
     row = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
            "language": language, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,

@@ -10,18 +10,22 @@ rows or the new ones, never an empty or partial table. File-level tables can ins
 by a `FileDelta`: the rows of changed files are deleted and re-inserted, every row takes the new
 commit, and the table's ledger (which file fingerprints and which extractor version its rows come
 from, in the gateway's own `_codeintel` schema) is replaced, all in the same transaction. Data
-arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself (`INSERT ... SELECT`), so big derived tables
-never pass through Python. Columns are validated against the catalog before anything is touched;
+arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself
+(`INSERT ... SELECT`), so big derived tables never pass through Python (see `tables`). Columns are validated against the catalog before anything is touched;
 when the catalog changes a table's columns the table is recreated (migrated) in the same
 transaction. Primary keys are declared in the catalog and verified by asset checks, not enforced
 by DuckDB indexes, because DuckDB rejects deleting and re-inserting one key inside a transaction.
+
+Waiting and failing (see `locking`): readers and writers wait, bounded, for the lock and report
+its holder; a write that fails in the database (disk full, file size limit, permissions)
+raises WriteError naming the file and DuckDB's cause, never the error of the cleanup after it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,19 +33,40 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from filelock import FileLock
 
 from codeintel_assets.storage.catalog import TableSpec
+from codeintel_assets.storage.locking import (
+    DatabaseLock,
+    LockTimeoutError,
+    Reporter,
+    default_label,
+    open_duckdb,
+)
+from codeintel_assets.storage.tables import (
+    SchemaMismatchError,
+    check_columns,
+    conform,
+    describe_columns,
+    ensure_table,
+    existing_types,
+    run_statement,
+)
 
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
 _DUCKDB_CONFIG = {"threads": "2"}
 PREVIEW_ROWS = 5
+READ_TIMEOUT_ENV = "CODEINTEL_READ_TIMEOUT_S"
+DEFAULT_READ_TIMEOUT_S = 60.0
+_log = logging.getLogger(__name__)
+
+# Raised through the gateway, defined beside their code.
+__all__ = ["LockTimeoutError", "SchemaMismatchError", "StorageGateway", "WriteError", "conform"]
 
 
-class SchemaMismatchError(ValueError):
-    """A batch's columns differ from the catalog's, or its rows are of another repository;
-    raised before anything is committed."""
+def default_read_timeout_s() -> float:
+    """Seconds a read waits for the warehouse: $CODEINTEL_READ_TIMEOUT_S, else 60."""
+    return float(os.environ.get(READ_TIMEOUT_ENV) or DEFAULT_READ_TIMEOUT_S)
 
 
 class StaleTableError(RuntimeError):
@@ -50,6 +75,12 @@ class StaleTableError(RuntimeError):
 
 class MissingTableError(LookupError):
     """A required table does not exist in the database."""
+
+
+class WriteError(RuntimeError):
+    """The database refused a write (no space left, file size limit, permissions, I/O); the
+    message names the file, the table and DuckDB's cause, which is also `__cause__`. The
+    transaction was rolled back: the table keeps its previous rows."""
 
 
 @dataclass(frozen=True)
@@ -93,32 +124,51 @@ class WriteResult:
 class StorageGateway:
     """Reads and writes warehouse tables in the DuckDB file at `db_path`.
 
-    Raises `SchemaMismatchError` for batches that do not match the catalog and
-    `filelock.Timeout` when the lock is not free within `lock_timeout_s` seconds.
+    Writes wait up to `lock_timeout_s` seconds for the lock, reads up to `read_timeout_s`
+    (default `default_read_timeout_s()`); both report the holder to `report` (default: this
+    module's logger) every few seconds and raise LockTimeoutError naming it. `label` says
+    who this gateway's user is in the lock's holder record (default: the program's command
+    line). Raises `SchemaMismatchError` for batches that do not match the catalog and
+    WriteError when the database refuses a write.
     """
 
     db_path: Path
     lock_timeout_s: float = 600.0
-    _lock: FileLock = field(init=False, repr=False)
+    read_timeout_s: float = field(default_factory=default_read_timeout_s)
+    label: str = field(default_factory=default_label)
+    report: Reporter | None = field(default=None, repr=False, compare=False)
+    _lock: DatabaseLock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.db_path) + ".lock", timeout=self.lock_timeout_s)
+        self._lock = DatabaseLock(self.db_path)
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection under the cross-process lock (also used for reads).
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection under the cross-process lock.
 
-        A process outside the gateway (a user's read-only DuckDB shell, say) can still hold
-        DuckDB's own file lock: opening then retries with backoff until `lock_timeout_s`.
+        `read_only` opens DuckDB read-only and waits `read_timeout_s` rather than
+        `lock_timeout_s`. A process outside the gateway (a user's DuckDB shell, say) can still
+        hold DuckDB's own file lock: opening then retries with backoff within the same bound.
+        An error raised inside the block is never replaced by an error of closing.
         """
-        with self._lock:
-            con = _open(self.db_path, self.lock_timeout_s)
+        timeout = self.read_timeout_s if read_only else self.lock_timeout_s
+        report = self.report or _log.warning
+        self._lock.acquire(timeout, self.label, "read" if read_only else "write", report)
+        try:
+            con = open_duckdb(self.db_path, _DUCKDB_CONFIG, timeout, read_only, report)
             try:
                 yield con
-            finally:
+            except BaseException as exc:
+                _cleanup(con.close, exc, "closing the connection")
+                raise
+            try:
                 con.close()
+            except duckdb.Error as exc:  # closing checkpoints: it writes
+                raise WriteError(f"{self.db_path}: closing the database failed: {exc}") from exc
+        finally:
+            self._lock.release()
 
     # ---- reads -------------------------------------------------------------------------
 
@@ -127,9 +177,18 @@ class StorageGateway:
         with self.connect() as con:
             return con.sql(sql, params=list(params)).to_arrow_table()
 
+    def read_query(self, sql: str, params: tuple | list = ()) -> pa.Table:
+        """Run `sql` on a read-only connection (so it cannot change anything), waiting up to
+        `read_timeout_s` for a running write; the result as Arrow. Raises LockTimeoutError,
+        FileNotFoundError when the database does not exist, duckdb.Error for bad SQL."""
+        if not self.db_path.exists():
+            raise FileNotFoundError(f"no warehouse at {self.db_path}: materialize first")
+        with self.connect(read_only=True) as con:
+            return con.sql(sql, params=list(params)).to_arrow_table()
+
     def table_exists(self, spec: TableSpec) -> bool:
         with self.connect() as con:
-            return bool(_existing_types(con, spec))
+            return bool(existing_types(con, spec))
 
     def read_table(
         self, spec: TableSpec, repo: str | None = None, columns: list[str] | None = None,
@@ -149,7 +208,7 @@ class StorageGateway:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
         args = ((repo,) if repo is not None else ()) + tuple(params)
         with self.connect() as con:
-            existing = dict(_existing_types(con, spec))
+            existing = dict(existing_types(con, spec))
             if not existing and required:
                 raise MissingTableError(f"{spec.qualified_name} does not exist in {self.db_path}")
             if not existing:
@@ -196,7 +255,7 @@ class StorageGateway:
             for spec in specs:
                 row = con.execute(f"SELECT version FROM {_VERSIONS} WHERE table_name = ? "
                                   "AND repo = ?", [spec.qualified_name, repo]).fetchall()
-                if not row or not _existing_types(con, spec):
+                if not row or not existing_types(con, spec):
                     continue
                 files = con.execute(f"SELECT rel_path, fingerprint FROM {_LEDGER} "
                                     "WHERE table_name = ? AND repo = ?",
@@ -215,45 +274,57 @@ class StorageGateway:
         table = spec.qualified_name
         with self.connect() as con:
             if isinstance(data, Sql):
-                _check_columns(spec, _describe(con, data))
+                check_columns(spec, describe_columns(con, data.query, data.params))
             con.execute("BEGIN TRANSACTION")
             try:
-                migrated = _ensure_table(con, spec)
+                migrated = ensure_table(con, spec)
                 if migrated and delta is not None and not delta.full:
                     raise SchemaMismatchError(f"{table}: an incremental update cannot follow a "
                                               "catalog change; rebuild it in full")
                 others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM ?"
                 before = con.execute(others, [repo]).fetchall()[0][0]
                 if delta is None or delta.full:
-                    _run(con, f"DELETE FROM {table} WHERE repo = ?", [repo])
+                    run_statement(con, f"DELETE FROM {table} WHERE repo = ?", [repo])
                 elif delta.to_delete:
                     con.register("_paths", pa.table({"p": pa.array(delta.to_delete, pa.string())}))
-                    _run(con, f'DELETE FROM {table} WHERE repo = ? AND "{spec.path_column}" '
+                    run_statement(con, f'DELETE FROM {table} WHERE repo = ? AND "{spec.path_column}" '
                          "IN (SELECT p FROM _paths)", [repo])
                     con.unregister("_paths")
                 if isinstance(data, Sql):
-                    _run(con, f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
+                    run_statement(con, f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
                 elif data.num_rows:
                     con.register("_batch", data)
-                    _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+                    run_statement(con, f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
                     con.unregister("_batch")
                 if con.execute(others, [repo]).fetchall()[0][0] != before:
                     raise SchemaMismatchError(f"{table}: the SELECT produced rows of other "
                                               f"repositories than {repo!r}")
                 if delta is not None:
                     # Unchanged files' rows describe the new snapshot too.
-                    _run(con, f'UPDATE {table} SET "commit" = ? WHERE repo = ? '
+                    run_statement(con, f'UPDATE {table} SET "commit" = ? WHERE repo = ? '
                          'AND "commit" IS DISTINCT FROM ?', [delta.commit, repo, delta.commit])
                 _record_ledger(con, spec, repo, delta)
                 count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = ?",
                                     [repo]).fetchall()[0][0]
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
+            except BaseException as exc:
+                _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
+                if isinstance(exc, _STORAGE_ERRORS):
+                    raise self._write_error(table, exc) from exc
                 raise
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                # A failed COMMIT has ended the transaction already (DuckDB rolls back), so a
+                # ROLLBACK would only fail with "no transaction is active" over the cause.
+                _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
+                raise self._write_error(table, exc) from exc
             preview = con.sql(f"SELECT * FROM {table} WHERE repo = ? LIMIT {PREVIEW_ROWS}",
                               params=[repo]).to_arrow_table().to_pylist()
         return WriteResult(spec.qualified_name, int(count), migrated, preview)
+
+    def _write_error(self, table: str, exc: BaseException) -> WriteError:
+        return WriteError(f"{self.db_path}: writing {table} failed and was rolled back (the "
+                          f"table keeps its previous rows): {exc}")
 
 
 # The gateway's bookkeeping, not a warehouse table: per file-level table and repository, the
@@ -263,10 +334,19 @@ _LEDGER = f"{_LEDGER_SCHEMA}.file_ledger"
 _VERSIONS = f"{_LEDGER_SCHEMA}.table_versions"
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> None:
-    """Execute a data-changing statement and consume its row-count result: DuckDB 2.0 refuses
-    further work (register, the next statement) on a connection with an unfetched result."""
-    con.execute(sql, list(params)).fetchall()
+# What the storage (not the data) refuses inside a transaction: no space, a file size limit,
+# permissions, memory.
+_STORAGE_ERRORS = (duckdb.IOException, duckdb.PermissionException,
+                   duckdb.OutOfMemoryException)
+
+
+def _cleanup(action, exc: BaseException, what: str) -> None:
+    """Run a cleanup `action` after `exc`; a failure of the cleanup becomes a note on `exc`
+    instead of replacing it."""
+    try:
+        action()
+    except Exception as cleanup_exc:  # noqa: BLE001 - anything, as long as exc survives
+        exc.add_note(f"({what} afterwards also failed: {cleanup_exc})")
 
 
 def _ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
@@ -285,91 +365,18 @@ def _record_ledger(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
     con.execute(f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (table_name VARCHAR, repo VARCHAR, "
                 "version VARCHAR, commit VARCHAR, updated_at TIMESTAMP)")
     key = [spec.qualified_name, repo]
-    _run(con, f"DELETE FROM {_LEDGER} WHERE table_name = ? AND repo = ?", key)
-    _run(con, f"DELETE FROM {_VERSIONS} WHERE table_name = ? AND repo = ?", key)
+    run_statement(con, f"DELETE FROM {_LEDGER} WHERE table_name = ? AND repo = ?", key)
+    run_statement(con, f"DELETE FROM {_VERSIONS} WHERE table_name = ? AND repo = ?", key)
     if delta is None:
         return
     paths = sorted(delta.ledger)
     con.register("_ledger", pa.table({
         "rel_path": pa.array(paths, pa.string()),
         "fingerprint": pa.array([delta.ledger[p] for p in paths], pa.string())}))
-    _run(con, f"INSERT INTO {_LEDGER} SELECT ?, ?, rel_path, fingerprint FROM _ledger", key)
+    run_statement(con, f"INSERT INTO {_LEDGER} SELECT ?, ?, rel_path, fingerprint FROM _ledger", key)
     con.unregister("_ledger")
-    _run(con, f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+    run_statement(con, f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
          [*key, delta.version, delta.commit])
-
-
-def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
-    """Reorder and cast `data` to the catalog schema; refuse other column sets by name."""
-    _check_columns(spec, data.column_names)
-    data = data.select(spec.column_names)
-    try:
-        return data.cast(spec.arrow_schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise SchemaMismatchError(f"{spec.qualified_name}: column types do not match: {exc}") from exc
-
-
-def _check_columns(spec: TableSpec, columns: list[str]) -> None:
-    expected, got = spec.column_names, list(columns)
-    if sorted(expected) != sorted(got):
-        missing = [c for c in expected if c not in got]
-        extra = [c for c in got if c not in expected]
-        raise SchemaMismatchError(
-            f"{spec.qualified_name}: batch columns do not match the catalog; "
-            f"missing {missing}, unexpected {extra}"
-        )
-
-
-def _describe(con: duckdb.DuckDBPyConnection, sql: Sql) -> list[str]:
-    return [row[0] for row in con.execute(f"DESCRIBE {sql.query}", list(sql.params)).fetchall()]
-
-
-def _existing_types(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tuple[str, str]]:
-    """[(column, DuckDB type)] of the stored table, [] when it does not exist."""
-    return con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [spec.schema, spec.name],
-    ).fetchall()
-
-
-def _ensure_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> bool:
-    """Create the table, or migrate it when its columns differ from the catalog.
-
-    Migration recreates the table and copies every repository's rows over, keeping the
-    columns both versions have (cast with TRY_CAST; new columns are NULL until that
-    repository is materialized again). Returns True when an existing table was migrated.
-    """
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
-    existing = _existing_types(con, spec)
-    wanted = [(c.name, c.duckdb_type) for c in spec.columns]
-    if existing == wanted:
-        return False
-    if not existing:
-        con.execute(spec.ddl())
-        return False
-    old = f"{spec.schema}._migrating_{spec.name}"
-    con.execute(f"ALTER TABLE {spec.qualified_name} RENAME TO _migrating_{spec.name}")
-    con.execute(spec.ddl())
-    kept = [c for c in spec.columns if c.name in dict(existing)]
-    if kept:
-        names = ", ".join(f'"{c.name}"' for c in kept)
-        casts = ", ".join(f'TRY_CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in kept)
-        _run(con, f"INSERT INTO {spec.qualified_name} ({names}) SELECT {casts} FROM {old}")
-    con.execute(f"DROP TABLE {old}")
-    return True
-
-
-def _open(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
-    deadline, delay = time.monotonic() + timeout_s, 0.05
-    while True:
-        try:
-            return duckdb.connect(str(path), config=_DUCKDB_CONFIG)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
 
 
 def default_db_path(target_root: str | os.PathLike) -> Path:

@@ -1,0 +1,125 @@
+"""Links between config keys and code: the string literals of Python files
+(`core.string_literals`) and the references of `analytics.config_values` rows to them.
+
+`string_literals` / `file_literals` collect the string constants of Python files, masked like
+config values; `attach_references` marks each config key with the Python files whose literals
+name it. The rows of core.string_literals are versioned with `config_values.VERSION` (one step
+writes both tables). Free of Dagster so worker processes import it cheaply.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from codeintel_assets.extract.config_values import CONFIG_TABLE
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.pysource import read_python
+from codeintel_assets.extract.redact import redact
+from codeintel_assets.storage.catalog import table as catalog_table
+
+LITERALS_TABLE = "core.string_literals"
+LITERAL_MIN_CHARS = 2
+LITERAL_MAX_CHARS = 200
+
+
+# --------------------------------------------------------------------------------------------
+# String literals of Python files
+
+
+def file_literals(source: str | bytes) -> set[str]:
+    """The distinct str constants of Python source, LITERAL_MIN..MAX_CHARS long, not blank.
+
+    Every `ast.Constant` holding a str counts, docstrings and f-string fragments included.
+    Source that does not parse (SyntaxError, null bytes, nesting too deep) has no literals.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and LITERAL_MIN_CHARS <= len(node.value) <= LITERAL_MAX_CHARS
+        and not node.value.isspace()
+    }
+
+
+def string_literals(job: FileJob) -> dict[str, list[dict]]:
+    """`{"core.string_literals": rows}` for the Python file of `job`: one row per distinct
+    literal of `file_literals` after masking credentials in it (`redact.redact` without a key:
+    `"postgres://app:***@db/x"`), sorted. A file that cannot be decoded (PEP 263 cookie, else
+    UTF-8) or parsed has no rows; OSError propagates.
+    """
+    try:
+        source = read_python(job.abs_path)
+    except (UnicodeDecodeError, SyntaxError):
+        return {LITERALS_TABLE: []}
+    # Two literals can mask to one text: the set keeps the key (rel_path, literal) unique.
+    masked = {redact(literal).text for literal in file_literals(source)}
+    return {LITERALS_TABLE: [
+        {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path, "module": job.module,
+         "literal": literal}
+        for literal in sorted(masked)
+    ]}
+
+
+def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str, str | None]]]:
+    """literal -> {(rel_path, module)} from `core.string_literals` rows (the input of
+    `attach_references`)."""
+    index: dict[str, set[tuple[str, str | None]]] = {}
+    for r in rows:
+        index.setdefault(r["literal"], set()).add((r["rel_path"], r["module"]))
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# References
+
+
+def key_names(key: str) -> set[str]:
+    """The literals that name a config key: its full keypath and its last non-numeric segment.
+
+    `database.host` -> {database.host, host}; `tool.ruff.lint.select.0` -> {..., select}.
+    The key '' (error rows) has no names.
+    """
+    if not key:
+        return set()
+    names = {key}
+    for segment in reversed(key.split(".")):
+        if segment and not segment.isdigit():
+            names.add(segment)
+            break
+    return names
+
+
+def attach_references(
+    config: pa.Table,
+    literals: Mapping[str, Collection[tuple[str, str | None]]],
+) -> pa.Table:
+    """`config` with reference_paths / reference_modules / reference_count filled in.
+
+    `config` holds `analytics.config_values` rows; `literals` maps a string literal to the
+    (rel_path, module) pairs of the Python files containing it (see `literal_index`); both must
+    come from the same repository snapshot. A row is referenced by every file having a literal
+    in `key_names(key)`. reference_paths is the sorted distinct rel_paths (JSON text),
+    reference_modules the sorted distinct non-NULL modules, reference_count the number of
+    distinct modules, counting a file without a module by its rel_path. Existing reference
+    values are replaced; rows with key '' get none. Returns a new table with the catalog schema.
+    """
+    spec = catalog_table(CONFIG_TABLE)
+    rows = config.to_pylist()
+    for r in rows:
+        files: set[tuple[str, str | None]] = set()
+        for name in key_names(r["key"] or ""):
+            files.update(literals.get(name, ()))
+        r["reference_paths"] = json.dumps(sorted({path for path, _ in files}))
+        r["reference_modules"] = json.dumps(sorted({m for _, m in files if m is not None}))
+        r["reference_count"] = len({("module", m) if m is not None else ("path", path)
+                                    for path, m in files})
+    return spec.from_rows(rows)

@@ -1,0 +1,82 @@
+"""Warehouse tables in DuckDB: creating and migrating them from the catalog, and checking
+batches against it. Used by the StorageGateway inside its transactions."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from codeintel_assets.storage.catalog import TableSpec
+
+
+class SchemaMismatchError(ValueError):
+    """A batch's columns differ from the catalog's, or its rows are of another repository;
+    raised before anything is committed."""
+
+
+def run_statement(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> None:
+    """Execute a data-changing statement and consume its row-count result: DuckDB 2.0 refuses
+    further work (register, the next statement) on a connection with an unfetched result."""
+    con.execute(sql, list(params)).fetchall()
+
+
+def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
+    """Reorder and cast `data` to the catalog schema; refuse other column sets by name."""
+    check_columns(spec, data.column_names)
+    data = data.select(spec.column_names)
+    try:
+        return data.cast(spec.arrow_schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise SchemaMismatchError(f"{spec.qualified_name}: column types do not match: {exc}") from exc
+
+
+def check_columns(spec: TableSpec, columns: list[str]) -> None:
+    expected, got = spec.column_names, list(columns)
+    if sorted(expected) != sorted(got):
+        missing = [c for c in expected if c not in got]
+        extra = [c for c in got if c not in expected]
+        raise SchemaMismatchError(
+            f"{spec.qualified_name}: batch columns do not match the catalog; "
+            f"missing {missing}, unexpected {extra}"
+        )
+
+
+def describe_columns(con: duckdb.DuckDBPyConnection, query: str, params: tuple) -> list[str]:
+    """The column names a SELECT would produce, without running it."""
+    return [row[0] for row in con.execute(f"DESCRIBE {query}", list(params)).fetchall()]
+
+
+def existing_types(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tuple[str, str]]:
+    """[(column, DuckDB type)] of the stored table, [] when it does not exist."""
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [spec.schema, spec.name],
+    ).fetchall()
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> bool:
+    """Create the table, or migrate it when its columns differ from the catalog.
+
+    Migration recreates the table and copies every repository's rows over, keeping the
+    columns both versions have (cast with TRY_CAST; new columns are NULL until that
+    repository is materialized again). Returns True when an existing table was migrated.
+    """
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
+    existing = existing_types(con, spec)
+    wanted = [(c.name, c.duckdb_type) for c in spec.columns]
+    if existing == wanted:
+        return False
+    if not existing:
+        con.execute(spec.ddl())
+        return False
+    old = f"{spec.schema}._migrating_{spec.name}"
+    con.execute(f"ALTER TABLE {spec.qualified_name} RENAME TO _migrating_{spec.name}")
+    con.execute(spec.ddl())
+    kept = [c for c in spec.columns if c.name in dict(existing)]
+    if kept:
+        names = ", ".join(f'"{c.name}"' for c in kept)
+        casts = ", ".join(f'TRY_CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in kept)
+        run_statement(con, f"INSERT INTO {spec.qualified_name} ({names}) SELECT {casts} FROM {old}")
+    con.execute(f"DROP TABLE {old}")
+    return True

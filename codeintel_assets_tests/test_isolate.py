@@ -7,8 +7,10 @@ give-up rule) and end to end on the real ruff 0.17.6, which aborts with a stack 
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
+from codeintel_assets import run
 from codeintel_assets.tools import ruff
 from codeintel_assets.tools.isolate import isolate
 from codeintel_assets.tools.runner import (
@@ -18,7 +20,7 @@ from codeintel_assets.tools.runner import (
     ToolRunner,
 )
 from codeintel_assets.tools.service import CRASHED, ToolService
-from codeintel_assets_tests.conftest import write_files
+from codeintel_assets_tests.conftest import make_git_repo, write_files
 
 DEEP = "x = " + "+".join(["1"] * 2000) + "\n"
 
@@ -94,3 +96,25 @@ def test_real_ruff_stack_overflow_costs_one_file(tmp_path):
     assert "deep.py" in run.reason
     assert sorted((r["rel_path"], r["code"]) for r in run.rows) == [
         ("a.py", "F401"), ("b.py", "F401")]
+
+
+def test_typing_ingest_records_the_culprit_and_keeps_the_run_green(tmp_path):
+    repo = make_git_repo(tmp_path / "deep", {"deep.py": DEEP, "a.py": "import os\n",
+                                             "b.py": "import sys\n"})
+    db = tmp_path / "d.duckdb"
+    result = run.materialize("core/file_state,core/ast_nodes,analytics/diagnostics,"
+                             "analytics/tool_failures", target=str(repo), db=str(db),
+                             tools=["ruff"])
+    assert result.success
+    with duckdb.connect(str(db), read_only=True) as con:
+        failures = con.execute("SELECT tool, rel_path, kind, rows_kept FROM "
+                               "analytics.tool_failures").fetchall()
+        diagnostics = con.execute("SELECT rel_path, code FROM analytics.diagnostics "
+                                  "ORDER BY rel_path").fetchall()
+    assert failures == [("ruff", "deep.py", "crash_with_others", True)]
+    assert diagnostics == [("a.py", "F401"), ("b.py", "F401")]
+    [check] = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.event_specific_data.asset_check_key.name == "ruff_completed"]
+    assert not check.passed and check.metadata["status"].value == "crashed"
+    assert [c["rel_path"] for c in check.metadata["culprits"].value] == ["deep.py"]

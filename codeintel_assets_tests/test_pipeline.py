@@ -29,8 +29,8 @@ def materialized(sample_repo, tmp_path):
 
 
 # Empty without the tools (typedness and static_diagnostics still have a row per file).
-TOOL_TABLES = {"analytics.diagnostics", "analytics.coverage_lines", "analytics.test_catalog", "core.scip_symbols",
-               "core.scip_occurrences"}
+TOOL_TABLES = {"analytics.diagnostics", "analytics.coverage_lines", "analytics.test_catalog",
+               "core.scip_symbols", "core.scip_occurrences", "analytics.tool_failures"}
 
 
 def test_every_table_written_and_every_check_passes(materialized):

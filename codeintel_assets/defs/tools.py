@@ -62,7 +62,8 @@ def _status_metadata(status: str, reason: str, **more) -> dict:
 
 # ---- typing_ingest -------------------------------------------------------------------------
 
-TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics")
+TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics",
+                 "analytics.tool_failures")
 TYPING_CHECKS = {t: completion_spec("analytics.diagnostics", t) for t in STATIC_TOOLS}
 
 
@@ -113,6 +114,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
         "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
             _with_ident(counts, repo, commit)),
         "analytics.diagnostics": table("analytics.diagnostics").from_rows(rows),
+        "analytics.tool_failures": table("analytics.tool_failures").from_rows(_with_ident(
+            [{"tool": c.tool, "rel_path": c.rel_path, "reason": c.reason, "rows_kept": c.rows_kept,
+              "kind": "crash_with_others" if c.rows_kept else "crash"}
+             for run in runs.values() for c in run.culprits], repo, commit)),
     }, metadata)
     for tool, run in runs.items():
         culprits = [dataclasses.asdict(c) for c in run.culprits]

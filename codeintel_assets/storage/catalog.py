@@ -243,6 +243,16 @@ message VARCHAR -- the tool's message
 rule_url VARCHAR -- documentation URL of the rule, when the tool gives one
 """)
 
+_table("analytics", "tool_failures", ("repo", "tool", "rel_path"),
+       "Files a static tool crashed on (found by bisection, tools/isolate.py): every other "
+       "file's diagnostics are kept.", """
+tool VARCHAR -- pyright | pyrefly | ruff
+rel_path VARCHAR -- the file the tool crashes on
+kind VARCHAR -- crash (alone) | crash_with_others (only when checked with other files)
+rows_kept BOOLEAN -- the file's own diagnostics were still produced (by a run of fewer files)
+reason VARCHAR -- the tool's exit code and output tail
+""")
+
 _table("analytics", "coverage_lines", ("repo", "rel_path", "line"),
        "Line coverage of the target's test run (coverage.py with per-test contexts).", """
 rel_path VARCHAR -- the measured file

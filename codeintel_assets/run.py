@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from codeintel_assets.definitions import defs
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 
 
 def run_config(target: str | None = None, db: str | None = None,
@@ -55,6 +56,18 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                                   asset_selection=list(keys), raise_on_error=raise_on_error)
 
 
+def db_file(target: str | None = None, db: str | None = None) -> str:
+    """The DuckDB file `materialize` and `summary` use for these arguments: `db`, else
+    $CODEINTEL_DB, else <target>/.codeintel/codeintel.duckdb."""
+    return _warehouse(target, db).db_file()
+
+
+def _warehouse(target: str | None, db: str | None) -> Warehouse:
+    tgt = TargetRepo(root=target) if target else TargetRepo()
+    # An unset db_path keeps the field's default ($CODEINTEL_DB), as a run's config does.
+    return Warehouse(target=tgt, **({"db_path": db} if db else {}))
+
+
 def steps() -> list[dict]:
     """The step graph: each step with the tables it writes and the steps it requires."""
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
@@ -73,12 +86,10 @@ def steps() -> list[dict]:
 
 def summary(target: str | None = None, db: str | None = None) -> dict:
     """Rows per table for the target repository and its ten most complex files."""
-    from codeintel_assets.defs.resources import TargetRepo, Warehouse
     from codeintel_assets.storage.catalog import TABLES
 
-    tgt = TargetRepo(root=target) if target else TargetRepo()
-    warehouse = Warehouse(target=tgt, db_path=db or "")
-    gateway, repo = warehouse.gateway(), tgt.info().slug
+    warehouse = _warehouse(target, db)
+    gateway, repo = warehouse.gateway(), warehouse.target.info().slug
     with gateway.connect() as con:
         existing = {f"{s}.{t}" for s, t in con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}

@@ -97,8 +97,12 @@ class Warehouse(dg.ConfigurableResource):
         "its files changed.",
     )
 
+    def db_file(self) -> str:
+        """The DuckDB file: `db_path`, else <target>/.codeintel/codeintel.duckdb."""
+        return self.db_path or str(default_db_path(self.target.abs_root))
+
     def gateway(self) -> StorageGateway:
-        return StorageGateway(self.db_path or default_db_path(self.target.abs_root))
+        return StorageGateway(self.db_file())
 
     def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
              params: tuple = (), required: bool = True) -> pa.Table:

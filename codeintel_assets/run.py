@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from codeintel_assets.definitions import defs
+from codeintel_assets.defs.loggers import run_loggers
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 
 
@@ -41,19 +44,30 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 db: str | None = None, tools: list[str] | None = None,
                 instance: dg.DagsterInstance | None = None, raise_on_error: bool = True,
                 tool_config: dict | None = None, full_rebuild: bool = False,
-                full_rebuild_share: float | None = None) -> dg.ExecuteInProcessResult:
+                full_rebuild_share: float | None = None,
+                log_file: str | os.PathLike | None = None,
+                console_log: bool = True) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
     lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip).
-    File-level tables update incrementally unless `full_rebuild` (see Warehouse)."""
+    File-level tables update incrementally unless `full_rebuild` (see Warehouse).
+
+    Dagster's events go to the terminal (stderr) at DEBUG, as Dagster's default. `log_file`
+    also appends them to that file; `console_log=False` keeps them off the terminal. With
+    either, step starts, ends and check results also reach the `progress` listener."""
     graph = defs.resolve_asset_graph()
     selection = select if isinstance(select, dg.AssetSelection) else \
         dg.AssetSelection.from_coercible(select.split(","))
     keys = selection.resolve(graph)
     job = defs.resolve_implicit_global_asset_job_def()
     config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share)
-    return job.execute_in_process(run_config=config, instance=instance,
-                                  asset_selection=list(keys), raise_on_error=raise_on_error)
+    if log_file is None and console_log:  # Dagster's default loggers, untouched
+        return job.execute_in_process(run_config=config, instance=instance,
+                                      asset_selection=list(keys), raise_on_error=raise_on_error)
+    with run_loggers(log_file, console_log) as loggers:
+        return job.with_logger_defs({**job.loggers, **loggers.defs}).execute_in_process(
+            run_config={**config, "loggers": loggers.config}, instance=instance,
+            asset_selection=list(keys), raise_on_error=raise_on_error)
 
 
 def db_file(target: str | None = None, db: str | None = None) -> str:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.common import heartbeat, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
@@ -55,10 +55,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     def timed(tool: str) -> list[dict]:
         started = time.perf_counter()
         try:
-            return methods[tool](root, files)
+            with heartbeat(context, tool):
+                return methods[tool](root, files)
         finally:
             wall[tool] = round(time.perf_counter() - started, 2)
-            context.log.info(f"typing_ingest: {tool} finished in {wall[tool]}s")
 
     with ThreadPoolExecutor(max_workers=len(STATIC_TOOLS)) as pool:
         futures = {t: pool.submit(timed, t) for t in enabled}
@@ -98,7 +98,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
     slug = target.info().slug.replace("/", "__")
     workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, snapshot)
-    run = tools.test_run(target.abs_root, workdir)
+    with heartbeat(context, "tests"):
+        run = tools.test_run(target.abs_root, workdir)
     _prune_test_runs(os.path.dirname(workdir), keep=snapshot)
     return run
 
@@ -178,7 +179,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         return
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
-    built = tools.scip_index(root, index_path, info.slug, commit or "working-tree")
+    with heartbeat(context, "scip"):
+        built = tools.scip_index(root, index_path, info.slug, commit or "working-tree")
     symbols, occurrences = scip.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]
     index_meta = {"path": index_path, "size_bytes": built["size_bytes"],

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import json
 import sys
+import warnings
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
     ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
                      "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
+    run.add_argument("--verbose", action="store_true",
+                     help="print Dagster's own event log (DEBUG) instead of the progress view; "
+                     "it always goes to <db dir>/logs/materialize-<time>.log")
     sub.add_parser("steps", help="print the step graph as JSON")
     hook = sub.add_parser("install-hook", help="install a Git post-commit hook that launches "
                           "codeintel_ingest_job in a running Dagster at each commit")
@@ -61,17 +68,38 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(api.steps(), indent=2))
         return 0
     if args.command == "materialize":
+        from dagster import BetaWarning
+
+        from codeintel_assets import progress, terminal
         from codeintel_assets.tools.service import TOOLS
 
         tools = [t for t in TOOLS if t not in args.skip_tool] if args.skip_tool else None
-        result = api.materialize(args.select, args.target, args.db, tools, raise_on_error=False,
-                                 full_rebuild=args.full, target_python=args.python)
+        if not args.verbose:
+            # Dagster warns that its own selection parser calls a beta parameter: nothing a
+            # user of this command can act on.
+            warnings.filterwarnings("ignore", category=BetaWarning)
+        log_file = _log_file(api.db_file(args.target, args.db))
+        print(f"Dagster event log: {log_file}", file=sys.stderr, flush=True)
+        # --verbose: Dagster's console logger says it all (the progress lines included).
+        with contextlib.nullcontext() if args.verbose else terminal.view() as view, \
+                progress.listening(view):
+            result = api.materialize(args.select, args.target, args.db, tools,
+                                     raise_on_error=False, full_rebuild=args.full,
+                                     target_python=args.python, log_file=log_file, console_log=args.verbose)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            print(f"run failed in steps: {', '.join(failed)}", file=sys.stderr)
+            print(f"run failed in steps: {', '.join(failed)} (details in {log_file})",
+                  file=sys.stderr)
             return 1
     print(api.format_summary(api.summary(args.target, args.db)))
     return 0
+
+
+def _log_file(db: str) -> Path:
+    """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log."""
+    logs = Path(db).parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / f"materialize-{datetime.datetime.now():%Y%m%d-%H%M%S}.log"
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from codeintel_assets.definitions import defs
+from codeintel_assets.defs.loggers import run_loggers
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 
 
 def run_config(target: str | None = None, db: str | None = None,
@@ -46,12 +50,18 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 instance: dg.DagsterInstance | None = None, raise_on_error: bool = True,
                 tool_config: dict | None = None, full_rebuild: bool = False,
                 full_rebuild_share: float | None = None,
-                target_python: str | None = None) -> dg.ExecuteInProcessResult:
+                target_python: str | None = None,
+                log_file: str | os.PathLike | None = None,
+                console_log: bool = True) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
     lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip);
     `target_python` is the target's interpreter (default: see TargetRepo.python). File-level
-    tables update incrementally unless `full_rebuild` (see Warehouse)."""
+    tables update incrementally unless `full_rebuild` (see Warehouse).
+
+    Dagster's events go to the terminal (stderr) at DEBUG, as Dagster's default. `log_file`
+    also appends them to that file; `console_log=False` keeps them off the terminal. With
+    either, step starts, ends and check results also reach the `progress` listener."""
     graph = defs.resolve_asset_graph()
     selection = select if isinstance(select, dg.AssetSelection) else \
         dg.AssetSelection.from_coercible(select.split(","))
@@ -59,8 +69,25 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     job = defs.resolve_implicit_global_asset_job_def()
     config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share,
                         target_python)
-    return job.execute_in_process(run_config=config, instance=instance,
-                                  asset_selection=list(keys), raise_on_error=raise_on_error)
+    if log_file is None and console_log:  # Dagster's default loggers, untouched
+        return job.execute_in_process(run_config=config, instance=instance,
+                                      asset_selection=list(keys), raise_on_error=raise_on_error)
+    with run_loggers(log_file, console_log) as loggers:
+        return job.with_logger_defs({**job.loggers, **loggers.defs}).execute_in_process(
+            run_config={**config, "loggers": loggers.config}, instance=instance,
+            asset_selection=list(keys), raise_on_error=raise_on_error)
+
+
+def db_file(target: str | None = None, db: str | None = None) -> str:
+    """The DuckDB file `materialize` and `summary` use for these arguments: `db`, else
+    $CODEINTEL_DB, else <target>/.codeintel/codeintel.duckdb."""
+    return _warehouse(target, db).db_file()
+
+
+def _warehouse(target: str | None, db: str | None) -> Warehouse:
+    tgt = TargetRepo(root=target) if target else TargetRepo()
+    # An unset db_path keeps the field's default ($CODEINTEL_DB), as a run's config does.
+    return Warehouse(target=tgt, **({"db_path": db} if db else {}))
 
 
 def steps() -> list[dict]:
@@ -81,12 +108,10 @@ def steps() -> list[dict]:
 
 def summary(target: str | None = None, db: str | None = None) -> dict:
     """Rows per table for the target repository and its ten most complex files."""
-    from codeintel_assets.defs.resources import TargetRepo, Warehouse
     from codeintel_assets.storage.catalog import TABLES
 
-    tgt = TargetRepo(root=target) if target else TargetRepo()
-    warehouse = Warehouse(target=tgt, db_path=db or "")
-    gateway, repo = warehouse.gateway(), tgt.info().slug
+    warehouse = _warehouse(target, db)
+    gateway, repo = warehouse.gateway(), warehouse.target.info().slug
     with gateway.connect(read_only=gateway.db_path.exists()) as con:  # waits for writes
         existing = {f"{s}.{t}" for s, t in con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
@@ -110,10 +135,7 @@ def query(sql: str, target: str | None = None, db: str | None = None,
     seconds; then LockTimeoutError names the holder. FileNotFoundError without a database."""
     import sys
 
-    from codeintel_assets.defs.resources import TargetRepo, Warehouse
-
-    tgt = TargetRepo(root=target) if target else TargetRepo()
-    gateway = Warehouse(target=tgt, db_path=db or "").gateway(
+    gateway = _warehouse(target, db).gateway(
         "codeintel-assets query", lambda message: print(message, file=sys.stderr))
     if timeout_s is not None:
         gateway.read_timeout_s = timeout_s

@@ -10,6 +10,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codeintel_assets import progress
 from codeintel_assets.defs.resources import (
     TargetRepo,
     Warehouse,
@@ -24,7 +25,6 @@ from codeintel_assets.storage.gateway import FileDelta, Sql
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
 POOL = "duckdb_writer"
-PROGRESS_EVERY_S = 5.0
 
 
 def key(qualified_name: str) -> dg.AssetKey:
@@ -67,16 +67,21 @@ def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] 
 
 
 def progress_logger(context, label: str):
-    """A progress callback that logs files done of total, rate and elapsed time every 5 s."""
-    last = [0.0]
+    """A progress callback (done, total, elapsed s) for the extraction `label` of this step:
+    a line in the run log at INFO every 5 s and at the end, every update to the progress
+    listener (the CLI's bar)."""
+    return progress.files_progress(context.log, _step_key(context), label)
 
-    def report(done: int, total: int, elapsed: float) -> None:
-        if done == total or elapsed - last[0] >= PROGRESS_EVERY_S:
-            last[0] = elapsed
-            rate = done / elapsed if elapsed else 0.0
-            context.log.info(f"{label}: {done}/{total} files ({rate:.0f} files/s), "
-                             f"{elapsed:.1f}s elapsed")
-    return report
+
+def heartbeat(context, tool: str):
+    """`with heartbeat(context, "pyright"):` logs at INFO that the tool started, is still
+    running (every 5 s) and finished, and tells the progress listener."""
+    return progress.heartbeat(context.log, _step_key(context), tool)
+
+
+def _step_key(context) -> str:
+    # A step's key is its op's handle (every op here is top-level), as in Dagster's events.
+    return str(context.op_execution_context.op_handle)
 
 
 def run_metadata(result: ExtractResult) -> dict:

@@ -113,14 +113,18 @@ class Warehouse(dg.ConfigurableResource):
         "$CODEINTEL_READ_TIMEOUT_S, else 60.",
     )
 
+    def db_file(self) -> str:
+        """The DuckDB file: `db_path`, else <target>/.codeintel/codeintel.duckdb."""
+        return self.db_path or str(default_db_path(self.target.abs_root))
+
     def gateway(self, label: str | None = None, report: Reporter | None = None
                 ) -> StorageGateway:
         """The gateway, labelled (in the lock's holder record) and reporting lock waits as
         the running Dagster step when there is one."""
         if label is None:
             label, report = _step_identity()
-        return StorageGateway(self.db_path or default_db_path(self.target.abs_root),
-                              read_timeout_s=self.read_timeout_s, label=label, report=report)
+        return StorageGateway(self.db_file(), read_timeout_s=self.read_timeout_s, label=label,
+                              report=report)
 
     def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
              params: tuple = (), required: bool = True) -> pa.Table:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from codeintel_assets.defs.common import key, outputs, step
+from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
@@ -89,10 +89,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     def timed(tool: str) -> StaticRun:
         started = time.perf_counter()
         try:
-            return methods[tool]()
+            with heartbeat(context, tool):
+                return methods[tool]()
         finally:
             wall[tool] = round(time.perf_counter() - started, 2)
-            context.log.info(f"typing_ingest: {tool} finished in {wall[tool]}s")
 
     with ThreadPoolExecutor(max_workers=len(STATIC_TOOLS)) as pool:
         futures = {t: pool.submit(timed, t) for t in STATIC_TOOLS}
@@ -155,7 +155,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     slug = target.info().slug.replace("/", "__")
     workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, run_key)
     context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
-    run = tools.test_run(target.abs_root, workdir, python, source_roots)
+    with heartbeat(context, "tests"):
+        run = tools.test_run(target.abs_root, workdir, python, source_roots)
     _prune_test_runs(os.path.dirname(workdir), keep=run_key)
     if not run.completed:
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
@@ -250,7 +251,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
-    built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
+    with heartbeat(context, "scip"):
+        built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
     symbols, occurrences = scip.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]
     index_meta = {"path": index_path, "size_bytes": built["size_bytes"],

@@ -31,7 +31,11 @@ DAGSTER = BIN / "dagster"
 CODEINTEL = BIN / "codeintel-assets"
 PROJECT = Path(__file__).resolve().parents[1]
 REPO = "acme/widgets"
-CMD_TIMEOUT_S = 180
+# A guard against a hung command, not a speed limit: the multiprocess job starts ~33 step
+# processes (~3 s each) and takes 80-140 s on 2 cores, more when the machine is busy.
+CMD_TIMEOUT_S = 420
+# Tables with no rows when nothing went wrong (no tool crashed on the sample).
+HEALTHY_EMPTY = {"analytics.tool_failures"}
 
 REPO_SCAN_KEYS = (("core", "file_state"), ("core", "modules"), ("core", "repo_map"),
                   ("analytics", "tags_index"))
@@ -124,7 +128,7 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: 
         # ast_extract is a subsettable multi-asset: only core.ast_nodes of its tables is written.
         assert tables_in(con) == {"core.file_state", "core.ast_nodes", "core.goids",
                                   "analytics.typedness", "analytics.static_diagnostics",
-                                  "analytics.diagnostics"}
+                                  "analytics.diagnostics", "analytics.tool_failures"}
         assert repo_rows(con, "core.ast_nodes") > 0
         assert repo_rows(con, "core.goids") > 0
 
@@ -162,7 +166,7 @@ def test_dagster_materialize_everything(sample_repo: Path, workdir: Path, tmp_pa
     dagster_materialize("*", sample_repo, db, workdir)
     with read_db(db) as con:
         assert tables_in(con) == set(TABLES)
-        empty = [name for name in TABLES if repo_rows(con, name) == 0]
+        empty = [name for name in set(TABLES) - HEALTHY_EMPTY if repo_rows(con, name) == 0]
         assert not empty, f"tables without rows for {REPO}: {empty}"
 
         status = {p: (s, e) for p, s, e in con.execute(
@@ -241,7 +245,7 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
     assert rows["core.file_state"] == 11
     assert rows["core.repo_map"] == 1
     assert rows["core.goids"] == 18
-    assert all(n > 0 for n in rows.values()), rows
+    assert all(n > 0 for name, n in rows.items() if name not in HEALTHY_EMPTY), rows
 
     complex_lines = [ln.split() for ln in
                      out.split("ten most complex files (decision points, lines):")[1].splitlines()
@@ -559,6 +563,6 @@ def test_multiprocess_job_writes_safely(sample_repo, tmp_path):
     assert "STEP_FAILURE" not in logs, describe(proc)
     assert logs.count("Launching subprocess for") >= len(TABLES) // 2, describe(proc)
     with read_db(db) as con:
-        for name in TABLES:
+        for name in set(TABLES) - HEALTHY_EMPTY:
             count = con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?", [REPO]).fetchone()[0]
             assert count > 0, name

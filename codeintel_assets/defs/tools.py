@@ -5,9 +5,10 @@ while a tool runs (the warehouse is read before and written after). Tools run ag
 target's interpreter (target.python, else the target's .venv/venv, else ours). What the target
 breaks (a configuration a tool refuses, a test suite that crashes, collects nothing or times out)
 is data: the tables keep the rows that exist, the metadata says the status and the reason, and a
-WARN check `<tool>_completed` fails; the run stays green. A missing tool or a tool crash of our
-own fails its step with the ToolService error and writes nothing; a tool disabled in
-ToolService.enabled writes empty tables and says so in the metadata.
+WARN check `<tool>_completed` fails; the run stays green. So is a file that crashes a tool: it is
+isolated by bisection and recorded in analytics.tool_failures. A missing tool, or a tool that
+crashes on everything (our installation), fails its step with the ToolService error and writes
+nothing; a tool disabled in ToolService.enabled writes empty tables and says so in the metadata.
 """
 
 import dataclasses

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from codeintel_assets.extract.goids import goid
+from codeintel_assets.extract.goids import AST_COLUMNS, goid, goids_from_ast_nodes
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.scan import list_files, module_names
+from codeintel_assets.storage.catalog import table
 from codeintel_assets.tools import coverage_data, pytest_report, testrun
 from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets_tests.conftest import write_files
@@ -100,6 +103,23 @@ def _module_of(root: Path) -> dict[str, str]:
     return {rel: module for rel, (module, _) in module_names(paths).items()}
 
 
+def _test_rows(report: str, root: Path, module_of: dict[str, str] | None = None) -> list[dict]:
+    """test_rows with test_goid joined, as tests_ingest does, from the GOIDs the real
+    extractors give the files under `root` (core.ast_nodes -> core.goids)."""
+    module_of = _module_of(root) if module_of is None else module_of
+    definitions = []
+    for rel, module in module_of.items():
+        job = FileJob(REPO, "c", rel, str(root / rel), module)
+        try:
+            nodes = extract_ast(job)["core.ast_nodes"]
+        except SyntaxError:
+            continue
+        defs = table("core.ast_nodes").from_rows(nodes).select(AST_COLUMNS)
+        definitions += goids_from_ast_nodes(REPO, defs).to_pylist()
+    return pytest_report.resolve_test_goids(
+        pytest_report.test_rows(report, str(root), module_of), definitions)
+
+
 @pytest.fixture(scope="module")
 def target_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("target")
@@ -131,7 +151,7 @@ def test_run_tests_runs_once_and_leaves_the_target_untouched(target_run):
 
 def test_test_rows_exact(target_run):
     root, run, _, _ = target_run
-    rows = pytest_report.test_rows(run.report_path, str(root), _module_of(root), REPO)
+    rows = _test_rows(run.report_path, root)
     for r in rows:
         assert r["duration_ms"] >= 0
     got = {r["test_id"]: {k: v for k, v in r.items() if k not in ("duration_ms", "test_id")}
@@ -158,9 +178,9 @@ def test_test_rows_exact(target_run):
         T + "TestDiv::test_half": row(m + "TestDiv.test_half", "passed", method=True),
         T + "test_slow": row(m + "test_slow", "passed", ["slow"]),
         "tests/test_broken.py": {
+            # A file with a syntax error has no definitions in core.goids: no GOID to name.
             "rel_path": "tests/test_broken.py", "qualname": "tests.test_broken",
-            "test_goid": goid(REPO, "python", "tests/test_broken.py", "module",
-                              "tests.test_broken"),
+            "test_goid": None,
             "kind": "function", "status": "error", "markers": "[]", "parametrized": False,
             "flaky": False, "message": "SyntaxError: invalid syntax"},
     }
@@ -193,7 +213,7 @@ def test_coverage_rows_exact_lines(target_run):
 
 def test_every_context_is_a_test_id(target_run):
     root, run, _, _ = target_run
-    test_ids = {r["test_id"] for r in pytest_report.test_rows(run.report_path, str(root), {}, REPO)}
+    test_ids = {r["test_id"] for r in _test_rows(run.report_path, root)}
     contexts = {c for r in coverage_data.coverage_rows(run.coverage_path, str(root))
                 for c in json.loads(r["contexts"])}
     assert contexts and contexts <= test_ids
@@ -225,8 +245,8 @@ def test_existing_run_reads_the_same_files(target_run):
     existing = testrun.existing_run(str(root), run.coverage_path, run.report_path)
     assert coverage_data.coverage_rows(existing.coverage_path, str(root)) == \
         coverage_data.coverage_rows(run.coverage_path, str(root))
-    assert pytest_report.test_rows(existing.report_path, str(root), {}, REPO) == \
-        pytest_report.test_rows(run.report_path, str(root), {}, REPO)
+    assert _test_rows(existing.report_path, root) == \
+        _test_rows(run.report_path, root)
     missing = testrun.existing_run(str(root), "nope/.coverage", None)
     assert (missing.coverage_path, missing.report_path) == (None, "")
 
@@ -237,7 +257,7 @@ def test_failing_suite_still_yields_rows(tmp_path):
                        "test_mod.py": "from mod import f\n\ndef test_f():\n    assert f() == 2\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert run.returncode == 1 and run.coverage_path
-    rows = pytest_report.test_rows(run.report_path, str(root), {"test_mod.py": "test_mod"}, REPO)
+    rows = _test_rows(run.report_path, root, {"test_mod.py": "test_mod"})
     assert [(r["test_id"], r["status"], r["message"]) for r in rows] == [
         ("test_mod.py::test_f", "failed", "assert 1 == 2")]
     cov = {(r["rel_path"], r["line"]): json.loads(r["contexts"])
@@ -251,7 +271,7 @@ def test_no_tests_is_empty(tmp_path):
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert (run.returncode, run.status) == (5, testrun.NO_TESTS)
     assert "collected no tests" in run.reason
-    assert pytest_report.test_rows(run.report_path, str(root), {}, REPO) == []
+    assert _test_rows(run.report_path, root) == []
     cov = coverage_data.coverage_rows(run.coverage_path, str(root)) if run.coverage_path else []
     assert all(not r["is_covered"] for r in cov)
 
@@ -292,7 +312,7 @@ def test_interrupted_run_with_a_report_is_returned(tmp_path):
                                     "def test_c():\n    pass\n"})
     run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
     assert (run.returncode, run.status) == (2, testrun.INTERRUPTED)
-    rows = pytest_report.test_rows(run.report_path, str(root), {}, REPO)
+    rows = _test_rows(run.report_path, root)
     assert [(r["test_id"], r["status"]) for r in rows][:1] == [("test_a.py::test_a", "passed")]
 
 
@@ -310,7 +330,7 @@ def test_test_rows_rootdir_differs_from_root(tmp_path):
         "teardown": {"duration": 0.003, "outcome": "passed"}}]}
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
-    [row] = pytest_report.test_rows(str(path), str(root), {}, REPO)
+    [row] = _test_rows(str(path), root)
     assert row == {
         "test_id": "sub/tests/test_x.py::TestA::test_a[x::y-1]", "rel_path": "tests/test_x.py",
         "qualname": "test_x.TestA.test_a#2",  # pytest runs the last def; pysource numbers it #2
@@ -335,7 +355,21 @@ def test_test_rows_doctest_items(tmp_path):
          "call": {"duration": 0.0, "outcome": "passed"}}
         for name in ("pkg.m", "pkg.m.C", "pkg.m.C.f")]}
     (tmp_path / "r.json").write_text(json.dumps(report))
-    rows = pytest_report.test_rows(str(tmp_path / "r.json"), str(tmp_path), {}, REPO)
+    rows = _test_rows(str(tmp_path / "r.json"), tmp_path)
     assert [(r["qualname"], r["test_goid"]) for r in rows] == [
         (q, goid(REPO, "python", "pkg/m.py", k, q))
         for q, k in (("pkg.m", "module"), ("pkg.m.C", "class"), ("pkg.m.C.f", "method"))]
+
+
+def test_test_goid_is_a_join_to_core_goids_and_null_when_absent(tmp_path):
+    """An inherited test has no definition of its own under its node id: NULL, never the GOID
+    of a definition that does not exist."""
+    root = tmp_path / "t"
+    write_files(root, {"test_inherit.py": "class TestBase:\n    def test_a(self):\n        pass\n"
+                                          "\n\nclass TestChild(TestBase):\n    pass\n"})
+    run = testrun.run_tests(ToolRunner(), str(root), PYTHON, str(tmp_path / "w"), 120)
+    goids = {r["test_id"]: r["test_goid"] for r in _test_rows(run.report_path, root)}
+    assert goids == {
+        "test_inherit.py::TestBase::test_a": goid(REPO, "python", "test_inherit.py", "method",
+                                                  "test_inherit.TestBase.test_a"),
+        "test_inherit.py::TestChild::test_a": None}

@@ -24,7 +24,6 @@ import dagster as dg
 
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import Sql
@@ -199,24 +198,31 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
-      "pytest run (or an existing report)", TEST_RUN_READS,
-      check_specs=[TEST_CHECKS["analytics.test_catalog"]])
+      "pytest run (or an existing report); test_goid joined from core.goids",
+      (*TEST_RUN_READS, "core.goids"), check_specs=[TEST_CHECKS["analytics.test_catalog"]])
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
     name = "analytics.test_catalog"
+    warehouse.require("core.goids")
     shared = yield from _shared_run(context, name, target, warehouse, tools)
     if shared is None:
         return
     run, metadata = shared
-    paths = warehouse.read("core.file_state", ["rel_path"], where="language = 'python'")
-    module_of = {p: m for p, (m, _) in module_names(paths.column("rel_path").to_pylist()).items()}
-    repo = target.info().slug
-    rows = pytest_report.test_rows(run.report_path, target.abs_root, module_of, repo) \
+    modules = warehouse.read("core.modules", ["rel_path", "module"]).to_pylist()
+    module_of = {m["rel_path"]: m["module"] for m in modules}
+    rows = pytest_report.test_rows(run.report_path, target.abs_root, module_of) \
         if run.report_path else []
-    data = table(name).from_rows(_with_ident(rows, repo, warehouse.snapshot_commit()))
+    files = sorted({r["rel_path"] for r in rows})
+    definitions = warehouse.read("core.goids", ["rel_path", "qualname", "start_line", "goid"],
+                                 where="list_contains(?, rel_path)",
+                                 params=(files,)).to_pylist() if files else []
+    rows = pytest_report.resolve_test_goids(rows, definitions)
+    data = table(name).from_rows(_with_ident(rows, target.info().slug,
+                                             warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())
     yield from outputs(context, {name: data},
-                       {**metadata, "statuses": dg.MetadataValue.json(dict(statuses))})
+                       {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),
+                        "tests_without_goid": sum(r["test_goid"] is None for r in rows)})
     yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
 
 

@@ -24,8 +24,8 @@ VERSION = 1
 
 GOID_MODULUS = 10**38 - 1
 DEF_NODE_TYPES = ("Module", "ClassDef", "FunctionDef", "AsyncFunctionDef")
-AST_COLUMNS = ["commit", "node_id", "rel_path", "module", "node_type", "qualname", "parent_qualname", "lineno",
-               "end_lineno", "name_line", "name_col", "decorator_start_line"]
+AST_COLUMNS = ["commit", "node_id", "rel_path", "module", "node_type", "qualname", "kind",
+               "lineno", "end_lineno", "name_line", "name_col", "decorator_start_line"]
 
 
 def goid(repo: str, language: str, rel_path: str, kind: str, qualname: str) -> int:
@@ -39,19 +39,14 @@ def urn(repo: str, language: str, rel_path: str, kind: str, qualname: str) -> st
 
 def goids_from_ast_nodes(repo: str, defs: pa.Table) -> pa.Table:
     """core.goids rows for the definition rows of core.ast_nodes (AST_COLUMNS at least; rows of
-    other node types are ignored)."""
-    rows = [r for r in defs.to_pylist() if r["node_type"] in DEF_NODE_TYPES]
-    classes = {(r["rel_path"], r["qualname"]) for r in rows if r["node_type"] == "ClassDef"}
+    other node types are ignored). The kind is core.ast_nodes.kind, where pysource's rule put
+    it."""
     out = []
-    for r in rows:
-        node_type = r["node_type"]
-        if node_type == "Module":
-            kind = "module"
-        elif node_type == "ClassDef":
-            kind = "class"
-        else:
-            kind = "method" if (r["rel_path"], r["parent_qualname"]) in classes else "function"
-        language = "python"
+    language = "python"
+    for r in defs.to_pylist():
+        if r["node_type"] not in DEF_NODE_TYPES:
+            continue
+        kind = r["kind"]
         out.append({
             "repo": repo, "commit": r["commit"],
             "goid": Decimal(goid(repo, language, r["rel_path"], kind, r["qualname"])),

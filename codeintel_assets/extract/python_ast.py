@@ -73,12 +73,12 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
 
         if isinstance(node, ast.Module):
             row = _node_row(ident, "Module", 1, 0, last_line, len(lines[last_line - 1].encode()))
-            row.update(module=module, qualname=module, parent_qualname=None, depth=0,
+            row.update(module=module, qualname=module, kind="module", parent_qualname=None, depth=0,
                        docstring=ast.get_docstring(node), name=module, name_line=1, name_col=0)
         elif isinstance(node, _RECORDED):
             row = _node_row(ident, type(node).__name__, node.lineno, node.col_offset,
                             node.end_lineno, node.end_col_offset)
-            row.update(module=module, qualname=visit.qualname, name=_name(node),
+            row.update(module=module, qualname=visit.qualname, kind=visit.kind, name=_name(node),
                        parent_qualname=visit.scope.qualname, depth=depth)
             if isinstance(node, _DEFS):
                 row["docstring"] = ast.get_docstring(node)

@@ -90,6 +90,7 @@ module VARCHAR -- module of the file
 node_type VARCHAR -- ast class name (Module, FunctionDef, Call, ...)
 name VARCHAR -- defined name, callee text (Call), imported module (Import*), target text (Assign)
 qualname VARCHAR -- qualname of Module/ClassDef/FunctionDef/AsyncFunctionDef nodes, else NULL
+kind VARCHAR -- module | class | function | method (a def directly in a class body) for definitions, else NULL: the one place the kind rule is applied (extract/pysource.py)
 parent_qualname VARCHAR -- qualname of the enclosing module, class or function
 depth INTEGER -- nesting depth in the ast (Module = 0)
 lineno INTEGER -- first line (1-based; the def/class line for decorated definitions)

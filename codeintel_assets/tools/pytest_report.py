@@ -13,9 +13,6 @@ import os
 import posixpath
 from collections.abc import Iterable, Mapping
 
-from codeintel_assets.extract.goids import goid
-from codeintel_assets.extract.pysource import read_python, walk
-from codeintel_assets.extract.scan import module_names
 from codeintel_assets.tools.paths import RootPaths
 
 _STATUSES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
@@ -38,36 +35,6 @@ def split_nodeid(nodeid: str) -> tuple[str, list[str], str | None]:
         rest, _, param = rest.partition("[")
         param = param[:-1]
     return file_part, [n for n in rest.split("::") if n], param
-
-
-def _module_of(rel_path: str, root: str, module_of: Mapping[str, str]) -> str | None:
-    if rel_path in module_of:
-        return module_of[rel_path]
-    if not rel_path.endswith((".py", ".pyi")):
-        return None
-    # Not given: apply module_names' rule to the file and the __init__.py files above it.
-    paths = [rel_path]
-    directory = posixpath.dirname(rel_path)
-    while directory:
-        init = f"{directory}/__init__.py"
-        if os.path.exists(os.path.join(root, init)):
-            paths.append(init)
-        directory = posixpath.dirname(directory)
-    return module_names(paths)[rel_path][0]
-
-
-def _defs_of(abs_path: str, module: str) -> dict[str, tuple[str, str]]:
-    """base qualname -> (qualname with `#N` of the last definition, kind) for the file's defs:
-    pytest collects the last definition of a name, which pysource numbers `name#N`."""
-    try:
-        tree = ast.parse(read_python(abs_path))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return {}
-    out = {}
-    for visit in walk(tree, module):
-        if visit.qualname and visit.kind in ("function", "method", "class"):
-            out[visit.qualname.split("#", 1)[0]] = (visit.qualname, visit.kind)
-    return out
 
 
 def _first_line(text: str | None) -> str | None:
@@ -161,26 +128,23 @@ def _markers(keywords: Iterable[str], file_part: str, names: list[str], param: s
                    and k not in drop})
 
 
-def test_rows(report_path: str, root: str, module_of: Mapping[str, str], repo: str) -> list[dict]:
-    """analytics.test_catalog rows (without repo/commit) of a pytest-json-report file.
+def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list[dict]:
+    """analytics.test_catalog rows (without repo/commit) of a pytest-json-report file, their
+    test_goid still None (see `resolve_test_goids`).
 
     - test_id: the node id as pytest wrote it (relative to the report's `root`, the rootdir);
       rel_path: its file part relative to `root`.
-    - qualname: `module_of[rel_path]` (else module_names' rule applied to the file) + the
-      `::`-joined names with the parameter id removed (`pkg.tests.test_a.TestX.test_y`); when
-      the file defines that name more than once, the `#N` of the last definition (the one pytest
-      collects) as pysource numbers it. test_goid = goid(repo, 'python', rel_path, kind, qualname)
-      with kind 'method' for a test inside a class, else 'function' (an inherited test gets the
-      GOID of a def that does not exist: the caller's cross-check against core.goids NULLs it).
-      A doctest item (`pkg/m.py::pkg.m.C.f`, with --doctest-modules) already carries the dotted
-      name: it is the qualname, and the kind (module/class/function/method) is the def's.
+    - qualname: `module_of[rel_path]` (core.modules' name of the file; None for a file the scan
+      does not know) + the `::`-joined names with the parameter id removed
+      (`pkg.tests.test_a.TestX.test_y`). A doctest item (`pkg/m.py::pkg.m.C.f`, with
+      --doctest-modules) already carries the dotted name: it is the qualname.
     - status: passed | failed | skipped | xfailed | xpassed | error (an exception in setup or
       teardown is 'error'); duration_ms: setup + call + teardown; markers: see `_markers`;
       flaky: a 'flaky' marker, a 'rerun' outcome, or the node id reported more than once;
       message: first line of the crash message / last `E` line of the longrepr, or the skip
       reason; None for passed/xpassed.
     - a collector that failed (import or syntax error in a test file) is an 'error' row whose
-      test_id is the collector's node id; its qualname/test_goid are the module's.
+      test_id is the collector's node id; its qualname is the module's (or its class's).
     Rows are unique by test_id (the last report entry wins).
     """
     report = load_report(report_path)
@@ -188,35 +152,23 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str], repo: s
         raise FileNotFoundError(report_path)
     report_root = report.get("root") or root
     rows: dict[str, dict] = {}
-    defs_cache: dict[str, dict[str, tuple[str, str]]] = {}
+    paths = RootPaths(root)
 
     def locate(file_part: str) -> tuple[str, str | None]:
-        rel = RootPaths(root).rel(os.path.join(report_root, file_part)) if file_part else None
+        rel = paths.rel(os.path.join(report_root, file_part)) if file_part else None
         rel = rel if rel is not None else file_part
-        return rel, _module_of(rel, root, module_of)
-
-    def defs(rel: str, module: str) -> dict[str, tuple[str, str]]:
-        if rel not in defs_cache:
-            abs_path = os.path.join(root, rel)
-            defs_cache[rel] = _defs_of(abs_path, module) if rel.endswith(".py") else {}
-        return defs_cache[rel]
+        return rel, module_of.get(rel)
 
     for test in report.get("tests", []):
         nodeid = test["nodeid"]
         file_part, names, param = split_nodeid(nodeid)
         rel, module = locate(file_part)
         base = ".".join(names)
-        kind = "method" if len(names) > 1 else "function"
         if module is not None and base:
-            base = base if base == module or base.startswith(module + ".") else f"{module}.{base}"
-            qualname, kind = defs(rel, module).get(base, (base, kind))
-            if base == module:  # a module-level doctest item (`pkg/m.py::pkg.m`)
-                kind = "module"
-            elif kind not in ("function", "method"):  # a doctest of a class
-                kind = "class"
-            test_goid = goid(repo, "python", rel, kind, qualname)
+            qualname = base if base == module or base.startswith(module + ".") \
+                else f"{module}.{base}"
         else:
-            qualname, test_goid = base or None, None
+            qualname = base or None
         status = _status(test)
         markers = _markers(test.get("keywords") or [], file_part, names, param, report_root)
         stage_outcomes = [(test.get(s) or {}).get("outcome") for s in ("setup", "call", "teardown")]
@@ -225,7 +177,7 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str], repo: s
         duration = sum(float((test.get(s) or {}).get("duration") or 0.0)
                        for s in ("setup", "call", "teardown"))
         rows[nodeid] = {
-            "test_id": nodeid, "rel_path": rel, "qualname": qualname, "test_goid": test_goid,
+            "test_id": nodeid, "rel_path": rel, "qualname": qualname, "test_goid": None,
             "kind": "parametrized_case" if param is not None else "function",
             "status": status, "duration_ms": duration * 1000.0,
             "markers": json.dumps(markers), "parametrized": param is not None,
@@ -240,10 +192,8 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str], repo: s
         qualname = module if module is not None else None
         if qualname is not None and names:
             qualname = ".".join([qualname, *names])
-        test_goid = (goid(repo, "python", rel, "class" if names else "module", qualname)
-                     if qualname is not None else None)
         rows.setdefault(nodeid, {
-            "test_id": nodeid, "rel_path": rel, "qualname": qualname, "test_goid": test_goid,
+            "test_id": nodeid, "rel_path": rel, "qualname": qualname, "test_goid": None,
             "kind": "function", "status": "error", "duration_ms": 0.0, "markers": "[]",
             "parametrized": False, "flaky": False,
             "message": _longrepr_message(collector.get("longrepr")),
@@ -252,3 +202,23 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str], repo: s
 
 
 setattr(test_rows, "__test__", False)  # noqa: B010 - a library function, not a pytest test
+
+
+def resolve_test_goids(rows: list[dict], definitions: Iterable[Mapping]) -> list[dict]:
+    """`rows` with test_goid (and qualname) joined from core.goids `definitions` (rel_path,
+    qualname, start_line, goid): the definition of the same file whose qualname, without the
+    `#N` of a redefinition, is the test's; of several, the last one (pytest collects the last
+    definition of a name, which pysource numbers `name#N`). test_goid is None, and qualname
+    stays, when the file has no such definition (an inherited test, a file the scan skipped).
+    """
+    last: dict[tuple[str, str], Mapping] = {}
+    for d in definitions:
+        k = (d["rel_path"], d["qualname"].split("#", 1)[0])
+        if k not in last or d["start_line"] > last[k]["start_line"]:
+            last[k] = d
+    out = []
+    for row in rows:
+        match = last.get((row["rel_path"], row["qualname"])) if row["qualname"] else None
+        out.append({**row, "test_goid": match["goid"], "qualname": match["qualname"]}
+                   if match else row)
+    return out

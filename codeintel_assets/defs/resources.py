@@ -95,9 +95,9 @@ class TargetRepo(dg.ConfigurableResource):
         """Fleet shape: resolve the run's partition key to its checkout in the registry.
         Raises FleetError for a partition the registry does not know, ValueError for a
         fleet run without exactly one partition."""
-        if not self.fleet_home or context.dagster_run is None:
+        if not self.fleet_home or context.run is None:
             return
-        key = context.dagster_run.tags.get(PARTITION_TAG)
+        key = context.run.tags.get(PARTITION_TAG)
         if not key:
             raise ValueError("a run of the fleet code location materializes one partition "
                              "of `repositories` (one repository); none was given")

@@ -169,7 +169,7 @@ def incremental(root: Path, tmp: Path) -> dict:
                         "step_s": result["step_s"]}
     rebuilt = tmp / "rebuilt.duckdb"
     materialize_all(root, rebuilt, [], select=INGEST_SELECTION)
-    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs.resolve_asset_graph())]
+    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs().resolve_asset_graph())]
     report["differences_from_full_rebuild"] = table_differences(db, rebuilt, sorted(tables))
     return report
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from codeintel_assets.extract.lines import LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.typedness import typedness_rows
@@ -20,7 +21,6 @@ from codeintel_assets.tools.diagnostics import (
     chunk_paths,
     number_occurrences,
     per_file_counts,
-    to_byte_offset,
 )
 from codeintel_assets.tools.paths import rel_path_in_root
 from codeintel_assets.tools.runner import (
@@ -200,7 +200,12 @@ def test_parse_rejects_unknown_severity() -> None:
 
 
 def test_byte_offsets() -> None:
+    # the diagnostics' units, through the shared LineIndex (extract/lines.py)
     text = 'a = "😀é"; b'
+
+    def to_byte_offset(line: str, col: int, unit: str) -> int:
+        return LineIndex(line).byte_col(1, col, unit)
+
     assert to_byte_offset(text, 10, CODEPOINT) == 14 == to_byte_offset(text, 11, UTF16)
     assert to_byte_offset(text, 5, UTF16) == 5  # inside the surrogate pair: start of the emoji
     assert to_byte_offset(text, len(text) + 2, CODEPOINT) == len(text.encode()) + 2

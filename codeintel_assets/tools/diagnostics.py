@@ -17,6 +17,7 @@ byte, nothing to convert.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import time
@@ -25,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codeintel_assets.extract import lines as column_units
-from codeintel_assets.extract.lines import LineIndex
+from codeintel_assets.extract.lines import BOM, LineIndex
 from codeintel_assets.extract.pysource import decode_python
 from codeintel_assets.tools.isolate import ToolRows, is_crash, isolate
 from codeintel_assets.tools.paths import RootPaths
@@ -92,11 +93,14 @@ class SourceLines:
     """LineIndexes of the files under `root`, each file read at most once, for column conversion.
 
     A file is decoded as Python decodes it (`pysource.decode_python`: PEP 263 cookie, BOM
-    dropped); an all-ASCII, unreadable or undecodable file converts nothing.
+    dropped); an all-ASCII, unreadable or undecodable file converts nothing. `bom_counted`:
+    the tool counts a UTF-8 BOM as a character of line 1 (pyright does, ruff does not), so its
+    line-1 columns are read past the BOM.
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, bom_counted: bool = False) -> None:
         self.root = root
+        self.bom_counted = bom_counted
         self._files: dict[str, LineIndex | None] = {}
 
     def index(self, rel_path: str) -> LineIndex | None:
@@ -105,7 +109,13 @@ class SourceLines:
             try:
                 data = Path(self.root, rel_path).read_bytes()
                 # An all-ASCII file needs no conversion: remember None and read nothing more.
-                self._files[rel_path] = None if data.isascii() else LineIndex(decode_python(data))
+                if data.isascii():
+                    self._files[rel_path] = None
+                else:
+                    text = decode_python(data)
+                    if self.bom_counted and data.startswith(codecs.BOM_UTF8):
+                        text = BOM + text
+                    self._files[rel_path] = LineIndex(text)
             except (OSError, UnicodeDecodeError, SyntaxError):
                 self._files[rel_path] = None
         return self._files[rel_path]
@@ -126,17 +136,17 @@ def load_json(output: str, tool: str) -> Any:
 
 def parse_report(output: str, root: str, tool: str, unit: str,
                  records: Callable[[Any], Iterable[dict]], path: Callable[[dict], str],
-                 fields: Callable[[dict], tuple]) -> list[dict]:
+                 fields: Callable[[dict], tuple], bom_counted: bool = False) -> list[dict]:
     """Diagnostic rows from a tool's JSON report: the loop the three parsers share.
 
     `records(data)` gives the report's diagnostics, `path(record)` its file (records of files
     outside `root` are dropped) and `fields(record)` the tuple (line, col, end_line, end_col,
-    code, severity word, message, rule_url) with 1-based lines and 0-based columns in `unit`.
-    Raises ValueError for text that is not such a report.
+    code, severity word, message, rule_url) with 1-based lines and 0-based columns in `unit`
+    (counting a BOM on line 1 if `bom_counted`, see SourceLines). Raises ValueError for text that is not such a report.
     """
     data = load_json(output, tool)
     try:
-        lines, paths = SourceLines(root), RootPaths(root)
+        lines, paths = SourceLines(root, bom_counted), RootPaths(root)
         rows = []
         for record in records(data):
             rel = paths.rel(path(record) or "")

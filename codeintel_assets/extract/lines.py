@@ -8,8 +8,9 @@ byte-order mark not counted (as ast's `col_offset`). The tools count otherwise:
 - pyrefly, ruff and LibCST: Unicode code points, i.e. Python `str` indices (`UTF32`, alias
   `CHAR`);
 
-so every column of a non-ASCII line goes through `LineIndex.byte_col`. Pure: no I/O, no
-dagster import.
+so every column of a non-ASCII line goes through `LineIndex.byte_col`. pyright and scip-python
+also count a UTF-8 BOM as the first character of line 1 (ruff, pyrefly and LibCST do not): their
+LineIndex is built from the text with the BOM kept. Pure: no I/O, no dagster import.
 """
 
 from __future__ import annotations

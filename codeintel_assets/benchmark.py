@@ -177,7 +177,7 @@ def incremental(root: Path, tmp: Path) -> dict:
 def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
     """Seconds of each bare tool command on the same Python files (no parsing, no DuckDB)."""
     from codeintel_assets.extract.scan import list_files
-    from codeintel_assets.tools import pyrefly, pyright, ruff, scip
+    from codeintel_assets.tools import pyrefly, pyright, ruff, scip_index
     from codeintel_assets.tools.runner import ToolRunner
     from codeintel_assets.tools.service import ToolService
 
@@ -189,7 +189,7 @@ def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict
         "pyrefly": [service.pyrefly_path,
                     *pyrefly.argv_for(files, pyrefly.has_config(str(root)), python)],
         "ruff": [service.ruff_path, *ruff.argv_for(files)],
-        "scip": [scip.scip_python_executable(str(Path(__file__).parent.parent)), "index",
+        "scip": [scip_index.scip_python_executable(str(Path(__file__).parent.parent)), "index",
                  "--project-name", "bench", "--project-version", "bench",
                  "--output", str(root.parent / "bare.scip")],
         "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -27,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CACHE = Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
+def cache_dir() -> Path:
+    """Where sdists are kept: $CODEINTEL_BENCH_CACHE, else ~/.cache/codeintel-bench."""
+    return Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
 
 
 def fetch_sdist(requirement: str) -> Path:
@@ -35,19 +37,20 @@ def fetch_sdist(requirement: str) -> Path:
     from codeintel_assets.tools.runner import ToolRunner
 
     name, _, version = requirement.partition("==")
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
     suffix = f"-{version}.tar.gz"
 
     def cached() -> list[Path]:
-        return [p for p in CACHE.glob(f"*{suffix}")
+        return [p for p in cache.glob(f"*{suffix}")
                 if _normal(p.name[: -len(suffix)]) == _normal(name)]
 
     if not cached():
         ToolRunner().run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                          ":all:", requirement, "-d", str(CACHE)])
+                          ":all:", requirement, "-d", str(cache)])
     found = cached()
     if not found:
-        raise FileNotFoundError(f"pip downloaded no sdist of {requirement} into {CACHE}")
+        raise FileNotFoundError(f"pip downloaded no sdist of {requirement} into {cache}")
     return found[0]
 
 

@@ -39,10 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
                      "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
     for p in (run, ask, sub.choices["summary"]):
-        p.add_argument("--fleet", nargs="?", const="DEFAULT", metavar="HOME",
-                       help="use the fleet shape: the target's partition in the fleet at HOME "
-                       "(default $CODEINTEL_FLEET_HOME, else ~/.codeintel/fleet); `query` "
-                       "then runs on the catalog over every repository of the fleet")
+        p.add_argument("--fleet", action="store_true",
+                       help="use the fleet shape: the target's partition in the fleet at "
+                       "--fleet-home; `query` then runs on the catalog over every repository "
+                       "of the fleet")
+        p.add_argument("--fleet-home", metavar="HOME",
+                       help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
+                       "~/.codeintel/fleet)")
     run.add_argument("--run-tests", action="store_true",
                      help="with --fleet: register the target with run_tests (automation may "
                      "run its suite)")
@@ -70,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from codeintel_assets import run as api
 
-    fleet = getattr(args, "fleet", None)
-    if fleet == "DEFAULT":
+    fleet = None
+    if getattr(args, "fleet", False) or getattr(args, "fleet_home", None):
         from codeintel_assets import launch
 
-        fleet = launch.env(launch.FLEET_HOME_ENV, "~/.codeintel/fleet")
+        fleet = args.fleet_home or launch.env(launch.FLEET_HOME_ENV, "~/.codeintel/fleet")
 
     if args.command == "query":
         return api.print_query(args.sql, args.target, args.db, args.timeout, fleet)

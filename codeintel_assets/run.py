@@ -24,9 +24,10 @@ run_config = launch.run_config
 
 
 @functools.cache
-def definitions(shape: Shape = Shape(launch.SINGLE)) -> dg.Definitions:
-    """The Definitions of `shape` (built once per process)."""
-    return build_definitions(shape)
+def definitions(shape: Shape = Shape(launch.SINGLE),
+                extra_assets: tuple[dg.AssetsDefinition, ...] = ()) -> dg.Definitions:
+    """The Definitions of `shape` with a user's `extra_assets` (built once per process)."""
+    return build_definitions(shape, list(extra_assets))
 
 
 def materialize(select: str | dg.AssetSelection = "*", target: str | None = None,
@@ -37,7 +38,8 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 target_python: str | None = None,
                 log_file: str | os.PathLike | None = None,
                 console_log: bool = True, fleet: str | os.PathLike | None = None,
-                run_tests: bool = False, tags: dict[str, str] | None = None
+                run_tests: bool = False, tags: dict[str, str] | None = None,
+                extra_assets: tuple[dg.AssetsDefinition, ...] = ()
                 ) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
@@ -52,10 +54,10 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     `fleet` (a fleet home) runs the fleet shape instead: `target` is registered in the fleet's
     registry (with `run_tests`, the watch list's setting) and its partition is materialized
     into the partition's own DuckDB file (`db` is then ignored). `tags` are added to the
-    run's tags."""
+    run's tags; `extra_assets` are a user's own assets (see defs/sql.py), selectable too."""
     target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
     shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
-    defs = definitions(shape)
+    defs = definitions(shape, tuple(extra_assets))
     graph = defs.resolve_asset_graph()
     selection = select if isinstance(select, dg.AssetSelection) else \
         dg.AssetSelection.from_coercible(select.split(","))

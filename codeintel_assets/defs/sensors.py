@@ -131,10 +131,14 @@ def _checkout_request(context, cursor: dict, checkout: Checkout, quiet: list[str
 
 
 def watch_file() -> str:
-    """$CODEINTEL_WATCH_FILE, else repositories.yaml in $DAGSTER_HOME (beside dagster.yaml),
-    else in the working directory."""
-    return launch.env(launch.WATCH_FILE_ENV) or os.path.join(
-        launch.env("DAGSTER_HOME") or os.getcwd(), "repositories.yaml")
+    """$CODEINTEL_WATCH_FILE, else repositories.yaml in the working directory (`dagster dev`
+    run from fleet/, beside its dagster.yaml), else in $DAGSTER_HOME."""
+    explicit = launch.env(launch.WATCH_FILE_ENV)
+    if explicit:
+        return explicit
+    here = os.path.join(os.getcwd(), "repositories.yaml")
+    home = launch.env("DAGSTER_HOME")
+    return here if os.path.exists(here) or not home else os.path.join(home, "repositories.yaml")
 
 
 def _hook_launched(instance: dg.DagsterInstance, tags: dict, since: float | None) -> bool:

@@ -27,6 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from codeintel_assets.tools.registry import TOOL_NAMES
+
+
 def cache_dir() -> Path:
     """Where sdists are kept: $CODEINTEL_BENCH_CACHE, else ~/.cache/codeintel-bench."""
     return Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("requirement", nargs="?", default="django==5.2.19")
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
-                        help="ToolService tool not to run (pyright, pyrefly, ruff, tests, scip)")
+                        choices=TOOL_NAMES, help="ToolService tool not to run")
     parser.add_argument("--pytest-args", default="",
                         help="extra pytest arguments for the test run, e.g. '--doctest-modules rich'")
     parser.add_argument("--tool-baselines", action="store_true",
@@ -222,9 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incremental", action="store_true",
                         help="benchmark incremental updates of the ingestion assets instead")
     args = parser.parse_args(argv)
-    from codeintel_assets.tools.service import TOOLS
-
-    tools = [t for t in TOOLS if t not in args.skip_tool]
+    tools = [t for t in TOOL_NAMES if t not in args.skip_tool]
     pytest_args = args.pytest_args.split()
     with tempfile.TemporaryDirectory(prefix="codeintel-bench-") as tmp:
         root = unpack_as_git_repo(fetch_sdist(args.requirement), Path(tmp))

@@ -10,6 +10,9 @@ import sys
 import warnings
 from pathlib import Path
 
+# The registry is a leaf module (no dagster): the CLI's help stays fast.
+from codeintel_assets.tools.registry import TOOL_NAMES
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="codeintel-assets", description=__doc__)
@@ -21,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--target", help="repository to index (default: $CODEINTEL_TARGET or cwd)")
         p.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
     run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
-                     help="do not run this ToolService tool (pyright, pyrefly, ruff, tests, "
-                     "scip); its tables are written empty. Repeatable. `--skip-tool tests` "
-                     "avoids executing the target's test suite.")
+                     choices=TOOL_NAMES, help="do not run this ToolService tool; its tables "
+                     "are written empty. Repeatable. `--skip-tool tests` avoids executing the "
+                     "target's test suite.")
     run.add_argument("--python", metavar="PATH",
                      help="interpreter of the target's environment (default: "
                      "$CODEINTEL_TARGET_PYTHON, else <target>/.venv, else <target>/venv, else "
@@ -88,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from dagster import BetaWarning
 
         from codeintel_assets import progress, terminal
-        from codeintel_assets.tools.service import TOOLS
-
-        tools = [t for t in TOOLS if t not in args.skip_tool] if args.skip_tool else None
+        tools = [t for t in TOOL_NAMES if t not in args.skip_tool] if args.skip_tool else None
         if not args.verbose:
             # Dagster warns that its own selection parser calls a beta parameter: nothing a
             # user of this command can act on.

@@ -30,6 +30,7 @@ from codeintel_assets.extract.lines import BOM, LineIndex
 from codeintel_assets.extract.pysource import decode_python
 from codeintel_assets.tools.isolate import ToolRows, is_crash, isolate
 from codeintel_assets.tools.paths import RootPaths
+from codeintel_assets.tools.registry import BY_NAME, STATIC_TOOLS
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolCrashError,
@@ -43,7 +44,7 @@ from codeintel_assets.tools.runner import (
 
 ROW_KEYS = ("tool", "rel_path", "line", "col", "end_line", "end_col", "code", "severity",
             "message", "rule_url")
-TOOLS = ("pyright", "pyrefly", "ruff")
+TOOLS = STATIC_TOOLS  # the per-file counts' tools (registry order)
 
 UTF16 = column_units.UTF16  # pyright's column unit (LSP positions)
 CODEPOINT = column_units.UTF32  # pyrefly's and ruff's column unit (code points)
@@ -58,12 +59,6 @@ _SEVERITIES = {
 # at most 128 KiB); 512 KiB keeps a ~3000-file repository such as django (2823 files, 113 KiB of
 # paths) in one invocation, so a type checker analyses the shared imports once.
 ARGV_BUDGET_BYTES = 512 * 1024
-
-_INSTALL = {
-    "pyright": "pip install 'pyright[nodejs]==1.1.414'",
-    "pyrefly": "pip install pyrefly==1.4.1",
-    "ruff": "pip install ruff==0.17.6",
-}
 
 
 def severity(value: object) -> str:
@@ -232,9 +227,10 @@ def run_chunks(
             result = runner.run(argv, cwd=root, env=env, timeout_s=remaining,
                                 ok_codes=range(-256, 256))
         except ToolNotFoundError as exc:
+            hint = BY_NAME[tool].install_hint()
             raise ToolNotFoundError(
-                tool, f"{executable!r} was not found; install it ({_INSTALL[tool]}) or configure "
-                      f"its path") from exc
+                tool, f"{executable!r} was not found; install it ({hint}) or configure its "
+                      "path") from exc
         reason, rc = target_failure(result), result.returncode
         if reason or rc not in ok_codes:
             output = tail(result.stderr or result.stdout)

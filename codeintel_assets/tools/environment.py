@@ -36,6 +36,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from codeintel_assets.tools.registry import TESTS
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -47,8 +48,9 @@ CACHE_ENV = "CODEINTEL_CACHE_DIR"
 # Environments a target keeps in its own tree, in the order they are tried.
 VENV_DIRS = (".venv", "venv")
 # The test plugins we supply (at our installed versions), and pytest when the target lacks it.
-PLUGIN_DISTRIBUTIONS = ("coverage", "pytest-cov", "pytest-json-report", "pytest-metadata")
-PYTEST_DISTRIBUTION = "pytest"
+# Both are the test run's pins in the registry: pytest first, then its plugins.
+PYTEST_DISTRIBUTION, *_PLUGINS = TESTS.distributions
+PLUGIN_DISTRIBUTIONS = tuple(_PLUGINS)
 
 _PROBE = ("import json, sys, importlib.util as u; print(json.dumps({"
           "'version': '.'.join(map(str, sys.version_info[:3])), 'prefix': sys.prefix, "

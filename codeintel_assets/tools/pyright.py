@@ -28,9 +28,10 @@ from codeintel_assets.tools.diagnostics import (
     run_chunks,
 )
 from codeintel_assets.tools.isolate import ToolRows
+from codeintel_assets.tools.registry import PYRIGHT
 from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
-TOOL = "pyright"
+TOOL = PYRIGHT.name
 OK_CODES = (0, 1)
 # A crash: a signal, or 2 (pyright's fatal error). Isolated by bisection (tools/isolate.py).
 CRASH_CODES = (2,)

@@ -33,9 +33,10 @@ from codeintel_assets.tools.diagnostics import (
     run_chunks,
 )
 from codeintel_assets.tools.isolate import ToolRows
+from codeintel_assets.tools.registry import RUFF
 from codeintel_assets.tools.runner import ToolResult, ToolRunner
 
-TOOL = "ruff"
+TOOL = RUFF.name
 OK_CODES = (0, 1)
 # A crash: a signal, or 101 (a Rust panic). Isolated by bisection (tools/isolate.py).
 CRASH_CODES = (101,)

@@ -27,6 +27,15 @@ def load_report(path: str) -> dict | None:
         return None
 
 
+def collected(path: str) -> int | None:
+    """How many tests the report at `path` says pytest collected (its summary's `collected`,
+    else the number of test entries); None when there is no readable report."""
+    report = load_report(path)
+    if report is None:
+        return None
+    return report.get("summary", {}).get("collected", 0) or len(report.get("tests", []))
+
+
 def split_nodeid(nodeid: str) -> tuple[str, list[str], str | None]:
     """`tests/t.py::TestX::test_y[a-b]` -> ('tests/t.py', ['TestX', 'test_y'], 'a-b')."""
     file_part, _, rest = nodeid.partition("::")

@@ -59,7 +59,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from codeintel_assets.tools.pytest_report import load_report
+from codeintel_assets.tools.pytest_report import collected
 from codeintel_assets.tools.runner import (
     ToolNotFoundError,
     ToolRunner,
@@ -85,7 +85,8 @@ TIMED_OUT = "timed_out"
 class TestRun:
     """One finished run. `coverage_path` is None when coverage.py wrote no data file and
     `report_path` '' when pytest wrote no report; `status` (see COMPLETED...) and `reason` (the
-    exit code and output tail when the target broke the run, else '') say how it went."""
+    exit code and output tail when the target broke the run, else '') say how it went;
+    `cached` that ToolService.test_run found it in its workdir instead of running the suite."""
 
     __test__ = False  # not a pytest test class
 
@@ -96,6 +97,7 @@ class TestRun:
     argv: tuple[str, ...] = ()
     status: str = COMPLETED
     reason: str = ""
+    cached: bool = False  # reused from an earlier step or run of the same key, not run now
 
     @property
     def completed(self) -> bool:
@@ -162,21 +164,20 @@ def run_tests(runner: ToolRunner, root: str, python: str, workdir: str, timeout_
                         f"the test suite ran past the timeout of {timeout_s:.0f}s\n"
                         f"{exc.stderr_tail}".strip())
     rc, output = result.returncode, tail(result.stderr or result.stdout)
-    report = load_report(report_path)
-    if report is None:
+    tests = collected(report_path)
+    if tests is None:
         missing = re.search(r"No module named '?(pytest_cov|pytest_jsonreport|pytest)\b",
                             result.stderr + result.stdout)
         if missing:
             raise ToolNotFoundError(missing.group(1), _PLUGIN_HINT)
         return finished(rc, result.wall_s, CRASHED,
                         f"pytest exited with code {rc} before writing its report:\n{output}")
-    collected = report.get("summary", {}).get("collected", 0) or len(report.get("tests", []))
-    if rc == 5 or not collected:
+    if rc == 5 or not tests:
         return finished(rc, result.wall_s, NO_TESTS,
                         f"pytest collected no tests (exit code {rc})\n{output}".strip())
     if rc not in (0, 1):
         return finished(rc, result.wall_s, INTERRUPTED,
-                        f"pytest stopped with exit code {rc} after collecting {collected} "
+                        f"pytest stopped with exit code {rc} after collecting {tests} "
                         f"tests:\n{output}")
     return finished(rc, result.wall_s, COMPLETED)
 

@@ -167,11 +167,100 @@ def test_missing_tool_fails_only_its_step(tmp_path):
 
 
 def test_old_test_runs_are_pruned(tmp_path):
-    from codeintel_assets.defs.tools import _prune_test_runs
+    from codeintel_assets.tools.testcache import PINS, prune
 
-    for age, name in enumerate(["current", "previous", "older", "oldest"]):
+    for age, name in enumerate(["current", "previous", "older", "oldest", PINS]):
         (tmp_path / name).mkdir()
         (tmp_path / name / "run.json").write_text("{}")
         os.utime(tmp_path / name, (1_000_000 - age * 10, 1_000_000 - age * 10))
-    _prune_test_runs(str(tmp_path), keep="current")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "previous"]
+    prune(str(tmp_path), keep="current")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["current", "previous", PINS])
+
+
+# ---- the test run's cache key and who may start the suite ------------------------------------
+
+DATA_FILES = {
+    "pkg/__init__.py": "",
+    "pkg/read.py": "from pathlib import Path\n\n\ndef data(name):\n"
+                   "    return (Path(__file__).parents[1] / 'tests' / name).read_text().strip()\n",
+    "tests/conftest.py": "",
+    "tests/data.txt": "ok\n",
+    "tests/test_data.py": "from pkg.read import data\n\n\ndef test_data_is_ok():\n"
+                          "    assert data('data.txt') == 'ok'\n",
+}
+TEST_TABLES = ("analytics/coverage_lines", "analytics/test_catalog")
+
+
+def materialize_test_steps(repo, tags=None, tests_on_push=False):
+    """coverage_ingest and tests_ingest with what they read, in-process, with run `tags`; the
+    warehouse at its default place inside the target (<repo>/.codeintel)."""
+    import dagster as dg
+
+    defs = run.definitions()
+    keys = dg.AssetSelection.assets(*(dg.AssetKey(t.split("/")) for t in TEST_TABLES)) \
+        .upstream().resolve(defs.resolve_asset_graph())
+    config = run.run_config(str(repo))
+    config["resources"]["target"]["config"]["tests_on_push"] = tests_on_push
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config=config, instance=instance, asset_selection=list(keys), tags=tags or {})
+    assert result.success
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    return meta, logs
+
+
+def test_cache_key_and_automation_policy(tmp_path, monkeypatch):
+    monkeypatch.delenv("CODEINTEL_DB", raising=False)
+    repo = make_git_repo(tmp_path / "data", DATA_FILES)
+    db = repo / ".codeintel" / "codeintel.duckdb"
+    runs = repo / ".codeintel" / "testruns"
+
+    def status():
+        return q(db, "SELECT status FROM analytics.test_catalog")
+
+    def suite_runs(meta) -> int:
+        """Steps of the run that ran the suite (the other reused their run, or both did)."""
+        return sum(meta[t]["test_run_reused"].value is False for t in TEST_TABLES)
+
+    # A run a person starts runs the suite.
+    meta, _ = materialize_test_steps(repo)
+    assert suite_runs(meta) == 1
+    assert status() == [("passed",)]
+    # The data file is not scanned: only the work-tree fingerprint sees it.
+    assert q(db, "SELECT count(*) FROM core.file_state WHERE rel_path = 'tests/data.txt'") \
+        == [(0,)]
+
+    # A sensor's run does not, for a repository that did not opt in: no materialization of
+    # either table, a log line saying why, no new test run.
+    before = sorted(runs.rglob("run.json"))
+    meta, logs = materialize_test_steps(repo, {"dagster/sensor_name": "git_head_sensor"})
+    assert not set(TEST_TABLES) & set(meta)
+    assert "core/file_state" in meta  # the rest of the run did its work
+    assert any("suite was not run" in m and "sensor git_head_sensor" in m
+               and "tests_on_push" in m for m in logs), logs
+    assert sorted(runs.rglob("run.json")) == before
+
+    # Opted in, it does; the tree is unchanged, so the previous run is reused.
+    meta, _ = materialize_test_steps(repo, {"dagster/sensor_name": "git_head_sensor"},
+                                     tests_on_push=True)
+    assert suite_runs(meta) == 0
+    key = meta["analytics/test_catalog"]["test_run_key"].value
+
+    # Editing the data file a test reads (no .py file changes) runs the suite again.
+    (repo / "tests/data.txt").write_text("changed\n")
+    meta, _ = materialize_test_steps(repo)
+    assert suite_runs(meta) == 1
+    assert meta["analytics/test_catalog"]["test_run_key"].value != key
+    assert status() == [("failed",)]
+    # Both steps of that run shared one suite run (one key, one folder).
+    assert meta["analytics/coverage_lines"]["test_run_key"].value == \
+        meta["analytics/test_catalog"]["test_run_key"].value
+
+    # So does editing conftest.py.
+    key = meta["analytics/test_catalog"]["test_run_key"].value
+    (repo / "tests/conftest.py").write_text("import os\n")
+    meta, _ = materialize_test_steps(repo)
+    assert meta["analytics/test_catalog"]["test_run_key"].value != key
+    assert suite_runs(meta) == 1

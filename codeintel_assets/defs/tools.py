@@ -9,16 +9,22 @@ WARN check `<tool>_completed` fails; the run stays green. So is a file that cras
 isolated by bisection and recorded in analytics.tool_failures. A missing tool, or a tool that
 crashes on everything (our installation), fails its step with the ToolService error and writes
 nothing; a tool disabled in ToolService.enabled writes empty tables and says so in the metadata.
+
+Running the target's tests executes its code, so a run started by a sensor, a schedule,
+declarative automation or the Git hook runs the suite only for a repository that opted in
+(TargetRepo.tests_on_push, the fleet watch list's run_tests); otherwise coverage_ingest and
+tests_ingest log why, materialize nothing and evaluate no check, and the run stays green. A run started from the CLI or the UI
+runs it. The suite's results are cached per ToolService.test_run_key (the scan, the work tree
+including the files the scan skips, the interpreter, the pytest arguments and plugin pins).
 """
 
 import dataclasses
-import hashlib
-import json
 import os
-import shutil
 import time
 from collections import Counter
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -27,12 +33,12 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import Sql
-from codeintel_assets.tools import coverage_data, pytest_report, scip_decode
+from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
+from codeintel_assets.tools.registry import STATIC_TOOLS, TESTS
 from codeintel_assets.tools.service import StaticRun, ToolService
-
-STATIC_TOOLS = ("pyright", "pyrefly", "ruff")
+from codeintel_assets.tools.testrun import TestRun
 
 
 def _with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
@@ -131,47 +137,70 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
 TEST_RUN_READS = ("core.file_state", "core.modules")
 
 
+@dataclass(frozen=True)
+class SharedRun:
+    """The snapshot's test run and the output metadata that says how it went."""
+
+    run: TestRun
+    metadata: dict
+
+
 def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
-                tools: ToolService):
-    """The snapshot's test run (keyed by the scanned files' content hashes, the interpreter and
-    the pytest arguments) under the target's interpreter, and the metadata saying how it went;
-    when the test run is disabled, writes `name` empty and returns None (use with
-    `yield from`)."""
+                tools: ToolService) -> Generator[dg.Output | dg.AssetCheckResult, None,
+                                                 SharedRun | None]:
+    """The snapshot's test run under the target's interpreter (use with `yield from`), or None
+    when the suite does not run: disabled in ToolService.enabled (`name` is written empty), or
+    a run started by automation for a repository that did not opt in (ToolService.
+    test_run_refusal with TargetRepo.may_run_tests_unasked; nothing is written, the check is
+    not evaluated). The run's folder is keyed by ToolService.test_run_key (the scan, the work
+    tree, the interpreter, the pytest arguments and plugins) and pinned per Dagster run
+    (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
-    if not tools.is_enabled("tests"):
+    if not tools.is_enabled(TESTS.name):
         reason = "test run disabled in ToolService.enabled"
         context.log.warning(f"{name}: {reason}; writing an empty table")
         yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
         yield from completion(context, check, True, _status_metadata("disabled", reason))
         return None
-    python = tools.target_python(target.abs_root, target.python)
+    refusal = tools.test_run_refusal(context.run.tags, target.may_run_tests_unasked())
+    if refusal:
+        context.log.warning(
+            f"{name}: the target's test suite was not run: {refusal}; {name} keeps its "
+            "previous rows and no materialization is recorded. Run the step from the CLI or "
+            "the UI, or opt the repository in to run it on every push.")
+        return None
+    root = target.abs_root
+    python = tools.target_python(root, target.python)
     (snapshot,) = warehouse.gateway().query(
         "SELECT md5(coalesce(string_agg(rel_path || ':' || content_hash, ',' ORDER BY rel_path), "
         "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
-    run_key = hashlib.md5(json.dumps([snapshot, python.executable, tools.pytest_args])
-                          .encode()).hexdigest()
+    db_dir = warehouse.gateway().db_path.parent
+    # The warehouse folder changes with every run: inside the tree it must not move the key.
+    inside = os.path.relpath(db_dir, root).replace(os.sep, "/")
+    exclude = [] if inside.startswith("..") or os.path.isabs(inside) else [inside]
+
+    def compute_key() -> str:
+        key = tools.test_run_key(root, python, snapshot, exclude)
+        context.log.info(f"{name}: test-run key {key.digest} (work tree by {key.tree.method}, "
+                         f"{key.tree.entries} entries)")
+        return key.digest
+
+    base = os.path.join(db_dir, "testruns", target.info().slug.replace("/", "__"))
+    workdir = testcache.run_folder(base, context.run.run_id, compute_key)
     source_roots = sorted(set(warehouse.read("core.modules", ["source_root"])
                               .column(0).to_pylist()))
-    slug = target.info().slug.replace("/", "__")
-    workdir = os.path.join(warehouse.gateway().db_path.parent, "testruns", slug, run_key)
     context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
-    with heartbeat(context, "tests"):
-        run = tools.test_run(target.abs_root, workdir, python, source_roots)
-    _prune_test_runs(os.path.dirname(workdir), keep=run_key)
+    with heartbeat(context, TESTS.name):
+        run = tools.test_run(root, workdir, python, source_roots)
+    testcache.prune(base, keep=os.path.basename(workdir))
+    if run.cached:
+        context.log.info(f"{name}: reusing the test run of {workdir} (same key)")
     if not run.completed:
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
     metadata = _status_metadata(run.status, run.reason, pytest_exit_code=run.returncode,
-                                test_run_s=round(run.wall_s, 2), **python.metadata())
-    return run, metadata
-
-
-def _prune_test_runs(parent: str, keep: str) -> None:
-    """Delete the test-run folders of older snapshots: all but `keep` and the newest other one
-    (a step of the previous snapshot may still be reading it)."""
-    others = sorted((e for e in os.scandir(parent) if e.is_dir() and e.name != keep),
-                    key=lambda e: e.stat().st_mtime, reverse=True)
-    for entry in others[1:]:
-        shutil.rmtree(entry.path, ignore_errors=True)
+                                test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
+                                test_run_key=os.path.basename(workdir), **python.metadata())
+    return SharedRun(run, metadata)
 
 
 TEST_CHECKS = {t: completion_spec(t, "test run")
@@ -180,14 +209,14 @@ TEST_CHECKS = {t: completion_spec(t, "test run")
 
 @step("coverage_ingest", ("analytics.coverage_lines",), "coverage.py with per-test contexts "
       "(ToolService's shared pytest run, or an existing coverage file)", TEST_RUN_READS,
-      check_specs=[TEST_CHECKS["analytics.coverage_lines"]])
+      check_specs=[TEST_CHECKS["analytics.coverage_lines"]], optional=True)
 def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                     tools: ToolService):
     name = "analytics.coverage_lines"
     shared = yield from _shared_run(context, name, target, warehouse, tools)
     if shared is None:
         return
-    run, metadata = shared
+    run, metadata = shared.run, shared.metadata
     scanned = {j.rel_path for j in warehouse.python_jobs()}
     rows = coverage_data.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
@@ -199,7 +228,8 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
       "pytest run (or an existing report); test_goid joined from core.goids",
-      (*TEST_RUN_READS, "core.goids"), check_specs=[TEST_CHECKS["analytics.test_catalog"]])
+      (*TEST_RUN_READS, "core.goids"), check_specs=[TEST_CHECKS["analytics.test_catalog"]],
+      optional=True)
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
     name = "analytics.test_catalog"
@@ -207,7 +237,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     shared = yield from _shared_run(context, name, target, warehouse, tools)
     if shared is None:
         return
-    run, metadata = shared
+    run, metadata = shared.run, shared.metadata
     modules = warehouse.read("core.modules", ["rel_path", "module"]).to_pylist()
     module_of = {m["rel_path"]: m["module"] for m in modules}
     rows = pytest_report.test_rows(run.report_path, target.abs_root, module_of) \

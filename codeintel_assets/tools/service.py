@@ -13,21 +13,31 @@ its defaults); a test suite that crashes, collects nothing or times out comes ba
 crash that is not attributable to the target's configuration) still raises.
 """
 
-import dataclasses
+import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import dagster as dg
 from filelock import FileLock
 from pydantic import Field
 
-from codeintel_assets.tools import environment, pyrefly, pyright, ruff, testrun
+from codeintel_assets.tools import (
+    automation,
+    environment,
+    pyrefly,
+    pyright,
+    ruff,
+    testrun,
+    worktree,
+)
 from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.git import RepoInfo, repo_info
 from codeintel_assets.tools.isolate import Culprit, ToolRows
+from codeintel_assets.tools.registry import PYREFLY, PYRIGHT, RUFF, TESTS, TOOL_NAMES
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolRunner,
@@ -35,7 +45,7 @@ from codeintel_assets.tools.runner import (
 )
 from codeintel_assets.tools.scip_index import ScipIndexResult, run_index
 
-TOOLS = ("pyright", "pyrefly", "ruff", "tests", "scip")
+TOOLS = TOOL_NAMES  # re-exported for the CLI and the benchmark
 _BIN = Path(sys.executable).parent
 
 # StaticRun.status values
@@ -47,6 +57,17 @@ def _bin(name: str) -> str:
     """The executable installed next to this interpreter (the project's venv), else PATH."""
     path = _BIN / name
     return str(path) if path.exists() else name
+
+
+@dataclass(frozen=True)
+class TestRunKey:
+    """digest: 32 hex digits naming the test run's folder; tree: the work tree's fingerprint
+    that went into it (its method and entry count are logged)."""
+
+    __test__ = False  # not a pytest test class
+
+    digest: str
+    tree: worktree.TreeFingerprint
 
 
 @dataclass(frozen=True)
@@ -69,15 +90,26 @@ class StaticRun:
         return self.status in (OK, DISABLED)
 
 
-def _finished(tool: str, found: ToolRows, **failure) -> StaticRun:
-    """A StaticRun of `found`; crashed when isolation found culprits (unless `failure` says
-    otherwise)."""
-    if found.culprits and not failure:
+@dataclass(frozen=True)
+class _Outcome:
+    """How a static run went, when not plainly ok: StaticRun's status, reason and fallback."""
+
+    status: str
+    reason: str
+    fallback: str = ""
+
+
+def _finished(tool: str, found: ToolRows, outcome: _Outcome | None = None) -> StaticRun:
+    """A StaticRun of `found`: `outcome` when given (a refused configuration wins over the
+    crashes of the fallback run), else crashed when isolation found culprits, else ok."""
+    if outcome is None and found.culprits:
         names = ", ".join(c.rel_path for c in found.culprits)
-        failure = {"status": CRASHED, "reason": f"{tool} crashed on {names} (isolated by "
-                   f"bisection in {found.runs} runs; every other file's rows are kept)\n"
-                   f"{found.culprits[0].reason}"}
-    return StaticRun(tool, found.rows, culprits=found.culprits, **failure)
+        outcome = _Outcome(CRASHED, f"{tool} crashed on {names} (isolated by bisection in "
+                           f"{found.runs} runs; every other file's rows are kept)\n"
+                           f"{found.culprits[0].reason}")
+    outcome = outcome or _Outcome(OK, "")
+    return StaticRun(tool, found.rows, outcome.status, outcome.reason, outcome.fallback,
+                     found.culprits)
 
 
 class ToolDisabledError(RuntimeError):
@@ -94,9 +126,10 @@ class ToolService(dg.ConfigurableResource):
         "CODE: remove 'tests' for repositories you do not trust.",
     )
     timeout_s: float = Field(default=1800, description="Timeout of one tool call, seconds.")
-    pyright_path: str = Field(default_factory=lambda: _bin("pyright"))
-    pyrefly_path: str = Field(default_factory=lambda: _bin("pyrefly"))
-    ruff_path: str = Field(default_factory=lambda: _bin("ruff"))
+    # Each tool's executable is named as the tool.
+    pyright_path: str = Field(default_factory=lambda: _bin(PYRIGHT.name))
+    pyrefly_path: str = Field(default_factory=lambda: _bin(PYREFLY.name))
+    ruff_path: str = Field(default_factory=lambda: _bin(RUFF.name))
     test_timeout_s: float = Field(default=1800, description="Timeout of the test run, seconds.")
     pytest_args: list[str] = Field(default=[], description="Extra pytest arguments.")
     existing_coverage_file: str = Field(
@@ -127,48 +160,80 @@ class ToolService(dg.ConfigurableResource):
     # ---- static analysis: rows of analytics.diagnostics without repo/commit/occurrence -------
 
     def pyright_diagnostics(self, root: str, files: list[str], python: TargetPython) -> StaticRun:
-        return self._static("pyright", lambda: pyright.run(
+        return self._static(PYRIGHT.name, lambda: pyright.run(
             self.runner(), root, files, self.pyright_path, self.timeout_s, python.executable))
 
     def pyrefly_diagnostics(self, root: str, files: list[str], python: TargetPython) -> StaticRun:
-        return self._static("pyrefly", lambda: pyrefly.run(
+        return self._static(PYREFLY.name, lambda: pyrefly.run(
             self.runner(), root, files, self.pyrefly_path, self.timeout_s, python.executable))
 
     def ruff_diagnostics(self, root: str, files: list[str]) -> StaticRun:
         def lint(isolated: bool = False) -> ToolRows:
             return ruff.run(self.runner(), root, files, self.ruff_path, self.timeout_s, isolated)
         how = "ruff --isolated (ruff's default rules, no configuration file)"
-        return self._static("ruff", lint, fallback=(how, lambda: lint(True)))
+        return self._static(RUFF.name, lint, fallback=(how, lambda: lint(True)))
 
-    def _static(self, tool: str, run, fallback=None) -> StaticRun:
+    def _static(self, tool: str, run: Callable[[], ToolRows],
+                fallback: tuple[str, Callable[[], ToolRows]] | None = None) -> StaticRun:
+        """`run()` as a StaticRun; when the target's configuration is refused, `fallback`
+        (how, rerun) produces the rows anyway and says how."""
         if not self.is_enabled(tool):
             return StaticRun(tool, status=DISABLED, reason=f"{tool} is disabled in tools.enabled")
         try:
             return _finished(tool, run())
         except TargetCausedError as exc:
-            failure = {"status": CONFIG_ERROR, "reason": f"{exc.reason}\n{exc.stderr_tail}"}
+            reason = f"{exc.reason}\n{exc.stderr_tail}"
             if fallback is None:
-                return StaticRun(tool, **failure)
+                return StaticRun(tool, status=CONFIG_ERROR, reason=reason)
             how, rerun = fallback
-            return _finished(tool, rerun(), fallback=how, **failure)
+            return _finished(tool, rerun(), _Outcome(CONFIG_ERROR, reason, how))
         except ToolTimeoutError as exc:
             return StaticRun(tool, status=TIMED_OUT, reason=f"{tool} {exc.reason} on the target")
 
     # ---- the shared test run --------------------------------------------------------------
+
+    def test_run_refusal(self, tags: Mapping[str, str], opted_in: bool) -> str:
+        """Why a run with these Dagster run `tags` must not run the target's suite, '' when it
+        may. Running a suite executes the repository's code, so a run started by a sensor, a
+        schedule, declarative automation or the Git hook (tools/automation.py) runs it only
+        when the repository `opted_in` (TargetRepo.may_run_tests_unasked: its
+        tests_on_push, or the fleet watch list's run_tests). Ingesting existing result files
+        runs nothing, so it is never refused."""
+        started_by = automation.automation_source(tags)
+        if not started_by or opted_in or self.existing_coverage_file or \
+                self.existing_test_report:
+            return ""
+        return (f"this run was started by {started_by} and the repository did not opt in "
+                "(target.tests_on_push, or run_tests in the fleet's watch list)")
+
+    def test_run_key(self, root: str, python: TargetPython, snapshot: str,
+                     exclude: Sequence[str] = ()) -> TestRunKey:
+        """The cache key of the test run of the work tree at `root`: everything that changes
+        its result. `snapshot` is the scan's digest (core.file_state); the work tree's
+        fingerprint adds what the scan skips (data files, a conftest.py it excludes, untracked
+        files; tools/worktree.py, `exclude` = rel_paths left out, e.g. the warehouse folder);
+        then the interpreter (path and version), the pytest arguments and the versions of
+        pytest and its plugins (registry.TESTS)."""
+        tree = worktree.fingerprint(root, self.runner(), exclude)
+        parts = [snapshot, tree.digest, python.executable, python.version,
+                 list(self.pytest_args), TESTS.versions()]
+        digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),
+                                 digest_size=16).hexdigest()
+        return TestRunKey(digest, tree)
 
     def test_run(self, root: str, workdir: str, python: TargetPython,
                  source_roots: list[str]) -> "testrun.TestRun":
         """The coverage + pytest run of the target under `python`, once per snapshot.
 
         coverage_ingest and tests_ingest both call this; the first call runs the suite into
-        `workdir` (a folder per snapshot, interpreter and pytest arguments) and the second finds
-        its results there, so the suite never runs twice. The test plugins come from
+        `workdir` (a folder per `test_run_key`) and the second finds its results there (the
+        TestRun's `cached` is then True), so the suite never runs twice for one key. The test plugins come from
         environment.plugin_overlay (nothing is installed into the target's environment); under
         our own interpreter the target's `source_roots` (rel_paths, '' = root) go on PYTHONPATH
         so a `src/` layout imports. The interpreter's folder leads PATH, as in an activated
         environment. Ingests existing files instead when configured.
         """
-        self._require("tests")
+        self._require(TESTS.name)
         if self.existing_coverage_file or self.existing_test_report:
             return testrun.existing_run(root, self.existing_coverage_file,
                                         self.existing_test_report)
@@ -176,7 +241,8 @@ class ToolService(dg.ConfigurableResource):
         marker = Path(workdir) / "run.json"
         with FileLock(os.path.join(workdir, ".lock")):
             if marker.exists():
-                return testrun.TestRun(**json.loads(marker.read_text()))
+                saved = json.loads(marker.read_text())
+                return testrun.TestRun(**{**saved, "argv": tuple(saved["argv"]), "cached": True})
             paths = environment.plugin_overlay(self.runner(), python)
             if python.is_own:
                 paths += [os.path.join(root, r) if r else root for r in source_roots]
@@ -185,7 +251,7 @@ class ToolService(dg.ConfigurableResource):
                    "PATH": os.pathsep.join([python.bin_dir, os.environ.get("PATH", "")])}
             done = testrun.run_tests(self.runner(), root, python.executable, workdir,
                                      self.test_timeout_s, list(self.pytest_args), env=env)
-            marker.write_text(json.dumps(dataclasses.asdict(done)))
+            marker.write_text(json.dumps(asdict(done)))
             return done
 
     # ---- SCIP ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 from codeintel_assets.extract import lines as column_units
 from codeintel_assets.extract.lines import BOM, LineIndex
 from codeintel_assets.extract.pysource import decode_python
-from codeintel_assets.tools.isolate import ToolRows, is_crash, isolate
+from codeintel_assets.tools.isolate import Culprit, ToolRows, is_crash, isolate
 from codeintel_assets.tools.paths import RootPaths
 from codeintel_assets.tools.registry import BY_NAME, STATIC_TOOLS
 from codeintel_assets.tools.runner import (
@@ -245,21 +245,23 @@ def run_chunks(
             raise ToolExecutionError(argv, result.returncode, tail(result.stderr),
                                      f"unparseable {tool} output ({exc})") from exc
 
-    out = ToolRows()
+    rows: list[dict] = []
+    culprits: list[Culprit] = []
+    runs = 0
     for chunk in chunk_paths(wanted, ARGV_BUDGET_BYTES):
         try:
-            out.rows.extend(run(chunk))
+            rows.extend(run(chunk))
         except ToolExecutionError as exc:
             if not is_crash(exc):
                 raise
             found = isolate(tool, chunk, run, exc)
-            out.rows.extend(found.rows)
-            out.culprits.extend(found.culprits)
-            out.runs += found.runs
-        out.runs += 1
+            rows.extend(found.rows)
+            culprits.extend(found.culprits)
+            runs += found.runs
+        runs += 1
     keep = set(wanted)
-    out.rows = sorted((r for r in out.rows if r["rel_path"] in keep), key=_row_order)
-    return out
+    return ToolRows(sorted((r for r in rows if r["rel_path"] in keep), key=_row_order),
+                    culprits, runs)
 
 
 def _row_order(row: dict) -> tuple:

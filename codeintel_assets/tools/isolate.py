@@ -41,9 +41,19 @@ class Culprit:
     rows_kept: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolRows:
-    """A tool's rows over many files, the files it crashed on, and how many runs it took."""
+    """A tool's rows over many files (analytics.diagnostics rows, see tools/diagnostics.py), the
+    files it crashed on, and how many tool runs it took."""
+
+    rows: list[dict] = field(default_factory=list)
+    culprits: list[Culprit] = field(default_factory=list)
+    runs: int = 0
+
+
+@dataclass
+class _Tally:
+    """What `isolate` has found so far (mutable while bisecting; returned as ToolRows)."""
 
     rows: list[dict] = field(default_factory=list)
     culprits: list[Culprit] = field(default_factory=list)
@@ -65,7 +75,7 @@ def isolate(tool: str, files: Sequence[str], run: Callable[[list[str]], list[dic
 
     `run(files)` returns the rows of those files or raises; see the module docstring.
     """
-    out = ToolRows()
+    out = _Tally()
     good: list[str] = []  # files that passed in some run: partners for naming culprits
 
     def attempt(group: list[str]) -> ToolExecutionError | None:
@@ -111,4 +121,4 @@ def isolate(tool: str, files: Sequence[str], run: Callable[[list[str]], list[dic
         return False
 
     solve(list(files), crashed)
-    return out
+    return ToolRows(out.rows, out.culprits, out.runs)

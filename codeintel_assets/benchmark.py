@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("requirement", nargs="?", default="django==5.2.19")
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
-                        choices=TOOL_NAMES, help="ToolService tool not to run")
+                        choices=TOOL_NAMES,
+                        help=f"ToolService tool not to run ({', '.join(TOOL_NAMES)})")
     parser.add_argument("--pytest-args", default="",
                         help="extra pytest arguments for the test run, e.g. '--doctest-modules rich'")
     parser.add_argument("--tool-baselines", action="store_true",

@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--target", help="repository to index (default: $CODEINTEL_TARGET or cwd)")
         p.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
     run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
-                     choices=TOOL_NAMES, help="do not run this ToolService tool; its tables "
-                     "are written empty. Repeatable. `--skip-tool tests` avoids executing the "
-                     "target's test suite.")
+                     choices=TOOL_NAMES, help=f"do not run this ToolService tool (one of "
+                     f"{', '.join(TOOL_NAMES)}); its tables are written empty. Repeatable. "
+                     "`--skip-tool tests` avoids executing the target's test suite.")
     run.add_argument("--python", metavar="PATH",
                      help="interpreter of the target's environment (default: "
                      "$CODEINTEL_TARGET_PYTHON, else <target>/.venv, else <target>/venv, else "

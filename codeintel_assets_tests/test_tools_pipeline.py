@@ -72,6 +72,15 @@ def test_all_steps_and_checks_pass(tool_run):
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     assert all(checks.values()), checks
     assert checks["goids_have_scip_symbols"]  # 100% of class/function GOIDs have a symbol
+    # Versions are the installed pins (tools/registry.py), never literals in the code.
+    from importlib.metadata import version
+
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["analytics/diagnostics"]["tool_versions"].value == {
+        t: version(t) for t in ("pyright", "pyrefly", "ruff")}
+    assert meta["analytics/test_catalog"]["tool_versions"].value["pytest-cov"] == \
+        version("pytest-cov")
 
 
 def test_diagnostics_of_the_three_tools(tool_run):

@@ -36,7 +36,7 @@ from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
-from codeintel_assets.tools.registry import STATIC_TOOLS, TESTS
+from codeintel_assets.tools.registry import BY_NAME, STATIC_TOOLS, TESTS
 from codeintel_assets.tools.service import StaticRun, ToolService
 from codeintel_assets.tools.testrun import TestRun
 
@@ -114,7 +114,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     typedness = typedness_rows(repo, commit, files, defs, errors)
     metadata = {"files": len(files), "diagnostics": len(rows),
                 "tools": dg.MetadataValue.json({t: runs[t].status for t in STATIC_TOOLS}),
-                "tool_wall_s": dg.MetadataValue.json(wall), **python.metadata()}
+                "tool_wall_s": dg.MetadataValue.json(wall),
+                "tool_versions": dg.MetadataValue.json({t: BY_NAME[t].version()
+                                                        for t in STATIC_TOOLS}),
+                **python.metadata()}
     yield from outputs(context, {
         "analytics.typedness": table("analytics.typedness").from_rows(typedness),
         "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
@@ -199,7 +202,9 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
     metadata = _status_metadata(run.status, run.reason, pytest_exit_code=run.returncode,
                                 test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
-                                test_run_key=os.path.basename(workdir), **python.metadata())
+                                test_run_key=os.path.basename(workdir),
+                                tool_versions=dg.MetadataValue.json(TESTS.versions()),
+                                **python.metadata())
     return SharedRun(run, metadata)
 
 

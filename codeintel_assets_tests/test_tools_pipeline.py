@@ -273,3 +273,20 @@ def test_cache_key_and_automation_policy(tmp_path, monkeypatch):
     meta, _ = materialize_test_steps(repo)
     assert meta["analytics/test_catalog"]["test_run_key"].value != key
     assert suite_runs(meta) == 1
+
+
+@pytest.mark.parametrize("run_tests", [False, True])
+def test_fleet_opt_in_is_the_watch_lists_run_tests(tmp_path, run_tests):
+    """In the fleet shape one ToolService serves every repository: the opt-in is the
+    repository's own (its watch-list entry's run_tests, through TargetRepo)."""
+    import dagster as dg
+
+    repo = make_git_repo(tmp_path / "data", DATA_FILES)
+    selection = dg.AssetSelection.assets(*(dg.AssetKey(t.split("/")) for t in TEST_TABLES)) \
+        .upstream()
+    result = run.materialize(selection, target=str(repo), fleet=str(tmp_path / "fleet"),
+                             run_tests=run_tests, tags={"dagster/sensor_name": "fleet_sensor"})
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert (set(TEST_TABLES) <= materialized) is run_tests
+    assert "core/file_state" in materialized

@@ -36,7 +36,14 @@ from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
-from codeintel_assets.tools.registry import BY_NAME, STATIC_TOOLS, TESTS
+from codeintel_assets.tools.registry import (
+    BY_NAME,
+    PYREFLY,
+    PYRIGHT,
+    RUFF,
+    STATIC_TOOLS,
+    TESTS,
+)
 from codeintel_assets.tools.service import StaticRun, ToolService
 from codeintel_assets.tools.testrun import TestRun
 
@@ -87,9 +94,9 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
                           where="node_type IN ('FunctionDef', 'AsyncFunctionDef')").to_pylist()
     python = tools.target_python(root, target.python)
     context.log.info(f"typing_ingest: target interpreter {python.executable} ({python.reason})")
-    methods = {"pyright": lambda: tools.pyright_diagnostics(root, files, python),
-               "pyrefly": lambda: tools.pyrefly_diagnostics(root, files, python),
-               "ruff": lambda: tools.ruff_diagnostics(root, files)}
+    methods = {PYRIGHT.name: lambda: tools.pyright_diagnostics(root, files, python),
+               PYREFLY.name: lambda: tools.pyrefly_diagnostics(root, files, python),
+               RUFF.name: lambda: tools.ruff_diagnostics(root, files)}
     wall: dict[str, float] = {}
 
     def timed(tool: str) -> StaticRun:

@@ -11,6 +11,10 @@ timeout, comes back as a `StaticRun` whose status and reason say so (ruff then s
 its defaults); a test suite that crashes, collects nothing or times out comes back as a
 `testrun.TestRun` with that status. What breaks in our installation (a tool missing, a tool
 crash that is not attributable to the target's configuration) still raises.
+
+The test run is the one tool that executes the target's code: `test_run_refusal` says when a
+run started by automation must not run it, and `test_run_key` names the cached run a work tree
+may reuse. The tool names and pins come from tools/registry.py.
 """
 
 import hashlib

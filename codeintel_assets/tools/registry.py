@@ -35,9 +35,9 @@ class Tool:
     static: bool = False
 
     def versions(self) -> dict[str, str]:
-        """{distribution: installed version}; PackageNotFoundError (a ValueError-like
-        metadata error) when a pinned package is not installed, KeyError for an npm package
-        missing from package.json."""
+        """{distribution: installed version}; importlib.metadata.PackageNotFoundError when a
+        pinned package is not installed, KeyError for an npm package missing from
+        package.json."""
         return {d: _version(d) for d in self.distributions}
 
     def version(self) -> str:

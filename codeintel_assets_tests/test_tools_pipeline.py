@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets_tests.conftest import SHAPES, make_git_repo
 
 FILES = {
     "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\nmarkers = ["slow"]\n',
@@ -51,13 +51,14 @@ def test_half_is_wrong():
 }
 
 
-@pytest.fixture(scope="module")
-def tool_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=SHAPES, ids=str)
+def tool_run(tmp_path_factory, request):
+    """Every asset with every tool, in each shape (single; fleet: one partition)."""
+    shape = request.param
     tmp = tmp_path_factory.mktemp("tools")
     repo = make_git_repo(tmp / "calc", FILES, remote="git@github.com:acme/calc.git")
-    db = tmp / "tools.duckdb"
-    result = run.materialize("*", target=str(repo), db=str(db))
-    return repo, db, result
+    result = shape.materialize("*", repo, tmp / "tools.duckdb")
+    return repo, shape.db_of(repo, tmp / "tools.duckdb"), result
 
 
 def q(db, sql):

@@ -4,8 +4,9 @@ import dagster as dg
 
 from codeintel_assets.defs.checks import build_checks
 from codeintel_assets.defs.ingest import INGEST_ASSETS
+from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.jobs import JOBS
-from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.sensors import SENSORS
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.tools.service import ToolService

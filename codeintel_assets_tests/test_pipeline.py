@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.defs.io_manager import DuckDBIOManager
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TABLES
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
@@ -139,7 +140,7 @@ def test_downstream_asset_loads_a_table_handle(materialized):
     @dg.asset(key=["demo", "function_count"], ins={"goids": dg.AssetIn(key=["core", "goids"])},
               io_manager_key="mem")
     def function_count(goids) -> int:
-        return goids.arrow(["kind"], where="kind = 'function'").num_rows
+        return goids.arrow(["kind"], equal={"kind": "function"}).num_rows
 
     target = TargetRepo(root=str(repo))
     warehouse = Warehouse(target=target, db_path=str(db))

@@ -32,6 +32,9 @@ from codeintel_assets.extract.redact import redact, secret_key
 # another version are rebuilt in full (see storage.changes). 2: credentials inside values and
 # literals are masked, and more key names count as secret.
 VERSION = 2
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("pyyaml", "detect-secrets", "python")  # tomllib, and ast for literals
 
 CONFIG_TABLE = "analytics.config_values"
 

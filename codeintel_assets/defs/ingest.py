@@ -31,7 +31,7 @@ from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
 from codeintel_assets.extract import python_ast, repo_tables, scan
 from codeintel_assets.extract.config_references import LITERALS_TABLE, string_literals
-from codeintel_assets.extract.config_values import extract_config_values
+from codeintel_assets.extract.config_values import config_extractor
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import (
@@ -205,8 +205,10 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     config = warehouse.file_inputs("config")
     configs, config_meta = update_files(
         context, warehouse, ["analytics.config_values"], config.fingerprints, config_extract,
-        jobs_extractor(context, target, "config_ingest", extract_config_values, config.jobs,
-                       ["analytics.config_values"]))
+        jobs_extractor(context, target, "config_ingest", config_extractor(target.max_file_bytes),
+                       config.jobs, ["analytics.config_values"]),
+        # The scan's limit decides what is too_large: another limit, other rows.
+        qualifiers=(f"max{target.max_file_bytes}",))
     delta = configs["analytics.config_values"]
     # References of unchanged config files can change too: the table is rewritten whole,
     # matched inside DuckDB against the literals as this step leaves them.

@@ -7,12 +7,9 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
+from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.scan import (
-    DEFAULT_EXCLUDES,
-    DEFAULT_INCLUDES,
-    DEFAULT_MAX_FILE_BYTES,
-)
+from codeintel_assets.extract.scan import DEFAULT_EXCLUDES, DEFAULT_INCLUDES
 from codeintel_assets.storage import incremental, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE

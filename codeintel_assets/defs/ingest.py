@@ -53,7 +53,7 @@ from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
 from codeintel_assets.storage.gateway import FileDelta, ledger_digest
-from codeintel_assets.storage.incremental import extractor_version, table_version
+from codeintel_assets.storage.incremental import ledger_version
 
 # ---- repo_scan -----------------------------------------------------------------------------
 
@@ -77,8 +77,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
 
     state_spec = table("core.file_state")
-    version = table_version("core.file_state",
-                            extractor_version(scan, f"max{target.max_file_bytes}"))
+    version = ledger_version("core.file_state", scan, f"max{target.max_file_bytes}")
     stored = warehouse.gateway().ledger(state_spec, info.slug)
     previous = warehouse.read("core.file_state", required=False).to_pylist()
     previous_scan = _previous_scan(warehouse)

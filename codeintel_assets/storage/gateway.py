@@ -9,7 +9,9 @@ Writes replace one repository's rows of one table in a single transaction: reade
 rows or the new ones, never an empty or partial table. File-level tables can instead be updated
 by a `FileDelta`: the rows of changed files are deleted and re-inserted, every row takes the new
 commit, and the table's ledger (which file fingerprints and which extractor version its rows come
-from, in the gateway's own `_codeintel` schema) is replaced, all in the same transaction. Data
+from, in the gateway's own `_codeintel` schema, see `ledger`) is replaced, all in the same
+transaction; a delta planned against another ledger state than the stored one is refused
+(StalePlanError) before anything changes. Statements bind named parameters ($name). Data
 arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself
 (`INSERT ... SELECT`), so big derived tables never pass through Python (see `tables`). Columns are validated against the catalog before anything is touched;
 when the catalog changes a table's columns the table is recreated (migrated) in the same

@@ -30,7 +30,11 @@ from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.scan import absolute, changed_since_scan, module_names
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE, UpdatePlan, plan_update
+from codeintel_assets.storage.changes import (
+    DEFAULT_FULL_REBUILD_SHARE,
+    UpdatePlan,
+    plan_update,
+)
 from codeintel_assets.storage.gateway import FileDelta, StorageGateway, ledger_digest
 
 # In an extractor's LIBRARIES: the interpreter, not a distribution.
@@ -78,6 +82,11 @@ def table_version(name: str, version: str) -> str:
     """What a table's ledger records: the catalog version of the table and the extractor's
     (`extractor_version`)."""
     return f"{table(name).version()}/{version}"
+
+
+def ledger_version(name: str, extractor: ModuleType, *qualifiers: str) -> str:
+    """`table_version` of table `name` written by `extractor` (see `extractor_version`)."""
+    return table_version(name, extractor_version(extractor, *qualifiers))
 
 
 # ---- inputs -------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CACHE = Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
+def cache_dir() -> Path:
+    """Where sdists are kept: $CODEINTEL_BENCH_CACHE, else ~/.cache/codeintel-bench."""
+    return Path(os.environ.get("CODEINTEL_BENCH_CACHE", Path.home() / ".cache" / "codeintel-bench"))
 
 
 def fetch_sdist(requirement: str) -> Path:
@@ -35,19 +37,20 @@ def fetch_sdist(requirement: str) -> Path:
     from codeintel_assets.tools.runner import ToolRunner
 
     name, _, version = requirement.partition("==")
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
     suffix = f"-{version}.tar.gz"
 
     def cached() -> list[Path]:
-        return [p for p in CACHE.glob(f"*{suffix}")
+        return [p for p in cache.glob(f"*{suffix}")
                 if _normal(p.name[: -len(suffix)]) == _normal(name)]
 
     if not cached():
         ToolRunner().run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                          ":all:", requirement, "-d", str(CACHE)])
+                          ":all:", requirement, "-d", str(cache)])
     found = cached()
     if not found:
-        raise FileNotFoundError(f"pip downloaded no sdist of {requirement} into {CACHE}")
+        raise FileNotFoundError(f"pip downloaded no sdist of {requirement} into {cache}")
     return found[0]
 
 
@@ -169,7 +172,7 @@ def incremental(root: Path, tmp: Path) -> dict:
                         "step_s": result["step_s"]}
     rebuilt = tmp / "rebuilt.duckdb"
     materialize_all(root, rebuilt, [], select=INGEST_SELECTION)
-    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs.resolve_asset_graph())]
+    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs().resolve_asset_graph())]
     report["differences_from_full_rebuild"] = table_differences(db, rebuilt, sorted(tables))
     return report
 
@@ -177,7 +180,7 @@ def incremental(root: Path, tmp: Path) -> dict:
 def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
     """Seconds of each bare tool command on the same Python files (no parsing, no DuckDB)."""
     from codeintel_assets.extract.scan import list_files
-    from codeintel_assets.tools import pyrefly, pyright, ruff, scip
+    from codeintel_assets.tools import pyrefly, pyright, ruff, scip_index
     from codeintel_assets.tools.runner import ToolRunner
     from codeintel_assets.tools.service import ToolService
 
@@ -189,7 +192,7 @@ def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict
         "pyrefly": [service.pyrefly_path,
                     *pyrefly.argv_for(files, pyrefly.has_config(str(root)), python)],
         "ruff": [service.ruff_path, *ruff.argv_for(files)],
-        "scip": [scip.scip_python_executable(str(Path(__file__).parent.parent)), "index",
+        "scip": [scip_index.scip_python_executable(str(Path(__file__).parent.parent)), "index",
                  "--project-name", "bench", "--project-version", "bench",
                  "--output", str(root.parent / "bare.scip")],
         "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",

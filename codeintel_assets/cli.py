@@ -38,6 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
     ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
                      "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
+    for p in (run, ask, sub.choices["summary"]):
+        p.add_argument("--fleet", action="store_true",
+                       help="use the fleet shape: the target's partition in the fleet at "
+                       "--fleet-home; `query` then runs on the catalog over every repository "
+                       "of the fleet")
+        p.add_argument("--fleet-home", metavar="HOME",
+                       help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
+                       "~/.codeintel/fleet)")
+    run.add_argument("--run-tests", action="store_true",
+                     help="with --fleet: register the target with run_tests (automation may "
+                     "run its suite)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's own event log (DEBUG) instead of the progress view; "
                      "it always goes to <db dir>/logs/materialize-<time>.log")
@@ -50,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "install-hook":
-        from codeintel_assets.trigger import DEFAULT_URL, TriggerError, install_hook
+        from codeintel_assets.trigger import TriggerError, install_hook
 
         try:
-            path = install_hook(args.repo, args.url or DEFAULT_URL)
+            path = install_hook(args.repo, args.url)
         except TriggerError as exc:
             print(f"install-hook: {exc}", file=sys.stderr)
             return 1
@@ -62,8 +73,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from codeintel_assets import run as api
 
+    fleet = None
+    if getattr(args, "fleet", False) or getattr(args, "fleet_home", None):
+        from codeintel_assets import launch
+
+        fleet = args.fleet_home or launch.env(launch.FLEET_HOME_ENV, "~/.codeintel/fleet")
+
     if args.command == "query":
-        return api.print_query(args.sql, args.target, args.db, args.timeout)
+        return api.print_query(args.sql, args.target, args.db, args.timeout, fleet)
     if args.command == "steps":
         print(json.dumps(api.steps(), indent=2))
         return 0
@@ -78,20 +95,22 @@ def main(argv: list[str] | None = None) -> int:
             # Dagster warns that its own selection parser calls a beta parameter: nothing a
             # user of this command can act on.
             warnings.filterwarnings("ignore", category=BetaWarning)
-        log_file = _log_file(api.db_file(args.target, args.db))
+        log_file = _log_file(api.db_file(args.target, args.db, fleet))
         print(f"Dagster event log: {log_file}", file=sys.stderr, flush=True)
         # --verbose: Dagster's console logger says it all (the progress lines included).
         with contextlib.nullcontext() if args.verbose else terminal.view() as view, \
                 progress.listening(view):
             result = api.materialize(args.select, args.target, args.db, tools,
                                      raise_on_error=False, full_rebuild=args.full,
-                                     target_python=args.python, log_file=log_file, console_log=args.verbose)
+                                     target_python=args.python, log_file=log_file,
+                                     console_log=args.verbose, fleet=fleet,
+                                     run_tests=args.run_tests)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"run failed in steps: {', '.join(failed)} (details in {log_file})",
                   file=sys.stderr)
             return 1
-    print(api.format_summary(api.summary(args.target, args.db)))
+    print(api.format_summary(api.summary(args.target, args.db, fleet)))
     return 0
 
 

@@ -8,41 +8,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import dagster as dg
 
-from codeintel_assets.definitions import defs
+from codeintel_assets import launch
 from codeintel_assets.defs.loggers import run_loggers
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
+from codeintel_assets.storage.fleet import Checkout, Registry, fleet_home, partition_db
+
+# The README's names for run_config's arguments; kept here for callers of run.run_config.
+run_config = launch.run_config
 
 
-def run_config(target: str | None = None, db: str | None = None,
-               tools: list[str] | None = None, tool_config: dict | None = None,
-               full_rebuild: bool = False, full_rebuild_share: float | None = None,
-               target_python: str | None = None) -> dict:
-    """Run config overriding the target root, the target's interpreter (`target_python`), the
-    DuckDB file, the enabled tools and other ToolService fields (`tool_config`, e.g.
-    {"pytest_args": ["-x"]}), and the warehouse's rebuild policy (`full_rebuild`,
-    `full_rebuild_share`)."""
-    resources: dict = {}
-    target_config = {**({"root": target} if target else {}),
-                     **({"python": target_python} if target_python else {})}
-    if target_config:
-        resources["target"] = {"config": target_config}
-    warehouse: dict = {"db_path": db} if db else {}
-    if full_rebuild:
-        warehouse["full_rebuild"] = True
-    if full_rebuild_share is not None:
-        warehouse["full_rebuild_share"] = full_rebuild_share
-    if warehouse:
-        resources["warehouse"] = {"config": warehouse}
-    tools_config = dict(tool_config or {})
-    if tools is not None:
-        tools_config["enabled"] = list(tools)
-    if tools_config:
-        resources["tools"] = {"config": tools_config}
-    return {"resources": resources} if resources else {}
+@functools.cache
+def definitions(shape: Shape = Shape(launch.SINGLE),
+                extra_assets: tuple[dg.AssetsDefinition, ...] = ()) -> dg.Definitions:
+    """The Definitions of `shape` with a user's `extra_assets` (built once per process)."""
+    return build_definitions(shape, list(extra_assets))
 
 
 def materialize(select: str | dg.AssetSelection = "*", target: str | None = None,
@@ -52,7 +37,10 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 full_rebuild_share: float | None = None,
                 target_python: str | None = None,
                 log_file: str | os.PathLike | None = None,
-                console_log: bool = True) -> dg.ExecuteInProcessResult:
+                console_log: bool = True, fleet: str | os.PathLike | None = None,
+                run_tests: bool = False, tags: dict[str, str] | None = None,
+                extra_assets: tuple[dg.AssetsDefinition, ...] = ()
+                ) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
     lists the ToolService tools to run (default: all of pyright, pyrefly, ruff, tests, scip);
@@ -61,26 +49,60 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
 
     Dagster's events go to the terminal (stderr) at DEBUG, as Dagster's default. `log_file`
     also appends them to that file; `console_log=False` keeps them off the terminal. With
-    either, step starts, ends and check results also reach the `progress` listener."""
+    either, step starts, ends and check results also reach the `progress` listener.
+
+    `fleet` (a fleet home) runs the fleet shape instead: `target` is registered in the fleet's
+    registry (with `run_tests`, the watch list's setting) and its partition is materialized
+    into the partition's own DuckDB file (`db` is then ignored). `tags` are added to the
+    run's tags; `extra_assets` are a user's own assets (see defs/sql.py), selectable too."""
+    target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
+    shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
+    defs = definitions(shape, tuple(extra_assets))
     graph = defs.resolve_asset_graph()
     selection = select if isinstance(select, dg.AssetSelection) else \
         dg.AssetSelection.from_coercible(select.split(","))
     keys = selection.resolve(graph)
     job = defs.resolve_implicit_global_asset_job_def()
-    config = run_config(target, db, tools, tool_config, full_rebuild, full_rebuild_share,
-                        target_python)
+    config = launch.run_config(None if fleet else target, None if fleet else db, tools,
+                               tool_config, full_rebuild, full_rebuild_share, target_python)
+    options = {"instance": instance, "asset_selection": list(keys), "tags": tags,
+               "raise_on_error": raise_on_error}
+    if fleet:
+        options["partition_key"] = _register(shape, target, run_tests, instance)
+        if instance is None:
+            options["instance"] = dg.DagsterInstance.ephemeral()
+            options["instance"].add_dynamic_partitions(REPOSITORIES.name,
+                                                       [options["partition_key"]])
     if log_file is None and console_log:  # Dagster's default loggers, untouched
-        return job.execute_in_process(run_config=config, instance=instance,
-                                      asset_selection=list(keys), raise_on_error=raise_on_error)
+        return job.execute_in_process(run_config=config, **options)
     with run_loggers(log_file, console_log) as loggers:
         return job.with_logger_defs({**job.loggers, **loggers.defs}).execute_in_process(
-            run_config={**config, "loggers": loggers.config}, instance=instance,
-            asset_selection=list(keys), raise_on_error=raise_on_error)
+            run_config={**config, "loggers": loggers.config}, **options)
 
 
-def db_file(target: str | None = None, db: str | None = None) -> str:
+def _register(shape: Shape, root: str, run_tests: bool,
+              instance: dg.DagsterInstance | None) -> str:
+    """Add the checkout at `root` to the fleet registry (and `instance`'s partitions) if
+    missing; its partition key."""
+    registry = Registry(shape.home)
+    checkouts = registry.load()
+    checkout = Checkout(root, run_tests)
+    if checkouts.get(checkout.key) != checkout:
+        registry.save({**checkouts, checkout.key: checkout})
+    if instance is not None and not instance.has_dynamic_partition(REPOSITORIES.name,
+                                                                    checkout.key):
+        instance.add_dynamic_partitions(REPOSITORIES.name, [checkout.key])
+    return checkout.key
+
+
+def db_file(target: str | None = None, db: str | None = None,
+            fleet: str | os.PathLike | None = None) -> str:
     """The DuckDB file `materialize` and `summary` use for these arguments: `db`, else
-    $CODEINTEL_DB, else <target>/.codeintel/codeintel.duckdb."""
+    $CODEINTEL_DB, else <target>/.codeintel/codeintel.duckdb; with `fleet`, the target's
+    partition's file in that fleet home."""
+    if fleet:
+        root = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
+        return str(partition_db(fleet_home(fleet), Checkout(root).key))
     return _warehouse(target, db).db_file()
 
 
@@ -92,7 +114,7 @@ def _warehouse(target: str | None, db: str | None) -> Warehouse:
 
 def steps() -> list[dict]:
     """The step graph: each step with the tables it writes and the steps it requires."""
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    assets = [a for a in definitions().assets if isinstance(a, dg.AssetsDefinition)]
     producer = {k: a.node_def.name for a in assets for k in a.keys}
     out = []
     for a in assets:
@@ -106,11 +128,13 @@ def steps() -> list[dict]:
     return out
 
 
-def summary(target: str | None = None, db: str | None = None) -> dict:
-    """Rows per table for the target repository and its ten most complex files."""
+def summary(target: str | None = None, db: str | None = None,
+            fleet: str | os.PathLike | None = None) -> dict:
+    """Rows per table for the target repository and its ten most complex files (in the
+    fleet at `fleet`: its partition's database)."""
     from codeintel_assets.storage.catalog import TABLES
 
-    warehouse = _warehouse(target, db)
+    warehouse = _warehouse(target, db_file(target, db, fleet) if fleet else db)
     gateway, repo = warehouse.gateway(), warehouse.target.info().slug
     with gateway.connect(read_only=gateway.db_path.exists()) as con:  # waits for writes
         existing = {f"{s}.{t}" for s, t in con.execute(
@@ -128,13 +152,23 @@ def summary(target: str | None = None, db: str | None = None) -> dict:
 
 
 def query(sql: str, target: str | None = None, db: str | None = None,
-          timeout_s: float | None = None):
+          timeout_s: float | None = None, fleet: str | os.PathLike | None = None):
     """Run `sql` read-only on the warehouse and return a pyarrow.Table. While a
     materialization writes, it waits up to `timeout_s` seconds (default
     $CODEINTEL_READ_TIMEOUT_S, else 60), reporting the lock's holder on stderr every few
-    seconds; then LockTimeoutError names the holder. FileNotFoundError without a database."""
+    seconds; then LockTimeoutError names the holder. FileNotFoundError without a database.
+
+    With `fleet` (a fleet home), the query runs on the fleet catalog: every table is a view
+    over all partitions, with a `partition` column (storage/fleet_catalog.py)."""
     import sys
 
+    if fleet:
+        from codeintel_assets.storage.fleet_catalog import catalog_query
+        from codeintel_assets.storage.gateway import default_read_timeout_s
+
+        return catalog_query(fleet_home(fleet), sql, timeout_s or default_read_timeout_s(),
+                             "codeintel-assets query",
+                             lambda message: print(message, file=sys.stderr))
     gateway = _warehouse(target, db).gateway(
         "codeintel-assets query", lambda message: print(message, file=sys.stderr))
     if timeout_s is not None:
@@ -143,7 +177,7 @@ def query(sql: str, target: str | None = None, db: str | None = None,
 
 
 def print_query(sql: str, target: str | None = None, db: str | None = None,
-                timeout_s: float | None = None) -> int:
+                timeout_s: float | None = None, fleet: str | os.PathLike | None = None) -> int:
     """`codeintel-assets query`: print `query`'s result as a table; 0, or 1 with the error
     on stderr."""
     import sys
@@ -153,7 +187,7 @@ def print_query(sql: str, target: str | None = None, db: str | None = None,
     from codeintel_assets.storage.locking import LockTimeoutError
 
     try:
-        result = query(sql, target, db, timeout_s)
+        result = query(sql, target, db, timeout_s, fleet)
     except (duckdb.Error, LockTimeoutError, FileNotFoundError) as exc:
         print(f"query: {exc}", file=sys.stderr)
         return 1

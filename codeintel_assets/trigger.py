@@ -7,8 +7,10 @@ calling
     python -m codeintel_assets.trigger --root <work tree> [--url URL]
 
 which reads the slug and HEAD with git (through the ToolRunner) and launches
-`codeintel_ingest_job` with the target root as run config and the run tags the sensor uses
-(`codeintel/repo`, `codeintel/commit`), so the sensor does not launch the commit again. For a
+`codeintel_ingest_job` with the run tags the sensor uses (`codeintel/repo`,
+`codeintel/commit`), so the sensor does not launch the commit again. In the fleet code location
+the run is the repository's partition (its key from storage/fleet.py); the single location
+serves one target repository, and a hook in another repository says to use the fleet. For a
 server, call the same command from a `post-receive` hook after the checkout is updated. The trigger never fails the Git command: errors are printed and the exit code is 0
 unless `--strict`. It imports nothing heavy (no Dagster), so the hook costs well under a second.
 """
@@ -23,17 +25,30 @@ import stat
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_URL = os.environ.get("CODEINTEL_DAGSTER_URL", "http://127.0.0.1:3000")
-INGEST_JOB = "codeintel_ingest_job"
-# Run tags of an ingestion run (the git-HEAD sensor sets the first two as well).
-REPO_TAG, COMMIT_TAG, TRIGGER_TAG = "codeintel/repo", "codeintel/commit", "codeintel/trigger"
+from codeintel_assets.launch import (
+    COMMIT_TAG,
+    DEFAULT_URL,
+    FLEET,
+    INGEST_JOB,
+    PARTITION_TAG,
+    POLL_INTERVAL_S,
+    REPO_TAG,
+    SHAPE_TAG,
+    TARGET_ROOT_TAG,
+    TRIGGER_TAG,
+    URL_ENV,
+    dagster_url,
+    run_config,
+)
+
 HOOK_MARKER = "# codeintel-assets post-commit hook"
 
 _WORKSPACE_Q = """{ workspaceOrError { __typename
   ... on Workspace { locationEntries { name locationOrLoadError { __typename
-    ... on RepositoryLocation { repositories { name jobs { name } } } } } }
+    ... on RepositoryLocation { repositories { name jobs { name tags { key value } } } } } } }
   ... on PythonError { message } } }"""
 
 _LAUNCH_M = """mutation Launch($executionParams: ExecutionParams!) {
@@ -53,9 +68,14 @@ class TriggerError(RuntimeError):
     """Dagster could not be reached, or refused the launch."""
 
 
-def run_config_for(root: str) -> dict:
-    """Run config pointing the `target` resource (and so the warehouse) at `root`."""
-    return {"resources": {"target": {"config": {"root": root}}}}
+@dataclass(frozen=True)
+class JobLocation:
+    """Where a loaded code location defines a job, and the job's tags (launch.SHAPE_TAG,
+    launch.TARGET_ROOT_TAG)."""
+
+    location: str
+    repository: str
+    tags: dict[str, str]
 
 
 def graphql(url: str, query: str, variables: dict | None = None, timeout_s: float = 5) -> dict:
@@ -74,34 +94,51 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout_s: floa
     return body["data"]
 
 
-def find_job(url: str, job: str = INGEST_JOB) -> tuple[str, str]:
-    """(code location, repository) of the loaded location that defines `job`."""
+def find_job(url: str, job: str = INGEST_JOB) -> JobLocation:
+    """The loaded location that defines `job`, with the job's tags."""
     workspace = graphql(url, _WORKSPACE_Q)["workspaceOrError"]
     for entry in workspace.get("locationEntries", []):
         location = entry.get("locationOrLoadError") or {}
         for repo in location.get("repositories", []):
-            if any(j["name"] == job for j in repo["jobs"]):
-                return entry["name"], repo["name"]
+            for found in repo["jobs"]:
+                if found["name"] == job:
+                    return JobLocation(entry["name"], repo["name"],
+                                       {t["key"]: t["value"] for t in found.get("tags") or []})
     raise TriggerError(f"no loaded code location at {url} defines job {job!r}")
 
 
-def launch(root: str, url: str = DEFAULT_URL) -> tuple[str, str]:
+def launch(root: str, url: str | None = None) -> tuple[str, str]:
     """Launch codeintel_ingest_job for the work tree `root` at its HEAD; returns (run id, sha).
 
     Tags: codeintel/repo and codeintel/commit (the git-HEAD sensor skips commits that already
-    have a run with both) and codeintel/trigger = hook.
+    have a run with both), codeintel/trigger = hook, and in the fleet location the
+    repository's partition. Raises TriggerError when the single location serves another
+    repository (use the fleet location for more than one).
     """
+    from codeintel_assets.storage.fleet import partition_key
     from codeintel_assets.tools.git import repo_info
 
+    url = url or dagster_url()
     info = repo_info(root, head_only=True)
     if not info.commit:
         raise TriggerError(f"{root} has no Git HEAD")
-    location, repository = find_job(url)
+    found = find_job(url)
     tags = {REPO_TAG: info.slug, COMMIT_TAG: info.commit, TRIGGER_TAG: "hook"}
+    config = {}
+    if found.tags.get(SHAPE_TAG) == FLEET:  # the registry, not run config, names the root
+        tags[PARTITION_TAG] = partition_key(info.root)
+    elif os.path.realpath(found.tags.get(TARGET_ROOT_TAG, "")) != os.path.realpath(info.root):
+        raise TriggerError(
+            f"the code location {found.location!r} at {url} indexes "
+            f"{found.tags.get(TARGET_ROOT_TAG) or 'another repository'}, not {info.root}; to "
+            "index several repositories, run the fleet location (dagster dev -w "
+            "fleet/workspace.yaml) with this one in its watch list")
+    else:
+        config = run_config(info.root)
     result = graphql(url, _LAUNCH_M, {"executionParams": {
-        "selector": {"repositoryLocationName": location, "repositoryName": repository,
-                     "jobName": INGEST_JOB},
-        "runConfigData": json.dumps(run_config_for(info.root)),
+        "selector": {"repositoryLocationName": found.location,
+                     "repositoryName": found.repository, "jobName": INGEST_JOB},
+        "runConfigData": json.dumps(config),
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }})["launchPipelineExecution"]
     if result["__typename"] != "LaunchRunSuccess":
@@ -114,16 +151,15 @@ HOOK_TEMPLATE = """#!/bin/sh
 # Ingests each new commit at once. Installed by `codeintel-assets install-hook`.
 # Remove this file to stop; the git-HEAD sensor still picks commits up within {interval} s.
 root=$(git rev-parse --show-toplevel) || exit 0
-{python} -m codeintel_assets.trigger --root "$root" --url "${{CODEINTEL_DAGSTER_URL:-{url}}}" || true
+{python} -m codeintel_assets.trigger --root "$root" --url "${{{url_env}:-{url}}}" || true
 """
 
 
-def install_hook(repo: str | os.PathLike, url: str = DEFAULT_URL,
+def install_hook(repo: str | os.PathLike, url: str | None = None,
                  python: str = sys.executable) -> Path:
     """Write `<repo>/.git/hooks/post-commit` (executable), replacing an earlier one of ours;
     raises TriggerError if another post-commit hook is there."""
-    from codeintel_assets.defs.sensors import POLL_INTERVAL_S
-
+    url = url or dagster_url()
     hook = Path(repo) / ".git" / "hooks" / "post-commit"
     if not hook.parent.is_dir():
         raise TriggerError(f"{repo} has no .git/hooks folder (not a Git work tree?)")
@@ -133,7 +169,7 @@ def install_hook(repo: str | os.PathLike, url: str = DEFAULT_URL,
     if any(c in url for c in "\"$`\\}"):
         raise TriggerError(f"unsupported characters in URL {url!r}")
     hook.write_text(HOOK_TEMPLATE.format(marker=HOOK_MARKER, python=shlex.quote(python),
-                                         url=url, interval=POLL_INTERVAL_S))
+                                         url=url, url_env=URL_ENV, interval=POLL_INTERVAL_S))
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return hook
 
@@ -142,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codeintel_assets.trigger",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="work tree to ingest (at its HEAD)")
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"Dagster webserver (default {DEFAULT_URL})")
+    parser.add_argument("--url", default=None,
+                        help=f"Dagster webserver (default ${URL_ENV}, else {DEFAULT_URL})")
     parser.add_argument("--strict", action="store_true", help="exit 1 when the launch fails")
     args = parser.parse_args(argv)
     try:

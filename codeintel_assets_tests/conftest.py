@@ -137,3 +137,41 @@ def spin(n: int) -> Iterator[int]:
 @pytest.fixture
 def sample_repo(tmp_path: Path) -> Path:
     return make_git_repo(tmp_path / "widgets", SAMPLE_FILES)
+
+
+class Shape:
+    """One shape of the asset graph, as a test drives it: `materialize` a repository into
+    `db`, and `db_of` the file its rows are in. In the fleet shape `db` names a fleet home
+    (`<db>.fleet`), so a test's two databases stay two fleets and its partitions' files
+    are the databases it reads."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def home(self, db: Path) -> str | None:
+        return str(db) + ".fleet" if self.name == "fleet" else None
+
+    def materialize(self, select, repo: Path, db: Path, **kwargs):
+        from codeintel_assets import run
+
+        if self.name == "fleet":
+            return run.materialize(select, target=str(repo), fleet=self.home(db), **kwargs)
+        return run.materialize(select, target=str(repo), db=str(db), **kwargs)
+
+    def db_of(self, repo: Path, db: Path) -> Path:
+        from codeintel_assets import run
+
+        return Path(run.db_file(str(repo), str(db), self.home(db)))
+
+
+SHAPES = [Shape("single"), Shape("fleet")]
+
+
+@pytest.fixture(params=SHAPES, ids=str)
+def shape(request) -> Shape:
+    """Each pipeline test runs in both shapes: single (one database) and fleet (partitioned,
+    one database per repository)."""
+    return request.param

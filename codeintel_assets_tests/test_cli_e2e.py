@@ -352,18 +352,15 @@ def dev_project(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.fixture
-def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
-    db = tmp_path / "dev.duckdb"
+@contextmanager
+def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path):
+    """`dagster dev` started in `cwd` (its workspace.yaml and dagster.yaml), ready and its
+    code location loaded; stopped by process group on exit."""
     port = _free_port()
-    log = tmp_path / "dagster_dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=dev_project, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            # Sensors off: runs happen only when a test (or the hook under test) asks.
-            env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db),
-                          CODEINTEL_SENSORS="off"),
+            cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
             start_new_session=True, preexec_fn=_restore_default_signals)
     dev = DagsterDev(port, proc, log)
     try:
@@ -386,9 +383,33 @@ def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
                 break
             assert time.monotonic() < deadline, f"location not loaded: {entries}\n{dev.log_tail()}"
             time.sleep(0.5)
-        yield dev, db, dev_project
+        yield dev
     finally:
         _stop_group(proc)
+
+
+@pytest.fixture
+def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
+    db = tmp_path / "dev.duckdb"
+    # Sensors off: runs happen only when a test (or the hook under test) asks.
+    env = clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db),
+                    CODEINTEL_SENSORS="off")
+    with running_dagster_dev(dev_project, env, tmp_path / "dagster_dev.log") as dev:
+        yield dev, db, dev_project
+
+
+def wait_for_run(dev: DagsterDev, tags: dict[str, str], timeout_s: float = 300) -> dict:
+    """The first finished run carrying `tags` (waits for it)."""
+    deadline = time.monotonic() + timeout_s
+    query = {"filter": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
+    while True:
+        results = dev.gql(RUNS_Q, query)["runsOrError"]["results"]
+        done = [r for r in results if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+        if done:
+            return done[0]
+        assert time.monotonic() < deadline, f"no finished run with {tags}: {results}\n" \
+            f"{dev.log_tail()}"
+        time.sleep(1)
 
 
 ASSET_NODES_Q = """
@@ -518,38 +539,71 @@ query Runs($filter: RunsFilter) {
 """
 
 
-def test_post_commit_hook_triggers_a_run(dagster_dev, sample_repo):
+def test_post_commit_hook_triggers_a_run(dagster_dev, sample_repo, tmp_path):
     """A commit in a repository with the installed hook launches codeintel_ingest_job in the
-    running `dagster dev`, tagged with the commit, and the run ingests the new code."""
-    from codeintel_assets.trigger import install_hook
-    from codeintel_assets_tests.conftest import git, write_files
+    running `dagster dev`, tagged with the commit, and the run ingests the new code. A hook in
+    another repository launches nothing: the single location serves its target only."""
+    from codeintel_assets import trigger
+    from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
     dev, db, _ = dagster_dev
-    install_hook(sample_repo, dev.url)
+    trigger.install_hook(sample_repo, dev.url)
     write_files(sample_repo, {"src/widgets/hooked.py": "def from_the_hook():\n    return 1\n"})
     git(sample_repo, "add", "-A")
     git(sample_repo, "commit", "-q", "-m", "hooked")  # runs .git/hooks/post-commit
     sha = git(sample_repo, "rev-parse", "HEAD")
 
-    deadline = time.monotonic() + 180
-    while True:
-        runs = dev.gql(RUNS_Q, {"filter": {"tags": [{"key": "codeintel/commit", "value": sha}]}})
-        results = runs["runsOrError"]["results"]
-        if results and results[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
-            break
-        assert time.monotonic() < deadline, f"no finished run for {sha}: {results}\n" \
-            f"{dev.log_tail()}"
-        time.sleep(1)
-    assert len(results) == 1
-    run = results[0]
+    run = wait_for_run(dev, {"codeintel/commit": sha}, timeout_s=180)
     assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
     assert run["jobName"] == "codeintel_ingest_job"
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["codeintel/repo"] == REPO and tags["codeintel/trigger"] == "hook"
+    assert tags["codeintel/shape"] == "single"
     with read_db(db) as con:
         assert con.execute("SELECT qualname, \"commit\" FROM core.goids WHERE rel_path = ? "
                            "AND kind = 'function'", ["src/widgets/hooked.py"]).fetchall() == [
             ("widgets.hooked.from_the_hook", sha)]
+
+    other = make_git_repo(tmp_path / "other", {"o.py": "x = 1\n"})
+    with pytest.raises(trigger.TriggerError, match="fleet"):
+        trigger.launch(str(other), dev.url)
+
+
+def test_fleet_dagster_dev_sensor_and_hook(sample_repo: Path, tmp_path: Path):
+    """`dagster dev` in fleet/ (a copy): the fleet sensor registers the repository of the
+    watch list as a partition and ingests its HEAD into the partition's own file; a commit
+    with the hook installed launches that partition's run."""
+    from codeintel_assets.storage.fleet import partition_db, partition_key
+    from codeintel_assets.trigger import install_hook
+    from codeintel_assets_tests.conftest import git, write_files
+
+    project = tmp_path / "fleet"
+    project.mkdir()
+    for name in ("workspace.yaml", "dagster.yaml"):
+        shutil.copy(PROJECT / "fleet" / name, project / name)
+    (project / "repositories.yaml").write_text(f"repositories:\n  - {sample_repo}\n")
+    home = tmp_path / "home"
+    env = clean_env(CODEINTEL_FLEET_HOME=str(home))
+    key = partition_key(sample_repo)
+    with running_dagster_dev(project, env, tmp_path / "fleet_dev.log") as dev:
+        run = wait_for_run(dev, {"dagster/partition": key, "codeintel/trigger": "sensor"})
+        assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
+        assert run["jobName"] == "codeintel_ingest_job"
+        with read_db(partition_db(home, key)) as con:
+            assert repo_rows(con, "core.goids") > 0
+
+        install_hook(sample_repo, dev.url)
+        write_files(sample_repo, {"src/widgets/hooked.py": "def hooked():\n    return 1\n"})
+        git(sample_repo, "add", "-A")
+        git(sample_repo, "commit", "-q", "-m", "hooked")
+        sha = git(sample_repo, "rev-parse", "HEAD")
+        run = wait_for_run(dev, {"codeintel/commit": sha, "codeintel/trigger": "hook"})
+        assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
+        assert {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"] == key
+    with read_db(partition_db(home, key)) as con:
+        assert con.execute("SELECT qualname FROM core.goids WHERE rel_path = ? AND kind = "
+                           "'function'", ["src/widgets/hooked.py"]).fetchall() == [
+            ("widgets.hooked.hooked",)]
 
 
 def test_multiprocess_job_writes_safely(sample_repo, tmp_path):

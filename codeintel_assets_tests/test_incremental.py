@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codeintel_assets import run
 from codeintel_assets.definitions import defs
 from codeintel_assets.defs.ingest import INGEST_SELECTION
 from codeintel_assets.extract.scan import RACY_WINDOW_NS, split_unchanged
@@ -37,10 +36,10 @@ from codeintel_assets.storage.incremental import (
     fingerprint_hash,
     ledger_version,
 )
-from codeintel_assets_tests.conftest import git, make_git_repo, write_files
+from codeintel_assets_tests.conftest import SHAPES, Shape, git, make_git_repo, write_files
 
 INGEST_TABLES = sorted(".".join(k.path) for k in INGEST_SELECTION.resolve(
-    defs.resolve_asset_graph()))
+    defs().resolve_asset_graph()))
 
 
 # ---- change sets and plans -------------------------------------------------------------------
@@ -162,9 +161,9 @@ def test_apply_delta_is_one_transaction(tmp_path):
 # ---- pipeline: incremental runs --------------------------------------------------------------
 
 
-def _materialize(repo: Path, db: Path, select=INGEST_SELECTION, **kwargs):
-    result = run.materialize(select, target=str(repo), db=str(db), tools=[],
-                             full_rebuild_share=1.0, **kwargs)
+def _materialize(repo: Path, db: Path, select=INGEST_SELECTION, shape: Shape = SHAPES[0],
+                 **kwargs):
+    result = shape.materialize(select, repo, db, tools=[], full_rebuild_share=1.0, **kwargs)
     assert result.success
     return {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
@@ -316,7 +315,7 @@ def _apply(root: Path, op: tuple) -> None:
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "6")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
-def test_incremental_equals_full_rebuild(rounds):
+def test_incremental_equals_full_rebuild(rounds):  # the single shape; the fleet's is below
     """Random edit sequences on a temp Git repository: the database updated after every round
     equals one built from scratch on the final tree (file_state included, so deletes and
     renames leave nothing behind)."""
@@ -334,5 +333,38 @@ def test_incremental_equals_full_rebuild(rounds):
             assert meta["core/ast_nodes"]["mode"].value == "incremental"
         _materialize(repo, tmp / "full.duckdb")
         assert table_differences(incremental, tmp / "full.duckdb", INGEST_TABLES) == {}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rounds=rounds, who=st.lists(st.sampled_from([0, 1]), min_size=3, max_size=3))
+def test_fleet_two_repositories_interleaved_equal_full_rebuilds(rounds, who):
+    """The fleet shape, two clones of one remote edited and materialized in turns (each run
+    one partition): every partition's database equals one built from scratch, and a run of
+    one partition never touches the other's file."""
+    fleet = Shape("fleet")
+    tmp = Path(tempfile.mkdtemp(prefix="codeintel-hyp-fleet-"))
+    try:
+        repos = [make_git_repo(tmp / "one" / "r", BASE), make_git_repo(tmp / "two" / "r", BASE)]
+        incremental = tmp / "incremental.duckdb"
+        for repo in repos:
+            _materialize(repo, incremental, shape=fleet)
+        for ops, i in zip(rounds, who, strict=False):
+            repo, other = repos[i], repos[1 - i]
+            for op in ops:
+                _apply(repo, op)
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "--allow-empty", "-m", "round")
+            untouched = fleet.db_of(other, incremental).read_bytes()
+            meta = _materialize(repo, incremental, shape=fleet)
+            assert meta["core/ast_nodes"]["mode"].value == "incremental"
+            assert fleet.db_of(other, incremental).read_bytes() == untouched
+        for repo in repos:
+            _materialize(repo, tmp / "full.duckdb", shape=fleet)
+            assert table_differences(fleet.db_of(repo, incremental),
+                                     fleet.db_of(repo, tmp / "full.duckdb"),
+                                     INGEST_TABLES) == {}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

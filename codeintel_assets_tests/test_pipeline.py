@@ -22,12 +22,12 @@ def rows(db, sql, *params):
 
 
 @pytest.fixture
-def materialized(sample_repo, tmp_path):
+def materialized(sample_repo, tmp_path, shape):
     db = tmp_path / "ci.duckdb"
     # The tools (pyright, tests, scip...) have their own end-to-end test: skip them here.
-    result = run.materialize("*", target=str(sample_repo), db=str(db), tools=[])
+    result = shape.materialize("*", sample_repo, db, tools=[])
     assert result.success
-    return sample_repo, db, result
+    return sample_repo, shape.db_of(sample_repo, db), result
 
 
 # Empty without the tools (typedness and static_diagnostics still have a row per file).
@@ -93,13 +93,13 @@ def test_repo_map_modules_and_crosswalk_of_tables(materialized):
     assert secret == [("***",)]
 
 
-def test_rerun_is_idempotent_and_subset_writes_only_selection(materialized):
+def test_rerun_is_idempotent_and_subset_writes_only_selection(materialized, shape, tmp_path):
     repo, db, _ = materialized
     before = rows(db, "SELECT count(*) FROM core.ast_nodes")
     write_files(repo, {"src/widgets/extra.py": "def more():\n    return 1\n"})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "extra")
-    result = run.materialize("core/repo_map", target=str(repo), db=str(db), tools=[])
+    result = shape.materialize("core/repo_map", repo, tmp_path / "ci.duckdb", tools=[])
     assert result.success
     materialized_keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized_keys == {"core/repo_map"}
@@ -110,25 +110,43 @@ def test_rerun_is_idempotent_and_subset_writes_only_selection(materialized):
     assert rows(db, "SELECT count(*) FROM core.ast_nodes") == before
 
 
-def test_two_repositories_share_one_database(materialized, tmp_path):
-    _, db, _ = materialized
+def test_two_repositories(materialized, tmp_path, shape):
+    """Single shape: two repositories share one database, told apart by `repo`. Fleet: each
+    has its own partition and file, and the catalog shows both, told apart by `partition`."""
+    repo, db, _ = materialized
     other = tmp_path / "other"
     write_files(other, {"lib.py": "def f():\n    pass\n"})  # not a Git checkout
-    assert run.materialize("*", target=str(other), db=str(db), tools=[]).success
-    assert rows(db, "SELECT repo, \"commit\" FROM core.repo_map ORDER BY repo") == [
-        ("acme/widgets", rows(db, "SELECT \"commit\" FROM core.repo_map WHERE repo = 'acme/widgets'")[0][0]),
-        ("other", ""),
-    ]
+    assert shape.materialize("*", other, tmp_path / "ci.duckdb", tools=[]).success
+    if shape.name == "fleet":
+        other_db = shape.db_of(other, tmp_path / "ci.duckdb")
+        assert other_db != db and rows(db, "SELECT DISTINCT repo FROM core.goids") == [
+            ("acme/widgets",)]
+        from codeintel_assets.storage.fleet import partition_key
+
+        both = run.query("SELECT partition, repo, count(*) AS n FROM core.goids GROUP BY ALL "
+                         "ORDER BY repo", fleet=shape.home(tmp_path / "ci.duckdb"))
+        assert both.to_pylist() == [
+            {"partition": partition_key(repo), "repo": "acme/widgets",
+             "n": rows(db, "SELECT count(*) FROM core.goids")[0][0]},
+            {"partition": partition_key(other), "repo": "other", "n": 2}]
+        db = other_db
+        assert rows(db, "SELECT repo FROM core.repo_map") == [("other",)]
+    else:
+        assert rows(db, "SELECT repo, \"commit\" FROM core.repo_map ORDER BY repo") == [
+            ("acme/widgets", rows(db, "SELECT \"commit\" FROM core.repo_map WHERE repo = "
+                                  "'acme/widgets'")[0][0]),
+            ("other", ""),
+        ]
     assert rows(db, "SELECT qualname FROM core.goids WHERE repo = 'other' ORDER BY 1") == \
         [("lib",), ("lib.f",)]
 
 
-def test_broken_tags_file_does_not_lose_rows(sample_repo, tmp_path):
+def test_broken_tags_file_does_not_lose_rows(sample_repo, tmp_path, shape):
     write_files(sample_repo, {"tags_index.yaml": "tags: [unclosed\n"})
-    db = tmp_path / "t.duckdb"
-    result = run.materialize("core/file_state,analytics/tags_index,core/modules",
-                             target=str(sample_repo), db=str(db))
+    result = shape.materialize("core/file_state,analytics/tags_index,core/modules",
+                               sample_repo, tmp_path / "t.duckdb")
     assert result.success
+    db = shape.db_of(sample_repo, tmp_path / "t.duckdb")
     assert rows(db, "SELECT count(*) FROM analytics.tags_index")[0][0] == 0
     assert rows(db, "SELECT count(*) FROM core.file_state")[0][0] == 12
     meta = result.get_asset_materialization_events()[0].materialization.metadata
@@ -165,9 +183,9 @@ def test_steps_mirror_the_step_graph():
     assert steps["goids"]["reads"] == ["core.ast_nodes"]
 
 
-def test_step_without_its_upstream_fails_clearly(sample_repo, tmp_path):
-    result = run.materialize("core/ast_nodes", target=str(sample_repo),
-                             db=str(tmp_path / "fresh.duckdb"), raise_on_error=False)
+def test_step_without_its_upstream_fails_clearly(sample_repo, tmp_path, shape):
+    result = shape.materialize("core/ast_nodes", sample_repo, tmp_path / "fresh.duckdb",
+                               raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "core.file_state has not been materialized in" in \
@@ -191,15 +209,15 @@ def test_primary_key_check_fails_on_a_duplicate_key(materialized):
     assert not result.passed and result.metadata["without_goid"].value == 1
 
 
-def test_a_lone_surrogate_loses_only_its_literal(tmp_path):
+def test_a_lone_surrogate_loses_only_its_literal(tmp_path, shape):
     """`'\\ud800'` cannot be stored as UTF-8: that literal's row is dropped (it is the key),
     every other literal of the file is kept, and the metadata counts the loss."""
     source = "A = 'first literal'\nB = 'lone \\ud800 surrogate'\nC = 'second literal'\n"
     repo = make_git_repo(tmp_path / "s", {"m.py": source})
-    db = tmp_path / "s.duckdb"
-    result = run.materialize("core/file_state,core/string_literals", target=str(repo),
-                             db=str(db), tools=[])
+    result = shape.materialize("core/file_state,core/string_literals", repo,
+                               tmp_path / "s.duckdb", tools=[])
     assert result.success
+    db = shape.db_of(repo, tmp_path / "s.duckdb")
     assert rows(db, "SELECT literal FROM core.string_literals ORDER BY literal") == [
         ("first literal",), ("second literal",)]
     [meta] = [e.materialization.metadata for e in result.get_asset_materialization_events()
@@ -217,7 +235,7 @@ def test_config_files_follow_the_scans_limit_and_verdict(tmp_path):
     db = tmp_path / "w.duckdb"
     config = run.run_config(target=str(repo), db=str(db))
     config["resources"]["target"]["config"]["max_file_bytes"] = 100
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs().resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(run_config=config, asset_selection=[
         dg.AssetKey(["core", "file_state"]), dg.AssetKey(["analytics", "config_values"])]).success
     scan = {r[0]: r[1:] for r in rows(db, "SELECT rel_path, parse_status, parse_error "

@@ -1,7 +1,9 @@
-"""scip-python: the real indexer on small repositories, the partial-index policy, decoding."""
+"""scip-python: the real indexer on small repositories, the partial-index policy, the
+exclusion of crashing files without touching the tree, decoding, symbol parsing."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -10,11 +12,22 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets.tools import scip, scip_pb2
+from codeintel_assets.tools import scip_config, scip_index, scip_pb2
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
     ToolRunner,
+)
+from codeintel_assets.tools.scip_decode import decode
+from codeintel_assets.tools.scip_index import ScipIndexResult, crash_culprit
+from codeintel_assets.tools.scip_symbols import (
+    METHOD,
+    NAMESPACE,
+    PARAMETER,
+    TYPE,
+    Descriptor,
+    ScipSymbol,
+    parse_symbol,
 )
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
@@ -97,17 +110,17 @@ PYRIGHTCONFIG = '{\n  // keep me\n  "pythonVersion": "3.12",\n}\n'
 def scip_python() -> str:
     """The pinned scip-python, installed with `npm ci` when node_modules is missing."""
     try:
-        return scip.scip_python_executable(str(scip._PROJECT_ROOT))
+        return scip_index.scip_python_executable(str(scip_index.PROJECT_ROOT))
     except ToolNotFoundError:
         if shutil.which("npm") is None or shutil.which("node") is None:
             pytest.skip("node/npm are not installed")
-    ToolRunner().run(["npm", "ci", "--prefix", str(scip._NODE_DIR)], timeout_s=600)
-    return scip.scip_python_executable(str(scip._PROJECT_ROOT))
+    ToolRunner().run(["npm", "ci", "--prefix", str(scip_index.NODE_DIR)], timeout_s=600)
+    return scip_index.scip_python_executable(str(scip_index.PROJECT_ROOT))
 
 
-def _index(root: Path, out: Path, **kw) -> dict:
-    return scip.run_index(ToolRunner(), str(root), str(out), "demo", "1.0",
-                          timeout_s=kw.pop("timeout_s", 300), **kw)
+def _index(root: Path, out: Path, runner: ToolRunner | None = None, **kw) -> ScipIndexResult:
+    return scip_index.run_index(runner or ToolRunner(), str(root), str(out), "demo", "1.0",
+                                timeout_s=kw.pop("timeout_s", 300), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +128,7 @@ def sample(scip_python, tmp_path_factory):
     base = tmp_path_factory.mktemp("scip")
     root = make_git_repo(base / "repo", SAMPLE)
     result = _index(root, base / "out" / "index.scip")
-    symbols, occurrences = scip.decode(result["output"], str(root))
+    symbols, occurrences = decode(result.output, str(root))
     return root, result, symbols, occurrences
 
 
@@ -132,13 +145,13 @@ def _byte_col(text: str, line: int, needle: str) -> int:
 
 def test_run_index_result(sample):
     root, result, _symbols, _occurrences = sample
-    out = Path(result["output"])
+    out = Path(result.output)
     assert out.is_file() and not out.with_name(out.name + ".partial").exists()
-    assert result["size_bytes"] == out.stat().st_size > 0
-    assert result["tool_version"] == "0.6.6"
-    assert result["document_count"] == 4
-    assert result["excluded_files"] == [] and result["attempts"] == 1
-    assert result["wall_s"] > 0 and result["analysis_failures"] == 0
+    assert result.size_bytes == out.stat().st_size > 0
+    assert result.tool_version == "0.6.6"
+    assert result.document_count == 4
+    assert result.excluded_files == () and result.attempts == 1
+    assert result.wall_s > 0 and result.analysis_failures == 0
     assert git(root, "status", "--porcelain") == ""  # the target is left untouched
 
 
@@ -230,27 +243,84 @@ def test_locals(sample):
     assert len({s["symbol"] for s in local_rows}) < len(local_rows)
 
 
-@pytest.mark.parametrize("config", ["pyproject", "pyrightconfig"])
-def test_crashing_file_is_excluded_and_config_restored(scip_python, tmp_path, config):
-    files = dict(CRASH)
-    files["pyproject.toml" if config == "pyproject" else "pyrightconfig.json"] = (
-        PYPROJECT if config == "pyproject" else PYRIGHTCONFIG)
+def _tree_digest(root: Path) -> dict[str, tuple[str, int]]:
+    """rel_path -> (sha256, mtime_ns) of every file under root (.git included)."""
+    return {p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                             p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class TreeWatchingRunner(ToolRunner):
+    """A ToolRunner that checks the tree while each scip-python attempt is about to run, i.e.
+    with the exclusion of the previous crash in force: what a killed run would leave behind."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root, self.before, self.envs = root, _tree_digest(root), []
+
+    def run(self, argv, **kw):
+        assert _tree_digest(self.root) == self.before
+        self.envs.append(dict(kw.get("env") or {}))
+        return super().run(argv, **kw)
+
+
+@pytest.mark.parametrize("config", ["pyproject", "pyrightconfig", "scip-pyrightconfig"])
+def test_crashing_file_is_excluded_without_touching_the_tree(scip_python, tmp_path, config):
+    config_file = "pyproject.toml" if config == "pyproject" else f"{config}.json"
+    files = {**CRASH, config_file: PYPROJECT if config == "pyproject" else PYRIGHTCONFIG}
     root = make_git_repo(tmp_path / "repo", files)
-    if config == "pyrightconfig":
-        os.utime(root / "pyrightconfig.json", ns=(1_000_000_000, 1_000_000_000))
+    os.utime(root / config_file, ns=(1_000_000_000, 1_000_000_000))  # mtimes are compared too
+    before = _tree_digest(root)
+    runner = TreeWatchingRunner(root)
     out = tmp_path / "index.scip"
-    result = _index(root, out)
-    assert result["excluded_files"] == ["use.py"]
-    assert result["attempts"] == 2
+    result = _index(root, out, runner=runner)
+    assert result.excluded_files == ("use.py",)
+    assert result.attempts == 2
     index = scip_pb2.Index()
     index.ParseFromString(out.read_bytes())
     assert sorted(d.relative_path for d in index.documents) == ["choices.py", "ok.py"]
+    # byte for byte (and mtime for mtime) the same tree, during the retry and after it
+    assert _tree_digest(root) == before
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
-    if config == "pyrightconfig":
-        assert (root / "pyrightconfig.json").read_text() == PYRIGHTCONFIG
-        assert (root / "pyrightconfig.json").stat().st_mtime_ns == 1_000_000_000
-    else:
-        assert not (root / "pyrightconfig.json").exists()
+    # the retry read its config from a temporary file outside the tree, deleted afterwards
+    retry = runner.envs[1]
+    served = Path(retry[scip_config.SOURCE_VAR])
+    assert not served.is_relative_to(root) and not served.exists()
+    served_as = config_file if config != "pyproject" else "pyrightconfig.json"
+    assert retry[scip_config.TARGET_VAR] == str(root.resolve() / served_as)
+    assert scip_config.SOURCE_VAR not in runner.envs[0]
+
+
+def test_excluded_run_matches_a_run_without_the_file(scip_python, tmp_path):
+    """The exclusion changes no path pyright sees: the other files' symbols (package names
+    included) and occurrences are those of a plain run on the tree without the culprit."""
+    root = make_git_repo(tmp_path / "repo", {**CRASH, "pyproject.toml": PYPROJECT})
+    excluded = _index(root, tmp_path / "excluded.scip")
+    assert excluded.excluded_files == ("use.py",)
+    (root / "use.py").unlink()
+    plain = _index(root, tmp_path / "plain.scip")
+    assert plain.excluded_files == ()
+    ex_symbols, ex_occurrences = decode(excluded.output, str(root))
+    symbols, occurrences = decode(plain.output, str(root))
+    assert ex_occurrences == occurrences and len(occurrences) > 5
+    assert {s["symbol"] for s in ex_symbols} == {s["symbol"] for s in symbols}
+
+
+def test_effective_config(tmp_path):
+    """The config scip-python would read: JSONC parsed with json5; else pyproject's tables."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pyright]\npythonVersion = "3.11"\n[tool.scip]\npythonVersion = "3.12"\n')
+    assert scip_config.effective_config(tmp_path) == (
+        tmp_path / "pyrightconfig.json", {"pythonVersion": "3.12"})  # [tool.scip] first
+    (tmp_path / "pyrightconfig.json").write_bytes(
+        ("\ufeff" + PYRIGHTCONFIG + '/* "exclude": ["x"] */').encode())
+    assert scip_config.effective_config(tmp_path) == (
+        tmp_path / "pyrightconfig.json", {"pythonVersion": "3.12"})
+    (tmp_path / "scip-pyrightconfig.json").write_text('{"exclude": ["a", "b",],}')
+    assert scip_config.effective_config(tmp_path) == (
+        tmp_path / "scip-pyrightconfig.json", {"exclude": ["a", "b"]})
+    (tmp_path / "scip-pyrightconfig.json").write_text("{not json")
+    assert scip_config.effective_config(tmp_path) == (tmp_path / "scip-pyrightconfig.json", {})
 
 
 def test_crash_on_imported_file_fails_without_partial_index(scip_python, tmp_path):
@@ -287,19 +357,19 @@ def test_outside_a_git_checkout(scip_python, tmp_path):
     root = tmp_path / "plain"
     write_files(root, {"app.py": "def main() -> int:\n    value = 1\n    return value\n"})
     result = _index(root, tmp_path / "index.scip")
-    assert result["document_count"] == 1
-    symbols, occurrences = scip.decode(result["output"])  # root from Metadata.project_root
+    assert result.document_count == 1
+    symbols, occurrences = decode(result.output)  # root from Metadata.project_root
     main = _sym(symbols, PKG + "app/main().")
     assert (main["def_rel_path"], main["def_line"], main["def_col"]) == ("app.py", 1, 4)
     assert any(o["symbol"].startswith("local ") and o["is_definition"] for o in occurrences)
     with pytest.raises(ValueError, match="project_version"):
-        scip.run_index(ToolRunner(), str(root), str(tmp_path / "x.scip"), "demo", "", 60)
+        scip_index.run_index(ToolRunner(), str(root), str(tmp_path / "x.scip"), "demo", "", 60)
 
 
 def test_missing_executable(tmp_path, monkeypatch):
-    monkeypatch.setattr(scip, "_NODE_DIR", tmp_path / "node")
+    monkeypatch.setattr(scip_index, "NODE_DIR", tmp_path / "node")
     with pytest.raises(ToolNotFoundError, match="npm ci --prefix codeintel_assets/tools/node"):
-        scip.scip_python_executable(str(scip._PROJECT_ROOT))
+        scip_index.scip_python_executable(str(scip_index.PROJECT_ROOT))
     with pytest.raises(ToolNotFoundError, match="scip-python"):
         _index(tmp_path, tmp_path / "index.scip")
 
@@ -335,7 +405,7 @@ def test_decode_converts_utf16_columns_and_merges_duplicates(tmp_path):
         scip_pb2.SymbolInformation(symbol="s . ext 2 `ext.mod`/f()."),
         scip_pb2.SymbolInformation(symbol=sym_a, documentation=["ignored"]),
     ])
-    symbols, occurrences = scip.decode(_write_index(tmp_path / "i.scip", index), str(tmp_path))
+    symbols, occurrences = decode(_write_index(tmp_path / "i.scip", index), str(tmp_path))
     assert symbols == [
         {"symbol": sym_a, "document": "", "kind": "Variable", "display_name": "a",
          "documentation": "one\n\ntwo", "enclosing_symbol": "", "def_rel_path": "m.py",
@@ -359,12 +429,14 @@ def test_decode_converts_utf16_columns_and_merges_duplicates(tmp_path):
         (1, 4, 1, 5, "s . p 1 m/undeclared.", 8, False),
     ]
     # without the source the raw columns are kept
-    _symbols, raw = scip.decode(str(tmp_path / "i.scip"), str(tmp_path / "missing"))
+    _symbols, raw = decode(str(tmp_path / "i.scip"), str(tmp_path / "missing"))
     assert [o["start_col"] for o in raw] == [1, 10, 14, 0, 5]
 
 
-def test_last_descriptor_name():
-    name = scip._last_descriptor_name
+def test_display_name():
+    def name(symbol: str) -> str:
+        return parse_symbol(symbol).display_name
+
     assert name("scip-python python demo 1.0 `pkg.util`/Greeter#greet().") == "greet"
     assert name("scip-python python demo 1.0 `pkg.util`/Greeter#greet().(name)") == "name"
     assert name("scip-python python demo 1.0 `pkg.util`/__init__:") == "pkg.util"
@@ -372,6 +444,18 @@ def test_last_descriptor_name():
     assert name("scip-python python python-stdlib 3.11 builtins/int#") == "int"
     assert name("scip-python python my  pkg 1.0 mod/`we``ird`.") == "we`ird"
     assert name("scip-python python demo 1.0 m/C#[T]") == "T"
+    assert name("local 3") == ""
+
+
+def test_parse_symbol():
+    assert parse_symbol("scip-python python my  pkg 1.0 `pkg.util`/Greeter#greet(+1).(name)") \
+        == ScipSymbol("scip-python", "python", "my pkg", "1.0", (
+            Descriptor("pkg.util", NAMESPACE), Descriptor("Greeter", TYPE),
+            Descriptor("greet", METHOD, "+1"), Descriptor("name", PARAMETER)))
+    local = parse_symbol("local 12")
+    assert local.is_local and local.local_id == "12" and local.descriptors == ()
+    with pytest.raises(ValueError, match="not a SCIP symbol"):
+        parse_symbol("scip-python python demo")
 
 
 def test_crash_culprit_parsing(tmp_path):
@@ -382,9 +466,9 @@ def test_crash_culprit_parsing(tmp_path):
         f"  currentFilepath: '{tmp_path}/tests/it\\'s.py',\n"
         "  error: Error: Debug Failure. False expression.\n"
         "      at verifyTypeArgumentsAssignable (/n/dist/typeEvaluator.ts:22528:9)\n}\n")
-    assert scip._crash_culprit(stderr, tmp_path) == "tests/it's.py"
-    assert scip._crash_culprit(stderr.replace(str(tmp_path), "/elsewhere"), tmp_path) is None
-    assert scip._crash_culprit("FATAL ERROR: Reached heap limit", tmp_path) is None
+    assert crash_culprit(stderr, tmp_path) == "tests/it's.py"
+    assert crash_culprit(stderr.replace(str(tmp_path), "/elsewhere"), tmp_path) is None
+    assert crash_culprit("FATAL ERROR: Reached heap limit", tmp_path) is None
 
 
 def test_crashing_file_fails_the_warn_check_and_keeps_the_run_green(scip_python, tmp_path):

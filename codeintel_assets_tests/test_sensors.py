@@ -1,5 +1,5 @@
-"""The git-HEAD sensor (evaluated with build_sensor_context on a temp Git repository), the
-automation conditions, and the hook installer."""
+"""The git-HEAD sensor and the fleet sensor (evaluated with build_sensor_context on temp Git
+repositories), the automation conditions, and the hook installer."""
 
 from __future__ import annotations
 
@@ -10,19 +10,23 @@ import stat
 import dagster as dg
 import pytest
 
-from codeintel_assets.definitions import defs
+from codeintel_assets.definitions import defs as single_defs
 from codeintel_assets.defs.ingest import INGEST_SELECTION
-from codeintel_assets.defs.jobs import codeintel_job, ingest_job
 from codeintel_assets.defs.resources import TargetRepo
-from codeintel_assets.defs.sensors import WATCH_ENV, automation_sensor, git_head_sensor
-from codeintel_assets.trigger import (
+from codeintel_assets.defs.sensors import automation_sensor, single_sensor
+from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
+from codeintel_assets.launch import (
     COMMIT_TAG,
-    HOOK_MARKER,
+    FLEET,
+    INGEST_JOB,
+    PARTITION_TAG,
     REPO_TAG,
     TRIGGER_TAG,
-    TriggerError,
-    install_hook,
+    WATCH_ENV,
+    WATCH_FILE_ENV,
 )
+from codeintel_assets.storage.fleet import Checkout, Registry, partition_key
+from codeintel_assets.trigger import HOOK_MARKER, TriggerError, install_hook
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 
@@ -30,6 +34,14 @@ from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 def instance():
     with dg.instance_for_test() as inst:
         yield inst
+
+
+defs = single_defs()
+git_head_sensor = single_sensor()
+
+
+class ingest_job:  # noqa: N801 - reads like the job it names
+    name = INGEST_JOB
 
 
 def evaluate(sensor, instance, cursor, root):
@@ -93,20 +105,99 @@ def test_sensor_leaves_commits_to_the_hook_unless_its_run_failed(tmp_path, insta
     assert [r.tags[COMMIT_TAG] for r in retried.run_requests] == [failed_sha]
 
 
-def test_sensor_watches_more_repositories(tmp_path, instance, monkeypatch):
+def test_single_shape_watches_only_its_target(tmp_path, instance, monkeypatch):
+    """$CODEINTEL_WATCH_REPOS belongs to the fleet: the single shape's sensor ignores it."""
     main = make_git_repo(tmp_path / "main", {"a.py": "x = 1\n"})
-    other = make_git_repo(tmp_path / "other", {"b.py": "y = 1\n"},
-                          remote="git@github.com:acme/other.git")
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    monkeypatch.setenv(WATCH_ENV, os.pathsep.join([str(other), str(plain)]))
+    other = make_git_repo(tmp_path / "other", {"b.py": "y = 1\n"})
+    monkeypatch.setenv(WATCH_ENV, str(other))
     result = evaluate(git_head_sensor, instance, None, main)
-    # Automation only follows the default target: other repositories get the whole graph.
     assert [(r.tags[REPO_TAG], r.job_name) for r in result.run_requests] == [
-        ("acme/widgets", ingest_job.name), ("acme/other", codeintel_job.name)]
-    assert result.run_requests[1].run_config == {
-        "resources": {"target": {"config": {"root": str(other)}}}}
-    assert set(json.loads(result.cursor)) == {str(main), str(other), str(plain)}
+        ("acme/widgets", ingest_job.name)]
+
+
+def fleet_defs(home) -> dg.Definitions:
+    return build_definitions(Shape(FLEET, str(home)))
+
+
+def evaluate_fleet(defs, instance, cursor):
+    # As the daemon builds it: partitioned run requests are checked against the job's
+    # partitions, which the context loads through the instance's ref (build_sensor_context
+    # leaves it unset), after the tick's own add requests.
+    context = dg.SensorEvaluationContext(
+        instance_ref=instance.get_ref(), instance=instance, cursor=cursor,
+        repository_def=defs.get_repository_def(), sensor_name="fleet_sensor")
+    return defs.resolve_sensor_def("fleet_sensor").evaluate_tick(context)
+
+
+def test_fleet_sensor_registers_requests_and_removes_partitions(tmp_path, instance,
+                                                                monkeypatch):
+    """Two clones of one remote get two partitions; a commit in one requests only its
+    partition; a repository dropped from the watch list loses its partition."""
+    one = make_git_repo(tmp_path / "one", {"a.py": "x = 1\n"})
+    two = make_git_repo(tmp_path / "clones" / "one", {"a.py": "x = 1\n"})  # same remote
+    missing = tmp_path / "gone"
+    watch = tmp_path / "repositories.yaml"
+    watch.write_text(f"repositories:\n  - {{root: one, run_tests: true}}\n  - {two}\n")
+    monkeypatch.setenv(WATCH_FILE_ENV, str(watch))
+    monkeypatch.setenv(WATCH_ENV, str(missing))
+    home = tmp_path / "home"
+    sensor = fleet_defs(home)
+
+    first = evaluate_fleet(sensor, instance, None)
+    keys = [partition_key(one), partition_key(two)]
+    assert keys[0] != keys[1]
+    assert [r.partition_key for r in first.run_requests] == keys
+    assert {r.tags[REPO_TAG] for r in first.run_requests} == {"acme/widgets"}
+    assert all(r.job_name == INGEST_JOB and r.tags[TRIGGER_TAG] == "sensor"
+               for r in first.run_requests)
+    assert [set(req.partition_keys) for req in first.dynamic_partitions_requests] == \
+        [{*keys, partition_key(missing)}]
+    assert Registry(home).load() == {keys[0]: Checkout(str(one), True),
+                                     keys[1]: Checkout(str(two)),
+                                     partition_key(missing): Checkout(str(missing))}
+    instance.add_dynamic_partitions(REPOSITORIES.name, [*keys, partition_key(missing)])
+
+    write_files(two, {"a.py": "x = 2\n"})
+    git(two, "commit", "-qam", "second")
+    second = evaluate_fleet(sensor, instance, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == [keys[1]]
+    assert second.run_requests[0].tags[COMMIT_TAG] == git(two, "rev-parse", "HEAD")
+
+    watch.write_text(f"repositories:\n  - {two}\n")
+    monkeypatch.delenv(WATCH_ENV)
+    third = evaluate_fleet(sensor, instance, second.cursor)
+    assert third.run_requests == [] and "HEAD unchanged" in third.skip_message
+    assert [set(req.partition_keys) for req in third.dynamic_partitions_requests] == \
+        [{keys[0], partition_key(missing)}]
+    assert list(Registry(home).load()) == [keys[1]]
+    assert list(json.loads(third.cursor)) == [str(two)]
+
+
+def test_fleet_sensor_reports_a_broken_watch_list(tmp_path, instance, monkeypatch):
+    watch = tmp_path / "repositories.yaml"
+    watch.write_text("repositories:\n  - {root: [1, 2]}\n")
+    monkeypatch.setenv(WATCH_FILE_ENV, str(watch))
+    result = evaluate_fleet(fleet_defs(tmp_path / "home"), instance, None)
+    assert result.run_requests == [] and "repositories[0]" in result.skip_message
+
+
+def test_hook_runs_name_their_partition(tmp_path, instance, monkeypatch):
+    """A hook-launched run of a partition covers the commit: the sensor leaves it."""
+    repo = make_git_repo(tmp_path / "r", {"a.py": "x = 1\n"})
+    monkeypatch.setenv(WATCH_FILE_ENV, str(tmp_path / "none.yaml"))
+    monkeypatch.setenv(WATCH_ENV, str(repo))
+    sensor = fleet_defs(tmp_path / "home")
+    cursor = evaluate_fleet(sensor, instance, None).cursor
+    write_files(repo, {"a.py": "x = 2\n"})
+    git(repo, "commit", "-qam", "two")
+    sha = git(repo, "rev-parse", "HEAD")
+    instance.add_run(dg.DagsterRun(job_name=INGEST_JOB, run_id=f"hook-{sha}",
+                                   status=dg.DagsterRunStatus.SUCCESS,
+                                   tags={REPO_TAG: "acme/widgets", COMMIT_TAG: sha,
+                                         TRIGGER_TAG: "hook",
+                                         PARTITION_TAG: partition_key(repo)}))
+    skipped = evaluate_fleet(sensor, instance, cursor)
+    assert skipped.run_requests == [] and "post-commit hook" in skipped.skip_message
 
 
 def test_sensor_evaluation_never_fetches_nor_locks_the_index(tmp_path, instance, monkeypatch):
@@ -124,7 +215,7 @@ def test_sensor_evaluation_never_fetches_nor_locks_the_index(tmp_path, instance,
 def test_sensors_run_by_default_and_downstream_is_eager():
     assert defs.resolve_sensor_def("git_head_sensor").default_status == \
         dg.DefaultSensorStatus.RUNNING
-    assert automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert automation_sensor().default_status == dg.DefaultSensorStatus.RUNNING
     graph = defs.resolve_asset_graph()
     job_keys = defs.resolve_job_def("codeintel_ingest_job").asset_layer.selected_asset_keys
     assert job_keys == INGEST_SELECTION.resolve(graph)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from codeintel_assets.extract.lines import LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.typedness import typedness_rows
@@ -20,7 +21,6 @@ from codeintel_assets.tools.diagnostics import (
     chunk_paths,
     number_occurrences,
     per_file_counts,
-    to_byte_offset,
 )
 from codeintel_assets.tools.paths import rel_path_in_root
 from codeintel_assets.tools.runner import (
@@ -163,6 +163,23 @@ def test_parse_without_the_sources_keeps_tool_columns(tool: str, tmp_path: Path)
                           "ruff": [(36, 50)]}[tool]
 
 
+def test_bom_columns(tmp_path: Path) -> None:
+    """pyright counts a BOM as the first character of line 1, ruff does not; both rows point
+    at the same bytes of the line as ast numbers them (BOM dropped)."""
+    (tmp_path / "b.py").write_bytes('\ufeffimport os; x: int = "é"\n'.encode())
+    # as pyright 1.1.414 and ruff 0.17.6 report them: `os` and the string `"é"`
+    rng = {"start": {"line": 0, "character": 21}, "end": {"line": 0, "character": 24}}
+    report = {"generalDiagnostics": [{"file": str(tmp_path / "b.py"), "severity": "error",
+                                      "message": "m", "rule": "r", "range": rng}]}
+    [row] = pyright.parse(json.dumps(report), str(tmp_path))
+    assert (row["col"], row["end_col"]) == (20, 24)  # `"é"` is 4 bytes
+    ruff_report = [{"filename": str(tmp_path / "b.py"), "code": "F401", "message": "m",
+                    "location": {"row": 1, "column": 8}, "end_location": {"row": 1, "column": 10},
+                    "url": None}]
+    [row] = ruff.parse(json.dumps(ruff_report), str(tmp_path))
+    assert (row["col"], row["end_col"]) == (7, 9)
+
+
 def test_parse_drops_files_outside_root(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     diag = {"severity": "error", "message": "m", "rule": "r",
@@ -200,7 +217,12 @@ def test_parse_rejects_unknown_severity() -> None:
 
 
 def test_byte_offsets() -> None:
+    # the diagnostics' units, through the shared LineIndex (extract/lines.py)
     text = 'a = "😀é"; b'
+
+    def to_byte_offset(line: str, col: int, unit: str) -> int:
+        return LineIndex(line).byte_col(1, col, unit)
+
     assert to_byte_offset(text, 10, CODEPOINT) == 14 == to_byte_offset(text, 11, UTF16)
     assert to_byte_offset(text, 5, UTF16) == 5  # inside the surrogate pair: start of the emoji
     assert to_byte_offset(text, len(text) + 2, CODEPOINT) == len(text.encode()) + 2

@@ -141,7 +141,7 @@ def test_scip_tables_and_crosswalk(tool_run):
 def test_missing_tool_fails_only_its_step(tmp_path):
     repo = make_git_repo(tmp_path / "calc", FILES)
     db = tmp_path / "m.duckdb"
-    result = run.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+    result = run.definitions().resolve_implicit_global_asset_job_def().execute_in_process(
         run_config={"resources": {
             "target": {"config": {"root": str(repo)}},
             "warehouse": {"config": {"db_path": str(db)}},

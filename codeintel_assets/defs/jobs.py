@@ -1,29 +1,30 @@
-"""The asset jobs: everything (in one process, or one process per step) and the ingestion job a
-push launches."""
+"""The asset jobs of a shape: everything (in one process, or one process per step) and the
+ingestion job a push launches. Their names live in `launch.py` (the hook uses them too)."""
 
 import dagster as dg
 
+from codeintel_assets import launch
 from codeintel_assets.defs.ingest import INGEST_SELECTION
-from codeintel_assets.trigger import INGEST_JOB
 
-codeintel_job = dg.define_asset_job(
-    "codeintel_job", selection=dg.AssetSelection.all(),
-    description="Materialize every asset (the README's main command runs this selection).",
-)
 
-# The same selection with one process per step: for big repositories on machines with more
-# cores. Writers stay safe: the gateway's file lock plus the `duckdb_writer` pool.
-codeintel_multiprocess_job = dg.define_asset_job(
-    "codeintel_multiprocess_job", selection=dg.AssetSelection.all(),
-    executor_def=dg.multiprocess_executor,
-    description="Every asset, one process per step (see README, Scaling out).",
-)
-
-ingest_job = dg.define_asset_job(
-    INGEST_JOB, selection=INGEST_SELECTION,
-    description="Re-index the work tree: repo_scan and the file-level ingestion tables "
-    "(incremental: only changed files are read). The git-HEAD sensor and the post-commit hook "
-    "launch it; everything downstream follows by its automation condition.",
-)
-
-JOBS = [codeintel_job, codeintel_multiprocess_job, ingest_job]
+def build_jobs(tags: dict[str, str]) -> list:
+    """[codeintel_job, codeintel_multiprocess_job, codeintel_ingest_job], each tagged with
+    `tags` (the shape, and the single shape's target root: the hook reads them)."""
+    return [
+        dg.define_asset_job(
+            launch.CODEINTEL_JOB, selection=dg.AssetSelection.all(), tags=tags,
+            description="Materialize every asset (the README's main command runs this "
+            "selection)."),
+        # One process per step: for big repositories on machines with more cores. Writers
+        # stay safe: the gateway's file lock plus the `duckdb_writer` pool.
+        dg.define_asset_job(
+            launch.MULTIPROCESS_JOB, selection=dg.AssetSelection.all(), tags=tags,
+            executor_def=dg.multiprocess_executor,
+            description="Every asset, one process per step (see README, Scaling out)."),
+        dg.define_asset_job(
+            launch.INGEST_JOB, selection=INGEST_SELECTION, tags=tags,
+            description="Re-index the work tree: repo_scan and the file-level ingestion "
+            "tables (incremental: only changed files are read). The git-HEAD sensor and the "
+            "post-commit hook launch it; everything downstream follows by its automation "
+            "condition."),
+    ]

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.scan import DEFAULT_EXCLUDES, DEFAULT_INCLUDES
+from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env
 from codeintel_assets.storage import incremental, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
@@ -19,12 +20,11 @@ from codeintel_assets.storage.gateway import (
     default_db_path,
     default_read_timeout_s,
 )
+from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db
 from codeintel_assets.storage.locking import Reporter, default_label
 from codeintel_assets.tools.environment import PYTHON_ENV
 from codeintel_assets.tools.git import RepoInfo, repo_info
 
-TARGET_ENV = "CODEINTEL_TARGET"
-DB_ENV = "CODEINTEL_DB"
 
 
 class UpstreamMissingError(RuntimeError):
@@ -32,11 +32,16 @@ class UpstreamMissingError(RuntimeError):
 
 
 def _default_root() -> str:
-    return os.path.abspath(os.environ.get(TARGET_ENV) or os.getcwd())
+    return os.path.abspath(env(TARGET_ENV) or os.getcwd())
 
 
 class TargetRepo(dg.ConfigurableResource):
-    """The repository to index: a work tree on disk (a Git checkout or a plain folder)."""
+    """The repository to index: a work tree on disk (a Git checkout or a plain folder).
+
+    In the single shape it is `root`. In the fleet shape (`fleet_home` set), each run is one
+    partition of `repositories` and the work tree is the registry's entry for the run's
+    partition key (storage/fleet.py); `root` is then ignored.
+    """
 
     root: str = Field(
         default_factory=_default_root,
@@ -66,11 +71,51 @@ class TargetRepo(dg.ConfigurableResource):
         "interpreter (with the target's source roots on PYTHONPATH).",
     )
 
+    fleet_home: str = Field(
+        default="", description="Set by the fleet code location: the fleet's home (registry "
+        "and per-partition databases). Empty in the single shape.")
+    tests_on_push: bool = Field(
+        default=False, description="Whether runs started by a sensor, automation or the Git "
+        "hook may run this repository's test suite (explicit runs always may). In the fleet "
+        "shape it is the watch list's `run_tests` of the partition's repository.")
+
     _info: RepoInfo | None = PrivateAttr(default=None)
+    _partition: str = PrivateAttr(default="")
+    _partition_root: str = PrivateAttr(default="")
+    _partition_tests: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Fleet shape: resolve the run's partition key to its checkout in the registry.
+        Raises FleetError for a partition the registry does not know, ValueError for a
+        fleet run without exactly one partition."""
+        if not self.fleet_home or context.run is None:
+            return
+        key = context.run.tags.get(PARTITION_TAG)
+        if not key:
+            raise ValueError("a run of the fleet code location materializes one partition "
+                             "of `repositories` (one repository); none was given")
+        checkout = Registry(fleet_home(self.fleet_home)).get(key)
+        self._partition, self._partition_root = key, checkout.root
+        self._partition_tests = checkout.run_tests
+
+    @property
+    def partition(self) -> str:
+        """The fleet partition key of this run ('' in the single shape)."""
+        return self._partition
 
     @property
     def abs_root(self) -> str:
-        return os.path.abspath(self.root)
+        return os.path.abspath(self._partition_root or self.root)
+
+    def may_run_tests_unasked(self) -> bool:
+        """Whether automation may run this repository's tests (see `tests_on_push`)."""
+        return self._partition_tests if self._partition else self.tests_on_push
+
+    def default_db_file(self) -> str:
+        """The partition's DuckDB file in the fleet home, else <root>/.codeintel/codeintel.duckdb."""
+        if self._partition:
+            return str(partition_db(fleet_home(self.fleet_home), self._partition))
+        return str(default_db_path(self.abs_root))
 
     def info(self) -> RepoInfo:
         """Slug, HEAD commit, branch and dirtiness from Git (through the ToolRunner), cached."""
@@ -86,8 +131,9 @@ class Warehouse(dg.ConfigurableResource):
 
     target: TargetRepo
     db_path: str = Field(
-        default_factory=lambda: os.environ.get(DB_ENV, ""),
-        description=f"DuckDB file. Default: ${DB_ENV}, else <target>/.codeintel/codeintel.duckdb.",
+        default_factory=lambda: env(DB_ENV),
+        description=f"DuckDB file. Default: ${DB_ENV}, else <target>/.codeintel/codeintel.duckdb "
+        "(fleet shape: the partition's file in the fleet home; this setting is ignored).",
     )
     full_rebuild: bool = Field(
         default=False,
@@ -107,8 +153,11 @@ class Warehouse(dg.ConfigurableResource):
     )
 
     def db_file(self) -> str:
-        """The DuckDB file: `db_path`, else <target>/.codeintel/codeintel.duckdb."""
-        return self.db_path or str(default_db_path(self.target.abs_root))
+        """The DuckDB file: `db_path`, else the target's default (TargetRepo.default_db_file);
+        in the fleet shape always the partition's own file."""
+        if self.target.partition:
+            return self.target.default_db_file()
+        return self.db_path or self.target.default_db_file()
 
     def gateway(self, label: str | None = None, report: Reporter | None = None
                 ) -> StorageGateway:

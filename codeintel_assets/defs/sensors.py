@@ -1,9 +1,15 @@
-"""Reacting to pushes: the git-HEAD sensor, the ingestion job it requests, and the automation
-condition sensor that carries updates downstream.
+"""Reacting to pushes: the git-HEAD sensor of each shape and the automation condition sensor
+that carries updates downstream.
 
-Both sensors run by default whenever the Dagster daemon runs (`dagster dev` starts one). Set
-CODEINTEL_SENSORS=off in the environment of the code location to ship them stopped, or toggle
-them in the UI (Automation page); a toggle in the UI overrides the default.
+- Single shape: `git_head_sensor` polls HEAD of the one target repository and requests
+  codeintel_ingest_job; automation refreshes the rest.
+- Fleet shape: `fleet_sensor` reads the watch list (repositories.yaml, $CODEINTEL_WATCH_REPOS),
+  keeps the `repositories` partitions and the registry equal to it, and requests
+  codeintel_ingest_job for the partition whose HEAD moved; automation refreshes that
+  partition's downstream, and nothing else.
+
+Both ship running whenever the Dagster daemon runs (`dagster dev` starts one) unless
+CODEINTEL_SENSORS=off when the definitions load; a toggle in the UI overrides the default.
 """
 
 import datetime as dt
@@ -13,14 +19,11 @@ import time
 
 import dagster as dg
 
-from codeintel_assets.defs.jobs import codeintel_job, ingest_job
+from codeintel_assets import launch
 from codeintel_assets.defs.resources import TargetRepo
+from codeintel_assets.storage.fleet import Checkout, FleetError, Registry, watch_list
 from codeintel_assets.tools.git import repo_info
-from codeintel_assets.trigger import COMMIT_TAG, REPO_TAG, TRIGGER_TAG, run_config_for
 
-SENSORS_ENV = "CODEINTEL_SENSORS"
-WATCH_ENV = "CODEINTEL_WATCH_REPOS"
-POLL_INTERVAL_S = 30
 # A hook-launched run in one of these states already covers the commit.
 _LIVE_OR_DONE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
                  dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
@@ -28,55 +31,114 @@ _LIVE_OR_DONE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
 
 
 def default_status() -> dg.DefaultSensorStatus:
-    off = os.environ.get(SENSORS_ENV, "").strip().lower() in ("off", "0", "false", "no")
-    return dg.DefaultSensorStatus.STOPPED if off else dg.DefaultSensorStatus.RUNNING
+    return dg.DefaultSensorStatus.RUNNING if launch.sensors_default_on() \
+        else dg.DefaultSensorStatus.STOPPED
 
 
-def watched_roots(target: TargetRepo) -> list[str]:
-    """The target repository, then the extra roots of $CODEINTEL_WATCH_REPOS (os.pathsep-
-    separated), each once."""
-    extra = [os.path.abspath(p) for p in os.environ.get(WATCH_ENV, "").split(os.pathsep) if p]
-    return list(dict.fromkeys([target.abs_root, *extra]))
+def _head_request(context, cursor: dict, root: str, quiet: list[str], **request):
+    """A RunRequest for `root` if its HEAD moved since the cursor (which it updates), else
+    None with the reason appended to `quiet`. Cursor entries: {sha, seq, seen_at}."""
+    info = repo_info(root, head_only=True)
+    seen = cursor.get(root, {})
+    cursor[root] = {**seen, "seen_at": time.time()}
+    if not info.commit:
+        quiet.append(f"{root}: no Git HEAD")
+        return None
+    if seen.get("sha") == info.commit:
+        quiet.append(f"{info.slug}@{info.commit[:12]}: HEAD unchanged")
+        return None
+    # Every change of HEAD gets its own run key (seq), so going back to a commit seen before
+    # (a branch switch, a reset) ingests it again.
+    seq = seen.get("seq", 0) + 1
+    cursor[root].update(sha=info.commit, seq=seq)
+    tags = {launch.REPO_TAG: info.slug, launch.COMMIT_TAG: info.commit}
+    if request.get("partition_key"):
+        tags[launch.PARTITION_TAG] = request["partition_key"]
+    if _hook_launched(context.instance, tags, since=seen.get("seen_at")):
+        quiet.append(f"{info.slug}@{info.commit[:12]}: launched by the post-commit hook")
+        return None
+    key = request.get("partition_key") or info.slug
+    return dg.RunRequest(run_key=f"{key}@{info.commit}#{seq}", job_name=launch.INGEST_JOB,
+                         tags={launch.REPO_TAG: info.slug, launch.COMMIT_TAG: info.commit,
+                               launch.TRIGGER_TAG: "sensor"}, **request)
 
 
-@dg.sensor(jobs=[ingest_job, codeintel_job], minimum_interval_seconds=POLL_INTERVAL_S,
-           default_status=default_status(),
-           description="Polls HEAD of the target repository (and $CODEINTEL_WATCH_REPOS) with "
-           "local git commands, never fetching, and requests a run for each change of HEAD: "
-           "codeintel_ingest_job for the target (its downstream follows by automation), "
-           "codeintel_job (everything) for other watched repositories. Cursor: JSON "
-           "{root: {sha, seq, seen_at}}.")
-def git_head_sensor(context: dg.SensorEvaluationContext, target: TargetRepo):
-    cursor: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
-    now = time.time()
-    requests, quiet = [], []
-    for root in watched_roots(target):
-        info = repo_info(root, head_only=True)
-        seen = cursor.get(root, {})
-        cursor[root] = {**seen, "seen_at": now}
-        if not info.commit:
-            quiet.append(f"{root}: no Git HEAD")
-            continue
-        if seen.get("sha") == info.commit:
-            quiet.append(f"{info.slug}@{info.commit[:12]}: HEAD unchanged")
-            continue
-        # Every change of HEAD gets its own run key (seq), so going back to a commit seen
-        # before (a branch switch, a reset) ingests it again.
-        seq = seen.get("seq", 0) + 1
-        cursor[root].update(sha=info.commit, seq=seq)
-        tags = {REPO_TAG: info.slug, COMMIT_TAG: info.commit}
-        if _hook_launched(context.instance, tags, since=seen.get("seen_at")):
-            quiet.append(f"{info.slug}@{info.commit[:12]}: launched by the post-commit hook")
-            continue
-        job = ingest_job if root == target.abs_root else codeintel_job
-        requests.append(dg.RunRequest(run_key=f"{info.slug}@{info.commit}#{seq}",
-                                      job_name=job.name, run_config=run_config_for(root),
-                                      tags={**tags, TRIGGER_TAG: "sensor"}))
+def _result(cursor: dict, requests: list, quiet: list[str], **more) -> dg.SensorResult:
     new_cursor = json.dumps(cursor, sort_keys=True)
     if not requests:
         return dg.SensorResult(skip_reason="; ".join(quiet) or "nothing to watch",
-                               cursor=new_cursor)
-    return dg.SensorResult(run_requests=requests, cursor=new_cursor)
+                               cursor=new_cursor, **more)
+    return dg.SensorResult(run_requests=requests, cursor=new_cursor, **more)
+
+
+def single_sensor() -> dg.SensorDefinition:
+    @dg.sensor(name="git_head_sensor", job_name=launch.INGEST_JOB,
+               minimum_interval_seconds=launch.POLL_INTERVAL_S, default_status=default_status(),
+               description="Polls HEAD of the target repository with local git commands, never "
+               "fetching, and requests codeintel_ingest_job for each change of HEAD (its "
+               "downstream follows by automation). Other repositories belong to the fleet code "
+               "location. Cursor: JSON {root: {sha, seq, seen_at}}.")
+    def git_head_sensor(context: dg.SensorEvaluationContext, target: TargetRepo):
+        cursor: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+        quiet: list[str] = []
+        request = _head_request(context, cursor, target.abs_root, quiet,
+                                run_config=launch.run_config(target.abs_root))
+        return _result(cursor, [request] if request else [], quiet)
+
+    return git_head_sensor
+
+
+def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.SensorDefinition:
+    @dg.sensor(name="fleet_sensor", job_name=launch.INGEST_JOB,
+               minimum_interval_seconds=launch.POLL_INTERVAL_S, default_status=default_status(),
+               description="Keeps the `repositories` partitions and the fleet registry equal to "
+               "the watch list (repositories.yaml beside dagster.yaml or $CODEINTEL_WATCH_FILE, "
+               "plus $CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
+               "commands and requests codeintel_ingest_job for the partition whose HEAD moved. "
+               "Cursor: JSON {root: {sha, seq, seen_at}}.")
+    def _fleet_sensor(context: dg.SensorEvaluationContext):
+        try:
+            watched = watch_list(watch_file(), launch.env(launch.WATCH_ENV))
+        except FleetError as exc:  # the user's file: say so, change nothing
+            return dg.SensorResult(skip_reason=f"watch list unreadable: {exc}",
+                                   cursor=context.cursor)
+        registry = Registry(home)
+        added, removed = registry.sync(watched)
+        existing = set(context.instance.get_dynamic_partitions(partitions.name))
+        want = {c.key for c in watched}
+        partition_requests = []
+        if want - existing:
+            partition_requests.append(partitions.build_add_request(sorted(want - existing)))
+        if existing - want:
+            partition_requests.append(partitions.build_delete_request(sorted(existing - want)))
+        cursor: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+        cursor = {root: v for root, v in cursor.items() if root in {c.root for c in watched}}
+        quiet = [f"registered {', '.join(added)}"] if added else []
+        quiet += [f"removed {', '.join(removed)}"] if removed else []
+        requests = [r for c in watched if (r := _checkout_request(context, cursor, c, quiet))]
+        return _result(cursor, requests, quiet, dynamic_partitions_requests=partition_requests)
+
+    return _fleet_sensor
+
+
+def _checkout_request(context, cursor: dict, checkout: Checkout, quiet: list[str]):
+    try:
+        return _head_request(context, cursor, checkout.root, quiet,
+                             partition_key=checkout.key)
+    except (FileNotFoundError, NotADirectoryError):
+        quiet.append(f"{checkout.root}: not a directory")
+        return None
+
+
+def watch_file() -> str:
+    """$CODEINTEL_WATCH_FILE, else repositories.yaml in the working directory (`dagster dev`
+    run from fleet/, beside its dagster.yaml), else in $DAGSTER_HOME."""
+    explicit = launch.env(launch.WATCH_FILE_ENV)
+    if explicit:
+        return explicit
+    here = os.path.join(os.getcwd(), "repositories.yaml")
+    home = launch.env("DAGSTER_HOME")
+    return here if os.path.exists(here) or not home else os.path.join(home, "repositories.yaml")
 
 
 def _hook_launched(instance: dg.DagsterInstance, tags: dict, since: float | None) -> bool:
@@ -85,16 +147,16 @@ def _hook_launched(instance: dg.DagsterInstance, tags: dict, since: float | None
     if since is None:
         return False
     records = instance.get_run_records(filters=dg.RunsFilter(
-        tags={**tags, TRIGGER_TAG: "hook"}, statuses=_LIVE_OR_DONE,
+        tags={**tags, launch.TRIGGER_TAG: "hook"}, statuses=_LIVE_OR_DONE,
         created_after=dt.datetime.fromtimestamp(since, tz=dt.UTC)), limit=1)
     return bool(records)
 
 
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    "codeintel_automation", target=dg.AssetSelection.all(), default_status=default_status(),
-    description="Evaluates the assets' automation conditions: every table downstream of "
-    "repo_scan is eager, so it refreshes after its upstream tables update (runs use the "
-    "default target: $CODEINTEL_TARGET or the working directory).",
-)
-
-SENSORS = [git_head_sensor, automation_sensor]
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        "codeintel_automation", target=dg.AssetSelection.all(),
+        default_status=default_status(),
+        description="Evaluates the assets' automation conditions: every table downstream of "
+        "repo_scan is eager, so it refreshes after its upstream tables update (per partition "
+        "in the fleet shape). Runs it starts do not run a repository's test suite unless the "
+        "repository opted in (TargetRepo.tests_on_push / the watch list's run_tests).")

@@ -27,7 +27,7 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.tools import coverage_data, pytest_report, scip
+from codeintel_assets.tools import coverage_data, pytest_report, scip_decode
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.service import StaticRun, ToolService
@@ -257,13 +257,13 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
                               info.slug.replace("/", "__") + ".scip")
     with heartbeat(context, "scip"):
         built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
-    symbols, occurrences = scip.decode(index_path, root)
+    symbols, occurrences = scip_decode.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]
-    index_meta = {"path": index_path, "size_bytes": built["size_bytes"],
-                  "tool_version": built["tool_version"],
-                  "document_count": built["document_count"],
-                  "excluded_files": dg.MetadataValue.json(built["excluded_files"]),
-                  "attempts": built["attempts"], "index_s": round(built["wall_s"], 2),
+    index_meta = {"path": index_path, "size_bytes": built.size_bytes,
+                  "tool_version": built.tool_version,
+                  "document_count": built.document_count,
+                  "excluded_files": dg.MetadataValue.json(list(built.excluded_files)),
+                  "attempts": built.attempts, "index_s": round(built.wall_s, 2),
                   **python.metadata()}
     if INDEX_KEY in context.selected_asset_keys:
         yield dg.Output(None, output_name="index__scip", metadata=index_meta)
@@ -272,13 +272,13 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             _with_ident(symbols, info.slug, commit)),
         "core.scip_occurrences": table("core.scip_occurrences").from_rows(
             _with_ident(occurrences, info.slug, commit)),
-    }, {"index_path": index_path, "excluded_files": len(built["excluded_files"]),
+    }, {"index_path": index_path, "excluded_files": len(built.excluded_files),
         **python.metadata()})
     # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
     # scip-python names them itself, so they are excluded and the index rebuilt without them.
     culprits = [Culprit("scip-python", path, "scip-python crashed while indexing this file; "
                         "the index was rebuilt without it", rows_kept=False)
-                for path in built["excluded_files"]]
+                for path in built.excluded_files]
     reason = "\n".join(f"{c.rel_path}: {c.reason}" for c in culprits)
     yield from completion(context, SCIP_CHECK, not culprits, _status_metadata(
         "crashed" if culprits else "ok", reason,

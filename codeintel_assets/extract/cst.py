@@ -40,6 +40,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codeintel_assets.extract.lines import CHAR, LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
 
@@ -144,20 +145,14 @@ def _rows(job: FileJob) -> list[dict]:
             return []
         return sorted({q.name for q in scope.get_qualified_names_for(node)})
 
-    # Line starts (character offsets) and the non-ASCII lines, by LibCST's line numbering.
+    # Line starts (character offsets), by LibCST's line numbering.
     line_starts = [0]
     line_starts.extend(m.end() for m in _NEWLINE_RE.finditer(source))
     # A final line break does not start another line (as ast counts); an empty file has one.
     last_line = max(1, len(line_starts) - (1 if source.endswith(("\n", "\r")) else 0))
-    if source.isascii():
-        wide: dict[int, str] = {}
-    else:
-        wide = {}
-        for i, start in enumerate(line_starts):
-            end = line_starts[i + 1] if i + 1 < len(line_starts) else len(source)
-            line = source[start:end]
-            if not line.isascii():
-                wide[i + 1] = line
+    # LibCST counts columns in characters; stored columns are UTF-8 bytes (only non-ASCII
+    # source needs converting).
+    lines = None if source.isascii() else LineIndex(source)
 
     repo, commit, rel_path = job.repo, job.commit, job.rel_path
     rows: list[dict] = []
@@ -181,11 +176,8 @@ def _rows(job: FileJob) -> list[dict]:
             start_off = line_starts[sl - 1] + sc
             end_off = line_starts[el - 1] + ec
             preview = source[start_off:min(end_off, start_off + PREVIEW_CHARS)]
-            if wide:
-                if sl in wide:
-                    sc = len(wide[sl][:sc].encode("utf-8"))
-                if el in wide:
-                    ec = len(wide[el][:ec].encode("utf-8"))
+            if lines is not None:
+                sc, ec = lines.byte_col(sl, sc, CHAR), lines.byte_col(el, ec, CHAR)
 
             if kind == "Call":
                 names = qnames(node.func)

@@ -8,14 +8,16 @@ col (0-based), end_line (1-based, inclusive), end_col (0-based, exclusive), code
 
 Columns follow the project convention of 0-based UTF-8 byte offsets. The tools count columns in
 other units (pyright: UTF-16 code units, as LSP does; pyrefly and ruff: Unicode code points), so
-columns on lines that are not pure ASCII are converted by reading that line of the file
-(`SourceLines`, each file read once); on ASCII lines every unit is one byte, nothing to convert.
+columns on lines that are not pure ASCII are converted through the file's
+`extract.lines.LineIndex` (`SourceLines`, each file read once); on ASCII lines every unit is one
+byte, nothing to convert.
 
 `number_occurrences` and `per_file_counts` are pure. The module imports no dagster.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import time
@@ -23,7 +25,9 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from codeintel_assets.extract.pysource import decode_python, source_lines
+from codeintel_assets.extract import lines as column_units
+from codeintel_assets.extract.lines import BOM, LineIndex
+from codeintel_assets.extract.pysource import decode_python
 from codeintel_assets.tools.isolate import ToolRows, is_crash, isolate
 from codeintel_assets.tools.paths import RootPaths
 from codeintel_assets.tools.runner import (
@@ -41,8 +45,8 @@ ROW_KEYS = ("tool", "rel_path", "line", "col", "end_line", "end_col", "code", "s
             "message", "rule_url")
 TOOLS = ("pyright", "pyrefly", "ruff")
 
-UTF16 = "utf16"  # pyright's column unit (LSP positions)
-CODEPOINT = "codepoint"  # pyrefly's and ruff's column unit
+UTF16 = column_units.UTF16  # pyright's column unit (LSP positions)
+CODEPOINT = column_units.UTF32  # pyrefly's and ruff's column unit (code points)
 
 _SEVERITIES = {
     "error": "error",
@@ -85,50 +89,42 @@ def normalize_rel_paths(files: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def to_byte_offset(text: str, col: int, unit: str) -> int:
-    """UTF-8 byte offset in `text` of column `col` counted in `unit` (UTF16 or CODEPOINT).
-
-    A column past the end of the line (a range ending at the line break) keeps its excess as
-    bytes; a UTF-16 column inside a surrogate pair maps to the start of that character.
-    """
-    if unit == UTF16:
-        data = text.encode("utf-16-le", "surrogatepass")
-        prefix = data[:2 * col].decode("utf-16-le", "ignore")
-        extra = max(0, col - len(data) // 2)
-    elif unit == CODEPOINT:
-        prefix, extra = text[:col], max(0, col - len(text))
-    else:
-        raise ValueError(f"unknown column unit {unit!r}")
-    return len(prefix.encode("utf-8", "surrogatepass")) + extra
-
-
 class SourceLines:
-    """Lines of the files under `root`, each file read at most once, for column conversion."""
+    """LineIndexes of the files under `root`, each file read at most once, for column conversion.
 
-    def __init__(self, root: str) -> None:
+    A file is decoded as Python decodes it (`pysource.decode_python`: PEP 263 cookie, BOM
+    dropped); an all-ASCII, unreadable or undecodable file converts nothing. `bom_counted`:
+    the tool counts a UTF-8 BOM as a character of line 1 (pyright does, ruff does not), so its
+    line-1 columns are read past the BOM.
+    """
+
+    def __init__(self, root: str, bom_counted: bool = False) -> None:
         self.root = root
-        self._files: dict[str, list[str] | None] = {}
+        self.bom_counted = bom_counted
+        self._files: dict[str, LineIndex | None] = {}
 
-    def line(self, rel_path: str, line: int) -> str | None:
-        """Text of 1-based `line` (lines as ast numbers them), None if unreadable or absent."""
+    def index(self, rel_path: str) -> LineIndex | None:
+        """The LineIndex of `rel_path`, None when its columns need no (or allow no) conversion."""
         if rel_path not in self._files:
             try:
                 data = Path(self.root, rel_path).read_bytes()
                 # An all-ASCII file needs no conversion: remember None and read nothing more.
-                self._files[rel_path] = None if data.isascii() else source_lines(decode_python(data))
+                if data.isascii():
+                    self._files[rel_path] = None
+                else:
+                    text = decode_python(data)
+                    if self.bom_counted and data.startswith(codecs.BOM_UTF8):
+                        text = BOM + text
+                    self._files[rel_path] = LineIndex(text)
             except (OSError, UnicodeDecodeError, SyntaxError):
                 self._files[rel_path] = None
-        lines = self._files[rel_path]
-        if lines is None or not 1 <= line <= len(lines):
-            return None
-        return lines[line - 1]
+        return self._files[rel_path]
 
     def byte_col(self, rel_path: str, line: int, col: int, unit: str) -> int:
-        """`col` (in `unit`) as a UTF-8 byte offset; unchanged on ASCII or unreadable lines."""
-        text = self.line(rel_path, line)
-        if text is None or text.isascii():
-            return col
-        return to_byte_offset(text, col, unit)
+        """`col` of 1-based `line` (in `unit`, see extract/lines.py) as a 0-based UTF-8 byte
+        offset; unchanged on ASCII, absent or unreadable lines."""
+        index = self.index(rel_path)
+        return col if index is None else index.byte_col(line, col, unit)
 
 
 def load_json(output: str, tool: str) -> Any:
@@ -140,17 +136,17 @@ def load_json(output: str, tool: str) -> Any:
 
 def parse_report(output: str, root: str, tool: str, unit: str,
                  records: Callable[[Any], Iterable[dict]], path: Callable[[dict], str],
-                 fields: Callable[[dict], tuple]) -> list[dict]:
+                 fields: Callable[[dict], tuple], bom_counted: bool = False) -> list[dict]:
     """Diagnostic rows from a tool's JSON report: the loop the three parsers share.
 
     `records(data)` gives the report's diagnostics, `path(record)` its file (records of files
     outside `root` are dropped) and `fields(record)` the tuple (line, col, end_line, end_col,
-    code, severity word, message, rule_url) with 1-based lines and 0-based columns in `unit`.
-    Raises ValueError for text that is not such a report.
+    code, severity word, message, rule_url) with 1-based lines and 0-based columns in `unit`
+    (counting a BOM on line 1 if `bom_counted`, see SourceLines). Raises ValueError for text that is not such a report.
     """
     data = load_json(output, tool)
     try:
-        lines, paths = SourceLines(root), RootPaths(root)
+        lines, paths = SourceLines(root, bom_counted), RootPaths(root)
         rows = []
         for record in records(data):
             rel = paths.rel(path(record) or "")

@@ -65,8 +65,9 @@ def parse(output: str, root: str) -> list[dict]:
 
     Raises ValueError for text that is not a pyright JSON report.
     """
+    # pyright counts a BOM as the first character of line 1 (observed on 1.1.414).
     return parse_report(output, root, TOOL, UTF16, lambda data: data["generalDiagnostics"],
-                        lambda d: d.get("file"), _fields)
+                        lambda d: d.get("file"), _fields, bom_counted=True)
 
 
 def _fields(d: dict) -> tuple:

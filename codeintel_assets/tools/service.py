@@ -24,7 +24,7 @@ import dagster as dg
 from filelock import FileLock
 from pydantic import Field
 
-from codeintel_assets.tools import environment, pyrefly, pyright, ruff, scip, testrun
+from codeintel_assets.tools import environment, pyrefly, pyright, ruff, testrun
 from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.git import RepoInfo, repo_info
 from codeintel_assets.tools.isolate import Culprit, ToolRows
@@ -33,6 +33,7 @@ from codeintel_assets.tools.runner import (
     ToolRunner,
     ToolTimeoutError,
 )
+from codeintel_assets.tools.scip_index import ScipIndexResult, run_index
 
 TOOLS = ("pyright", "pyrefly", "ruff", "tests", "scip")
 _BIN = Path(sys.executable).parent
@@ -190,13 +191,15 @@ class ToolService(dg.ConfigurableResource):
     # ---- SCIP ------------------------------------------------------------------------------
 
     def scip_index(self, root: str, output: str, project_name: str, project_version: str,
-                   python: TargetPython) -> dict:
+                   python: TargetPython) -> ScipIndexResult:
         """Build the SCIP index of `root` at `output`, resolving imports in `python`'s
-        environment; a partial index is never returned."""
+        environment (scip_index.run_index: a partial index is never left, a file that crashes
+        scip-python is excluded and the index rebuilt, nothing in `root` is written).
+        Raises ToolDisabledError when scip is off, else run_index's errors."""
         self._require("scip")
-        return scip.run_index(self.runner(), root, output, project_name, project_version,
-                              self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
-                              python_bin_dir=python.bin_dir)
+        return run_index(self.runner(), root, output, project_name, project_version,
+                         self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
+                         python_bin_dir=python.bin_dir)
 
     # ---- git -------------------------------------------------------------------------------
 

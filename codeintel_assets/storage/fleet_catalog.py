@@ -1,0 +1,97 @@
+"""The fleet catalog: one read-only view over every partition's DuckDB file.
+
+A partition's file is written only by that partition's runs (through its gateway), so
+repositories never contend for a lock. To query them together, `catalog_query` opens an
+in-memory DuckDB database (the catalog), ATTACHes every registered partition's file
+READ_ONLY under the alias `p_<n>`, and creates in it, for every table any partition holds,
+a view of the same name over all of them:
+
+    CREATE VIEW core.ast_nodes AS
+        SELECT 'click-1a2b3c4d' AS partition, * FROM p_0.core.ast_nodes
+        UNION ALL BY NAME SELECT 'black-5e6f7a8b' AS partition, * FROM p_1.core.ast_nodes
+
+`partition` tells two clones of one remote apart (their `repo` slug is the same). Partitions
+whose file does not exist yet (never materialized) are left out. ATTACH is not stored in a
+DuckDB file, so the catalog is rebuilt per connection: it costs one ATTACH per partition.
+Each partition's gateway lock is held (read mode, waiting like any reader) while its file is
+attached, so a query never sees a half-written table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from codeintel_assets.storage.fleet import Registry, partition_db
+from codeintel_assets.storage.locking import DatabaseLock, Reporter, default_label
+
+
+@contextlib.contextmanager
+def open_catalog(home: Path, timeout_s: float, label: str = "",
+                 report: Reporter | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection with every materialized partition of the fleet at `home`
+    attached read-only and a view per table over all of them. Waits up to `timeout_s` per
+    partition for a running write (LockTimeoutError names its holder)."""
+    files = {key: partition_db(home, key) for key in Registry(home).load()}
+    files = {key: path for key, path in files.items() if path.exists()}
+    locks: list[DatabaseLock] = []
+    con = duckdb.connect(":memory:")
+    try:
+        aliases = {}
+        for n, (key, path) in enumerate(sorted(files.items())):
+            lock = DatabaseLock(path)
+            lock.acquire(timeout_s, label or default_label(), "read", report)
+            locks.append(lock)
+            aliases[key] = f"p_{n}"
+            con.execute(f"ATTACH {_literal(str(path))} AS {aliases[key]} (READ_ONLY)")
+        _create_views(con, aliases)
+        yield con
+    finally:
+        con.close()
+        for lock in reversed(locks):
+            lock.release()
+
+
+def catalog_query(home: Path, sql: str, timeout_s: float, label: str = "",
+                  report: Reporter | None = None) -> pa.Table:
+    """Run `sql` on the fleet catalog; the result as Arrow. Raises FileNotFoundError when no
+    partition has been materialized, duckdb.Error for bad SQL."""
+    with open_catalog(home, timeout_s, label, report) as con:
+        if not con.execute("SELECT database_name FROM duckdb_databases() "
+                           "WHERE database_name LIKE 'p\\_%' ESCAPE '\\'").fetchall():
+            raise FileNotFoundError(f"no partition of the fleet at {home} has been "
+                                    "materialized yet")
+        # Read-only by construction: every attached file is READ_ONLY, and the views live in
+        # this in-memory database, which is dropped on close.
+        return con.sql(sql).to_arrow_table()
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, aliases: dict[str, str]) -> None:
+    tables: dict[tuple[str, str], list[str]] = {}
+    for key, alias in aliases.items():
+        for schema, name in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $db "
+                "UNION SELECT schema_name, view_name FROM duckdb_views() "
+                "WHERE database_name = $db AND NOT internal", {"db": alias}).fetchall():
+            tables.setdefault((schema, name), []).append(key)
+    for (schema, name), keys in sorted(tables.items()):
+        if schema.startswith("_"):  # the gateway's ledgers: per partition, not shared data
+            continue
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+        parts = [f"SELECT {_literal(k)} AS partition, * FROM "
+                 f"{aliases[k]}.{_ident(schema)}.{_ident(name)}" for k in keys]
+        con.execute(f"CREATE VIEW {_ident(schema)}.{_ident(name)} AS "
+                    + " UNION ALL BY NAME ".join(parts))
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    # ATTACH and view definitions take no bound parameters: quote as a SQL string literal.
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,180 @@
+"""The fleet shape: partition keys, the watch list, the registry, the catalog over every
+partition, a user's own SQL asset on dagster-duckdb's DuckDBResource (in both shapes), and the
+fleet through the CLIs (`dagster asset materialize --partition`, `codeintel-assets --fleet`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from codeintel_assets import run
+from codeintel_assets.defs.shapes import REPOSITORIES
+from codeintel_assets.storage.fleet import (
+    Checkout,
+    FleetError,
+    Registry,
+    partition_db,
+    partition_key,
+    watch_list,
+)
+from codeintel_assets.storage.locking import DatabaseLock, LockTimeoutError
+from codeintel_assets_tests.conftest import make_git_repo
+
+BIN = Path(sys.executable).parent
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_partition_keys_are_readable_and_unique_per_checkout(tmp_path):
+    one, two = tmp_path / "a" / "Click", tmp_path / "b" / "Click"
+    assert partition_key(one).startswith("click-") and partition_key(two).startswith("click-")
+    assert partition_key(one) != partition_key(two)
+    assert partition_key(one) == partition_key(str(one) + "/")  # the same folder, one key
+
+
+def test_watch_list(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    watch = tmp_path / "conf" / "repositories.yaml"
+    watch.write_text("repositories:\n  - ../one\n  - {root: /srv/two, run_tests: true}\n"
+                     "  - ../one\n")
+    got = watch_list(watch, os.pathsep.join([str(tmp_path / "three"), "/srv/two"]))
+    assert got == [Checkout(str(tmp_path / "one")), Checkout("/srv/two", True),
+                   Checkout(str(tmp_path / "three"))]
+    assert watch_list(tmp_path / "missing.yaml", "") == []
+    for bad, message in [("repositories: {a: 1}\n", "expected `repositories:`"),
+                         ("repositories:\n  - {root: x, tests: 1}\n", r"repositories\[0\]"),
+                         ("repositories: [unclosed\n", "not valid YAML")]:
+        watch.write_text(bad)
+        with pytest.raises(FleetError, match=message):
+            watch_list(watch)
+
+
+def test_registry_sync_and_unknown_partition(tmp_path):
+    registry = Registry(tmp_path / "home")
+    one, two = Checkout("/srv/one"), Checkout("/srv/two", True)
+    assert registry.sync([one, two]) == (sorted([one.key, two.key]), [])
+    assert registry.sync([two]) == ([], [one.key])
+    assert registry.get(two.key) == two
+    with pytest.raises(FleetError, match="not in the fleet registry"):
+        registry.get(one.key)
+
+
+def test_a_fleet_run_of_an_unknown_partition_fails_clearly(sample_repo, tmp_path):
+    home = tmp_path / "home"
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(REPOSITORIES.name, ["ghost-00000000"])
+        job = run.definitions(run.Shape("fleet", str(home))) \
+            .resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(instance=instance, partition_key="ghost-00000000",
+                                        asset_selection=[dg.AssetKey(["core", "file_state"])],
+                                        raise_on_error=False)
+    assert not result.success
+    assert "not in the fleet registry" in str(result.all_events)
+
+
+def test_catalog_waits_for_a_partition_being_written(sample_repo, tmp_path):
+    home = tmp_path / "home"
+    assert run.materialize("core/file_state", target=str(sample_repo), tools=[],
+                           fleet=str(home)).success
+    lock = DatabaseLock(partition_db(home.resolve(), partition_key(sample_repo)))
+    lock.acquire(5, "a test writer", "write")
+    try:
+        with pytest.raises(LockTimeoutError, match="a test writer"):
+            run.query("SELECT count(*) FROM core.file_state", fleet=str(home), timeout_s=0.5)
+    finally:
+        lock.release()
+    assert run.query("SELECT count(*) AS n FROM core.file_state",
+                     fleet=str(home)).to_pylist() == [{"n": 11}]
+    # Read-only: the views cannot be written, nor can the attached files behind them.
+    with pytest.raises(duckdb.Error, match="base table"):
+        run.query("DELETE FROM core.file_state", fleet=str(home))
+    with pytest.raises(duckdb.Error, match="read-only"):
+        run.query("DELETE FROM p_0.core.file_state", fleet=str(home))
+
+
+@dg.asset(key=["reports", "largest_files"], deps=[dg.AssetKey(["core", "file_state"])],
+          kinds={"duckdb", "sql"}, description="The three largest files of the repository.")
+def largest_files(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """A user's own SQL asset, as the README shows it."""
+    with duckdb.get_connection() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS reports")
+        con.execute("CREATE OR REPLACE TABLE reports.largest_files AS "
+                    "SELECT repo, rel_path, size_bytes FROM core.file_state "
+                    "ORDER BY size_bytes DESC, rel_path LIMIT 3")
+        (count,) = con.execute("SELECT count(*) FROM reports.largest_files").fetchone()
+    return dg.MaterializeResult(metadata={"dagster/row_count": count})
+
+
+def test_a_users_sql_asset_on_duckdb_resource(sample_repo, tmp_path, shape):
+    """DuckDBResource over the warehouse: the user's table lands beside ours (in the fleet,
+    in the partition's file) and the catalog shows it across the fleet."""
+    db = tmp_path / "u.duckdb"
+    result = shape.materialize("core/file_state,reports/largest_files", sample_repo, db,
+                               tools=[], extra_assets=(largest_files,))
+    assert result.success
+    file = shape.db_of(sample_repo, db)
+    assert len(rows(file, "SELECT * FROM reports.largest_files")) == 3
+    assert rows(file, "SELECT max(size_bytes) FROM core.file_state") == \
+        rows(file, "SELECT max(size_bytes) FROM reports.largest_files")
+    if shape.name == "fleet":
+        (event,) = [e for e in result.get_asset_materialization_events()
+                    if e.asset_key.path == ["reports", "largest_files"]]
+        assert event.partition == partition_key(sample_repo)
+        found = run.query("SELECT DISTINCT partition FROM reports.largest_files",
+                          fleet=shape.home(db))
+        assert found.column(0).to_pylist() == [partition_key(sample_repo)]
+
+
+def _cli(args: list, env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=420)
+    assert proc.returncode == 0, f"{args}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def test_fleet_through_the_clis(tmp_path):
+    """`codeintel-assets materialize --fleet` registers and ingests two clones of one remote;
+    `dagster asset materialize -m codeintel_assets.fleet --select 'core/ast_nodes+'
+    --partition KEY` refreshes one partition; `codeintel-assets query --fleet` sees both."""
+    one = make_git_repo(tmp_path / "one" / "w", {"a.py": "def f():\n    return 1\n"})
+    two = make_git_repo(tmp_path / "two" / "w", {"b.py": "class B:\n    pass\n"})
+    home, dagster_home = tmp_path / "fleet", tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEINTEL", "DAGSTER"))}
+    env.update(CODEINTEL_FLEET_HOME=str(home), DAGSTER_HOME=str(dagster_home))
+    for repo in (one, two):
+        _cli([BIN / "codeintel-assets", "materialize", "--fleet", "--target", repo,
+              "--select", "core/file_state", "--skip-tool", "tests"], env, tmp_path)
+    # The CLI's instance (DAGSTER_HOME) needs the partition, as the fleet sensor adds it.
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.add_dynamic_partitions(REPOSITORIES.name, [partition_key(two)])
+    proc = _cli([BIN / "dagster", "asset", "materialize", "-m", "codeintel_assets.fleet",
+                 "--select", "core/ast_nodes+", "--partition", partition_key(two)],
+                env, tmp_path)
+    assert 'Started execution of step "goids"' in proc.stdout + proc.stderr
+    assert rows(partition_db(home, partition_key(two)), "SELECT qualname FROM core.goids "
+                "ORDER BY 1") == [("b",), ("b.B",)]
+    # The other partition's file was not touched: it still holds only what the CLI wrote.
+    assert rows(partition_db(home, partition_key(one)),
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema NOT LIKE '\\_%' ESCAPE '\\'") == [("core.file_state",)]
+    out = _cli([BIN / "codeintel-assets", "query", "--fleet",
+                "SELECT partition, repo, count(*) AS files FROM core.file_state GROUP BY ALL "
+                "ORDER BY partition"], env, tmp_path).stdout
+    assert partition_key(one) in out and partition_key(two) in out
+    assert out.count("acme/widgets") == 2
+    # Without --partition Dagster refuses the fleet: that is why the default stays single.
+    refused = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m",
+                              "codeintel_assets.fleet", "--select", "core/file_state"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "partition" in (refused.stdout + refused.stderr).lower()

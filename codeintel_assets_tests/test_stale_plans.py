@@ -4,6 +4,7 @@ ledger in between, and the step runs again and plans anew."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import types
 
@@ -15,7 +16,12 @@ from codeintel_assets.extract.parallel import ExtractResult
 from codeintel_assets.storage import incremental
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.compare import table_differences
-from codeintel_assets.storage.gateway import FileDelta, StalePlanError, StorageGateway
+from codeintel_assets.storage.gateway import (
+    FileDelta,
+    StalePlanError,
+    StorageGateway,
+    ledger_digest,
+)
 from codeintel_assets_tests.conftest import make_git_repo
 
 SPEC = table("core.ast_metrics")
@@ -117,3 +123,36 @@ def test_the_step_retries_when_another_writer_changes_the_ledger(tmp_path, monke
     assert run.materialize("core/file_state,core/ast_nodes", target=str(repo),
                            db=str(tmp_path / "full.duckdb"), tools=[]).success
     assert table_differences(db, tmp_path / "full.duckdb", ["core.ast_nodes"]) == {}
+
+
+def test_rows_derived_from_another_table_are_refused_when_it_changed(tmp_path):
+    """config_values' references are matched against core.string_literals as planned: if
+    another writer changes the literals before config_values is written, it is refused."""
+    gateway = StorageGateway(tmp_path / "w.duckdb")
+    literals, config = table("core.string_literals"), table("analytics.config_values")
+
+    def literal_rows(paths):
+        return literals.from_rows([{"repo": REPO, "commit": "c", "rel_path": p, "module": None,
+                                    "literal": "host"} for p in paths])
+
+    gateway.apply_delta(literals, REPO, FileDelta(literal_rows(["a.py"]), (), {"a.py": "1"},
+                                                  "v", "c", True))
+    planned = ledger_digest(gateway.ledger(literals, REPO))
+    values = config.from_rows([{"repo": REPO, "commit": "c", "config_path": "app.toml",
+                                "key": "host", "format": "toml", "value_type": "str",
+                                "value_preview": "db", "reference_paths": '["a.py"]',
+                                "reference_modules": "[]", "reference_count": 1}])
+    delta = FileDelta(values, (), {"app.toml": "1"}, "v", "c", True,
+                      derived_from={literals.qualified_name: planned})
+    # Another writer: a.py no longer has the literal.
+    gateway.apply_delta(literals, REPO, FileDelta(literal_rows([]), ("a.py",), {"a.py": "2"},
+                                                  "v", "c", False))
+    with pytest.raises(StalePlanError, match="core.string_literals"):
+        gateway.apply_delta(config, REPO, delta)
+    assert not gateway.table_exists(config) or \
+        gateway.read_table(config, REPO).num_rows == 0
+    # Derived from the literals as they are now, it applies.
+    fresh = ledger_digest(gateway.ledger(literals, REPO))
+    gateway.apply_delta(config, REPO, dataclasses.replace(
+        delta, derived_from={literals.qualified_name: fresh}))
+    assert gateway.read_table(config, REPO, ["key"]).to_pylist() == [{"key": "host"}]

@@ -210,12 +210,15 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
         qualifiers=(f"max{target.max_file_bytes}",))
     delta = configs["analytics.config_values"]
     # References of unchanged config files can change too: the table is rewritten whole,
-    # matched inside DuckDB against the literals as this step leaves them.
+    # matched inside DuckDB against the literals as this step leaves them. The literals it
+    # read must still be the stored ones when it is written (written after it, below).
+    literal_delta = literals[LITERALS_TABLE]
     values = derived.config_values_with_references(
-        warehouse.gateway(), target.info().slug, delta, literals[LITERALS_TABLE])
+        warehouse.gateway(), target.info().slug, delta, literal_delta)
     configs["analytics.config_values"] = FileDelta(
         values, (), delta.ledger, delta.version, delta.commit, True,
-        planned_against=delta.planned_against)
+        planned_against=delta.planned_against,
+        derived_from={LITERALS_TABLE: literal_delta.planned_against})
     yield from outputs(context, {**configs, **literals}, {}, {**metadata, **config_meta})
 
 

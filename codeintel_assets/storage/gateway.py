@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codeintel_assets.storage.catalog import TableSpec
+from codeintel_assets.storage.catalog import table as catalog_table
 from codeintel_assets.storage.ledger import (
     Ledger,
     StalePlanError,
@@ -117,7 +118,9 @@ class FileDelta:
     the write (failed files left out, so they are retried). version: extractor and catalog
     version of the rows. commit: the snapshot sha all of the repository's rows carry afterwards.
     planned_against: the `ledger_digest` of the ledger the delta was planned from; the write
-    raises StalePlanError when the stored ledger differs (None: not checked).
+    raises StalePlanError when the stored ledger differs (None: not checked). derived_from:
+    qualified table name -> `ledger_digest` of other tables the rows were computed from (the
+    string literals config references are matched against); checked the same way.
     """
 
     rows: pa.Table
@@ -127,6 +130,7 @@ class FileDelta:
     commit: str
     full: bool
     planned_against: str | None = None
+    derived_from: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -292,6 +296,8 @@ class StorageGateway:
             try:
                 if delta is not None and delta.planned_against is not None:
                     check_plan(con, spec, repo, delta.planned_against)
+                for source, digest in (delta.derived_from if delta is not None else {}).items():
+                    check_plan(con, catalog_table(source), repo, digest)
                 migrated = ensure_table(con, spec)
                 if migrated and delta is not None and not delta.full:
                     raise SchemaMismatchError(f"{table}: an incremental update cannot follow a "

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.gateway import (
     SchemaMismatchError,
@@ -106,6 +107,26 @@ def test_read_table_columns_where_and_missing_table(gw):
                         where="size_bytes >= $min", params={"min": 20})
     assert got.column_names == ["rel_path", "size_bytes"]
     assert sorted(got.column("rel_path").to_pylist()) == ["b.py", "c.py"]
+
+
+def test_named_queries_bind_values_and_check_column_names(gw):
+    gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["a.py", "b.py", "c'.py"]))
+    gw.replace_repo_rows(FILE_STATE, "acme/b", file_batch("acme/b", ["a.py"]))
+    paths = queries.rows(gw, FILE_STATE, "acme/a", ["rel_path"], paths=["a.py", "c'.py", "z.py"])
+    assert sorted(paths.column(0).to_pylist()) == ["a.py", "c'.py"]  # a quote is only a value
+    got = queries.rows(gw, FILE_STATE, "acme/a", ["rel_path", "size_bytes"],
+                       equal={"size_bytes": 20}, one_of={"rel_path": ["a.py", "b.py"]})
+    assert got.to_pylist() == [{"rel_path": "b.py", "size_bytes": 20}]
+    state = queries.file_state(gw, "acme/a", python=True)
+    assert state.column_names == queries.FILE_STATE_COLUMNS and state.num_rows == 3
+    assert queries.file_state(gw, "acme/a", python=False).num_rows == 0
+    # Column names are the catalog's or nothing: no text of a caller reaches the SQL.
+    with pytest.raises(ValueError, match="no column"):
+        queries.rows(gw, FILE_STATE, "acme/a", equal={"1=1 OR rel_path": "x"})
+    with pytest.raises(ValueError, match="no column"):
+        queries.rows(gw, FILE_STATE, "acme/a", ['rel_path", "repo'])
+    with pytest.raises(ValueError, match="no path column"):
+        queries.rows(gw, REPO_MAP, "acme/a", paths=["a.py"])
 
 
 def test_replacing_one_repo_keeps_the_other(gw):

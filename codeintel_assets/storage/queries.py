@@ -26,7 +26,8 @@ def rows(gateway: StorageGateway, spec: TableSpec, repo: str,
          required: bool = False) -> pa.Table:
     """`repo`'s rows of `spec` as Arrow (`columns`, default all), restricted to the files of
     `paths` (its path column; None = every file), to rows whose columns equal the values of
-    `equal`, and to rows whose column is one of the values of `one_of`. Raises ValueError for
+    `equal` (SQL equality: None matches nothing), and to rows whose column is one of the
+    values of `one_of`. Raises ValueError for
     a column the catalog does not list (or `paths` on a table without a path column)."""
     conditions, params = [], {}
     if paths is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from pathlib import Path
@@ -413,10 +414,24 @@ def test_utf8_bom_is_accepted(tmp_path):
     assert _by_key(rows) == {"a": ("str", "\u00e9")}
 
 
-def test_too_large(tmp_path, monkeypatch):
-    monkeypatch.setattr(cv, "MAX_CONFIG_BYTES", 10)
-    message = _single_error(_rows(_write(tmp_path, "big.json", '{"a": "' + "x" * 50 + '"}')), "too_large")
-    assert message == "59 bytes exceeds the 10-byte limit"
+def test_too_large(tmp_path):
+    # A file over the scan's limit that the scan saw within it (it grew since): too_large too.
+    job = _write(tmp_path, "big.json", '{"a": "' + "x" * 50 + '"}')
+    (row,) = extract_config_values(job, max_file_bytes=10)["analytics.config_values"]
+    assert (row["key"], row["value_type"]) == ("", "too_large")
+    assert row["value_preview"] == "59 bytes exceeds the limit of 10"
+    assert _by_key(_rows(job)) == {"a": ("str", "x" * 50)}  # within the default limit
+
+
+@pytest.mark.parametrize("status", ["too_large", "binary"])
+def test_the_scans_verdict_decides_and_the_file_is_not_parsed(tmp_path, status):
+    _write(tmp_path, "app.json", '{"a": 1}')
+    job = dataclasses.replace(_job(tmp_path, "app.json"), scan_status=status,
+                              scan_error="the scan's message")
+    assert _single_error(_rows(job), status) == "the scan's message"
+    # Not even read: the scan's verdict stands for the file.
+    (tmp_path / "app.json").unlink()
+    assert _single_error(_rows(job), status) == "the scan's message"
 
 
 def test_key_cap_truncates_with_a_count(tmp_path, monkeypatch):

@@ -13,8 +13,8 @@ import time
 
 import duckdb
 
-from codeintel_assets.defs.tools import CROSSWALK_SQL
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.derived import crosswalk
 
 N = 50_000
 
@@ -51,10 +51,10 @@ def _tables(con: duckdb.DuckDBPyConnection) -> None:
 def test_crosswalk_of_a_file_with_50000_functions_is_fast_and_exact(tmp_path):
     con = duckdb.connect(str(tmp_path / "x.duckdb"))
     _tables(con)
-    query = CROSSWALK_SQL.replace("$repo", "?")
+    query = crosswalk("acme/big")
     started = time.perf_counter()
-    rows = con.execute(f"SELECT goid, cst_node_id, scip_symbol, match_status FROM ({query})",
-                       ["acme/big"] * query.count("?")).fetchall()
+    rows = con.execute(f"SELECT goid, cst_node_id, scip_symbol, match_status FROM ({query.query})",
+                       dict(query.params)).fetchall()
     elapsed = time.perf_counter() - started
     assert len(rows) == N + 1
     assert {r[3] for r in rows} == {"exact"}

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.gateway import (
     SchemaMismatchError,
@@ -50,8 +51,8 @@ def rows_by_path(tbl: pa.Table) -> dict[str, dict]:
 
 
 def count(gw: StorageGateway, qualified: str, repo: str | None = None) -> int:
-    sql = f"SELECT count(*) AS n FROM {qualified}" + (" WHERE repo = ?" if repo else "")
-    return gw.query(sql, (repo,) if repo else ()).column("n")[0].as_py()
+    sql = f"SELECT count(*) AS n FROM {qualified}" + (" WHERE repo = $repo" if repo else "")
+    return gw.query(sql, {"repo": repo} if repo else {}).column("n")[0].as_py()
 
 
 @pytest.fixture
@@ -103,9 +104,29 @@ def test_read_table_columns_where_and_missing_table(gw):
 
     gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["a.py", "b.py", "c.py"]))
     got = gw.read_table(FILE_STATE, repo="acme/a", columns=["rel_path", "size_bytes"],
-                        where="size_bytes >= ?", params=(20,))
+                        where="size_bytes >= $min", params={"min": 20})
     assert got.column_names == ["rel_path", "size_bytes"]
     assert sorted(got.column("rel_path").to_pylist()) == ["b.py", "c.py"]
+
+
+def test_named_queries_bind_values_and_check_column_names(gw):
+    gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["a.py", "b.py", "c'.py"]))
+    gw.replace_repo_rows(FILE_STATE, "acme/b", file_batch("acme/b", ["a.py"]))
+    paths = queries.rows(gw, FILE_STATE, "acme/a", ["rel_path"], paths=["a.py", "c'.py", "z.py"])
+    assert sorted(paths.column(0).to_pylist()) == ["a.py", "c'.py"]  # a quote is only a value
+    got = queries.rows(gw, FILE_STATE, "acme/a", ["rel_path", "size_bytes"],
+                       equal={"size_bytes": 20}, one_of={"rel_path": ["a.py", "b.py"]})
+    assert got.to_pylist() == [{"rel_path": "b.py", "size_bytes": 20}]
+    state = queries.file_state(gw, "acme/a", python=True)
+    assert state.column_names == queries.FILE_STATE_COLUMNS and state.num_rows == 3
+    assert queries.file_state(gw, "acme/a", python=False).num_rows == 0
+    # Column names are the catalog's or nothing: no text of a caller reaches the SQL.
+    with pytest.raises(ValueError, match="no column"):
+        queries.rows(gw, FILE_STATE, "acme/a", equal={"1=1 OR rel_path": "x"})
+    with pytest.raises(ValueError, match="no column"):
+        queries.rows(gw, FILE_STATE, "acme/a", ['rel_path", "repo'])
+    with pytest.raises(ValueError, match="no path column"):
+        queries.rows(gw, REPO_MAP, "acme/a", paths=["a.py"])
 
 
 def test_replacing_one_repo_keeps_the_other(gw):
@@ -191,7 +212,7 @@ def test_sql_with_wrong_columns_is_refused_and_nothing_is_touched(gw):
     gw.replace_repo_rows(REPO_MAP, "acme/a", REPO_MAP.from_rows([{"repo": "acme/a",
                                                                   "file_count": 2}]))
     bad = Sql('SELECT repo, any_value("commit") AS "commit", count(*) AS n_files '
-              "FROM core.file_state WHERE repo = ? GROUP BY repo", ("acme/a",))
+              "FROM core.file_state WHERE repo = $repo GROUP BY repo", {"repo": "acme/a"})
     with pytest.raises(SchemaMismatchError) as info:
         gw.replace_repo_rows(REPO_MAP, "acme/a", bad)
     msg = str(info.value)
@@ -205,12 +226,12 @@ def test_sql_with_wrong_columns_is_refused_and_nothing_is_touched(gw):
 
 REPO_MAP_FROM_FILE_STATE = """
 SELECT repo, any_value("commit") AS "commit", 'main' AS branch, false AS dirty,
-       TIMESTAMP '2024-01-02 03:04:05' AS commit_ts, ? AS repo_root,
+       TIMESTAMP '2024-01-02 03:04:05' AS commit_ts, $root AS repo_root,
        0 AS module_count, count(*) AS file_count,
        0 AS files_changed, count(*) AS files_added, 0 AS files_deleted, 0 AS files_unchanged,
        0 AS symlinks_skipped, 0 AS unreadable_paths,
        TIMESTAMP '2024-01-02 03:04:06' AS generated_at
-FROM core.file_state WHERE repo = ? GROUP BY repo
+FROM core.file_state WHERE repo = $repo GROUP BY repo
 """
 
 
@@ -219,8 +240,8 @@ def test_sql_write_runs_insert_select_in_the_database(gw):
     gw.replace_repo_rows(FILE_STATE, "acme/b", file_batch("acme/b", ["z.py"]))
 
     result = gw.replace_repo_rows(REPO_MAP, "acme/a",
-                                  Sql(REPO_MAP_FROM_FILE_STATE, ("/src/a", "acme/a")))
-    gw.replace_repo_rows(REPO_MAP, "acme/b", Sql(REPO_MAP_FROM_FILE_STATE, ("/src/b", "acme/b")))
+                                  Sql(REPO_MAP_FROM_FILE_STATE, {"root": "/src/a", "repo": "acme/a"}))
+    gw.replace_repo_rows(REPO_MAP, "acme/b", Sql(REPO_MAP_FROM_FILE_STATE, {"root": "/src/b", "repo": "acme/b"}))
 
     assert result == WriteResult("core.repo_map", 1, False)
     rows = {r["repo"]: r for r in gw.read_table(REPO_MAP).to_pylist()}
@@ -234,7 +255,7 @@ def test_sql_write_runs_insert_select_in_the_database(gw):
 
     # Re-running replaces (does not duplicate) the repo's row.
     gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["only.py"]))
-    gw.replace_repo_rows(REPO_MAP, "acme/a", Sql(REPO_MAP_FROM_FILE_STATE, ("/src/a", "acme/a")))
+    gw.replace_repo_rows(REPO_MAP, "acme/a", Sql(REPO_MAP_FROM_FILE_STATE, {"root": "/src/a", "repo": "acme/a"}))
     got = gw.read_table(REPO_MAP, repo="acme/a").to_pylist()
     assert len(got) == 1 and got[0]["file_count"] == 1
     assert gw.read_table(REPO_MAP, repo="acme/b").column("file_count").to_pylist() == [1]
@@ -245,10 +266,10 @@ def test_sql_write_from_a_helper_table(gw):
         con.execute("CREATE TABLE staging AS SELECT * FROM (VALUES "
                     "('acme/a', 'x.py', 1), ('acme/a', 'y.py', 2), ('acme/b', 'z.py', 3)"
                     ") v(repo, path, n)")
-    sql = Sql("""SELECT repo, ? AS "commit", path AS rel_path, 'python' AS language,
+    sql = Sql("""SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                         n * 100 AS size_bytes, n AS mtime_ns, md5(path) AS content_hash,
                         'ok' AS parse_status, NULL AS parse_error
-                 FROM staging WHERE repo = ?""", (COMMIT, "acme/a"))
+                 FROM staging WHERE repo = $repo""", {"commit": COMMIT, "repo": "acme/a"})
     result = gw.replace_repo_rows(FILE_STATE, "acme/a", sql)
 
     assert result.row_count == 2
@@ -263,14 +284,14 @@ def test_sql_write_from_a_helper_table(gw):
 
 FAILING_SELECTS = {
     # Column names pass the DESCRIBE check; the CAST fails only when rows are produced.
-    "cast": """SELECT repo, ? AS "commit", path AS rel_path, 'python' AS language,
+    "cast": """SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                       CAST(path AS BIGINT) AS size_bytes, 0 AS mtime_ns, '' AS content_hash,
                       'ok' AS parse_status, NULL AS parse_error
-               FROM staging WHERE repo = ?""",
-    "error": """SELECT repo, ? AS "commit", path AS rel_path, 'python' AS language,
+               FROM staging WHERE repo = $repo""",
+    "error": """SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                        error('boom ' || path) AS size_bytes, 0 AS mtime_ns, '' AS content_hash,
                        'ok' AS parse_status, NULL AS parse_error
-                FROM staging WHERE repo = ?""",
+                FROM staging WHERE repo = $repo""",
 }
 
 
@@ -281,7 +302,7 @@ def test_failed_write_keeps_the_previous_rows(gw, kind):
         con.execute("CREATE TABLE staging AS SELECT 'acme/a' AS repo, 'not-a-number' AS path")
 
     with pytest.raises(duckdb.Error):
-        gw.replace_repo_rows(FILE_STATE, "acme/a", Sql(FAILING_SELECTS[kind], (COMMIT, "acme/a")))
+        gw.replace_repo_rows(FILE_STATE, "acme/a", Sql(FAILING_SELECTS[kind], {"commit": COMMIT, "repo": "acme/a"}))
 
     assert rows_by_path(gw.read_table(FILE_STATE, repo="acme/a")) == rows_by_path(seeded)
     # The gateway still works afterwards (no transaction left open, lock released).
@@ -296,7 +317,7 @@ def test_failed_write_during_migration_rolls_back_the_migration(gw):
         con.execute("CREATE TABLE staging AS SELECT 'acme/a' AS repo, 'not-a-number' AS path")
 
     with pytest.raises(duckdb.Error):
-        gw.replace_repo_rows(FILE_STATE, "acme/a", Sql(FAILING_SELECTS["cast"], (COMMIT, "acme/a")))
+        gw.replace_repo_rows(FILE_STATE, "acme/a", Sql(FAILING_SELECTS["cast"], {"commit": COMMIT, "repo": "acme/a"}))
 
     with gw.connect() as con:
         cols = [r[0] for r in con.execute("DESCRIBE core.file_state").fetchall()]

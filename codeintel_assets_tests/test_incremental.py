@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
+import types
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -26,6 +29,12 @@ from codeintel_assets.storage.gateway import (
     FileDelta,
     SchemaMismatchError,
     StorageGateway,
+)
+from codeintel_assets.storage.incremental import (
+    extractor_version,
+    fingerprint,
+    fingerprint_hash,
+    ledger_version,
 )
 from codeintel_assets_tests.conftest import SHAPES, Shape, git, make_git_repo, write_files
 
@@ -82,6 +91,19 @@ def test_split_unchanged_reuses_only_files_with_the_same_stat(tmp_path):
     # An mtime close to the previous scan may hide a same-size edit: read it again.
     assert split_unchanged(tmp_path, ["a.py"], previous, old + RACY_WINDOW_NS)[0] == []
     assert split_unchanged(tmp_path, ["a.py"], previous, None) == ([], ["a.py"])
+
+
+def test_versions_come_from_the_extractors_declarations():
+    extractor = types.ModuleType("codeintel_assets.extract.fake")
+    extractor.VERSION, extractor.LIBRARIES = 3, ("pyyaml", "python")
+    python = "py{}.{}".format(*sys.version_info[:2])
+    assert extractor_version(extractor, "max10") == \
+        f"fake.v3+pyyaml{metadata.version('pyyaml')}+{python}+max10"
+    extractor.VERSION = 4  # read when asked: a bump takes effect at once
+    assert extractor_version(extractor).startswith("fake.v4+")
+    assert ledger_version("core.ast_metrics", extractor) == \
+        f"{table('core.ast_metrics').version()}/{extractor_version(extractor)}"
+    assert fingerprint_hash(fingerprint("abc", "pkg.mod")) == "abc" == fingerprint("abc", None)
 
 
 # ---- gateway ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets.defs.resources import DuckDBIOManager, TargetRepo, Warehouse
+from codeintel_assets.definitions import defs
+from codeintel_assets.defs.io_manager import DuckDBIOManager
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TABLES
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
@@ -157,7 +159,7 @@ def test_downstream_asset_loads_a_table_handle(materialized):
     @dg.asset(key=["demo", "function_count"], ins={"goids": dg.AssetIn(key=["core", "goids"])},
               io_manager_key="mem")
     def function_count(goids) -> int:
-        return goids.arrow(["kind"], where="kind = 'function'").num_rows
+        return goids.arrow(["kind"], equal={"kind": "function"}).num_rows
 
     target = TargetRepo(root=str(repo))
     warehouse = Warehouse(target=target, db_path=str(db))
@@ -222,3 +224,24 @@ def test_a_lone_surrogate_loses_only_its_literal(tmp_path, shape):
               if e.asset_key.to_user_string() == "core/string_literals"]
     assert meta["rows_dropped"].value == 1 and meta["failed_files"].value == 0
     assert json.loads(json.dumps(meta["dropped"].value))[0]["column"] == "literal"
+
+
+def test_config_files_follow_the_scans_limit_and_verdict(tmp_path):
+    """One limit, one status: a config file the scan found too large (by TargetRepo's
+    max_file_bytes, far below any limit of config extraction's own) or binary is one row with
+    the scan's status and message, not parsed."""
+    repo = make_git_repo(tmp_path / "r", {"app.json": json.dumps({"k": "v" * 300}),
+                                          "small.toml": "a = 1\n", "data.yaml": b"a: 1\0\n"})
+    db = tmp_path / "w.duckdb"
+    config = run.run_config(target=str(repo), db=str(db))
+    config["resources"]["target"]["config"]["max_file_bytes"] = 100
+    job = defs().resolve_implicit_global_asset_job_def()
+    assert job.execute_in_process(run_config=config, asset_selection=[
+        dg.AssetKey(["core", "file_state"]), dg.AssetKey(["analytics", "config_values"])]).success
+    scan = {r[0]: r[1:] for r in rows(db, "SELECT rel_path, parse_status, parse_error "
+                                          "FROM core.file_state")}
+    assert scan["app.json"][0] == "too_large" and scan["data.yaml"][0] == "binary"
+    values = rows(db, "SELECT config_path, key, value_type, value_preview "
+                      "FROM analytics.config_values ORDER BY config_path, key")
+    assert values == [("app.json", "", *scan["app.json"]), ("data.yaml", "", *scan["data.yaml"]),
+                      ("small.toml", "a", "int", "1")]

@@ -4,7 +4,6 @@ repositories), the automation conditions, and the hook installer."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 
 import dagster as dg

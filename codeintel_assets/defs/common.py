@@ -2,26 +2,20 @@
 decorator, progress logging and run metadata."""
 
 import dataclasses
-import sys
-from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
+from collections.abc import Mapping, Sequence
+from types import ModuleType
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from codeintel_assets import progress
-from codeintel_assets.defs.resources import (
-    TargetRepo,
-    Warehouse,
-    column_schema,
-    fingerprint_hash,
-)
+from codeintel_assets.defs.io_manager import column_schema
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
-from codeintel_assets.extract.scan import changed_since_scan
+from codeintel_assets.storage import incremental
 from codeintel_assets.storage.catalog import schemas, table
-from codeintel_assets.storage.changes import UpdatePlan, plan_update
 from codeintel_assets.storage.gateway import FileDelta, Sql
+from codeintel_assets.storage.incremental import ExtractFn
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
 POOL = "duckdb_writer"
@@ -127,78 +121,28 @@ def outputs(context, tables: Mapping[str, pa.Table | Sql | FileDelta], metadata:
 
 # ---- incremental file-level updates ---------------------------------------------------------
 
-# extract(paths) -> rows of those files for every table of the step.
-ExtractFn = Callable[[Sequence[str]], ExtractResult]
-
-
-def plan_tables(warehouse: Warehouse, tables: Sequence[str], fingerprints: Mapping[str, str],
-                version: str, force_full: bool = False) -> dict[str, UpdatePlan]:
-    """An UpdatePlan per table against its ledger; `version` is the extractor's (see
-    `table_version`)."""
-    gateway, repo = warehouse.gateway(), warehouse.target.info().slug
-    ledgers = gateway.ledgers([table(t) for t in tables], repo) if tables else {}
-    return {t: plan_update(ledgers[t], fingerprints, table_version(t, version),
-                           force_full or warehouse.full_rebuild, warehouse.full_rebuild_share)
-            for t in tables}
-
-
-def table_version(name: str, extractor_version: str) -> str:
-    """What a table's ledger records: the catalog version of the table, the extractor's, and
-    the Python version (`ast` and the parsers change with it)."""
-    python = "py{}.{}".format(*sys.version_info[:2])
-    return f"{table(name).version()}/{extractor_version}/{python}"
-
-
-def with_libraries(extractor_version: str, *distributions: str) -> str:
-    """`extractor_version` plus the installed versions of the libraries its rows depend on, so
-    upgrading one (LibCST, docstring-parser, PyYAML) rebuilds the tables it feeds."""
-    return "+".join([extractor_version, *(f"{d}{metadata.version(d)}" for d in distributions)])
-
 
 def update_files(context, warehouse: Warehouse, tables: Sequence[str],
-                 fingerprints: Mapping[str, str], version: str, extract_fn: ExtractFn,
-                 reads_files: bool = True, force_full: bool = False,
-                 only_selected: bool = True) -> tuple[dict[str, FileDelta], dict[str, dict]]:
-    """Bring the file-level `tables` of one step (the selected ones, unless `only_selected` is
-    False) up to date with the files of `fingerprints` (rel_path -> fingerprint): plan each
-    table, extract the union of the files the plans need once, and return a FileDelta and
-    output metadata per table.
-
-    When the extractor `reads_files` from the work tree, files whose bytes changed since the
-    scan (an edit during the run) keep their new rows but stay out of the ledger, so the next
-    run extracts them again; so do files the extractor failed on.
-    """
+                 fingerprints: Mapping[str, str], extractor: ModuleType, extract_fn: ExtractFn,
+                 qualifiers: Sequence[str] = (), reads_files: bool = True,
+                 force_full: bool = False, only_selected: bool = True,
+                 ) -> tuple[dict[str, FileDelta], dict[str, dict]]:
+    """`storage.incremental.update_files` for the file-level `tables` of one step (the
+    selected ones, unless `only_selected` is False), logging to the run: a FileDelta and the
+    output metadata per table. `extractor` is the module declaring VERSION and LIBRARIES;
+    `reads_files` when it reads the work tree (edits since the scan are then detected)."""
     if only_selected:
         tables = [t for t in tables if key(t) in context.selected_asset_keys]
-    plans = plan_tables(warehouse, tables, fingerprints, version, force_full)
-    paths = sorted(set().union(*(p.to_extract for p in plans.values())))
-    result = extract_fn(paths)
-    unrecorded = {e.rel_path for e in result.errors}
-    if reads_files:
-        edited = changed_since_scan(warehouse.target.abs_root, {
-            p: fingerprint_hash(fingerprints[p]) for p in paths if p not in unrecorded})
-        for path in sorted(edited):
-            context.log.warning(f"{path} changed since repo_scan; extracted as it is now and "
-                                "left for the next run")
-        unrecorded |= edited
-    commit = warehouse.snapshot_commit()
-    deltas, metadata = {}, {}
-    for name, plan in plans.items():
-        rows = result.tables[name]
-        if len(plan.to_extract) != len(paths):  # another table of the step needed more files
-            column = table(name).path_column
-            rows = rows.filter(pc.is_in(rows[column], pa.array(plan.to_extract, pa.string())))
-        # Only files this table re-extracted lose their entry; its other rows stand.
-        missing = unrecorded.intersection(plan.to_extract)
-        deltas[name] = FileDelta(
-            rows, plan.to_delete, {p: f for p, f in fingerprints.items() if p not in missing},
-            table_version(name, version), commit, plan.full)
-        context.log.info(f"{name}: {plan.summary()}")
-        metadata[name] = {**run_metadata(result), **plan.summary(),
-                          "changed_paths": dg.MetadataValue.json(
-                              list(plan.changes.to_delete[:100])),
-                          "files_unrecorded": len(unrecorded)}
-    return deltas, metadata
+    result = incremental.update_files(
+        warehouse.gateway(), warehouse.target.info().slug, tables, fingerprints, extractor,
+        extract_fn, warehouse.snapshot_commit(), context.log, qualifiers=qualifiers,
+        root=warehouse.target.abs_root if reads_files else None, policy=warehouse.policy(),
+        force_full=force_full)
+    metadata = {name: {**run_metadata(result.extracted), **update.summary(),
+                       "changed_paths": dg.MetadataValue.json(
+                           list(update.plan.changes.to_delete[:100]))}
+                for name, update in result.tables.items()}
+    return result.deltas, metadata
 
 
 def jobs_extractor(context, target: TargetRepo, label: str, fn, jobs: Mapping[str, FileJob],

@@ -2,7 +2,7 @@
 
 Each step reads what it needs through the Warehouse, runs an extractor from
 `codeintel_assets.extract` across processes on the files that changed since each of its tables
-was written (see `common.update_files` and `storage.changes`), and returns a FileDelta per
+was written (see `storage.incremental` and `storage.changes`), and returns a FileDelta per
 table that the DuckDB IO manager (the StorageGateway) applies. Steps that yield several tables
 are subsettable multi-assets: selecting one table runs the step and writes only that table.
 """
@@ -14,7 +14,6 @@ from collections import Counter
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from codeintel_assets.defs.common import (
     extract,
@@ -23,9 +22,7 @@ from codeintel_assets.defs.common import (
     outputs,
     run_metadata,
     step,
-    table_version,
     update_files,
-    with_libraries,
 )
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract import config_values as config_extract
@@ -33,14 +30,8 @@ from codeintel_assets.extract import cst as cst_extract_module
 from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
 from codeintel_assets.extract import python_ast, repo_tables, scan
-from codeintel_assets.extract.config_references import (
-    LITERALS_TABLE,
-    attach_references,
-    key_names,
-    literal_index,
-    string_literals,
-)
-from codeintel_assets.extract.config_values import extract_config_values
+from codeintel_assets.extract.config_references import LITERALS_TABLE, string_literals
+from codeintel_assets.extract.config_values import config_extractor
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import (
@@ -58,9 +49,11 @@ from codeintel_assets.extract.scan import (
     walk_tree,
 )
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
+from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
-from codeintel_assets.storage.gateway import FileDelta
+from codeintel_assets.storage.gateway import FileDelta, ledger_digest
+from codeintel_assets.storage.incremental import ledger_version
 
 # ---- repo_scan -----------------------------------------------------------------------------
 
@@ -84,7 +77,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
 
     state_spec = table("core.file_state")
-    version = table_version("core.file_state", f"scan.v{scan.VERSION}.max{target.max_file_bytes}")
+    version = ledger_version("core.file_state", scan, f"max{target.max_file_bytes}")
     stored = warehouse.gateway().ledger(state_spec, info.slug)
     previous = warehouse.read("core.file_state", required=False).to_pylist()
     previous_scan = _previous_scan(warehouse)
@@ -136,7 +129,8 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                     [{"rel_path": s.rel_path, "reason": s.reason} for s in skipped[:100]])}
     # file_state is small: always written whole, with a ledger so a scanner version or
     # max_file_bytes change forces every file to be read again.
-    state_delta = FileDelta(file_state, (), hashes, version, info.commit, True)
+    state_delta = FileDelta(file_state, (), hashes, version, info.commit, True,
+                            planned_against=ledger_digest(stored))
     yield from outputs(context, {"core.file_state": state_delta, "core.modules": modules,
                                   "core.repo_map": repo_map, "analytics.tags_index": tags_index},
                         metadata)
@@ -157,10 +151,10 @@ AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports")
       ("core.file_state",))
 def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """Parse the Python files that scanned ok and changed since each table was written."""
-    jobs, fingerprints = warehouse.file_inputs("python")
+    inputs = warehouse.file_inputs("python")
     deltas, metadata = update_files(
-        context, warehouse, AST_TABLES, fingerprints, f"ast.v{python_ast.VERSION}",
-        jobs_extractor(context, target, "ast_extract", extract_ast, jobs, AST_TABLES))
+        context, warehouse, AST_TABLES, inputs.fingerprints, python_ast,
+        jobs_extractor(context, target, "ast_extract", extract_ast, inputs.jobs, AST_TABLES))
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -170,11 +164,11 @@ def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 @step("cst_extract", ("core.cst_nodes",), "LibCST (PositionProvider, QualifiedNameProvider)",
       ("core.file_state",))
 def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    jobs, fingerprints = warehouse.file_inputs("python")
+    inputs = warehouse.file_inputs("python")
     deltas, metadata = update_files(
-        context, warehouse, ["core.cst_nodes"], fingerprints,
-        with_libraries(f"cst.v{cst_extract_module.VERSION}", "libcst"),
-        jobs_extractor(context, target, "cst_extract", extract_cst, jobs, ["core.cst_nodes"]))
+        context, warehouse, ["core.cst_nodes"], inputs.fingerprints, cst_extract_module,
+        jobs_extractor(context, target, "cst_extract", extract_cst, inputs.jobs,
+                       ["core.cst_nodes"]))
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -182,11 +176,10 @@ def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
       ("core.file_state",))
 def docstrings_ingest(context: dg.AssetExecutionContext, target: TargetRepo,
                       warehouse: Warehouse):
-    jobs, fingerprints = warehouse.file_inputs("python")
+    inputs = warehouse.file_inputs("python")
     deltas, metadata = update_files(
-        context, warehouse, ["core.docstrings"], fingerprints,
-        with_libraries(f"docstrings.v{docstrings_module.VERSION}", "docstring-parser"),
-        jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, jobs,
+        context, warehouse, ["core.docstrings"], inputs.fingerprints, docstrings_module,
+        jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, inputs.jobs,
                        ["core.docstrings"]))
     yield from outputs(context, deltas, {}, metadata)
 
@@ -200,45 +193,33 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Config values of changed config files and string literals of changed Python files;
     references are then matched for every config row (a Python change can add one anywhere).
     The literals are needed for the references even when only config_values is selected."""
-    version = with_libraries(f"config.v{config_extract.VERSION}", "pyyaml", "detect-secrets")
-    py_jobs, py_fingerprints = warehouse.file_inputs("python")
+    python = warehouse.file_inputs("python")
     literals, metadata = update_files(
-        context, warehouse, [LITERALS_TABLE], py_fingerprints, version,
-        jobs_extractor(context, target, "string_literals", string_literals, py_jobs,
+        context, warehouse, [LITERALS_TABLE], python.fingerprints, config_extract,
+        jobs_extractor(context, target, "string_literals", string_literals, python.jobs,
                        [LITERALS_TABLE]), only_selected=False)
     if key("analytics.config_values") not in context.selected_asset_keys:
         yield from outputs(context, literals, {}, metadata)
         return
-    conf_jobs, conf_fingerprints = warehouse.file_inputs("config")
+    config = warehouse.file_inputs("config")
     configs, config_meta = update_files(
-        context, warehouse, ["analytics.config_values"], conf_fingerprints, version,
-        jobs_extractor(context, target, "config_ingest", extract_config_values, conf_jobs,
-                       ["analytics.config_values"]))
-    config_delta, literal_delta = configs["analytics.config_values"], literals[LITERALS_TABLE]
-    values = pa.concat_tables([_kept(warehouse, "analytics.config_values", config_delta),
-                               config_delta.rows])
-    # Only literals naming some key matter: read those, not every literal of the repository.
-    names = sorted({n for k in values.column("key").to_pylist() for n in key_names(k or "")})
-    named = pa.concat_tables([
-        _kept(warehouse, LITERALS_TABLE, literal_delta, "list_contains(?::VARCHAR[], literal)",
-              (names,)),
-        literal_delta.rows.filter(pc.is_in(literal_delta.rows["literal"],
-                                           pa.array(names, pa.string())))])
-    values = attach_references(values, literal_index(named.to_pylist()))
-    # References of unchanged config files can change too: the table is rewritten whole.
+        context, warehouse, ["analytics.config_values"], config.fingerprints, config_extract,
+        jobs_extractor(context, target, "config_ingest", config_extractor(target.max_file_bytes),
+                       config.jobs, ["analytics.config_values"]),
+        # The scan's limit decides what is too_large: another limit, other rows.
+        qualifiers=(f"max{target.max_file_bytes}",))
+    delta = configs["analytics.config_values"]
+    # References of unchanged config files can change too: the table is rewritten whole,
+    # matched inside DuckDB against the literals as this step leaves them. The literals it
+    # read must still be the stored ones when it is written (written after it, below).
+    literal_delta = literals[LITERALS_TABLE]
+    values = derived.config_values_with_references(
+        warehouse.gateway(), target.info().slug, delta, literal_delta)
     configs["analytics.config_values"] = FileDelta(
-        values, (), config_delta.ledger, config_delta.version, config_delta.commit, True)
+        values, (), delta.ledger, delta.version, delta.commit, True,
+        planned_against=delta.planned_against,
+        derived_from={LITERALS_TABLE: literal_delta.planned_against})
     yield from outputs(context, {**configs, **literals}, {}, {**metadata, **config_meta})
-
-
-def _kept(warehouse: Warehouse, name: str, delta: FileDelta, where: str = "true",
-          params: tuple = ()) -> pa.Table:
-    """The stored rows of `name` (matching `where`) that applying `delta` leaves in place."""
-    if delta.full:
-        return table(name).empty()
-    column = table(name).path_column
-    return warehouse.read(name, where=f'{where} AND NOT list_contains(?::VARCHAR[], "{column}")',
-                          params=(*params, list(delta.to_delete)), required=False)
 
 
 # ---- goids ---------------------------------------------------------------------------------
@@ -256,20 +237,16 @@ def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Ware
         context.log.warning("goids: core.ast_nodes has no ledger; rebuilding in full")
     ast_version, fingerprints = upstream or ("none", {})
     repo = target.info().slug
-    placeholders = ", ".join("?" for _ in DEF_NODE_TYPES)
 
     def compute(paths):
         started = time.perf_counter()
-        where, params = f"node_type IN ({placeholders})", DEF_NODE_TYPES
-        if upstream is not None:
-            where, params = (where + " AND list_contains(?::VARCHAR[], rel_path)",
-                             (*params, list(paths)))
-        defs = warehouse.read("core.ast_nodes", AST_COLUMNS, where=where, params=params)
+        defs = queries.definition_nodes(warehouse.gateway(), repo, DEF_NODE_TYPES, AST_COLUMNS,
+                                        paths if upstream is not None else None)
         return ExtractResult({"core.goids": goids_from_ast_nodes(repo, defs)},
                              files=len(paths), wall_s=time.perf_counter() - started)
 
     deltas, metadata = update_files(context, warehouse, ["core.goids"], fingerprints,
-                                    f"goids.v{goids_module.VERSION}+{ast_version}", compute,
+                                    goids_module, compute, qualifiers=(ast_version,),
                                     reads_files=False, force_full=upstream is None)
     yield from outputs(context, deltas, {}, metadata)
 

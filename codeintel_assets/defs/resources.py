@@ -1,28 +1,21 @@
-"""Resources: the target repository, the warehouse (DuckDB file) and its IO manager."""
-
+"""Resources: the target repository and the warehouse (DuckDB file)."""
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
+from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.scan import (
-    DEFAULT_EXCLUDES,
-    DEFAULT_INCLUDES,
-    DEFAULT_MAX_FILE_BYTES,
-    absolute,
-    module_names,
-)
+from codeintel_assets.extract.scan import DEFAULT_EXCLUDES, DEFAULT_INCLUDES
 from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env
-from codeintel_assets.storage.catalog import TableSpec, table
+from codeintel_assets.storage import incremental, queries
+from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
 from codeintel_assets.storage.gateway import (
-    FileDelta,
     MissingTableError,
-    Sql,
     StorageGateway,
     default_db_path,
     default_read_timeout_s,
@@ -175,17 +168,21 @@ class Warehouse(dg.ConfigurableResource):
         return StorageGateway(self.db_file(), read_timeout_s=self.read_timeout_s, label=label,
                               report=report)
 
-    def read(self, qualified_name: str, columns: list[str] | None = None, where: str = "",
-             params: tuple = (), required: bool = True) -> pa.Table:
-        """This repository's rows of a catalog table as Arrow.
+    def read(self, qualified_name: str, columns: Sequence[str] | None = None, *,
+             paths: Sequence[str] | None = None, equal: Mapping[str, object] | None = None,
+             one_of: Mapping[str, Sequence[object]] | None = None,
+             required: bool = True) -> pa.Table:
+        """This repository's rows of a catalog table as Arrow, optionally only of the files of
+        `paths`, rows whose columns equal `equal`'s values, or are one of `one_of`'s (values,
+        bound as parameters: see `storage.queries.rows`).
 
         Raises UpstreamMissingError when `required` and the table was never materialized for
         this repository (so a step run alone fails loudly instead of writing empty tables).
         """
-        gateway, repo = self.gateway(), self.target.info().slug
         try:
-            return gateway.read_table(table(qualified_name), repo, columns, where, params,
-                                      required=required)
+            return queries.rows(self.gateway(), table(qualified_name), self.target.info().slug,
+                                columns, paths=paths, equal=equal, one_of=one_of,
+                                required=required)
         except MissingTableError:
             raise self._missing(qualified_name) from None
 
@@ -201,27 +198,21 @@ class Warehouse(dg.ConfigurableResource):
 
     def python_jobs(self) -> list[FileJob]:
         """One FileJob per Python file of core.file_state that parsed, with its module name."""
-        return list(self.file_inputs("python")[0].values())
+        return list(self.file_inputs("python").jobs.values())
 
-    def file_inputs(self, language: str) -> tuple[dict[str, FileJob], dict[str, str]]:
-        """The files of core.file_state a file-level step reads: rel_path -> FileJob, and
-        rel_path -> fingerprint (the content hash, plus the module name for Python files,
-        whose rows carry it). `language` is 'python' (files that parsed) or 'config' (every
-        non-Python file; their extractor records parse errors as rows)."""
-        where = "language = 'python'" if language == "python" else "language <> 'python'"
-        state = self.read("core.file_state",
-                          ["rel_path", "commit", "parse_status", "content_hash"],
-                          where=where).to_pylist()
-        modules = module_names([r["rel_path"] for r in state]) if language == "python" else {}
-        repo, root = self.target.info().slug, self.target.abs_root
-        jobs, fingerprints = {}, {}
-        for r in state:
-            if language == "python" and r["parse_status"] != "ok":
-                continue
-            path, module = r["rel_path"], modules.get(r["rel_path"], (None,))[0]
-            jobs[path] = FileJob(repo, r["commit"], path, absolute(root, path), module)
-            fingerprints[path] = fingerprint(r["content_hash"], module)
-        return jobs, fingerprints
+    def file_inputs(self, language: str) -> incremental.FileInputs:
+        """The files of core.file_state a file-level step reads ('python' or 'config'; see
+        `storage.incremental.file_inputs`). Raises UpstreamMissingError before the first
+        scan."""
+        try:
+            return incremental.file_inputs(self.gateway(), self.target.info().slug,
+                                           self.target.abs_root, language)
+        except MissingTableError:
+            raise self._missing("core.file_state") from None
+
+    def policy(self) -> incremental.RebuildPolicy:
+        """When file-level tables are rebuilt in full instead of incrementally."""
+        return incremental.RebuildPolicy(self.full_rebuild, self.full_rebuild_share)
 
     def snapshot_commit(self) -> str:
         """The commit core.file_state describes ('' outside Git). Raises UpstreamMissingError
@@ -237,75 +228,3 @@ def _step_identity() -> tuple[str, Reporter | None]:
     except dg.DagsterInvariantViolationError:
         return default_label(), None
     return f"step {context.op.name} of run {context.run_id[:8]}", context.log.warning
-
-
-def fingerprint(content_hash: str, module: str | None) -> str:
-    """A file's ledger fingerprint: its content hash, and the module name its rows carry."""
-    return f"{content_hash}|{module}" if module else content_hash
-
-
-def fingerprint_hash(value: str) -> str:
-    """The content hash part of a `fingerprint`."""
-    return value.partition("|")[0]
-
-
-@dataclass(frozen=True)
-class TableHandle:
-    """What a downstream asset receives for a warehouse table: a name it can query lazily."""
-
-    warehouse: Warehouse
-    spec: TableSpec
-
-    def arrow(self, columns: list[str] | None = None, where: str = "", params: tuple = ()):
-        return self.warehouse.read(self.spec.qualified_name, columns, where, params)
-
-
-class DuckDBIOManager(dg.ConfigurableIOManager):
-    """Stores each `[schema, table]` asset as DuckDB table `schema.table` via the gateway.
-
-    Outputs may be a pyarrow Table (loaded zero-copy) or a `Sql` SELECT run inside DuckDB, each
-    replacing the target repository's rows in one transaction, or a `FileDelta`, which replaces
-    only the rows of changed files (see StorageGateway.apply_delta). Other repositories' rows
-    stay. Inputs load as a `TableHandle`.
-    """
-
-    warehouse: Warehouse
-
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql | FileDelta) -> None:
-        spec = table(".".join(context.asset_key.path))
-        gateway = self.warehouse.gateway(f"step {context.step_key} of run {context.run_id[:8]}",
-                                         context.log.warning)
-        repo = self.warehouse.target.info().slug
-        if isinstance(obj, FileDelta):
-            result = gateway.apply_delta(spec, repo, obj)
-        else:
-            result = gateway.replace_repo_rows(spec, repo, obj)
-        context.add_output_metadata({
-            "dagster/row_count": result.row_count,
-            "dagster/table_name": f"{gateway.db_path}:{spec.qualified_name}",
-            "dagster/column_schema": column_schema(spec),
-            "migrated": result.migrated,
-            "preview": dg.MetadataValue.md(_preview(spec, result.preview)),
-        })
-
-    def load_input(self, context: dg.InputContext) -> TableHandle:
-        return TableHandle(self.warehouse, table(".".join(context.asset_key.path)))
-
-
-def column_schema(spec: TableSpec) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.duckdb_type, description=c.description or None,
-                       constraints=dg.TableColumnConstraints(nullable=c.name not in spec.primary_key))
-        for c in spec.columns
-    ])
-
-
-def _preview(spec: TableSpec, rows: list[dict]) -> str:
-    """A markdown table of the first rows written (first 8 columns after repo and commit)."""
-    if not rows:
-        return "_empty table_"
-    cols = [c for c in spec.column_names if c not in ("repo", "commit")][:8]
-    cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")[:60]  # noqa: E731
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)

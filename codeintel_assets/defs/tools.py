@@ -31,8 +31,8 @@ import dagster as dg
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
+from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
@@ -91,7 +91,7 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     files = [job.rel_path for job in warehouse.python_jobs()]
     commit = warehouse.snapshot_commit()
     defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
-                          where="node_type IN ('FunctionDef', 'AsyncFunctionDef')").to_pylist()
+                          one_of={"node_type": ("FunctionDef", "AsyncFunctionDef")}).to_pylist()
     python = tools.target_python(root, target.python)
     context.log.info(f"typing_ingest: target interpreter {python.executable} ({python.reason})")
     methods = {PYRIGHT.name: lambda: tools.pyright_diagnostics(root, files, python),
@@ -181,9 +181,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         return None
     root = target.abs_root
     python = tools.target_python(root, target.python)
-    (snapshot,) = warehouse.gateway().query(
-        "SELECT md5(coalesce(string_agg(rel_path || ':' || content_hash, ',' ORDER BY rel_path), "
-        "'')) FROM core.file_state WHERE repo = ?", (target.info().slug,)).columns[0].to_pylist()
+    snapshot = queries.file_state_digest(warehouse.gateway(), target.info().slug)
     db_dir = warehouse.gateway().db_path.parent
     # The warehouse folder changes with every run: inside the tree it must not move the key.
     inside = os.path.relpath(db_dir, root).replace(os.sep, "/")
@@ -256,8 +254,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
         if run.report_path else []
     files = sorted({r["rel_path"] for r in rows})
     definitions = warehouse.read("core.goids", ["rel_path", "qualname", "start_line", "goid"],
-                                 where="list_contains(?, rel_path)",
-                                 params=(files,)).to_pylist() if files else []
+                                 paths=files).to_pylist() if files else []
     rows = pytest_report.resolve_test_goids(rows, definitions)
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
@@ -332,57 +329,14 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 
 # ---- crosswalk -----------------------------------------------------------------------------
 
-CROSSWALK_SQL = """
--- Every join is an equality join on the exact token position (file, kind, line; file, line,
--- column), so it stays linear in the definitions of a file: a module matches on a position
--- no definition has (line 0 for its LibCST node, 1:0 for its SCIP definition), and what
--- equality cannot say is a residual filter on the few candidates of one position.
-WITH cst AS (
-    SELECT rel_path, node_id, kind, start_col,
-           CASE kind WHEN 'Module' THEN 0 ELSE start_line END AS join_line
-    FROM core.cst_nodes WHERE repo = $repo AND kind IN ('Module', 'ClassDef', 'FunctionDef')
-), occ AS (
-    -- A redefinition (a property setter, say) has no SCIP definition of its own: its name
-    -- token is an occurrence of the first definition's symbol, which is the right symbol.
-    SELECT rel_path, start_line, start_col, symbol, is_definition
-    FROM core.scip_occurrences WHERE repo = $repo AND NOT starts_with(symbol, 'local ')
-), g AS (
-    SELECT *,
-           CASE kind WHEN 'module' THEN 'Module' WHEN 'class' THEN 'ClassDef'
-                     ELSE 'FunctionDef' END AS cst_kind,
-           CASE kind WHEN 'module' THEN 0 ELSE name_line END AS cst_line,
-           CASE kind WHEN 'module' THEN 1 ELSE name_line END AS occ_line,
-           CASE kind WHEN 'module' THEN 0 ELSE name_col END AS occ_col
-    FROM core.goids WHERE repo = $repo
-)
-SELECT g.repo, g.commit, g.goid, g.urn, g.module, g.rel_path, g.start_line, g.end_line,
-       g.ast_node_id,
-       c.node_id AS cst_node_id,
-       s.symbol AS scip_symbol,
-       CASE WHEN c.node_id IS NOT NULL AND s.symbol IS NOT NULL THEN 'exact'
-            WHEN c.node_id IS NOT NULL OR s.symbol IS NOT NULL THEN 'partial'
-            ELSE 'none' END AS match_status
-FROM g
-LEFT JOIN cst c
-  ON c.rel_path = g.rel_path AND c.kind = g.cst_kind AND c.join_line = g.cst_line
- AND (g.kind = 'module' OR c.start_col < g.name_col)
-LEFT JOIN occ s
-  ON s.rel_path = g.rel_path AND s.start_line = g.occ_line AND s.start_col = g.occ_col
- AND (g.kind <> 'module' OR (s.is_definition AND s.symbol LIKE '%/__init__:'))
-QUALIFY row_number() OVER (PARTITION BY g.goid
-                           ORDER BY c.start_col DESC, s.is_definition DESC, s.symbol) = 1
-"""
-
-
 @step("crosswalk", ("core.goid_crosswalk",), "core.goids joined in DuckDB to core.cst_nodes "
       "(definition line) and core.scip_occurrences (definition on the name token)",
       ("core.goids", "core.cst_nodes", "core.scip_occurrences"))
 def crosswalk(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     for name in ("core.goids", "core.cst_nodes", "core.scip_occurrences"):
         warehouse.require(name)
-    query = CROSSWALK_SQL.replace("$repo", "?")
-    yield from outputs(context, {"core.goid_crosswalk": Sql(query, (target.info().slug,) *
-                                                             query.count("?"))}, {})
+    yield from outputs(context, {"core.goid_crosswalk": derived.crosswalk(target.info().slug)},
+                       {})
 
 
 TOOL_ASSETS = [typing_ingest, coverage_ingest, tests_ingest, scip_ingest, crosswalk]

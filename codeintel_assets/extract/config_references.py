@@ -3,17 +3,19 @@
 
 `string_literals` / `file_literals` collect the string constants of Python files, masked like
 config values; `attach_references` marks each config key with the Python files whose literals
-name it. The rows of core.string_literals are versioned with `config_values.VERSION` (one step
-writes both tables). Free of Dagster so worker processes import it cheaply.
+name it, by the same SQL (`storage.derived.REFERENCES_SQL`, run in an in-memory DuckDB) the
+pipeline runs inside the warehouse. The rows of core.string_literals are versioned with
+`config_values.VERSION` (one step writes both tables). Free of Dagster so worker processes
+import it cheaply.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from codeintel_assets.extract.config_values import CONFIG_TABLE
@@ -21,6 +23,8 @@ from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
 from codeintel_assets.extract.redact import redact
 from codeintel_assets.storage.catalog import table as catalog_table
+from codeintel_assets.storage.derived import references_query
+from codeintel_assets.storage.tables import conform
 
 LITERALS_TABLE = "core.string_literals"
 LITERAL_MIN_CHARS = 2
@@ -83,7 +87,8 @@ def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str,
 
 
 def key_names(key: str) -> set[str]:
-    """The literals that name a config key: its full keypath and its last non-numeric segment.
+    """The literals that name a config key: its full keypath and its last segment that is
+    neither empty nor all ASCII digits (what REFERENCES_SQL matches on).
 
     `database.host` -> {database.host, host}; `tool.ruff.lint.select.0` -> {..., select}.
     The key '' (error rows) has no names.
@@ -92,7 +97,7 @@ def key_names(key: str) -> set[str]:
         return set()
     names = {key}
     for segment in reversed(key.split(".")):
-        if segment and not segment.isdigit():
+        if segment and not (segment.isascii() and segment.isdigit()):
             names.add(segment)
             break
     return names
@@ -112,14 +117,15 @@ def attach_references(
     distinct modules, counting a file without a module by its rel_path. Existing reference
     values are replaced; rows with key '' get none. Returns a new table with the catalog schema.
     """
-    spec = catalog_table(CONFIG_TABLE)
-    rows = config.to_pylist()
-    for r in rows:
-        files: set[tuple[str, str | None]] = set()
-        for name in key_names(r["key"] or ""):
-            files.update(literals.get(name, ()))
-        r["reference_paths"] = json.dumps(sorted({path for path, _ in files}))
-        r["reference_modules"] = json.dumps(sorted({m for _, m in files if m is not None}))
-        r["reference_count"] = len({("module", m) if m is not None else ("path", path)
-                                    for path, m in files})
-    return spec.from_rows(rows)
+    literal_rows = pa.table({
+        "rel_path": pa.array([p for files in literals.values() for p, _ in files], pa.string()),
+        "module": pa.array([m for files in literals.values() for _, m in files], pa.string()),
+        "literal": pa.array([lit for lit, files in literals.items() for _ in files], pa.string()),
+    })
+    ordered = config.append_column("_order", pa.array(range(config.num_rows), pa.int64()))
+    with duckdb.connect() as con:
+        con.register("new_values", ordered)
+        con.register("new_literals", literal_rows)
+        out = con.sql(references_query("SELECT * FROM new_values",
+                                       "SELECT * FROM new_literals")).to_arrow_table()
+    return conform(catalog_table(CONFIG_TABLE), out)

@@ -3,9 +3,9 @@
 Config files (TOML, YAML, JSON, INI/CFG, dotenv) are parsed with the standard parser of their
 format and flattened into one row per leaf, keyed by a dotted keypath in which list items are
 numbers (`tool.ruff.lint.select.0`). Credentials are masked (see `redact`). Bad input is data,
-not an exception: a file that cannot be decoded or parsed becomes one `parse_error` row, an
-oversized file one `too_large` row, and a file with too many keys is cut off with a `truncated`
-row.
+not an exception: a file that cannot be decoded or parsed becomes one `parse_error` row, a
+file the scan found too large or binary one row with that status (`extract.limits`: one limit,
+one verdict), and a file with too many keys is cut off with a `truncated` row.
 
 `config_references` links the keys to code. The module is free of Dagster so worker processes
 import it cheaply.
@@ -20,18 +20,28 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
+from codeintel_assets.extract.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    UNPARSED_STATUSES,
+    too_large_message,
+)
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.redact import redact, secret_key
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes). 2: credentials inside values and
-# literals are masked, and more key names count as secret.
-VERSION = 2
+# literals are masked, and more key names count as secret. 3: the scan's too_large / binary
+# verdict and size limit decide, not a limit of this module's own.
+VERSION = 3
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("pyyaml", "detect-secrets", "python")  # tomllib, and ast for literals
 
 CONFIG_TABLE = "analytics.config_values"
 
@@ -44,7 +54,6 @@ CONFIG_GLOBS: tuple[str, ...] = (
     "*.toml", "*.yaml", "*.yml", "*.json", "*.ini", "*.cfg", ".env", ".env.*",
 )
 
-MAX_CONFIG_BYTES = 2 * 1024 * 1024  # bytes; a larger file becomes one 'too_large' row
 MAX_KEYS_PER_FILE = 20_000  # distinct keypaths kept per file; the rest become one 'truncated' row
 PREVIEW_CHARS = 200  # value_preview (and error message) length cap, in characters
 # Masking looks this far into a value before the preview is cut, so that a credential
@@ -85,11 +94,21 @@ def config_format(rel_path: str) -> str | None:
 # Extraction
 
 
-def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
+def config_extractor(max_file_bytes: int):
+    """`extract_config_values` with the scan's size limit (TargetRepo.max_file_bytes), as a
+    picklable per-file extractor."""
+    return partial(extract_config_values, max_file_bytes=max_file_bytes)
+
+
+def extract_config_values(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                          ) -> dict[str, list[dict]]:
     """Rows of `analytics.config_values` for the config file `job.rel_path` (the config_path).
 
-    Reads `job.abs_path` (at most MAX_CONFIG_BYTES + 1 bytes), decodes it as UTF-8 (a BOM is
-    allowed) and parses it by `config_format(job.rel_path)`:
+    A file the scan recorded as too_large or binary (`job.scan_status`) is not read: it gets
+    one row with key '', that status as value_type and the scan's parse_error as
+    value_preview. Otherwise reads `job.abs_path` (at most `max_file_bytes` + 1 bytes, the
+    scan's limit: a file that grew past it since the scan is too_large too), decodes it as
+    UTF-8 (a BOM is allowed) and parses it by `config_format(job.rel_path)`:
 
     - toml: tomllib; yaml: every document of the stream (keys are prefixed with the document
       index only when there is more than one document); json: the json module;
@@ -109,7 +128,7 @@ def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
 
     Never raises for bad content: undecodable or unparsable input gives one row with key '',
     value_type `parse_error` and the error message (without file content, so no secret leaks)
-    as value_preview; a file over MAX_CONFIG_BYTES one `too_large` row; keys beyond
+    as value_preview; keys beyond
     MAX_KEYS_PER_FILE are dropped and reported by one `truncated` row with key ''. Raises
     ValueError when `job.rel_path` is not a config file and OSError when it cannot be read.
     References are left empty ('[]', '[]', 0); `attach_references` fills them.
@@ -125,12 +144,13 @@ def extract_config_values(job: FileJob) -> dict[str, list[dict]]:
             "reference_paths": "[]", "reference_modules": "[]", "reference_count": 0,
         }
 
+    if job.scan_status in UNPARSED_STATUSES:
+        return {CONFIG_TABLE: [row("", job.scan_status, _cap(job.scan_error or ""))]}
     with open(job.abs_path, "rb") as fh:
-        data = fh.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
+        data = fh.read(max_file_bytes + 1)
+        if len(data) > max_file_bytes:
             size = max(len(data), os.fstat(fh.fileno()).st_size)
-            message = f"{size} bytes exceeds the {MAX_CONFIG_BYTES}-byte limit"
-            return {CONFIG_TABLE: [row("", "too_large", message)]}
+            return {CONFIG_TABLE: [row("", "too_large", too_large_message(size, max_file_bytes))]}
 
     try:
         root = _PARSERS[fmt](data.decode("utf-8-sig"))

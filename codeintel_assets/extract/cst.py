@@ -47,6 +47,9 @@ from codeintel_assets.extract.pysource import read_python
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 VERSION = 1
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("libcst",)
 
 TABLE = "core.cst_nodes"
 

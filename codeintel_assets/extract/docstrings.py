@@ -18,6 +18,9 @@ from codeintel_assets.extract.pysource import read_python, walk
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 VERSION = 1
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("docstring-parser", "python")  # ast.get_docstring too
 
 _STYLES = {
     docstring_parser.DocstringStyle.GOOGLE: "google",

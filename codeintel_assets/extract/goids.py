@@ -21,6 +21,9 @@ from codeintel_assets.storage.catalog import table
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 VERSION = 1
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ()  # versioned with the core.ast_nodes rows it hashes
 
 GOID_MODULUS = 10**38 - 1
 DEF_NODE_TYPES = ("Module", "ClassDef", "FunctionDef", "AsyncFunctionDef")

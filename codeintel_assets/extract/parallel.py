@@ -41,6 +41,10 @@ class FileJob:
     rel_path: str
     abs_path: str
     module: str | None = None
+    # core.file_state's parse_status and parse_error of the file: an extractor honours the
+    # scan's verdict (too_large, binary) instead of judging the file by limits of its own.
+    scan_status: str = "ok"
+    scan_error: str | None = None
 
 
 @dataclass(frozen=True)

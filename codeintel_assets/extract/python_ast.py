@@ -25,6 +25,9 @@ from codeintel_assets.extract.pysource import (
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 VERSION = 1
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("python",)  # ast changes with the interpreter
 
 RECORDED_EXPRS = (
     ast.Call, ast.Lambda, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,

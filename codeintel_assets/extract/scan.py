@@ -25,12 +25,16 @@ from pathlib import Path
 import pathspec
 
 from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
+from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_message
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 VERSION = 1
+# Distributions whose installed version changes this module's rows ("python": the
+# interpreter); storage.incremental builds the ledger version from VERSION and these.
+LIBRARIES = ("python",)  # parse_status comes from ast.parse
 
 PYTHON_GLOBS = ("*.py", "*.pyi")
 DEFAULT_INCLUDES: tuple[str, ...] = PYTHON_GLOBS + tuple(CONFIG_GLOBS)
@@ -40,7 +44,6 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".pytest_cache/", ".ruff_cache/", ".codeintel/", ".dagster/", ".tmp_dagster_home_*/",
     "package-lock.json",
 )
-DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
 
 
 def language_of(rel_path: str) -> str | None:
@@ -187,7 +190,7 @@ def changed_since_scan(root: str | os.PathLike, hashes: dict[str, str]) -> set[s
 
 def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[str, str | None]:
     if len(data) > max_file_bytes:
-        return "too_large", f"{len(data)} bytes exceeds the limit of {max_file_bytes}"
+        return "too_large", too_large_message(len(data), max_file_bytes)
     if b"\x00" in data:
         return "binary", "file contains NUL bytes"
     try:

@@ -171,9 +171,9 @@ examples JSON -- list of example texts
 _table("analytics", "config_values", ("repo", "config_path", "key"),
        "Flattened key paths of the repository's config files, secrets masked.", """
 config_path VARCHAR -- rel_path of the config file
-key VARCHAR -- dotted keypath, list items as numbers ('' with value_type parse_error)
+key VARCHAR -- dotted keypath, list items as numbers ('' for a file's one error row)
 format VARCHAR -- toml | yaml | json | ini | cfg | env
-value_type VARCHAR -- str | int | float | bool | null | list | dict (empty containers) | parse_error
+value_type VARCHAR -- str | int | float | bool | null | list | dict (empty containers); for key '': parse_error | too_large | binary (the scan's verdict) | truncated
 value_preview VARCHAR -- first 200 characters of the value, credentials masked (see redact.py)
 reference_paths JSON -- rel_paths of Python files with a string literal naming the key
 reference_modules JSON -- modules of those files

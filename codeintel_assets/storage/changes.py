@@ -13,7 +13,9 @@ those rows. A step compares the ledger with the fingerprints of the files as the
 Comparing against each table's own ledger, rather than against the previous scan, keeps a table
 correct when runs interleave: a table materialized after two scans sees both scans' changes, and
 one written by a subset run is brought up to date by the next run that selects it. (Runs that
-write the same table at the same moment are serialized by the `duckdb_writer` pool.)
+write the same table at the same moment are serialized by the `duckdb_writer` pool; a plan
+made before another writer changed the ledger is refused at write time, see
+`storage.ledger.StalePlanError`, and made again.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ Writes replace one repository's rows of one table in a single transaction: reade
 rows or the new ones, never an empty or partial table. File-level tables can instead be updated
 by a `FileDelta`: the rows of changed files are deleted and re-inserted, every row takes the new
 commit, and the table's ledger (which file fingerprints and which extractor version its rows come
-from, in the gateway's own `_codeintel` schema) is replaced, all in the same transaction. Data
+from, in the gateway's own `_codeintel` schema, see `ledger`) is replaced, all in the same
+transaction; a delta planned against another ledger state than the stored one is refused
+(StalePlanError) before anything changes. Statements bind named parameters ($name). Data
 arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself
 (`INSERT ... SELECT`), so big derived tables never pass through Python (see `tables`). Columns are validated against the catalog before anything is touched;
 when the catalog changes a table's columns the table is recreated (migrated) in the same
@@ -26,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +37,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codeintel_assets.storage.catalog import TableSpec
+from codeintel_assets.storage.catalog import table as catalog_table
+from codeintel_assets.storage.ledger import (
+    Ledger,
+    StalePlanError,
+    check_plan,
+    ledger_digest,
+    read_ledgers,
+    record_ledger,
+)
 from codeintel_assets.storage.locking import (
     DatabaseLock,
     LockTimeoutError,
@@ -61,7 +72,11 @@ DEFAULT_READ_TIMEOUT_S = 60.0
 _log = logging.getLogger(__name__)
 
 # Raised through the gateway, defined beside their code.
-__all__ = ["LockTimeoutError", "SchemaMismatchError", "StorageGateway", "WriteError", "conform"]
+__all__ = ["LockTimeoutError", "SchemaMismatchError", "StalePlanError", "StorageGateway",
+           "WriteError", "conform", "ledger_digest"]
+
+# Named parameters ($name) of a statement: one style everywhere, bound by name, never counted.
+Params = Mapping[str, object]
 
 
 def default_read_timeout_s() -> float:
@@ -85,10 +100,11 @@ class WriteError(RuntimeError):
 
 @dataclass(frozen=True)
 class Sql:
-    """A SELECT the gateway runs inside the database as `INSERT INTO t BY NAME <query>`."""
+    """A SELECT the gateway runs inside the database as `INSERT INTO t BY NAME <query>`, with
+    its named parameters (`$repo` in `query`, {"repo": ...} in `params`)."""
 
     query: str
-    params: tuple = ()
+    params: Params = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,10 @@ class FileDelta:
     the repository's rows. ledger: rel_path -> fingerprint of every file the table covers after
     the write (failed files left out, so they are retried). version: extractor and catalog
     version of the rows. commit: the snapshot sha all of the repository's rows carry afterwards.
+    planned_against: the `ledger_digest` of the ledger the delta was planned from; the write
+    raises StalePlanError when the stored ledger differs (None: not checked). derived_from:
+    qualified table name -> `ledger_digest` of other tables the rows were computed from (the
+    string literals config references are matched against); checked the same way.
     """
 
     rows: pa.Table
@@ -109,6 +129,8 @@ class FileDelta:
     version: str
     commit: str
     full: bool
+    planned_against: str | None = None
+    derived_from: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -172,19 +194,24 @@ class StorageGateway:
 
     # ---- reads -------------------------------------------------------------------------
 
-    def query(self, sql: str, params: tuple | list = ()) -> pa.Table:
-        """Run a read query and return its result as an Arrow table."""
+    def query(self, sql: str, params: Params | None = None,
+              tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+        """Run a read query with named parameters and return its result as an Arrow table.
+        The query also sees the Arrow `tables` (registered zero-copy under their names), so
+        rows not yet written can be joined with stored ones inside DuckDB."""
         with self.connect() as con:
-            return con.sql(sql, params=list(params)).to_arrow_table()
+            for name, data in (tables or {}).items():
+                con.register(name, data)
+            return con.sql(sql, params=dict(params or {})).to_arrow_table()
 
-    def read_query(self, sql: str, params: tuple | list = ()) -> pa.Table:
+    def read_query(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run `sql` on a read-only connection (so it cannot change anything), waiting up to
         `read_timeout_s` for a running write; the result as Arrow. Raises LockTimeoutError,
         FileNotFoundError when the database does not exist, duckdb.Error for bad SQL."""
         if not self.db_path.exists():
             raise FileNotFoundError(f"no warehouse at {self.db_path}: materialize first")
         with self.connect(read_only=True) as con:
-            return con.sql(sql, params=list(params)).to_arrow_table()
+            return con.sql(sql, params=dict(params or {})).to_arrow_table()
 
     def table_exists(self, spec: TableSpec) -> bool:
         with self.connect() as con:
@@ -192,21 +219,22 @@ class StorageGateway:
 
     def read_table(
         self, spec: TableSpec, repo: str | None = None, columns: list[str] | None = None,
-        where: str = "", params: tuple = (), required: bool = False,
+        where: str = "", params: Params | None = None, required: bool = False,
     ) -> pa.Table:
         """Rows of `spec` (one repo's when `repo` is given) as Arrow; an empty table if absent,
-        or MissingTableError when `required`.
+        or MissingTableError when `required`. `where` is a condition with named parameters
+        (`params`), written by the named queries of `storage.queries`, not by asset code.
 
         Raises StaleTableError when the stored table lacks a requested column (it was written
         by an older catalog and must be materialized again).
         """
         wanted = columns or spec.column_names
         cols = ", ".join(f'"{c}"' for c in wanted)
-        clauses = [c for c in ("repo = ?" if repo is not None else "", where) if c]
+        clauses = [c for c in ("repo = $repo" if repo is not None else "", where) if c]
         sql = f"SELECT {cols} FROM {spec.qualified_name}"
         if clauses:
             sql += " WHERE " + " AND ".join(f"({c})" for c in clauses)
-        args = ((repo,) if repo is not None else ()) + tuple(params)
+        args = {**({"repo": repo} if repo is not None else {}), **(params or {})}
         with self.connect() as con:
             existing = dict(existing_types(con, spec))
             if not existing and required:
@@ -218,7 +246,7 @@ class StorageGateway:
                 raise StaleTableError(
                     f"{spec.qualified_name} lacks columns {missing}: it was written by an older "
                     "catalog; materialize it again")
-            return conform(spec.select(wanted), con.sql(sql, params=list(args)).to_arrow_table())
+            return conform(spec.select(wanted), con.sql(sql, params=args).to_arrow_table())
 
     # ---- writes ------------------------------------------------------------------------
 
@@ -235,7 +263,9 @@ class StorageGateway:
     def apply_delta(self, spec: TableSpec, repo: str, delta: FileDelta) -> WriteResult:
         """Apply `delta` to `repo`'s rows of the file-level table `spec` in one transaction:
         delete the rows of `delta.to_delete` (all rows when `delta.full`), insert `delta.rows`,
-        set `commit` on every row of the repository, and replace the table's ledger."""
+        set `commit` on every row of the repository, and replace the table's ledger. Raises
+        StalePlanError, writing nothing, when `delta.planned_against` is set and the stored
+        ledger is no longer the one the delta was planned against."""
         if spec.path_column is None:
             raise SchemaMismatchError(f"{spec.qualified_name} is not a file-level table")
         return self._write(spec, repo, delta.rows, delta=delta)
@@ -245,23 +275,10 @@ class StorageGateway:
         when the table or its ledger does not exist (so the next write must be full)."""
         return self.ledgers([spec], repo)[spec.qualified_name]
 
-    def ledgers(self, specs: list[TableSpec], repo: str
-                ) -> dict[str, tuple[str, dict[str, str]] | None]:
+    def ledgers(self, specs: list[TableSpec], repo: str) -> dict[str, Ledger]:
         """`ledger` of several tables, read over one connection."""
-        out: dict[str, tuple[str, dict[str, str]] | None] = {s.qualified_name: None for s in specs}
         with self.connect() as con:
-            if not _ledger_exists(con):
-                return out
-            for spec in specs:
-                row = con.execute(f"SELECT version FROM {_VERSIONS} WHERE table_name = ? "
-                                  "AND repo = ?", [spec.qualified_name, repo]).fetchall()
-                if not row or not existing_types(con, spec):
-                    continue
-                files = con.execute(f"SELECT rel_path, fingerprint FROM {_LEDGER} "
-                                    "WHERE table_name = ? AND repo = ?",
-                                    [spec.qualified_name, repo]).fetchall()
-                out[spec.qualified_name] = (row[0][0], dict(files))
-        return out
+            return read_ledgers(con, specs, repo)
 
     def _write(self, spec: TableSpec, repo: str, data: pa.Table | Sql,
                delta: FileDelta | None) -> WriteResult:
@@ -274,38 +291,47 @@ class StorageGateway:
         table = spec.qualified_name
         with self.connect() as con:
             if isinstance(data, Sql):
-                check_columns(spec, describe_columns(con, data.query, data.params))
+                check_columns(spec, describe_columns(con, data.query, dict(data.params)))
             con.execute("BEGIN TRANSACTION")
             try:
+                if delta is not None and delta.planned_against is not None:
+                    check_plan(con, spec, repo, delta.planned_against)
+                for source, digest in (delta.derived_from if delta is not None else {}).items():
+                    check_plan(con, catalog_table(source), repo, digest)
                 migrated = ensure_table(con, spec)
                 if migrated and delta is not None and not delta.full:
                     raise SchemaMismatchError(f"{table}: an incremental update cannot follow a "
                                               "catalog change; rebuild it in full")
-                others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM ?"
-                before = con.execute(others, [repo]).fetchall()[0][0]
+                key = {"repo": repo}
+                others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM $repo"
+                before = con.execute(others, key).fetchall()[0][0]
                 if delta is None or delta.full:
-                    run_statement(con, f"DELETE FROM {table} WHERE repo = ?", [repo])
+                    run_statement(con, f"DELETE FROM {table} WHERE repo = $repo", key)
                 elif delta.to_delete:
                     con.register("_paths", pa.table({"p": pa.array(delta.to_delete, pa.string())}))
-                    run_statement(con, f'DELETE FROM {table} WHERE repo = ? AND "{spec.path_column}" '
-                         "IN (SELECT p FROM _paths)", [repo])
+                    run_statement(con, f'DELETE FROM {table} WHERE repo = $repo AND '
+                                  f'"{spec.path_column}" IN (SELECT p FROM _paths)', key)
                     con.unregister("_paths")
                 if isinstance(data, Sql):
-                    run_statement(con, f"INSERT INTO {table} BY NAME {data.query}", list(data.params))
+                    run_statement(con, f"INSERT INTO {table} BY NAME {data.query}",
+                                  dict(data.params))
                 elif data.num_rows:
                     con.register("_batch", data)
                     run_statement(con, f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
                     con.unregister("_batch")
-                if con.execute(others, [repo]).fetchall()[0][0] != before:
+                if con.execute(others, key).fetchall()[0][0] != before:
                     raise SchemaMismatchError(f"{table}: the SELECT produced rows of other "
                                               f"repositories than {repo!r}")
                 if delta is not None:
                     # Unchanged files' rows describe the new snapshot too.
-                    run_statement(con, f'UPDATE {table} SET "commit" = ? WHERE repo = ? '
-                         'AND "commit" IS DISTINCT FROM ?', [delta.commit, repo, delta.commit])
-                _record_ledger(con, spec, repo, delta)
-                count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = ?",
-                                    [repo]).fetchall()[0][0]
+                    run_statement(con, f'UPDATE {table} SET "commit" = $commit WHERE repo = $repo '
+                                  'AND "commit" IS DISTINCT FROM $commit',
+                                  {**key, "commit": delta.commit})
+                    record_ledger(con, spec, repo, delta.ledger, delta.version, delta.commit)
+                else:
+                    record_ledger(con, spec, repo, None)
+                count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = $repo",
+                                    key).fetchall()[0][0]
             except BaseException as exc:
                 _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
                 if isinstance(exc, _STORAGE_ERRORS):
@@ -318,20 +344,13 @@ class StorageGateway:
                 # ROLLBACK would only fail with "no transaction is active" over the cause.
                 _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
                 raise self._write_error(table, exc) from exc
-            preview = con.sql(f"SELECT * FROM {table} WHERE repo = ? LIMIT {PREVIEW_ROWS}",
-                              params=[repo]).to_arrow_table().to_pylist()
+            preview = con.sql(f"SELECT * FROM {table} WHERE repo = $repo LIMIT {PREVIEW_ROWS}",
+                              params={"repo": repo}).to_arrow_table().to_pylist()
         return WriteResult(spec.qualified_name, int(count), migrated, preview)
 
     def _write_error(self, table: str, exc: BaseException) -> WriteError:
         return WriteError(f"{self.db_path}: writing {table} failed and was rolled back (the "
                           f"table keeps its previous rows): {exc}")
-
-
-# The gateway's bookkeeping, not a warehouse table: per file-level table and repository, the
-# version its rows were built with and the fingerprint of every file they come from.
-_LEDGER_SCHEMA = "_codeintel"
-_LEDGER = f"{_LEDGER_SCHEMA}.file_ledger"
-_VERSIONS = f"{_LEDGER_SCHEMA}.table_versions"
 
 
 # What the storage (not the data) refuses inside a transaction: no space, a file size limit,
@@ -347,36 +366,6 @@ def _cleanup(action, exc: BaseException, what: str) -> None:
         action()
     except Exception as cleanup_exc:  # noqa: BLE001 - anything, as long as exc survives
         exc.add_note(f"({what} afterwards also failed: {cleanup_exc})")
-
-
-def _ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
-                            "AND table_name = 'table_versions'", [_LEDGER_SCHEMA]).fetchall())
-
-
-def _record_ledger(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
-                   delta: FileDelta | None) -> None:
-    """Replace (or, for whole-table writes, drop) `spec`'s ledger of `repo`."""
-    if delta is None and not _ledger_exists(con):
-        return
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_LEDGER_SCHEMA}")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {_LEDGER} (table_name VARCHAR, repo VARCHAR, "
-                "rel_path VARCHAR, fingerprint VARCHAR)")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (table_name VARCHAR, repo VARCHAR, "
-                "version VARCHAR, commit VARCHAR, updated_at TIMESTAMP)")
-    key = [spec.qualified_name, repo]
-    run_statement(con, f"DELETE FROM {_LEDGER} WHERE table_name = ? AND repo = ?", key)
-    run_statement(con, f"DELETE FROM {_VERSIONS} WHERE table_name = ? AND repo = ?", key)
-    if delta is None:
-        return
-    paths = sorted(delta.ledger)
-    con.register("_ledger", pa.table({
-        "rel_path": pa.array(paths, pa.string()),
-        "fingerprint": pa.array([delta.ledger[p] for p in paths], pa.string())}))
-    run_statement(con, f"INSERT INTO {_LEDGER} SELECT ?, ?, rel_path, fingerprint FROM _ledger", key)
-    con.unregister("_ledger")
-    run_statement(con, f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-         [*key, delta.version, delta.commit])
 
 
 def default_db_path(target_root: str | os.PathLike) -> Path:

@@ -3,6 +3,8 @@ batches against it. Used by the StorageGateway inside its transactions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 import pyarrow as pa
 
@@ -14,10 +16,12 @@ class SchemaMismatchError(ValueError):
     raised before anything is committed."""
 
 
-def run_statement(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> None:
-    """Execute a data-changing statement and consume its row-count result: DuckDB 2.0 refuses
-    further work (register, the next statement) on a connection with an unfetched result."""
-    con.execute(sql, list(params)).fetchall()
+def run_statement(con: duckdb.DuckDBPyConnection, sql: str,
+                  params: Mapping[str, object] | None = None) -> None:
+    """Execute a data-changing statement with named parameters ($name) and consume its
+    row-count result: DuckDB 2.0 refuses further work (register, the next statement) on a
+    connection with an unfetched result."""
+    con.execute(sql, dict(params or {})).fetchall()
 
 
 def conform(spec: TableSpec, data: pa.Table) -> pa.Table:
@@ -41,17 +45,18 @@ def check_columns(spec: TableSpec, columns: list[str]) -> None:
         )
 
 
-def describe_columns(con: duckdb.DuckDBPyConnection, query: str, params: tuple) -> list[str]:
-    """The column names a SELECT would produce, without running it."""
-    return [row[0] for row in con.execute(f"DESCRIBE {query}", list(params)).fetchall()]
+def describe_columns(con: duckdb.DuckDBPyConnection, query: str,
+                     params: Mapping[str, object]) -> list[str]:
+    """The column names a SELECT (with named parameters) would produce, without running it."""
+    return [row[0] for row in con.execute(f"DESCRIBE {query}", dict(params)).fetchall()]
 
 
 def existing_types(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tuple[str, str]]:
     """[(column, DuckDB type)] of the stored table, [] when it does not exist."""
     return con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [spec.schema, spec.name],
+        "WHERE table_schema = $schema AND table_name = $name ORDER BY ordinal_position",
+        {"schema": spec.schema, "name": spec.name},
     ).fetchall()
 
 

@@ -1,0 +1,117 @@
+"""Named read queries of the warehouse: asset code passes values, never SQL.
+
+Every statement here binds its values as DuckDB named parameters (`$repo`, `$paths`); column
+names come from the catalog and are checked against it before they reach SQL, so nothing a
+caller passes is spliced into a statement. Functions raise MissingTableError (from the gateway)
+when `required` and the table was never written, and StaleTableError when a stored table lacks
+a requested column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+
+from codeintel_assets.storage.catalog import TableSpec, table
+from codeintel_assets.storage.gateway import StorageGateway
+
+FILE_STATE_COLUMNS = ["rel_path", "commit", "parse_status", "parse_error", "content_hash"]
+
+
+def rows(gateway: StorageGateway, spec: TableSpec, repo: str,
+         columns: Sequence[str] | None = None, *, paths: Sequence[str] | None = None,
+         equal: Mapping[str, object] | None = None,
+         one_of: Mapping[str, Sequence[object]] | None = None,
+         required: bool = False) -> pa.Table:
+    """`repo`'s rows of `spec` as Arrow (`columns`, default all), restricted to the files of
+    `paths` (its path column; None = every file), to rows whose columns equal the values of
+    `equal` (SQL equality: None matches nothing), and to rows whose column is one of the
+    values of `one_of`. Raises ValueError for
+    a column the catalog does not list (or `paths` on a table without a path column)."""
+    conditions, params = [], {}
+    if paths is not None:
+        if spec.path_column is None:
+            raise ValueError(f"{spec.qualified_name} has no path column to filter by")
+        conditions.append(f'list_contains($paths, "{spec.path_column}")')
+        params["paths"] = list(paths)
+    for i, (column, value) in enumerate((equal or {}).items()):
+        conditions.append(f'"{_column(spec, column)}" = $eq{i}')
+        params[f"eq{i}"] = value
+    for i, (column, values) in enumerate((one_of or {}).items()):
+        conditions.append(f'list_contains($in{i}, "{_column(spec, column)}")')
+        params[f"in{i}"] = list(values)
+    wanted = [_column(spec, c) for c in columns] if columns else None
+    return gateway.read_table(spec, repo, wanted, " AND ".join(conditions), params,
+                              required=required)
+
+
+def _column(spec: TableSpec, name: str) -> str:
+    if name not in spec.column_names:
+        raise ValueError(f"{spec.qualified_name} has no column {name!r}")
+    return name
+
+
+def file_state(gateway: StorageGateway, repo: str, python: bool) -> pa.Table:
+    """core.file_state rows (FILE_STATE_COLUMNS) of `repo`'s Python files, or of its other
+    (config) files when not `python`. Raises MissingTableError before the first scan."""
+    spec = table("core.file_state")
+    return gateway.read_table(spec, repo, FILE_STATE_COLUMNS,
+                              "(language = 'python') = $python", {"python": python},
+                              required=True)
+
+
+def definition_nodes(gateway: StorageGateway, repo: str, node_types: Sequence[str],
+                     columns: Sequence[str], paths: Sequence[str] | None = None) -> pa.Table:
+    """core.ast_nodes rows of `repo` whose node_type is one of `node_types` (the definitions
+    GOIDs and typedness are built from), of the files of `paths` (None = all)."""
+    return rows(gateway, table("core.ast_nodes"), repo, columns, paths=paths,
+                one_of={"node_type": node_types}, required=True)
+
+
+def file_state_digest(gateway: StorageGateway, repo: str) -> str:
+    """An md5 hex digest of `repo`'s files and content hashes (core.file_state): equal digests,
+    equal work trees as scanned."""
+    return gateway.query(
+        "SELECT md5(coalesce(string_agg(rel_path || ':' || content_hash, ',' ORDER BY rel_path),"
+        " '')) AS digest FROM core.file_state WHERE repo = $repo",
+        {"repo": repo}).column(0)[0].as_py()
+
+
+def primary_key_violations(gateway: StorageGateway, spec: TableSpec, repo: str) -> dict:
+    """{row_count, null_keys, duplicate_keys} of `repo`'s rows of `spec` for its catalog
+    primary key."""
+    pk = ", ".join(f'"{c}"' for c in spec.primary_key)
+    nulls = " OR ".join(f'"{c}" IS NULL' for c in spec.primary_key)
+    return gateway.query(
+        f"SELECT count(*) AS row_count, count(*) FILTER (WHERE {nulls}) AS null_keys, "
+        f"(SELECT count(*) FROM (SELECT {pk} FROM {spec.qualified_name} WHERE repo = $repo "
+        f"GROUP BY ALL HAVING count(*) > 1)) AS duplicate_keys "
+        f"FROM {spec.qualified_name} WHERE repo = $repo", {"repo": repo}).to_pylist()[0]
+
+
+def goid_coverage(gateway: StorageGateway, repo: str) -> dict:
+    """{definitions, without_goid, with_several_goids}: ClassDef/FunctionDef/AsyncFunctionDef
+    rows of core.ast_nodes matched to core.goids on (rel_path, qualname)."""
+    return gateway.query("""
+        WITH defs AS (
+            SELECT a.rel_path, a.qualname, count(g.goid) AS goid_count
+            FROM core.ast_nodes a
+            LEFT JOIN core.goids g
+              ON g.repo = a.repo AND g.rel_path = a.rel_path AND g.qualname = a.qualname
+            WHERE a.repo = $repo AND a.node_type IN ('ClassDef', 'FunctionDef', 'AsyncFunctionDef')
+            GROUP BY ALL
+        )
+        SELECT count(*) AS definitions,
+               count(*) FILTER (WHERE goid_count = 0) AS without_goid,
+               count(*) FILTER (WHERE goid_count > 1) AS with_several_goids
+        FROM defs""", {"repo": repo}).to_pylist()[0]
+
+
+def scip_symbol_coverage(gateway: StorageGateway, repo: str) -> dict:
+    """{definitions, with_scip_symbol}: class, function and method GOIDs of `repo` and those
+    whose core.goid_crosswalk row has a SCIP symbol."""
+    return gateway.query(
+        """SELECT count(*) AS definitions, count(x.scip_symbol) AS with_scip_symbol
+           FROM core.goids g JOIN core.goid_crosswalk x USING (repo, goid)
+           WHERE g.repo = $repo AND g.kind <> 'module'""", {"repo": repo}).to_pylist()[0]

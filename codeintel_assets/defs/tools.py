@@ -248,8 +248,11 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     if shared is None:
         return
     run, metadata = shared.run, shared.metadata
-    modules = warehouse.read("core.modules", ["rel_path", "module"]).to_pylist()
-    module_of = {m["rel_path"]: m["module"] for m in modules}
+    # The module name of every parsed file, as its rows carry it: core.goids' module rows
+    # (core.modules keeps one file per module name, so it cannot name every test file).
+    modules = warehouse.read("core.goids", ["rel_path", "qualname"],
+                             equal={"kind": "module"}).to_pylist()
+    module_of = {m["rel_path"]: m["qualname"] for m in modules}
     rows = pytest_report.test_rows(run.report_path, target.abs_root, module_of) \
         if run.report_path else []
     files = sorted({r["rel_path"] for r in rows})

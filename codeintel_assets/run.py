@@ -54,7 +54,7 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     `fleet` (a fleet home) runs the fleet shape instead: `target` is registered in the fleet's
     registry (with `run_tests`, the watch list's setting) and its partition is materialized
     into the partition's own DuckDB file (`db` is then ignored). `tags` are added to the
-    run's tags; `extra_assets` are a user's own assets (see defs/sql.py), selectable too."""
+    run's tags; `extra_assets` are a user's own assets (see README, "Your own SQL assets"), selectable too."""
     target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
     shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
     defs = definitions(shape, tuple(extra_assets))
@@ -139,12 +139,12 @@ def summary(target: str | None = None, db: str | None = None,
     with gateway.connect(read_only=gateway.db_path.exists()) as con:  # waits for writes
         existing = {f"{s}.{t}" for s, t in con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
-        rows = {name: con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?",
-                                  [repo]).fetchone()[0]
+        rows = {name: con.execute(f"SELECT count(*) FROM {name} WHERE repo = $repo",
+                                  {"repo": repo}).fetchall()[0][0]
                 for name in TABLES if name in existing}
         complex_files = con.execute(
-            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = ? "
-            "ORDER BY complexity DESC, rel_path LIMIT 10", [repo]).fetchall() \
+            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = $repo "
+            "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
             if "core.ast_metrics" in existing else []
     return {"repo": repo, "db": str(gateway.db_path), "rows": rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}

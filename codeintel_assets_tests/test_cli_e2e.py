@@ -211,8 +211,8 @@ def test_codeintel_steps(workdir: Path):
     assert steps["docstrings_ingest"]["tables"] == ["core.docstrings"]
     assert steps["config_ingest"]["tables"] == ["analytics.config_values", "core.string_literals"]
     assert steps["goids"]["tables"] == ["core.goids"]
-    assert steps["goids"]["requires"] == ["ast_extract"]
-    assert steps["goids"]["reads"] == ["core.ast_nodes"]
+    assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
     # The tool steps (CATALOG.md's step graph).
     assert steps["typing_ingest"]["requires"] == ["ast_extract", "repo_scan"]
     for name in ("coverage_ingest", "scip_ingest"):

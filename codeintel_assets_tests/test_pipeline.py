@@ -179,8 +179,8 @@ def test_steps_mirror_the_step_graph():
         ["core.file_state", "core.modules", "core.repo_map", "analytics.tags_index"])
     for name in ("ast_extract", "cst_extract", "docstrings_ingest", "config_ingest"):
         assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
-    assert steps["goids"]["requires"] == ["ast_extract"]
-    assert steps["goids"]["reads"] == ["core.ast_nodes"]
+    assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
 
 
 def test_step_without_its_upstream_fails_clearly(sample_repo, tmp_path, shape):
@@ -245,3 +245,30 @@ def test_config_files_follow_the_scans_limit_and_verdict(tmp_path):
                       "FROM analytics.config_values ORDER BY config_path, key")
     assert values == [("app.json", "", *scan["app.json"]), ("data.yaml", "", *scan["data.yaml"]),
                       ("small.toml", "a", "int", "1")]
+
+
+def test_a_step_reading_an_undeclared_table_fails(sample_repo, tmp_path):
+    """Deps are declared once: a step whose body reads a table its deps do not name fails
+    with UndeclaredReadError (lineage and `x+` selections would miss the read)."""
+    db = tmp_path / "d.duckdb"
+    assert run.materialize("core/file_state,core/ast_nodes,core/goids", target=str(sample_repo),
+                           db=str(db), tools=[]).success
+    warehouse = Warehouse(target=TargetRepo(root=str(sample_repo)), db_path=str(db))
+
+    def counter(name: str, deps: list[str]):
+        @dg.asset(key=["demo", name], deps=[dg.AssetKey(d.split(".")) for d in deps],
+                  io_manager_key="mem")
+        def count(warehouse: Warehouse) -> int:
+            return warehouse.read("core.goids").num_rows
+        return count
+
+    resources = {"warehouse": warehouse, "mem": dg.InMemoryIOManager()}
+    sneaky = counter("sneaky", ["core.file_state"])
+    result = dg.materialize([sneaky], resources=resources, raise_on_error=False)
+    assert not result.success
+    error = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    assert error.cause.cls_name == "UndeclaredReadError"
+    assert "reads core.goids but does not declare it" in error.cause.message
+    honest = counter("honest", ["core.goids"])
+    assert dg.materialize([honest], resources=resources).asset_value(["demo", "honest"]) == \
+        rows(db, "SELECT count(*) FROM core.goids")[0][0]

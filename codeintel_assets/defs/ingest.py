@@ -226,7 +226,8 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
 
 
 @step("goids", ("core.goids",), "core.ast_nodes (Module, ClassDef, FunctionDef and "
-      "AsyncFunctionDef rows) hashed with blake2b-128", ("core.ast_nodes",))
+      "AsyncFunctionDef rows) hashed with blake2b-128; the snapshot commit from "
+      "core.file_state", ("core.ast_nodes", "core.file_state"))
 def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """GOIDs of the files whose core.ast_nodes rows changed since core.goids was written."""
     # core.ast_nodes' own ledger says which files its rows come from: goids follows it, and

@@ -1,10 +1,15 @@
-"""Resources: the target repository and the warehouse (DuckDB file)."""
+"""Resources: the target repository, the warehouse (DuckDB file) and dagster-duckdb's
+DuckDBResource over it (for users' own SQL assets). ToolService (tools/service.py) is the
+fourth; the IO manager is in io_manager.py."""
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import dagster as dg
+import duckdb
 import pyarrow as pa
+from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
@@ -29,6 +34,11 @@ from codeintel_assets.tools.git import RepoInfo, repo_info
 
 class UpstreamMissingError(RuntimeError):
     """A step's input table was never materialized for the target repository."""
+
+
+class UndeclaredReadError(RuntimeError):
+    """A step read a table that is neither its own nor among its declared deps: the asset
+    graph (lineage, staleness, automation, `--select 'x+'`) would not know the step needs it."""
 
 
 def _default_root() -> str:
@@ -179,6 +189,7 @@ class Warehouse(dg.ConfigurableResource):
         Raises UpstreamMissingError when `required` and the table was never materialized for
         this repository (so a step run alone fails loudly instead of writing empty tables).
         """
+        _check_declared(qualified_name)
         try:
             return queries.rows(self.gateway(), table(qualified_name), self.target.info().slug,
                                 columns, paths=paths, equal=equal, one_of=one_of,
@@ -187,6 +198,7 @@ class Warehouse(dg.ConfigurableResource):
             raise self._missing(qualified_name) from None
 
     def require(self, qualified_name: str) -> None:
+        _check_declared(qualified_name)
         if not self.gateway().table_exists(table(qualified_name)):
             raise self._missing(qualified_name)
 
@@ -204,6 +216,7 @@ class Warehouse(dg.ConfigurableResource):
         """The files of core.file_state a file-level step reads ('python' or 'config'; see
         `storage.incremental.file_inputs`). Raises UpstreamMissingError before the first
         scan."""
+        _check_declared("core.file_state")
         try:
             return incremental.file_inputs(self.gateway(), self.target.info().slug,
                                            self.target.abs_root, language)
@@ -221,6 +234,26 @@ class Warehouse(dg.ConfigurableResource):
         return commits[0].as_py() if len(commits) else ""
 
 
+def _check_declared(qualified_name: str) -> None:
+    """Inside an asset step, refuse to read a table the step does not declare: deps are
+    declared once, in `step(deps=...)`, and every read is held to them (UndeclaredReadError).
+    Outside a step (scripts, asset checks, tool threads) reads are not checked."""
+    try:
+        context = dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return
+    if context is None or not context.has_assets_def or not context.assets_def.keys:
+        return
+    # The whole step, not the subset this run selected: a step may read its own other tables.
+    assets_def = context.assets_def
+    own = set(assets_def.node_keys_by_output_name.values())
+    allowed = own | {d for k in own for d in assets_def.asset_deps.get(k, ())}
+    if dg.AssetKey(qualified_name.split(".")) not in allowed:
+        raise UndeclaredReadError(
+            f"step {context.op.name} reads {qualified_name} but does not declare it: add it "
+            f"to the step's deps (declared: {sorted(k.to_user_string() for k in allowed)})")
+
+
 def _step_identity() -> tuple[str, Reporter | None]:
     """(label, reporter) of the running step: `step NAME of run ID` and its warning log."""
     try:
@@ -228,3 +261,20 @@ def _step_identity() -> tuple[str, Reporter | None]:
     except dg.DagsterInvariantViolationError:
         return default_label(), None
     return f"step {context.op.name} of run {context.run_id[:8]}", context.log.warning
+
+
+class WarehouseDuckDB(DuckDBResource):
+    """dagster-duckdb's DuckDBResource (resource key `duckdb`) whose database is the
+    warehouse: `get_connection()` is the gateway's connection, so it waits for the gateway's
+    file lock (a user's asset never races our writers) and uses the gateway's DuckDB
+    configuration (DuckDB refuses two for one file in one process). In the fleet shape it is
+    the run's partition's file. `database` is ignored. See README, "Your own SQL assets"."""
+
+    warehouse: Warehouse
+    database: str = Field(default="", description="Ignored: the warehouse's DuckDB file.")
+    read_only: bool = Field(default=False, description="Open the warehouse read-only.")
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.warehouse.gateway().connect(read_only=self.read_only) as con:
+            yield con

@@ -20,9 +20,8 @@ from codeintel_assets.defs.checks import build_checks
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.jobs import build_jobs
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, Warehouse, WarehouseDuckDB
 from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, single_sensor
-from codeintel_assets.defs.sql import WarehouseDuckDB
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.storage.fleet import fleet_home
 from codeintel_assets.tools.service import ToolService

@@ -47,7 +47,7 @@ def open_catalog(home: Path, timeout_s: float, label: str = "",
             lock.acquire(timeout_s, label or default_label(), "read", report)
             locks.append(lock)
             aliases[key] = f"p_{n}"
-            con.execute(f"ATTACH {_literal(str(path))} AS {aliases[key]} (READ_ONLY)")
+            con.execute(f"ATTACH $path AS {aliases[key]} (READ_ONLY)", {"path": str(path)})
         _create_views(con, aliases)
         yield con
     finally:
@@ -93,5 +93,5 @@ def _ident(name: str) -> str:
 
 
 def _literal(value: str) -> str:
-    # ATTACH and view definitions take no bound parameters: quote as a SQL string literal.
+    # A view's definition is stored SQL and cannot hold a bound parameter: quote the key.
     return "'" + value.replace("'", "''") + "'"

@@ -143,8 +143,8 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
 
     - test_id: the node id as pytest wrote it (relative to the report's `root`, the rootdir);
       rel_path: its file part relative to `root`.
-    - qualname: `module_of[rel_path]` (the module name core.goids gives the file; None for a file the scan
-      does not know) + the `::`-joined names with the parameter id removed
+    - qualname: `module_of[rel_path]` (the module name core.goids gives the file; None for a
+      file the scan does not know) + the `::`-joined names with the parameter id removed
       (`pkg.tests.test_a.TestX.test_y`). A doctest item (`pkg/m.py::pkg.m.C.f`, with
       --doctest-modules) already carries the dotted name: it is the qualname.
     - status: passed | failed | skipped | xfailed | xpassed | error (an exception in setup or

@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--fleet-home", metavar="HOME",
                        help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
                        "~/.codeintel/fleet)")
-    run.add_argument("--run-tests", action="store_true",
-                     help="with --fleet: register the target with run_tests (automation may "
-                     "run its suite)")
+    run.add_argument("--run-tests", action=argparse.BooleanOptionalAction, default=None,
+                     help="with --fleet: whether sensors and automation may run the target's "
+                     "test suite (default: keep the registry's setting; new checkouts: no)")
     run.add_argument("--verbose", action="store_true",
                      help="print Dagster's own event log (DEBUG) instead of the progress view; "
                      "it always goes to <db dir>/logs/materialize-<time>.log")

@@ -17,7 +17,7 @@ from codeintel_assets import launch
 from codeintel_assets.defs.loggers import run_loggers
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
-from codeintel_assets.storage.fleet import Checkout, Registry, fleet_home, partition_db
+from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db, partition_key
 
 # The README's names for run_config's arguments; kept here for callers of run.run_config.
 run_config = launch.run_config
@@ -38,7 +38,7 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 target_python: str | None = None,
                 log_file: str | os.PathLike | None = None,
                 console_log: bool = True, fleet: str | os.PathLike | None = None,
-                run_tests: bool = False, tags: dict[str, str] | None = None,
+                run_tests: bool | None = None, tags: dict[str, str] | None = None,
                 extra_assets: tuple[dg.AssetsDefinition, ...] = ()
                 ) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
@@ -52,8 +52,9 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     either, step starts, ends and check results also reach the `progress` listener.
 
     `fleet` (a fleet home) runs the fleet shape instead: `target` is registered in the fleet's
-    registry (with `run_tests`, the watch list's setting) and its partition is materialized
-    into the partition's own DuckDB file (`db` is then ignored). `tags` are added to the
+    registry by hand if it is not there (the sensor keeps it), `run_tests` (if given) sets
+    whether automation may run its tests, and its partition is materialized into the
+    partition's own DuckDB file (`db` is then ignored). `tags` are added to the
     run's tags; `extra_assets` are a user's own assets (see README, "Your own SQL assets"), selectable too."""
     target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
     shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
@@ -80,15 +81,11 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
             run_config={**config, "loggers": loggers.config}, **options)
 
 
-def _register(shape: Shape, root: str, run_tests: bool,
+def _register(shape: Shape, root: str, run_tests: bool | None,
               instance: dg.DagsterInstance | None) -> str:
-    """Add the checkout at `root` to the fleet registry (and `instance`'s partitions) if
-    missing; its partition key."""
-    registry = Registry(shape.home)
-    checkouts = registry.load()
-    checkout = Checkout(root, run_tests)
-    if checkouts.get(checkout.key) != checkout:
-        registry.save({**checkouts, checkout.key: checkout})
+    """Register the checkout at `root` in the fleet (and `instance`'s partitions) if missing;
+    its partition key."""
+    checkout = Registry(shape.home).register(root, run_tests)
     if instance is not None and not instance.has_dynamic_partition(REPOSITORIES.name,
                                                                     checkout.key):
         instance.add_dynamic_partitions(REPOSITORIES.name, [checkout.key])
@@ -102,7 +99,7 @@ def db_file(target: str | None = None, db: str | None = None,
     partition's file in that fleet home."""
     if fleet:
         root = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
-        return str(partition_db(fleet_home(fleet), Checkout(root).key))
+        return str(partition_db(fleet_home(fleet), partition_key(root)))
     return _warehouse(target, db).db_file()
 
 

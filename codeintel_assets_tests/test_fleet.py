@@ -24,6 +24,7 @@ from codeintel_assets.storage.fleet import (
     partition_key,
     watch_list,
 )
+from codeintel_assets.storage.fleet_catalog import open_catalog
 from codeintel_assets.storage.locking import DatabaseLock, LockTimeoutError
 from codeintel_assets_tests.conftest import make_git_repo
 
@@ -40,6 +41,9 @@ def test_partition_keys_are_readable_and_unique_per_checkout(tmp_path):
     assert partition_key(one).startswith("click-") and partition_key(two).startswith("click-")
     assert partition_key(one) != partition_key(two)
     assert partition_key(one) == partition_key(str(one) + "/")  # the same folder, one key
+    one.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(one)
+    assert partition_key(tmp_path / "link") == partition_key(one)  # however it is named
 
 
 def test_watch_list(tmp_path, monkeypatch):
@@ -67,6 +71,33 @@ def test_registry_sync_and_unknown_partition(tmp_path):
     assert registry.get(two.key) == two
     with pytest.raises(FleetError, match="not in the fleet registry"):
         registry.get(one.key)
+    registry.path.write_text("[1, 2]")
+    with pytest.raises(FleetError, match="not a fleet registry"):
+        registry.load()
+
+
+def test_registering_by_hand_keeps_settings_and_survives_the_sensor(tmp_path):
+    """A one-off run never clears a watch list's opt-in, and a checkout registered by hand is
+    not removed by the sensor's sync (until the watch list names it: then it is watched)."""
+    registry = Registry(tmp_path / "home")
+    watched = Checkout(str(tmp_path / "w"), run_tests=True)
+    registry.sync([watched])
+    assert registry.register(str(tmp_path / "w")) == watched           # kept as it was
+    assert registry.register(str(tmp_path / "w"), run_tests=False).run_tests is False
+    manual = registry.register(str(tmp_path / "m"))
+    assert manual.by_hand and not manual.run_tests
+    assert registry.sync([watched]) == ([], [])
+    assert set(registry.load()) == {watched.key, manual.key}
+    registry.sync([watched, Checkout(manual.root)])
+    assert registry.get(manual.key) == Checkout(manual.root)
+
+
+def test_the_fleet_warehouse_is_only_a_partitions(tmp_path):
+    from codeintel_assets.defs.resources import TargetRepo, Warehouse
+
+    warehouse = Warehouse(target=TargetRepo(root=str(tmp_path), fleet_home=str(tmp_path)))
+    with pytest.raises(ValueError, match="partition"):
+        warehouse.db_file()  # never <cwd>/.codeintel/codeintel.duckdb
 
 
 def test_a_fleet_run_of_an_unknown_partition_fails_clearly(sample_repo, tmp_path):
@@ -95,11 +126,22 @@ def test_catalog_waits_for_a_partition_being_written(sample_repo, tmp_path):
         lock.release()
     assert run.query("SELECT count(*) AS n FROM core.file_state",
                      fleet=str(home)).to_pylist() == [{"n": 11}]
-    # Read-only: the views cannot be written, nor can the attached files behind them.
-    with pytest.raises(duckdb.Error, match="base table"):
+    # Read-only: a statement that is not a query is refused before anything runs, and the
+    # attached files behind the views are read-only anyway.
+    with pytest.raises(duckdb.PermissionException, match="DELETE statements are refused"):
         run.query("DELETE FROM core.file_state", fleet=str(home))
-    with pytest.raises(duckdb.Error, match="read-only"):
-        run.query("DELETE FROM p_0.core.file_state", fleet=str(home))
+    with open_catalog(home.resolve(), 5) as con:
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("DELETE FROM p_0.core.file_state")
+    # Nor can a query attach a partition read-write past its lock, or write files.
+    file = partition_db(home.resolve(), partition_key(sample_repo))
+    with pytest.raises(duckdb.PermissionException, match="ATTACH, DETACH statements"):
+        run.query(f"DETACH p_0; ATTACH '{file}' AS rw", fleet=str(home))
+    with pytest.raises(duckdb.Error, match="COPY"):
+        run.query(f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'", fleet=str(home))
+    with pytest.raises(duckdb.Error, match="disabled by configuration"):
+        run.query("SELECT * FROM read_csv('/etc/hostname')", fleet=str(home))
+    assert not (tmp_path / "out.csv").exists()
 
 
 @dg.asset(key=["reports", "largest_files"], deps=[dg.AssetKey(["core", "file_state"])],

@@ -122,7 +122,11 @@ class TargetRepo(dg.ConfigurableResource):
         return self._partition_tests if self._partition else self.tests_on_push
 
     def default_db_file(self) -> str:
-        """The partition's DuckDB file in the fleet home, else <root>/.codeintel/codeintel.duckdb."""
+        """The partition's DuckDB file in the fleet home, else <root>/.codeintel/codeintel.duckdb.
+        Raises ValueError in the fleet shape outside a partition's run (never the cwd's)."""
+        if self.fleet_home and not self._partition:
+            raise ValueError("the fleet shape's warehouse is a partition's: use it in a run of "
+                             "one partition of `repositories`")
         if self._partition:
             return str(partition_db(fleet_home(self.fleet_home), self._partition))
         return str(default_db_path(self.abs_root))

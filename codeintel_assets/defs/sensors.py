@@ -97,15 +97,20 @@ def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.Se
                "commands and requests codeintel_ingest_job for the partition whose HEAD moved. "
                "Cursor: JSON {root: {sha, seq, seen_at}}.")
     def _fleet_sensor(context: dg.SensorEvaluationContext):
+        file = watch_file()
         try:
-            watched = watch_list(watch_file(), launch.env(launch.WATCH_ENV))
+            watched = watch_list(file, launch.env(launch.WATCH_ENV))
         except FleetError as exc:  # the user's file: say so, change nothing
             return dg.SensorResult(skip_reason=f"watch list unreadable: {exc}",
                                    cursor=context.cursor)
         registry = Registry(home)
-        added, removed = registry.sync(watched)
+        try:
+            added, removed = registry.sync(watched)
+            want = set(registry.load())  # the watch list and the checkouts registered by hand
+        except FleetError as exc:
+            return dg.SensorResult(skip_reason=f"fleet registry unreadable: {exc}",
+                                   cursor=context.cursor)
         existing = set(context.instance.get_dynamic_partitions(partitions.name))
-        want = {c.key for c in watched}
         partition_requests = []
         if want - existing:
             partition_requests.append(partitions.build_add_request(sorted(want - existing)))
@@ -116,6 +121,8 @@ def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.Se
         quiet = [f"registered {', '.join(added)}"] if added else []
         quiet += [f"removed {', '.join(removed)}"] if removed else []
         requests = [r for c in watched if (r := _checkout_request(context, cursor, c, quiet))]
+        if not watched:
+            quiet.append(f"no repositories to watch in {file} or ${launch.WATCH_ENV}")
         return _result(cursor, requests, quiet, dynamic_partitions_requests=partition_requests)
 
     return _fleet_sensor
@@ -131,14 +138,17 @@ def _checkout_request(context, cursor: dict, checkout: Checkout, quiet: list[str
 
 
 def watch_file() -> str:
-    """$CODEINTEL_WATCH_FILE, else repositories.yaml in the working directory (`dagster dev`
-    run from fleet/, beside its dagster.yaml), else in $DAGSTER_HOME."""
+    """$CODEINTEL_WATCH_FILE, else the first repositories.yaml of: the working directory
+    (`cd fleet && dagster dev`), its fleet/ folder (`dagster dev -w fleet/workspace.yaml` from
+    the project root), $DAGSTER_HOME; else the working directory's (which does not exist)."""
     explicit = launch.env(launch.WATCH_FILE_ENV)
     if explicit:
         return explicit
-    here = os.path.join(os.getcwd(), "repositories.yaml")
-    home = launch.env("DAGSTER_HOME")
-    return here if os.path.exists(here) or not home else os.path.join(home, "repositories.yaml")
+    candidates = [os.path.join(os.getcwd(), "repositories.yaml"),
+                  os.path.join(os.getcwd(), "fleet", "repositories.yaml")]
+    if launch.env("DAGSTER_HOME"):
+        candidates.append(os.path.join(launch.env("DAGSTER_HOME"), "repositories.yaml"))
+    return next((c for c in candidates if os.path.exists(c)), candidates[0])
 
 
 def _hook_launched(instance: dg.DagsterInstance, tags: dict, since: float | None) -> bool:

@@ -37,10 +37,13 @@ class FleetError(ValueError):
 
 @dataclass(frozen=True)
 class Checkout:
-    """One repository of the fleet: its work tree and whether automation may run its tests."""
+    """One repository of the fleet: its work tree (a real path), whether automation may run
+    its tests, and whether it was registered by hand (`codeintel-assets materialize --fleet`,
+    `run.materialize(fleet=...)`) rather than from the watch list: the sensor keeps those."""
 
     root: str
     run_tests: bool = False
+    by_hand: bool = False
 
     @property
     def key(self) -> str:
@@ -49,8 +52,9 @@ class Checkout:
 
 def partition_key(root: str | os.PathLike) -> str:
     """The partition key of the work tree at `root`: `<folder name>-<8 hex digits>`, the
-    digits a blake2b hash of the absolute path (so two clones never share a key)."""
-    path = os.path.abspath(root)
+    digits a blake2b hash of the real path (symlinks resolved, so one checkout has one key
+    however it is named, and two clones never share one)."""
+    path = os.path.realpath(root)
     name = re.sub(r"[^a-z0-9_.-]+", "-", os.path.basename(path).lower()).strip("-.") or "repo"
     digest = hashlib.blake2b(path.encode(), digest_size=4).hexdigest()
     return f"{name[:40]}-{digest}"
@@ -76,11 +80,16 @@ class Registry:
         self._lock = FileLock(str(self.path) + ".lock")
 
     def load(self) -> dict[str, Checkout]:
+        """key -> Checkout; FleetError when the file is not a registry (edited by hand)."""
         if not self.path.exists():
             return {}
         with self._lock:
-            raw = json.loads(self.path.read_text())
-        return {k: Checkout(**v) for k, v in sorted(raw.items())}
+            text = self.path.read_text()
+        try:
+            return {k: Checkout(**v) for k, v in sorted(json.loads(text).items())}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise FleetError(f"{self.path} is not a fleet registry ({exc}); delete it and the "
+                             "fleet sensor writes it again from the watch list") from exc
 
     def save(self, checkouts: dict[str, Checkout]) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -100,13 +109,31 @@ class Registry:
         return found
 
     def sync(self, watched: list[Checkout]) -> tuple[list[str], list[str]]:
-        """Make the registry hold exactly `watched`; returns (added keys, removed keys). A
-        changed setting (run_tests) is updated in place."""
+        """Make the registry hold exactly `watched`, plus the checkouts registered by hand that
+        the watch list does not name; returns (added keys, removed keys). A changed setting
+        (run_tests) is updated in place; a watched checkout is no longer by hand."""
         before = self.load()
-        after = {c.key: c for c in watched}
+        after = {c.key: c for c in before.values() if c.by_hand}
+        after.update({c.key: c for c in watched})
         if after != before:
             self.save(after)
         return sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+
+    def register(self, root: str, run_tests: bool | None = None) -> Checkout:
+        """The checkout at `root`, registered by hand if the registry does not have it (with
+        `run_tests`, default False). An entry that exists keeps its settings unless
+        `run_tests` is given: a one-off run never clears a watch list's opt-in."""
+        checkouts = self.load()
+        key = partition_key(root)
+        found = checkouts.get(key)
+        if found is None:
+            found = Checkout(os.path.realpath(root), bool(run_tests), by_hand=True)
+        elif run_tests is not None and run_tests != found.run_tests:
+            found = Checkout(found.root, run_tests, found.by_hand)
+        else:
+            return found
+        self.save({**checkouts, key: found})
+        return found
 
 
 def watch_list(file: str | os.PathLike | None, extra_roots: str = "") -> list[Checkout]:

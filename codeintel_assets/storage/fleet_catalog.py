@@ -49,6 +49,10 @@ def open_catalog(home: Path, timeout_s: float, label: str = "",
             aliases[key] = f"p_{n}"
             con.execute(f"ATTACH $path AS {aliases[key]} (READ_ONLY)", {"path": str(path)})
         _create_views(con, aliases)
+        # The user's SQL runs on this connection: no COPY or file reads, and no way to switch
+        # that back (ATTACH is refused before, by statement type).
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         yield con
     finally:
         con.close()
@@ -56,17 +60,30 @@ def open_catalog(home: Path, timeout_s: float, label: str = "",
             lock.release()
 
 
+# What a catalog query may be: reading statements only. DuckDB's settings cannot refuse an
+# ATTACH (a partition's file read-write, past its gateway lock), so the statements are checked
+# with DuckDB's own parser before anything runs.
+_READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
 def catalog_query(home: Path, sql: str, timeout_s: float, label: str = "",
                   report: Reporter | None = None) -> pa.Table:
-    """Run `sql` on the fleet catalog; the result as Arrow. Raises FileNotFoundError when no
-    partition has been materialized, duckdb.Error for bad SQL."""
+    """Run `sql` on the fleet catalog; the result as Arrow. Raises duckdb.PermissionException
+    for a statement that is not a query (SELECT, FROM, WITH, DESCRIBE, SUMMARIZE, SHOW,
+    EXPLAIN), FileNotFoundError when no partition has been materialized, duckdb.Error for bad
+    SQL."""
+    refused = sorted({s.type.name for s in duckdb.extract_statements(sql)} -
+                     {t.name for t in _READING})
+    if refused:
+        raise duckdb.PermissionException(
+            f"the fleet catalog is read-only: {', '.join(refused)} statements are refused")
     with open_catalog(home, timeout_s, label, report) as con:
         if not con.execute("SELECT database_name FROM duckdb_databases() "
                            "WHERE database_name LIKE 'p\\_%' ESCAPE '\\'").fetchall():
             raise FileNotFoundError(f"no partition of the fleet at {home} has been "
                                     "materialized yet")
-        # Read-only by construction: every attached file is READ_ONLY, and the views live in
-        # this in-memory database, which is dropped on close.
+        # Read-only: only queries reach here, every attached file is READ_ONLY, external access
+        # is off (no COPY or file reads), and the views live in this in-memory database.
         return con.sql(sql).to_arrow_table()
 
 

@@ -216,11 +216,12 @@ class ToolService(dg.ConfigurableResource):
         its result. `snapshot` is the scan's digest (core.file_state); the work tree's
         fingerprint adds what the scan skips (data files, a conftest.py it excludes, untracked
         files; tools/worktree.py, `exclude` = rel_paths left out, e.g. the warehouse folder);
-        then the interpreter (path and version), the pytest arguments and the versions of
-        pytest and its plugins (registry.TESTS)."""
+        then the interpreter (path and version), the pytest arguments, the versions of
+        pytest and its plugins (registry.TESTS) and the time limit (a suite that timed out is
+        run again when the limit is raised)."""
         tree = worktree.fingerprint(root, self.runner(), exclude)
         parts = [snapshot, tree.digest, python.executable, python.version,
-                 list(self.pytest_args), TESTS.versions()]
+                 list(self.pytest_args), TESTS.versions(), self.test_timeout_s]
         digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),
                                  digest_size=16).hexdigest()
         return TestRunKey(digest, tree)
@@ -231,10 +232,10 @@ class ToolService(dg.ConfigurableResource):
 
         coverage_ingest and tests_ingest both call this; the first call runs the suite into
         `workdir` (a folder per `test_run_key`) and the second finds its results there (the
-        TestRun's `cached` is then True), so the suite never runs twice for one key. The test plugins come from
-        environment.plugin_overlay (nothing is installed into the target's environment); under
-        our own interpreter the target's `source_roots` (rel_paths, '' = root) go on PYTHONPATH
-        so a `src/` layout imports. The interpreter's folder leads PATH, as in an activated
+        TestRun's `cached` is then True), so the suite never runs twice for one key. The test
+        plugins come from environment.plugin_overlay (nothing is installed into the target's
+        environment); under our own interpreter the target's `source_roots` (rel_paths,
+        '' = root) go on PYTHONPATH so a `src/` layout imports. The interpreter's folder leads PATH, as in an activated
         environment. Ingests existing files instead when configured.
         """
         self._require(TESTS.name)

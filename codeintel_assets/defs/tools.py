@@ -41,6 +41,7 @@ from codeintel_assets.tools.registry import (
     PYREFLY,
     PYRIGHT,
     RUFF,
+    SCIP,
     STATIC_TOOLS,
     TESTS,
 )
@@ -288,8 +289,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     info, root = target.info(), target.abs_root
     commit = warehouse.snapshot_commit()
     scanned = {j.rel_path for j in warehouse.python_jobs()}
-    if not tools.is_enabled("scip"):
-        reason = "scip disabled in ToolService.enabled"
+    if not tools.is_enabled(SCIP.name):
+        reason = f"{SCIP.name} disabled in ToolService.enabled"
         context.log.warning(f"scip_ingest: {reason}; writing empty tables")
         if INDEX_KEY in context.selected_asset_keys:
             yield dg.Output(None, output_name="index__scip", metadata={"skipped": reason})
@@ -300,7 +301,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
-    with heartbeat(context, "scip"):
+    with heartbeat(context, SCIP.name):
         built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
     symbols, occurrences = scip_decode.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]

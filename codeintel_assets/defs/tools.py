@@ -31,6 +31,7 @@ import dagster as dg
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
+from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
@@ -185,8 +186,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     snapshot = queries.file_state_digest(warehouse.gateway(), target.info().slug)
     db_dir = warehouse.gateway().db_path.parent
     # The warehouse folder changes with every run: inside the tree it must not move the key.
-    inside = os.path.relpath(db_dir, root).replace(os.sep, "/")
-    exclude = [] if inside.startswith("..") or os.path.isabs(inside) else [inside]
+    inside = rel_path_in_root(str(db_dir), root)
+    exclude = [inside] if inside else []
 
     def compute_key() -> str:
         key = tools.test_run_key(root, python, snapshot, exclude)

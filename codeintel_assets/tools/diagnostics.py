@@ -28,8 +28,8 @@ from typing import Any
 from codeintel_assets.extract import lines as column_units
 from codeintel_assets.extract.lines import BOM, LineIndex
 from codeintel_assets.extract.pysource import decode_python
+from codeintel_assets.paths import RootPaths
 from codeintel_assets.tools.isolate import Culprit, ToolRows, is_crash, isolate
-from codeintel_assets.tools.paths import RootPaths
 from codeintel_assets.tools.registry import (
     BY_NAME,
     PYREFLY,

@@ -45,6 +45,15 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, "").strip() or default
 
 
+def configured_fleet_home() -> str:
+    """The fleet's home: $CODEINTEL_FLEET_HOME, else storage.fleet's default, absolute."""
+    # Imported here, not at the top: the Git hook imports this module and must start fast,
+    # and storage.fleet owns the default so it is stated once.
+    from codeintel_assets.storage.fleet import fleet_home
+
+    return str(fleet_home(env(FLEET_HOME_ENV)))
+
+
 def sensors_default_on() -> bool:
     """Whether sensors ship running: yes unless $CODEINTEL_SENSORS is off/0/false/no."""
     return env(SENSORS_ENV).lower() not in ("off", "0", "false", "no")

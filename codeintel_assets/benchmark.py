@@ -27,7 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from codeintel_assets.tools.registry import TOOL_NAMES
+from codeintel_assets.tools.registry import (
+    PYREFLY,
+    PYRIGHT,
+    RUFF,
+    SCIP,
+    TESTS,
+    TOOL_NAMES,
+)
 
 
 def cache_dir() -> Path:
@@ -191,14 +198,14 @@ def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict
     python = service.target_python(str(root)).executable
     files = [f for f in list_files(root) if f.endswith((".py", ".pyi"))]
     commands = {
-        "pyright": [service.pyright_path, *pyright.argv_for(files, python)],
-        "pyrefly": [service.pyrefly_path,
+        PYRIGHT.name: [service.pyright_path, *pyright.argv_for(files, python)],
+        PYREFLY.name: [service.pyrefly_path,
                     *pyrefly.argv_for(files, pyrefly.has_config(str(root)), python)],
-        "ruff": [service.ruff_path, *ruff.argv_for(files)],
-        "scip": [scip_index.scip_python_executable(str(Path(__file__).parent.parent)), "index",
+        RUFF.name: [service.ruff_path, *ruff.argv_for(files)],
+        SCIP.name: [scip_index.scip_python_executable(str(Path(__file__).parent.parent)), "index",
                  "--project-name", "bench", "--project-version", "bench",
                  "--output", str(root.parent / "bare.scip")],
-        "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        TESTS.name: [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                   *pytest_args],
     }
     env = {"NODE_OPTIONS": f"--max-old-space-size={service.scip_node_heap_mb}"}

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "fleet", False) or getattr(args, "fleet_home", None):
         from codeintel_assets import launch
 
-        fleet = args.fleet_home or launch.env(launch.FLEET_HOME_ENV, "~/.codeintel/fleet")
+        fleet = args.fleet_home or launch.configured_fleet_home()
 
     if args.command == "query":
         return api.print_query(args.sql, args.target, args.db, args.timeout, fleet)

@@ -1,5 +1,9 @@
 """What launches a run needs to agree on, without importing Dagster: job names, run tags,
-the poll interval, environment variable names and the run-config builder.
+the poll interval, the names of the environment variables that choose what a launch targets
+(repository, database, sensors, watch list, fleet home, Dagster's URL) and the run-config
+builder. Variables that tune one component live with it, e.g. CODEINTEL_READ_TIMEOUT_S in
+storage/gateway.py, CODEINTEL_TARGET_PYTHON and CODEINTEL_CACHE_DIR in tools/environment.py,
+CODEINTEL_WORKERS in extract/parallel.py.
 
 The sensors and jobs (Dagster), the Git hook (`trigger.py`, which must start fast) and
 `run.py` all import this module, so none of them imports another for a constant. Nothing here
@@ -29,7 +33,7 @@ PARTITION_TAG = "dagster/partition"
 
 POLL_INTERVAL_S = 30
 
-# ---- environment variables -------------------------------------------------------------------
+# ---- environment variables of a launch -------------------------------------------------------
 TARGET_ENV = "CODEINTEL_TARGET"          # the single shape's repository (default: cwd)
 DB_ENV = "CODEINTEL_DB"                  # the single shape's DuckDB file
 SENSORS_ENV = "CODEINTEL_SENSORS"        # off: ship the sensors stopped
@@ -43,6 +47,15 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 def env(name: str, default: str = "") -> str:
     """The environment variable `name` (stripped), else `default`; read now, not at import."""
     return os.environ.get(name, "").strip() or default
+
+
+def configured_fleet_home() -> str:
+    """The fleet's home: $CODEINTEL_FLEET_HOME, else storage.fleet's default, absolute."""
+    # Imported here, not at the top: the Git hook imports this module and must start fast,
+    # and storage.fleet owns the default so it is stated once.
+    from codeintel_assets.storage.fleet import fleet_home
+
+    return str(fleet_home(env(FLEET_HOME_ENV)))
 
 
 def sensors_default_on() -> bool:

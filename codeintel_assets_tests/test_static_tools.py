@@ -14,6 +14,7 @@ from codeintel_assets.extract.lines import LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.typedness import typedness_rows
+from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.tools import diagnostics, pyrefly, pyright, ruff
 from codeintel_assets.tools.diagnostics import (
     CODEPOINT,
@@ -22,7 +23,6 @@ from codeintel_assets.tools.diagnostics import (
     number_occurrences,
     per_file_counts,
 )
-from codeintel_assets.tools.paths import rel_path_in_root
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,

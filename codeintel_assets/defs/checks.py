@@ -16,9 +16,8 @@ def primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=key(spec.qualified_name), name="primary_key_unique_not_null",
                     description=f"({pk}) is unique and non-null in {spec.qualified_name}.")
     def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-        row = queries.primary_key_violations(warehouse.gateway(), spec, target.info().slug)
-        return dg.AssetCheckResult(
-            passed=row["null_keys"] == 0 and row["duplicate_keys"] == 0, metadata=row)
+        keys = queries.primary_key_violations(warehouse.gateway(), spec, target.info().slug)
+        return dg.AssetCheckResult(passed=keys.passed, metadata=keys.as_metadata())
 
     return _check
 
@@ -29,9 +28,8 @@ def primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
     "one GOID (matched on rel_path and qualname).",
 )
 def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    row = queries.goid_coverage(warehouse.gateway(), target.info().slug)
-    return dg.AssetCheckResult(
-        passed=row["without_goid"] == 0 and row["with_several_goids"] == 0, metadata=row)
+    coverage = queries.goid_coverage(warehouse.gateway(), target.info().slug)
+    return dg.AssetCheckResult(passed=coverage.passed, metadata=coverage.as_metadata())
 
 
 @dg.asset_check(
@@ -40,10 +38,10 @@ def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> d
     "symbol (warns below 100%).",
 )
 def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    row = queries.scip_symbol_coverage(warehouse.gateway(), target.info().slug)
-    share = row["with_scip_symbol"] / row["definitions"] if row["definitions"] else 1.0
-    return dg.AssetCheckResult(passed=share == 1.0, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={**row, "share": round(share, 4)})
+    coverage = queries.scip_symbol_coverage(warehouse.gateway(), target.info().slug)
+    return dg.AssetCheckResult(passed=coverage.share == 1.0,
+                               severity=dg.AssetCheckSeverity.WARN,
+                               metadata=coverage.as_metadata())
 
 
 def build_checks(assets) -> list[dg.AssetChecksDefinition]:

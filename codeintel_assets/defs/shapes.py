@@ -23,7 +23,6 @@ from codeintel_assets.defs.jobs import build_jobs
 from codeintel_assets.defs.resources import TargetRepo, Warehouse, WarehouseDuckDB
 from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, single_sensor
 from codeintel_assets.defs.tools import TOOL_ASSETS
-from codeintel_assets.storage.fleet import fleet_home
 from codeintel_assets.tools.service import ToolService
 
 ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS]
@@ -47,7 +46,7 @@ def single() -> Shape:
 
 
 def fleet() -> Shape:
-    return Shape(launch.FLEET, str(fleet_home(launch.env(launch.FLEET_HOME_ENV))))
+    return Shape(launch.FLEET, launch.configured_fleet_home())
 
 
 def shaped(assets: list[dg.AssetsDefinition], shape: Shape) -> list[dg.AssetsDefinition]:

@@ -31,6 +31,7 @@ import dagster as dg
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
+from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
@@ -41,6 +42,7 @@ from codeintel_assets.tools.registry import (
     PYREFLY,
     PYRIGHT,
     RUFF,
+    SCIP,
     STATIC_TOOLS,
     TESTS,
 )
@@ -184,8 +186,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     snapshot = queries.file_state_digest(warehouse.gateway(), target.info().slug)
     db_dir = warehouse.gateway().db_path.parent
     # The warehouse folder changes with every run: inside the tree it must not move the key.
-    inside = os.path.relpath(db_dir, root).replace(os.sep, "/")
-    exclude = [] if inside.startswith("..") or os.path.isabs(inside) else [inside]
+    inside = rel_path_in_root(str(db_dir), root)
+    exclude = [inside] if inside else []
 
     def compute_key() -> str:
         key = tools.test_run_key(root, python, snapshot, exclude)
@@ -288,8 +290,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     info, root = target.info(), target.abs_root
     commit = warehouse.snapshot_commit()
     scanned = {j.rel_path for j in warehouse.python_jobs()}
-    if not tools.is_enabled("scip"):
-        reason = "scip disabled in ToolService.enabled"
+    if not tools.is_enabled(SCIP.name):
+        reason = f"{SCIP.name} disabled in ToolService.enabled"
         context.log.warning(f"scip_ingest: {reason}; writing empty tables")
         if INDEX_KEY in context.selected_asset_keys:
             yield dg.Output(None, output_name="index__scip", metadata={"skipped": reason})
@@ -300,7 +302,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
-    with heartbeat(context, "scip"):
+    with heartbeat(context, SCIP.name):
         built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
     symbols, occurrences = scip_decode.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]

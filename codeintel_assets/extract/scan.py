@@ -28,6 +28,7 @@ from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_message
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
+from codeintel_assets.paths import RootPaths
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
@@ -93,13 +94,15 @@ def walk_tree(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDE
     """
     include = pathspec.GitIgnoreSpec.from_lines(includes)
     exclude = pathspec.GitIgnoreSpec.from_lines(excludes)
-    root = os.fspath(root)
+    # Absolute, so the walk's paths are spelled under the root RootPaths relativises against
+    # (a relative path would be read as relative to the root, not to the cwd).
+    root = os.path.abspath(os.fspath(root))
+    paths = RootPaths(root)
     found: list[str] = []
     skipped: list[SkippedPath] = []
 
     def rel_of(path: str) -> str:
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        return "" if rel == "." else rel
+        return paths.rel(path) or ""  # the root itself: ''
 
     def unlistable(exc: OSError) -> None:
         skipped.append(SkippedPath((rel_of(exc.filename or root) or ".") + "/", "unreadable",

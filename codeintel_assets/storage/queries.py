@@ -10,6 +10,7 @@ a requested column.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 
@@ -78,22 +79,75 @@ def file_state_digest(gateway: StorageGateway, repo: str) -> str:
         {"repo": repo}).column(0)[0].as_py()
 
 
-def primary_key_violations(gateway: StorageGateway, spec: TableSpec, repo: str) -> dict:
-    """{row_count, null_keys, duplicate_keys} of `repo`'s rows of `spec` for its catalog
+@dataclass(frozen=True)
+class KeyViolations:
+    """Primary-key health of one repository's rows of a table."""
+
+    row_count: int
+    null_keys: int
+    duplicate_keys: int
+
+    @property
+    def passed(self) -> bool:
+        return self.null_keys == 0 and self.duplicate_keys == 0
+
+    def as_metadata(self) -> dict[str, int]:
+        """The counts keyed by field name: the asset check metadata users read."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GoidCoverage:
+    """ClassDef/FunctionDef/AsyncFunctionDef rows of core.ast_nodes matched to core.goids."""
+
+    definitions: int
+    without_goid: int
+    with_several_goids: int
+
+    @property
+    def passed(self) -> bool:
+        return self.without_goid == 0 and self.with_several_goids == 0
+
+    def as_metadata(self) -> dict[str, int]:
+        """The counts keyed by field name: the asset check metadata users read."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScipSymbolCoverage:
+    """Class, function and method GOIDs, and those whose crosswalk row has a SCIP symbol."""
+
+    definitions: int
+    with_scip_symbol: int
+
+    @property
+    def share(self) -> float:
+        # No definitions means nothing lacks a symbol: full coverage, not a division by zero.
+        return self.with_scip_symbol / self.definitions if self.definitions else 1.0
+
+    def as_metadata(self) -> dict[str, int | float]:
+        """The counts and the share (4 places) keyed by name: the asset check metadata."""
+        return {**asdict(self), "share": round(self.share, 4)}
+
+
+def primary_key_violations(gateway: StorageGateway, spec: TableSpec,
+                           repo: str) -> KeyViolations:
+    """Row count, NULL keys and duplicated keys of `repo`'s rows of `spec` for its catalog
     primary key."""
     pk = ", ".join(f'"{c}"' for c in spec.primary_key)
     nulls = " OR ".join(f'"{c}" IS NULL' for c in spec.primary_key)
-    return gateway.query(
+    row = gateway.query(
         f"SELECT count(*) AS row_count, count(*) FILTER (WHERE {nulls}) AS null_keys, "
         f"(SELECT count(*) FROM (SELECT {pk} FROM {spec.qualified_name} WHERE repo = $repo "
         f"GROUP BY ALL HAVING count(*) > 1)) AS duplicate_keys "
         f"FROM {spec.qualified_name} WHERE repo = $repo", {"repo": repo}).to_pylist()[0]
+    return KeyViolations(**row)
 
 
-def goid_coverage(gateway: StorageGateway, repo: str) -> dict:
-    """{definitions, without_goid, with_several_goids}: ClassDef/FunctionDef/AsyncFunctionDef
-    rows of core.ast_nodes matched to core.goids on (rel_path, qualname)."""
-    return gateway.query("""
+def goid_coverage(gateway: StorageGateway, repo: str) -> GoidCoverage:
+    """ClassDef/FunctionDef/AsyncFunctionDef rows of core.ast_nodes of `repo` matched to
+    core.goids on (rel_path, qualname): how many, how many match none, how many several."""
+    row = gateway.query("""
         WITH defs AS (
             SELECT a.rel_path, a.qualname, count(g.goid) AS goid_count
             FROM core.ast_nodes a
@@ -106,12 +160,14 @@ def goid_coverage(gateway: StorageGateway, repo: str) -> dict:
                count(*) FILTER (WHERE goid_count = 0) AS without_goid,
                count(*) FILTER (WHERE goid_count > 1) AS with_several_goids
         FROM defs""", {"repo": repo}).to_pylist()[0]
+    return GoidCoverage(**row)
 
 
-def scip_symbol_coverage(gateway: StorageGateway, repo: str) -> dict:
-    """{definitions, with_scip_symbol}: class, function and method GOIDs of `repo` and those
-    whose core.goid_crosswalk row has a SCIP symbol."""
-    return gateway.query(
+def scip_symbol_coverage(gateway: StorageGateway, repo: str) -> ScipSymbolCoverage:
+    """Class, function and method GOIDs of `repo` and those whose core.goid_crosswalk row has
+    a SCIP symbol."""
+    row = gateway.query(
         """SELECT count(*) AS definitions, count(x.scip_symbol) AS with_scip_symbol
            FROM core.goids g JOIN core.goid_crosswalk x USING (repo, goid)
            WHERE g.repo = $repo AND g.kind <> 'module'""", {"repo": repo}).to_pylist()[0]
+    return ScipSymbolCoverage(**row)

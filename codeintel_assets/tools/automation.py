@@ -3,10 +3,10 @@ hook) or a person (the CLI, the UI's launchpad, a Python call).
 
 Running a repository's test suite executes its code. A person who starts a run has chosen to;
 a push must not do it behind the owner's back, so the tool steps run the suite in an automated
-run only when the repository opted in (ToolService.tests_on_push). The tags are the ones
-Dagster sets on the runs its daemons launch (names as in dagster/_core/storage/tags.py of the
-pinned dagster 1.13; a test compares them) and our own `codeintel/trigger` (trigger.py,
-defs/sensors.py, named in launch.py). No dagster import.
+run only when the repository opted in (TargetRepo.tests_on_push; in the fleet shape, the watch
+list's `run_tests`). The tags are the ones Dagster sets on the runs its daemons launch (names
+as in dagster/_core/storage/tags.py of the pinned dagster 1.13; a test compares them) and our
+own `codeintel/trigger` (trigger.py, defs/sensors.py, named in launch.py). No dagster import.
 """
 
 from __future__ import annotations

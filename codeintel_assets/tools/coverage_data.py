@@ -14,7 +14,7 @@ import os
 import coverage
 from coverage.parser import PythonParser
 
-from codeintel_assets.tools.paths import RootPaths
+from codeintel_assets.paths import RootPaths
 
 _PHASES = ("setup", "run", "teardown")
 

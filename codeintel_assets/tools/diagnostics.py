@@ -28,9 +28,15 @@ from typing import Any
 from codeintel_assets.extract import lines as column_units
 from codeintel_assets.extract.lines import BOM, LineIndex
 from codeintel_assets.extract.pysource import decode_python
+from codeintel_assets.paths import RootPaths
 from codeintel_assets.tools.isolate import Culprit, ToolRows, is_crash, isolate
-from codeintel_assets.tools.paths import RootPaths
-from codeintel_assets.tools.registry import BY_NAME, STATIC_TOOLS
+from codeintel_assets.tools.registry import (
+    BY_NAME,
+    PYREFLY,
+    PYRIGHT,
+    RUFF,
+    STATIC_TOOLS,
+)
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolCrashError,
@@ -298,12 +304,12 @@ def per_file_counts(rows: Iterable[dict], scanned_paths: Iterable[str]) -> list[
         tool = row["tool"]
         if per_tool is None or tool not in per_tool:
             continue
-        if tool == "ruff" or row["severity"] == "error":
+        if tool == RUFF.name or row["severity"] == "error":
             per_tool[tool] += 1
     out = []
     for path, c in counts.items():
-        total = c["pyright"] + c["pyrefly"] + c["ruff"]
-        out.append({"rel_path": path, "pyright_errors": c["pyright"],
-                    "pyrefly_errors": c["pyrefly"], "ruff_errors": c["ruff"],
+        total = c[PYRIGHT.name] + c[PYREFLY.name] + c[RUFF.name]
+        out.append({"rel_path": path, "pyright_errors": c[PYRIGHT.name],
+                    "pyrefly_errors": c[PYREFLY.name], "ruff_errors": c[RUFF.name],
                     "total_errors": total, "has_errors": total > 0})
     return out

@@ -13,7 +13,7 @@ import os
 import posixpath
 from collections.abc import Iterable, Mapping
 
-from codeintel_assets.tools.paths import RootPaths
+from codeintel_assets.paths import RootPaths
 
 _STATUSES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -211,14 +212,7 @@ def crash_culprit(stderr: str, root: Path) -> str | None:
         pass  # the last report wins
     if match is None:
         return None
-    raw = re.sub(r"\\(.)", r"\1", match.group(2))
-    path = Path(raw)
-    root = root.resolve()
-    try:
-        rel = (path if path.is_absolute() else root / path).resolve().relative_to(root)
-    except ValueError:
-        return None
-    return rel.as_posix() or None
+    return rel_path_in_root(re.sub(r"\\(.)", r"\1", match.group(2)), str(root))
 
 
 def _unlink(path: Path) -> None:

@@ -41,7 +41,14 @@ from codeintel_assets.tools import (
 from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.git import RepoInfo, repo_info
 from codeintel_assets.tools.isolate import Culprit, ToolRows
-from codeintel_assets.tools.registry import PYREFLY, PYRIGHT, RUFF, TESTS, TOOL_NAMES
+from codeintel_assets.tools.registry import (
+    PYREFLY,
+    PYRIGHT,
+    RUFF,
+    SCIP,
+    TESTS,
+    TOOL_NAMES,
+)
 from codeintel_assets.tools.runner import (
     TargetCausedError,
     ToolRunner,
@@ -267,7 +274,7 @@ class ToolService(dg.ConfigurableResource):
         environment (scip_index.run_index: a partial index is never left, a file that crashes
         scip-python is excluded and the index rebuilt, nothing in `root` is written).
         Raises ToolDisabledError when scip is off, else run_index's errors."""
-        self._require("scip")
+        self._require(SCIP.name)
         return run_index(self.runner(), root, output, project_name, project_version,
                          self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
                          python_bin_dir=python.bin_dir)

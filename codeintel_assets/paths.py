@@ -1,8 +1,10 @@
-"""Paths the tools report, as rel_paths of the target: one relativiser for every tool.
+"""Paths as rel_paths of a root: the one relativiser of the package.
 
-Tools print absolute paths, paths relative to their working directory (the root), or paths
-through a symlinked root; `RootPaths.rel` maps each to the POSIX rel_path under the root, or None
-when it lies outside. No dagster import.
+The scan's walk, the tools' reports (absolute paths, paths relative to their working directory,
+the root, or paths through a symlinked root), scip-python's crash report and the warehouse
+folder's place in the tree all map a path to the POSIX rel_path under the root, or None when it
+lies outside, with `RootPaths.rel`. It sits at the package top, importing nothing of it, so
+extract/ (which tools/ imports) and tools/ share it without a cycle. No dagster import.
 """
 
 from __future__ import annotations

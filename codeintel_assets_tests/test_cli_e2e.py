@@ -198,7 +198,7 @@ def test_codeintel_steps(workdir: Path):
     steps = {s["step"]: s for s in json.loads(proc.stdout)}
     assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
                            "config_ingest", "goids", "typing_ingest", "coverage_ingest",
-                           "tests_ingest", "scip_ingest", "crosswalk"]
+                           "tests_ingest", "scip_ingest", "crosswalk", "import_graph"]
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
@@ -223,6 +223,10 @@ def test_codeintel_steps(workdir: Path):
     assert steps["scip_ingest"]["tables"] == ["core.scip_occurrences", "core.scip_symbols",
                                               "index.scip"]
     assert steps["crosswalk"]["requires"] == ["cst_extract", "goids", "scip_ingest"]
+    # The graph steps (CATALOG.md: import_graph | ast_extract).
+    assert steps["import_graph"]["tables"] == ["graph.import_graph_edges", "graph.import_modules"]
+    assert steps["import_graph"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["import_graph"]["reads"] == ["core.imports", "core.modules"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])
     assert written == sorted([*TABLES, "index.scip"])

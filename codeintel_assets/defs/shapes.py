@@ -17,6 +17,7 @@ import dagster as dg
 
 from codeintel_assets import launch
 from codeintel_assets.defs.checks import build_checks
+from codeintel_assets.defs.graphs import GRAPH_ASSETS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.jobs import build_jobs
@@ -25,7 +26,7 @@ from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, singl
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS]
+ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *GRAPH_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")
 
 

@@ -321,6 +321,34 @@ match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 """)
 
 
+_table("graph", "import_graph_edges", ("repo", "src_module", "dst_module"),
+       "The module import graph: one row per importing module and imported module (internal) "
+       "or top-level package (external), from core.imports resolved against core.modules.", """
+src_module VARCHAR -- the importing module
+dst_module VARCHAR -- the longest prefix of the import target that is a module of core.modules; for an external target its top-level package (os.path -> os)
+edge_count INTEGER -- import statements behind the edge
+is_external BOOLEAN -- the target is outside the repository (no prefix of it is a module of core.modules)
+type_checking_only BOOLEAN -- every statement behind the edge is inside `if TYPE_CHECKING:`
+function_scope_only BOOLEAN -- every statement behind the edge is inside a def
+src_fan_out INTEGER -- distinct internal modules src_module imports
+dst_fan_in INTEGER -- distinct modules of the repository importing dst_module
+cycle_group INTEGER -- the scc_id src_module and dst_module share when both are in one import cycle, else NULL
+""")
+
+_table("graph", "import_modules", ("repo", "module"),
+       "One row per module of core.modules: its place in the internal import graph (fan in/out, "
+       "strongly connected component, layer).", """
+module VARCHAR -- module of core.modules
+rel_path VARCHAR -- the module's file
+fan_in INTEGER -- distinct internal modules importing it
+fan_out INTEGER -- distinct internal modules it imports
+scc_id INTEGER -- its strongly connected component: 1, 2, ... in the order of each component's smallest module name
+component_size INTEGER -- modules in that component
+in_cycle BOOLEAN -- component_size > 1 (the module is in an import cycle)
+layer INTEGER -- depth of its component in the condensation DAG: 0 = imports no internal module outside its component, else 1 + the highest layer it imports
+""")
+
+
 def table(qualified_name: str) -> TableSpec:
     try:
         return TABLES[qualified_name]

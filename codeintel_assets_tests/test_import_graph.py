@@ -1,0 +1,109 @@
+"""import_graph: graph.import_graph_edges and graph.import_modules from a real in-process run
+on temp Git repositories, and a cross-check of the internal edges against grimp on a copy of a
+real installed package."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from codeintel_assets import run
+from codeintel_assets.storage.graphs import components
+from codeintel_assets_tests.conftest import make_git_repo
+
+SELECT = "*graph/import_graph_edges,*graph/import_modules"
+
+FILES = {
+    "pkg/__init__.py": "from .util import helper\n",
+    "pkg/util.py": "import os.path\n\n\ndef helper():\n    import json\n    import os\n"
+                   "    return json, os\n",
+    "pkg/a.py": "from __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\n"
+                "from pkg import b\nfrom pkg import helper\n\nif TYPE_CHECKING:\n"
+                "    from pkg.models import Model\n",
+    "pkg/b.py": "from . import c\nfrom pkg.util import *\n",
+    "pkg/c.py": "import pkg.a\nfrom . import c as _self\n",
+    "pkg/models.py": "from pkg.util import helper\nimport pkg.sub.deep\nimport yaml\n\n\n"
+                     "class Model:\n    pass\n",
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/deep.py": "import pkg.sub.missing\nfrom typing import TYPE_CHECKING\n"
+                       "from .. import util\n\nif TYPE_CHECKING:\n    from ..util import helper\n",
+    "script.py": "import pkg\nfrom pkg.sub import deep\nfrom .. import nothing\n",
+}
+
+# src, dst: edge_count, is_external, type_checking_only, function_scope_only, src_fan_out,
+# dst_fan_in, cycle_group
+EDGES = {
+    ("pkg", "pkg.util"): (1, False, False, False, 1, 4, None),
+    ("pkg.a", "__future__"): (1, True, False, False, 3, 1, None),
+    ("pkg.a", "typing"): (1, True, False, False, 3, 2, None),
+    ("pkg.a", "pkg.b"): (1, False, False, False, 3, 1, 2),          # `from pkg import b`: a module
+    ("pkg.a", "pkg"): (1, False, False, False, 3, 2, None),         # `from pkg import helper`
+    ("pkg.a", "pkg.models"): (1, False, True, False, 3, 1, None),   # under TYPE_CHECKING
+    ("pkg.b", "pkg.c"): (1, False, False, False, 2, 1, 2),
+    ("pkg.b", "pkg.util"): (1, False, False, False, 2, 4, None),    # star import
+    ("pkg.c", "pkg.a"): (1, False, False, False, 1, 1, 2),          # (its self-import dropped)
+    ("pkg.models", "pkg.util"): (1, False, False, False, 2, 4, None),
+    ("pkg.models", "pkg.sub.deep"): (1, False, False, False, 2, 2, None),
+    ("pkg.models", "yaml"): (1, True, False, False, 2, 1, None),
+    ("pkg.sub.deep", "pkg.sub"): (1, False, False, False, 2, 1, None),  # pkg.sub.missing
+    ("pkg.sub.deep", "typing"): (1, True, False, False, 2, 2, None),
+    ("pkg.sub.deep", "pkg.util"): (2, False, False, False, 2, 4, None),  # one of two under TC
+    ("pkg.util", "os"): (2, True, False, False, 0, 1, None),        # os.path -> os; one in a def
+    ("pkg.util", "json"): (1, True, False, True, 0, 1, None),       # only in a def
+    ("script", "pkg"): (1, False, False, False, 2, 2, None),
+    ("script", "pkg.sub.deep"): (1, False, False, False, 2, 2, None),  # (`from .. import` dropped)
+}
+
+# module: rel_path, fan_in, fan_out, scc_id, component_size, in_cycle, layer
+MODULES = {
+    "pkg": ("pkg/__init__.py", 2, 1, 1, 1, False, 1),
+    "pkg.a": ("pkg/a.py", 1, 3, 2, 3, True, 3),
+    "pkg.b": ("pkg/b.py", 1, 2, 2, 3, True, 3),
+    "pkg.c": ("pkg/c.py", 1, 1, 2, 3, True, 3),
+    "pkg.models": ("pkg/models.py", 1, 2, 3, 1, False, 2),
+    "pkg.sub": ("pkg/sub/__init__.py", 1, 0, 4, 1, False, 0),
+    "pkg.sub.deep": ("pkg/sub/deep.py", 2, 2, 5, 1, False, 1),
+    "pkg.util": ("pkg/util.py", 4, 0, 6, 1, False, 0),
+    "script": ("script.py", 0, 2, 7, 1, False, 2),
+}
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_import_graph_edges_and_modules(tmp_path):
+    repo = make_git_repo(tmp_path / "widgets", FILES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    edges = {(r[0], r[1]): r[2:] for r in rows(
+        db, "SELECT src_module, dst_module, edge_count, is_external, type_checking_only, "
+            "function_scope_only, src_fan_out, dst_fan_in, cycle_group "
+            "FROM graph.import_graph_edges WHERE repo = 'acme/widgets'")}
+    assert edges == EDGES
+    modules = {r[0]: r[1:] for r in rows(
+        db, "SELECT module, rel_path, fan_in, fan_out, scc_id, component_size, in_cycle, layer "
+            "FROM graph.import_modules WHERE repo = 'acme/widgets'")}
+    assert modules == MODULES
+    head = rows(db, "SELECT DISTINCT \"commit\" FROM core.imports")
+    assert rows(db, "SELECT DISTINCT \"commit\" FROM graph.import_graph_edges") == head
+    assert rows(db, "SELECT DISTINCT \"commit\" FROM graph.import_modules") == head
+    # The README's query: import cycles.
+    assert rows(db, "SELECT scc_id, list(module ORDER BY module) FROM graph.import_modules "
+                    "WHERE in_cycle GROUP BY scc_id") == [(2, ["pkg.a", "pkg.b", "pkg.c"])]
+
+
+def test_components_are_deterministic_and_layered():
+    scc, size, layer = components(["z", "y", "x", "w"], [("z", "y"), ("y", "z"), ("w", "x"),
+                                                         ("x", "y")])
+    assert scc == {"w": 1, "x": 2, "y": 3, "z": 3}
+    assert size == {1: 1, 2: 1, 3: 2}
+    assert layer == {3: 0, 2: 1, 1: 2}

@@ -108,9 +108,10 @@ def import_graph(gateway: StorageGateway, repo: str) -> dict[str, pa.Table]:
     """graph.import_graph_edges and graph.import_modules of `repo` (whole-repository tables),
     from its core.imports and core.modules rows, conformed to the catalog."""
     params = {"repo": repo}
-    edges = gateway.query(IMPORT_EDGES_SQL, params)
-    mods = gateway.query(MODULES_SQL, params)
-    commit = gateway.query(COMMIT_SQL, params).column(0)[0].as_py()
+    with gateway.connect() as con:  # one connection: the three reads see one state
+        edges = con.sql(IMPORT_EDGES_SQL, params=params).to_arrow_table()
+        mods = con.sql(MODULES_SQL, params=params).to_arrow_table()
+        commit = con.sql(COMMIT_SQL, params=params).to_arrow_table().column(0)[0].as_py()
     modules = mods.column("module").to_pylist()
     internal = [(r["src_module"], r["dst_module"]) for r in edges.to_pylist()
                 if not r["is_external"]]

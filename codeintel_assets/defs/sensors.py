@@ -35,9 +35,11 @@ def default_status() -> dg.DefaultSensorStatus:
         else dg.DefaultSensorStatus.STOPPED
 
 
-def _head_request(context, cursor: dict, root: str, quiet: list[str], **request):
-    """A RunRequest for `root` if its HEAD moved since the cursor (which it updates), else
-    None with the reason appended to `quiet`. Cursor entries: {sha, seq, seen_at}."""
+def _head_request(context, cursor: dict, root: str, quiet: list[str],
+                  partition_key: str | None = None, run_config: dict | None = None):
+    """A RunRequest for `root` (of `partition_key` in the fleet) if its HEAD moved since the
+    cursor (which it updates), else None with the reason appended to `quiet`. Cursor entries:
+    {sha, seq, seen_at}."""
     info = repo_info(root, head_only=True)
     seen = cursor.get(root, {})
     cursor[root] = {**seen, "seen_at": time.time()}
@@ -52,15 +54,14 @@ def _head_request(context, cursor: dict, root: str, quiet: list[str], **request)
     seq = seen.get("seq", 0) + 1
     cursor[root].update(sha=info.commit, seq=seq)
     tags = {launch.REPO_TAG: info.slug, launch.COMMIT_TAG: info.commit}
-    if request.get("partition_key"):
-        tags[launch.PARTITION_TAG] = request["partition_key"]
-    if _hook_launched(context.instance, tags, since=seen.get("seen_at")):
+    hook_tags = {**tags, launch.PARTITION_TAG: partition_key} if partition_key else tags
+    if _hook_launched(context.instance, hook_tags, since=seen.get("seen_at")):
         quiet.append(f"{info.slug}@{info.commit[:12]}: launched by the post-commit hook")
         return None
-    key = request.get("partition_key") or info.slug
-    return dg.RunRequest(run_key=f"{key}@{info.commit}#{seq}", job_name=launch.INGEST_JOB,
-                         tags={launch.REPO_TAG: info.slug, launch.COMMIT_TAG: info.commit,
-                               launch.TRIGGER_TAG: "sensor"}, **request)
+    return dg.RunRequest(run_key=f"{partition_key or info.slug}@{info.commit}#{seq}",
+                         job_name=launch.INGEST_JOB, partition_key=partition_key,
+                         run_config=run_config or {},
+                         tags={**tags, launch.TRIGGER_TAG: "sensor"})
 
 
 def _result(cursor: dict, requests: list, quiet: list[str], **more) -> dg.SensorResult:

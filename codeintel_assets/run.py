@@ -130,22 +130,14 @@ def summary(target: str | None = None, db: str | None = None,
     """Rows per table for the target repository and its ten most complex files (in the
     fleet at `fleet`: its partition's database)."""
     from codeintel_assets.storage.catalog import TABLES
+    from codeintel_assets.storage.queries import repo_summary
 
     warehouse = _warehouse(target, db_file(target, db, fleet) if fleet else db)
     gateway, repo = warehouse.gateway(), warehouse.target.info().slug
-    with gateway.connect(read_only=gateway.db_path.exists()) as con:  # waits for writes
-        existing = {f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
-        rows = {name: con.execute(f"SELECT count(*) FROM {name} WHERE repo = $repo",
-                                  {"repo": repo}).fetchall()[0][0]
-                for name in TABLES if name in existing}
-        complex_files = con.execute(
-            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = $repo "
-            "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
-            if "core.ast_metrics" in existing else []
-    return {"repo": repo, "db": str(gateway.db_path), "rows": rows,
+    found = repo_summary(gateway, repo, list(TABLES))
+    return {"repo": repo, "db": str(gateway.db_path), "rows": found.rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
-                                   for p, c, n in complex_files]}
+                                   for p, c, n in found.most_complex_files]}
 
 
 def query(sql: str, target: str | None = None, db: str | None = None,

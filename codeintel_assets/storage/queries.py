@@ -80,7 +80,15 @@ def file_state_digest(gateway: StorageGateway, repo: str) -> str:
 
 
 @dataclass(frozen=True)
-class KeyViolations:
+class _CheckCounts:
+    """Counts an asset check reports: `as_metadata` is the check's metadata (field names)."""
+
+    def as_metadata(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KeyViolations(_CheckCounts):
     """Primary-key health of one repository's rows of a table."""
 
     row_count: int
@@ -91,13 +99,9 @@ class KeyViolations:
     def passed(self) -> bool:
         return self.null_keys == 0 and self.duplicate_keys == 0
 
-    def as_metadata(self) -> dict[str, int]:
-        """The counts keyed by field name: the asset check metadata users read."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class GoidCoverage:
+class GoidCoverage(_CheckCounts):
     """ClassDef/FunctionDef/AsyncFunctionDef rows of core.ast_nodes matched to core.goids."""
 
     definitions: int
@@ -108,13 +112,9 @@ class GoidCoverage:
     def passed(self) -> bool:
         return self.without_goid == 0 and self.with_several_goids == 0
 
-    def as_metadata(self) -> dict[str, int]:
-        """The counts keyed by field name: the asset check metadata users read."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ScipSymbolCoverage:
+class ScipSymbolCoverage(_CheckCounts):
     """Class, function and method GOIDs, and those whose crosswalk row has a SCIP symbol."""
 
     definitions: int
@@ -127,7 +127,7 @@ class ScipSymbolCoverage:
 
     def as_metadata(self) -> dict[str, int | float]:
         """The counts and the share (4 places) keyed by name: the asset check metadata."""
-        return {**asdict(self), "share": round(self.share, 4)}
+        return {**super().as_metadata(), "share": round(self.share, 4)}
 
 
 def primary_key_violations(gateway: StorageGateway, spec: TableSpec,
@@ -171,3 +171,29 @@ def scip_symbol_coverage(gateway: StorageGateway, repo: str) -> ScipSymbolCovera
            FROM core.goids g JOIN core.goid_crosswalk x USING (repo, goid)
            WHERE g.repo = $repo AND g.kind <> 'module'""", {"repo": repo}).to_pylist()[0]
     return ScipSymbolCoverage(**row)
+
+
+@dataclass(frozen=True)
+class RepoSummary:
+    """rows: table -> the repository's row count (tables that exist); most_complex_files:
+    (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten."""
+
+    rows: dict[str, int]
+    most_complex_files: list[tuple[str, int, int]]
+
+
+def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> RepoSummary:
+    """Row counts of `repo` in each of `tables` that exists, and its ten most complex files,
+    read on one connection (read-only when the file exists; it waits for a running write)."""
+    with gateway.connect(read_only=gateway.db_path.exists()) as con:
+        existing = {f"{s}.{t}" for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        # Table names come from the catalog (`tables`), never from a caller's string.
+        counts = {name: con.execute(f"SELECT count(*) FROM {table(name).qualified_name} "
+                                    "WHERE repo = $repo", {"repo": repo}).fetchall()[0][0]
+                  for name in tables if name in existing}
+        complex_files = con.execute(
+            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = $repo "
+            "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
+            if "core.ast_metrics" in existing else []
+    return RepoSummary(counts, [tuple(r) for r in complex_files])

@@ -20,9 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("materialize", help="materialize assets in-process and print a summary")
     run.add_argument("--select", default="*",
                      help="asset selection, as `dagster asset materialize --select` (default *)")
-    for p in (run, sub.add_parser("summary", help="rows per table and most complex files")):
+    summary = sub.add_parser("summary", help="rows per table and most complex files")
+    ask = sub.add_parser("query", help="run read-only SQL on the warehouse and print a table "
+                         "(waits while a materialization writes)")
+    # Where the warehouse is, the same for every command that reads or writes it.
+    for p in (run, summary, ask):
         p.add_argument("--target", help="repository to index (default: $CODEINTEL_TARGET or cwd)")
         p.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
+        p.add_argument("--fleet", action="store_true",
+                       help="use the fleet shape: the target's partition in the fleet at "
+                       "--fleet-home; `query` then runs on the catalog over every repository "
+                       "of the fleet")
+        p.add_argument("--fleet-home", metavar="HOME",
+                       help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
+                       "~/.codeintel/fleet)")
     run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
                      choices=TOOL_NAMES, help=f"do not run this ToolService tool (one of "
                      f"{', '.join(TOOL_NAMES)}); its tables are written empty. Repeatable. "
@@ -34,21 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--full", action="store_true",
                      help="rebuild every file-level table from all files (default: re-extract "
                      "only the files that changed since each table was written)")
-    ask = sub.add_parser("query", help="run read-only SQL on the warehouse and print a table "
-                         "(waits while a materialization writes)")
     ask.add_argument("sql")
-    ask.add_argument("--target", help="repository (default: $CODEINTEL_TARGET or cwd)")
-    ask.add_argument("--db", help="DuckDB file (default: <target>/.codeintel/codeintel.duckdb)")
     ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
                      "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
-    for p in (run, ask, sub.choices["summary"]):
-        p.add_argument("--fleet", action="store_true",
-                       help="use the fleet shape: the target's partition in the fleet at "
-                       "--fleet-home; `query` then runs on the catalog over every repository "
-                       "of the fleet")
-        p.add_argument("--fleet-home", metavar="HOME",
-                       help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
-                       "~/.codeintel/fleet)")
     run.add_argument("--run-tests", action=argparse.BooleanOptionalAction, default=None,
                      help="with --fleet: whether sensors and automation may run the target's "
                      "test suite (default: keep the registry's setting; new checkouts: no)")

@@ -19,7 +19,7 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
 from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db, partition_key
 
-# The README's names for run_config's arguments; kept here for callers of run.run_config.
+# Public here as before (scripts and tests build run config with it); defined in launch.py.
 run_config = launch.run_config
 
 

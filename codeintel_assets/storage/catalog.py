@@ -16,23 +16,12 @@ import pyarrow as pa
 # TableSpec and the column notation live in table_spec; catalog users import them from here.
 from codeintel_assets.storage.table_spec import (  # noqa: F401 - re-exported
     CATALOG_VERSION,
+    TABLES,
     Column,
     TableSpec,
     parse_columns,
 )
-
-_REPO = "repo VARCHAR -- repository slug: owner/name from the origin remote, else the folder name\n"
-_SNAP = "commit VARCHAR -- 40-hex HEAD sha of the snapshot ('' outside Git)\n"
-
-TABLES: dict[str, TableSpec] = {}
-
-
-def _table(schema: str, name: str, pk: tuple[str, ...], description: str, columns: str) -> None:
-    spec = TableSpec(schema, name, pk, parse_columns(_REPO + _SNAP + columns), description)
-    missing = set(pk) - set(spec.column_names)
-    assert not missing, f"{spec.qualified_name}: primary key columns {missing} not declared"
-    TABLES[spec.qualified_name] = spec
-
+from codeintel_assets.storage.table_spec import define as _table
 
 _table("core", "file_state", ("repo", "rel_path"),
        "One row per scanned file: size, mtime, content hash and whether it parses.", """
@@ -106,6 +95,26 @@ docstring VARCHAR -- docstring of Module/ClassDef/FunctionDef nodes (ast.get_doc
 params_total INTEGER -- parameters of a def, all kinds (self/cls of a method excluded)
 params_annotated INTEGER -- of those, parameters with an annotation
 returns_annotated BOOLEAN -- a def with a return annotation
+bases JSON -- ClassDef: each base class as a file-local reference (as core.call_sites.refs), in order
+params JSON -- FunctionDef: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
+return_refs JSON -- FunctionDef: file-local references of the functions and classes it returns by name
+""")
+
+_table("core", "call_sites", ("repo", "rel_path", "line", "col"),
+       "Every call of a Python file (ast.Call; a bare decorator is a call at its line), with the "
+       "callee resolved as far as the file alone allows (scopes, imports, assignments, self); "
+       "graph.call_graph_edges links them across files.", """
+rel_path VARCHAR -- the calling file
+line INTEGER -- line of the call's argument list: the end of the callee expression (for a bare decorator, the decorator's end)
+col INTEGER -- column there (0-based UTF-8 bytes): unique per call, also for f(x)(y) and a.b().c()
+module VARCHAR -- module of the file
+caller_qualname VARCHAR -- qualname (as core.goids) of the innermost enclosing def or class; the module for module-level code
+callee_name VARCHAR -- the callee expression as written: self.client.get, make(), handlers['a'] (at most 200 characters)
+name_line INTEGER -- line of the callee's name token (a Name, or an Attribute's last name); NULL for other callees
+name_col INTEGER -- its column (0-based UTF-8 bytes): where the SCIP occurrence naming the callee starts
+is_decorator BOOLEAN -- the call a decorator makes at the decorator line (bare @dec, or the call of a decorator factory's result)
+refs JSON -- file-local resolution, candidates in order: [{"ref": absolute dotted name, "mode": value | instance | super | returns | param | builtin, "attr": attribute path after ref, "via": rule}]; [] when nothing is known
+args JSON -- arguments naming a function or class: [{"pos": index or null, "kw": keyword or null, "ref": ...}] (what parameter flow follows)
 """)
 
 _table("core", "ast_metrics", ("repo", "rel_path"),
@@ -321,32 +330,8 @@ match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 """)
 
 
-_table("graph", "import_graph_edges", ("repo", "src_module", "dst_module"),
-       "The module import graph: one row per importing module and imported module (internal) "
-       "or top-level package (external), from core.imports resolved against core.modules.", """
-src_module VARCHAR -- the importing module
-dst_module VARCHAR -- the longest prefix of the import target that is a module of core.modules; for an external target its top-level package (os.path -> os)
-edge_count INTEGER -- import statements behind the edge
-is_external BOOLEAN -- the target is outside the repository (no prefix of it is a module of core.modules)
-type_checking_only BOOLEAN -- every statement behind the edge is inside `if TYPE_CHECKING:`
-function_scope_only BOOLEAN -- every statement behind the edge is inside a def
-src_fan_out INTEGER -- distinct internal modules src_module imports
-dst_fan_in INTEGER -- distinct modules of the repository importing dst_module
-cycle_group INTEGER -- the scc_id src_module and dst_module share when both are in one import cycle, else NULL
-""")
-
-_table("graph", "import_modules", ("repo", "module"),
-       "One row per module of core.modules: its place in the internal import graph (fan in/out, "
-       "strongly connected component, layer).", """
-module VARCHAR -- module of core.modules
-rel_path VARCHAR -- the module's file
-fan_in INTEGER -- distinct internal modules importing it
-fan_out INTEGER -- distinct internal modules it imports
-scc_id INTEGER -- its strongly connected component: 1, 2, ... in the order of each component's smallest module name
-component_size INTEGER -- modules in that component
-in_cycle BOOLEAN -- component_size > 1 (the module is in an import cycle)
-layer INTEGER -- depth of its component in the condensation DAG: 0 = imports no internal module outside its component, else 1 + the highest layer it imports
-""")
+# The graph layer registers its tables here too (one TABLES, one lookup).
+from codeintel_assets.storage import catalog_graphs  # noqa: E402,F401
 
 
 def table(qualified_name: str) -> TableSpec:

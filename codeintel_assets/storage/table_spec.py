@@ -91,3 +91,20 @@ def parse_columns(spec: str) -> tuple[Column, ...]:
         name, duckdb_type = decl.split(None, 1)
         cols.append(Column(name.strip(), duckdb_type.strip(), desc.strip()))
     return tuple(cols)
+
+
+_REPO = "repo VARCHAR -- repository slug: owner/name from the origin remote, else the folder name\n"
+_SNAP = "commit VARCHAR -- 40-hex HEAD sha of the snapshot ('' outside Git)\n"
+
+# Every table of the warehouse, filled by the catalog modules (storage/catalog.py for ingestion,
+# storage/catalog_graphs.py for the graph layer) through define().
+TABLES: dict[str, TableSpec] = {}
+
+
+def define(schema: str, name: str, pk: tuple[str, ...], description: str, columns: str) -> None:
+    """Register table `schema.name`: repo and commit columns first, then `columns` (the
+    `name TYPE -- description` notation); every primary-key column must be declared."""
+    spec = TableSpec(schema, name, pk, parse_columns(_REPO + _SNAP + columns), description)
+    missing = set(pk) - set(spec.column_names)
+    assert not missing, f"{spec.qualified_name}: primary key columns {missing} not declared"
+    TABLES[spec.qualified_name] = spec

@@ -144,7 +144,7 @@ def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:
 
 # ---- ast_extract ---------------------------------------------------------------------------
 
-AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports")
+AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports", "core.call_sites")
 
 
 @step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse per file)",

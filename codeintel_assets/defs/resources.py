@@ -206,6 +206,12 @@ class Warehouse(dg.ConfigurableResource):
         if not self.gateway().table_exists(table(qualified_name)):
             raise self._missing(qualified_name)
 
+    def has(self, qualified_name: str) -> bool:
+        """Whether a declared dep was ever materialized for this database (optional inputs:
+        a step that can do without them)."""
+        _check_declared(qualified_name)
+        return self.gateway().table_exists(table(qualified_name))
+
     def _missing(self, qualified_name: str) -> UpstreamMissingError:
         asset = qualified_name.replace(".", "/")
         return UpstreamMissingError(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from codeintel_assets import launch
+from codeintel_assets.defs.callgraph import CALLGRAPH_ASSETS, CALLGRAPH_CHECKS
 from codeintel_assets.defs.checks import build_checks
 from codeintel_assets.defs.graphs import GRAPH_ASSETS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
@@ -26,7 +27,7 @@ from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, singl
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *GRAPH_ASSETS]
+ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")
 
 
@@ -76,7 +77,7 @@ def build_definitions(shape: Shape, extra_assets: list[dg.AssetsDefinition] = ()
         sensors = [single_sensor()]
     return dg.Definitions(
         assets=assets,
-        asset_checks=build_checks(assets),
+        asset_checks=[*build_checks(assets), *CALLGRAPH_CHECKS],
         jobs=build_jobs(tags),
         sensors=[*sensors, automation_sensor()],
         resources={"target": target, "warehouse": warehouse, "tools": ToolService(),

@@ -1,4 +1,5 @@
-"""ast_extract: `core.ast_nodes`, `core.ast_metrics` and `core.imports` from one `ast.parse`.
+"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports` and `core.call_sites` from
+one `ast.parse` (call resolution within the file: extract/calls.py).
 
 Data comes from CPython's `ast` module (lines 1-based, columns 0-based UTF-8 byte offsets).
 `core.ast_nodes` keeps every statement, the module, except handlers and the expressions a call
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 
+from codeintel_assets.extract.calls import FileCalls
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
     dotted_name,
@@ -24,7 +26,7 @@ from codeintel_assets.extract.pysource import (
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 1
+VERSION = 2  # 2: core.call_sites, ast_nodes bases/params/return_refs
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -41,7 +43,8 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def extract_ast(job: FileJob) -> dict[str, list[dict]]:
-    """Rows of core.ast_nodes, core.ast_metrics and core.imports for one Python file."""
+    """Rows of core.ast_nodes, core.ast_metrics, core.imports and core.call_sites for one
+    Python file."""
     source = read_python(job.abs_path)
     tree = ast.parse(source, filename=job.rel_path)
     lines = source_lines(source)
@@ -50,6 +53,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     module = job.module or ""
     ident = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path}
     is_package = module_is_package(job.rel_path)
+    calls = FileCalls(module, is_package)
 
     nodes: list[dict] = []
     imports: dict[tuple[int, str], dict] = {}
@@ -58,6 +62,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
 
     for visit in walk(tree, module):
         node, depth = visit.node, visit.depth
+        calls.visit(visit)
         n_nodes += 1
         depth_sum += depth
         max_depth = max(max_depth, depth)
@@ -103,13 +108,21 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
             row["node_id"] += f"#{seen}"
         nodes.append(row)
 
+    facts = calls.def_facts()
+    for row in nodes:
+        if row["node_type"] in ("ClassDef", "FunctionDef", "AsyncFunctionDef"):
+            row.update(facts.get(row["qualname"], {}))
+    sites: dict[tuple[int, int], dict] = {}
+    for site in calls.call_rows():
+        sites.setdefault((site["line"], site["col"]), {**ident, **site})
+
     metrics = {
         **ident, "node_count": n_nodes, "function_count": n_funcs, "class_count": n_classes,
         "avg_depth": depth_sum / n_nodes, "max_depth": max_depth, "complexity": complexity,
         "loc": last_line if source else 0, "logical_loc": n_stmts,
     }
     return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
-            "core.imports": list(imports.values())}
+            "core.imports": list(imports.values()), "core.call_sites": list(sites.values())}
 
 
 def _node_row(ident: dict, node_type: str, l0: int, c0: int, l1: int, c1: int) -> dict:

@@ -1,0 +1,302 @@
+"""core.call_sites and the definition facts the call graph links (ast_nodes' bases, params,
+return_refs), from the ast of one file: the half of call resolution that one file decides.
+
+Python's name resolution is file-local up to the module boundary: which def, import, assignment
+or parameter a name means in a scope (LEGB: local, enclosing functions, module, builtins; class
+bodies are not enclosing scopes) is decided by the file alone. So this pass resolves every
+callee as far as its file allows and writes the result as references, candidates in order:
+
+    {"ref": "pkg.util.Client", "mode": "value", "attr": "().get", "via": "instance_method"}
+
+`ref` is an absolute dotted name (a qualname of this file, or an import target), `attr` a path
+applied to it (`.name` an attribute, `()` a call), `mode` says how to read `ref`:
+value (the object named), super (`super().x` in class `ref`), param (parameter `attr`'s first
+segment of function `ref`, see `param`/`index`), builtin (`builtins.len`).
+graph.call_graph_edges (storage/callgraph.py) resolves these across files: re-exports, MRO,
+constructors, returned functions, parameter flow.
+
+The analysis is flow-insensitive, like PyCG's: every binding of a name in a scope counts, and a
+name bound by something it does not model (a loop target, `with ... as`, an unpacking) is
+opaque, so a call through it stays unresolved rather than guessed. Constant bindings
+(`x = None`) are ignored: a constant is never the callee.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+
+from codeintel_assets.extract.bindings import OPAQUE, Scope, ScopeBindings, ref
+from codeintel_assets.extract.pysource import dotted_name
+
+_BUILTINS = frozenset(dir(builtins))
+_MAX_DEPTH = 8  # alias chains (a = b; b = c ...) followed at most this deep
+_NAME_MAX = 200
+
+
+class FileCalls(ScopeBindings):
+    """Call sites and definition facts of one module's ast.
+
+    Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
+    `def_facts()` (qualname -> {"bases", "params", "return_refs"} JSON texts)."""
+
+    # ---- pass 2: resolution ----------------------------------------------------------------
+
+    def _lookup(self, name: str, scope: Scope, depth: int) -> list[dict] | None:
+        """References of `name` read in `scope` (LEGB); None when a binding is opaque."""
+        start = scope
+        if name in scope.explicit_global:
+            scope = self.root
+        while scope is not None:
+            if name in scope.bindings and (scope is start or scope.kind != "class"):
+                out: list[dict] = []
+                for value, where in scope.bindings[name]:
+                    got = self._value_refs(value, where, depth + 1)
+                    if got is None:
+                        return None
+                    for r in got:
+                        if r["via"] == "local_name" and scope is not start:
+                            r = {**r, "via": "module_global" if scope.kind == "module"
+                                 else "enclosing_scope"}
+                        out.append(r)
+                return out
+            scope = scope.parent
+        # Star imports first, in order, then builtins: the linker keeps the first star
+        # candidate the star-imported module really defines, else the builtin.
+        out = [ref(f"{m}.{name}", "star_import") for m in self.root.stars]
+        if name in _BUILTINS:
+            out.append(ref(f"builtins.{name}", "builtin", mode="builtin"))
+        return out
+
+    def _value_refs(self, value, where: Scope, depth: int) -> list[dict] | None:
+        if value is OPAQUE:
+            return None
+        if isinstance(value, dict):
+            via = "local_name" if value["via"] == "def" else value["via"]
+            return [{**value, "via": via}]
+        if isinstance(value, tuple):
+            tag, expr, scope = value
+            if tag == "annotation":  # x: Foo -> an instance of Foo
+                refs = self.refs(_unquote(expr), scope, depth)
+                return [_extend(r, "()", "instance_method") for r in refs or ()]
+            return self._items(expr, scope, depth)
+        if isinstance(value, ast.Lambda):
+            return []
+        refs = self.refs(value, where, depth)
+        if refs is None:
+            return None
+        # f = helper: calling f calls helper; the binding is the rule that found it
+        return [{**r, "via": "assigned_alias"} if r["mode"] == "value" and not r["attr"]
+                and r["via"] in ("local_name", "module_global", "enclosing_scope",
+                                 "import_alias")
+                else r for r in refs]
+
+    def _items(self, container: ast.expr, scope: Scope, depth: int) -> list[dict] | None:
+        """References of the items of a literal list/tuple/set/dict (values), or of a name
+        bound to one."""
+        if isinstance(container, (ast.List, ast.Tuple, ast.Set)):
+            elts = container.elts
+        elif isinstance(container, ast.Dict):
+            elts = container.values
+        elif isinstance(container, ast.Name) and depth < _MAX_DEPTH:
+            bound = self._bindings_of(container.id, scope)
+            if bound is None or len(bound) != 1 or not isinstance(bound[0][0], ast.expr):
+                return None
+            return self._items(bound[0][0], bound[0][1], depth + 1)
+        else:
+            return None
+        out = []
+        for e in elts:
+            got = self.refs(e, scope, depth + 1)
+            if got is None:
+                return None
+            out += [{**r, "via": "container_item"} for r in got]
+        return out
+
+    def _bindings_of(self, name: str, scope: Scope) -> list | None:
+        start = scope
+        while scope is not None:
+            if name in scope.bindings and (scope is start or scope.kind != "class"):
+                return scope.bindings[name]
+            scope = scope.parent
+        return None
+
+    def refs(self, expr: ast.expr, scope: Scope, depth: int = 0) -> list[dict] | None:
+        """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
+        None when a binding on the way is opaque."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name):
+            return self._lookup(expr.id, scope, depth)
+        if isinstance(expr, ast.Attribute):
+            base = self.refs(expr.value, scope, depth + 1)
+            if base is None:
+                return None
+            out = []
+            for r in base:
+                if r["mode"] == "builtin":
+                    continue
+                if (r["attr"] in ("()", "") and r["mode"] == "value" and r["ref"] in self.scopes
+                        and self.scopes[r["ref"]].kind == "class"
+                        and expr.attr in self.scopes[r["ref"]].self_attrs):
+                    # self.client.get: the class's own `self.client = ...` assignments
+                    cls = self.scopes[r["ref"]]
+                    for value, where in cls.self_attrs[expr.attr]:
+                        got = self._value_refs(value, where, depth + 1)
+                        if got is None:
+                            return None
+                        out += [{**g, "via": "instance_method"} for g in got]
+                    continue
+                via = r["via"]
+                if via in ("self_method", "cls_method") and r["attr"] not in ("", "()"):
+                    via = "instance_method"
+                elif via not in ("self_method", "cls_method", "super", "import_alias",
+                                 "star_import", "parameter"):
+                    via = "instance_method" if "()" in r["attr"] else "attribute"
+                out.append(_extend(r, f".{expr.attr}", via))
+            return out
+        if isinstance(expr, ast.Call):
+            if (isinstance(expr.func, ast.Name) and expr.func.id == "super"
+                    and self._bindings_of("super", scope) is None):
+                cls = _enclosing_class(scope)
+                return [ref(cls.qualname, "super", mode="super")] if cls else []
+            base = self.refs(expr.func, scope, depth + 1)
+            if base is None:
+                return None
+            return [_extend(r, "()", "returned_value" if r["via"] != "self_method"
+                            else r["via"]) for r in base if r["mode"] != "builtin"]
+        if isinstance(expr, ast.Subscript):
+            if isinstance(expr.slice, ast.Constant):
+                item = self._item(expr.value, expr.slice.value, scope, depth)
+                if item is not None:
+                    return item
+            return []
+        if isinstance(expr, ast.NamedExpr):
+            return self.refs(expr.value, scope, depth + 1)
+        return []
+
+    def _item(self, container, key, scope: Scope, depth: int) -> list[dict] | None:
+        if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
+            bound = self._bindings_of(container.id, scope)
+            if bound and len(bound) == 1 and isinstance(bound[0][0], ast.expr):
+                return self._item(bound[0][0], key, bound[0][1], depth + 1)
+            return None
+        if isinstance(container, ast.Dict):
+            for k, v in zip(container.keys, container.values, strict=True):
+                if isinstance(k, ast.Constant) and k.value == key:
+                    got = self.refs(v, scope, depth + 1)
+                    return None if got is None else [{**r, "via": "container_item"}
+                                                      for r in got]
+        if isinstance(container, (ast.List, ast.Tuple)) and isinstance(key, int) \
+                and -len(container.elts) <= key < len(container.elts):
+            got = self.refs(container.elts[key], scope, depth + 1)
+            return None if got is None else [{**r, "via": "container_item"} for r in got]
+        return None
+
+    # ---- rows ----------------------------------------------------------------------------
+
+    def call_rows(self) -> list[dict]:
+        """core.call_sites rows (without repo/commit/rel_path) of every recorded call."""
+        rows = []
+        for node, scope, is_decorator, decorated in self.calls:
+            if is_decorator:  # called with the decorated def as its one argument
+                line, col = node.end_lineno, node.end_col_offset
+                refs = [{**r, "via": "decorator"} for r in self.refs(node, scope) or ()]
+                args = [{"pos": 0, "kw": None, "refs": [ref(decorated, "local_name")]}]
+                name_pos = (None, None) if isinstance(node, ast.Call) else _name_position(node)
+                text = _text(node)
+            else:
+                expr = node.func
+                line, col = expr.end_lineno, expr.end_col_offset
+                refs = self.refs(expr, scope) or []
+                args = _args(node, scope, self)
+                name_pos = _name_position(expr)
+                text = _text(expr)
+            rows.append({
+                "line": line, "col": col, "module": self.module,
+                "caller_qualname": scope.qualname, "callee_name": text,
+                "name_line": name_pos[0], "name_col": name_pos[1],
+                "is_decorator": is_decorator, "refs": json.dumps(_dedupe(refs)),
+                "args": json.dumps(args),
+            })
+        return rows
+
+    def def_facts(self) -> dict[str, dict]:
+        """qualname -> ast_nodes columns bases / params / return_refs (JSON text)."""
+        out = {}
+        for node, inner in self.defs:
+            if isinstance(node, ast.ClassDef):
+                bases = [_dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
+                out[inner.qualname] = {"bases": json.dumps(bases)}
+            else:
+                returned: list[dict] = []
+                for expr in self.returns.get(inner.qualname, ()):
+                    returned += [r for r in self.refs(expr, inner) or ()
+                                 if r["mode"] != "builtin"]
+                out[inner.qualname] = {"params": json.dumps(inner.params),
+                                       "return_refs": json.dumps(_dedupe(returned))}
+        return out
+
+
+def _extend(r: dict, attr: str, via: str) -> dict:
+    return {**r, "attr": r["attr"] + attr, "via": via}
+
+
+def _dedupe(refs: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for r in refs:
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"))
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+def _enclosing_class(scope: Scope) -> Scope | None:
+    """The class a method (or a function nested in one) belongs to: what `super()` means."""
+    while scope is not None and scope.kind != "method":
+        scope = scope.parent
+    return scope.parent if scope is not None and scope.parent.kind == "class" else None
+
+
+def _unquote(expr: ast.expr) -> ast.expr:
+    """A string annotation ("Client") parsed as the expression it names."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            return ast.parse(expr.value, mode="eval").body
+        except SyntaxError:
+            return expr
+    return expr
+
+
+def _name_position(expr: ast.expr) -> tuple[int | None, int | None]:
+    """Where a SCIP occurrence naming the callee starts: a Name's start, an Attribute's last
+    name (its end minus the name's UTF-8 length)."""
+    if isinstance(expr, ast.Name):
+        return expr.lineno, expr.col_offset
+    if isinstance(expr, ast.Attribute):
+        return expr.end_lineno, expr.end_col_offset - len(expr.attr.encode())
+    return None, None
+
+
+def _text(expr: ast.expr) -> str:
+    text = dotted_name(expr) or ast.unparse(expr)
+    return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
+
+
+def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
+    out = []
+    for i, a in enumerate(node.args):
+        if isinstance(a, ast.Starred):
+            break  # positions after *args are unknown
+        if isinstance(a, (ast.Name, ast.Attribute)):
+            refs = [r for r in calls.refs(a, scope) or () if r["mode"] != "builtin"]
+            if refs:
+                out.append({"pos": i, "kw": None, "refs": _dedupe(refs)})
+    for k in node.keywords:
+        if k.arg and isinstance(k.value, (ast.Name, ast.Attribute)):
+            refs = [r for r in calls.refs(k.value, scope) or () if r["mode"] != "builtin"]
+            if refs:
+                out.append({"pos": None, "kw": k.arg, "refs": _dedupe(refs)})
+    return out

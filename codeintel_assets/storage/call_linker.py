@@ -1,0 +1,243 @@
+"""Cross-file call resolution: what a file-local reference (core.call_sites.refs, built by
+extract/calls.py) means in the whole repository. No Dagster, no DuckDB: plain Python over the
+rows storage/callgraph.py reads.
+
+A reference is an absolute dotted name plus an attribute path (`.name`, `()`). Its base is
+resolved against the repository's definitions (core.goids qualnames) and module-level imports
+(core.imports: re-exports such as `from .util import helper` in `pkg/__init__.py`, and star
+imports); each step then moves along it:
+
+- `.name` on a module: its definition, re-export or star-imported name; on a class or an
+  instance: the member found along the class's MRO (C3 over in-repo bases; a base outside the
+  repository ends the search); on an external name: the longer external name.
+- `()` on a class: an instance of it; on a function: the single function or class it returns
+  by name (ast_nodes.return_refs); anything else is unknown.
+
+Calling the final value: a function or method is the callee; a class means its constructor,
+the `__init__` found along its MRO, else the class itself; an instance means its `__call__`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+_SEGMENT = re.compile(r"\.([^.()]+)|\(\)")
+_MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Value:
+    """What an expression evaluates to: a definition (kind module | class | function | method),
+    an instance of a class (kind instance, qualname = the class), an external dotted name
+    (kind external | builtin), or nothing known (kind unknown)."""
+
+    kind: str
+    qualname: str = ""
+
+
+UNKNOWN = Value("unknown")
+
+
+@dataclass(frozen=True)
+class Callee:
+    """The resolution of one call site: goid (None outside the repository), the dotted target
+    where known, the rule, and the candidates it chose among."""
+
+    goid: Decimal | None
+    target: str | None
+    via: str
+    candidates: tuple[str, ...] = ()
+
+
+class Linker:
+    """Resolves references over one repository's definitions and module-level imports.
+
+    `defs`: qualname -> (goid, kind) of core.goids (modules included);
+    `facts`: qualname -> (bases, params, return_refs) as decoded ast_nodes JSON;
+    `imports`: module -> {bound name: absolute target} of its module-scope imports;
+    `stars`: module -> star-imported modules in order; `packages`: top-level package names
+    of the repository (a dotted name under one of them that resolves to nothing is unknown,
+    not external)."""
+
+    def __init__(self, defs: dict[str, tuple[Decimal, str]], facts: dict[str, tuple],
+                 imports: dict[str, dict[str, str]], stars: dict[str, list[str]],
+                 packages: set[str]):
+        self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
+        self.packages = packages
+        self._mro: dict[str, list[str]] = {}
+        self._dotted: dict[str, Value] = {}
+
+    # ---- values ----------------------------------------------------------------------------
+
+    def dotted(self, name: str, depth: int = 0) -> Value:
+        """The value of an absolute dotted name."""
+        if name in self._dotted:
+            return self._dotted[name]
+        if name in self.defs:
+            value = Value(self.defs[name][1], name)
+        elif name.startswith("builtins."):
+            value = Value("builtin", name)
+        else:
+            parts = name.split(".")
+            value = Value("unknown") if parts[0] in self.packages else Value("external", name)
+            for k in range(len(parts) - 1, 0, -1):
+                prefix = ".".join(parts[:k])
+                if prefix in self.defs:
+                    value = Value(self.defs[prefix][1], prefix)
+                    for part in parts[k:]:
+                        value = self.member(value, part, depth + 1)
+                    break
+        if depth == 0:
+            self._dotted[name] = value
+        return value
+
+    def member(self, value: Value, name: str, depth: int = 0) -> Value:
+        """`value.name`."""
+        if depth > _MAX_DEPTH:
+            return UNKNOWN
+        if value.kind in ("external", "builtin"):
+            return Value(value.kind, f"{value.qualname}.{name}")
+        if value.kind == "module":
+            q = f"{value.qualname}.{name}"
+            if q in self.defs:
+                return Value(self.defs[q][1], q)
+            target = self.imports.get(value.qualname, {}).get(name)
+            if target is not None and target != q:
+                return self.dotted(target, depth + 1)
+            for star in self.stars.get(value.qualname, ()):
+                got = self.member(Value("module", star), name, depth + 1) \
+                    if star in self.defs else UNKNOWN
+                if got.kind != "unknown":
+                    return got
+            return UNKNOWN
+        if value.kind in ("class", "instance"):
+            for cls in self.mro(value.qualname):
+                q = f"{cls}.{name}"
+                if q in self.defs:
+                    return Value(self.defs[q][1], q)
+            return UNKNOWN
+        return UNKNOWN
+
+    def call(self, value: Value, depth: int = 0) -> Value:
+        """The value `value()` returns."""
+        if value.kind == "class":
+            return Value("instance", value.qualname)
+        if value.kind in ("function", "method") and depth <= _MAX_DEPTH:
+            returned = {self.ref(r, depth + 1) for r in self._returns(value.qualname)}
+            returned.discard(UNKNOWN)
+            return returned.pop() if len(returned) == 1 else UNKNOWN
+        if value.kind in ("external", "builtin"):
+            return Value(value.kind, f"{value.qualname}()")
+        return UNKNOWN
+
+    def ref(self, ref: dict, depth: int = 0) -> Value:
+        """The value of one file-local reference (extract/calls.py); param references are
+        resolved by the caller (they need the call graph itself)."""
+        mode, attr = ref["mode"], ref["attr"]
+        if mode == "builtin":
+            return Value("builtin", ref["ref"])
+        if mode == "param":
+            return UNKNOWN
+        if mode == "super":  # super().name: the first class after ref's own along its MRO
+            first = _SEGMENT.match(attr)
+            if first is None or not first.group(1):
+                return UNKNOWN
+            value = UNKNOWN
+            for cls in self.mro(ref["ref"])[1:]:
+                q = f"{cls}.{first.group(1)}"
+                if q in self.defs:
+                    value = Value(self.defs[q][1], q)
+                    break
+            attr = attr[first.end():]
+        else:
+            value = self.dotted(ref["ref"], depth)
+        for m in _SEGMENT.finditer(attr):
+            if value.kind == "unknown":
+                break
+            value = self.member(value, m.group(1), depth) if m.group(1) else \
+                self.call(value, depth)
+        return value
+
+    def mro(self, cls: str) -> list[str]:
+        """C3 linearisation of in-repo class `cls` (its own qualname first); bases outside the
+        repository, or not resolvable, are left out."""
+        if cls in self._mro:
+            return self._mro[cls]
+        self._mro[cls] = [cls]  # a cycle (broken code) ends here
+        bases = []
+        for candidates in (self.facts.get(cls, (None,))[0] or ()):
+            values = {self.ref(r) for r in candidates}
+            values.discard(UNKNOWN)
+            if len(values) == 1 and (v := values.pop()).kind == "class":
+                bases.append(v.qualname)
+        seqs = [list(self.mro(b)) for b in bases] + [list(bases)]
+        out = [cls]
+        while any(seqs):
+            seqs = [s for s in seqs if s]
+            head = next((s[0] for s in seqs if not any(s[0] in t[1:] for t in seqs)), None)
+            if head is None:  # inconsistent hierarchy: Python refuses it; keep depth-first
+                head = seqs[0][0]
+            out.append(head)
+            seqs = [s[1:] if s[0] == head else s for s in seqs]
+        self._mro[cls] = out
+        return out
+
+    def _returns(self, qualname: str) -> list[dict]:
+        facts = self.facts.get(qualname)
+        return (facts[2] or []) if facts else []
+
+    # ---- callees ---------------------------------------------------------------------------
+
+    def callee(self, value: Value, via: str) -> Callee:
+        """The callee of calling `value`, found by rule `via`."""
+        if value.kind in ("function", "method"):
+            return Callee(self.defs[value.qualname][0], value.qualname, via)
+        if value.kind in ("class", "instance"):
+            init = self.member(value, "__init__" if value.kind == "class" else "__call__")
+            if init.kind == "method":
+                return Callee(self.defs[init.qualname][0], init.qualname,
+                              "constructor" if value.kind == "class" and via != "decorator"
+                              else via)
+            if value.kind == "class":
+                return Callee(self.defs[value.qualname][0], value.qualname,
+                              "constructor" if via != "decorator" else via)
+        if value.kind in ("external", "builtin"):
+            return Callee(None, value.qualname, value.kind)
+        return Callee(None, None, "unknown")
+
+    def resolve(self, refs: list[dict]) -> Callee:
+        """The callee of a call site from its candidate references: the one in-repo definition
+        they agree on; several distinct ones are `ambiguous`; none, a builtin or external
+        target if one is known, else `unknown`."""
+        star_hit = False
+        found: list[tuple[Callee, dict]] = []
+        for r in refs:
+            if r["mode"] == "param":
+                continue
+            callee = self.callee(self.ref(r), r["via"])
+            if r["via"] == "star_import":
+                if callee.goid is None:
+                    continue  # the star-imported module does not define it
+                star_hit = True
+            elif r["mode"] == "builtin" and star_hit:
+                continue
+            found.append((callee, r))
+        return pick([c for c, _ in found])
+
+
+def pick(callees: list[Callee]) -> Callee:
+    """One callee out of the candidates' resolutions (see Linker.resolve)."""
+    goids = {c.goid: c for c in callees if c.goid is not None}
+    if len(goids) == 1:
+        return next(iter(goids.values()))
+    if len(goids) > 1:
+        return Callee(None, None, "ambiguous", tuple(sorted(c.target for c in goids.values())))
+    known = [c for c in callees if c.target is not None]
+    return known[0] if known else Callee(None, None, "unknown")
+
+
+def decode(text: str | None):
+    return json.loads(text) if text else None

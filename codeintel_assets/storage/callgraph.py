@@ -1,0 +1,279 @@
+"""The call graph: graph.call_graph_nodes and graph.call_graph_edges of one repository, from
+core.goids, core.ast_nodes, core.imports and core.call_sites, plus core.scip_symbols and
+core.scip_occurrences when SCIP ran. No Dagster.
+
+Resolution of a call site, in order:
+1. scip: the SCIP occurrence starting at the callee's name token (pyright's own resolution)
+   names a symbol whose definition occurrence is the name token of a GOID (the crosswalk's
+   rule, joined here in DuckDB so the step needs no LibCST); a class means its constructor.
+2. static rules: the file-local references of core.call_sites (extract/calls.py: local and
+   enclosing scopes, module globals, import aliases, self/cls, super(), assignments, returns,
+   containers, decorators) resolved across files by storage/call_linker.py (re-exports, star
+   imports, MRO, constructors).
+3. parameter flow: a call through a parameter (`fn()` in `def apply(fn)`) resolves when every
+   resolved call of that function passes the same definition there.
+Builtins and external code keep callee_goid NULL with their dotted target; several distinct
+in-repo candidates are `ambiguous` (no guess); nothing known is `unknown`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pyarrow as pa
+
+from codeintel_assets.storage.call_linker import Callee, Linker, decode, pick
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import StorageGateway, conform
+
+NODES_TABLE = "graph.call_graph_nodes"
+EDGES_TABLE = "graph.call_graph_edges"
+
+# Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
+# value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
+_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8, "returned_value": 0.8,
+               "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8}
+_STATIC_CONFIDENCE = 0.9
+
+NODES_SQL = """
+SELECT g.repo, g."commit", g.goid, g.kind, g.qualname, g.rel_path, g.module, g.start_line,
+       CASE WHEN g.kind IN ('function', 'method') THEN a.params_total END AS arity,
+       list_bool_and(list_transform(string_split(g.qualname, '.'),
+           lambda p: p <> '<locals>' AND NOT (starts_with(p, '_')
+                AND NOT regexp_matches(p, '^__.+__(#[0-9]+)?$')))) AS is_public
+FROM core.goids g
+LEFT JOIN core.ast_nodes a ON a.repo = g.repo AND a.rel_path = g.rel_path
+                           AND a.node_id = g.ast_node_id
+WHERE g.repo = $repo
+ORDER BY g.rel_path, g.start_line, g.qualname
+"""
+
+# The SCIP symbol named at each call's name token, if it is a GOID's (one symbol only).
+SITES_SQL = """
+WITH scip_goids AS (
+    SELECT sy.symbol, g.goid
+    FROM core.scip_symbols sy
+    JOIN core.goids g ON g.repo = sy.repo AND g.rel_path = sy.def_rel_path
+                     AND g.name_line = sy.def_line AND g.name_col = sy.def_col
+    WHERE sy.repo = $repo AND NOT coalesce(sy.is_local, false)
+), named AS (
+    SELECT o.rel_path, o.start_line, o.start_col, min(o.symbol) AS scip_symbol,
+           min(sg.goid) AS scip_goid, count(DISTINCT sg.goid) AS n
+    FROM core.scip_occurrences o JOIN scip_goids sg ON sg.symbol = o.symbol
+    WHERE o.repo = $repo AND NOT o.is_definition
+    GROUP BY ALL
+)
+SELECT s.rel_path, s.line, s.col, s."commit", s.caller_qualname, s.callee_name,
+       s.is_decorator, s.refs, s.args, n.scip_symbol, n.scip_goid
+FROM core.call_sites s
+LEFT JOIN named n ON n.rel_path = s.rel_path AND n.start_line = s.name_line
+                 AND n.start_col = s.name_col AND n.n = 1
+WHERE s.repo = $repo
+ORDER BY s.rel_path, s.line, s.col
+"""
+# The same rows when the SCIP tables were never materialized.
+SITES_NO_SCIP_SQL = """
+SELECT rel_path, line, col, "commit", caller_qualname, callee_name, is_decorator, refs, args,
+       NULL AS scip_symbol, NULL::DECIMAL(38,0) AS scip_goid
+FROM core.call_sites WHERE repo = $repo ORDER BY rel_path, line, col
+"""
+
+GOIDS_SQL = """
+SELECT goid, kind, qualname, rel_path, module FROM core.goids WHERE repo = $repo
+ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
+"""
+FACTS_SQL = """
+SELECT qualname, bases, params, return_refs FROM core.ast_nodes
+WHERE repo = $repo AND node_type IN ('ClassDef', 'FunctionDef', 'AsyncFunctionDef')
+ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
+"""
+IMPORTS_SQL = """
+SELECT module, name, asname, imported, is_star FROM core.imports
+WHERE repo = $repo AND scope = 'module' AND module IS NOT NULL
+ORDER BY rel_path, lineno
+"""
+SCIP_ROWS_SQL = "SELECT count(*) FROM core.scip_occurrences WHERE repo = $repo"
+
+
+@dataclass(frozen=True)
+class CallGraphStats:
+    """Counts of one call-graph build (step metadata)."""
+
+    call_sites: int
+    in_repo: int  # edges with a callee_goid
+    by_scip: int
+    external: int  # builtin or external target
+    ambiguous: int
+    unknown: int
+    scip_available: bool  # core.scip_occurrences had rows: SCIP took part
+
+    @property
+    def resolved_share(self) -> float | None:
+        """Share of call sites whose target is known (in-repo, builtin or external)."""
+        return (self.in_repo + self.external) / self.call_sites if self.call_sites else None
+
+
+@dataclass(frozen=True)
+class CallGraph:
+    nodes: pa.Table
+    edges: pa.Table
+    stats: CallGraphStats
+
+
+def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGraph:
+    """Both tables of `repo` (whole-repository tables), conformed to the catalog. `scip`:
+    the SCIP tables exist (else static rules only)."""
+    params = {"repo": repo}
+    with gateway.connect() as con:  # one connection: the reads see one state
+        nodes = con.sql(NODES_SQL, params=params).to_arrow_table()
+        sites = con.sql(SITES_SQL if scip else SITES_NO_SCIP_SQL,
+                        params=params).to_arrow_table().to_pylist()
+        goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
+        facts_rows = con.sql(FACTS_SQL, params=params).fetchall()
+        import_rows = con.sql(IMPORTS_SQL, params=params).fetchall()
+        scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
+    linker = _linker(goid_rows, facts_rows, import_rows)
+    callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
+    kinds = {r["goid"]: (r["kind"], r["qualname"]) for r in goid_rows}
+    resolved: list[tuple[dict, Callee, dict | None]] = []
+    for site in sites:
+        refs = decode(site["refs"]) or []
+        if site["scip_goid"] is not None:
+            kind, qualname = kinds[site["scip_goid"]]
+            callee = linker.callee(linker.dotted(qualname), "scip") if kind == "class" else \
+                Callee(site["scip_goid"], qualname, "scip")
+            callee = Callee(callee.goid, callee.target, "scip")
+        else:
+            callee = linker.resolve(refs)
+        param = next((r for r in refs if r["mode"] == "param" and not r["attr"]), None)
+        resolved.append((site, callee, param))
+    resolved = _parameter_flow(resolved, linker)
+    edges, stats = _edges(repo, resolved, callers, scip_rows > 0)
+    return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
+                     stats)
+
+
+def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple]) -> Linker:
+    defs = {r["qualname"]: (r["goid"], r["kind"]) for r in goid_rows}  # .py rows last: win
+    facts = {q: (decode(b), decode(p), decode(rr)) for q, b, p, rr in facts_rows}
+    imports: dict[str, dict[str, str]] = {}
+    stars: dict[str, list[str]] = {}
+    for module, name, asname, imported, is_star in import_rows:
+        if is_star:
+            stars.setdefault(module, []).append(imported)
+        elif asname:
+            imports.setdefault(module, {})[asname] = imported
+        elif name == imported:  # `import a.b` binds `a`
+            head = name.split(".")[0]
+            imports.setdefault(module, {})[head] = head
+        else:
+            imports.setdefault(module, {})[name] = imported
+    packages = {r["module"].split(".")[0] for r in goid_rows if r["module"]}
+    return Linker(defs, facts, imports, stars, packages)
+
+
+def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Linker
+                    ) -> list[tuple[dict, Callee, dict | None]]:
+    """Resolve calls through a parameter from the arguments the function's resolved callers
+    pass at that position or keyword (one level; a bound method's self shifts positions)."""
+    calls_to: dict[Decimal, list[dict]] = {}
+    for site, callee, _ in resolved:
+        if callee.goid is not None:
+            calls_to.setdefault(callee.goid, []).append(site)
+    out = []
+    for site, callee, param in resolved:
+        if callee.goid is None and param is not None and param["ref"] in linker.defs:
+            fn_goid, fn_kind = linker.defs[param["ref"]]
+            params = (linker.facts.get(param["ref"]) or (None, None, None))[1] or []
+            shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
+            passed = []
+            for caller_site in calls_to.get(fn_goid, ()):
+                for arg in decode(caller_site["args"]) or ():
+                    if (arg["kw"] == param["param"] or (
+                            arg["pos"] is not None and param["index"] is not None
+                            and arg["pos"] + shift == param["index"])):
+                        passed += [linker.callee(linker.ref(r), "parameter")
+                                   for r in arg["refs"]]
+            got = pick(passed)
+            if got.goid is not None:
+                callee = Callee(got.goid, got.target, "parameter")
+            elif got.via == "ambiguous":
+                callee = got
+        out.append((site, callee, param))
+    return out
+
+
+def _edges(repo: str, resolved, callers, scip_available: bool
+           ) -> tuple[pa.Table, CallGraphStats]:
+    rows = []
+    counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
+    for site, callee, _ in resolved:
+        caller = callers.get((site["rel_path"], site["caller_qualname"]))
+        if caller is None:  # core.goids lags core.call_sites (a failed goids step): skip
+            continue
+        known = callee.goid is not None or callee.via in ("builtin", "external")
+        if callee.goid is not None:
+            counts["in_repo"] += 1
+            counts["by_scip"] += callee.via == "scip"
+        elif known:
+            counts["external"] += 1
+        else:
+            counts[callee.via if callee.via == "ambiguous" else "unknown"] += 1
+        evidence = {"rule": callee.via}
+        if site["scip_symbol"] is not None:
+            evidence["scip_symbol"] = site["scip_symbol"]
+        if callee.candidates:
+            evidence["candidates"] = list(callee.candidates)
+        rows.append({
+            "repo": repo, "commit": site["commit"], "caller_goid": caller,
+            "callsite_path": site["rel_path"], "callsite_line": site["line"],
+            "callsite_col": site["col"], "callee_goid": callee.goid,
+            "callee_name": site["callee_name"], "callee_target": callee.target,
+            "kind": "direct" if known else "unresolved", "resolved_via": callee.via,
+            "confidence": (_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE) if known else 0.0),
+            "evidence": json.dumps(evidence),
+        })
+    stats = CallGraphStats(call_sites=len(rows), scip_available=scip_available, **counts)
+    return table(EDGES_TABLE).from_rows(rows), stats
+
+
+@dataclass(frozen=True)
+class EdgeGoidCheck:
+    """Call edges whose caller_goid, or non-NULL callee_goid, is not in core.goids."""
+
+    edges: int
+    missing_caller: int
+    missing_callee: int
+
+    @property
+    def passed(self) -> bool:
+        return self.missing_caller == 0 and self.missing_callee == 0
+
+
+def edge_goid_check(gateway: StorageGateway, repo: str) -> EdgeGoidCheck:
+    row = gateway.query("""
+        SELECT count(*) AS edges,
+               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM core.goids g
+                   WHERE g.repo = e.repo AND g.goid = e.caller_goid)) AS missing_caller,
+               count(*) FILTER (WHERE e.callee_goid IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM core.goids g WHERE g.repo = e.repo AND g.goid = e.callee_goid)
+               ) AS missing_callee
+        FROM graph.call_graph_edges e WHERE e.repo = $repo""", {"repo": repo}).to_pylist()[0]
+    return EdgeGoidCheck(**row)
+
+
+def stored_stats(gateway: StorageGateway, repo: str) -> CallGraphStats:
+    """CallGraphStats of the stored edges (what the resolved-share check reads)."""
+    row = gateway.query("""
+        SELECT count(*) AS call_sites,
+               count(callee_goid) AS in_repo,
+               count(*) FILTER (WHERE resolved_via = 'scip') AS by_scip,
+               count(*) FILTER (WHERE callee_goid IS NULL AND kind = 'direct') AS external,
+               count(*) FILTER (WHERE resolved_via = 'ambiguous') AS ambiguous,
+               count(*) FILTER (WHERE kind = 'unresolved' AND resolved_via <> 'ambiguous')
+                   AS unknown,
+               count(*) FILTER (WHERE resolved_via = 'scip') > 0 AS scip_available
+        FROM graph.call_graph_edges WHERE repo = $repo""", {"repo": repo}).to_pylist()[0]
+    return CallGraphStats(**row)

@@ -140,8 +140,9 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     resolved: list[tuple[dict, Callee, dict | None]] = []
     for site in sites:
         refs = decode(site["refs"]) or []
-        if site["scip_goid"] is not None:
-            kind, qualname = kinds[site["scip_goid"]]
+        kind, qualname = kinds.get(site["scip_goid"], (None, None))
+        # A module is never a callee: scip-python names the module at star-imported names.
+        if kind in ("function", "method", "class"):
             callee = linker.callee(linker.dotted(qualname), "scip") if kind == "class" else \
                 Callee(site["scip_goid"], qualname, "scip")
             callee = Callee(callee.goid, callee.target, "scip")

@@ -1,0 +1,258 @@
+"""callgraph: graph.call_graph_nodes and graph.call_graph_edges from real in-process runs on a
+temp Git repository, with and without SCIP; the C3 MRO against Python's own `__mro__`; and a
+one-file edit updating the graph after re-reading that file only. The labelled corpus and its
+precision/recall live in test_callgraph_corpus.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from codeintel_assets import run
+from codeintel_assets_tests.conftest import git, make_git_repo, write_files
+
+SELECT = "*graph/call_graph_edges,graph/call_graph_nodes"
+
+FILES = {
+    "shop/__init__.py": "from .util import helper\n",
+    "shop/util.py": '''\
+def helper():
+    return 1
+
+
+class Client:
+    def get(self, key):
+        return key
+
+
+def _private():
+    return helper()
+''',
+    "shop/base.py": '''\
+class Base:
+    def __init__(self, n):
+        self.n = n
+
+    def run(self):
+        return self.step()
+
+    def step(self):
+        return 0
+
+
+class Mixin:
+    def step(self):
+        return 1
+''',
+    "shop/models.py": '''\
+from .base import Base, Mixin
+from . import util as u
+from .util import Client as C
+
+
+class Order(Mixin, Base):
+    handler = u.helper
+
+    def __init__(self):
+        super().__init__(1)
+        self.client = C()
+
+    def total(self):
+        self.client.get("a")
+        self.handler()
+        return len([self.step()])
+
+    @classmethod
+    def make(cls):
+        return cls()
+
+
+def deco(fn):
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+
+
+@deco
+def ship(order: Order):
+    order.total()
+    table = {"a": u.helper}
+    table["a"]()
+    return Order.make()
+''',
+    "main.py": '''\
+import os.path
+import shop
+from shop.models import *
+
+
+def main():
+    shop.helper()
+    ship(Order())
+    return os.path.join("a", "b")
+''',
+}
+
+# (caller qualname, line, callee_name) -> (callee qualname or dotted target, resolved_via of
+# the static rules)
+EXPECTED = {
+    ("shop.util._private", 11, "helper"): ("shop.util.helper", "module_global"),
+    ("shop.base.Base.run", 6, "self.step"): ("shop.base.Base.step", "self_method"),
+    ("shop.models.Order.__init__", 10, "super().__init__"): ("shop.base.Base.__init__", "super"),
+    ("shop.models.Order.__init__", 10, "super"): ("builtins.super", "builtin"),
+    ("shop.models.Order.__init__", 11, "C"): ("shop.util.Client", "constructor"),
+    ("shop.models.Order.total", 14, "self.client.get"): ("shop.util.Client.get",
+                                                         "instance_method"),
+    ("shop.models.Order.total", 15, "self.handler"): ("shop.util.helper", "instance_method"),
+    ("shop.models.Order.total", 16, "self.step"): ("shop.base.Mixin.step", "self_method"),
+    ("shop.models.Order.total", 16, "len"): ("builtins.len", "builtin"),
+    ("shop.models.Order.make", 20, "cls"): ("shop.models.Order.__init__", "constructor"),
+    ("shop.models.Order", 18, "classmethod"): ("builtins.classmethod", "builtin"),
+    ("shop.models.deco.<locals>.wrapper", 25, "fn"): ("shop.models.ship", "parameter"),
+    ("shop.models", 29, "deco"): ("shop.models.deco", "decorator"),
+    ("shop.models.ship", 31, "order.total"): ("shop.models.Order.total", "instance_method"),
+    ("shop.models.ship", 33, "table['a']"): ("shop.util.helper", "container_item"),
+    ("shop.models.ship", 34, "Order.make"): ("shop.models.Order.make", "attribute"),
+    ("main.main", 7, "shop.helper"): ("shop.util.helper", "import_alias"),
+    ("main.main", 8, "ship"): ("shop.models.ship", "star_import"),
+    ("main.main", 8, "Order"): ("shop.models.Order.__init__", "constructor"),
+    ("main.main", 9, "os.path.join"): ("os.path.join", "external"),
+}
+
+
+def edges(db: Path) -> dict[tuple, tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.execute("""
+            SELECT c.qualname, e.callsite_line, e.callee_name,
+                   coalesce(k.qualname, e.callee_target), e.resolved_via, e.kind, e.confidence,
+                   e.evidence
+            FROM graph.call_graph_edges e JOIN core.goids c ON c.goid = e.caller_goid
+            LEFT JOIN core.goids k ON k.goid = e.callee_goid""").fetchall()
+    return {r[:3]: r[3:] for r in got}
+
+
+def test_static_rules_resolve_every_call(tmp_path):
+    repo = make_git_repo(tmp_path / "widgets", FILES)
+    db = tmp_path / "ci.duckdb"
+    result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[], console_log=False)
+    assert result.success
+    got = edges(db)
+    assert {k: v[:2] for k, v in got.items()} == EXPECTED
+    assert all(v[2] == "direct" for v in got.values())
+    assert {v[3] for v in got.values() if v[1] not in ("builtin", "external")} <= {0.7, 0.8, 0.9}
+    meta = next(m.metadata for m in result.asset_materializations_for_node("callgraph")
+                if m.asset_key.path == ["graph", "call_graph_edges"])
+    assert meta["resolution"].value == "static rules only (no SCIP)"
+    assert meta["scip_available"].value is False
+    with duckdb.connect(str(db), read_only=True) as con:
+        nodes = dict(con.execute("SELECT qualname, (kind, arity, is_public) "
+                                 "FROM graph.call_graph_nodes").fetchall())
+    assert nodes["shop.util._private"] == ("function", 0, False)
+    assert nodes["shop.models.deco.<locals>.wrapper"] == ("function", 1, False)
+    assert nodes["shop.base.Base.__init__"] == ("method", 1, True)
+    assert nodes["shop.models"] == ("module", None, True)
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["call_edges_reference_goids"] and checks["call_edges_resolved_share"]
+
+
+def test_scip_resolves_at_the_name_token(tmp_path):
+    """With SCIP, pyright's resolution comes first; every edge SCIP resolves agrees with the
+    static rules' callee here."""
+    repo = make_git_repo(tmp_path / "widgets", FILES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=["scip"],
+                           console_log=False).success
+    got = edges(db)
+    assert set(got) == set(EXPECTED)
+    by_scip = {k: v for k, v in got.items() if v[1] == "scip"}
+    assert len(by_scip) >= 10
+    for k, v in by_scip.items():
+        assert v[0] == EXPECTED[k][0], k
+        assert v[3] == 1.0 and json.loads(v[4])["scip_symbol"]
+    # a call through a parameter is a `local` symbol to SCIP: the static rules resolve it
+    assert got[("shop.models.deco.<locals>.wrapper", 25, "fn")][:2] == ("shop.models.ship",
+                                                                        "parameter")
+
+
+MRO_FILES = {
+    "h/__init__.py": "",
+    "h/a.py": "class O:\n    pass\n\n\nclass A(O):\n    pass\n\n\nclass B(O):\n    pass\n",
+    "h/b.py": '''\
+from h.a import A, B, O
+import h.a as ha
+
+
+class C(A, B):
+    pass
+
+
+class D(B, ha.O):
+    pass
+
+
+class E(C, D):
+    def go(self):
+        return self.who()
+
+
+class F(D, A):
+    pass
+''',
+}
+
+
+def test_mro_equals_pythons(tmp_path):
+    """The linker's C3 linearisation (from ast_nodes.bases) equals CPython's __mro__."""
+    repo = make_git_repo(tmp_path / "mro", MRO_FILES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    from codeintel_assets.storage import callgraph
+    from codeintel_assets.storage.gateway import StorageGateway
+
+    gateway = StorageGateway(str(db))
+    with gateway.connect() as con:
+        goids = con.sql(callgraph.GOIDS_SQL, params={"repo": "acme/widgets"}).to_arrow_table()
+        facts = con.sql(callgraph.FACTS_SQL, params={"repo": "acme/widgets"}).fetchall()
+        imports = con.sql(callgraph.IMPORTS_SQL, params={"repo": "acme/widgets"}).fetchall()
+    linker = callgraph._linker(goids.to_pylist(), facts, imports)
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import h.b as m; "
+              "print(json.dumps({c: [k.__module__ + '.' + k.__qualname__ for k in "
+              "getattr(m, c).__mro__ if k is not object] for c in 'CDEF'}))")
+    python = json.loads(subprocess.run([sys.executable, "-c", script, str(repo)], check=True,
+                                       capture_output=True, text=True).stdout)
+    assert {c: linker.mro(f"h.b.{c}") for c in "CDEF"} == python
+
+
+def test_one_file_edit_rereads_that_file(tmp_path):
+    repo = make_git_repo(tmp_path / "widgets", FILES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    write_files(repo, {"shop/util.py": FILES["shop/util.py"] + "\n\ndef extra():\n"
+                                                                "    return _private()\n"})
+    git(repo, "commit", "-qam", "edit")
+    result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                             console_log=False)
+    assert result.success
+    sites = next(m.metadata for m in result.asset_materializations_for_node("ast_extract")
+                 if m.asset_key.path == ["core", "call_sites"])
+    assert sites["files_extracted"].value == 1
+    got = edges(db)
+    assert got[("shop.util.extra", 15, "_private")][:2] == ("shop.util._private",
+                                                             "module_global")
+    assert {k: v[:2] for k, v in got.items() if k[0] != "shop.util.extra"} == EXPECTED
+
+
+@pytest.mark.parametrize("source", ["def f(:\n", "x = (\n"])
+def test_unparsable_file_is_recorded_not_fatal(tmp_path, source):
+    repo = make_git_repo(tmp_path / "widgets", {**FILES, "shop/broken.py": source})
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    assert {k: v[:2] for k, v in edges(db).items()} == EXPECTED

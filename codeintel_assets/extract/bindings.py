@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from codeintel_assets.extract.pysource import Visit, dotted_name, resolve_relative
 
 OPAQUE = "opaque"  # a binding the analysis does not model: reads through it stay unresolved
+# The node types visit() handles; every other node is skipped by one set lookup.
+_BINDING_TYPES = frozenset({
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
+    ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
+    ast.Return, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith,
+    ast.ExceptHandler, ast.Lambda,
+})
 
 
 @dataclass
@@ -50,7 +57,10 @@ class ScopeBindings:
     # ---- pass 1: bindings, collected while walking -------------------------------------
 
     def visit(self, v: Visit) -> None:
-        node, scope = v.node, self.scopes.get(v.scope.qualname, self.root)
+        node = v.node
+        if type(node) not in _BINDING_TYPES:  # most nodes (names, constants...) bind nothing
+            return
+        scope = self.scopes.get(v.scope.qualname, self.root)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = Scope(v.qualname, v.kind, scope, node)
             self.scopes[v.qualname] = inner

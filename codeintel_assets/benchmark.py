@@ -24,6 +24,7 @@ import re
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -116,15 +117,30 @@ def parse_floor(root: Path) -> dict:
 
 def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
                     pytest_args: list[str] | None = None, select="*") -> dict:
-    from codeintel_assets import run
+    from codeintel_assets import progress, run
 
     started = time.perf_counter()
-    result = run.materialize(select, target=str(root), db=str(db), tools=tools,
-                             tool_config={"pytest_args": pytest_args} if pytest_args else None,
-                             raise_on_error=False)
+    spans: dict[str, list[float]] = {}
+
+    def on_event(event) -> None:  # step start/end times: what the RSS samples are cut by
+        if isinstance(event, progress.StepStarted):
+            spans[event.step] = [time.time(), float("inf")]
+        elif isinstance(event, progress.StepFinished) and event.step in spans:
+            spans[event.step][1] = time.time()
+
+    # A log file (beside the database) turns on the progress events.
+    with RssSampler() as rss, progress.listening(on_event):
+        result = run.materialize(select, target=str(root), db=str(db), tools=tools,
+                                 tool_config={"pytest_args": pytest_args} if pytest_args
+                                 else None, raise_on_error=False,
+                                 log_file=db.with_suffix(".log"))
     wall = time.perf_counter() - started
     steps = {e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
              for e in result.get_step_success_events()}
+    graph = {k: v for k, v in steps.items() if k in GRAPH_STEPS}
+    ingestion_s = sum(v for k, v in steps.items() if k not in GRAPH_STEPS
+                      and k not in ANALYTICS_STEPS and "_check" not in k
+                      and not k.endswith("_not_null"))
     info = run.summary(target=str(root), db=str(db))
     total_rows = sum(info["rows"].values())
     files = info["rows"].get("core.file_state", 0)
@@ -136,9 +152,49 @@ def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
     failed_checks = {k: v for k, v in checks.items() if not v["passed"]}
     return {"success": result.success, "wall_s": round(wall, 2), "rows": info["rows"],
             "failed_checks": failed_checks,
+            "peak_rss_mb": rss.peak_mb(),
+            "step_peak_rss_mb": {k: rss.peak_mb(*span) for k, span in spans.items()
+                                 if k in GRAPH_STEPS},
+            "graph_steps_s": graph, "graph_total_s": round(sum(graph.values()), 2),
+            "ingestion_steps_s": round(ingestion_s, 2),
+            "graph_to_ingestion": round(sum(graph.values()) / ingestion_s, 4)
+            if ingestion_s else None,
             "total_rows": total_rows, "files": files,
             "files_per_s": round(files / wall, 1), "rows_per_s": round(total_rows / wall, 1),
             "step_s": dict(sorted(steps.items(), key=lambda kv: -kv[1]))}
+
+
+# The graph layer's steps (issue 10), reported apart from ingestion; analytics steps are
+# neither.
+GRAPH_STEPS = ("callgraph", "import_graph", "symbol_uses", "graph_metrics")
+ANALYTICS_STEPS: tuple[str, ...] = ()
+
+
+class RssSampler:
+    """Samples this process's resident set size (/proc/self/statm) every 50 ms in a thread:
+    the in-process steps' memory (extraction workers are other processes)."""
+
+    def __enter__(self) -> "RssSampler":
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.is_set():
+            with open("/proc/self/statm") as fh:
+                self.samples.append((time.time(), int(fh.read().split()[1]) * page))
+            self._stop.wait(0.05)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mb(self, start: float = 0.0, end: float = float("inf")) -> float | None:
+        inside = [b for t, b in self.samples if start <= t <= end]
+        return round(max(inside) / 2**20, 1) if inside else None
 
 
 BENCH_EDIT = "\n\ndef _codeintel_bench_added(value):\n    return value\n"

@@ -1,0 +1,1 @@
+"""Recursive and mutually recursive evaluation of a small expression tree."""

@@ -198,7 +198,7 @@ def _materialize(repo: Path, workdir: Path, scip: bool) -> Path:
     from codeintel_assets import run
 
     db = Path(workdir) / ("with-scip.duckdb" if scip else "static.duckdb")
-    run.materialize(SELECT, target=str(repo), db=str(db), tools=[SCIP] if scip else [],
+    run.materialize(SELECT, target=str(repo), db=str(db), tools=[SCIP.name] if scip else [],
                     console_log=False)
     return db
 

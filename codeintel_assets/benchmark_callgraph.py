@@ -189,8 +189,23 @@ def evaluate(corpus: Path = DEFAULT_CORPUS, workdir: Path | None = None) -> Corp
     repo = make_git_repo(programs, Path(workdir) / "repo")
     runs = []
     for scip in (True, False):
-        runs.append(score(programs, predicted_edges(_materialize(repo, workdir, scip)), scip))
+        db = _materialize(repo, workdir, scip)
+        # A failed or missing scip-python leaves SCIP's tables empty and the run falls back to
+        # the static rules: the "with SCIP" scores would silently be the static ones.
+        if scip and not _scip_resolved(db):
+            raise RuntimeError(f"no call edge of {db} was resolved by SCIP; is scip-python "
+                               "installed (npm ci --prefix codeintel_assets/tools/node)?")
+        runs.append(score(programs, predicted_edges(db), scip))
     return CorpusScores(*runs)
+
+
+def _scip_resolved(db: Path) -> int:
+    """Call edges of `db` that SCIP resolved."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM graph.call_graph_edges "
+                           "WHERE resolved_via = 'scip'").fetchone()[0]
 
 
 def _materialize(repo: Path, workdir: Path, scip: bool) -> Path:

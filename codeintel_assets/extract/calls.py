@@ -43,24 +43,16 @@ class FileCalls(ScopeBindings):
 
     # ---- pass 2: resolution ----------------------------------------------------------------
 
-    def _lookup(self, name: str, scope: Scope, depth: int) -> list[dict] | None:
-        """References of `name` read in `scope` (LEGB); None when a binding is opaque."""
+    def _lookup(self, name: str, scope: Scope, depth: int, line: int = 0
+                ) -> list[dict] | None:
+        """References of `name` read in `scope` at `line` (LEGB); None when a binding is
+        opaque."""
         start = scope
         if name in scope.explicit_global:
             scope = self.root
         while scope is not None:
             if name in scope.bindings and (scope is start or scope.kind != "class"):
-                out: list[dict] = []
-                for value, where in scope.bindings[name]:
-                    got = self._value_refs(value, where, depth + 1)
-                    if got is None:
-                        return None
-                    for r in got:
-                        if r["via"] == "local_name" and scope is not start:
-                            r = {**r, "via": "module_global" if scope.kind == "module"
-                                 else "enclosing_scope"}
-                        out.append(r)
-                return out
+                return self._bound(name, scope, start, depth, line)
             scope = scope.parent
         # Star imports first, in order, then builtins: the linker keeps the first star
         # candidate the star-imported module really defines, else the builtin.
@@ -68,6 +60,47 @@ class FileCalls(ScopeBindings):
         if name in _BUILTINS:
             out.append(ref(f"builtins.{name}", "builtin", mode="builtin"))
         return out
+
+    def _bound(self, name: str, scope: Scope, start: Scope, depth: int, line: int
+               ) -> list[dict] | None:
+        """References of the bindings of `name` in `scope`. Bindings that lead back to the
+        name itself (`x = x.plus(y)`) or to nothing known are left out; when the rest still
+        disagree, the one that runs last wins: outside `except` handlers (the fallback of a
+        failed import), the last binding before `line` for a read in the same scope (module
+        code runs top to bottom), else the last binding (a function runs after its module)."""
+        key = (id(scope), name)
+        if key in self._active:
+            return []
+        self._active.add(key)
+        try:
+            results = []
+            for value, where, at in scope.bindings[name]:
+                got = self._value_refs(value, where, depth + 1)
+                if got is None:
+                    return None
+                if got:
+                    results.append((at, got))
+        finally:
+            self._active.discard(key)
+        if len({_signature(got) for _, got in results}) > 1:
+            tried = [r for r in results if not self._in_handler(r[0])]
+            fallbacks = [r for r in results if self._in_handler(r[0])] if tried else []
+            tried = tried or results
+            before = [r for r in tried if r[0] < line] if scope is start else []
+            # an except handler's binding runs only when the try failed: kept as a fallback
+            results = [max(before or tried, key=lambda r: r[0])] + [
+                (at, [{**r, "fallback": True} for r in got]) for at, got in fallbacks[-1:]]
+        out = []
+        for _, got in results:
+            for r in got:
+                if r["via"] == "local_name" and scope is not start:
+                    r = {**r, "via": "module_global" if scope.kind == "module"
+                         else "enclosing_scope"}
+                out.append(r)
+        return out
+
+    def _in_handler(self, line: int) -> bool:
+        return any(a <= line <= b for a, b in self.handler_spans)
 
     def _value_refs(self, value, where: Scope, depth: int) -> list[dict] | None:
         if value is OPAQUE:
@@ -128,11 +161,14 @@ class FileCalls(ScopeBindings):
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.Name):
-            return self._lookup(expr.id, scope, depth)
+            return self._lookup(expr.id, scope, depth, expr.lineno)
         if isinstance(expr, ast.Attribute):
             base = self.refs(expr.value, scope, depth + 1)
             if base is None:
                 return None
+            if expr.attr == "__class__":  # an instance's class
+                return [{**r, "attr": r["attr"][:-2]} for r in base
+                        if r["attr"].endswith("()")]
             out = []
             for r in base:
                 if r["mode"] == "builtin":
@@ -142,7 +178,7 @@ class FileCalls(ScopeBindings):
                         and expr.attr in self.scopes[r["ref"]].self_attrs):
                     # self.client.get: the class's own `self.client = ...` assignments
                     cls = self.scopes[r["ref"]]
-                    for value, where in cls.self_attrs[expr.attr]:
+                    for value, where, _ in cls.self_attrs[expr.attr]:
                         got = self._value_refs(value, where, depth + 1)
                         if got is None:
                             return None
@@ -161,6 +197,12 @@ class FileCalls(ScopeBindings):
                     and self._bindings_of("super", scope) is None):
                 cls = _enclosing_class(scope)
                 return [ref(cls.qualname, "super", mode="super")] if cls else []
+            if (isinstance(expr.func, ast.Name) and expr.func.id == "type"
+                    and len(expr.args) == 1 and not expr.keywords
+                    and self._bindings_of("type", scope) is None):  # type(x): x's class
+                base = self.refs(expr.args[0], scope, depth + 1)
+                return None if base is None else [
+                    {**r, "attr": r["attr"][:-2]} for r in base if r["attr"].endswith("()")]
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
@@ -171,6 +213,10 @@ class FileCalls(ScopeBindings):
                 item = self._item(expr.value, expr.slice.value, scope, depth)
                 if item is not None:
                     return item
+            elif not isinstance(expr.slice, ast.Slice):  # pts[i]: any item of a literal
+                items = self._items(expr.value, scope, depth + 1)
+                if items and len({_signature([r]) for r in items}) == 1:
+                    return items[:1]
             return []
         if isinstance(expr, ast.NamedExpr):
             return self.refs(expr.value, scope, depth + 1)
@@ -222,6 +268,16 @@ class FileCalls(ScopeBindings):
             })
         return rows
 
+    def assign_facts(self) -> dict[tuple[int, int], str]:
+        """(line, col) of a module- or class-level `name = value` -> core.ast_nodes
+        value_refs (JSON): what `from m import name` or an inherited attribute resolves to."""
+        out = {}
+        for pos, (value, scope) in self.assigns.items():
+            got = [r for r in self.refs(value, scope) or () if r["mode"] != "builtin"]
+            if got:
+                out[pos] = json.dumps(_dedupe(got))
+        return out
+
     def def_facts(self) -> dict[str, dict]:
         """qualname -> ast_nodes columns bases / params / return_refs (JSON text)."""
         out = {}
@@ -237,6 +293,10 @@ class FileCalls(ScopeBindings):
                 out[inner.qualname] = {"params": json.dumps(inner.params),
                                        "return_refs": json.dumps(_dedupe(returned))}
         return out
+
+
+def _signature(refs: list[dict]) -> tuple:
+    return tuple(sorted((r["ref"], r["mode"], r["attr"]) for r in refs))
 
 
 def _extend(r: dict, attr: str, via: str) -> dict:

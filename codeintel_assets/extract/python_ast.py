@@ -26,7 +26,7 @@ from codeintel_assets.extract.pysource import (
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 2  # 2: core.call_sites, ast_nodes bases/params/return_refs
+VERSION = 2  # 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -108,10 +108,12 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
             row["node_id"] += f"#{seen}"
         nodes.append(row)
 
-    facts = calls.def_facts()
+    facts, assigned = calls.def_facts(), calls.assign_facts()
     for row in nodes:
         if row["node_type"] in ("ClassDef", "FunctionDef", "AsyncFunctionDef"):
             row.update(facts.get(row["qualname"], {}))
+        elif row["node_type"] in ("Assign", "AnnAssign"):
+            row["value_refs"] = assigned.get((row["lineno"], row["col_offset"]))
     sites: dict[tuple[int, int], dict] = {}
     for site in calls.call_rows():
         sites.setdefault((site["line"], site["col"]), {**ident, **site})

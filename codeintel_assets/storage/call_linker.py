@@ -64,19 +64,32 @@ class Linker:
 
     def __init__(self, defs: dict[str, tuple[Decimal, str]], facts: dict[str, tuple],
                  imports: dict[str, dict[str, str]], stars: dict[str, list[str]],
-                 packages: set[str]):
+                 packages: set[str], aliases: dict[str, list[dict]] | None = None):
         self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
         self.packages = packages
+        self.aliases = aliases or {}
+        # A name defined twice in one scope (`#2`, `#3`...): its last definition is the one
+        # bound once the module or class body has run.
+        self.latest: dict[str, str] = {}
+        highest: dict[str, int] = {}
+        for q in defs:
+            base, sep, n = q.rpartition("#")
+            if sep and n.isdigit() and int(n) > highest.get(base, 1):
+                highest[base], self.latest[base] = int(n), q
         self._mro: dict[str, list[str]] = {}
         self._dotted: dict[str, Value] = {}
 
     # ---- values ----------------------------------------------------------------------------
 
-    def dotted(self, name: str, depth: int = 0) -> Value:
-        """The value of an absolute dotted name."""
+    def dotted(self, name: str, depth: int = 0, exact: bool = False) -> Value:
+        """The value of an absolute dotted name; `exact`: a definition's own qualname, not
+        the last redefinition of its name."""
+        if exact and name in self.defs:
+            return Value(self.defs[name][1], name)
         if name in self._dotted:
             return self._dotted[name]
         if name in self.defs:
+            name = self.latest.get(name, name)
             value = Value(self.defs[name][1], name)
         elif name.startswith("builtins."):
             value = Value("builtin", name)
@@ -86,6 +99,7 @@ class Linker:
             for k in range(len(parts) - 1, 0, -1):
                 prefix = ".".join(parts[:k])
                 if prefix in self.defs:
+                    prefix = self.latest.get(prefix, prefix)
                     value = Value(self.defs[prefix][1], prefix)
                     for part in parts[k:]:
                         value = self.member(value, part, depth + 1)
@@ -103,10 +117,12 @@ class Linker:
         if value.kind == "module":
             q = f"{value.qualname}.{name}"
             if q in self.defs:
-                return Value(self.defs[q][1], q)
+                return self._def(q)
             target = self.imports.get(value.qualname, {}).get(name)
             if target is not None and target != q:
                 return self.dotted(target, depth + 1)
+            if q in self.aliases:
+                return self._alias(q, depth)
             for star in self.stars.get(value.qualname, ()):
                 got = self.member(Value("module", star), name, depth + 1) \
                     if star in self.defs else UNKNOWN
@@ -117,9 +133,23 @@ class Linker:
             for cls in self.mro(value.qualname):
                 q = f"{cls}.{name}"
                 if q in self.defs:
-                    return Value(self.defs[q][1], q)
+                    return self._def(q)
+                if q in self.aliases:  # `handler = helper` in a class body
+                    return self._alias(q, depth)
             return UNKNOWN
         return UNKNOWN
+
+    def _def(self, qualname: str) -> Value:
+        qualname = self.latest.get(qualname, qualname)
+        return Value(self.defs[qualname][1], qualname)
+
+    def _alias(self, qualname: str, depth: int) -> Value:
+        """The value a module- or class-level assignment binds (one candidate only)."""
+        if depth > _MAX_DEPTH:
+            return UNKNOWN
+        values = {self.ref(r, depth + 1) for r in self.aliases[qualname]}
+        values.discard(UNKNOWN)
+        return values.pop() if len(values) == 1 else UNKNOWN
 
     def call(self, value: Value, depth: int = 0) -> Value:
         """The value `value()` returns."""
@@ -149,11 +179,11 @@ class Linker:
             for cls in self.mro(ref["ref"])[1:]:
                 q = f"{cls}.{first.group(1)}"
                 if q in self.defs:
-                    value = Value(self.defs[q][1], q)
+                    value = self._def(q)
                     break
             attr = attr[first.end():]
         else:
-            value = self.dotted(ref["ref"], depth)
+            value = self.dotted(ref["ref"], depth, ref.get("exact", False))
         for m in _SEGMENT.finditer(attr):
             if value.kind == "unknown":
                 break
@@ -214,6 +244,8 @@ class Linker:
         target if one is known, else `unknown`."""
         star_hit = False
         found: list[tuple[Callee, dict]] = []
+        fallback = [r for r in refs if r.get("fallback")]
+        refs = [r for r in refs if not r.get("fallback")]
         for r in refs:
             if r["mode"] == "param":
                 continue
@@ -225,7 +257,11 @@ class Linker:
             elif r["mode"] == "builtin" and star_hit:
                 continue
             found.append((callee, r))
-        return pick([c for c, _ in found])
+        got = pick([c for c, _ in found])
+        # `except ImportError: def f()`: the fallback is what runs when the import is not
+        # there to resolve (nothing known about it)
+        return got if got.via != "unknown" or not fallback else \
+            self.resolve([{**r, "fallback": False} for r in fallback])
 
 
 def pick(callees: list[Callee]) -> Callee:

@@ -33,7 +33,8 @@ EDGES_TABLE = "graph.call_graph_edges"
 
 # Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
 # value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
-_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8, "returned_value": 0.8,
+_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "parameter_any": 0.5, "assigned_alias": 0.8,
+               "returned_value": 0.8,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8}
 _STATIC_CONFIDENCE = 0.9
 
@@ -89,6 +90,11 @@ SELECT qualname, bases, params, return_refs FROM core.ast_nodes
 WHERE repo = $repo AND node_type IN ('ClassDef', 'FunctionDef', 'AsyncFunctionDef')
 ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
 """
+ALIASES_SQL = """
+SELECT parent_qualname || '.' || name AS qualname, value_refs FROM core.ast_nodes
+WHERE repo = $repo AND value_refs IS NOT NULL AND name IS NOT NULL
+ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path, lineno
+"""
 IMPORTS_SQL = """
 SELECT module, name, asname, imported, is_star FROM core.imports
 WHERE repo = $repo AND scope = 'module' AND module IS NOT NULL
@@ -133,8 +139,9 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
         facts_rows = con.sql(FACTS_SQL, params=params).fetchall()
         import_rows = con.sql(IMPORTS_SQL, params=params).fetchall()
+        alias_rows = con.sql(ALIASES_SQL, params=params).fetchall()
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
-    linker = _linker(goid_rows, facts_rows, import_rows)
+    linker = _linker(goid_rows, facts_rows, import_rows, alias_rows)
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     kinds = {r["goid"]: (r["kind"], r["qualname"]) for r in goid_rows}
     resolved: list[tuple[dict, Callee, dict | None]] = []
@@ -142,7 +149,9 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         refs = decode(site["refs"]) or []
         kind, qualname = kinds.get(site["scip_goid"], (None, None))
         # A module is never a callee: scip-python names the module at star-imported names.
-        if kind in ("function", "method", "class"):
+        # A name defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's:
+        # the static rules choose between them.
+        if kind in ("function", "method", "class") and qualname not in linker.latest:
             callee = linker.callee(linker.dotted(qualname), "scip") if kind == "class" else \
                 Callee(site["scip_goid"], qualname, "scip")
             callee = Callee(callee.goid, callee.target, "scip")
@@ -156,7 +165,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                      stats)
 
 
-def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple]) -> Linker:
+def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple],
+            alias_rows: list[tuple] = ()) -> Linker:
     defs = {r["qualname"]: (r["goid"], r["kind"]) for r in goid_rows}  # .py rows last: win
     facts = {q: (decode(b), decode(p), decode(rr)) for q, b, p, rr in facts_rows}
     imports: dict[str, dict[str, str]] = {}
@@ -172,7 +182,8 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
         else:
             imports.setdefault(module, {})[name] = imported
     packages = {r["module"].split(".")[0] for r in goid_rows if r["module"]}
-    return Linker(defs, facts, imports, stars, packages)
+    aliases = {q: decode(refs) for q, refs in alias_rows}  # the last assignment wins
+    return Linker(defs, facts, imports, stars, packages, aliases)
 
 
 def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Linker
@@ -201,7 +212,11 @@ def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Li
             if got.goid is not None:
                 callee = Callee(got.goid, got.target, "parameter")
             elif got.via == "ambiguous":
-                callee = got
+                # Every definition passed there is really called from this site (a decorator's
+                # wrapper calls each function it wraps); one edge per site keeps the first,
+                # at lower confidence, and names the others.
+                first = min((c for c in passed if c.goid is not None), key=lambda c: c.target)
+                callee = Callee(first.goid, first.target, "parameter_any", got.candidates)
         out.append((site, callee, param))
     return out
 

@@ -98,6 +98,7 @@ returns_annotated BOOLEAN -- a def with a return annotation
 bases JSON -- ClassDef: each base class as a file-local reference (as core.call_sites.refs), in order
 params JSON -- FunctionDef: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
 return_refs JSON -- FunctionDef: file-local references of the functions and classes it returns by name
+value_refs JSON -- Assign/AnnAssign of one name at module or class level: file-local references of the value (`scan = _scan_v2`, `handler = helper`)
 """)
 
 _table("core", "call_sites", ("repo", "rel_path", "line", "col"),

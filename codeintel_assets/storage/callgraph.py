@@ -60,7 +60,7 @@ WITH scip_goids AS (
                      AND g.name_line = sy.def_line AND g.name_col = sy.def_col
     WHERE sy.repo = $repo AND NOT coalesce(sy.is_local, false)
 ), named AS (
-    SELECT o.rel_path, o.start_line, o.start_col, min(o.symbol) AS scip_symbol,
+    SELECT o.rel_path, o."commit", o.start_line, o.start_col, min(o.symbol) AS scip_symbol,
            min(sg.goid) AS scip_goid, count(DISTINCT sg.goid) AS n
     FROM core.scip_occurrences o JOIN scip_goids sg ON sg.symbol = o.symbol
     WHERE o.repo = $repo AND NOT o.is_definition
@@ -71,6 +71,7 @@ SELECT s.rel_path, s.line, s.col, s."commit", s.caller_qualname, s.callee_name,
 FROM core.call_sites s
 LEFT JOIN named n ON n.rel_path = s.rel_path AND n.start_line = s.name_line
                  AND n.start_col = s.name_col AND n.n = 1
+                 AND n."commit" = s."commit"  -- an index of another snapshot: positions moved
 WHERE s.repo = $repo
 ORDER BY s.rel_path, s.line, s.col
 """

@@ -26,6 +26,9 @@ from decimal import Decimal
 
 _SEGMENT = re.compile(r"\.([^.()]+)|\(\)")
 _MAX_DEPTH = 12
+# Bases outside the repository that define nothing a subclass calls as its own.
+_EMPTY_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Protocol", "typing.Generic",
+                          "typing_extensions.Protocol"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Linker:
             if sep and n.isdigit() and int(n) > highest.get(base, 1):
                 highest[base], self.latest[base] = int(n), q
         self._mro: dict[str, list[str]] = {}
+        self._outside: dict[str, list[Value]] = {}  # class -> its bases outside the repository
         self._dotted: dict[str, Value] = {}
 
     # ---- values ----------------------------------------------------------------------------
@@ -136,6 +140,11 @@ class Linker:
                     return self._def(q)
                 if q in self.aliases:  # `handler = helper` in a class body
                     return self._alias(q, depth)
+            # not defined in the repository's part of the MRO: inherited from a base outside it
+            # (self.assertEqual in a unittest.TestCase subclass)
+            for cls in self.mro(value.qualname):
+                for base in self._outside.get(cls, ()):
+                    return Value(base.kind, f"{base.qualname}.{name}")
             return UNKNOWN
         return UNKNOWN
 
@@ -193,16 +202,20 @@ class Linker:
 
     def mro(self, cls: str) -> list[str]:
         """C3 linearisation of in-repo class `cls` (its own qualname first); bases outside the
-        repository, or not resolvable, are left out."""
+        repository (kept apart for member lookups), or not resolvable, are left out."""
         if cls in self._mro:
             return self._mro[cls]
         self._mro[cls] = [cls]  # a cycle (broken code) ends here
         bases = []
         for candidates in (self.facts.get(cls, (None,))[0] or ()):
-            values = {self.ref(r) for r in candidates}
-            values.discard(UNKNOWN)
-            if len(values) == 1 and (v := values.pop()).kind == "class":
-                bases.append(v.qualname)
+            values = {self.ref(r) for r in candidates} - {UNKNOWN}
+            if len(values) != 1:
+                continue
+            base = values.pop()
+            if base.kind == "class":
+                bases.append(base.qualname)
+            elif base.kind in ("external", "builtin") and base.qualname not in _EMPTY_BASES:
+                self._outside.setdefault(cls, []).append(base)
         seqs = [list(self.mro(b)) for b in bases] + [list(bases)]
         out = [cls]
         while any(seqs):

@@ -19,6 +19,7 @@ in-repo candidates are `ambiguous` (no guess); nothing known is `unknown`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -65,20 +66,30 @@ WITH scip_goids AS (
     FROM core.scip_occurrences o JOIN scip_goids sg ON sg.symbol = o.symbol
     WHERE o.repo = $repo AND NOT o.is_definition
     GROUP BY ALL
+), external AS (  -- symbols defined outside the repository (no definition document)
+    SELECT o.rel_path, o."commit", o.start_line, o.start_col, min(o.symbol) AS symbol
+    FROM core.scip_occurrences o
+    WHERE o.repo = $repo AND NOT o.is_definition AND NOT starts_with(o.symbol, 'local ')
+      AND NOT EXISTS (SELECT 1 FROM core.scip_symbols sy WHERE sy.repo = o.repo
+                      AND sy.symbol = o.symbol AND sy.def_rel_path IS NOT NULL)
+    GROUP BY ALL
 )
 SELECT s.rel_path, s.line, s.col, s."commit", s.caller_qualname, s.callee_name,
-       s.is_decorator, s.refs, s.args, n.scip_symbol, n.scip_goid
+       s.is_decorator, s.refs, s.args, coalesce(n.scip_symbol, x.symbol) AS scip_symbol,
+       n.scip_goid, x.symbol AS scip_external
 FROM core.call_sites s
 LEFT JOIN named n ON n.rel_path = s.rel_path AND n.start_line = s.name_line
                  AND n.start_col = s.name_col AND n.n = 1
                  AND n."commit" = s."commit"  -- an index of another snapshot: positions moved
+LEFT JOIN external x ON x.rel_path = s.rel_path AND x.start_line = s.name_line
+                    AND x.start_col = s.name_col AND x."commit" = s."commit"
 WHERE s.repo = $repo
 ORDER BY s.rel_path, s.line, s.col
 """
 # The same rows when the SCIP tables were never materialized.
 SITES_NO_SCIP_SQL = """
 SELECT rel_path, line, col, "commit", caller_qualname, callee_name, is_decorator, refs, args,
-       NULL AS scip_symbol, NULL::DECIMAL(38,0) AS scip_goid
+       NULL AS scip_symbol, NULL::DECIMAL(38,0) AS scip_goid, NULL AS scip_external
 FROM core.call_sites WHERE repo = $repo ORDER BY rel_path, line, col
 """
 
@@ -158,12 +169,26 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
             callee = Callee(callee.goid, callee.target, "scip")
         else:
             callee = linker.resolve(refs)
+            if callee.goid is None and callee.target is None and site["scip_external"]:
+                # pyright knows the receiver's type and it is outside the repository
+                target = scip_dotted(site["scip_external"])
+                callee = Callee(None, target, "builtin" if target.startswith("builtins.")
+                                else "external")
         param = next((r for r in refs if r["mode"] == "param" and not r["attr"]), None)
         resolved.append((site, callee, param))
     resolved = _parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
+
+
+def scip_dotted(symbol: str) -> str:
+    """The dotted name of a SCIP symbol's descriptors:
+    `scip-python python python-stdlib 3.11 builtins/str#join().` -> `builtins.str.join`."""
+    parts = symbol.split(" ", 4)
+    descriptors = re.sub(r"\([^)]*\)", "", parts[4] if len(parts) == 5 else symbol)
+    names = [n.strip("`") for n in re.split(r"[/#.:!\[\]]", descriptors)]
+    return ".".join(n for n in names if n)
 
 
 def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple],

@@ -165,12 +165,18 @@ def test_scip_resolves_at_the_name_token(tmp_path):
     static rules' callee here."""
     repo = make_git_repo(tmp_path / "widgets", FILES)
     db = tmp_path / "ci.duckdb"
-    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=["scip"],
-                           console_log=False).success
+    result = run.materialize(SELECT, target=str(repo), db=str(db), tools=["scip"],
+                             console_log=False)
+    assert result.success
     got = edges(db)
     assert set(got) == set(EXPECTED)
     by_scip = {k: v for k, v in got.items() if v[1] == "scip"}
     assert len(by_scip) >= 10
+    meta = next(m.metadata for m in result.asset_materializations_for_node("callgraph")
+                if m.asset_key.path == ["graph", "call_graph_edges"])
+    # the static rules alone give the same callee at every site SCIP resolved
+    assert meta["static_agrees_with_scip"].value == len(by_scip)
+    assert meta["static_differs_from_scip"].value == meta["static_unresolved_at_scip"].value == 0
     for k, v in by_scip.items():
         assert v[0] == EXPECTED[k][0], k
         assert v[3] == 1.0 and json.loads(v[4])["scip_symbol"]

@@ -126,6 +126,11 @@ class CallGraphStats:
     ambiguous: int
     unknown: int
     scip_available: bool  # core.scip_occurrences had rows: SCIP took part
+    # At the call sites SCIP resolved to a GOID, what the static rules alone say: the same
+    # GOID, another (its target in evidence.static), or nothing. (Not stored: 0 when read back.)
+    static_agrees_with_scip: int = 0
+    static_differs_from_scip: int = 0
+    static_unresolved_at_scip: int = 0
 
     @property
     def resolved_share(self) -> float | None:
@@ -157,6 +162,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     kinds = {r["goid"]: (r["kind"], r["qualname"]) for r in goid_rows}
     resolved: list[tuple[dict, Callee, dict | None]] = []
+    agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
         refs = decode(site["refs"]) or []
         kind, qualname = kinds.get(site["scip_goid"], (None, None))
@@ -166,7 +172,10 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         if kind in ("function", "method", "class") and qualname not in linker.latest:
             callee = linker.callee(linker.dotted(qualname), "scip") if kind == "class" else \
                 Callee(site["scip_goid"], qualname, "scip")
-            callee = Callee(callee.goid, callee.target, "scip")
+            static = linker.resolve(refs)  # measured against pyright's answer (metadata)
+            agreement[static.goid == callee.goid if static.goid is not None else None] += 1
+            callee = Callee(callee.goid, callee.target, "scip",
+                            () if static.goid in (None, callee.goid) else (static.target,))
         else:
             callee = linker.resolve(refs)
             if callee.goid is None and callee.target is None and site["scip_external"]:
@@ -177,7 +186,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         param = next((r for r in refs if r["mode"] == "param" and not r["attr"]), None)
         resolved.append((site, callee, param))
     resolved = _parameter_flow(resolved, linker)
-    edges, stats = _edges(repo, resolved, callers, scip_rows > 0)
+    edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
 
@@ -247,7 +256,7 @@ def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Li
     return out
 
 
-def _edges(repo: str, resolved, callers, scip_available: bool
+def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
            ) -> tuple[pa.Table, CallGraphStats]:
     rows = []
     counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
@@ -267,7 +276,8 @@ def _edges(repo: str, resolved, callers, scip_available: bool
         if site["scip_symbol"] is not None:
             evidence["scip_symbol"] = site["scip_symbol"]
         if callee.candidates:
-            evidence["candidates"] = list(callee.candidates)
+            evidence["static" if callee.via == "scip" else "candidates"] = \
+                list(callee.candidates)
         rows.append({
             "repo": repo, "commit": site["commit"], "caller_goid": caller,
             "callsite_path": site["rel_path"], "callsite_line": site["line"],
@@ -277,7 +287,10 @@ def _edges(repo: str, resolved, callers, scip_available: bool
             "confidence": (_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE) if known else 0.0),
             "evidence": json.dumps(evidence),
         })
-    stats = CallGraphStats(call_sites=len(rows), scip_available=scip_available, **counts)
+    stats = CallGraphStats(call_sites=len(rows), scip_available=scip_available,
+                           static_agrees_with_scip=agreement[True],
+                           static_differs_from_scip=agreement[False],
+                           static_unresolved_at_scip=agreement[None], **counts)
     return table(EDGES_TABLE).from_rows(rows), stats
 
 

@@ -4,12 +4,18 @@ repository) against uses counted by hand, and the empty table when SCIP is disab
 from __future__ import annotations
 
 import re
+import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from codeintel_assets import run
+from codeintel_assets.storage import queries
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import StorageGateway
 from codeintel_assets_tests.conftest import make_git_repo
 
 SELECT = "*graph/symbol_use_edges"
@@ -119,6 +125,10 @@ def indexed(tmp_path_factory) -> Path:
     result = run.materialize(SELECT, target=str(repo), db=str(db), tools=["scip"],
                              console_log=False)
     assert result.success
+    checks = {e.event_specific_data.asset_check_key.name: e.event_specific_data.passed
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+              and e.event_specific_data.asset_key.to_user_string() == "graph/symbol_use_edges"}
+    assert checks == {"primary_key_unique_not_null": True, "symbol_uses_name_known_goids": True}
     return db
 
 
@@ -151,3 +161,16 @@ def test_symbol_uses_empty_without_scip(tmp_path):
     metadata = event.materialization.metadata
     assert "scip-python disabled" in metadata["skipped"].value
     assert metadata["uses"].value == 0
+
+
+def test_unknown_goids_are_counted(indexed, tmp_path):
+    """The check's query on a copy whose edges name a GOID core.goids lacks."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(indexed, db)
+    gateway = StorageGateway(db)
+    edges = gateway.read_table(table("graph.symbol_use_edges"), "acme/widgets")
+    bogus = pa.array([Decimal(7)] * len(edges), pa.decimal128(38, 0))
+    edges = edges.set_column(edges.schema.get_field_index("use_goid"), "use_goid", bogus)
+    gateway.replace_repo_rows(table("graph.symbol_use_edges"), "acme/widgets", edges.slice(0, 2))
+    unknown = queries.symbol_use_unknown_goids(gateway, "acme/widgets")
+    assert (unknown.edges, unknown.unknown_use_goid, unknown.passed) == (2, 2, False)

@@ -1,12 +1,13 @@
-"""Graph steps: import_graph (graph.import_graph_edges, graph.import_modules) and symbol_uses
-(graph.symbol_use_edges). Thin wiring: the resolution, components and layers live in
-storage/graphs.py, the symbol uses in storage/symbol_uses.py."""
+"""Graph steps: import_graph (graph.import_graph_edges, graph.import_modules), symbol_uses
+(graph.symbol_use_edges) and graph_metrics (analytics.graph_metrics_functions,
+analytics.graph_metrics_modules, analytics.graph_stats). Thin wiring: the work is in
+storage/graphs.py, storage/symbol_uses.py and storage/graph_metrics.py."""
 
 import dagster as dg
 
 from codeintel_assets.defs.common import outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.storage import graphs, symbol_uses
+from codeintel_assets.storage import graph_metrics, graphs, symbol_uses
 
 IMPORT_GRAPH_DEPS = ("core.imports", "core.modules")
 
@@ -46,4 +47,19 @@ def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
     yield from outputs(context, {symbol_uses.EDGES_TABLE: uses.edges}, uses.as_metadata())
 
 
-GRAPH_ASSETS = [import_graph, symbol_uses_step]
+@step("graph_metrics", graph_metrics.TABLES,
+      "fan in/out and degrees in DuckDB; PageRank, betweenness, closeness, components, "
+      "layers, clustering and diameter with igraph", graph_metrics.READS)
+def graph_metrics_step(context: dg.AssetExecutionContext, target: TargetRepo,
+                       warehouse: Warehouse):
+    for name in graph_metrics.READS:
+        warehouse.require(name)
+    metrics = graph_metrics.graph_metrics(warehouse.gateway(), target.info().slug)
+    stats = {r["graph"]: r for r in metrics.tables[graph_metrics.STATS_TABLE].to_pylist()}
+    yield from outputs(context, metrics.tables, metrics.as_metadata(), {
+        graph_metrics.STATS_TABLE: {f"{g}_{k}": r[k] for g, r in stats.items()
+                                    for k in ("nodes", "edges", "sccs", "layers")},
+    })
+
+
+GRAPH_ASSETS = [import_graph, symbol_uses_step, graph_metrics_step]

@@ -25,6 +25,7 @@ import duckdb
 import pytest
 
 from codeintel_assets.storage.catalog import TABLES, table
+from codeintel_assets.storage.views import VIEWS
 
 BIN = Path(sys.executable).parent
 DAGSTER = BIN / "dagster"
@@ -198,11 +199,13 @@ def test_codeintel_steps(workdir: Path):
     steps = {s["step"]: s for s in json.loads(proc.stdout)}
     assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
                            "config_ingest", "goids", "typing_ingest", "coverage_ingest",
-                           "tests_ingest", "scip_ingest", "crosswalk", "import_graph"]
+                           "tests_ingest", "scip_ingest", "crosswalk", "callgraph",
+                           "import_graph", "symbol_uses", "graph_metrics", "docs_views"]
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
-    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes", "core.imports"]
+    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes", "core.call_sites",
+                                              "core.imports"]
     assert steps["ast_extract"]["requires"] == ["repo_scan"]
     assert steps["ast_extract"]["reads"] == ["core.file_state"]
     for name in ("cst_extract", "docstrings_ingest", "config_ingest"):
@@ -227,9 +230,19 @@ def test_codeintel_steps(workdir: Path):
     assert steps["import_graph"]["tables"] == ["graph.import_graph_edges", "graph.import_modules"]
     assert steps["import_graph"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["import_graph"]["reads"] == ["core.imports", "core.modules"]
+    # symbol_uses reads the crosswalk too (README: step deps beyond the catalog).
+    assert steps["symbol_uses"]["requires"] == ["crosswalk", "goids", "scip_ingest"]
+    assert steps["symbol_uses"]["reads"] == ["core.goid_crosswalk", "core.goids",
+                                             "core.scip_occurrences", "core.scip_symbols"]
+    assert steps["graph_metrics"]["requires"] == ["callgraph", "import_graph", "symbol_uses"]
+    assert steps["graph_metrics"]["tables"] == ["analytics.graph_metrics_functions",
+                                                "analytics.graph_metrics_modules",
+                                                "analytics.graph_stats"]
+    assert steps["docs_views"]["tables"] == ["docs.v_call_graph_enriched"]
+    assert steps["docs_views"]["reads"] == ["graph.call_graph_edges", "graph.call_graph_nodes"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])
-    assert written == sorted([*TABLES, "index.scip"])
+    assert written == sorted([*TABLES, *VIEWS, "index.scip"])
 
 
 # ---- 3. codeintel-assets materialize / summary -----------------------------------------------

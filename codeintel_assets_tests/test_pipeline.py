@@ -32,17 +32,18 @@ def materialized(sample_repo, tmp_path, shape):
 
 # Empty without the tools (typedness and static_diagnostics still have a row per file).
 TOOL_TABLES = {"analytics.diagnostics", "analytics.coverage_lines", "analytics.test_catalog",
-               "core.scip_symbols", "core.scip_occurrences", "analytics.tool_failures"}
+               "core.scip_symbols", "core.scip_occurrences", "analytics.tool_failures",
+               "graph.symbol_use_edges"}
 
 
 def test_every_table_written_and_every_check_passes(materialized):
     repo, db, result = materialized
     checks = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    # Primary keys, two cross-table checks, and the tool steps' `<tool>_completed` checks
+    # Primary keys, two cross-table checks, the tool steps' `<tool>_completed` checks
     # (pyright, pyrefly, ruff, scip-python; the test run on two tables), which pass for a
-    # disabled tool.
-    assert len(checks) == len(TABLES) + 2 + 6
+    # disabled tool, the call edges' two, symbol uses' GOIDs and the two metrics tables' rows.
+    assert len(checks) == len(TABLES) + 2 + 6 + 2 + 3
     failed = {c.asset_check_key.name for c in checks if not c.passed}
     assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")

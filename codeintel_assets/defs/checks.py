@@ -1,5 +1,6 @@
-"""Asset checks: primary keys of every table, GOID coverage of ast definitions, and the
-share of GOIDs with a SCIP symbol."""
+"""Asset checks: primary keys of every table, GOID coverage of ast definitions, the share of
+GOIDs with a SCIP symbol, and the graph layer's: symbol uses name existing GOIDs, graph
+metrics have one row per graph node."""
 
 import dagster as dg
 
@@ -44,8 +45,44 @@ def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.Asse
                                metadata=coverage.as_metadata())
 
 
+@dg.asset_check(
+    asset=key("graph.symbol_use_edges"), additional_deps=[key("core.goids")],
+    description="Every use_goid and every non-NULL def_goid of graph.symbol_use_edges is a "
+    "GOID of core.goids.")
+def symbol_uses_name_known_goids(target: TargetRepo, warehouse: Warehouse
+                                 ) -> dg.AssetCheckResult:
+    unknown = queries.symbol_use_unknown_goids(warehouse.gateway(), target.info().slug)
+    return dg.AssetCheckResult(passed=unknown.passed, metadata=unknown.as_metadata())
+
+
+def metrics_per_node_check(metrics: str, nodes: str, node_key: str) -> dg.AssetChecksDefinition:
+    """Fails unless `metrics` has exactly one row per node of `nodes` (matched on node_key)."""
+
+    @dg.asset_check(asset=key(metrics), name="one_row_per_graph_node",
+                    additional_deps=[key(nodes)],
+                    description=f"{metrics} has a row for every {node_key} of {nodes} and no "
+                    "other rows.")
+    def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
+        counts = queries.node_rows(warehouse.gateway(), target.info().slug, metrics, nodes,
+                                   node_key)
+        return dg.AssetCheckResult(passed=counts.passed, metadata=counts.as_metadata())
+
+    return _check
+
+
+GRAPH_CHECKS = [
+    symbol_uses_name_known_goids,
+    metrics_per_node_check("analytics.graph_metrics_functions", "graph.call_graph_nodes", "goid"),
+    metrics_per_node_check("analytics.graph_metrics_modules", "graph.import_modules", "module"),
+]
+
+
 def build_checks(assets) -> list[dg.AssetChecksDefinition]:
     """Primary-key checks of every table the assets write, plus the cross-table checks."""
     tables = [".".join(k.path) for a in assets for k in a.keys if ".".join(k.path) in TABLES]
+    defined = {k for a in assets for k in a.keys}
+    graph_checks = [c for c in GRAPH_CHECKS
+                    if all(ck.asset_key in defined for ck in c.check_keys)]
     return [primary_key_check(table(t)) for t in tables] + [every_definition_has_one_goid,
-                                                            goids_have_scip_symbols]
+                                                            goids_have_scip_symbols,
+                                                            *graph_checks]

@@ -1,11 +1,13 @@
-"""Graph steps: import_graph (graph.import_graph_edges, graph.import_modules). Thin wiring:
-the resolution, components and layers live in storage/graphs.py."""
+"""Graph steps: import_graph (graph.import_graph_edges, graph.import_modules), symbol_uses
+(graph.symbol_use_edges) and graph_metrics (analytics.graph_metrics_functions,
+analytics.graph_metrics_modules, analytics.graph_stats). Thin wiring: the work is in
+storage/graphs.py, storage/symbol_uses.py and storage/graph_metrics.py."""
 
 import dagster as dg
 
 from codeintel_assets.defs.common import outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.storage import graphs
+from codeintel_assets.storage import graph_metrics, graphs, symbol_uses
 
 IMPORT_GRAPH_DEPS = ("core.imports", "core.modules")
 
@@ -27,4 +29,37 @@ def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     })
 
 
-GRAPH_ASSETS = [import_graph]
+@step("symbol_uses", (symbol_uses.EDGES_TABLE,),
+      "SCIP occurrences of the repository's own symbols, each attributed in DuckDB to the "
+      "innermost GOID spanning its line; def_goid through core.goid_crosswalk",
+      symbol_uses.READS)
+def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
+                     warehouse: Warehouse):
+    for name in symbol_uses.READS:
+        warehouse.require(name)
+    uses = symbol_uses.symbol_uses(warehouse.gateway(), target.info().slug)
+    if not uses.scip_rows:
+        context.log.warning("symbol_uses: core.scip_occurrences is empty (scip-python disabled "
+                            "or it indexed nothing); writing an empty table")
+    elif uses.unattributed:
+        context.log.warning(f"symbol_uses: {uses.unattributed} uses lie in lines no GOID spans "
+                            "(files without core.goids rows); left out")
+    yield from outputs(context, {symbol_uses.EDGES_TABLE: uses.edges}, uses.as_metadata())
+
+
+@step("graph_metrics", graph_metrics.TABLES,
+      "fan in/out and degrees in DuckDB; PageRank, betweenness, closeness, components, "
+      "layers, clustering and diameter with igraph", graph_metrics.READS)
+def graph_metrics_step(context: dg.AssetExecutionContext, target: TargetRepo,
+                       warehouse: Warehouse):
+    for name in graph_metrics.READS:
+        warehouse.require(name)
+    metrics = graph_metrics.graph_metrics(warehouse.gateway(), target.info().slug)
+    stats = {r["graph"]: r for r in metrics.tables[graph_metrics.STATS_TABLE].to_pylist()}
+    yield from outputs(context, metrics.tables, metrics.as_metadata(), {
+        graph_metrics.STATS_TABLE: {f"{g}_{k}": r[k] for g, r in stats.items()
+                                    for k in ("nodes", "edges", "sccs", "layers")},
+    })
+
+
+GRAPH_ASSETS = [import_graph, symbol_uses_step, graph_metrics_step]

@@ -10,6 +10,7 @@ import pyarrow as pa
 from codeintel_assets.defs.resources import Warehouse
 from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.gateway import FileDelta, Sql, StalePlanError
+from codeintel_assets.storage.views import ViewSpec
 
 # A delta planned against a ledger another writer changed since is planned again by running
 # the step again: a few times, a little apart (each retry re-plans against the new ledger).
@@ -38,15 +39,26 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
     replacing the target repository's rows in one transaction, or a `FileDelta`, which replaces
     only the rows of changed files (see StorageGateway.apply_delta). Other repositories' rows
     stay. A FileDelta planned against a ledger that changed since (StalePlanError) requests a
-    retry of its step, up to STALE_PLAN_RETRIES times. Inputs load as a `TableHandle`.
+    retry of its step, up to STALE_PLAN_RETRIES times. A `ViewSpec` (storage/views.py) is
+    created or replaced as a view (asset metadata kind 'view'). Inputs load as a `TableHandle`.
     """
 
     warehouse: Warehouse
 
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table | Sql | FileDelta) -> None:
-        spec = table(".".join(context.asset_key.path))
+    def handle_output(self, context: dg.OutputContext,
+                      obj: pa.Table | Sql | FileDelta | ViewSpec) -> None:
         gateway = self.warehouse.gateway(f"step {context.step_key} of run {context.run_id[:8]}",
                                          context.log.warning)
+        if isinstance(obj, ViewSpec):
+            columns = gateway.replace_view(obj)
+            context.add_output_metadata({
+                "kind": "view", "dagster/table_name": f"{gateway.db_path}:{obj.qualified_name}",
+                "dagster/column_schema": view_column_schema(obj),
+                "columns": len(columns), "reads": dg.MetadataValue.json(list(obj.reads)),
+                "definition": dg.MetadataValue.md(f"```sql\n{obj.select.strip()}\n```"),
+            })
+            return
+        spec = table(".".join(context.asset_key.path))
         repo = self.warehouse.target.info().slug
         if isinstance(obj, FileDelta):
             try:
@@ -77,6 +89,12 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
                        constraints=dg.TableColumnConstraints(nullable=c.name not in spec.primary_key))
         for c in spec.columns
     ])
+
+
+def view_column_schema(spec: ViewSpec) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.duckdb_type,
+                                                  description=c.description or None)
+                                   for c in spec.columns])
 
 
 def _preview(spec: TableSpec, rows: list[dict]) -> str:

@@ -62,6 +62,7 @@ from codeintel_assets.storage.tables import (
     existing_types,
     run_statement,
 )
+from codeintel_assets.storage.views import ViewSpec, create_view
 
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
@@ -347,6 +348,13 @@ class StorageGateway:
             preview = con.sql(f"SELECT * FROM {table} WHERE repo = $repo LIMIT {PREVIEW_ROWS}",
                               params={"repo": repo}).to_arrow_table().to_pylist()
         return WriteResult(spec.qualified_name, int(count), migrated, preview)
+
+    def replace_view(self, spec: ViewSpec) -> list[tuple[str, str]]:
+        """CREATE OR REPLACE the view `spec` (storage/views.py) under the lock; its (column,
+        type) pairs. Raises duckdb.CatalogException when a table it reads does not exist,
+        ViewMismatchError when its columns are not the declared ones (nothing changes)."""
+        with self.connect() as con:
+            return create_view(con, spec)
 
     def _write_error(self, table: str, exc: BaseException) -> WriteError:
         return WriteError(f"{self.db_path}: writing {table} failed and was rolled back (the "

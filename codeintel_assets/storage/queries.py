@@ -174,6 +174,64 @@ def scip_symbol_coverage(gateway: StorageGateway, repo: str) -> ScipSymbolCovera
 
 
 @dataclass(frozen=True)
+class NodeRows(_CheckCounts):
+    """Rows of a metrics table against the nodes of its graph (one row per node)."""
+
+    nodes: int
+    metric_rows: int
+    nodes_without_row: int
+    rows_without_node: int
+
+    @property
+    def passed(self) -> bool:
+        return self.nodes_without_row == 0 and self.rows_without_node == 0
+
+
+def node_rows(gateway: StorageGateway, repo: str, metrics: str, nodes: str,
+              node_key: str) -> NodeRows:
+    """`repo`'s rows of the catalog table `metrics` matched to those of `nodes` on `node_key`
+    (a column of both): counts, nodes without a row, rows without a node."""
+    m, n = table(metrics), table(nodes)
+    col = f'"{_column(m, _column(n, node_key))}"'
+    row = gateway.query(f"""
+        WITH n AS (SELECT {col} AS k FROM {n.qualified_name} WHERE repo = $repo),
+             m AS (SELECT {col} AS k FROM {m.qualified_name} WHERE repo = $repo)
+        SELECT (SELECT count(*) FROM n) AS nodes, (SELECT count(*) FROM m) AS metric_rows,
+               (SELECT count(*) FROM n ANTI JOIN m USING (k)) AS nodes_without_row,
+               (SELECT count(*) FROM m ANTI JOIN n USING (k)) AS rows_without_node""",
+                        {"repo": repo}).to_pylist()[0]
+    return NodeRows(**row)
+
+
+@dataclass(frozen=True)
+class UnknownGoids(_CheckCounts):
+    """graph.symbol_use_edges rows whose def_goid (when set) or use_goid is not in core.goids."""
+
+    edges: int
+    unknown_def_goid: int
+    unknown_use_goid: int
+
+    @property
+    def passed(self) -> bool:
+        return self.unknown_def_goid == 0 and self.unknown_use_goid == 0
+
+
+def symbol_use_unknown_goids(gateway: StorageGateway, repo: str) -> UnknownGoids:
+    """Counts of `repo`'s graph.symbol_use_edges rows and of those naming a GOID core.goids
+    does not have."""
+    row = gateway.query("""
+        SELECT count(*) AS edges,
+               count(*) FILTER (WHERE def_goid IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM core.goids g WHERE g.repo = e.repo AND g.goid = e.def_goid))
+                   AS unknown_def_goid,
+               count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM core.goids g WHERE g.repo = e.repo AND g.goid = e.use_goid))
+                   AS unknown_use_goid
+        FROM graph.symbol_use_edges e WHERE e.repo = $repo""", {"repo": repo}).to_pylist()[0]
+    return UnknownGoids(**row)
+
+
+@dataclass(frozen=True)
 class RepoSummary:
     """rows: table -> the repository's row count (tables that exist); most_complex_files:
     (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten."""

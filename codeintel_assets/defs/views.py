@@ -1,0 +1,45 @@
+"""The docs_views step: every view of storage/views.py as an asset (key [schema, name]), so
+views appear in the UI, in selections (`--select '*docs/v_call_graph_enriched'`) and in
+lineage. Each view's deps are exactly the tables it reads; the IO manager creates it through
+the gateway (StorageGateway.replace_view)."""
+
+import dagster as dg
+
+from codeintel_assets.defs.common import POOL, key
+from codeintel_assets.defs.io_manager import view_column_schema
+from codeintel_assets.defs.resources import Warehouse
+from codeintel_assets.storage.views import VIEWS, ViewSpec
+
+ViewData = dg.PythonObjectDagsterType(ViewSpec, name="ViewData",
+                                      description="storage.views.ViewSpec")
+
+
+def _out(spec: ViewSpec) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=key(spec.qualified_name), group_name=spec.schema, dagster_type=ViewData,
+        is_required=False, kinds={"duckdb", "view"},
+        description=f"{spec.description}\n\nA view over {', '.join(spec.reads)}.",
+        metadata={"dagster/column_schema": view_column_schema(spec),
+                  "dagster/table_name": spec.qualified_name, "kind": "view"},
+        automation_condition=dg.AutomationCondition.eager())
+
+
+def _name(spec: ViewSpec) -> str:
+    return key(spec.qualified_name).to_python_identifier()
+
+
+@dg.multi_asset(
+    name="docs_views", pool=POOL, can_subset=True,
+    outs={_name(v): _out(v) for v in VIEWS.values()},
+    deps=sorted({key(t) for v in VIEWS.values() for t in v.reads}, key=str),
+    internal_asset_deps={_name(v): {key(t) for t in v.reads} for v in VIEWS.values()},
+)
+def docs_views(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    for spec in VIEWS.values():
+        if key(spec.qualified_name) in context.selected_asset_keys:
+            for name in spec.reads:
+                warehouse.require(name)
+            yield dg.Output(spec, output_name=_name(spec))
+
+
+VIEW_ASSETS = [docs_views]

@@ -14,7 +14,7 @@ IMPORT_GRAPH_DEPS = ("core.imports", "core.modules")
 
 @step("import_graph", (graphs.EDGES_TABLE, graphs.MODULES_TABLE),
       "core.imports resolved in DuckDB against core.modules (longest module prefix); "
-      "strongly connected components and layers with networkx", IMPORT_GRAPH_DEPS)
+      "strongly connected components and layers with igraph", IMPORT_GRAPH_DEPS)
 def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     for name in IMPORT_GRAPH_DEPS:
         warehouse.require(name)

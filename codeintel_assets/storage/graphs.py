@@ -3,7 +3,7 @@ from core.imports and core.modules. No Dagster.
 
 Edges are resolved and aggregated inside DuckDB (IMPORT_EDGES_SQL), so only the distinct
 (src, dst) pairs reach Python; the strongly connected components and layers are computed on
-them with networkx.
+them with igraph (storage/graph_measures.py, shared with graph_metrics).
 
 Resolution of one core.imports row (`imported` is already absolute, `from a import b` -> a.b):
 the destination is the longest dotted prefix of `imported` that is a module of core.modules
@@ -20,9 +20,10 @@ function_scope_only let a query leave them out.
 
 from __future__ import annotations
 
-import networkx as nx
+import igraph as ig
 import pyarrow as pa
 
+from codeintel_assets.storage import graph_measures
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -86,22 +87,18 @@ def components(modules: list[str], edges: list[tuple[str, str]]) -> tuple[dict[s
     Returns (scc_id per module, size per scc_id, layer per scc_id). scc ids are 1, 2, ... in
     the order of each component's smallest module name, so they depend on the graph only.
     The layer of a component is its depth in the condensation DAG counted from the bottom:
-    0 when it imports no module outside itself, else 1 + the highest layer it imports.
+    0 when it imports no module outside its component, else 1 + the highest layer it imports.
+    Computed by graph_measures.components (igraph), the one implementation graph_metrics uses
+    too, on the modules in name order.
     """
-    graph = nx.DiGraph()
-    graph.add_nodes_from(modules)
-    graph.add_edges_from(edges)
-    comps = sorted((sorted(c) for c in nx.strongly_connected_components(graph)),
-                   key=lambda c: c[0])
-    scc = {m: i for i, comp in enumerate(comps, 1) for m in comp}
-    size = {i: len(comp) for i, comp in enumerate(comps, 1)}
-    dag = nx.DiGraph()
-    dag.add_nodes_from(size)
-    dag.add_edges_from((scc[a], scc[b]) for a, b in edges if scc[a] != scc[b])
-    layer: dict[int, int] = {}
-    for c in reversed(list(nx.topological_sort(dag))):
-        layer[c] = 1 + max((layer[d] for d in dag.successors(c)), default=-1)
-    return scc, size, layer
+    names = sorted(set(modules))
+    index = {m: i for i, m in enumerate(names)}
+    graph = ig.Graph(n=len(names), edges=sorted({(index[a], index[b]) for a, b in edges
+                                                 if a != b}), directed=True)
+    scc_ids, sizes, layers = graph_measures.components(graph)
+    scc = {m: scc_ids[i] for i, m in enumerate(names)}
+    return scc, {scc_ids[i]: sizes[i] for i in range(len(names))}, \
+        {scc_ids[i]: layers[i] for i in range(len(names))}
 
 
 def import_graph(gateway: StorageGateway, repo: str) -> dict[str, pa.Table]:

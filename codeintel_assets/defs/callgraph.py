@@ -13,8 +13,8 @@ from codeintel_assets.storage import callgraph
 CALLGRAPH_DEPS = ("core.goids", "core.ast_nodes", "core.call_sites", "core.imports",
                   "core.scip_symbols", "core.scip_occurrences")
 # Below this share of call sites with a known target (in-repo, builtin or external) the
-# resolved-share check warns: on django 5.2.19 and this project the static rules alone
-# know ~70% (README, "Call graph").
+# resolved-share check warns: on django 5.2.19 80% are known with SCIP, 77% with the static
+# rules alone (README, "The call graph").
 RESOLVED_SHARE_FLOOR = 0.6
 
 

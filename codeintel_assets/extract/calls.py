@@ -195,8 +195,12 @@ class FileCalls(ScopeBindings):
         if isinstance(expr, ast.Call):
             if (isinstance(expr.func, ast.Name) and expr.func.id == "super"
                     and self._bindings_of("super", scope) is None):
+                if expr.args:  # super(X, self): the MRO after class X
+                    named = self.refs(expr.args[0], scope, depth + 1) or []
+                    return [ref(r["ref"], "super", mode="super", exact=r.get("exact", False))
+                            for r in named if r["mode"] == "value" and not r["attr"]][:1]
                 cls = _enclosing_class(scope)
-                return [ref(cls.qualname, "super", mode="super")] if cls else []
+                return [ref(cls.qualname, "super", mode="super", exact=True)] if cls else []
             if (isinstance(expr.func, ast.Name) and expr.func.id == "type"
                     and len(expr.args) == 1 and not expr.keywords
                     and self._bindings_of("type", scope) is None):  # type(x): x's class

@@ -26,7 +26,7 @@ from codeintel_assets.extract.pysource import (
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 2  # 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs
+VERSION = 3  # 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs; 3: super(X, self)
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter

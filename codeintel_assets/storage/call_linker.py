@@ -53,6 +53,8 @@ class Callee:
     target: str | None
     via: str
     candidates: tuple[str, ...] = ()
+    # The other resolution's target where SCIP and the static rules disagree (evidence).
+    disagrees: str | None = None
 
 
 class Linker:
@@ -184,8 +186,8 @@ class Linker:
             first = _SEGMENT.match(attr)
             if first is None or not first.group(1):
                 return UNKNOWN
-            value = UNKNOWN
-            for cls in self.mro(ref["ref"])[1:]:
+            value, start = UNKNOWN, self.dotted(ref["ref"], depth, ref.get("exact", False))
+            for cls in self.mro(start.qualname)[1:] if start.kind == "class" else ():
                 q = f"{cls}.{first.group(1)}"
                 if q in self.defs:
                     value = self._def(q)

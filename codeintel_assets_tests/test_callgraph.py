@@ -116,7 +116,7 @@ EXPECTED = {
     ("shop.models.deco.<locals>.wrapper", 25, "fn"): ("shop.models.ship", "parameter"),
     ("shop.models", 29, "deco"): ("shop.models.deco", "decorator"),
     ("shop.models.ship", 31, "order.total"): ("shop.models.Order.total", "instance_method"),
-    ("shop.models.ship", 33, "table['a']"): ("shop.util.helper", "container_item"),
+    ("shop.models.ship", 33, 'table["a"]'): ("shop.util.helper", "container_item"),
     ("shop.models.ship", 34, "Order.make"): ("shop.models.Order.make", "attribute"),
     ("main.main", 7, "shop.helper"): ("shop.util.helper", "import_alias"),
     ("main.main", 8, "ship"): ("shop.models.ship", "star_import"),
@@ -262,3 +262,66 @@ def test_unparsable_file_is_recorded_not_fatal(tmp_path, source):
     assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
                            console_log=False).success
     assert {k: v[:2] for k, v in edges(db).items()} == EXPECTED
+
+
+SCOPES = '''\
+def handler():
+    return 0
+
+
+def custom():
+    return 1
+
+
+def outer():
+    def cb():
+        return 2
+
+    def inner():
+        nonlocal cb
+        cb()
+    return inner
+
+
+def install():
+    global handler
+    handler = custom
+
+
+def run(command, funcs):
+    match command:
+        case str() as handler:
+            handler()
+    [f for f in (custom,)]
+    f()
+    g = lambda handler: handler()
+    return g
+''' + "\n\ndef chain(x):\n    q = x" + ".f()" * 400 + "\n    return q\n"
+
+# (caller, line, callee_name) -> (callee, resolved_via, kind)
+SCOPE_EDGES = {
+    ("m.outer.<locals>.inner", 15, "cb"): ("m.outer.<locals>.cb", "enclosing_scope", "direct"),
+    ("m.run", 27, "handler"): (None, "unknown", "unresolved"),   # a match capture
+    ("m.run", 29, "f"): (None, "unknown", "unresolved"),         # the comprehension's f is gone
+    ("m.run", 30, "handler"): (None, "unknown", "unresolved"),   # the lambda's parameter
+}
+
+
+def test_scopes_python_has_and_long_chains(tmp_path):
+    """nonlocal reaches the enclosing def, global rebinds the module's name (so `handler`
+    has two disagreeing bindings), match captures, comprehension variables and lambda
+    parameters shadow only where Python scopes them, and a 400-call chain neither loses the
+    file nor recurses."""
+    repo = make_git_repo(tmp_path / "widgets", {"m.py": SCOPES})
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    got = edges(db)
+    assert {k: (v[0], v[1], v[2]) for k, v in got.items() if k in SCOPE_EDGES} == SCOPE_EDGES
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), max(length(callee_name)) FROM core.call_sites "
+                           "WHERE caller_qualname = 'm.chain'").fetchall() == [(400, 200)]
+        refs = json.loads(con.execute(
+            "SELECT value_refs FROM core.ast_nodes WHERE rel_path = 'm.py' "
+            "AND node_type = 'Assign' AND name = 'handler'").fetchall()[0][0] or "[]")
+    assert refs == []  # `handler = custom` inside install() is not a module-level assignment

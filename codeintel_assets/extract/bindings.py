@@ -1,7 +1,13 @@
 """Pass 1 of call resolution (extract/calls.py): the scopes of one module's ast and every
-name each binds (defs, imports, assignments, parameters, loop targets), collected while
-pysource.walk visits the tree. Resolution reads them after the walk, so it is
-flow-insensitive: every binding of a name in a scope counts."""
+name each binds (defs, imports, assignments, parameters, loop and match targets), collected
+while pysource.walk visits the tree. Resolution reads them after the walk, so it is
+flow-insensitive: every binding of a name in a scope counts (calls.py decides between
+disagreeing ones).
+
+`global x` binds x in the module, `nonlocal x` in the nearest enclosing function that binds
+it. Comprehension targets and lambda parameters live in scopes of their own in Python; here
+they are bindings of the enclosing scope restricted to the lines of the comprehension or
+lambda (`span`), so they neither leak out nor hide outer names elsewhere."""
 
 from __future__ import annotations
 
@@ -11,30 +17,55 @@ from dataclasses import dataclass, field
 from codeintel_assets.extract.pysource import Visit, dotted_name, resolve_relative
 
 OPAQUE = "opaque"  # a binding the analysis does not model: reads through it stay unresolved
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # The node types visit() handles; every other node is skipped by one set lookup.
 _BINDING_TYPES = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
-    ast.Return, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith,
-    ast.ExceptHandler, ast.Lambda,
+    ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
+    ast.MatchAs, ast.MatchStar, ast.MatchMapping, *_COMPREHENSIONS,
 })
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One binding of a name. `value` is an ast expression (what was assigned), a reference
+    dict (a def, import, parameter, self/cls), ("annotation" | "items", expr, scope) for an
+    annotated name or a loop target, or OPAQUE. `scope` is where `value` is evaluated; `line`
+    where the binding happens; `span` the (first, last) lines it is visible on, None for the
+    whole scope."""
+
+    value: object
+    scope: Scope
+    line: int
+    span: tuple[int, int] | None = None
+
+    def visible_at(self, line: int) -> bool:
+        return self.span is None or not line or self.span[0] <= line <= self.span[1]
 
 
 @dataclass
 class Scope:
+    """A module, class or def body: the names it binds (bindings.Scope; pysource.Scope is the
+    walker's view of the same thing)."""
+
     qualname: str
     kind: str  # module | class | function | method
     parent: Scope | None
     node: ast.AST | None = None
-    # name -> [(value: expr | ref dict | tagged tuple | OPAQUE, scope it is read in, line)]
-    bindings: dict[str, list] = field(default_factory=dict)
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
     stars: list[str] = field(default_factory=list)  # star-imported modules (module scope)
-    explicit_global: set[str] = field(default_factory=set)
-    self_attrs: dict[str, list] = field(default_factory=dict)  # class: self.x = / x = bindings
+    globals: set[str] = field(default_factory=set)  # `global` names
+    nonlocals: set[str] = field(default_factory=set)  # `nonlocal` names
+    self_attrs: dict[str, list[Binding]] = field(default_factory=dict)  # class attributes
     params: list[str] = field(default_factory=list)  # a def's parameter names in call order
 
-    def bind(self, name: str, value, line: int) -> None:
-        self.bindings.setdefault(name, []).append((value, self, line))
+    def function_parent(self) -> Scope | None:
+        """The nearest enclosing scope that is not a class body (what a def's body sees)."""
+        scope = self.parent
+        while scope is not None and scope.kind == "class":
+            scope = scope.parent
+        return scope
 
 
 def ref(ref: str, via: str, mode: str = "value", attr: str = "", **extra) -> dict:
@@ -57,7 +88,19 @@ class ScopeBindings:
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: dict[tuple[int, int], tuple[ast.expr, Scope]] = {}  # module/class `x = v`
         self.line = 0  # line of the node being visited: where its bindings happen
-        self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
+
+    def bind(self, scope: Scope, name: str, value, span: tuple[int, int] | None = None
+             ) -> None:
+        """Bind `name` in `scope` (or where its global/nonlocal declaration sends it)."""
+        target = scope
+        if name in scope.globals:
+            target = self.root
+        elif name in scope.nonlocals:
+            outer = scope.function_parent()
+            while outer is not None and outer.kind != "module" and name not in outer.bindings:
+                outer = outer.function_parent()
+            target = outer if outer is not None and outer.kind != "module" else scope
+        target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
 
     # ---- pass 1: bindings, collected while walking -------------------------------------
 
@@ -66,12 +109,12 @@ class ScopeBindings:
         if type(node) not in _BINDING_TYPES:  # most nodes (names, constants...) bind nothing
             return
         scope = self.scopes.get(v.scope.qualname, self.root)
-        self.line = getattr(node, "lineno", None) or getattr(node.target, "lineno", 0)
+        self.line = getattr(node, "lineno", 0)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = Scope(v.qualname, v.kind, scope, node)
             self.scopes[v.qualname] = inner
             # exact: this very definition (`f#2` is not `f`, whatever runs last)
-            scope.bind(node.name, ref(v.qualname, "def", exact=True), self.line)
+            self.bind(scope, node.name, ref(v.qualname, "def", exact=True))
             self.defs.append((node, inner))
             for dec in node.decorator_list:
                 # `@dec` calls dec with the def; `@factory(x)` calls the factory's result
@@ -82,11 +125,8 @@ class ScopeBindings:
             self.calls.append((node, scope, False, None))
         elif isinstance(node, ast.Import):
             for a in node.names:
-                if a.asname:
-                    scope.bind(a.asname, ref(a.name, "import_alias"), self.line)
-                else:
-                    head = a.name.split(".")[0]
-                    scope.bind(head, ref(head, "import_alias"), self.line)
+                head = a.asname or a.name.split(".")[0]
+                self.bind(scope, head, ref(a.name if a.asname else head, "import_alias"))
         elif isinstance(node, ast.ImportFrom):
             base = resolve_relative(self.module, self.is_package, node.level, node.module)
             for a in node.names:
@@ -94,16 +134,22 @@ class ScopeBindings:
                     scope.stars.append(base)
                 else:
                     sep = "" if not base or base.endswith(".") else "."
-                    scope.bind(a.asname or a.name, ref(f"{base}{sep}{a.name}", "import_alias"),
-                               self.line)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            scope.explicit_global.update(node.names)
+                    self.bind(scope, a.asname or a.name,
+                              ref(f"{base}{sep}{a.name}", "import_alias"))
+        elif isinstance(node, ast.Global):
+            scope.globals.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.nonlocals.update(node.names)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
             self._bind_assign(node, scope)
         elif isinstance(node, ast.Return) and node.value is not None:
             self.returns.setdefault(scope.qualname, []).append(node.value)
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._bind_loop(node.target, node.iter, scope)
+        elif isinstance(node, _COMPREHENSIONS):
+            span = (node.lineno, node.end_lineno)
+            for gen in node.generators:
+                self._bind_loop(gen.target, gen.iter, scope, span)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
@@ -111,11 +157,15 @@ class ScopeBindings:
         elif isinstance(node, ast.ExceptHandler):
             self.handler_spans.append((node.lineno, node.end_lineno))
             if node.name:
-                scope.bind(node.name, OPAQUE, self.line)
+                self.bind(scope, node.name, OPAQUE)
         elif isinstance(node, ast.Lambda):  # its parameters shadow names inside its body
             for a in ast.walk(node.args):
                 if isinstance(a, ast.arg):
-                    scope.bind(a.arg, OPAQUE, self.line)
+                    self.bind(scope, a.arg, OPAQUE, (node.lineno, node.end_lineno))
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            self.bind(scope, node.name, OPAQUE)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            self.bind(scope, node.rest, OPAQUE)
 
     def _bind_params(self, node, inner: Scope, outer: Scope) -> None:
         args = node.args
@@ -127,21 +177,22 @@ class ScopeBindings:
             if i == 0 and bound:
                 cls = outer.qualname
                 if "classmethod" in decorators:
-                    inner.bind(a.arg, ref(cls, "cls_method"), self.line)
+                    self.bind(inner, a.arg, ref(cls, "cls_method"))
                 else:
-                    inner.bind(a.arg, ref(cls, "self_method", attr="()"), self.line)
+                    self.bind(inner, a.arg, ref(cls, "self_method", attr="()"))
             elif a.annotation is not None:
-                inner.bind(a.arg, ("annotation", a.annotation, outer), self.line)
+                self.bind(inner, a.arg, ("annotation", a.annotation, outer))
             else:
-                inner.bind(a.arg, ref(inner.qualname, "parameter", mode="param",
-                                       param=a.arg, index=i), self.line)
+                self.bind(inner, a.arg, ref(inner.qualname, "parameter", mode="param",
+                                            param=a.arg, index=i))
         for a in (args.vararg, args.kwarg):
             if a is not None:
-                inner.bind(a.arg, OPAQUE, self.line)
+                self.bind(inner, a.arg, OPAQUE)
         for a in args.kwonlyargs:
-            inner.bind(a.arg, ("annotation", a.annotation, outer) if a.annotation is not None
-                       else ref(inner.qualname, "parameter", mode="param", param=a.arg,
-                                 index=None), self.line)
+            self.bind(inner, a.arg, ("annotation", a.annotation, outer)
+                      if a.annotation is not None
+                      else ref(inner.qualname, "parameter", mode="param", param=a.arg,
+                               index=None))
         names += [a.arg for a in (args.vararg,) if a] + [a.arg for a in args.kwonlyargs] \
             + [a.arg for a in (args.kwarg,) if a]
         inner.params = names
@@ -151,9 +202,9 @@ class ScopeBindings:
         value = node.value
         if isinstance(node, ast.AugAssign) or value is None:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                scope.bind(node.target.id, ("annotation", node.annotation, scope), self.line)
+                self.bind(scope, node.target.id, ("annotation", node.annotation, scope))
             elif isinstance(node.target, ast.Name):
-                scope.bind(node.target.id, OPAQUE, self.line)
+                self.bind(scope, node.target.id, OPAQUE)
             return
         if isinstance(value, ast.Constant):
             return
@@ -168,28 +219,30 @@ class ScopeBindings:
             self.assigns[(node.lineno, node.col_offset)] = (value, scope)
         for t, value in zip(targets, values, strict=True):
             if isinstance(t, ast.Name):
-                scope.bind(t.id, value, self.line)
+                self.bind(scope, t.id, value)
                 if scope.kind == "class":  # a class attribute: self.x() / Cls.x() read it
-                    scope.self_attrs.setdefault(t.id, []).append((value, scope, self.line))
+                    scope.self_attrs.setdefault(t.id, []).append(Binding(value, scope,
+                                                                         self.line))
             elif (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
                   and scope.kind == "method" and scope.parent is not None
                   and _first_param(scope.node) == t.value.id):
-                scope.parent.self_attrs.setdefault(t.attr, []).append((value, scope,
-                                                                       self.line))
+                scope.parent.self_attrs.setdefault(t.attr, []).append(Binding(value, scope,
+                                                                              self.line))
             elif isinstance(t, (ast.Tuple, ast.List, ast.Starred)):
                 self._bind_opaque(t, scope)
             # x.attr = v and x[k] = v bind no name: x is read, not rebound
 
-    def _bind_loop(self, target, iterable, scope: Scope) -> None:
+    def _bind_loop(self, target, iterable, scope: Scope,
+                   span: tuple[int, int] | None = None) -> None:
         if isinstance(target, ast.Name):  # `for h in handlers:` -> every item of handlers
-            scope.bind(target.id, ("items", iterable, scope), self.line)
+            self.bind(scope, target.id, ("items", iterable, scope), span)
         else:
-            self._bind_opaque(target, scope)
+            self._bind_opaque(target, scope, span)
 
-    def _bind_opaque(self, target, scope: Scope) -> None:
+    def _bind_opaque(self, target, scope: Scope, span: tuple[int, int] | None = None) -> None:
         for n in ast.walk(target):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                scope.bind(n.id, OPAQUE, self.line)
+                self.bind(scope, n.id, OPAQUE, span)
 
 
 def _first_param(node) -> str | None:

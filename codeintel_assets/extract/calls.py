@@ -27,7 +27,7 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract.bindings import OPAQUE, Scope, ScopeBindings, ref
+from codeintel_assets.extract.bindings import OPAQUE, Binding, Scope, ScopeBindings, ref
 from codeintel_assets.extract.pysource import dotted_name
 
 _BUILTINS = frozenset(dir(builtins))
@@ -38,22 +38,51 @@ _NAME_MAX = 200
 class FileCalls(ScopeBindings):
     """Call sites and definition facts of one module's ast.
 
-    Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
-    `def_facts()` (qualname -> {"bases", "params", "return_refs"} JSON texts)."""
+    Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()`,
+    `def_facts()` (qualname -> {"bases", "params", "return_refs"} JSON texts) and
+    `assign_facts()`. `lines` are the file's lines (pysource.source_lines): callee texts are
+    cut from them."""
+
+    def __init__(self, module: str, is_package: bool, lines: list[str]):
+        super().__init__(module, is_package)
+        self.lines = lines
+        self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
+        self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
 
     # ---- pass 2: resolution ----------------------------------------------------------------
 
-    def _lookup(self, name: str, scope: Scope, depth: int, line: int = 0
-                ) -> list[dict] | None:
-        """References of `name` read in `scope` at `line` (LEGB); None when a binding is
-        opaque."""
+    def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
+        """The scope whose binding of `name` a read in `scope` sees (LEGB; class bodies are
+        not enclosing scopes; global/nonlocal declarations redirect)."""
         start = scope
-        if name in scope.explicit_global:
+        if name in scope.globals:
             scope = self.root
+        elif name in scope.nonlocals:
+            scope = scope.function_parent()
         while scope is not None:
             if name in scope.bindings and (scope is start or scope.kind != "class"):
-                return self._bound(name, scope, start, depth, line)
+                return scope
             scope = scope.parent
+        return None
+
+    def _bindings_of(self, name: str, scope: Scope, line: int = 0) -> list[Binding] | None:
+        found = self._binding_scope(name, scope)
+        if found is None:
+            return None
+        return [b for b in found.bindings[name] if b.visible_at(line)] or None
+
+    def _lookup(self, name: str, scope: Scope, depth: int, line: int = 0
+                ) -> list[dict] | None:
+        """References of `name` read in `scope` at `line`; None when a binding is opaque."""
+        found = self._binding_scope(name, scope)
+        if found is not None:
+            visible = [b for b in found.bindings[name] if b.visible_at(line)]
+            if visible:
+                return self._bound(name, visible, found, scope, depth, line)
+            # only comprehension/lambda bindings elsewhere: the name is read further out
+            found = self._binding_scope(name, found.parent) if found.parent else None
+            if found is not None:
+                return self._bound(name, found.bindings[name], found, scope, depth, line)
         # Star imports first, in order, then builtins: the linker keeps the first star
         # candidate the star-imported module really defines, else the builtin.
         out = [ref(f"{m}.{name}", "star_import") for m in self.root.stars]
@@ -61,25 +90,29 @@ class FileCalls(ScopeBindings):
             out.append(ref(f"builtins.{name}", "builtin", mode="builtin"))
         return out
 
-    def _bound(self, name: str, scope: Scope, start: Scope, depth: int, line: int
-               ) -> list[dict] | None:
-        """References of the bindings of `name` in `scope`. Bindings that lead back to the
-        name itself (`x = x.plus(y)`) or to nothing known are left out; when the rest still
-        disagree, the one that runs last wins: outside `except` handlers (the fallback of a
-        failed import), the last binding before `line` for a read in the same scope (module
-        code runs top to bottom), else the last binding (a function runs after its module)."""
+    def _bound(self, name: str, bindings: list[Binding], scope: Scope, start: Scope,
+               depth: int, line: int) -> list[dict] | None:
+        """References of `bindings` of `name` in `scope`, read from `start` at `line`.
+        Bindings that lead back to the name itself (`x = x.plus(y)`) or to nothing known are
+        left out. When the rest disagree, the one that runs last is chosen, marked `last`
+        (the edge's confidence drops to 0.6): outside `except` handlers (a handler's binding is
+        kept as the `fallback` of a failed import), the last binding before `line` for a read
+        in the same scope (module code runs top to bottom), else the last one (a function runs
+        after its module)."""
         key = (id(scope), name)
         if key in self._active:
             return []
         self._active.add(key)
         try:
             results = []
-            for value, where, at in scope.bindings[name]:
-                got = self._value_refs(value, where, depth + 1)
+            for b in bindings:
+                if id(b) not in self._resolved:
+                    self._resolved[id(b)] = self._value_refs(b.value, b.scope, depth + 1)
+                got = self._resolved[id(b)]
                 if got is None:
                     return None
                 if got:
-                    results.append((at, got))
+                    results.append((b.line, got))
         finally:
             self._active.discard(key)
         if len({_signature(got) for _, got in results}) > 1:
@@ -87,8 +120,8 @@ class FileCalls(ScopeBindings):
             fallbacks = [r for r in results if self._in_handler(r[0])] if tried else []
             tried = tried or results
             before = [r for r in tried if r[0] < line] if scope is start else []
-            # an except handler's binding runs only when the try failed: kept as a fallback
-            results = [max(before or tried, key=lambda r: r[0])] + [
+            at, got = max(before or tried, key=lambda r: r[0])
+            results = [(at, [{**r, "last": True} for r in got])] + [
                 (at, [{**r, "fallback": True} for r in got]) for at, got in fallbacks[-1:]]
         out = []
         for _, got in results:
@@ -133,10 +166,10 @@ class FileCalls(ScopeBindings):
         elif isinstance(container, ast.Dict):
             elts = container.values
         elif isinstance(container, ast.Name) and depth < _MAX_DEPTH:
-            bound = self._bindings_of(container.id, scope)
-            if bound is None or len(bound) != 1 or not isinstance(bound[0][0], ast.expr):
+            bound = self._bindings_of(container.id, scope, container.lineno)
+            if bound is None or len(bound) != 1 or not isinstance(bound[0].value, ast.expr):
                 return None
-            return self._items(bound[0][0], bound[0][1], depth + 1)
+            return self._items(bound[0].value, bound[0].scope, depth + 1)
         else:
             return None
         out = []
@@ -146,14 +179,6 @@ class FileCalls(ScopeBindings):
                 return None
             out += [{**r, "via": "container_item"} for r in got]
         return out
-
-    def _bindings_of(self, name: str, scope: Scope) -> list | None:
-        start = scope
-        while scope is not None:
-            if name in scope.bindings and (scope is start or scope.kind != "class"):
-                return scope.bindings[name]
-            scope = scope.parent
-        return None
 
     def refs(self, expr: ast.expr, scope: Scope, depth: int = 0) -> list[dict] | None:
         """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
@@ -167,8 +192,7 @@ class FileCalls(ScopeBindings):
             if base is None:
                 return None
             if expr.attr == "__class__":  # an instance's class
-                return [{**r, "attr": r["attr"][:-2]} for r in base
-                        if r["attr"].endswith("()")]
+                return _classes_of(base)
             out = []
             for r in base:
                 if r["mode"] == "builtin":
@@ -178,8 +202,8 @@ class FileCalls(ScopeBindings):
                         and expr.attr in self.scopes[r["ref"]].self_attrs):
                     # self.client.get: the class's own `self.client = ...` assignments
                     cls = self.scopes[r["ref"]]
-                    for value, where, _ in cls.self_attrs[expr.attr]:
-                        got = self._value_refs(value, where, depth + 1)
+                    for b in cls.self_attrs[expr.attr]:
+                        got = self._value_refs(b.value, b.scope, depth + 1)
                         if got is None:
                             return None
                         out += [{**g, "via": "instance_method"} for g in got]
@@ -205,8 +229,7 @@ class FileCalls(ScopeBindings):
                     and len(expr.args) == 1 and not expr.keywords
                     and self._bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
-                return None if base is None else [
-                    {**r, "attr": r["attr"][:-2]} for r in base if r["attr"].endswith("()")]
+                return None if base is None else _classes_of(base)
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
@@ -228,9 +251,9 @@ class FileCalls(ScopeBindings):
 
     def _item(self, container, key, scope: Scope, depth: int) -> list[dict] | None:
         if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
-            bound = self._bindings_of(container.id, scope)
-            if bound and len(bound) == 1 and isinstance(bound[0][0], ast.expr):
-                return self._item(bound[0][0], key, bound[0][1], depth + 1)
+            bound = self._bindings_of(container.id, scope, container.lineno)
+            if bound and len(bound) == 1 and isinstance(bound[0].value, ast.expr):
+                return self._item(bound[0].value, key, bound[0].scope, depth + 1)
             return None
         if isinstance(container, ast.Dict):
             for k, v in zip(container.keys, container.values, strict=True):
@@ -255,14 +278,14 @@ class FileCalls(ScopeBindings):
                 refs = [{**r, "via": "decorator"} for r in self.refs(node, scope) or ()]
                 args = [{"pos": 0, "kw": None, "refs": [ref(decorated, "local_name")]}]
                 name_pos = (None, None) if isinstance(node, ast.Call) else _name_position(node)
-                text = _text(node)
+                text = self._text(node)
             else:
                 expr = node.func
                 line, col = expr.end_lineno, expr.end_col_offset
                 refs = self.refs(expr, scope) or []
                 args = _args(node, scope, self)
                 name_pos = _name_position(expr)
-                text = _text(expr)
+                text = self._text(expr)
             rows.append({
                 "line": line, "col": col, "module": self.module,
                 "caller_qualname": scope.qualname, "callee_name": text,
@@ -272,12 +295,27 @@ class FileCalls(ScopeBindings):
             })
         return rows
 
+    def _text(self, expr: ast.expr) -> str:
+        """The callee as written: a dotted name, else its source text on one line, cut to
+        _NAME_MAX characters (cut from the lines: ast.unparse recurses on long chains)."""
+        text = dotted_name(expr)
+        if text is None:
+            first = self.lines[expr.lineno - 1].encode()
+            if expr.lineno == expr.end_lineno:
+                raw = first[expr.col_offset:expr.end_col_offset]
+            else:
+                last = self.lines[expr.end_lineno - 1].encode()[:expr.end_col_offset]
+                middle = [ln.encode() for ln in self.lines[expr.lineno:expr.end_lineno - 1]]
+                raw = b" ".join([first[expr.col_offset:], *middle, last])
+            text = " ".join(raw.decode(errors="replace").split())
+        return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
+
     def assign_facts(self) -> dict[tuple[int, int], str]:
         """(line, col) of a module- or class-level `name = value` -> core.ast_nodes
         value_refs (JSON): what `from m import name` or an inherited attribute resolves to."""
         out = {}
         for pos, (value, scope) in self.assigns.items():
-            got = [r for r in self.refs(value, scope) or () if r["mode"] != "builtin"]
+            got = _callables(self.refs(value, scope))
             if got:
                 out[pos] = json.dumps(_dedupe(got))
         return out
@@ -292,8 +330,7 @@ class FileCalls(ScopeBindings):
             else:
                 returned: list[dict] = []
                 for expr in self.returns.get(inner.qualname, ()):
-                    returned += [r for r in self.refs(expr, inner) or ()
-                                 if r["mode"] != "builtin"]
+                        returned += _callables(self.refs(expr, inner))
                 out[inner.qualname] = {"params": json.dumps(inner.params),
                                        "return_refs": json.dumps(_dedupe(returned))}
         return out
@@ -301,6 +338,16 @@ class FileCalls(ScopeBindings):
 
 def _signature(refs: list[dict]) -> tuple:
     return tuple(sorted((r["ref"], r["mode"], r["attr"]) for r in refs))
+
+
+def _callables(refs: list[dict] | None) -> list[dict]:
+    """The references a call graph can follow (builtins are leaves)."""
+    return [r for r in refs or () if r["mode"] != "builtin"]
+
+
+def _classes_of(refs: list[dict]) -> list[dict]:
+    """The classes of instances: `C()` -> `C` (type(x), x.__class__)."""
+    return [{**r, "attr": r["attr"][:-2]} for r in refs if r["attr"].endswith("()")]
 
 
 def _extend(r: dict, attr: str, via: str) -> dict:
@@ -344,23 +391,25 @@ def _name_position(expr: ast.expr) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _text(expr: ast.expr) -> str:
-    text = dotted_name(expr) or ast.unparse(expr)
-    return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
+# Arguments that may be a function or class (what parameter flow follows); literals and
+# arithmetic never are.
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.Call, ast.Subscript, ast.IfExp)
 
 
 def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
+    """The arguments of a call that may be callables, with their references ([] when
+    unknown: a lambda, a partial...), so parameter flow can tell a known function passed at a
+    position from an unknown one."""
     out = []
     for i, a in enumerate(node.args):
         if isinstance(a, ast.Starred):
             break  # positions after *args are unknown
-        if isinstance(a, (ast.Name, ast.Attribute)):
-            refs = [r for r in calls.refs(a, scope) or () if r["mode"] != "builtin"]
-            if refs:
-                out.append({"pos": i, "kw": None, "refs": _dedupe(refs)})
+        if isinstance(a, _MAYBE_CALLABLE):
+            refs = [] if isinstance(a, ast.Lambda) else _callables(calls.refs(a, scope))
+            out.append({"pos": i, "kw": None, "refs": _dedupe(refs)})
     for k in node.keywords:
-        if k.arg and isinstance(k.value, (ast.Name, ast.Attribute)):
-            refs = [r for r in calls.refs(k.value, scope) or () if r["mode"] != "builtin"]
-            if refs:
-                out.append({"pos": None, "kw": k.arg, "refs": _dedupe(refs)})
+        if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
+            refs = [] if isinstance(k.value, ast.Lambda) else _callables(
+                calls.refs(k.value, scope))
+            out.append({"pos": None, "kw": k.arg, "refs": _dedupe(refs)})
     return out

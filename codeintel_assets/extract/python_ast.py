@@ -26,7 +26,9 @@ from codeintel_assets.extract.pysource import (
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 3  # 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs; 3: super(X, self)
+# 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs; 3: super(X, self);
+# 4: comprehension and lambda scopes, global/nonlocal, match targets
+VERSION = 4
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -53,7 +55,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     module = job.module or ""
     ident = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path}
     is_package = module_is_package(job.rel_path)
-    calls = FileCalls(module, is_package)
+    calls = FileCalls(module, is_package, lines)
 
     nodes: list[dict] = []
     imports: dict[tuple[int, str], dict] = {}
@@ -108,15 +110,17 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
             row["node_id"] += f"#{seen}"
         nodes.append(row)
 
-    facts, assigned = calls.def_facts(), calls.assign_facts()
+    try:
+        facts, assigned, call_rows = calls.def_facts(), calls.assign_facts(), calls.call_rows()
+    except RecursionError:  # pathological nesting: the file keeps its other rows
+        facts, assigned, call_rows = {}, {}, []
     for row in nodes:
         if row["node_type"] in ("ClassDef", "FunctionDef", "AsyncFunctionDef"):
             row.update(facts.get(row["qualname"], {}))
         elif row["node_type"] in ("Assign", "AnnAssign"):
             row["value_refs"] = assigned.get((row["lineno"], row["col_offset"]))
-    sites: dict[tuple[int, int], dict] = {}
-    for site in calls.call_rows():
-        sites.setdefault((site["line"], site["col"]), {**ident, **site})
+    # (line, col) is where the argument list opens: unique per call (see catalog)
+    sites = {(site["line"], site["col"]): {**ident, **site} for site in call_rows}
 
     metrics = {
         **ident, "node_count": n_nodes, "function_count": n_funcs, "class_count": n_classes,

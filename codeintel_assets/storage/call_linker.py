@@ -23,6 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 _SEGMENT = re.compile(r"\.([^.()]+)|\(\)")
 _MAX_DEPTH = 12
@@ -35,13 +36,28 @@ _EMPTY_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Protocol", "typi
 class Value:
     """What an expression evaluates to: a definition (kind module | class | function | method),
     an instance of a class (kind instance, qualname = the class), an external dotted name
-    (kind external | builtin), or nothing known (kind unknown)."""
+    (kind external | builtin | inherited), or nothing known (kind unknown)."""
 
     kind: str
     qualname: str = ""
 
 
 UNKNOWN = Value("unknown")
+# Values outside the repository: `inherited` is a member a class does not define in the
+# repository, taken to come from its base outside it (a guess: a subclass may define it).
+_OUTSIDE = ("external", "builtin", "inherited")
+# Rules naming a class itself (not a value flowing into it): calling it is `constructor`.
+_NAME_RULES = ("local_name", "enclosing_scope", "module_global", "import_alias",
+               "star_import", "cls_method", "attribute")
+
+
+class DefFacts(NamedTuple):
+    """A definition's core.ast_nodes facts, decoded: bases (ClassDef: candidate references per
+    base), params (FunctionDef: names in call order), return_refs (FunctionDef)."""
+
+    bases: list | None
+    params: list | None
+    return_refs: list | None
 
 
 @dataclass(frozen=True)
@@ -55,19 +71,20 @@ class Callee:
     candidates: tuple[str, ...] = ()
     # The other resolution's target where SCIP and the static rules disagree (evidence).
     disagrees: str | None = None
+    guessed: bool = False  # chosen as the binding that runs last among disagreeing ones
 
 
 class Linker:
     """Resolves references over one repository's definitions and module-level imports.
 
     `defs`: qualname -> (goid, kind) of core.goids (modules included);
-    `facts`: qualname -> (bases, params, return_refs) as decoded ast_nodes JSON;
+    `facts`: qualname -> DefFacts (decoded ast_nodes JSON);
     `imports`: module -> {bound name: absolute target} of its module-scope imports;
     `stars`: module -> star-imported modules in order; `packages`: top-level package names
     of the repository (a dotted name under one of them that resolves to nothing is unknown,
     not external)."""
 
-    def __init__(self, defs: dict[str, tuple[Decimal, str]], facts: dict[str, tuple],
+    def __init__(self, defs: dict[str, tuple[Decimal, str]], facts: dict[str, DefFacts],
                  imports: dict[str, dict[str, str]], stars: dict[str, list[str]],
                  packages: set[str], aliases: dict[str, list[dict]] | None = None):
         self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
@@ -94,6 +111,7 @@ class Linker:
             return Value(self.defs[name][1], name)
         if name in self._dotted:
             return self._dotted[name]
+        asked = name
         if name in self.defs:
             name = self.latest.get(name, name)
             value = Value(self.defs[name][1], name)
@@ -111,14 +129,14 @@ class Linker:
                         value = self.member(value, part, depth + 1)
                     break
         if depth == 0:
-            self._dotted[name] = value
+            self._dotted[asked] = value
         return value
 
     def member(self, value: Value, name: str, depth: int = 0) -> Value:
         """`value.name`."""
         if depth > _MAX_DEPTH:
             return UNKNOWN
-        if value.kind in ("external", "builtin"):
+        if value.kind in _OUTSIDE:
             return Value(value.kind, f"{value.qualname}.{name}")
         if value.kind == "module":
             q = f"{value.qualname}.{name}"
@@ -146,7 +164,7 @@ class Linker:
             # (self.assertEqual in a unittest.TestCase subclass)
             for cls in self.mro(value.qualname):
                 for base in self._outside.get(cls, ()):
-                    return Value(base.kind, f"{base.qualname}.{name}")
+                    return Value("inherited", f"{base.qualname}.{name}")
             return UNKNOWN
         return UNKNOWN
 
@@ -170,7 +188,7 @@ class Linker:
             returned = {self.ref(r, depth + 1) for r in self._returns(value.qualname)}
             returned.discard(UNKNOWN)
             return returned.pop() if len(returned) == 1 else UNKNOWN
-        if value.kind in ("external", "builtin"):
+        if value.kind in _OUTSIDE:
             return Value(value.kind, f"{value.qualname}()")
         return UNKNOWN
 
@@ -209,7 +227,8 @@ class Linker:
             return self._mro[cls]
         self._mro[cls] = [cls]  # a cycle (broken code) ends here
         bases = []
-        for candidates in (self.facts.get(cls, (None,))[0] or ()):
+        facts = self.facts.get(cls)
+        for candidates in (facts.bases if facts else None) or ():
             values = {self.ref(r) for r in candidates} - {UNKNOWN}
             if len(values) != 1:
                 continue
@@ -232,23 +251,30 @@ class Linker:
 
     def _returns(self, qualname: str) -> list[dict]:
         facts = self.facts.get(qualname)
-        return (facts[2] or []) if facts else []
+        return (facts.return_refs or []) if facts else []
+
+    def params(self, qualname: str) -> list[str]:
+        facts = self.facts.get(qualname)
+        return (facts.params or []) if facts else []
 
     # ---- callees ---------------------------------------------------------------------------
 
-    def callee(self, value: Value, via: str) -> Callee:
-        """The callee of calling `value`, found by rule `via`."""
+    def callee(self, value: Value, via: str, named: bool = True) -> Callee:
+        """The callee of calling `value`, found by rule `via`. A class named directly
+        (`named`: a name-binding rule with no attribute path after it) is a `constructor`
+        call; one reached through a value (`make()()`, `REG["a"]()`) keeps its rule."""
         if value.kind in ("function", "method"):
             return Callee(self.defs[value.qualname][0], value.qualname, via)
         if value.kind in ("class", "instance"):
+            rule = "constructor" if value.kind == "class" and named and via in _NAME_RULES \
+                else via
             init = self.member(value, "__init__" if value.kind == "class" else "__call__")
             if init.kind == "method":
-                return Callee(self.defs[init.qualname][0], init.qualname,
-                              "constructor" if value.kind == "class" and via != "decorator"
-                              else via)
+                return Callee(self.defs[init.qualname][0], init.qualname, rule)
             if value.kind == "class":
-                return Callee(self.defs[value.qualname][0], value.qualname,
-                              "constructor" if via != "decorator" else via)
+                return Callee(self.defs[value.qualname][0], value.qualname, rule)
+        if value.kind == "inherited":
+            return Callee(None, value.qualname, "inherited_external")
         if value.kind in ("external", "builtin"):
             return Callee(None, value.qualname, value.kind)
         return Callee(None, None, "unknown")
@@ -264,7 +290,9 @@ class Linker:
         for r in refs:
             if r["mode"] == "param":
                 continue
-            callee = self.callee(self.ref(r), r["via"])
+            callee = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
+            if r.get("last"):
+                callee = Callee(callee.goid, callee.target, callee.via, guessed=True)
             if r["via"] == "star_import":
                 if callee.goid is None:
                     continue  # the star-imported module does not define it

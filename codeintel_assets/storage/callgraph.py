@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from codeintel_assets.storage.call_linker import Callee, Linker, decode, pick
+from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode, pick
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -36,8 +36,11 @@ EDGES_TABLE = "graph.call_graph_edges"
 # value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "parameter_any": 0.5, "assigned_alias": 0.8,
                "returned_value": 0.8,
-               "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8}
+               "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
+               "inherited_external": 0.7}
 _STATIC_CONFIDENCE = 0.9
+_OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
+_GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
 # Static rules that follow the file's own name bindings (defs, imports, module globals) and
 # the MRO: where they disagree with SCIP, they win. On django 5.2.19 scip-python names a
 # re-exported class or function wrongly at such sites (`models.CheckConstraint(...)` as
@@ -118,7 +121,7 @@ ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
 ALIASES_SQL = """
 SELECT parent_qualname || '.' || name AS qualname, value_refs FROM core.ast_nodes
 WHERE repo = $repo AND value_refs IS NOT NULL AND name IS NOT NULL
-ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path, lineno
+ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path, lineno, col_offset
 """
 IMPORTS_SQL = """
 SELECT module, name, asname, imported, is_star FROM core.imports
@@ -197,7 +200,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 callee = Callee(callee.goid, callee.target, "scip", disagrees=static.target)
         else:
             callee = linker.resolve(refs)
-            if callee.goid is None and callee.target is None and site["scip_external"]:
+            if (callee.goid is None and callee.via in ("unknown", "inherited_external")
+                    and site["scip_external"]):
                 # pyright knows the receiver's type and it is outside the repository
                 target = scip_dotted(site["scip_external"])
                 callee = Callee(None, target, "builtin" if target.startswith("builtins.")
@@ -222,7 +226,7 @@ def scip_dotted(symbol: str) -> str:
 def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple],
             alias_rows: list[tuple] = ()) -> Linker:
     defs = {r["qualname"]: (r["goid"], r["kind"]) for r in goid_rows}  # .py rows last: win
-    facts = {q: (decode(b), decode(p), decode(rr)) for q, b, p, rr in facts_rows}
+    facts = {q: DefFacts(decode(b), decode(p), decode(rr)) for q, b, p, rr in facts_rows}
     imports: dict[str, dict[str, str]] = {}
     stars: dict[str, list[str]] = {}
     for module, name, asname, imported, is_star in import_rows:
@@ -252,17 +256,19 @@ def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Li
     for site, callee, param in resolved:
         if callee.goid is None and param is not None and param["ref"] in linker.defs:
             fn_goid, fn_kind = linker.defs[param["ref"]]
-            params = (linker.facts.get(param["ref"]) or (None, None, None))[1] or []
+            params = linker.params(param["ref"])
             shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
-            passed = []
+            passed, unknown = [], False
             for caller_site in calls_to.get(fn_goid, ()):
                 for arg in decode(caller_site["args"]) or ():
                     if (arg["kw"] == param["param"] or (
                             arg["pos"] is not None and param["index"] is not None
                             and arg["pos"] + shift == param["index"])):
+                        if not arg["refs"]:  # something unknown is passed there too
+                            unknown = True
                         passed += [linker.callee(linker.ref(r), "parameter")
                                    for r in arg["refs"]]
-            got = pick(passed)
+            got = pick(passed) if not unknown else Callee(None, None, "unknown")
             if got.goid is not None:
                 callee = Callee(got.goid, got.target, "parameter")
             elif got.via == "ambiguous":
@@ -283,7 +289,7 @@ def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
         caller = callers.get((site["rel_path"], site["caller_qualname"]))
         if caller is None:  # core.goids lags core.call_sites (a failed goids step): skip
             continue
-        known = callee.goid is not None or callee.via in ("builtin", "external")
+        known = callee.goid is not None or callee.via in _OUTSIDE_RULES
         if callee.goid is not None:
             counts["in_repo"] += 1
             counts["by_scip"] += callee.via == "scip"
@@ -296,6 +302,8 @@ def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
             evidence["scip_symbol"] = site["scip_symbol"]
         if callee.candidates:
             evidence["candidates"] = list(callee.candidates)
+        if callee.guessed:
+            evidence["chosen"] = "the binding that runs last"
         if callee.disagrees:
             evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
         rows.append({
@@ -304,7 +312,9 @@ def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
             "callsite_col": site["col"], "callee_goid": callee.goid,
             "callee_name": site["callee_name"], "callee_target": callee.target,
             "kind": "direct" if known else "unresolved", "resolved_via": callee.via,
-            "confidence": (_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE) if known else 0.0),
+            "confidence": (min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),
+                               _GUESS_CONFIDENCE if callee.guessed else 1.0)
+                           if known else 0.0),
             "evidence": json.dumps(evidence),
         })
     stats = CallGraphStats(call_sites=len(rows), scip_available=scip_available,

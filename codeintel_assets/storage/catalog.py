@@ -114,8 +114,8 @@ callee_name VARCHAR -- the callee expression as written: self.client.get, make()
 name_line INTEGER -- line of the callee's name token (a Name, or an Attribute's last name); NULL for other callees
 name_col INTEGER -- its column (0-based UTF-8 bytes): where the SCIP occurrence naming the callee starts
 is_decorator BOOLEAN -- the call a decorator makes at the decorator line (bare @dec, or the call of a decorator factory's result)
-refs JSON -- file-local resolution, candidates in order: [{"ref": absolute dotted name, "mode": value | instance | super | returns | param | builtin, "attr": attribute path after ref, "via": rule}]; [] when nothing is known
-args JSON -- arguments naming a function or class: [{"pos": index or null, "kw": keyword or null, "ref": ...}] (what parameter flow follows)
+refs JSON -- file-local resolution, candidates in order: [{"ref": absolute dotted name, "mode": value | super | param | builtin, "attr": path after ref (`.name`, `()`), "via": rule, flags exact / last / fallback}] (extract/calls.py); [] when nothing is known
+args JSON -- arguments that may be callables: [{"pos": index or null, "kw": keyword or null, "refs": [...] ([] when unknown)}] (what parameter flow follows)
 """)
 
 _table("core", "ast_metrics", ("repo", "rel_path"),

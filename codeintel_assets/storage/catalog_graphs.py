@@ -30,7 +30,7 @@ callee_goid DECIMAL(38,0) -- GOID of the called definition; NULL for builtins, e
 callee_name VARCHAR -- the callee expression as written: self.client.get, make(), handlers['a'] (at most 200 characters)
 callee_target VARCHAR -- dotted target where known: the callee's qualname, builtins.len, os.path.join
 kind VARCHAR -- direct (the target is known: callee_goid, or a builtin or external target) | unresolved
-resolved_via VARCHAR -- scip | local_name | enclosing_scope | module_global | import_alias | star_import | self_method | cls_method | super | instance_method | constructor | assigned_alias | returned_value | container_item | parameter | parameter_any (one of several definitions passed there; the others in evidence) | decorator | builtin | external | ambiguous | unknown
+resolved_via VARCHAR -- scip | local_name | enclosing_scope | module_global | import_alias | star_import | self_method | cls_method | super | instance_method | attribute | constructor | assigned_alias | returned_value | container_item | parameter | parameter_any (one of several definitions passed there; the others in evidence) | decorator | builtin | external | inherited_external (a member no in-repo class defines, taken from a base outside the repository) | ambiguous | unknown
 confidence DOUBLE -- 1.0 for scip, lower for static rules (README: call graph)
 evidence JSON -- how it was resolved: {"scip_symbol": ..., "candidates": [...], "rule": ...}
 """)

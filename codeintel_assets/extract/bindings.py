@@ -69,7 +69,39 @@ class Scope:
 
 
 def ref(ref: str, via: str, mode: str = "value", attr: str = "", **extra) -> dict:
+    """A reference (extract/calls.py's module docstring): what a name or expression means."""
     return {"ref": ref, "mode": mode, "attr": attr, "via": via, **extra}
+
+
+def signature(refs: list[dict]) -> tuple:
+    """What the references point at, order-free: equal signatures are the same answer."""
+    return tuple(sorted((r["ref"], r["mode"], r["attr"]) for r in refs))
+
+
+def callables(refs: list[dict] | None) -> list[dict]:
+    """The references a call graph can follow (builtins are leaves)."""
+    return [r for r in refs or () if r["mode"] != "builtin"]
+
+
+def classes_of(refs: list[dict]) -> list[dict]:
+    """The classes of instances: `C()` -> `C` (type(x), x.__class__)."""
+    return [{**r, "attr": r["attr"][:-2]} for r in refs if r["attr"].endswith("()")]
+
+
+def extend(r: dict, attr: str, via: str) -> dict:
+    """`r` with `attr` appended to its path (`.name`, `()`), found by rule `via`."""
+    return {**r, "attr": r["attr"] + attr, "via": via}
+
+
+def dedupe(refs: list[dict]) -> list[dict]:
+    """`refs` without repeats, first occurrence kept (the order is preference)."""
+    seen, out = set(), []
+    for r in refs:
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"))
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
 
 
 class ScopeBindings:

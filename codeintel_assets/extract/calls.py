@@ -27,7 +27,18 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract.bindings import OPAQUE, Binding, Scope, ScopeBindings, ref
+from codeintel_assets.extract.bindings import (
+    OPAQUE,
+    Binding,
+    Scope,
+    ScopeBindings,
+    callables,
+    classes_of,
+    dedupe,
+    extend,
+    ref,
+    signature,
+)
 from codeintel_assets.extract.pysource import dotted_name
 
 _BUILTINS = frozenset(dir(builtins))
@@ -115,7 +126,7 @@ class FileCalls(ScopeBindings):
                     results.append((b.line, got))
         finally:
             self._active.discard(key)
-        if len({_signature(got) for _, got in results}) > 1:
+        if len({signature(got) for _, got in results}) > 1:
             tried = [r for r in results if not self._in_handler(r[0])]
             fallbacks = [r for r in results if self._in_handler(r[0])] if tried else []
             tried = tried or results
@@ -145,7 +156,7 @@ class FileCalls(ScopeBindings):
             tag, expr, scope = value
             if tag == "annotation":  # x: Foo -> an instance of Foo
                 refs = self.refs(_unquote(expr), scope, depth)
-                return [_extend(r, "()", "instance_method") for r in refs or ()]
+                return [extend(r, "()", "instance_method") for r in refs or ()]
             return self._items(expr, scope, depth)
         if isinstance(value, ast.Lambda):
             return []
@@ -192,7 +203,7 @@ class FileCalls(ScopeBindings):
             if base is None:
                 return None
             if expr.attr == "__class__":  # an instance's class
-                return _classes_of(base)
+                return classes_of(base)
             out = []
             for r in base:
                 if r["mode"] == "builtin":
@@ -214,7 +225,7 @@ class FileCalls(ScopeBindings):
                 elif via not in ("self_method", "cls_method", "super", "import_alias",
                                  "star_import", "parameter"):
                     via = "instance_method" if "()" in r["attr"] else "attribute"
-                out.append(_extend(r, f".{expr.attr}", via))
+                out.append(extend(r, f".{expr.attr}", via))
             return out
         if isinstance(expr, ast.Call):
             if (isinstance(expr.func, ast.Name) and expr.func.id == "super"
@@ -229,11 +240,11 @@ class FileCalls(ScopeBindings):
                     and len(expr.args) == 1 and not expr.keywords
                     and self._bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
-                return None if base is None else _classes_of(base)
+                return None if base is None else classes_of(base)
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
-            return [_extend(r, "()", "returned_value" if r["via"] != "self_method"
+            return [extend(r, "()", "returned_value" if r["via"] != "self_method"
                             else r["via"]) for r in base if r["mode"] != "builtin"]
         if isinstance(expr, ast.Subscript):
             if isinstance(expr.slice, ast.Constant):
@@ -242,7 +253,7 @@ class FileCalls(ScopeBindings):
                     return item
             elif not isinstance(expr.slice, ast.Slice):  # pts[i]: any item of a literal
                 items = self._items(expr.value, scope, depth + 1)
-                if items and len({_signature([r]) for r in items}) == 1:
+                if items and len({signature([r]) for r in items}) == 1:
                     return items[:1]
             return []
         if isinstance(expr, ast.NamedExpr):
@@ -290,7 +301,7 @@ class FileCalls(ScopeBindings):
                 "line": line, "col": col, "module": self.module,
                 "caller_qualname": scope.qualname, "callee_name": text,
                 "name_line": name_pos[0], "name_col": name_pos[1],
-                "is_decorator": is_decorator, "refs": json.dumps(_dedupe(refs)),
+                "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args),
             })
         return rows
@@ -315,9 +326,9 @@ class FileCalls(ScopeBindings):
         value_refs (JSON): what `from m import name` or an inherited attribute resolves to."""
         out = {}
         for pos, (value, scope) in self.assigns.items():
-            got = _callables(self.refs(value, scope))
+            got = callables(self.refs(value, scope))
             if got:
-                out[pos] = json.dumps(_dedupe(got))
+                out[pos] = json.dumps(dedupe(got))
         return out
 
     def def_facts(self) -> dict[str, dict]:
@@ -325,43 +336,15 @@ class FileCalls(ScopeBindings):
         out = {}
         for node, inner in self.defs:
             if isinstance(node, ast.ClassDef):
-                bases = [_dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
+                bases = [dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
                 out[inner.qualname] = {"bases": json.dumps(bases)}
             else:
                 returned: list[dict] = []
                 for expr in self.returns.get(inner.qualname, ()):
-                        returned += _callables(self.refs(expr, inner))
+                        returned += callables(self.refs(expr, inner))
                 out[inner.qualname] = {"params": json.dumps(inner.params),
-                                       "return_refs": json.dumps(_dedupe(returned))}
+                                       "return_refs": json.dumps(dedupe(returned))}
         return out
-
-
-def _signature(refs: list[dict]) -> tuple:
-    return tuple(sorted((r["ref"], r["mode"], r["attr"]) for r in refs))
-
-
-def _callables(refs: list[dict] | None) -> list[dict]:
-    """The references a call graph can follow (builtins are leaves)."""
-    return [r for r in refs or () if r["mode"] != "builtin"]
-
-
-def _classes_of(refs: list[dict]) -> list[dict]:
-    """The classes of instances: `C()` -> `C` (type(x), x.__class__)."""
-    return [{**r, "attr": r["attr"][:-2]} for r in refs if r["attr"].endswith("()")]
-
-
-def _extend(r: dict, attr: str, via: str) -> dict:
-    return {**r, "attr": r["attr"] + attr, "via": via}
-
-
-def _dedupe(refs: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for r in refs:
-        k = (r["ref"], r["mode"], r["attr"], r.get("param"))
-        if k not in seen:
-            seen.add(k)
-            out.append(r)
-    return out
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:
@@ -405,11 +388,11 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
         if isinstance(a, ast.Starred):
             break  # positions after *args are unknown
         if isinstance(a, _MAYBE_CALLABLE):
-            refs = [] if isinstance(a, ast.Lambda) else _callables(calls.refs(a, scope))
-            out.append({"pos": i, "kw": None, "refs": _dedupe(refs)})
+            refs = [] if isinstance(a, ast.Lambda) else callables(calls.refs(a, scope))
+            out.append({"pos": i, "kw": None, "refs": dedupe(refs)})
     for k in node.keywords:
         if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
-            refs = [] if isinstance(k.value, ast.Lambda) else _callables(
+            refs = [] if isinstance(k.value, ast.Lambda) else callables(
                 calls.refs(k.value, scope))
-            out.append({"pos": None, "kw": k.arg, "refs": _dedupe(refs)})
+            out.append({"pos": None, "kw": k.arg, "refs": dedupe(refs)})
     return out

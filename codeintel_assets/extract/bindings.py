@@ -18,8 +18,9 @@ from codeintel_assets.extract.pysource import Visit, dotted_name, resolve_relati
 
 OPAQUE = "opaque"  # a binding the analysis does not model: reads through it stay unresolved
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-# The node types visit() handles; every other node is skipped by one set lookup.
-_BINDING_TYPES = frozenset({
+# The node types visit() handles; every other node is skipped by one set lookup (callers
+# walking a whole tree test it first, saving a method call per node).
+BINDING_TYPES = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
@@ -120,6 +121,9 @@ class ScopeBindings:
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: dict[tuple[int, int], tuple[ast.expr, Scope]] = {}  # module/class `x = v`
         self.line = 0  # line of the node being visited: where its bindings happen
+        # Names bound anywhere in the file to a def, class, import, self or cls: the only
+        # arguments worth resolving for parameter flow.
+        self.callable_names: set[str] = set()
 
     def bind(self, scope: Scope, name: str, value, span: tuple[int, int] | None = None
              ) -> None:
@@ -133,12 +137,14 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
+        if isinstance(value, dict) and value["mode"] != "param":
+            self.callable_names.add(name)
 
     # ---- pass 1: bindings, collected while walking -------------------------------------
 
     def visit(self, v: Visit) -> None:
         node = v.node
-        if type(node) not in _BINDING_TYPES:  # most nodes (names, constants...) bind nothing
+        if type(node) not in BINDING_TYPES:  # most nodes (names, constants...) bind nothing
             return
         scope = self.scopes.get(v.scope.qualname, self.root)
         self.line = getattr(node, "lineno", 0)

@@ -39,7 +39,11 @@ from codeintel_assets.extract.bindings import (
     ref,
     signature,
 )
-from codeintel_assets.extract.pysource import dotted_name
+from codeintel_assets.extract.pysource import (
+    callee_name_position,
+    dotted_name,
+    unquote_annotation,
+)
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_DEPTH = 8  # alias chains (a = b; b = c ...) followed at most this deep
@@ -126,7 +130,7 @@ class FileCalls(ScopeBindings):
                     results.append((b.line, got))
         finally:
             self._active.discard(key)
-        if len({signature(got) for _, got in results}) > 1:
+        if len(results) > 1 and len({signature(got) for _, got in results}) > 1:
             tried = [r for r in results if not self._in_handler(r[0])]
             fallbacks = [r for r in results if self._in_handler(r[0])] if tried else []
             tried = tried or results
@@ -155,7 +159,7 @@ class FileCalls(ScopeBindings):
         if isinstance(value, tuple):
             tag, expr, scope = value
             if tag == "annotation":  # x: Foo -> an instance of Foo
-                refs = self.refs(_unquote(expr), scope, depth)
+                refs = self.refs(unquote_annotation(expr), scope, depth)
                 return [extend(r, "()", "instance_method") for r in refs or ()]
             return self._items(expr, scope, depth)
         if isinstance(value, ast.Lambda):
@@ -288,21 +292,21 @@ class FileCalls(ScopeBindings):
                 line, col = node.end_lineno, node.end_col_offset
                 refs = [{**r, "via": "decorator"} for r in self.refs(node, scope) or ()]
                 args = [{"pos": 0, "kw": None, "refs": [ref(decorated, "local_name")]}]
-                name_pos = (None, None) if isinstance(node, ast.Call) else _name_position(node)
+                name_pos = (None, None) if isinstance(node, ast.Call) else callee_name_position(node)
                 text = self._text(node)
             else:
                 expr = node.func
                 line, col = expr.end_lineno, expr.end_col_offset
                 refs = self.refs(expr, scope) or []
                 args = _args(node, scope, self)
-                name_pos = _name_position(expr)
+                name_pos = callee_name_position(expr)
                 text = self._text(expr)
             rows.append({
                 "line": line, "col": col, "module": self.module,
                 "caller_qualname": scope.qualname, "callee_name": text,
                 "name_line": name_pos[0], "name_col": name_pos[1],
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
-                "args": json.dumps(args),
+                "args": json.dumps(args) if args else "[]",
             })
         return rows
 
@@ -354,45 +358,34 @@ def _enclosing_class(scope: Scope) -> Scope | None:
     return scope.parent if scope is not None and scope.parent.kind == "class" else None
 
 
-def _unquote(expr: ast.expr) -> ast.expr:
-    """A string annotation ("Client") parsed as the expression it names."""
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-        try:
-            return ast.parse(expr.value, mode="eval").body
-        except SyntaxError:
-            return expr
-    return expr
-
-
-def _name_position(expr: ast.expr) -> tuple[int | None, int | None]:
-    """Where a SCIP occurrence naming the callee starts: a Name's start, an Attribute's last
-    name (its end minus the name's UTF-8 length)."""
-    if isinstance(expr, ast.Name):
-        return expr.lineno, expr.col_offset
-    if isinstance(expr, ast.Attribute):
-        return expr.end_lineno, expr.end_col_offset - len(expr.attr.encode())
-    return None, None
-
-
-# Arguments that may be a function or class (what parameter flow follows); literals and
-# arithmetic never are.
-_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.Call, ast.Subscript, ast.IfExp)
+# Arguments that may be a function or class (what parameter flow follows): names, attributes
+# and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
+# and resolving every argument would cost more than the rest of the pass.
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda)
 
 
 def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
     """The arguments of a call that may be callables, with their references ([] when
-    unknown: a lambda, a partial...), so parameter flow can tell a known function passed at a
-    position from an unknown one."""
+    unknown: a lambda, a variable...), so parameter flow can tell a known function passed at
+    a position from an unknown one. Only names the file binds to a def, class or import (or
+    self/cls) are looked up: the other arguments are data, and resolving them all would cost
+    more than the rest of the pass."""
     out = []
     for i, a in enumerate(node.args):
         if isinstance(a, ast.Starred):
             break  # positions after *args are unknown
         if isinstance(a, _MAYBE_CALLABLE):
-            refs = [] if isinstance(a, ast.Lambda) else callables(calls.refs(a, scope))
-            out.append({"pos": i, "kw": None, "refs": dedupe(refs)})
+            out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls)})
     for k in node.keywords:
         if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
-            refs = [] if isinstance(k.value, ast.Lambda) else callables(
-                calls.refs(k.value, scope))
-            out.append({"pos": None, "kw": k.arg, "refs": dedupe(refs)})
+            out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls)})
     return out
+
+
+def _arg_refs(arg: ast.expr, scope: Scope, calls: FileCalls) -> list[dict]:
+    head = arg
+    while isinstance(head, ast.Attribute):
+        head = head.value
+    if not isinstance(head, ast.Name) or head.id not in calls.callable_names:
+        return []
+    return dedupe(callables(calls.refs(arg, scope)))

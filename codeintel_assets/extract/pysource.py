@@ -159,3 +159,23 @@ def resolve_relative(module: str, is_package: bool, level: int, target: str | No
     if target:
         base.append(target)
     return ".".join(base) or "." * level + (target or "")
+
+
+def callee_name_position(expr: ast.expr) -> tuple[int | None, int | None]:
+    """Where a SCIP occurrence naming the callee starts: a Name's start, an Attribute's last
+    name (its end minus the name's UTF-8 length)."""
+    if isinstance(expr, ast.Name):
+        return expr.lineno, expr.col_offset
+    if isinstance(expr, ast.Attribute):
+        return expr.end_lineno, expr.end_col_offset - len(expr.attr.encode())
+    return None, None
+
+
+def unquote_annotation(expr: ast.expr) -> ast.expr:
+    """A string annotation ("Client") parsed as the expression it names."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            return ast.parse(expr.value, mode="eval").body
+        except SyntaxError:
+            return expr
+    return expr

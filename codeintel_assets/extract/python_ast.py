@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 
+from codeintel_assets.extract.bindings import BINDING_TYPES
 from codeintel_assets.extract.calls import FileCalls
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
@@ -64,7 +65,8 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
 
     for visit in walk(tree, module):
         node, depth = visit.node, visit.depth
-        calls.visit(visit)
+        if type(node) in BINDING_TYPES:
+            calls.visit(visit)
         n_nodes += 1
         depth_sum += depth
         max_depth = max(max_depth, depth)

@@ -88,10 +88,16 @@ def read_db(db: Path):
 
 
 def tables_in(con) -> set[str]:
-    """Warehouse tables (not the gateway's `_codeintel` ledger)."""
+    """Warehouse tables (not the gateway's `_codeintel` ledger, not the docs views)."""
     return {f"{s}.{t}" for s, t in con.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema <> '_codeintel'").fetchall()}
+        "WHERE table_schema <> '_codeintel' AND table_type = 'BASE TABLE'").fetchall()}
+
+
+def views_in(con) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_type = 'VIEW'").fetchall()}
 
 
 def repo_rows(con, name: str) -> int:
@@ -167,6 +173,7 @@ def test_dagster_materialize_everything(sample_repo: Path, workdir: Path, tmp_pa
     dagster_materialize("*", sample_repo, db, workdir)
     with read_db(db) as con:
         assert tables_in(con) == set(TABLES)
+        assert views_in(con) == set(VIEWS)
         empty = [name for name in set(TABLES) - HEALTHY_EMPTY if repo_rows(con, name) == 0]
         assert not empty, f"tables without rows for {REPO}: {empty}"
 
@@ -478,7 +485,8 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
     assert location == "codeintel_assets"
 
     nodes = {tuple(n["assetKey"]["path"]): n for n in dev.gql(ASSET_NODES_Q)["assetNodes"]}
-    assert set(nodes) == {tuple(name.split(".")) for name in TABLES} | {("index", "scip")}
+    assert set(nodes) == {tuple(name.split(".")) for name in (*TABLES, *VIEWS)} | {
+        ("index", "scip")}
     for (schema, _), node in nodes.items():
         assert node["groupName"] == schema
         assert node["description"]

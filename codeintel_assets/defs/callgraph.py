@@ -10,7 +10,10 @@ from codeintel_assets.defs.common import key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import callgraph
 
-CALLGRAPH_DEPS = ("core.goids", "core.ast_nodes", "core.call_sites", "core.imports",
+# Not core.ast_nodes: what the call graph needs of each definition is in core.definition_refs,
+# so `--select 'core/ast_nodes+'` (one layer down) does not pull in a step whose other inputs
+# that selection never writes.
+CALLGRAPH_DEPS = ("core.goids", "core.definition_refs", "core.call_sites", "core.imports",
                   "core.scip_symbols", "core.scip_occurrences")
 # Below this share of call sites with a known target (in-repo, builtin or external) the
 # resolved-share check warns: on django 5.2.19 80% are known with SCIP, 77% with the static
@@ -20,9 +23,9 @@ RESOLVED_SHARE_FLOOR = 0.6
 
 @step("callgraph", (callgraph.NODES_TABLE, callgraph.EDGES_TABLE),
       "core.call_sites resolved by the SCIP occurrence at the callee's name token, else by "
-      "static rules over core.goids, core.ast_nodes and core.imports", CALLGRAPH_DEPS)
+      "static rules over core.goids, core.definition_refs and core.imports", CALLGRAPH_DEPS)
 def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    for name in ("core.goids", "core.ast_nodes", "core.call_sites", "core.imports"):
+    for name in ("core.goids", "core.definition_refs", "core.call_sites", "core.imports"):
         warehouse.require(name)
     scip = all(warehouse.has(t) for t in ("core.scip_symbols", "core.scip_occurrences"))
     graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip)

@@ -60,6 +60,7 @@ class Scope:
     nonlocals: set[str] = field(default_factory=set)  # `nonlocal` names
     self_attrs: dict[str, list[Binding]] = field(default_factory=dict)  # class attributes
     params: list[str] = field(default_factory=list)  # a def's parameter names in call order
+    arity: int = 0  # a def's parameters, the bound self/cls excluded
 
     def function_parent(self) -> Scope | None:
         """The nearest enclosing scope that is not a class body (what a def's body sees)."""
@@ -119,7 +120,7 @@ class ScopeBindings:
         self.defs: list[tuple[ast.AST, Scope]] = []
         self.returns: dict[str, list[ast.expr]] = {}
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
-        self.assigns: dict[tuple[int, int], tuple[ast.expr, Scope]] = {}  # module/class `x = v`
+        self.assigns: list[tuple[ast.expr, Scope, str]] = []  # module/class `name = value`
         self.line = 0  # line of the node being visited: where its bindings happen
         # Names bound anywhere in the file to a def, class, import, self or cls: the only
         # arguments worth resolving for parameter flow.
@@ -234,6 +235,7 @@ class ScopeBindings:
         names += [a.arg for a in (args.vararg,) if a] + [a.arg for a in args.kwonlyargs] \
             + [a.arg for a in (args.kwarg,) if a]
         inner.params = names
+        inner.arity = len(names) - (1 if bound else 0)
 
     def _bind_assign(self, node, scope: Scope) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -254,7 +256,7 @@ class ScopeBindings:
             values = [value] * len(targets)
         if (scope.kind in ("module", "class") and len(targets) == 1
                 and isinstance(targets[0], ast.Name)):  # what other files can import or inherit
-            self.assigns[(node.lineno, node.col_offset)] = (value, scope)
+            self.assigns.append((value, scope, targets[0].id))
         for t, value in zip(targets, values, strict=True):
             if isinstance(t, ast.Name):
                 self.bind(scope, t.id, value)

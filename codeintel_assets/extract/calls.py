@@ -1,5 +1,6 @@
-"""core.call_sites and the definition facts the call graph links (ast_nodes' bases, params,
-return_refs), from the ast of one file: the half of call resolution that one file decides.
+"""core.call_sites and core.definition_refs (what the call graph links: bases, params,
+returned definitions, aliases), from the ast of one file: the half of call resolution that one
+file decides.
 
 Python's name resolution is file-local up to the module boundary: which def, import, assignment
 or parameter a name means in a scope (LEGB: local, enclosing functions, module, builtins; class
@@ -53,9 +54,8 @@ _NAME_MAX = 200
 class FileCalls(ScopeBindings):
     """Call sites and definition facts of one module's ast.
 
-    Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()`,
-    `def_facts()` (qualname -> {"bases", "params", "return_refs"} JSON texts) and
-    `assign_facts()`. `lines` are the file's lines (pysource.source_lines): callee texts are
+    Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
+    `definition_refs()`. `lines` are the file's lines (pysource.source_lines): callee texts are
     cut from them."""
 
     def __init__(self, module: str, is_package: bool, lines: list[str]):
@@ -325,30 +325,30 @@ class FileCalls(ScopeBindings):
             text = " ".join(raw.decode(errors="replace").split())
         return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
 
-    def assign_facts(self) -> dict[tuple[int, int], str]:
-        """(line, col) of a module- or class-level `name = value` -> core.ast_nodes
-        value_refs (JSON): what `from m import name` or an inherited attribute resolves to."""
-        out = {}
-        for pos, (value, scope) in self.assigns.items():
-            got = callables(self.refs(value, scope))
-            if got:
-                out[pos] = json.dumps(dedupe(got))
-        return out
-
-    def def_facts(self) -> dict[str, dict]:
-        """qualname -> ast_nodes columns bases / params / return_refs (JSON text)."""
-        out = {}
+    def definition_refs(self) -> list[dict]:
+        """core.definition_refs rows (without repo/commit/rel_path): one per class and def
+        (bases; params, return_refs), one per module- or class-level alias (value_refs: what
+        `from m import name` or an inherited attribute resolves to; the last assignment)."""
+        rows = []
         for node, inner in self.defs:
             if isinstance(node, ast.ClassDef):
                 bases = [dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
-                out[inner.qualname] = {"bases": json.dumps(bases)}
+                rows.append({"qualname": inner.qualname, "kind": "class",
+                             "bases": json.dumps(bases)})
             else:
                 returned: list[dict] = []
                 for expr in self.returns.get(inner.qualname, ()):
-                        returned += callables(self.refs(expr, inner))
-                out[inner.qualname] = {"params": json.dumps(inner.params),
-                                       "return_refs": json.dumps(dedupe(returned))}
-        return out
+                    returned += callables(self.refs(expr, inner))
+                rows.append({"qualname": inner.qualname, "kind": "function",
+                             "params": json.dumps(inner.params), "arity": inner.arity,
+                             "return_refs": json.dumps(dedupe(returned))})
+        aliases: dict[str, dict] = {}
+        for (value, scope, name) in self.assigns:
+            got = callables(self.refs(value, scope))
+            aliases[f"{scope.qualname}.{name}"] = {
+                "qualname": f"{scope.qualname}.{name}", "kind": "alias",
+                "value_refs": json.dumps(dedupe(got)) if got else None}
+        return rows + [a for a in aliases.values() if a["value_refs"]]
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:

@@ -1,5 +1,5 @@
-"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports` and `core.call_sites` from
-one `ast.parse` (call resolution within the file: extract/calls.py).
+"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports`, `core.call_sites` and
+`core.definition_refs` from one `ast.parse` (call resolution within the file: extract/calls.py).
 
 Data comes from CPython's `ast` module (lines 1-based, columns 0-based UTF-8 byte offsets).
 `core.ast_nodes` keeps every statement, the module, except handlers and the expressions a call
@@ -27,9 +27,9 @@ from codeintel_assets.extract.pysource import (
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-# 2: core.call_sites, ast_nodes bases/params/return_refs/value_refs; 3: super(X, self);
-# 4: comprehension and lambda scopes, global/nonlocal, match targets
-VERSION = 4
+# 2: core.call_sites; 3: super(X, self); 4: comprehension and lambda scopes, global/nonlocal,
+# match targets; 5: core.definition_refs
+VERSION = 5
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -46,8 +46,8 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def extract_ast(job: FileJob) -> dict[str, list[dict]]:
-    """Rows of core.ast_nodes, core.ast_metrics, core.imports and core.call_sites for one
-    Python file."""
+    """Rows of core.ast_nodes, core.ast_metrics, core.imports, core.call_sites and
+    core.definition_refs for one Python file."""
     source = read_python(job.abs_path)
     tree = ast.parse(source, filename=job.rel_path)
     lines = source_lines(source)
@@ -113,14 +113,9 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
         nodes.append(row)
 
     try:
-        facts, assigned, call_rows = calls.def_facts(), calls.assign_facts(), calls.call_rows()
+        definitions, call_rows = calls.definition_refs(), calls.call_rows()
     except RecursionError:  # pathological nesting: the file keeps its other rows
-        facts, assigned, call_rows = {}, {}, []
-    for row in nodes:
-        if row["node_type"] in ("ClassDef", "FunctionDef", "AsyncFunctionDef"):
-            row.update(facts.get(row["qualname"], {}))
-        elif row["node_type"] in ("Assign", "AnnAssign"):
-            row["value_refs"] = assigned.get((row["lineno"], row["col_offset"]))
+        definitions, call_rows = [], []
     # (line, col) is where the argument list opens: unique per call (see catalog)
     sites = {(site["line"], site["col"]): {**ident, **site} for site in call_rows}
 
@@ -130,7 +125,8 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
         "loc": last_line if source else 0, "logical_loc": n_stmts,
     }
     return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
-            "core.imports": list(imports.values()), "core.call_sites": list(sites.values())}
+            "core.imports": list(imports.values()), "core.call_sites": list(sites.values()),
+            "core.definition_refs": [{**ident, **d} for d in definitions]}
 
 
 def _node_row(ident: dict, node_type: str, l0: int, c0: int, l1: int, c1: int) -> dict:

@@ -1,5 +1,5 @@
 """The call graph: graph.call_graph_nodes and graph.call_graph_edges of one repository, from
-core.goids, core.ast_nodes, core.imports and core.call_sites, plus core.scip_symbols and
+core.goids, core.definition_refs, core.imports and core.call_sites, plus core.scip_symbols and
 core.scip_occurrences when SCIP ran. No Dagster.
 
 Resolution of a call site, in order:
@@ -51,13 +51,13 @@ BINDING_RULES = frozenset({"local_name", "enclosing_scope", "module_global", "im
 
 NODES_SQL = """
 SELECT g.repo, g."commit", g.goid, g.kind, g.qualname, g.rel_path, g.module, g.start_line,
-       CASE WHEN g.kind IN ('function', 'method') THEN a.params_total END AS arity,
+       d.arity,
        list_bool_and(list_transform(string_split(g.qualname, '.'),
            lambda p: p <> '<locals>' AND NOT (starts_with(p, '_')
                 AND NOT regexp_matches(p, '^__.+__(#[0-9]+)?$')))) AS is_public
 FROM core.goids g
-LEFT JOIN core.ast_nodes a ON a.repo = g.repo AND a.rel_path = g.rel_path
-                           AND a.node_id = g.ast_node_id
+LEFT JOIN core.definition_refs d ON d.repo = g.repo AND d.rel_path = g.rel_path
+                                 AND d.qualname = g.qualname AND d.kind = 'function' 
 WHERE g.repo = $repo
 ORDER BY g.rel_path, g.start_line, g.qualname
 """
@@ -114,14 +114,14 @@ SELECT goid, kind, qualname, rel_path, module FROM core.goids WHERE repo = $repo
 ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
 """
 FACTS_SQL = """
-SELECT qualname, bases, params, return_refs FROM core.ast_nodes
-WHERE repo = $repo AND node_type IN ('ClassDef', 'FunctionDef', 'AsyncFunctionDef')
+SELECT qualname, bases, params, return_refs FROM core.definition_refs
+WHERE repo = $repo AND kind <> 'alias' 
 ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
 """
 ALIASES_SQL = """
-SELECT parent_qualname || '.' || name AS qualname, value_refs FROM core.ast_nodes
-WHERE repo = $repo AND value_refs IS NOT NULL AND name IS NOT NULL
-ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path, lineno, col_offset
+SELECT qualname, value_refs FROM core.definition_refs
+WHERE repo = $repo AND kind = 'alias'
+ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
 """
 IMPORTS_SQL = """
 SELECT module, name, asname, imported, is_star FROM core.imports

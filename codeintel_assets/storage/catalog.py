@@ -95,10 +95,19 @@ docstring VARCHAR -- docstring of Module/ClassDef/FunctionDef nodes (ast.get_doc
 params_total INTEGER -- parameters of a def, all kinds (self/cls of a method excluded)
 params_annotated INTEGER -- of those, parameters with an annotation
 returns_annotated BOOLEAN -- a def with a return annotation
-bases JSON -- ClassDef: each base class as a file-local reference (as core.call_sites.refs), in order
-params JSON -- FunctionDef: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
-return_refs JSON -- FunctionDef: file-local references of the functions and classes it returns by name
-value_refs JSON -- Assign/AnnAssign of one name at module or class level: file-local references of the value (`scan = _scan_v2`, `handler = helper`)
+""")
+
+_table("core", "definition_refs", ("repo", "rel_path", "qualname", "kind"),
+       "What the call graph needs to know of each definition and module- or class-level "
+       "alias of a Python file, resolved as far as the file decides (extract/calls.py).", """
+rel_path VARCHAR -- the file
+qualname VARCHAR -- a def or class qualname (as core.goids); for an alias, the scope's qualname and the name (`pkg.compat.scan` for `scan = _scan_v2`)
+kind VARCHAR -- class | function (FunctionDef/AsyncFunctionDef, methods too) | alias (the last `name = value` of a module or class body)
+bases JSON -- class: each base as candidate references (as core.call_sites.refs), in order
+params JSON -- function: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
+arity INTEGER -- function: parameters, all kinds, the bound self/cls excluded (as core.ast_nodes.params_total)
+return_refs JSON -- function: references of the functions and classes it returns by name
+value_refs JSON -- alias: references of the value (`handler = helper` in a class body)
 """)
 
 _table("core", "call_sites", ("repo", "rel_path", "line", "col"),

@@ -211,7 +211,8 @@ def test_codeintel_steps(workdir: Path):
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
-    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes", "core.call_sites",
+    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes",
+                                              "core.call_sites", "core.definition_refs",
                                               "core.imports"]
     assert steps["ast_extract"]["requires"] == ["repo_scan"]
     assert steps["ast_extract"]["reads"] == ["core.file_state"]
@@ -245,6 +246,11 @@ def test_codeintel_steps(workdir: Path):
     assert steps["graph_metrics"]["tables"] == ["analytics.graph_metrics_functions",
                                                 "analytics.graph_metrics_modules",
                                                 "analytics.graph_stats"]
+    # callgraph (CATALOG.md: goids, ast_extract, scip_ingest) reads no core.ast_nodes.
+    assert steps["callgraph"]["requires"] == ["ast_extract", "goids", "scip_ingest"]
+    assert steps["callgraph"]["reads"] == ["core.call_sites", "core.definition_refs",
+                                           "core.goids", "core.imports", "core.scip_occurrences",
+                                           "core.scip_symbols"]
     assert steps["docs_views"]["tables"] == ["docs.v_call_graph_enriched"]
     assert steps["docs_views"]["reads"] == ["graph.call_graph_edges", "graph.call_graph_nodes"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).

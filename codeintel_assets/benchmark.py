@@ -70,16 +70,22 @@ def _normal(name: str) -> str:
 
 
 def unpack_as_git_repo(archive: Path, dest: Path) -> Path:
-    from codeintel_assets.tools.runner import ToolRunner
-
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
     (root,) = [p for p in dest.iterdir() if p.is_dir()]
+    return init_git_repo(root, f"sdist {archive.name}")
+
+
+def init_git_repo(root: Path, message: str) -> Path:
+    """Make `root` a Git repository on branch main with everything in it committed (the
+    pipeline reads Git), through the ToolRunner like every external program."""
+    from codeintel_assets.tools.runner import ToolRunner
+
     env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
     runner = ToolRunner()
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                 ["git", "commit", "-q", "-m", f"sdist {archive.name}"]):
+                 ["git", "commit", "-q", "-m", message]):
         runner.run(argv, cwd=root, env=env)
     return root
 

@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from codeintel_assets.benchmark import init_git_repo
 from codeintel_assets.tools.registry import SCIP
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "codeintel_assets_tests" / \
@@ -129,14 +128,7 @@ def make_git_repo(programs: Iterable[Program], root: Path) -> Path:
     """A Git repository at `root` with the programs committed (the pipeline reads Git)."""
     root.mkdir(parents=True, exist_ok=True)
     copy_programs(programs, root)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    for argv in (["init", "-q", "-b", "main"], ["add", "-A"],
-                 ["commit", "-q", "-m", "call-graph corpus"]):
-        subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True,
-                       env=env)
-    return root
+    return init_git_repo(root, "call-graph corpus")
 
 
 def predicted_edges(db: Path) -> frozenset[Edge]:

@@ -36,8 +36,8 @@ BUCKETS = ((5, "low"), (10, "moderate"), (20, "high"))
 class _Def:
     """Counters of one def's own body (see module doc)."""
 
-    __slots__ = ("node", "qualname", "kind", "cc", "returns", "yields", "raises", "stmts",
-                 "lines", "nested_lines")
+    __slots__ = ("cc", "kind", "lines", "nested_lines", "node", "qualname", "raises", "returns",
+                 "stmts", "yields")
 
     def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, kind: str):
         self.node, self.qualname, self.kind = node, qualname, kind

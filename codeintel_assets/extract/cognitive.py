@@ -22,10 +22,15 @@ from __future__ import annotations
 import ast
 
 
-def cognitive_complexity(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+def cognitive_complexity(node: ast.FunctionDef | ast.AsyncFunctionDef,
+                         recursive: bool | None = None) -> int:
     """Cognitive complexity of `node`, counted from nesting level 0 (complexipy's number for a
-    top-level function or a method of a top-level class)."""
-    return _stmt(node, 0) + _recursive(node.body, node.name)
+    top-level function or a method of a top-level class). `recursive`: whether its body calls
+    its own name (outside nested defs, classes and lambdas), when the caller already knows
+    (FunctionMetrics finds it in its walk); else it is searched here."""
+    if recursive is None:
+        recursive = _recursive(node.body, node.name)
+    return _stmt(node, 0) + recursive
 
 
 def _is_decorator_factory(node: ast.AST) -> bool:

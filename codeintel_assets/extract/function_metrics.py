@@ -24,9 +24,23 @@ from codeintel_assets.extract.goids import goid
 from codeintel_assets.extract.pysource import Visit, dotted_name
 
 _FUNCTION_KINDS = ("function", "method")
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+# What a node type means to FunctionMetrics.visit; codes >= _STMT are statements. Types not
+# listed (most expressions) play no part. radon has no rule for TryStar (`except*`): it adds
+# nothing to cyclomatic complexity, it is only a statement.
+_CALL, _LAMBDA, _IF_EXP, _BOOL, _COMPREHENSION, _YIELD = range(6)
+_STMT, _IF, _LOOP, _TRY, _MATCH, _ASSERT, _RETURN, _RAISE, _DEF, _CLASS = range(10, 20)
+_CODES: dict[type, int] = {t: _STMT for t in (
+    ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass, ast.Break,
+    ast.Continue, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.With, ast.AsyncWith,
+    ast.TryStar, *([ast.TypeAlias] if hasattr(ast, "TypeAlias") else []))}
+_CODES.update({
+    ast.Call: _CALL, ast.Lambda: _LAMBDA, ast.IfExp: _IF_EXP, ast.BoolOp: _BOOL,
+    ast.comprehension: _COMPREHENSION, ast.Yield: _YIELD, ast.YieldFrom: _YIELD, ast.If: _IF,
+    ast.For: _LOOP, ast.AsyncFor: _LOOP, ast.While: _LOOP, ast.Try: _TRY, ast.Match: _MATCH,
+    ast.Assert: _ASSERT, ast.Return: _RETURN, ast.Raise: _RAISE, ast.FunctionDef: _DEF,
+    ast.AsyncFunctionDef: _DEF, ast.ClassDef: _CLASS,
+})
+VISITED = frozenset(_CODES)  # the node types FunctionMetrics.visit needs
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.TryStar, ast.With,
              ast.AsyncWith, ast.Match)
 # complexity_bucket: radon's ranks A (1-5) low, B (6-10) moderate, C (11-20) high, D-F very_high
@@ -36,14 +50,15 @@ BUCKETS = ((5, "low"), (10, "moderate"), (20, "high"))
 class _Def:
     """Counters of one def's own body (see module doc)."""
 
-    __slots__ = ("cc", "kind", "lines", "nested_lines", "node", "qualname", "raises", "returns",
-                 "stmts", "yields")
+    __slots__ = ("cc", "kind", "lines", "nested_lines", "node", "qualname", "raises",
+                 "recursive", "returns", "stmts", "yields")
 
     def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, kind: str):
         self.node, self.qualname, self.kind = node, qualname, kind
         self.cc = 1  # McCabe: decision points + 1
         self.returns = self.yields = self.raises = self.stmts = self.nested_lines = 0
         self.lines: set[int] = set()
+        self.recursive = False  # calls its own name directly (complexipy's +1)
 
 
 class FunctionMetrics:
@@ -51,56 +66,75 @@ class FunctionMetrics:
 
     def __init__(self) -> None:
         self._defs: dict[str, _Def] = {}
-        self._headers: set[int] = set()  # ids of header expressions of defs nested in a def
-        self._skip = -1  # skip visits deeper than this (a nested def's header, an assert)
+        self._headers: set[int] = set()  # ids of VISITED nodes in headers of nested defs
+        self._skip = -1  # skip visits deeper than this (inside an assert)
+        self._lambda = -1  # inside a lambda below this depth: its calls are not recursion
+        self._scope: object = None  # the last Scope looked up, and its def (walk reuses Scopes)
+        self._acc: _Def | None = None
 
     def visit(self, v: Visit) -> None:
+        """Count one node. Only nodes of VISITED types need to be fed (the others play no part;
+        python_ast tests the type first, which keeps this pass cheap)."""
         node, depth = v.node, v.depth
         if self._skip >= 0:
             if depth > self._skip:
                 return
             self._skip = -1
+        if self._lambda >= 0 and depth <= self._lambda:
+            self._lambda = -1
         if self._headers and id(node) in self._headers:
-            self._skip = depth  # evaluated in the parent's scope, but not its body (radon)
-            return
-        t = type(node)
-        if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
+            return  # evaluated in the parent's scope, but not its body (radon)
+        code = _CODES[type(node)]
+        if code == _DEF:
             self._defs[v.qualname] = _Def(node, v.qualname, v.kind)
-        acc = self._defs.get(v.scope.qualname) if v.scope.kind in _FUNCTION_KINDS else None
+        scope = v.scope
+        if scope is not self._scope:
+            self._scope = scope
+            self._acc = (self._defs.get(scope.qualname) if scope.kind in _FUNCTION_KINDS
+                         else None)
+        acc = self._acc
         if acc is None:
             return
-        if isinstance(node, ast.stmt):
+        if code >= _STMT:
             acc.stmts += 1
             acc.lines.add(node.lineno)
-        if t is ast.If or t is ast.IfExp:
+        if code == _CALL:
+            func = node.func
+            if type(func) is ast.Name and func.id == acc.node.name and self._lambda < 0:
+                acc.recursive = True
+        elif code == _LAMBDA:
+            if self._lambda < 0:
+                self._lambda = depth
+        elif code == _IF or code == _IF_EXP:
             acc.cc += 1
-        elif t is ast.BoolOp:
+        elif code == _BOOL:
             acc.cc += len(node.values) - 1
-        elif t is ast.comprehension:
+        elif code == _COMPREHENSION:
             acc.cc += 1 + len(node.ifs)
-        elif t in _LOOPS:
+        elif code == _LOOP:
             acc.cc += 1 + bool(node.orelse)
-        elif t is ast.Try:  # radon has no rule for TryStar (except*): it adds nothing
+        elif code == _TRY:
             acc.cc += len(node.handlers) + bool(node.orelse)
-        elif t is ast.Match:
+        elif code == _MATCH:
             # a capture or wildcard case (`case _`, `case x`) is the match's else
             acc.cc += max(0, len(node.cases) - any(
                 isinstance(c.pattern, ast.MatchAs) and c.pattern.pattern is None
                 for c in node.cases))
-        elif t is ast.Assert:  # radon counts the assert and does not look inside it
+        elif code == _ASSERT:  # radon counts the assert and does not look inside it
             acc.cc += 1
             self._skip = depth
-        elif t is ast.Return:
+        elif code == _RETURN:
             acc.returns += 1
-        elif t is ast.Yield or t is ast.YieldFrom:
+        elif code == _YIELD:
             acc.yields += 1
-        elif t is ast.Raise:
+        elif code == _RAISE:
             acc.raises += 1
-        elif t in _NESTED:
+        elif code == _DEF or code == _CLASS:
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             acc.nested_lines += node.end_lineno - start + 1
             body = set(map(id, node.body))
-            self._headers.update(id(c) for c in ast.iter_child_nodes(node) if id(c) not in body)
+            self._headers.update(id(n) for c in ast.iter_child_nodes(node) if id(c) not in body
+                                 for n in ast.walk(c) if type(n) in VISITED)
 
     def rows(self, repo: str, ident: dict, lines: list[str]) -> tuple[list[dict], list[dict]]:
         """(analytics.function_metrics rows, analytics.function_types rows), in source order."""
@@ -122,7 +156,7 @@ class FunctionMetrics:
                 "has_varargs": args.vararg is not None, "has_varkw": args.kwarg is not None,
                 "is_async": type(node) is ast.AsyncFunctionDef, "is_generator": d.yields > 0,
                 "return_count": d.returns, "yield_count": d.yields, "raise_count": d.raises,
-                "cyclomatic_complexity": cc, "cognitive_complexity": cognitive_complexity(node),
+                "cyclomatic_complexity": cc, "cognitive_complexity": cognitive_complexity(node, d.recursive),
                 "max_nesting_depth": _max_nesting(node.body),
                 "decorator_count": len(node.decorator_list),
                 "has_docstring": ast.get_docstring(node, clean=False) is not None,

@@ -15,7 +15,7 @@ import json
 
 from codeintel_assets.extract.bindings import BINDING_TYPES
 from codeintel_assets.extract.calls import FileCalls
-from codeintel_assets.extract.function_metrics import FunctionMetrics
+from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
     dotted_name,
@@ -69,9 +69,11 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
 
     for visit in walk(tree, module):
         node, depth = visit.node, visit.depth
-        if type(node) in BINDING_TYPES:
+        node_type = type(node)
+        if node_type in BINDING_TYPES:
             calls.visit(visit)
-        functions.visit(visit)
+        if node_type in VISITED:
+            functions.visit(visit)
         n_nodes += 1
         depth_sum += depth
         max_depth = max(max_depth, depth)

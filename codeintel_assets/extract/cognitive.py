@@ -40,7 +40,11 @@ def _is_decorator_factory(node: ast.AST) -> bool:
 
 
 def _suite(body: list[ast.stmt], nesting: int) -> int:
-    return sum(_stmt(s, nesting) for s in body)
+    total = 0
+    for s in body:
+        if type(s) not in _FLAT:  # most statements of a body add nothing: skip the call
+            total += _stmt(s, nesting)
+    return total
 
 
 def _stmt(s: ast.stmt, n: int) -> int:
@@ -48,8 +52,14 @@ def _stmt(s: ast.stmt, n: int) -> int:
     if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
         if _is_decorator_factory(s):
             return _stmt(s.body[0], n)
-        return sum(_stmt(c, n + 1 if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))
-                         else n) for c in s.body)
+        total = 0
+        for c in s.body:
+            tc = type(c)
+            if tc is ast.FunctionDef or tc is ast.AsyncFunctionDef:
+                total += _stmt(c, n + 1)
+            elif tc not in _FLAT:
+                total += _stmt(c, n)
+        return total
     if t is ast.If:
         total = 1 + n + _bool(s.test, n) + _suite(s.body, n + 1)
         while s.orelse:
@@ -88,11 +98,19 @@ def _stmt(s: ast.stmt, n: int) -> int:
 
 
 _COMPS = (ast.ListComp, ast.SetComp, ast.GeneratorExp)
+# Expressions _bool looks into; anything else (names, attributes, constants, ...) is 0.
+_COUNTED = frozenset({ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Lambda, *_COMPS,
+                      ast.DictComp, ast.Call, ast.Tuple, ast.List, ast.Set, ast.Dict})
+# Statements _stmt gives 0 whatever they hold.
+_FLAT = frozenset({ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal, ast.Import,
+                   ast.ImportFrom, ast.Delete})
 
 
 def _bool(e: ast.expr, n: int) -> int:
     """Boolean sequences, ternaries and comprehensions reachable in `e` (see module doc)."""
     t = type(e)
+    if t not in _COUNTED:
+        return 0
     if t is ast.BoolOp:
         return 1 + sum(_op_changes(v, e) for v in e.values)
     if t is ast.UnaryOp:
@@ -108,12 +126,16 @@ def _bool(e: ast.expr, n: int) -> int:
     if t is ast.DictComp:
         return _comprehension((e.key, e.value), e.generators, n)
     if t is ast.Call:
-        return sum(_bool(a, n) for a in e.args)
-    if t is ast.Tuple or t is ast.List or t is ast.Set:
-        return sum(_bool(x, n) for x in e.elts)
-    if t is ast.Dict:
-        return sum(_bool(v, n) for v in e.values)
-    return 0
+        items = e.args
+    elif t is ast.Dict:
+        items = e.values
+    else:  # Tuple, List, Set
+        items = e.elts
+    total = 0
+    for x in items:
+        if type(x) in _COUNTED:
+            total += _bool(x, n)
+    return total
 
 
 def _comprehension(elements, generators: list[ast.comprehension], n: int) -> int:

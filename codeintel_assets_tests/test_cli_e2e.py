@@ -211,9 +211,10 @@ def test_codeintel_steps(workdir: Path):
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
-    assert steps["ast_extract"]["tables"] == ["core.ast_metrics", "core.ast_nodes",
-                                              "core.call_sites", "core.definition_refs",
-                                              "core.imports"]
+    assert steps["ast_extract"]["tables"] == ["analytics.function_metrics",
+                                              "analytics.function_types", "core.ast_metrics",
+                                              "core.ast_nodes", "core.call_sites",
+                                              "core.definition_refs", "core.imports"]
     assert steps["ast_extract"]["requires"] == ["repo_scan"]
     assert steps["ast_extract"]["reads"] == ["core.file_state"]
     for name in ("cst_extract", "docstrings_ingest", "config_ingest"):

@@ -1,6 +1,7 @@
 """Asset checks: primary keys of every table, GOID coverage of ast definitions, the share of
-GOIDs with a SCIP symbol, and the graph layer's: symbol uses name existing GOIDs, graph
-metrics have one row per graph node."""
+GOIDs with a SCIP symbol, the graph layer's (symbol uses name existing GOIDs, graph metrics have
+one row per graph node) and the function layer's: one function_metrics row per function and
+method GOID."""
 
 import dagster as dg
 
@@ -55,16 +56,18 @@ def symbol_uses_name_known_goids(target: TargetRepo, warehouse: Warehouse
     return dg.AssetCheckResult(passed=unknown.passed, metadata=unknown.as_metadata())
 
 
-def metrics_per_node_check(metrics: str, nodes: str, node_key: str) -> dg.AssetChecksDefinition:
-    """Fails unless `metrics` has exactly one row per node of `nodes` (matched on node_key)."""
+def metrics_per_node_check(metrics: str, nodes: str, node_key: str,
+                           name: str = "one_row_per_graph_node", node_filter: str = "TRUE",
+                           which: str = "") -> dg.AssetChecksDefinition:
+    """Fails unless `metrics` has exactly one row per node of `nodes` (matched on node_key;
+    the nodes are the rows of `nodes` meeting the fixed SQL `node_filter`, `which` says so)."""
 
-    @dg.asset_check(asset=key(metrics), name="one_row_per_graph_node",
-                    additional_deps=[key(nodes)],
-                    description=f"{metrics} has a row for every {node_key} of {nodes} and no "
-                    "other rows.")
+    @dg.asset_check(asset=key(metrics), name=name, additional_deps=[key(nodes)],
+                    description=f"{metrics} has a row for every {which}{node_key} of {nodes} "
+                    "and no other rows.")
     def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
         counts = queries.node_rows(warehouse.gateway(), target.info().slug, metrics, nodes,
-                                   node_key)
+                                   node_key, node_filter)
         return dg.AssetCheckResult(passed=counts.passed, metadata=counts.as_metadata())
 
     return _check
@@ -74,6 +77,10 @@ GRAPH_CHECKS = [
     symbol_uses_name_known_goids,
     metrics_per_node_check("analytics.graph_metrics_functions", "graph.call_graph_nodes", "goid"),
     metrics_per_node_check("analytics.graph_metrics_modules", "graph.import_modules", "module"),
+    # function_metrics is written by ast_extract, core.goids by goids from the same ast rows
+    metrics_per_node_check("analytics.function_metrics", "core.goids", "goid",
+                           "one_row_per_function_goid", "kind IN ('function', 'method')",
+                           "function and method "),
 ]
 
 

@@ -145,7 +145,8 @@ def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:
 # ---- ast_extract ---------------------------------------------------------------------------
 
 AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports", "core.call_sites",
-              "core.definition_refs")
+              "core.definition_refs", "analytics.function_metrics",
+              "analytics.function_types")
 
 
 @step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse per file)",

@@ -1,5 +1,7 @@
-"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports`, `core.call_sites` and
-`core.definition_refs` from one `ast.parse` (call resolution within the file: extract/calls.py).
+"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports`, `core.call_sites`,
+`core.definition_refs`, `analytics.function_metrics` and `analytics.function_types` from one
+`ast.parse` (call resolution within the file: extract/calls.py; per-function metrics:
+extract/function_metrics.py).
 
 Data comes from CPython's `ast` module (lines 1-based, columns 0-based UTF-8 byte offsets).
 `core.ast_nodes` keeps every statement, the module, except handlers and the expressions a call
@@ -14,6 +16,7 @@ import json
 
 from codeintel_assets.extract.bindings import BINDING_TYPES
 from codeintel_assets.extract.calls import FileCalls
+from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
     dotted_name,
@@ -28,8 +31,8 @@ from codeintel_assets.extract.pysource import (
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 # 2: core.call_sites; 3: super(X, self); 4: comprehension and lambda scopes, global/nonlocal,
-# match targets; 5: core.definition_refs
-VERSION = 5
+# match targets; 5: core.definition_refs; 6: analytics.function_metrics and function_types
+VERSION = 6
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -57,6 +60,7 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     ident = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path}
     is_package = module_is_package(job.rel_path)
     calls = FileCalls(module, is_package, lines)
+    functions = FunctionMetrics()
 
     nodes: list[dict] = []
     imports: dict[tuple[int, str], dict] = {}
@@ -65,8 +69,11 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
 
     for visit in walk(tree, module):
         node, depth = visit.node, visit.depth
-        if type(node) in BINDING_TYPES:
+        node_type = type(node)
+        if node_type in BINDING_TYPES:
             calls.visit(visit)
+        if node_type in VISITED:
+            functions.visit(visit)
         n_nodes += 1
         depth_sum += depth
         max_depth = max(max_depth, depth)
@@ -124,9 +131,11 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
         "avg_depth": depth_sum / n_nodes, "max_depth": max_depth, "complexity": complexity,
         "loc": last_line if source else 0, "logical_loc": n_stmts,
     }
+    function_rows, type_rows = functions.rows(job.repo, ident, lines)
     return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
             "core.imports": list(imports.values()), "core.call_sites": list(sites.values()),
-            "core.definition_refs": [{**ident, **d} for d in definitions]}
+            "core.definition_refs": [{**ident, **d} for d in definitions],
+            "analytics.function_metrics": function_rows, "analytics.function_types": type_rows}
 
 
 def _node_row(ident: dict, node_type: str, l0: int, c0: int, l1: int, c1: int) -> dict:

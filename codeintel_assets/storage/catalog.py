@@ -340,8 +340,8 @@ match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 """)
 
 
-# The graph layer registers its tables here too (one TABLES, one lookup).
-from codeintel_assets.storage import catalog_graphs  # noqa: E402,F401
+# The graph and function layers register their tables here too (one TABLES, one lookup).
+from codeintel_assets.storage import catalog_analytics, catalog_graphs  # noqa: E402,F401
 
 
 def table(qualified_name: str) -> TableSpec:

@@ -188,13 +188,15 @@ class NodeRows(_CheckCounts):
 
 
 def node_rows(gateway: StorageGateway, repo: str, metrics: str, nodes: str,
-              node_key: str) -> NodeRows:
+              node_key: str, node_filter: str = "TRUE") -> NodeRows:
     """`repo`'s rows of the catalog table `metrics` matched to those of `nodes` on `node_key`
-    (a column of both): counts, nodes without a row, rows without a node."""
+    (a column of both): counts, nodes without a row, rows without a node. `node_filter` is a
+    fixed SQL condition on `nodes` (code, never user input): which of its rows are nodes."""
     m, n = table(metrics), table(nodes)
     col = f'"{_column(m, _column(n, node_key))}"'
     row = gateway.query(f"""
-        WITH n AS (SELECT {col} AS k FROM {n.qualified_name} WHERE repo = $repo),
+        WITH n AS (SELECT {col} AS k FROM {n.qualified_name}
+                   WHERE repo = $repo AND ({node_filter})),
              m AS (SELECT {col} AS k FROM {m.qualified_name} WHERE repo = $repo)
         SELECT (SELECT count(*) FROM n) AS nodes, (SELECT count(*) FROM m) AS metric_rows,
                (SELECT count(*) FROM n ANTI JOIN m USING (k)) AS nodes_without_row,

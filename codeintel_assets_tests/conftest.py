@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 
 GIT_ENV = {
@@ -18,6 +19,19 @@ GIT_ENV = {
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                           text=True, env={**os.environ, **GIT_ENV}).stdout.strip()
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    """`sql` on a read-only connection to the DuckDB file `db`."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def checks(result) -> dict[str, bool]:
+    """`asset/key:check_name` -> passed, for every check a run evaluated."""
+    return {f"{e.event_specific_data.asset_key.to_user_string()}:"
+            f"{e.event_specific_data.asset_check_key.name}": e.event_specific_data.passed
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> None:

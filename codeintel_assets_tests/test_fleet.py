@@ -26,14 +26,9 @@ from codeintel_assets.storage.fleet import (
 )
 from codeintel_assets.storage.fleet_catalog import open_catalog
 from codeintel_assets.storage.locking import DatabaseLock, LockTimeoutError
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets_tests.conftest import make_git_repo, rows
 
 BIN = Path(sys.executable).parent
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_partition_keys_are_readable_and_unique_per_checkout(tmp_path):

@@ -9,13 +9,18 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from complexipy import code_complexity
 from radon.complexity import cc_visit
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import git, make_git_repo, write_files
+from codeintel_assets_tests.conftest import (
+    checks,
+    git,
+    make_git_repo,
+    rows,
+    write_files,
+)
 
 SELECT = "*analytics/function_metrics,*analytics/function_types,*core/goids"
 
@@ -104,17 +109,6 @@ METRIC_COLUMNS = (
     "has_docstring, complexity_bucket")
 TYPE_COLUMNS = ("params_total, params_annotated, param_typed_ratio, has_return_annotation, "
                 "return_type, param_types, typedness_bucket")
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def checks(result) -> dict[str, bool]:
-    return {f"{e.event_specific_data.asset_key.to_user_string()}:"
-            f"{e.event_specific_data.asset_check_key.name}": e.event_specific_data.passed
-            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
 
 
 def metrics(db: Path) -> dict[str, tuple]:

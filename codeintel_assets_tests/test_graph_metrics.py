@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import networkx as nx
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets_tests.conftest import checks, make_git_repo, rows
 from codeintel_assets_tests.test_graph_measures import pagerank_power
 
 METRICS = "analytics/graph_metrics_functions,analytics/graph_metrics_modules,analytics/graph_stats"
@@ -73,17 +72,6 @@ FUNCTIONS = {
 
 TABLES = ("analytics.graph_metrics_functions", "analytics.graph_metrics_modules",
           "analytics.graph_stats")
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def checks(result) -> dict[str, bool]:
-    return {f"{e.event_specific_data.asset_key.to_user_string()}:"
-            f"{e.event_specific_data.asset_check_key.name}": e.event_specific_data.passed
-            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from codeintel_assets import run
 from codeintel_assets.storage.graphs import components
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets_tests.conftest import make_git_repo, rows
 
 SELECT = "*graph/import_graph_edges,*graph/import_modules"
 
@@ -72,11 +71,6 @@ MODULES = {
     "pkg.util": ("pkg/util.py", 4, 0, 6, 1, False, 0),
     "script": ("script.py", 0, 2, 7, 1, False, 2),
 }
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_import_graph_edges_and_modules(tmp_path):

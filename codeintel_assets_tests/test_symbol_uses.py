@@ -8,7 +8,6 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
@@ -16,7 +15,7 @@ from codeintel_assets import run
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets_tests.conftest import make_git_repo, rows
 
 SELECT = "*graph/symbol_use_edges"
 
@@ -110,11 +109,6 @@ JOIN core.goids u ON u.repo = e.repo AND u.goid = e.use_goid
 LEFT JOIN core.goids d ON d.repo = e.repo AND d.goid = e.def_goid
 WHERE e.repo = 'acme/widgets'
 """
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 @pytest.fixture(scope="module")

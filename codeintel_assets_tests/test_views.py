@@ -4,7 +4,6 @@ columns checked against the declaration, queryable, and kept current by the tabl
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest

@@ -8,7 +8,7 @@ import dagster as dg
 
 from codeintel_assets.defs.common import key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.storage import callgraph
+from codeintel_assets.storage import callgraph, queries
 
 # Not core.ast_nodes: what the call graph needs of each definition is in core.definition_refs,
 # so `--select 'core/ast_nodes+'` (one layer down) does not pull in a step whose other inputs
@@ -47,8 +47,8 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                 description="Every call edge's caller_goid and non-NULL callee_goid exist in "
                 "core.goids.")
 def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    got = callgraph.edge_goid_check(warehouse.gateway(), target.info().slug)
-    return dg.AssetCheckResult(passed=got.passed, metadata=asdict(got))
+    got = queries.call_edge_unknown_goids(warehouse.gateway(), target.info().slug)
+    return dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata())
 
 
 @dg.asset_check(asset=key(callgraph.EDGES_TABLE),

@@ -324,31 +324,6 @@ def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
     return table(EDGES_TABLE).from_rows(rows), stats
 
 
-@dataclass(frozen=True)
-class EdgeGoidCheck:
-    """Call edges whose caller_goid, or non-NULL callee_goid, is not in core.goids."""
-
-    edges: int
-    missing_caller: int
-    missing_callee: int
-
-    @property
-    def passed(self) -> bool:
-        return self.missing_caller == 0 and self.missing_callee == 0
-
-
-def edge_goid_check(gateway: StorageGateway, repo: str) -> EdgeGoidCheck:
-    row = gateway.query("""
-        SELECT count(*) AS edges,
-               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM core.goids g
-                   WHERE g.repo = e.repo AND g.goid = e.caller_goid)) AS missing_caller,
-               count(*) FILTER (WHERE e.callee_goid IS NOT NULL AND NOT EXISTS (
-                   SELECT 1 FROM core.goids g WHERE g.repo = e.repo AND g.goid = e.callee_goid)
-               ) AS missing_callee
-        FROM graph.call_graph_edges e WHERE e.repo = $repo""", {"repo": repo}).to_pylist()[0]
-    return EdgeGoidCheck(**row)
-
-
 def stored_stats(gateway: StorageGateway, repo: str) -> CallGraphStats:
     """CallGraphStats of the stored edges (what the resolved-share check reads)."""
     row = gateway.query("""

@@ -257,3 +257,30 @@ def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> R
             "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
             if "core.ast_metrics" in existing else []
     return RepoSummary(counts, [tuple(r) for r in complex_files])
+
+
+@dataclass(frozen=True)
+class EdgeGoidCheck(_CheckCounts):
+    """Call edges whose caller_goid, or non-NULL callee_goid, is not in core.goids."""
+
+    edges: int
+    missing_caller: int
+    missing_callee: int
+
+    @property
+    def passed(self) -> bool:
+        return self.missing_caller == 0 and self.missing_callee == 0
+
+
+def call_edge_unknown_goids(gateway: StorageGateway, repo: str) -> EdgeGoidCheck:
+    """Counts of `repo`'s graph.call_graph_edges rows and of those naming a GOID core.goids
+    does not have."""
+    row = gateway.query("""
+        SELECT count(*) AS edges,
+               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM core.goids g
+                   WHERE g.repo = e.repo AND g.goid = e.caller_goid)) AS missing_caller,
+               count(*) FILTER (WHERE e.callee_goid IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM core.goids g WHERE g.repo = e.repo AND g.goid = e.callee_goid)
+               ) AS missing_callee
+        FROM graph.call_graph_edges e WHERE e.repo = $repo""", {"repo": repo}).to_pylist()[0]
+    return EdgeGoidCheck(**row)

@@ -341,7 +341,8 @@ match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 
 
 # The graph and function layers register their tables here too (one TABLES, one lookup).
-from codeintel_assets.storage import catalog_analytics, catalog_graphs  # noqa: E402,F401
+from codeintel_assets.storage import (  # noqa: E402,F401
+    catalog_analytics, catalog_graphs, catalog_history)
 
 
 def table(qualified_name: str) -> TableSpec:

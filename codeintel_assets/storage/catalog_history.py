@@ -1,0 +1,74 @@
+"""The history and test-evidence tables of the function layer: analytics.hotspots and
+analytics.function_history (from git, through ToolService), analytics.coverage_functions and
+analytics.test_coverage_edges (from coverage_lines and test_catalog), and
+analytics.goid_risk_factors, which combines them. Registered in the one catalog
+(storage/catalog.py's TABLES). Imports only pyarrow."""
+
+from __future__ import annotations
+
+from codeintel_assets.storage.table_spec import define as _table
+
+_table("analytics", "hotspots", ("repo", "rel_path"),
+       "One row per scanned Python file: how often and how much it changed in the history "
+       "window (git log --numstat through ToolService), with its complexity.", """
+rel_path VARCHAR -- the file (as core.file_state)
+commit_count INTEGER -- commits in the window that changed the file (renames followed)
+author_count INTEGER -- distinct author emails of those commits
+lines_added INTEGER -- lines added by those commits (git --numstat)
+lines_deleted INTEGER -- lines deleted by those commits
+churn INTEGER -- lines_added + lines_deleted
+last_changed_at TIMESTAMP -- author time of the newest commit that changed it (any age; NULL without history)
+complexity INTEGER -- core.ast_metrics.complexity (branching statements of the file)
+score DOUBLE -- in [0, 1]: sqrt(change x complexity), each log-scaled to the repository's maximum (README: hotspots); 0 without history
+window_days INTEGER -- length of the window, days before the HEAD commit's time
+history_status VARCHAR -- git (history read) | no_git (not a Git checkout) | no_commits
+""")
+
+_table("analytics", "function_history", ("repo", "goid"),
+       "One row per function and method GOID: its history as `git log -L` on its current span "
+       "reports it (one history pass per file).", """
+goid DECIMAL(38,0) -- the def's GOID (as core.goids)
+rel_path VARCHAR -- the defining file
+qualname VARCHAR -- module-qualified qualname (as core.goids)
+created_in_commit VARCHAR -- sha of the commit that introduced its current def line (as git blame names it); NULL without history
+created_at TIMESTAMP -- author time of created_in_commit
+last_modified_commit VARCHAR -- newest commit that changed a line of its current span (the first entry of git log -L)
+last_modified_at TIMESTAMP -- author time of last_modified_commit
+age_days DOUBLE -- days from created_at to the HEAD commit's time
+commit_count INTEGER -- commits in the window that changed its span (git log -L within the window)
+author_count INTEGER -- distinct author emails of those commits
+lines_added INTEGER -- lines those commits added inside the span
+lines_deleted INTEGER -- lines those commits deleted inside the span
+churn_score DOUBLE -- (lines_added + lines_deleted) / current span length, within the window (README: function history)
+stability_bucket VARCHAR -- new | volatile | active | stable (README: function history)
+window_days INTEGER -- length of the window, days before the HEAD commit's time
+""")
+
+_table("analytics", "coverage_functions", ("repo", "goid"),
+       "One row per function and method GOID: its lines' coverage in the shared test run. A "
+       "line belongs to its innermost definition: a nested def's lines are not its parent's.",
+       """
+goid DECIMAL(38,0) -- the def's GOID (as core.goids)
+rel_path VARCHAR -- the defining file
+qualname VARCHAR -- module-qualified qualname (as core.goids)
+executable_lines INTEGER -- lines of its own that coverage.py counts as statements
+covered_lines INTEGER -- those that ran
+coverage_ratio DOUBLE -- covered_lines / executable_lines; NULL with nothing executable
+test_count INTEGER -- distinct tests (contexts) that ran one of its lines
+tested BOOLEAN -- at least one of its lines ran
+untested_reason VARCHAR -- NULL when tested; else no_coverage_data (no test run) | file_not_measured | no_executable_lines | not_executed
+""")
+
+_table("analytics", "test_coverage_edges", ("repo", "test_id", "goid"),
+       "Which test ran which function: one row per (test, function or method GOID) with a "
+       "line the test ran (coverage_lines.contexts; a line belongs to its innermost def).", """
+test_id VARCHAR -- pytest node id (as analytics.test_catalog.test_id)
+goid DECIMAL(38,0) -- the function's GOID (as core.goids)
+rel_path VARCHAR -- the function's file
+qualname VARCHAR -- the function's module-qualified qualname
+test_goid DECIMAL(38,0) -- GOID of the test function (as analytics.test_catalog.test_goid)
+covered_lines INTEGER -- the function's lines this test ran
+executable_lines INTEGER -- the function's executable lines
+coverage_ratio DOUBLE -- covered_lines / executable_lines
+last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status)
+""")

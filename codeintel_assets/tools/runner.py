@@ -79,7 +79,11 @@ class ToolRunner:
         env: Mapping[str, str] | None = None,
         timeout_s: float | None = None,
         ok_codes: Sequence[int] = (0,),
+        stdin: str | None = None,
     ) -> ToolResult:
+        """Run `argv` (no shell) and return its output; `stdin` is written to its standard
+        input (none when None). Raises ToolNotFoundError, ToolTimeoutError, or
+        ToolExecutionError for an exit code outside `ok_codes`."""
         exe = argv[0]
         if shutil.which(exe) is None:
             raise ToolNotFoundError(os.path.basename(exe))
@@ -89,11 +93,11 @@ class ToolRunner:
         # and pytest may start processes of its own.
         proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
             list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, errors="replace", start_new_session=True,
         )
         try:
-            stdout, stderr = proc.communicate(timeout=timeout)
+            stdout, stderr = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             _, stderr = proc.communicate()

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 
 from codeintel_assets.tools.git_history import FileDiff, Hunk, PatchCommit
 
+# Bumped when the traced spans change for the same history (function_history's ledger).
+VERSION = 1
+
 
 @dataclass(frozen=True)
 class Span:

@@ -6,12 +6,13 @@ one `git log --numstat -M` pass, and per-file patch logs (`git log -m -p -U0 -M`
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from codeintel_assets.tools.git import _NO_LOCKS
-from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.git import _NO_LOCKS, repo_info
+from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError, ToolRunner
 
 # Python sources: what core.file_state calls language 'python'.
 PY_PATHSPEC = ("*.py", "*.pyi")
@@ -34,11 +35,24 @@ class Head:
     ts: int
 
 
-def head(runner: ToolRunner, root: str) -> Head:
-    """HEAD of the repository at `root` (ToolExecutionError outside Git)."""
+def head(runner: ToolRunner, root: str) -> Head | None:
+    """HEAD of the repository at `root`: None when `root` is not the top of a Git checkout
+    (a plain folder, a subfolder of another checkout, or git missing), sha '' without
+    commits."""
+    if not repo_info(root, runner, head_only=True).commit and not _is_top(runner, root):
+        return None
     out = runner.run(["git", "-C", root, "log", "-1", "--format=%H %ct"], env=_NO_LOCKS,
                      ok_codes=(0, 128)).stdout.split()
     return Head(out[0], int(out[1])) if len(out) == 2 else Head("", 0)
+
+
+def _is_top(runner: ToolRunner, root: str) -> bool:
+    try:
+        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"],
+                         env=_NO_LOCKS).stdout.strip()
+    except (ToolExecutionError, ToolNotFoundError):
+        return False
+    return Path(top).resolve() == Path(root).resolve()
 
 
 # ---- churn: one numstat pass -----------------------------------------------------------------

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from pydantic import Field
 from codeintel_assets.tools import (
     automation,
     environment,
+    git_history,
     pyrefly,
     pyright,
     ruff,
@@ -283,3 +285,26 @@ class ToolService(dg.ConfigurableResource):
 
     def git_info(self, root: str) -> RepoInfo:
         return repo_info(root, self.runner())
+
+    def git_head(self, root: str) -> git_history.Head | None:
+        """HEAD's sha and committer time; None when `root` is not the top of a Git checkout
+        (or git is missing), sha '' when it has no commit."""
+        return git_history.head(self.runner(), root)
+
+    def git_churn(self, root: str, current: Sequence[str]) -> git_history.ChurnLog:
+        """Per current Python path, every commit that changed it (renames followed) and its
+        former names: one `git log --numstat -M` pass (tools/git_history.churn_log)."""
+        return git_history.churn_log(self.runner(), root, current)
+
+    def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
+                       ) -> dict[str, list[git_history.PatchCommit]]:
+        """rel_path -> its patch log (`git log -m -p -U0 -M` of its current and former
+        `names`): one git process per file, two at a time."""
+        runner = self.runner()
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            logs = pool.map(lambda p: git_history.patch_log(runner, root, names[p]), names)
+            return dict(zip(names, logs))
+
+    def git_touched_since(self, root: str, sha: str) -> frozenset[str] | None:
+        """Python paths the commits sha..HEAD changed; None when sha is not an ancestor."""
+        return git_history.touched_since(self.runner(), root, sha)

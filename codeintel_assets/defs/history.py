@@ -1,0 +1,102 @@
+"""History steps: hotspots (analytics.hotspots) and function_history
+(analytics.function_history), and the check that every function has one history row. Thin
+wiring: git runs through ToolService (tools/git_history.py), the tables are built in
+storage/history.py, the span trace is extract/line_trace.py."""
+
+import time
+
+import dagster as dg
+from pydantic import Field
+
+from codeintel_assets.defs.checks import metrics_per_node_check
+from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.extract import line_trace
+from codeintel_assets.extract.line_trace import Span
+from codeintel_assets.storage import history
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import FileDelta, ledger_digest
+from codeintel_assets.storage.incremental import ledger_version
+from codeintel_assets.tools.service import ToolService
+
+HOTSPOTS_DEPS = ("core.file_state", "core.ast_metrics")
+HISTORY_DEPS = ("core.goids",)
+
+
+class HistoryConfig(dg.Config):
+    window_days: int = Field(default=history.DEFAULT_WINDOW_DAYS,
+                             description="History window: days before the HEAD commit's time.")
+
+
+def _status_note(context, status: str, step_name: str) -> str:
+    if status == history.GIT:
+        return ""
+    why = ("not a Git checkout" if status == history.NO_GIT
+           else "the repository has no commits")
+    context.log.warning(f"{step_name}: {why}: history columns are zeros / NULL")
+    return why
+
+
+@step("hotspots", (history.HOTSPOTS,), "git log --numstat -M through ToolService (renames "
+      "followed), core.ast_metrics.complexity", HOTSPOTS_DEPS)
+def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: TargetRepo,
+             warehouse: Warehouse, tools: ToolService):
+    started = time.perf_counter()
+    files = warehouse.read("core.file_state", ["rel_path"],
+                           equal={"language": "python"}).column(0).to_pylist()
+    metrics = warehouse.read("core.ast_metrics", ["rel_path", "complexity"])
+    root = target.abs_root
+    head = tools.git_head(root)
+    churn = tools.git_churn(root, files) if head and head.sha else None
+    rows = history.hotspots(target.info().slug, warehouse.snapshot_commit(), files, metrics,
+                            head, churn, config.window_days)
+    yield from outputs(context, {history.HOTSPOTS: rows}, {
+        "history_status": history.status_of(head),
+        "note": _status_note(context, history.status_of(head), "hotspots"),
+        "window_days": config.window_days, "files": rows.num_rows,
+        "files_changed_in_window": sum(c > 0 for c in rows.column("commit_count").to_pylist()),
+        "wall_s": round(time.perf_counter() - started, 3)})
+
+
+@step("function_history", (history.FUNCTION_HISTORY,),
+      "git log -m -p -U0 -M per file through ToolService, each function's current span "
+      "traced back as git log -L does; spans from core.goids", HISTORY_DEPS)
+def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
+                     target: TargetRepo, warehouse: Warehouse, tools: ToolService):
+    started = time.perf_counter()
+    repo = target.info().slug
+    goids = warehouse.read("core.goids", ["commit", "goid", "rel_path", "qualname",
+                                          "start_line", "end_line", "name_line"],
+                           one_of={"kind": ["function", "method"]})
+    defs: dict[str, list[history.Definition]] = {}
+    for r in goids.to_pylist():
+        defs.setdefault(r["rel_path"], []).append(history.Definition(
+            r["goid"], r["rel_path"], r["qualname"],
+            Span(r["start_line"], r["end_line"], r["name_line"])))
+    upstream = warehouse.gateway().ledger(table("core.goids"), repo)
+    goids_fps = upstream[1] if upstream else {}
+    spec = table(history.FUNCTION_HISTORY)
+    stored = warehouse.gateway().ledger(spec, repo)
+    # core.goids' snapshot commit (core.file_state's, which this step does not read)
+    commit = goids.column("commit")[0].as_py() if goids.num_rows else target.info().commit
+    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}")
+    update = history.update_function_history(
+        warehouse.gateway(), repo, target.abs_root, commit, tools,
+        config.window_days, defs, goids_fps, version, full=warehouse.full_rebuild)
+    delta = FileDelta(update.rows, (), update.ledger, version, commit, True, planned_against=ledger_digest(stored))
+    yield from outputs(context, {history.FUNCTION_HISTORY: delta}, {
+        "history_status": update.status,
+        "note": _status_note(context, update.status, "function_history"),
+        "mode": "full" if update.full else "incremental", "reason": update.reason,
+        "window_days": config.window_days, "functions": update.rows.num_rows,
+        "files": len(defs), "files_read": len(update.files_read),
+        "read_paths": dg.MetadataValue.json(list(update.files_read[:100])),
+        "wall_s": round(time.perf_counter() - started, 3)})
+
+
+HISTORY_ASSETS = [hotspots, function_history]
+HISTORY_CHECKS = [
+    metrics_per_node_check(history.FUNCTION_HISTORY, "core.goids", "goid",
+                           "one_row_per_function_goid", "kind IN ('function', 'method')",
+                           "function and method "),
+]

@@ -1,0 +1,288 @@
+"""analytics.hotspots and analytics.function_history from Git history (README: "Hotspots and
+function history"). Free of Dagster: the git passes come in through a `GitSource` (ToolService
+implements it), rows go out as Arrow; the derived columns are SQL in an in-memory DuckDB.
+
+The window: commits whose author time is within `window_days` days before HEAD's committer
+time (anchored at the HEAD commit, not the clock, so a rebuild of one commit gives the same
+rows). function_history updates per file: a file's history is read again when a commit since
+the stored snapshot touched it, its core.goids rows changed, or the oldest in-window commit of
+one of its functions left the window; the other files' rows are carried over and only their
+cheap columns (age_days, stability_bucket, window_days) recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from codeintel_assets.extract import line_trace
+from codeintel_assets.extract.line_trace import Span, SpanHistory
+from codeintel_assets.storage import queries
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import StorageGateway
+from codeintel_assets.tools.git_history import ChurnLog, Head, PatchCommit
+
+HOTSPOTS = "analytics.hotspots"
+FUNCTION_HISTORY = "analytics.function_history"
+DEFAULT_WINDOW_DAYS = 365
+NEW_DAYS = 30  # stability_bucket 'new': def line introduced this many days before HEAD
+VOLATILE_CHURN, VOLATILE_COMMITS = 1.0, 5
+GIT, NO_GIT, NO_COMMITS = "git", "no_git", "no_commits"
+_DAY = 86400
+
+
+class GitSource(Protocol):
+    """The git passes the tables need (ToolService's git_* methods)."""
+
+    def git_head(self, root: str) -> Head | None: ...
+
+    def git_churn(self, root: str, current: Sequence[str]) -> ChurnLog: ...
+
+    def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
+                       ) -> dict[str, list[PatchCommit]]: ...
+
+    def git_touched_since(self, root: str, sha: str) -> frozenset[str] | None: ...
+
+
+def status_of(head: Head | None) -> str:
+    """history_status of a repository whose HEAD is `head` (None: not a Git checkout)."""
+    return NO_GIT if head is None else (NO_COMMITS if not head.sha else GIT)
+
+
+# ---- hotspots --------------------------------------------------------------------------------
+
+_HOTSPOTS_SQL = """
+WITH agg AS (
+  SELECT f.rel_path,
+         count(DISTINCT c.sha) FILTER (WHERE c.author_ts >= $start) AS commit_count,
+         count(DISTINCT c.email) FILTER (WHERE c.author_ts >= $start) AS author_count,
+         coalesce(sum(c.added) FILTER (WHERE c.author_ts >= $start), 0) AS lines_added,
+         coalesce(sum(c.deleted) FILTER (WHERE c.author_ts >= $start), 0) AS lines_deleted,
+         max(c.author_ts) AS last_ts
+  FROM files f LEFT JOIN changes c USING (rel_path) GROUP BY f.rel_path),
+scored AS (
+  SELECT a.*, coalesce(m.complexity, 0) AS complexity,
+         ln(1 + a.commit_count) / nullif(ln(1 + max(a.commit_count) OVER ()), 0) AS change_n,
+         ln(1 + coalesce(m.complexity, 0))
+           / nullif(ln(1 + max(coalesce(m.complexity, 0)) OVER ()), 0) AS complexity_n
+  FROM agg a LEFT JOIN metrics m USING (rel_path))
+SELECT $repo AS repo, $commit AS "commit", rel_path,
+       commit_count::INTEGER AS commit_count, author_count::INTEGER AS author_count,
+       lines_added::INTEGER AS lines_added, lines_deleted::INTEGER AS lines_deleted,
+       (lines_added + lines_deleted)::INTEGER AS churn,
+       make_timestamp(last_ts::BIGINT * 1000000) AS last_changed_at,
+       complexity::INTEGER AS complexity,
+       coalesce(sqrt(change_n * complexity_n), 0.0) AS score,
+       $window::INTEGER AS window_days, $status AS history_status
+FROM scored ORDER BY rel_path
+"""
+
+
+def hotspots(repo: str, commit: str, files: Sequence[str], complexity: pa.Table,
+             head: Head | None, churn: ChurnLog | None, window_days: int) -> pa.Table:
+    """analytics.hotspots rows: one per path of `files` (the scanned Python files), with
+    `complexity` (rel_path, complexity: core.ast_metrics) and the `churn` of the history
+    before `head` (None without history: zeros, history_status says why)."""
+    changes = [(path, c.sha, c.email, c.author_ts, c.added, c.deleted)
+               for path, commits in (churn.commits.items() if churn else ())
+               for c in commits]
+    names = ("rel_path", "sha", "email", "author_ts", "added", "deleted")
+    con = duckdb.connect()
+    con.register("files", pa.table({"rel_path": pa.array(list(files), pa.string())}))
+    con.register("changes", pa.table(
+        {n: pa.array([r[i] for r in changes], t) for i, (n, t) in enumerate(zip(names, (
+            pa.string(), pa.string(), pa.string(), pa.int64(), pa.int64(), pa.int64())))}))
+    con.register("metrics", complexity)
+    start = (head.ts - window_days * _DAY) if head and head.sha else 0
+    out = con.sql(_HOTSPOTS_SQL, params={"repo": repo, "commit": commit, "start": start,
+                                      "window": window_days,
+                                      "status": status_of(head)}).to_arrow_table()
+    return out
+
+
+# ---- function_history -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A function or method of core.goids: its GOID, file, qualname and span."""
+
+    goid: object
+    rel_path: str
+    qualname: str
+    span: Span
+
+
+_RAW = pa.schema([("goid", pa.decimal128(38, 0)), ("rel_path", pa.string()),
+                  ("qualname", pa.string()), ("created_in_commit", pa.string()),
+                  ("created_ts", pa.int64()), ("last_modified_commit", pa.string()),
+                  ("last_modified_ts", pa.int64()), ("commit_count", pa.int32()),
+                  ("author_count", pa.int32()), ("lines_added", pa.int32()),
+                  ("lines_deleted", pa.int32()), ("span_lines", pa.int32()),
+                  ("oldest_in_window_ts", pa.int64())])
+
+
+def history_rows(defs: Sequence[Definition], histories: Sequence[SpanHistory],
+                 log: Sequence[PatchCommit], start_ts: int) -> list[dict]:
+    """Raw rows (the _RAW schema) of `defs` of one file from their traces over the file's
+    `log`; counts only commits with author time >= `start_ts` (the window)."""
+    meta = {c.sha: c for c in log}
+    out = []
+    for d, h in zip(defs, histories):
+        window = [c for c in h.changes if meta[c.sha].author_ts >= start_ts]
+        created = h.created_in or (h.changes[-1].sha if h.changes else None)
+        last = h.changes[0].sha if h.changes else None
+        out.append({
+            "goid": d.goid, "rel_path": d.rel_path, "qualname": d.qualname,
+            "created_in_commit": created,
+            "created_ts": meta[created].author_ts if created else None,
+            "last_modified_commit": last,
+            "last_modified_ts": meta[last].author_ts if last else None,
+            "commit_count": len(window),
+            "author_count": len({meta[c.sha].email for c in window}),
+            "lines_added": sum(c.added for c in window),
+            "lines_deleted": sum(c.deleted for c in window),
+            "span_lines": d.span.end - d.span.start + 1,
+            "oldest_in_window_ts": min((meta[c.sha].author_ts for c in window), default=None),
+        })
+    return out
+
+
+def trace_file(path: str, defs: Sequence[Definition], log: Sequence[PatchCommit],
+               start_ts: int) -> list[dict]:
+    """Raw rows of one file's definitions (see history_rows)."""
+    spans = [d.span for d in defs]
+    return history_rows(defs, line_trace.trace_spans(log, path, spans), log, start_ts)
+
+
+def raw_table(rows: Sequence[dict]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=_RAW)
+
+
+_FINAL_SQL = f"""
+SELECT $repo AS repo, $commit AS "commit", goid, rel_path, qualname, created_in_commit,
+       make_timestamp(created_ts * 1000000) AS created_at, last_modified_commit,
+       make_timestamp(last_modified_ts * 1000000) AS last_modified_at,
+       CASE WHEN created_ts IS NULL THEN NULL
+            ELSE ($head_ts - created_ts) / {_DAY}.0 END AS age_days,
+       commit_count, author_count, lines_added, lines_deleted,
+       (lines_added + lines_deleted) / greatest(span_lines, 1)::DOUBLE AS churn_score,
+       CASE WHEN created_ts IS NOT NULL AND $head_ts - created_ts <= {NEW_DAYS * _DAY}
+              THEN 'new'
+            WHEN (lines_added + lines_deleted) / greatest(span_lines, 1)::DOUBLE
+                   >= {VOLATILE_CHURN} OR commit_count >= {VOLATILE_COMMITS} THEN 'volatile'
+            WHEN commit_count > 0 THEN 'active'
+            ELSE 'stable' END AS stability_bucket,
+       $window::INTEGER AS window_days
+FROM raw ORDER BY rel_path, goid
+"""
+
+
+def finish(repo: str, commit: str, raw: pa.Table, head: Head | None, window_days: int
+           ) -> pa.Table:
+    """analytics.function_history rows from raw rows: age, churn_score, stability_bucket and
+    window_days against HEAD (`head` None or without commits: NULL commits, zero counts,
+    bucket 'stable')."""
+    con = duckdb.connect()
+    con.register("raw", raw)
+    return con.sql(_FINAL_SQL, params={"repo": repo, "commit": commit,
+                                    "head_ts": head.ts if head and head.sha else 0,
+                                    "window": window_days}).to_arrow_table()
+
+
+# ---- the per-file update ---------------------------------------------------------------------
+
+_CARRIED_SQL = """
+SELECT s.goid, s.rel_path, s.qualname, s.created_in_commit,
+       epoch(s.created_at)::BIGINT AS created_ts, s.last_modified_commit,
+       epoch(s.last_modified_at)::BIGINT AS last_modified_ts, s.commit_count, s.author_count,
+       s.lines_added, s.lines_deleted, d.span_lines, NULL::BIGINT AS oldest_in_window_ts
+FROM stored s JOIN spans d USING (goid)
+"""
+
+
+@dataclass(frozen=True)
+class HistoryUpdate:
+    """function_history after an update: every row of the repository, the ledger (rel_path
+    -> `<core.goids fingerprint>|<oldest in-window commit time or ->`), the files whose
+    history was read, and why (full rebuild or not)."""
+
+    rows: pa.Table
+    ledger: dict[str, str]
+    files_read: tuple[str, ...]
+    full: bool
+    reason: str
+    status: str
+
+
+def _fingerprint(goids_fp: str, oldest: int | None) -> str:
+    return f"{goids_fp}|{'-' if oldest is None else oldest}"
+
+
+def _stale(stored: str | None, goids_fp: str, start: int) -> bool:
+    """Whether a file's stored rows are out of date: new file, changed definitions, or a
+    counted commit fell out of the window."""
+    if stored is None:
+        return True
+    fp, _, oldest = stored.rpartition("|")
+    return fp != goids_fp or (oldest != "-" and int(oldest) < start)
+
+
+def update_function_history(gateway: StorageGateway, repo: str, root: str, commit: str,
+                            git: GitSource, window_days: int,
+                            defs: Mapping[str, Sequence[Definition]],
+                            goids_fps: Mapping[str, str], version: str,
+                            full: bool = False) -> HistoryUpdate:
+    """function_history of the definitions `defs` (rel_path -> its functions and methods),
+    reading the history of only the files that need it (module docstring). `goids_fps`:
+    rel_path -> core.goids ledger fingerprint; `version`: the table's ledger version (a
+    change, or `full`, rebuilds every file)."""
+    spec = table(FUNCTION_HISTORY)
+    head = git.git_head(root)
+    status = status_of(head)
+    start = head.ts - window_days * _DAY if head else 0
+    stored = gateway.ledger(spec, repo)
+    previous = queries.rows(gateway, spec, repo, ["commit"]) if stored else \
+        pa.table({"commit": pa.array([], pa.string())})
+    prev_commit = previous.column(0)[0].as_py() if previous.num_rows else ""
+    reason = ("full rebuild requested" if full else "no ledger" if stored is None
+              else "version changed" if stored[0] != version else "no Git history"
+              if status != GIT else "")
+    touched: frozenset[str] | None = frozenset()
+    if not reason and prev_commit != head.sha:
+        touched = git.git_touched_since(root, prev_commit) if prev_commit else None
+        reason = "" if touched is not None else "previous commit is not an ancestor of HEAD"
+    old = stored[1] if stored and not reason else {}
+    read = sorted(p for p in defs if reason or p in (touched or ()) or
+                  _stale(old.get(p), goids_fps.get(p, ""), start))
+    raw_rows: list[dict] = []
+    ledger = {p: old[p] for p in defs if p not in read and p in old}
+    if status == GIT and read:
+        churn = git.git_churn(root, read)
+        logs = git.git_patch_logs(root, {p: churn.names.get(p, (p,)) for p in read})
+        for path in read:
+            rows = trace_file(path, defs[path], logs.get(path, []), start)
+            raw_rows += rows
+            ledger[path] = _fingerprint(goids_fps.get(path, ""), min(
+                (r["oldest_in_window_ts"] for r in rows if r["oldest_in_window_ts"]),
+                default=None))
+    else:
+        raw_rows = [history_rows([d], [SpanHistory()], [], start)[0]
+                    for p in read for d in defs[p]]
+        ledger.update({p: _fingerprint(goids_fps.get(p, ""), None) for p in read})
+    carried = [p for p in defs if p not in read]
+    raw = raw_table(raw_rows)
+    if carried:
+        con = duckdb.connect()
+        con.register("stored", queries.rows(gateway, spec, repo, paths=carried))
+        con.register("spans", pa.table({
+            "goid": pa.array([d.goid for p in carried for d in defs[p]], pa.decimal128(38, 0)),
+            "span_lines": pa.array([d.span.end - d.span.start + 1 for p in carried
+                                    for d in defs[p]], pa.int32())}))
+        raw = pa.concat_tables([raw, con.sql(_CARRIED_SQL).to_arrow_table().cast(_RAW)])
+    return HistoryUpdate(finish(repo, commit, raw, head, window_days), ledger, tuple(read),
+                         bool(reason), reason or "incremental", status)

@@ -139,3 +139,16 @@ def test_plain_folder_gives_zeros(tmp_path):
                     "FROM analytics.function_history") == [(None, 0, "stable")]
     meta = next(m.metadata for m in result.asset_materializations_for_node("hotspots"))
     assert meta["history_status"].value == "no_git"
+
+
+def test_patch_log_parsing_keeps_hunk_lines_out_of_headers():
+    """A removed line reading `-- x` shows as `--- x` in a hunk: not a file header."""
+    from codeintel_assets.tools.git_history import FileDiff, Hunk, parse_patch_log
+
+    text = ("commit " + "a" * 40 + " " + "b" * 40 + "\ntree " + "c" * 40 + "\nparent " +
+            "b" * 40 + "\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 "
+            "+0000\n\n    msg\n\ndiff --git a/p.py b/p.py\nindex 1..2 100644\n--- a/p.py\n"
+            "+++ b/p.py\n@@ -3 +3 @@ def f():\n--- x\n+++ y\n")
+    [commit] = parse_patch_log(text)
+    assert commit.email == "a@x" and commit.author_ts == 1700000000
+    assert commit.diffs == {0: [FileDiff("p.py", "p.py", (Hunk(3, 1, 3, 1),))]}

@@ -208,6 +208,8 @@ def _diff_line(diff: dict, line: str) -> None:
         if m:
             diff["hunks"].append(Hunk(int(m.group(1)), int(m.group(2) or 1),
                                       int(m.group(3)), int(m.group(4) or 1)))
+    elif diff["hunks"]:
+        return  # a hunk's line: a removed "-- x" reads as a "--- " header otherwise
     elif line.startswith("--- "):
         diff["old"] = None if line == "--- /dev/null" else line[6:].rstrip("\t")
     elif line.startswith("+++ "):

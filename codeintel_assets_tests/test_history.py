@@ -11,7 +11,14 @@ import subprocess
 from pathlib import Path
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import GIT_ENV, checks, git, make_git_repo, rows, write_files
+from codeintel_assets_tests.conftest import (
+    GIT_ENV,
+    checks,
+    git,
+    make_git_repo,
+    rows,
+    write_files,
+)
 
 SELECT = "*analytics/hotspots,*analytics/function_history"
 

@@ -6,13 +6,17 @@ one `git log --numstat -M` pass, and per-file patch logs (`git log -m -p -U0 -M`
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from codeintel_assets.tools.git import _NO_LOCKS, repo_info
-from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError, ToolRunner
+from codeintel_assets.tools.runner import (
+    ToolExecutionError,
+    ToolNotFoundError,
+    ToolRunner,
+)
 
 # Python sources: what core.file_state calls language 'python'.
 PY_PATHSPEC = ("*.py", "*.pyi")

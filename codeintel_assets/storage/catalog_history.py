@@ -37,8 +37,8 @@ last_modified_at TIMESTAMP -- author time of last_modified_commit
 age_days DOUBLE -- days from created_at to the HEAD commit's time
 commit_count INTEGER -- commits in the window that changed its span (git log -L within the window)
 author_count INTEGER -- distinct author emails of those commits
-lines_added INTEGER -- lines those commits added inside the span
-lines_deleted INTEGER -- lines those commits deleted inside the span
+lines_added INTEGER -- lines those commits added inside the span (zero-context diffs)
+lines_deleted INTEGER -- lines those commits removed at the span: the preimage lines of their hunks touching it
 churn_score DOUBLE -- (lines_added + lines_deleted) / current span length, within the window (README: function history)
 stability_bucket VARCHAR -- new | volatile | active | stable (README: function history)
 window_days INTEGER -- length of the window, days before the HEAD commit's time

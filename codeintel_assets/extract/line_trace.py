@@ -173,11 +173,11 @@ def _step(commit: PatchCommit, parents: tuple[str, ...], i: int, item: _Item,
     for parent, old_path, mapped, line in passes:
         if not parent or old_path is None:
             continue
+        # Where the span (or the def line) is unchanged against a parent, only the first
+        # such parent is followed; a changed def line has found its commit.
         live = item.live and (not range_same or range_same[0][0] == parent) \
             and mapped.start <= mapped.end
-        if item.line is not None and line_same and line_same[0][0] != parent:
-            line = None
-        if item.line is None or not line_same:
+        if not line_same or line_same[0][0] != parent:
             line = None
         if live or line is not None:
             _merge(pending.setdefault(parent, {}), i,

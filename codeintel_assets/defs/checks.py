@@ -81,6 +81,9 @@ GRAPH_CHECKS = [
     metrics_per_node_check("analytics.function_metrics", "core.goids", "goid",
                            "one_row_per_function_goid", "kind IN ('function', 'method')",
                            "function and method "),
+    metrics_per_node_check("analytics.goid_risk_factors", "core.goids", "goid",
+                           "one_row_per_function_goid", "kind IN ('function', 'method')",
+                           "function and method "),
 ]
 
 

@@ -72,3 +72,39 @@ executable_lines INTEGER -- the function's executable lines
 coverage_ratio DOUBLE -- covered_lines / executable_lines
 last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status)
 """)
+
+_table("analytics", "goid_risk_factors", ("repo", "goid"),
+       "One row per function and method GOID: the risk inputs, a score per component in [0, 1], "
+       "their weighted mean risk_score and the components that drove it (storage/risk.py; "
+       "README: risk).", """
+goid DECIMAL(38,0) -- the def's GOID (as core.goids)
+rel_path VARCHAR -- the defining file
+qualname VARCHAR -- module-qualified qualname (as core.goids)
+lineno INTEGER -- line of the `def` keyword
+end_lineno INTEGER -- last line of the def
+cyclomatic_complexity INTEGER -- analytics.function_metrics
+cognitive_complexity INTEGER -- analytics.function_metrics
+loc INTEGER -- analytics.function_metrics
+typedness_bucket VARCHAR -- analytics.function_types
+coverage_ratio DOUBLE -- analytics.coverage_functions; NULL with nothing executable or no test run
+tested BOOLEAN -- analytics.coverage_functions
+untested_reason VARCHAR -- analytics.coverage_functions
+covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
+failing_tests INTEGER -- of those, tests whose status is failed or error
+static_errors INTEGER -- diagnostics of severity error (pyright, pyrefly, ruff; analytics.diagnostics) on its lines from lineno to end_lineno
+file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
+file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
+hotspot_score DOUBLE -- its file's analytics.hotspots.score
+owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
+tags JSON -- its file's tags (core.modules.tags)
+complexity_risk DOUBLE -- max((min(cyclomatic, 21) - 1) / 20, min(cognitive, 30) / 30)
+coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
+typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0
+static_error_risk DOUBLE -- 1 - 0.5^static_errors
+churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); 0 without history
+hotspot_risk DOUBLE -- hotspot_score
+failing_test_risk DOUBLE -- 1 when a covering test failed, else 0; NULL without a test run
+risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: README: risk)
+risk_level VARCHAR -- high (risk_score >= high threshold) | medium (>= medium threshold) | low
+risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]}
+""")

@@ -119,3 +119,7 @@ FROM graph.call_graph_edges e
 LEFT JOIN graph.call_graph_nodes cr ON cr.repo = e.repo AND cr.goid = e.caller_goid
 LEFT JOIN graph.call_graph_nodes ce ON ce.repo = e.repo AND ce.goid = e.callee_goid
 """)
+
+
+# The function layer's views register themselves on import, as the catalog modules do.
+from codeintel_assets.storage import views_functions  # noqa: E402,F401

@@ -1,11 +1,11 @@
 """The function layer's views: docs.v_function_summary (one row per function with its metrics,
 types and risk), docs.v_test_to_function (which test ran which function) and docs.v_file_summary
-(one row per file). Registered in storage/views.py's VIEWS, as the catalog modules register
+(one row per file). Registered in VIEWS (storage/view_spec.py), as the catalog modules register
 tables."""
 
 from __future__ import annotations
 
-from codeintel_assets.storage.views import define_view
+from codeintel_assets.storage.view_spec import define_view
 
 FUNCTION_SUMMARY = define_view(
     "docs", "v_function_summary",

@@ -112,9 +112,8 @@ def test_fails():
 ''',
 }
 SELECT = "*analytics/coverage_functions,*analytics/test_coverage_edges"
-# The files coverage.py measured, with their module names (src/ is a source root).
-MEASURED = {"src/shop/cart.py": "shop.cart", "tests/base.py": "base",
-            "tests/test_cart.py": "test_cart"}
+# The files coverage.py measures (src/shop/unused.py is never imported).
+MEASURED = ("src/shop/cart.py", "tests/base.py", "tests/test_cart.py")
 
 
 @pytest.fixture(scope="module")
@@ -136,28 +135,31 @@ def q(db: Path, sql: str) -> list[tuple]:
 
 
 def _scopes(source: str) -> tuple[dict[str, tuple[int, int, bool]], list]:
-    """qualname (module-less, as __qualname__) -> (first body line, end line, one-line def)
-    of every def, and every (first body line, end line, qualname or None for a class) scope:
-    a scope's own lines start at its body (the def/class line and decorators belong to the
-    enclosing scope)."""
+    """qualname (module-less, as __qualname__, `#N` for redefinitions) -> (first body line,
+    end line, one-line def) of every def, and every (first body line, end line, qualname or
+    None for a class) scope: a scope's own lines start at its body (the def/class line and
+    decorators belong to the enclosing scope)."""
     functions, scopes = {}, []
+    seen: dict[str, int] = defaultdict(int)
 
-    def visit(node, prefix: str, in_function: bool) -> None:
+    def visit(node, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 qual = f"{prefix}{child.name}"
+                seen[qual] += 1  # the N-th definition of a name is `name#N` (CATALOG.md)
+                key = qual if seen[qual] == 1 else f"{qual}#{seen[qual]}"
                 first = child.body[0]  # its decorators are part of the body
                 start = min([first.lineno, *(d.lineno for d in
                                              getattr(first, "decorator_list", ()))])
                 is_def = not isinstance(child, ast.ClassDef)
                 if is_def:
-                    functions[qual] = (start, child.end_lineno, start == child.lineno)
-                scopes.append((start, child.end_lineno, qual if is_def else None))
-                visit(child, f"{qual}.<locals>." if is_def else f"{qual}.", is_def)
+                    functions[key] = (start, child.end_lineno, start == child.lineno)
+                scopes.append((start, child.end_lineno, key if is_def else None))
+                visit(child, f"{qual}.<locals>." if is_def else f"{qual}.")
             else:
-                visit(child, prefix, in_function)
+                visit(child, prefix)
 
-    visit(ast.parse(source), "", False)
+    visit(ast.parse(source), "")
     return functions, scopes
 
 
@@ -187,27 +189,60 @@ def independent(data_file: Path, root: Path, rel: str, module: str) -> dict:
     return {f"{module}.{q}": (e, c, dict(t)) for q, (e, c, t) in out.items()}
 
 
-def test_agrees_with_coverage_py_and_ast(coverage_run):
-    """Every function's executable and covered lines and every (test, function) edge's
-    covered lines equal what coverage.py's API and ast scopes give."""
-    repo, db, _ = coverage_run
+def compare(repo: Path, db: Path) -> tuple[dict, dict]:
+    """(ours, independent): qualname -> (executable lines, covered lines, {test: lines}) of
+    every function of the files coverage.py measured, from the tables and from `independent`
+    on the run's own data file."""
     data_file = next((db.parent / "testruns").rglob(".coverage"))
+    modules = dict(q(db, "SELECT rel_path, qualname FROM core.goids WHERE kind = 'module'"))
+    measured = [r[0] for r in q(db, "SELECT DISTINCT rel_path FROM analytics.coverage_lines")]
     expected = {}
-    for rel, module in MEASURED.items():
-        expected.update(independent(data_file, repo, rel, module))
+    for rel in measured:
+        expected.update(independent(data_file, repo, rel, modules[rel]))
     edges: dict[str, dict[str, int]] = defaultdict(dict)
     for qual, test, lines in q(db, "SELECT qualname, test_id, covered_lines "
                                    "FROM analytics.test_coverage_edges"):
         edges[qual][test] = lines
-    got = {r[0]: (r[1], r[2], edges[r[0]]) for r in q(db, f"""
+    got = {r[0]: (r[1], r[2], edges[r[0]]) for r in q(db, """
         SELECT qualname, executable_lines, covered_lines FROM analytics.coverage_functions
-        WHERE rel_path IN {tuple(MEASURED)}""")}
-    assert set(got) == set(expected) and len(got) == 16
+        WHERE rel_path IN (SELECT rel_path FROM analytics.coverage_lines)""")}
+    return got, expected
+
+
+def assert_agreement(got: dict, expected: dict, label: str) -> None:
+    assert set(got) == set(expected)
     agree = sum(got[k] == expected[k] for k in expected)
-    print(f"agreement with coverage.py + ast: {agree}/{len(expected)} functions, "
-          f"{sum(len(e[2]) for e in expected.values())} edges")
+    edges = sum(len(e[2]) for e in expected.values())
+    print(f"{label}: agreement with coverage.py + ast: {agree}/{len(expected)} functions "
+          f"(lines and edges), {edges} edges")
     assert agree == len(expected), {k: (got[k], expected[k]) for k in expected
                                     if got[k] != expected[k]}
+
+
+def test_agrees_with_coverage_py_and_ast(coverage_run):
+    """Every function's executable and covered lines and every (test, function) edge's
+    covered lines equal what coverage.py's API and ast scopes give."""
+    repo, db, _ = coverage_run
+    got, expected = compare(repo, db)
+    assert set(MEASURED) == {r[0] for r in q(db, "SELECT rel_path FROM analytics.coverage_lines")}
+    assert len(got) == 16
+    assert_agreement(got, expected, "shop")
+
+
+def test_agrees_on_radons_own_suite(tmp_path):
+    """The same on a real project's suite: radon 6.0.1 (a test-only pin) with its tests, from
+    the venv (404 tests: parametrized, classes, redefinitions, property setters; its tests
+    needing pytest-mock are errors)."""
+    radon = Path(pytest.importorskip("radon").__file__).parent
+    repo = tmp_path / "radon"
+    shutil.copytree(radon, repo / "radon", ignore=shutil.ignore_patterns("__pycache__"))
+    make_git_repo(repo, {})
+    db = tmp_path / "radon.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=["tests"],
+                           console_log=False).success
+    got, expected = compare(repo, db)
+    assert len(got) > 200 and sum(len(e[2]) for e in expected.values()) > 1500
+    assert_agreement(got, expected, "radon")
 
 
 def test_ownership_rules(coverage_run):

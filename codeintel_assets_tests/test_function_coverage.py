@@ -243,6 +243,7 @@ def test_agrees_on_radons_own_suite(tmp_path):
     got, expected = compare(repo, db)
     assert len(got) > 200 and sum(len(e[2]) for e in expected.values()) > 1500
     assert_agreement(got, expected, "radon")
+    assert q(db, "SELECT count(*), count(test_goid) FROM analytics.test_catalog") == [(404, 404)]
 
 
 def test_ownership_rules(coverage_run):

@@ -18,7 +18,8 @@ definition's own lines run from the line after its `def`/`class` line to its end
 - a def written on one line (`def f(): return 1`) owns that line: it is covered only when a
   test's context ran it (the import-time run of the def records no test context; a module a
   test imports inside its own body is the exception). The whole span on one line is the only
-  case where coverage.py cannot tell the def statement from the body.
+  case where coverage.py cannot tell the def statement from the body; a body that starts on the
+  def line and goes on below it is reported at the def line, so it is the parent's.
 
 The innermost owner per line is found as storage/symbol_uses.py finds it: definitions
 exploded into their own lines, semi-joined to the lines coverage has, arg_min by span.

@@ -18,6 +18,7 @@ import dagster as dg
 from codeintel_assets import launch
 from codeintel_assets.defs.callgraph import CALLGRAPH_ASSETS, CALLGRAPH_CHECKS
 from codeintel_assets.defs.checks import build_checks
+from codeintel_assets.defs.coverage import COVERAGE_ASSETS
 from codeintel_assets.defs.graphs import GRAPH_ASSETS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.io_manager import DuckDBIOManager
@@ -29,7 +30,8 @@ from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.defs.views import VIEW_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *RISK_ASSETS,
+ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
+          *RISK_ASSETS,
           *VIEW_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")
 

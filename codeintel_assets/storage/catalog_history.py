@@ -46,31 +46,34 @@ window_days INTEGER -- length of the window, days before the HEAD commit's time
 
 _table("analytics", "coverage_functions", ("repo", "goid"),
        "One row per function and method GOID: its lines' coverage in the shared test run. A "
-       "line belongs to its innermost definition: a nested def's lines are not its parent's.",
+       "line belongs to its innermost definition: a nested def's lines are not its parent's, "
+       "a method's not its class's; the def line and decorators are the enclosing scope's "
+       "(README: coverage per function).",
        """
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
 qualname VARCHAR -- module-qualified qualname (as core.goids)
-executable_lines INTEGER -- lines of its own that coverage.py counts as statements
-covered_lines INTEGER -- those that ran
+executable_lines INTEGER -- lines of its own (after its def line, nested defs' excluded) that coverage.py counts as statements
+covered_lines INTEGER -- those that ran in the test run (in a test or outside one: collection, a module-level call; a one-line def's line only in a test)
 coverage_ratio DOUBLE -- covered_lines / executable_lines; NULL with nothing executable
 test_count INTEGER -- distinct tests (contexts) that ran one of its lines
-tested BOOLEAN -- at least one of its lines ran
-untested_reason VARCHAR -- NULL when tested; else no_coverage_data (no test run) | file_not_measured | no_executable_lines | not_executed
+tested BOOLEAN -- covered_lines > 0: at least one of its executable lines ran
+untested_reason VARCHAR -- NULL when tested; else no_coverage_data (no coverage rows of core.goids' commit: no test run) | file_not_measured (coverage.py never saw the file) | no_executable_lines | not_executed
 """)
 
 _table("analytics", "test_coverage_edges", ("repo", "test_id", "goid"),
        "Which test ran which function: one row per (test, function or method GOID) with a "
-       "line the test ran (coverage_lines.contexts; a line belongs to its innermost def).", """
+       "line the test ran (coverage_lines.contexts; a line belongs to its innermost def, as "
+       "in analytics.coverage_functions).", """
 test_id VARCHAR -- pytest node id (as analytics.test_catalog.test_id)
 goid DECIMAL(38,0) -- the function's GOID (as core.goids)
 rel_path VARCHAR -- the function's file
 qualname VARCHAR -- the function's module-qualified qualname
-test_goid DECIMAL(38,0) -- GOID of the test function (as analytics.test_catalog.test_goid)
-covered_lines INTEGER -- the function's lines this test ran
+test_goid DECIMAL(38,0) -- GOID of the test function (as analytics.test_catalog.test_goid: the defining function of an inherited or parametrized test)
+covered_lines INTEGER -- the function's executable lines this test ran (its setup and teardown included)
 executable_lines INTEGER -- the function's executable lines
 coverage_ratio DOUBLE -- covered_lines / executable_lines
-last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status)
+last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status; NULL when the catalog has no such test)
 """)
 
 _table("analytics", "goid_risk_factors", ("repo", "goid"),

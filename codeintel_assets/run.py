@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 
@@ -127,8 +128,8 @@ def steps() -> list[dict]:
 
 def summary(target: str | None = None, db: str | None = None,
             fleet: str | os.PathLike | None = None) -> dict:
-    """Rows per table for the target repository and its ten most complex files (in the
-    fleet at `fleet`: its partition's database)."""
+    """Rows per table for the target repository, its ten most complex files and its ten
+    riskiest functions (in the fleet at `fleet`: its partition's database)."""
     from codeintel_assets.storage.catalog import TABLES
     from codeintel_assets.storage.queries import repo_summary
 
@@ -137,7 +138,8 @@ def summary(target: str | None = None, db: str | None = None,
     found = repo_summary(gateway, repo, list(TABLES))
     return {"repo": repo, "db": str(gateway.db_path), "rows": found.rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
-                                   for p, c, n in found.most_complex_files]}
+                                   for p, c, n in found.most_complex_files],
+            "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions]}
 
 
 def query(sql: str, target: str | None = None, db: str | None = None,
@@ -190,4 +192,9 @@ def format_summary(info: dict) -> str:
     lines += ["", "ten most complex files (decision points, lines):"]
     lines += [f"  {f['complexity']:>6} {f['loc']:>7}  {f['rel_path']}"
               for f in info["most_complex_files"]]
+    if info.get("riskiest_functions"):
+        lines += ["", "ten riskiest functions (risk 0-1, level, where, top reasons):"]
+        lines += [f"  {f['risk_score']:.2f} {f['risk_level']:<6} {f['qualname']} "
+                  f"({f['rel_path']}:{f['lineno']}): {'; '.join(f['reasons'])}"
+                  for f in info["riskiest_functions"]]
     return "\n".join(lines)

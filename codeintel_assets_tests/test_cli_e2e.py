@@ -207,7 +207,8 @@ def test_codeintel_steps(workdir: Path):
     assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
                            "config_ingest", "goids", "typing_ingest", "coverage_ingest",
                            "tests_ingest", "scip_ingest", "crosswalk", "callgraph",
-                           "import_graph", "symbol_uses", "graph_metrics", "docs_views"]
+                           "import_graph", "symbol_uses", "graph_metrics",
+                           "coverage_functions", "test_coverage_edges", "docs_views"]
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
@@ -229,9 +230,12 @@ def test_codeintel_steps(workdir: Path):
     assert steps["typing_ingest"]["requires"] == ["ast_extract", "repo_scan"]
     for name in ("coverage_ingest", "scip_ingest"):
         assert steps[name]["requires"] == ["repo_scan"], name
-    # test_goid is a join to core.goids (issue 9), beyond CATALOG.md's step graph (README).
-    assert steps["tests_ingest"]["requires"] == ["goids", "repo_scan"]
-    assert steps["tests_ingest"]["reads"] == ["core.file_state", "core.goids", "core.modules"]
+    # test_goid is a join to core.goids (issue 9), along the class's MRO for an inherited
+    # test (core.definition_refs' bases, core.imports' re-exports), beyond CATALOG.md's step
+    # graph (README).
+    assert steps["tests_ingest"]["requires"] == ["ast_extract", "goids", "repo_scan"]
+    assert steps["tests_ingest"]["reads"] == ["core.definition_refs", "core.file_state",
+                                              "core.goids", "core.imports", "core.modules"]
     assert steps["scip_ingest"]["tables"] == ["core.scip_occurrences", "core.scip_symbols",
                                               "index.scip"]
     assert steps["crosswalk"]["requires"] == ["cst_extract", "goids", "scip_ingest"]
@@ -252,6 +256,14 @@ def test_codeintel_steps(workdir: Path):
     assert steps["callgraph"]["reads"] == ["core.call_sites", "core.definition_refs",
                                            "core.goids", "core.imports", "core.scip_occurrences",
                                            "core.scip_symbols"]
+    # The coverage steps (CATALOG.md: coverage_functions | goids, coverage_ingest;
+    # test_coverage_edges | goids, coverage_ingest, tests_ingest).
+    assert steps["coverage_functions"]["requires"] == ["coverage_ingest", "goids"]
+    assert steps["coverage_functions"]["reads"] == ["analytics.coverage_lines", "core.goids"]
+    assert steps["test_coverage_edges"]["requires"] == ["coverage_ingest", "goids",
+                                                        "tests_ingest"]
+    assert steps["test_coverage_edges"]["reads"] == ["analytics.coverage_lines",
+                                                     "analytics.test_catalog", "core.goids"]
     assert steps["docs_views"]["tables"] == ["docs.v_call_graph_enriched"]
     assert steps["docs_views"]["reads"] == ["graph.call_graph_edges", "graph.call_graph_nodes"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).

@@ -362,8 +362,9 @@ def test_test_rows_doctest_items(tmp_path):
 
 
 def test_test_goid_is_a_join_to_core_goids_and_null_when_absent(tmp_path):
-    """An inherited test has no definition of its own under its node id: NULL, never the GOID
-    of a definition that does not exist."""
+    """Without an MRO lookup an inherited test has no definition of its own under its node
+    id: NULL, never the GOID of a definition that does not exist (tests_ingest looks it up
+    along the class's MRO: test_function_coverage.py)."""
     root = tmp_path / "t"
     write_files(root, {"test_inherit.py": "class TestBase:\n    def test_a(self):\n        pass\n"
                                           "\n\nclass TestChild(TestBase):\n    pass\n"})

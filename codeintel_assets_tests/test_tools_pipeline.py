@@ -127,6 +127,18 @@ def test_one_test_run_feeds_coverage_and_catalog(tool_run):
     assert lines[19] == ["tests/test_ops.py::test_half_is_wrong"]  # return x // 2
     contexts = {c for cs in lines.values() for c in cs}
     assert contexts <= set(tests)
+    # Per function: `@logged` and the def lines are not add's or half's (they run at import);
+    # the failing test's edge carries its status.
+    functions = {r[0]: r[1:] for r in q(db, "SELECT qualname, executable_lines, covered_lines, "
+                                            "test_count, untested_reason "
+                                            "FROM analytics.coverage_functions")}
+    assert functions["calc.ops.add"] == (1, 1, 1, None)
+    assert functions["calc.ops.half"] == (2, 2, 1, None)
+    assert functions["calc.ops.logged"] == (3, 3, 0, None)  # ran at import only
+    assert q(db, "SELECT e.test_id, e.last_status, e.coverage_ratio FROM "
+                 "analytics.test_coverage_edges e JOIN core.goids g USING (repo, goid) "
+                 "WHERE g.qualname = 'calc.ops.half'") == [
+        ("tests/test_ops.py::test_half_is_wrong", "failed", 1.0)]
     # The suite ran once for both steps.
     runs = list((db.parent / "testruns").rglob("run.json"))
     assert len(runs) == 1

@@ -1,7 +1,7 @@
 """Asset checks: primary keys of every table, GOID coverage of ast definitions, the share of
 GOIDs with a SCIP symbol, the graph layer's (symbol uses name existing GOIDs, graph metrics have
-one row per graph node) and the function layer's: one function_metrics row per function and
-method GOID."""
+one row per graph node) and the function layer's: one function_metrics, coverage_functions,
+function_history and goid_risk_factors row per function and method GOID."""
 
 import dagster as dg
 
@@ -77,10 +77,12 @@ GRAPH_CHECKS = [
     symbol_uses_name_known_goids,
     metrics_per_node_check("analytics.graph_metrics_functions", "graph.call_graph_nodes", "goid"),
     metrics_per_node_check("analytics.graph_metrics_modules", "graph.import_modules", "module"),
-    # function_metrics is written by ast_extract, core.goids by goids from the same ast rows
-    metrics_per_node_check("analytics.function_metrics", "core.goids", "goid",
-                           "one_row_per_function_goid", "kind IN ('function', 'method')",
-                           "function and method "),
+    # One row per function and method GOID: function_metrics is written by ast_extract (core.goids
+    # by goids from the same ast rows), the others from core.goids of the same snapshot.
+    *(metrics_per_node_check(name, "core.goids", "goid", "one_row_per_function_goid",
+                             "kind IN ('function', 'method')", "function and method ")
+      for name in ("analytics.function_metrics", "analytics.coverage_functions",
+                   "analytics.function_history", "analytics.goid_risk_factors")),
 ]
 
 

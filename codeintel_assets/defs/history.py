@@ -1,6 +1,6 @@
 """History steps: hotspots (analytics.hotspots) and function_history
-(analytics.function_history), and the check that every function has one history row. Thin
-wiring: git runs through ToolService (tools/git_history.py), the tables are built in
+(analytics.function_history); its one-row-per-function check is with the function layer's in
+defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables are built in
 storage/history.py, the span trace is extract/line_trace.py."""
 
 import time
@@ -8,7 +8,6 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from codeintel_assets.defs.checks import metrics_per_node_check
 from codeintel_assets.defs.common import outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract import line_trace
@@ -95,8 +94,3 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
 
 
 HISTORY_ASSETS = [hotspots, function_history]
-HISTORY_CHECKS = [
-    metrics_per_node_check(history.FUNCTION_HISTORY, "core.goids", "goid",
-                           "one_row_per_function_goid", "kind IN ('function', 'method')",
-                           "function and method "),
-]

@@ -10,7 +10,7 @@ import pyarrow as pa
 from codeintel_assets.defs.resources import Warehouse
 from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.gateway import FileDelta, Sql, StalePlanError
-from codeintel_assets.storage.views import ViewSpec
+from codeintel_assets.storage.view_spec import ViewSpec
 
 # A delta planned against a ledger another writer changed since is planned again by running
 # the step again: a few times, a little apart (each retry re-plans against the new ledger).

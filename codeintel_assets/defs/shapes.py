@@ -18,18 +18,21 @@ import dagster as dg
 from codeintel_assets import launch
 from codeintel_assets.defs.callgraph import CALLGRAPH_ASSETS, CALLGRAPH_CHECKS
 from codeintel_assets.defs.checks import build_checks
+from codeintel_assets.defs.coverage import COVERAGE_ASSETS
 from codeintel_assets.defs.graphs import GRAPH_ASSETS
-from codeintel_assets.defs.history import HISTORY_ASSETS, HISTORY_CHECKS
+from codeintel_assets.defs.history import HISTORY_ASSETS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.jobs import build_jobs
 from codeintel_assets.defs.resources import TargetRepo, Warehouse, WarehouseDuckDB
+from codeintel_assets.defs.risk import RISK_ASSETS
 from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, single_sensor
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.defs.views import VIEW_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *HISTORY_ASSETS,
+ASSETS = [*INGEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
+          *HISTORY_ASSETS, *RISK_ASSETS,
           *VIEW_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")
 
@@ -80,7 +83,7 @@ def build_definitions(shape: Shape, extra_assets: list[dg.AssetsDefinition] = ()
         sensors = [single_sensor()]
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*build_checks(assets), *CALLGRAPH_CHECKS, *HISTORY_CHECKS],
+        asset_checks=[*build_checks(assets), *CALLGRAPH_CHECKS],
         jobs=build_jobs(tags),
         sensors=[*sensors, automation_sensor()],
         resources={"target": target, "warehouse": warehouse, "tools": ToolService(),

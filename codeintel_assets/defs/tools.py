@@ -19,6 +19,7 @@ including the files the scan skips, the interpreter, the pytest arguments and pl
 """
 
 import dataclasses
+import functools
 import os
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.paths import rel_path_in_root
-from codeintel_assets.storage import derived, queries
+from codeintel_assets.storage import callgraph, derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
@@ -215,6 +216,9 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     return SharedRun(run, metadata)
 
 
+# What tests_ingest reads to find an inherited test's definition (storage/callgraph.py's
+# repo_linker: class bases, and imports for re-exported bases).
+MRO_READS = ("core.definition_refs", "core.imports")
 TEST_CHECKS = {t: completion_spec(t, "test run")
                for t in ("analytics.coverage_lines", "analytics.test_catalog")}
 
@@ -239,12 +243,13 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
-      "pytest run (or an existing report); test_goid joined from core.goids",
-      (*TEST_RUN_READS, "core.goids"), check_specs=[TEST_CHECKS["analytics.test_catalog"]],
-      optional=True)
+      "pytest run (or an existing report); test_goid joined from core.goids, along the class's "
+      "MRO for an inherited test",
+      (*TEST_RUN_READS, "core.goids", *MRO_READS),
+      check_specs=[TEST_CHECKS["analytics.test_catalog"]], optional=True)
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
-    name = "analytics.test_catalog"
+    name, slug = "analytics.test_catalog", target.info().slug
     warehouse.require("core.goids")
     shared = yield from _shared_run(context, name, target, warehouse, tools)
     if shared is None:
@@ -260,9 +265,13 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     files = sorted({r["rel_path"] for r in rows})
     definitions = warehouse.read("core.goids", ["rel_path", "qualname", "start_line", "goid"],
                                  paths=files).to_pylist() if files else []
-    rows = pytest_report.resolve_test_goids(rows, definitions)
-    data = table(name).from_rows(_with_ident(rows, target.info().slug,
-                                             warehouse.snapshot_commit()))
+    # An inherited test is defined along its class's MRO, maybe in another file: the call
+    # graph's Linker knows it (built only when a test is not defined where it ran).
+    mro = all(warehouse.has(t) for t in MRO_READS)
+    linker = functools.cache(lambda: callgraph.repo_linker(warehouse.gateway(), slug))
+    rows = pytest_report.resolve_test_goids(
+        rows, definitions, (lambda cls, member: linker().defining(cls, member)) if mro else None)
+    data = table(name).from_rows(_with_ident(rows, slug, warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())
     yield from outputs(context, {name: data},
                        {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),

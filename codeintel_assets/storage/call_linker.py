@@ -249,6 +249,17 @@ class Linker:
         self._mro[cls] = out
         return out
 
+    def defining(self, cls: str, name: str) -> tuple[Decimal, str] | None:
+        """(goid, qualname) of the function or method `name` that in-repo class `cls` has
+        along its MRO (its own, else the first class after it that defines the name: an
+        inherited test method); None when `cls` is no class of the repository or no in-repo
+        class of its MRO defines `name` as a function."""
+        if self.defs.get(cls, (None, ""))[1] != "class":
+            return None
+        got = self.member(self._def(cls), name)
+        return (self.defs[got.qualname][0], got.qualname) \
+            if got.kind in ("function", "method") else None
+
     def _returns(self, qualname: str) -> list[dict]:
         facts = self.facts.get(qualname)
         return (facts.return_refs or []) if facts else []

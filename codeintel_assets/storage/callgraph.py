@@ -171,11 +171,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         sites = con.sql(SITES_SQL if scip else SITES_NO_SCIP_SQL,
                         params=params).to_arrow_table().to_pylist()
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
-        facts_rows = con.sql(FACTS_SQL, params=params).fetchall()
-        import_rows = con.sql(IMPORTS_SQL, params=params).fetchall()
-        alias_rows = con.sql(ALIASES_SQL, params=params).fetchall()
+        linker = _read_linker(con, params, goid_rows)
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
-    linker = _linker(goid_rows, facts_rows, import_rows, alias_rows)
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     kinds = {r["goid"]: (r["kind"], r["qualname"]) for r in goid_rows}
     resolved: list[tuple[dict, Callee, dict | None]] = []
@@ -221,6 +218,23 @@ def scip_dotted(symbol: str) -> str:
     descriptors = re.sub(r"\([^)]*\)", "", parts[4] if len(parts) == 5 else symbol)
     names = [n.strip("`") for n in re.split(r"[/#.:!\[\]]", descriptors)]
     return ".".join(n for n in names if n)
+
+
+def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
+    """The Linker of `repo` (its definitions, class bases, aliases and module-level imports
+    from core.goids, core.definition_refs and core.imports), as the call graph resolves with
+    it: what else needs a class's MRO or a re-exported name (tests_ingest's inherited tests)
+    uses this one. Raises duckdb.CatalogException when one of those tables does not exist."""
+    params = {"repo": repo}
+    with gateway.connect() as con:  # one connection: the reads see one state
+        goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
+        return _read_linker(con, params, goid_rows)
+
+
+def _read_linker(con, params: dict, goid_rows: list[dict]) -> Linker:
+    return _linker(goid_rows, con.sql(FACTS_SQL, params=params).fetchall(),
+                   con.sql(IMPORTS_SQL, params=params).fetchall(),
+                   con.sql(ALIASES_SQL, params=params).fetchall())
 
 
 def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple],

@@ -288,8 +288,8 @@ _table("analytics", "test_catalog", ("repo", "test_id"),
        "The target's pytest tests with their outcome in the shared test run.", """
 test_id VARCHAR -- pytest node id (tests/test_a.py::TestX::test_y[param])
 rel_path VARCHAR -- file of the test
-qualname VARCHAR -- module-qualified qualname of the test function (as core.goids)
-test_goid DECIMAL(38,0) -- GOID of the test function (NULL when it is not in core.goids)
+qualname VARCHAR -- module-qualified qualname of the test function (as core.goids): for an inherited test the defining method's (the class it ran on is in test_id)
+test_goid DECIMAL(38,0) -- GOID of the test function: of a parametrized case its function, of an inherited test the method along the class's MRO (NULL when it is not in core.goids)
 kind VARCHAR -- function | parametrized_case
 status VARCHAR -- passed | failed | skipped | xfailed | xpassed | error
 duration_ms DOUBLE -- setup + call + teardown time in milliseconds

@@ -46,29 +46,68 @@ window_days INTEGER -- length of the window, days before the HEAD commit's time
 
 _table("analytics", "coverage_functions", ("repo", "goid"),
        "One row per function and method GOID: its lines' coverage in the shared test run. A "
-       "line belongs to its innermost definition: a nested def's lines are not its parent's.",
+       "line belongs to its innermost definition: a nested def's lines are not its parent's, "
+       "a method's not its class's; the def line and decorators are the enclosing scope's "
+       "(README: coverage per function).",
        """
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
 qualname VARCHAR -- module-qualified qualname (as core.goids)
-executable_lines INTEGER -- lines of its own that coverage.py counts as statements
-covered_lines INTEGER -- those that ran
+executable_lines INTEGER -- lines of its own (after its def line, nested defs' excluded) that coverage.py counts as statements
+covered_lines INTEGER -- those that ran in the test run (in a test or outside one: collection, a module-level call; a one-line def's line only in a test)
 coverage_ratio DOUBLE -- covered_lines / executable_lines; NULL with nothing executable
 test_count INTEGER -- distinct tests (contexts) that ran one of its lines
-tested BOOLEAN -- at least one of its lines ran
-untested_reason VARCHAR -- NULL when tested; else no_coverage_data (no test run) | file_not_measured | no_executable_lines | not_executed
+tested BOOLEAN -- covered_lines > 0: at least one of its executable lines ran
+untested_reason VARCHAR -- NULL when tested; else no_coverage_data (no coverage rows of core.goids' commit: no test run) | file_not_measured (coverage.py never saw the file) | no_executable_lines | not_executed
 """)
 
 _table("analytics", "test_coverage_edges", ("repo", "test_id", "goid"),
        "Which test ran which function: one row per (test, function or method GOID) with a "
-       "line the test ran (coverage_lines.contexts; a line belongs to its innermost def).", """
+       "line the test ran (coverage_lines.contexts; a line belongs to its innermost def, as "
+       "in analytics.coverage_functions).", """
 test_id VARCHAR -- pytest node id (as analytics.test_catalog.test_id)
 goid DECIMAL(38,0) -- the function's GOID (as core.goids)
 rel_path VARCHAR -- the function's file
 qualname VARCHAR -- the function's module-qualified qualname
-test_goid DECIMAL(38,0) -- GOID of the test function (as analytics.test_catalog.test_goid)
-covered_lines INTEGER -- the function's lines this test ran
+test_goid DECIMAL(38,0) -- GOID of the test function (as analytics.test_catalog.test_goid: the defining function of an inherited or parametrized test)
+covered_lines INTEGER -- the function's executable lines this test ran (its setup and teardown included)
 executable_lines INTEGER -- the function's executable lines
 coverage_ratio DOUBLE -- covered_lines / executable_lines
-last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status)
+last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.status; NULL when the catalog has no such test)
+""")
+
+_table("analytics", "goid_risk_factors", ("repo", "goid"),
+       "One row per function and method GOID: the risk inputs, a score per component in [0, 1], "
+       "their weighted mean risk_score and the components that drove it (storage/risk.py; "
+       "README: risk).", """
+goid DECIMAL(38,0) -- the def's GOID (as core.goids)
+rel_path VARCHAR -- the defining file
+qualname VARCHAR -- module-qualified qualname (as core.goids)
+lineno INTEGER -- line of the `def` keyword
+end_lineno INTEGER -- last line of the def
+cyclomatic_complexity INTEGER -- analytics.function_metrics
+cognitive_complexity INTEGER -- analytics.function_metrics
+loc INTEGER -- analytics.function_metrics
+typedness_bucket VARCHAR -- analytics.function_types
+coverage_ratio DOUBLE -- analytics.coverage_functions; NULL with nothing executable or no test run
+tested BOOLEAN -- analytics.coverage_functions
+untested_reason VARCHAR -- analytics.coverage_functions
+covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
+failing_tests INTEGER -- of those, tests whose status is failed or error
+static_errors INTEGER -- diagnostics of severity error (pyright, pyrefly, ruff; analytics.diagnostics) on its lines from lineno to end_lineno
+file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
+file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
+hotspot_score DOUBLE -- its file's analytics.hotspots.score
+owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
+tags JSON -- its file's tags (core.modules.tags)
+complexity_risk DOUBLE -- max((min(cyclomatic, 21) - 1) / 20, min(cognitive, 30) / 30)
+coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
+typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0
+static_error_risk DOUBLE -- 1 - 0.5^static_errors
+churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); 0 without history
+hotspot_risk DOUBLE -- hotspot_score
+failing_test_risk DOUBLE -- 1 when a covering test failed, else 0; NULL without a test run
+risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: README: risk)
+risk_level VARCHAR -- high (risk_score >= high threshold) | medium (>= medium threshold) | low
+risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]}
 """)

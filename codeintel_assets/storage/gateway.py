@@ -62,7 +62,7 @@ from codeintel_assets.storage.tables import (
     existing_types,
     run_statement,
 )
-from codeintel_assets.storage.views import ViewSpec, create_view
+from codeintel_assets.storage.view_spec import ViewSpec, create_view
 
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.

@@ -234,12 +234,27 @@ def symbol_use_unknown_goids(gateway: StorageGateway, repo: str) -> UnknownGoids
 
 
 @dataclass(frozen=True)
+class RiskyFunction:
+    """One function of analytics.goid_risk_factors: where it is, its score and level, and the
+    details of the (up to three) components that contributed most (risk_explanation)."""
+
+    qualname: str
+    rel_path: str
+    lineno: int
+    risk_score: float
+    risk_level: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
 class RepoSummary:
     """rows: table -> the repository's row count (tables that exist); most_complex_files:
-    (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten."""
+    (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten;
+    riskiest_functions: the ten highest risk_score rows (empty before risk_factors ran)."""
 
     rows: dict[str, int]
     most_complex_files: list[tuple[str, int, int]]
+    riskiest_functions: list[RiskyFunction]
 
 
 def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> RepoSummary:
@@ -256,7 +271,14 @@ def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> R
             "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = $repo "
             "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
             if "core.ast_metrics" in existing else []
-    return RepoSummary(counts, [tuple(r) for r in complex_files])
+        risky = con.execute("""
+            SELECT qualname, rel_path, lineno, risk_score, risk_level,
+                   json_extract_string(risk_explanation, '$.drivers[*].detail')[1:3]
+            FROM analytics.goid_risk_factors WHERE repo = $repo
+            ORDER BY risk_score DESC, rel_path, lineno LIMIT 10""", {"repo": repo}).fetchall() \
+            if "analytics.goid_risk_factors" in existing else []
+    return RepoSummary(counts, [tuple(r) for r in complex_files],
+                       [RiskyFunction(*r) for r in risky])
 
 
 @dataclass(frozen=True)

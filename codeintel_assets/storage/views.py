@@ -1,89 +1,12 @@
-"""Warehouse views (docs.v_*): SQL over the catalog's tables, stored in the DuckDB file as
-views, so every repository's rows are always current without being copied. Each view declares
-the tables it reads (its asset's deps) and its columns (`name TYPE -- description`, as the
-catalog's tables); `create_view` checks that the SELECT produces exactly those columns. The
-gateway creates them under its lock (StorageGateway.replace_view). Imports only duckdb and the
-table notation, so the gateway can import it.
-"""
+"""Every view of the warehouse (docs.v_*): docs.v_call_graph_enriched here, the function
+layer's in storage/views_functions.py; each registers itself in VIEWS (storage/view_spec.py,
+which also says how views are declared and created)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-import duckdb
-
-from codeintel_assets.storage.table_spec import Column, parse_columns
-
-
-class ViewMismatchError(ValueError):
-    """A view's SELECT does not produce its declared columns (names, order and types)."""
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    """One view: `schema.name`, the catalog tables its SELECT reads, its columns in order,
-    and the SELECT itself (all repositories: a view takes no parameters, so it joins on repo)."""
-
-    schema: str
-    name: str
-    reads: tuple[str, ...]
-    columns: tuple[Column, ...]
-    description: str
-    select: str
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.schema}.{self.name}"
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-
-_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
-
-# Every view of the warehouse, by qualified name.
-VIEWS: dict[str, ViewSpec] = {}
-
-
-def define_view(schema: str, name: str, reads: tuple[str, ...], description: str,
-                columns: str, select: str) -> ViewSpec:
-    """Register view `schema.name` (columns in the catalog's notation, in SELECT order)."""
-    assert _IDENT.fullmatch(schema) and _IDENT.fullmatch(name), (schema, name)
-    spec = ViewSpec(schema, name, tuple(reads), parse_columns(columns), description, select)
-    VIEWS[spec.qualified_name] = spec
-    return spec
-
-
-def view(qualified_name: str) -> ViewSpec:
-    try:
-        return VIEWS[qualified_name]
-    except KeyError:
-        raise KeyError(f"{qualified_name!r} is not a view of the warehouse") from None
-
-
-def create_view(con: duckdb.DuckDBPyConnection, spec: ViewSpec) -> list[tuple[str, str]]:
-    """CREATE OR REPLACE the view on `con` (the caller holds the gateway's lock) and return its
-    (column, DuckDB type) pairs. Raises duckdb.CatalogException when a table it reads does not
-    exist, ViewMismatchError when its columns differ from the declared ones; the view is then
-    left as it was (one transaction)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
-        con.execute(f"CREATE OR REPLACE VIEW {spec.qualified_name} AS {spec.select}")
-        got = [(r[0], r[1]) for r in con.execute(
-            f"DESCRIBE SELECT * FROM {spec.qualified_name}").fetchall()]
-        wanted = [(c.name, c.duckdb_type) for c in spec.columns]
-        if got != wanted:
-            raise ViewMismatchError(f"{spec.qualified_name}: the SELECT produces {got}, the "
-                                    f"declaration says {wanted}")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-    return got
-
+from codeintel_assets.storage import views_functions  # noqa: F401 - registers its views
+from codeintel_assets.storage.view_spec import (  # noqa: F401 - re-exported
+    VIEWS, ViewMismatchError, ViewSpec, create_view, define_view, view)
 
 CALL_GRAPH_ENRICHED = define_view(
     "docs", "v_call_graph_enriched", ("graph.call_graph_edges", "graph.call_graph_nodes"),

@@ -11,7 +11,9 @@ import ast
 import json
 import os
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import NamedTuple
 
 from codeintel_assets.paths import RootPaths
 
@@ -213,12 +215,29 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
 setattr(test_rows, "__test__", False)  # noqa: B010 - a library function, not a pytest test
 
 
-def resolve_test_goids(rows: list[dict], definitions: Iterable[Mapping]) -> list[dict]:
+class Defined(NamedTuple):
+    """A test's defining function in core.goids: its GOID and (module-qualified) qualname."""
+
+    goid: Decimal
+    qualname: str
+
+
+# (class qualname, member name) -> the function the class has under that name along its MRO
+# (storage/call_linker.py's Linker.defining), None when no in-repo class of it defines one.
+MemberLookup = Callable[[str, str], "tuple[Decimal, str] | None"]
+
+
+def resolve_test_goids(rows: list[dict], definitions: Iterable[Mapping],
+                       inherited: MemberLookup | None = None) -> list[dict]:
     """`rows` with test_goid (and qualname) joined from core.goids `definitions` (rel_path,
     qualname, start_line, goid): the definition of the same file whose qualname, without the
     `#N` of a redefinition, is the test's; of several, the last one (pytest collects the last
-    definition of a name, which pysource numbers `name#N`). test_goid is None, and qualname
-    stays, when the file has no such definition (an inherited test, a file the scan skipped).
+    definition of a name, which pysource numbers `name#N`). A test method the file does not
+    define (`TestChild::test_x` inherited from `TestBase`, in this file or another) is looked
+    up with `inherited(class qualname, name)`: the definition along the class's MRO, and the
+    row's qualname becomes that definition's (the class it ran on stays in test_id).
+    test_goid is None, and qualname stays, when neither finds it (a file the scan skipped, a
+    base outside the repository).
     """
     last: dict[tuple[str, str], Mapping] = {}
     for d in definitions:
@@ -227,7 +246,21 @@ def resolve_test_goids(rows: list[dict], definitions: Iterable[Mapping]) -> list
             last[k] = d
     out = []
     for row in rows:
-        match = last.get((row["rel_path"], row["qualname"])) if row["qualname"] else None
-        out.append({**row, "test_goid": match["goid"], "qualname": match["qualname"]}
-                   if match else row)
+        found = _defined(row, last, inherited)
+        out.append({**row, "test_goid": found.goid, "qualname": found.qualname}
+                   if found else row)
     return out
+
+
+def _defined(row: Mapping, last: Mapping[tuple[str, str], Mapping],
+             inherited: MemberLookup | None) -> Defined | None:
+    qualname = row["qualname"]
+    if not qualname:
+        return None
+    match = last.get((row["rel_path"], qualname))
+    if match:
+        return Defined(match["goid"], match["qualname"])
+    owner, _, name = qualname.rpartition(".")
+    got = inherited(owner, name) if inherited is not None and owner else None
+    return Defined(*got) if got else None
+

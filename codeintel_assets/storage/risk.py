@@ -1,0 +1,187 @@
+"""Risk factors: analytics.goid_risk_factors of one repository, computed inside DuckDB from the
+function layer's tables. No Dagster.
+
+Each function or method of analytics.function_metrics gets seven component risks in [0, 1]
+(the formulas are the columns' descriptions in storage/catalog_history.py):
+
+- complexity: cyclomatic and cognitive complexity (function_metrics); 0.5 at cyclomatic 11 or
+  cognitive 15 (SonarSource's default limit), 1 at 21 or 30;
+- coverage: the share of its own executable lines no test ran (coverage_functions);
+- typedness: untyped 1, partial 0.5 (function_types);
+- static errors: diagnostics of severity error on its lines (diagnostics), 1 - 0.5^n;
+- churn and hotspot: its file's history in the window (hotspots);
+- failing tests: a test that ran it failed (test_coverage_edges).
+
+risk_score is their weighted mean over the components that have data (no test run leaves
+coverage and failing tests unknown: they are listed under `unknown` and the other weights
+count in full), so it stays in [0, 1]. Weights and level thresholds are `RiskWeights`, set
+per run in the launchpad (the risk_factors step's config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codeintel_assets.storage.gateway import Sql
+
+RISK_TABLE = "analytics.goid_risk_factors"
+# What the step reads (its asset deps must be exactly these).
+READS = ("analytics.function_metrics", "analytics.function_types",
+         "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
+         "analytics.diagnostics", "core.modules")
+COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
+              "failing_test")
+
+
+@dataclass(frozen=True)
+class RiskWeights:
+    """Weights of the component risks (any non-negative numbers; the score divides by the sum
+    of those with data) and the risk_score thresholds of the levels.
+
+    The defaults put complexity and missing tests first, a reviewer's first two questions,
+    then recent change (hotspot, churn), and count static errors and failing tests as
+    evidence of defects. README: risk says what they were checked against."""
+
+    complexity: float = 0.30
+    coverage: float = 0.25
+    typedness: float = 0.05
+    static_error: float = 0.10
+    churn: float = 0.05
+    hotspot: float = 0.15
+    failing_test: float = 0.10
+    high: float = 0.5
+    medium: float = 0.3
+
+    def __post_init__(self) -> None:
+        weights = [getattr(self, c) for c in COMPONENTS]
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"risk weights must be >= 0 with a positive sum, got {weights}")
+        if not 0 <= self.medium <= self.high <= 1:
+            raise ValueError(f"risk thresholds need 0 <= medium ({self.medium}) <= high "
+                             f"({self.high}) <= 1")
+
+
+RISK_SQL = """
+WITH fm AS (
+    SELECT m.*, t.typedness_bucket FROM analytics.function_metrics m
+    LEFT JOIN analytics.function_types t ON t.repo = m.repo AND t.goid = m.goid
+    WHERE m.repo = $repo
+), tests AS (
+    SELECT goid, count(*) AS covering_tests,
+           count(*) FILTER (WHERE last_status IN ('failed', 'error')) AS failing_tests
+    FROM analytics.test_coverage_edges WHERE repo = $repo GROUP BY goid
+), errors AS (
+    -- A hash join on the file, then the line range: diagnostics per file are few.
+    SELECT f.goid, count(*) AS static_errors
+    FROM fm f JOIN analytics.diagnostics d
+      ON d.repo = $repo AND d.rel_path = f.rel_path AND d.severity = 'error'
+     AND d.line BETWEEN f.lineno AND f.end_lineno
+    GROUP BY f.goid
+), hot AS (
+    SELECT rel_path, churn, commit_count, score,
+           max(churn) OVER () AS max_churn
+    FROM analytics.hotspots WHERE repo = $repo
+), mods AS (
+    SELECT rel_path, any_value(owners) AS owners, any_value(tags) AS tags
+    FROM core.modules WHERE repo = $repo GROUP BY rel_path
+), inputs AS (
+    SELECT f.repo, f."commit", f.goid, f.rel_path, f.qualname, f.lineno, f.end_lineno,
+           f.cyclomatic_complexity, f.cognitive_complexity, f.loc, f.typedness_bucket,
+           c.coverage_ratio, coalesce(c.tested, false) AS tested,
+           -- A function without a coverage_functions row had no test run to speak of it.
+           CASE WHEN c.goid IS NULL THEN 'no_coverage_data' ELSE c.untested_reason END
+               AS untested_reason,
+           coalesce(t.covering_tests, 0)::INTEGER AS covering_tests,
+           coalesce(t.failing_tests, 0)::INTEGER AS failing_tests,
+           coalesce(e.static_errors, 0)::INTEGER AS static_errors,
+           coalesce(h.churn, 0) AS file_churn, coalesce(h.commit_count, 0) AS file_commits,
+           coalesce(h.score, 0.0) AS hotspot_score,
+           coalesce(m.owners, '[]')::JSON AS owners, coalesce(m.tags, '[]')::JSON AS tags,
+           coalesce(h.max_churn, 0) AS max_churn, c.covered_lines, c.executable_lines
+    FROM fm f
+    LEFT JOIN analytics.coverage_functions c ON c.repo = f.repo AND c.goid = f.goid
+    LEFT JOIN tests t ON t.goid = f.goid
+    LEFT JOIN errors e ON e.goid = f.goid
+    LEFT JOIN hot h ON h.rel_path = f.rel_path
+    LEFT JOIN mods m ON m.rel_path = f.rel_path
+), comp AS (
+    SELECT *,
+        greatest((least(cyclomatic_complexity, 21) - 1) / 20.0,
+                 least(cognitive_complexity, 30) / 30.0) AS complexity_risk,
+        CASE WHEN untested_reason IS NOT DISTINCT FROM 'no_coverage_data' THEN NULL
+             WHEN untested_reason IS NOT DISTINCT FROM 'no_executable_lines' THEN 0.0
+             ELSE 1.0 - coalesce(coverage_ratio, 0.0) END AS coverage_risk,
+        CASE typedness_bucket WHEN 'untyped' THEN 1.0 WHEN 'partial' THEN 0.5
+             ELSE 0.0 END AS typedness_risk,
+        1.0 - pow(0.5, static_errors) AS static_error_risk,
+        CASE WHEN max_churn > 0 THEN ln(1 + file_churn) / ln(1 + max_churn)
+             ELSE 0.0 END AS churn_risk,
+        least(greatest(hotspot_score, 0.0), 1.0) AS hotspot_risk,
+        CASE WHEN untested_reason IS NOT DISTINCT FROM 'no_coverage_data' THEN NULL
+             WHEN failing_tests > 0 THEN 1.0 ELSE 0.0 END AS failing_test_risk
+    FROM inputs
+), parts AS (
+    SELECT *, [
+        {'component': 'complexity', 'score': complexity_risk, 'weight': $w_complexity,
+         'detail': printf('cyclomatic %d, cognitive %d', cyclomatic_complexity,
+                          cognitive_complexity)},
+        {'component': 'coverage', 'score': coverage_risk, 'weight': $w_coverage,
+         'detail': CASE WHEN tested THEN printf('%d of %d lines covered', covered_lines,
+                                                executable_lines)
+                        ELSE 'untested (' || untested_reason || ')' END},
+        {'component': 'typedness', 'score': typedness_risk, 'weight': $w_typedness,
+         'detail': typedness_bucket},
+        {'component': 'static_error', 'score': static_error_risk, 'weight': $w_static_error,
+         'detail': printf('%d static errors', static_errors)},
+        {'component': 'churn', 'score': churn_risk, 'weight': $w_churn,
+         'detail': printf('file churn %d lines', file_churn)},
+        {'component': 'hotspot', 'score': hotspot_risk, 'weight': $w_hotspot,
+         'detail': printf('file hotspot score %.2f (%d commits)', hotspot_score, file_commits)},
+        {'component': 'failing_test', 'score': failing_test_risk, 'weight': $w_failing_test,
+         'detail': printf('%d of %d covering tests fail', failing_tests, covering_tests)}
+    ] AS c
+    FROM comp
+), scored AS (
+    SELECT *,
+        list_filter(c, lambda x: x.score IS NOT NULL) AS known,
+        list_sum(list_transform(list_filter(c, lambda x: x.score IS NOT NULL),
+                                lambda x: x.weight)) AS known_weight
+    FROM parts
+), final AS (
+    SELECT *,
+        CASE WHEN known_weight > 0 THEN
+             list_sum(list_transform(known, lambda x: x.score * x.weight)) / known_weight
+             ELSE 0.0 END AS risk_score
+    FROM scored
+)
+SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_complexity,
+       cognitive_complexity, loc, typedness_bucket, coverage_ratio, tested, untested_reason,
+       covering_tests, failing_tests, static_errors, file_churn, file_commits, hotspot_score,
+       owners, tags, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
+       churn_risk, hotspot_risk, failing_test_risk, risk_score,
+       CASE WHEN risk_score >= $high THEN 'high' WHEN risk_score >= $medium THEN 'medium'
+            ELSE 'low' END AS risk_level,
+       to_json({
+           -- Largest contribution first: each driver is sorted on its negated
+           -- contribution (a struct sorts by its first field), which is then dropped.
+           'drivers': list_transform(list_sort(list_transform(
+               list_filter(known, lambda x: x.score * x.weight > 0),
+               lambda x: {'k': -x.score * x.weight, 'component': x.component,
+                          'score': round(x.score, 4), 'weight': x.weight,
+                          'contribution': round(x.score * x.weight / known_weight, 4),
+                          'detail': x.detail})),
+               lambda y: {'component': y.component, 'score': y.score, 'weight': y.weight,
+                          'contribution': y.contribution, 'detail': y.detail}),
+           'unknown': list_transform(list_filter(c, lambda x: x.score IS NULL),
+                                     lambda x: x.component)}) AS risk_explanation
+FROM final
+"""
+
+
+def risk_factors(repo: str, weights: RiskWeights = RiskWeights()) -> Sql:
+    """analytics.goid_risk_factors of `repo` as a SELECT the gateway runs (RISK_SQL; one row
+    per analytics.function_metrics row)."""
+    params = {f"w_{c}": float(getattr(weights, c)) for c in COMPONENTS}
+    return Sql(RISK_SQL, {"repo": repo, **params, "high": weights.high,
+                          "medium": weights.medium})
+

@@ -1,0 +1,180 @@
+"""storage/risk.py on hand-written input rows: every component and the score are recomputed here
+from the formulas in the catalog's column descriptions, not read back from the SQL."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from codeintel_assets.storage import risk
+from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import StorageGateway
+
+REPO = "acme/shop"
+
+
+def fm(goid, qualname, cc, cog, lineno=1, end=10, rel="pkg/a.py", bucket="untyped"):
+    return ({"goid": goid, "rel_path": rel, "qualname": qualname, "lineno": lineno,
+             "end_lineno": end, "loc": end - lineno + 1, "cyclomatic_complexity": cc,
+             "cognitive_complexity": cog},
+            {"goid": goid, "rel_path": rel, "qualname": qualname, "typedness_bucket": bucket})
+
+
+def write(gw: StorageGateway, name: str, rows: list[dict]) -> None:
+    rows = [{"repo": REPO, "commit": "c" * 40, **r} for r in rows]
+    gw.replace_repo_rows(table(name), REPO, table(name).from_rows(rows))
+
+
+@pytest.fixture
+def gw(tmp_path):
+    gateway = StorageGateway(tmp_path / "db.duckdb")
+    metrics = [fm(1, "pkg.a.simple", 1, 0, 1, 3, bucket="typed"),
+               fm(2, "pkg.a.tangled", 21, 40, 5, 60, bucket="partial"),
+               fm(3, "pkg.b.moderate", 11, 15, 1, 20, rel="pkg/b.py"),
+               fm(4, "pkg.b.empty", 1, 0, 22, 23, rel="pkg/b.py")]
+    write(gateway, "analytics.function_metrics", [m for m, _ in metrics])
+    write(gateway, "analytics.function_types", [t for _, t in metrics])
+    write(gateway, "analytics.coverage_functions", [
+        {"goid": 1, "rel_path": "pkg/a.py", "qualname": "pkg.a.simple", "executable_lines": 2,
+         "covered_lines": 2, "coverage_ratio": 1.0, "test_count": 2, "tested": True},
+        {"goid": 2, "rel_path": "pkg/a.py", "qualname": "pkg.a.tangled", "executable_lines": 40,
+         "covered_lines": 10, "coverage_ratio": 0.25, "test_count": 1, "tested": True},
+        {"goid": 3, "rel_path": "pkg/b.py", "qualname": "pkg.b.moderate",
+         "executable_lines": 12, "covered_lines": 0, "coverage_ratio": 0.0, "test_count": 0,
+         "tested": False, "untested_reason": "not_executed"},
+        {"goid": 4, "rel_path": "pkg/b.py", "qualname": "pkg.b.empty", "executable_lines": 0,
+         "covered_lines": 0, "test_count": 0, "tested": False,
+         "untested_reason": "no_executable_lines"}])
+    write(gateway, "analytics.test_coverage_edges", [
+        {"test_id": "t.py::test_ok", "goid": 1, "last_status": "passed"},
+        {"test_id": "t.py::test_bad", "goid": 1, "last_status": "failed"},
+        {"test_id": "t.py::test_ok", "goid": 2, "last_status": "passed"}])
+    write(gateway, "analytics.hotspots", [
+        {"rel_path": "pkg/a.py", "commit_count": 9, "churn": 300, "score": 0.8},
+        {"rel_path": "pkg/b.py", "commit_count": 1, "churn": 20, "score": 0.1}])
+    diag = {"tool": "pyright", "rel_path": "pkg/a.py", "col": 0, "code": "x", "occurrence": 1}
+    write(gateway, "analytics.diagnostics", [
+        {**diag, "line": 7, "severity": "error"}, {**diag, "line": 8, "severity": "error"},
+        {**diag, "line": 9, "severity": "warning"},
+        {**diag, "line": 70, "severity": "error"}])  # outside every def
+    write(gateway, "core.modules", [
+        {"module": "pkg.a", "rel_path": "pkg/a.py", "owners": '["@shop/core"]',
+         "tags": '["payments"]'}])
+    return gateway
+
+
+def compute(gw, weights=risk.RiskWeights()) -> dict[int, dict]:
+    sql = risk.risk_factors(REPO, weights)
+    return {int(r["goid"]): r for r in gw.query(sql.query, sql.params).to_pylist()}
+
+
+def expected_score(parts: dict[str, float | None], w: risk.RiskWeights) -> float:
+    known = {c: s for c, s in parts.items() if s is not None}
+    return sum(s * getattr(w, c) for c, s in known.items()) / sum(getattr(w, c) for c in known)
+
+
+def test_components_and_score_match_the_documented_formulas(gw):
+    rows, w = compute(gw), risk.RiskWeights()
+    assert set(rows) == {1, 2, 3, 4}
+    churn = {"pkg/a.py": math.log(301) / math.log(301), "pkg/b.py": math.log(21) / math.log(301)}
+    want = {
+        1: dict(complexity=0.0, coverage=0.0, typedness=0.0, static_error=0.0,
+                churn=churn["pkg/a.py"], hotspot=0.8, failing_test=1.0),
+        2: dict(complexity=1.0, coverage=0.75, typedness=0.5, static_error=0.75,
+                churn=churn["pkg/a.py"], hotspot=0.8, failing_test=0.0),
+        3: dict(complexity=0.5, coverage=1.0, typedness=1.0, static_error=0.0,
+                churn=churn["pkg/b.py"], hotspot=0.1, failing_test=0.0),
+        4: dict(complexity=0.0, coverage=0.0, typedness=1.0, static_error=0.0,
+                churn=churn["pkg/b.py"], hotspot=0.1, failing_test=0.0),
+    }
+    for goid, parts in want.items():
+        row = rows[goid]
+        for component, score in parts.items():
+            assert row[f"{component}_risk"] == pytest.approx(score), (goid, component)
+        assert row["risk_score"] == pytest.approx(expected_score(parts, w)), goid
+    assert rows[2]["static_errors"] == 2 and rows[1]["failing_tests"] == 1
+    assert rows[1]["covering_tests"] == 2
+    assert json.loads(rows[2]["owners"]) == ["@shop/core"]
+    assert json.loads(rows[3]["owners"]) == []  # no core.modules row: empty, not NULL
+    # 2 is the riskiest: high; the levels follow the default thresholds
+    levels = {g: r["risk_level"] for g, r in rows.items()}
+    assert levels[2] == "high" and levels[4] == "low"
+    for g, r in rows.items():
+        s = r["risk_score"]
+        assert levels[g] == ("high" if s >= w.high else "medium" if s >= w.medium else "low")
+
+
+def test_explanation_names_the_drivers_largest_first(gw):
+    row = compute(gw)[2]
+    explanation = json.loads(row["risk_explanation"])
+    drivers = explanation["drivers"]
+    contributions = [d["contribution"] for d in drivers]
+    assert contributions == sorted(contributions, reverse=True)
+    assert drivers[0]["component"] == "complexity"
+    assert drivers[0]["detail"] == "cyclomatic 21, cognitive 40"
+    assert sum(contributions) == pytest.approx(row["risk_score"], abs=1e-3)
+    assert "failing_test" not in {d["component"] for d in drivers}  # contributes 0
+    assert explanation["unknown"] == []
+
+
+def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
+    write(gw, "analytics.coverage_functions", [])
+    write(gw, "analytics.test_coverage_edges", [])
+    rows, w = compute(gw), risk.RiskWeights()
+    row = rows[3]
+    assert row["coverage_risk"] is None and row["failing_test_risk"] is None
+    assert row["untested_reason"] == "no_coverage_data"
+    parts = dict(complexity=0.5, typedness=1.0, static_error=0.0, hotspot=0.1,
+                 churn=math.log(21) / math.log(301))
+    assert row["risk_score"] == pytest.approx(expected_score(parts, w))
+    assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
+
+
+def test_weights_are_configurable_and_checked(gw):
+    only_typing = risk.RiskWeights(complexity=0, coverage=0, static_error=0, churn=0,
+                                   hotspot=0, failing_test=0, typedness=1)
+    rows = compute(gw, only_typing)
+    assert {g: r["risk_score"] for g, r in rows.items()} == {1: 0.0, 2: 0.5, 3: 1.0, 4: 1.0}
+    with pytest.raises(ValueError, match="weights"):
+        risk.RiskWeights(complexity=-1)
+    with pytest.raises(ValueError, match="thresholds"):
+        risk.RiskWeights(high=0.2, medium=0.4)
+
+
+def test_function_layer_views_have_their_declared_columns(gw):
+    """The three views over these tables: created through the gateway (which checks names and
+    types against the declaration) and joined as documented."""
+    from codeintel_assets.storage.gateway import conform
+    from codeintel_assets.storage.views import view
+
+    sql = risk.risk_factors(REPO)
+    gw.replace_repo_rows(table(risk.RISK_TABLE), REPO,
+                         conform(table(risk.RISK_TABLE), gw.query(sql.query, sql.params)))
+    write(gw, "analytics.test_catalog", [
+        {"test_id": "t.py::test_bad", "rel_path": "t.py", "qualname": "t.test_bad",
+         "status": "failed", "duration_ms": 3.0}])
+    write(gw, "core.file_state", [{"rel_path": "pkg/a.py", "language": "python",
+                                   "parse_status": "ok"},
+                                  {"rel_path": "pkg/b.py", "language": "python",
+                                   "parse_status": "ok"}])
+    write(gw, "analytics.coverage_lines", [
+        {"rel_path": "pkg/a.py", "line": n, "is_executable": True, "is_covered": n < 4}
+        for n in range(1, 5)])
+    for name in ("core.ast_metrics", "analytics.static_diagnostics", "analytics.typedness"):
+        write(gw, name, [])
+    for name in ("docs.v_function_summary", "docs.v_test_to_function", "docs.v_file_summary"):
+        gw.replace_view(view(name))
+    summary = gw.query("SELECT goid, risk_level, complexity_bucket FROM docs.v_function_summary "
+                       "ORDER BY risk_score DESC").to_pylist()
+    assert [int(r["goid"]) for r in summary][0] == 2 and len(summary) == 4
+    edges = gw.query("SELECT test_id, goid, test_status FROM docs.v_test_to_function "
+                     "ORDER BY ALL").to_pylist()
+    assert [(r["test_id"], int(r["goid"]), r["test_status"]) for r in edges] == [
+        ("t.py::test_bad", 1, "failed"), ("t.py::test_ok", 1, "passed"),
+        ("t.py::test_ok", 2, "passed")]
+    files = {r["rel_path"]: r for r in gw.query("SELECT * FROM docs.v_file_summary").to_pylist()}
+    assert files["pkg/a.py"]["coverage_ratio"] == pytest.approx(0.75)
+    assert files["pkg/a.py"]["functions"] == 2 and files["pkg/a.py"]["high_risk_functions"] == 1
+    assert files["pkg/a.py"]["owners"] is not None and files["pkg/b.py"]["coverage_ratio"] is None

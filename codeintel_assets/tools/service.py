@@ -299,7 +299,7 @@ class ToolService(dg.ConfigurableResource):
     def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
                        ) -> dict[str, list[git_history.PatchCommit]]:
         """rel_path -> its patch log (`git log -m -p -U0 -M` of its current and former
-        `names`): one git process per file, two at a time."""
+        `names`): one git process per file, one per core (at most four) at a time."""
         runner = self.runner()
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
             logs = pool.map(lambda p: git_history.patch_log(runner, root, names[p]), names)

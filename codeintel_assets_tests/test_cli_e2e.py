@@ -208,7 +208,12 @@ def test_codeintel_steps(workdir: Path):
                            "config_ingest", "goids", "typing_ingest", "coverage_ingest",
                            "tests_ingest", "scip_ingest", "crosswalk", "callgraph",
                            "import_graph", "symbol_uses", "graph_metrics",
-                           "coverage_functions", "test_coverage_edges", "docs_views"]
+                           "coverage_functions", "test_coverage_edges", "hotspots",
+                           "function_history", "risk_factors", "docs_views"]
+    assert steps["hotspots"]["reads"] == ["core.ast_metrics", "core.file_state"]
+    assert steps["hotspots"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["function_history"]["reads"] == ["core.goids"]
+    assert steps["function_history"]["requires"] == ["goids"]
     assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
                                             "core.modules", "core.repo_map"]
     assert steps["repo_scan"]["requires"] == []
@@ -293,8 +298,9 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
     assert rows["core.goids"] == 18
     assert all(n > 0 for name, n in rows.items() if name not in HEALTHY_EMPTY), rows
 
-    complex_lines = [ln.split() for ln in
-                     out.split("ten most complex files (decision points, lines):")[1].splitlines()
+    # the section ends at the blank line before the next (the ten riskiest functions)
+    section = out.split("ten most complex files (decision points, lines):")[1]
+    complex_lines = [ln.split() for ln in section.strip("\n").split("\n\n")[0].splitlines()
                      if ln.strip()]
     assert complex_lines, out
     assert complex_lines[0][2] == "src/widgets/core.py"

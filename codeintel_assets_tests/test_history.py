@@ -159,3 +159,33 @@ def test_patch_log_parsing_keeps_hunk_lines_out_of_headers():
     [commit] = parse_patch_log(text)
     assert commit.email == "a@x" and commit.author_ts == 1700000000
     assert commit.diffs == {0: [FileDiff("p.py", "p.py", (Hunk(3, 1, 3, 1),))]}
+
+
+def test_conflict_resolution_merge_is_reported_as_git_log_L_does(tmp_path):
+    """Both branches change f and the merge resolves the conflict with a third version: the
+    span differs from every parent, so the merge is a change of f and both sides are
+    followed; g, unchanged by the merge against one parent, does not list it."""
+    from codeintel_assets.extract.line_trace import Span, trace_spans
+    from codeintel_assets.tools.git_history import patch_log
+    from codeintel_assets.tools.runner import ToolRunner
+
+    base = "def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+    repo = make_git_repo(tmp_path / "widgets", {"m.py": base})
+    git(repo, "checkout", "-qb", "side")
+    _commit(repo, "side f", {"m.py": base.replace("return 1", "return 10")})
+    git(repo, "checkout", "-q", "main")
+    _commit(repo, "main f and g", {"m.py": base.replace("return 1", "return 11")
+                                   .replace("return 2", "return 22")})
+    subprocess.run(["git", "-C", str(repo), "merge", "-q", "side"], env={**os.environ,
+                   **GIT_ENV}, capture_output=True)  # conflicts in f
+    _commit(repo, "merge: f resolved", {"m.py": base.replace("return 1", "return 12")
+                                        .replace("return 2", "return 22")})
+    log = patch_log(ToolRunner(), str(repo), ["m.py"])
+    spans = [Span(1, 2, 1), Span(5, 6, 5)]
+    for span, traced in zip(spans, trace_spans(log, "m.py", spans)):
+        want = _git_log_l(repo, span.start, span.end, "m.py")
+        assert [c.sha for c in traced.changes] and \
+            {c.sha for c in traced.changes} == set(want)
+    merge = git(repo, "rev-parse", "HEAD")
+    assert merge in _git_log_l(repo, 1, 2, "m.py")
+    assert merge not in _git_log_l(repo, 5, 6, "m.py")

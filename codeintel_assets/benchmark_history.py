@@ -223,10 +223,14 @@ class Difference:
 
 def agreement(repo: Path, db: Path, sample: int, seed: int = 0) -> dict:
     """`git log -L<start>,<end>:<file>` on `sample` functions (seeded choice): same number
-    of commits in the window and the same newest commit as function_history?"""
+    of commits in the window and the same newest commit as function_history? And, over the
+    whole history, the same set of commits as the trace (`sets_agree`)?"""
+    from codeintel_assets.extract.line_trace import Span, trace_spans
+    from codeintel_assets.tools.git_history import churn_log, patch_log
     from codeintel_assets.tools.runner import ToolRunner
 
     runner = ToolRunner()
+    logs: dict[str, list] = {}
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.sql("""
             SELECT g.rel_path, g.qualname, g.start_line, g.end_line, h.commit_count,
@@ -235,17 +239,23 @@ def agreement(repo: Path, db: Path, sample: int, seed: int = 0) -> dict:
             ORDER BY g.rel_path, g.start_line""").fetchall()
     head_ts = int(runner.run(["git", "log", "-1", "--format=%ct"], cwd=repo).stdout)
     chosen = random.Random(seed).sample(got, min(sample, len(got)))
-    differences = []
+    names = churn_log(runner, str(repo), sorted({c[0] for c in chosen})).names
+    differences, sets_agree = [], 0
     for path, qualname, start, end, count, last, window in chosen:
         out = runner.run(["git", "log", f"-L{start},{end}:{path}", "--format=%H %at", "-s"],
                          cwd=repo).stdout.split("\n")
         entries = [line.split() for line in out if line.strip()]
+        if path not in logs:
+            logs[path] = patch_log(runner, str(repo), names.get(path, (path,)))
+        [traced] = trace_spans(logs[path], path, [Span(start, end, start)])
+        sets_agree += {c.sha for c in traced.changes} == {sha for sha, _ in entries}
         in_window = [sha for sha, ts in entries if int(ts) >= head_ts - window * DAY]
         newest = entries[0][0] if entries else None
         if len(in_window) != count or newest != last:
             differences.append(Difference(path, qualname, start, end, count, len(in_window),
                                           last, newest))
     return {"sampled": len(chosen), "agree": len(chosen) - len(differences),
+            "sets_agree": sets_agree,
             "share": round(1 - len(differences) / max(len(chosen), 1), 4),
             "differences": [asdict(d) for d in differences]}
 
@@ -298,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
               f"hotspots {f['hotspots_s']} s, function_history {f['function_history_s']} s; "
               f"one-commit update ({u['touched']}, {u['files_read']} file read, {u['mode']}): "
               f"hotspots {u['hotspots_s']} s, function_history {u['function_history_s']} s; "
-              f"git log -L agreement {a['agree']}/{a['sampled']}")
+              f"git log -L agreement {a['agree']}/{a['sampled']} (window count and newest "
+              f"commit), {a['sets_agree']}/{a['sampled']} (commit sets, whole history)")
         for d in a["differences"]:
             print(f"  differs: {d}")
     if args.json:

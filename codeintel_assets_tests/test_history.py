@@ -10,6 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from codeintel_assets import run
 from codeintel_assets_tests.conftest import (
     GIT_ENV,
@@ -133,19 +135,23 @@ def test_one_commit_update_reads_only_the_touched_file(tmp_path):
     assert incremental == rows(full, query)
 
 
-def test_plain_folder_gives_zeros(tmp_path):
+@pytest.mark.parametrize("status", ["no_git", "no_commits"])
+def test_no_history_gives_zeros(tmp_path, status):
+    """A plain folder, or a repository without a commit: zeros, NULL commits, and why."""
     root = tmp_path / "plain"
     write_files(root, {"m.py": "def f():\n    return 1\n"})
+    if status == "no_commits":
+        git(root, "init", "-q", "-b", "main")
     db = tmp_path / "ci.duckdb"
     result = run.materialize(SELECT, target=str(root), db=str(db), tools=[],
                              console_log=False)
     assert result.success
     assert rows(db, "SELECT rel_path, commit_count, score, history_status "
-                    "FROM analytics.hotspots") == [("m.py", 0, 0.0, "no_git")]
+                    "FROM analytics.hotspots") == [("m.py", 0, 0.0, status)]
     assert rows(db, "SELECT created_in_commit, commit_count, stability_bucket "
                     "FROM analytics.function_history") == [(None, 0, "stable")]
     meta = next(m.metadata for m in result.asset_materializations_for_node("hotspots"))
-    assert meta["history_status"].value == "no_git"
+    assert meta["history_status"].value == status
 
 
 def test_patch_log_parsing_keeps_hunk_lines_out_of_headers():

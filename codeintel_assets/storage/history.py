@@ -160,6 +160,7 @@ def trace_file(path: str, defs: Sequence[Definition], log: Sequence[PatchCommit]
 
 
 def raw_table(rows: Sequence[dict]) -> pa.Table:
+    """Raw rows (history_rows) as Arrow in the _RAW schema, what `finish` reads."""
     return pa.Table.from_pylist(list(rows), schema=_RAW)
 
 

@@ -269,8 +269,11 @@ def test_codeintel_steps(workdir: Path):
                                                         "tests_ingest"]
     assert steps["test_coverage_edges"]["reads"] == ["analytics.coverage_lines",
                                                      "analytics.test_catalog", "core.goids"]
-    assert steps["docs_views"]["tables"] == ["docs.v_call_graph_enriched"]
-    assert steps["docs_views"]["reads"] == ["graph.call_graph_edges", "graph.call_graph_nodes"]
+    assert steps["docs_views"]["tables"] == sorted(VIEWS)
+    assert steps["docs_views"]["reads"] == sorted({t for v in VIEWS.values() for t in v.reads})
+    assert steps["risk_factors"]["requires"] == [
+        "ast_extract", "coverage_functions", "hotspots", "repo_scan", "test_coverage_edges",
+        "typing_ingest"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])
     assert written == sorted([*TABLES, *VIEWS, "index.scip"])
@@ -310,8 +313,21 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
         "src/widgets/core.py", "src/widgets/util.py", "src/widgets/__init__.py",
         "src/widgets/sub/__init__.py", "src/widgets/sub/deep.py", "tests/test_core.py"]
 
+    # The ten riskiest functions, riskiest first: score, level, qualname (path:line): reasons.
+    risky = out.split("ten riskiest functions (risk 0-1, level, where, top reasons):\n")[1]
+    risky = [ln.split(None, 3) for ln in risky.strip("\n").split("\n\n")[0].splitlines()]
     with read_db(db) as con:
         assert repo_rows(con, "core.file_state") == 11
+        functions = repo_rows(con, "analytics.goid_risk_factors")
+        top = con.execute("SELECT qualname, rel_path, lineno, risk_level FROM "
+                          "analytics.goid_risk_factors WHERE repo = ? ORDER BY risk_score DESC, "
+                          "rel_path, lineno LIMIT 1", [REPO]).fetchall()[0]
+    assert len(risky) == min(10, functions), out
+    scores = [float(r[0]) for r in risky]
+    assert scores == sorted(scores, reverse=True) and all(0 <= x <= 1 for x in scores)
+    qualname, rel_path, lineno, level = top
+    assert risky[0][1] == level and risky[0][2] == qualname
+    assert risky[0][3].startswith(f"({rel_path}:{lineno}): ")
 
     # `summary` on the same database prints the same report without running anything.
     again = run_cmd([CODEINTEL, "summary", "--target", sample_repo, "--db", db],

@@ -33,7 +33,7 @@ def materialized(sample_repo, tmp_path, shape):
 # Empty without the tools (typedness and static_diagnostics still have a row per file).
 TOOL_TABLES = {"analytics.diagnostics", "analytics.coverage_lines", "analytics.test_catalog",
                "core.scip_symbols", "core.scip_occurrences", "analytics.tool_failures",
-               "graph.symbol_use_edges"}
+               "graph.symbol_use_edges", "analytics.test_coverage_edges"}
 
 
 def test_every_table_written_and_every_check_passes(materialized):

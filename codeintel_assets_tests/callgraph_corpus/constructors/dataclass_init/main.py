@@ -1,6 +1,6 @@
 """Dataclasses: __init__ is generated (no def of ours), so `Money(...)` is an edge to the class;
 __post_init__ runs from the generated __init__ (implicit)."""
-from constructors__dataclasses.models import Money, Order
+from constructors__dataclass_init.models import Money, Order
 
 
 def main():

@@ -129,7 +129,7 @@ def steps() -> list[dict]:
 def summary(target: str | None = None, db: str | None = None,
             fleet: str | os.PathLike | None = None) -> dict:
     """Rows per table for the target repository, its ten most complex files and its ten
-    riskiest functions (in the fleet at `fleet`: its partition's database)."""
+    riskiest functions outside test code (in the fleet at `fleet`: its partition's database)."""
     from codeintel_assets.storage.catalog import TABLES
     from codeintel_assets.storage.queries import repo_summary
 
@@ -193,7 +193,7 @@ def format_summary(info: dict) -> str:
     lines += [f"  {f['complexity']:>6} {f['loc']:>7}  {f['rel_path']}"
               for f in info["most_complex_files"]]
     if info.get("riskiest_functions"):
-        lines += ["", "ten riskiest functions (risk 0-1, level, where, top reasons):"]
+        lines += ["", "ten riskiest functions outside tests (risk 0-1, level, where, top reasons):"]
         lines += [f"  {f['risk_score']:.2f} {f['risk_level']:<6} {f['qualname']} "
                   f"({f['rel_path']}:{f['lineno']}): {'; '.join(f['reasons'])}"
                   for f in info["riskiest_functions"]]

@@ -314,14 +314,18 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
         "src/widgets/sub/__init__.py", "src/widgets/sub/deep.py", "tests/test_core.py"]
 
     # The ten riskiest functions, riskiest first: score, level, qualname (path:line): reasons.
-    risky = out.split("ten riskiest functions (risk 0-1, level, where, top reasons):\n")[1]
+    header = "ten riskiest functions outside tests (risk 0-1, level, where, top reasons):\n"
+    risky = out.split(header)[1]
     risky = [ln.split(None, 3) for ln in risky.strip("\n").split("\n\n")[0].splitlines()]
     with read_db(db) as con:
         assert repo_rows(con, "core.file_state") == 11
-        functions = repo_rows(con, "analytics.goid_risk_factors")
+        functions, tests = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT is_test), count(*) FILTER (WHERE is_test) "
+            "FROM analytics.goid_risk_factors WHERE repo = ?", [REPO]).fetchall()[0]
         top = con.execute("SELECT qualname, rel_path, lineno, risk_level FROM "
-                          "analytics.goid_risk_factors WHERE repo = ? ORDER BY risk_score DESC, "
-                          "rel_path, lineno LIMIT 1", [REPO]).fetchall()[0]
+                          "analytics.goid_risk_factors WHERE repo = ? AND NOT is_test "
+                          "ORDER BY risk_score DESC, rel_path, lineno LIMIT 1", [REPO]).fetchall()[0]
+    assert tests > 0  # tests/test_core.py is test code, and is left out
     assert len(risky) == min(10, functions), out
     scores = [float(r[0]) for r in risky]
     assert scores == sorted(scores, reverse=True) and all(0 <= x <= 1 for x in scores)

@@ -61,7 +61,8 @@ def gw(tmp_path):
         {**diag, "line": 70, "severity": "error"}])  # outside every def
     write(gateway, "core.modules", [
         {"module": "pkg.a", "rel_path": "pkg/a.py", "owners": '["@shop/core"]',
-         "tags": '["payments"]'}])
+         "tags": '["payments"]'},
+        {"module": "pkg.b", "rel_path": "pkg/b.py", "owners": "[]", "tags": '["tests"]'}])
     return gateway
 
 
@@ -97,7 +98,8 @@ def test_components_and_score_match_the_documented_formulas(gw):
     assert rows[2]["static_errors"] == 2 and rows[1]["failing_tests"] == 1
     assert rows[1]["covering_tests"] == 2
     assert json.loads(rows[2]["owners"]) == ["@shop/core"]
-    assert json.loads(rows[3]["owners"]) == []  # no core.modules row: empty, not NULL
+    assert json.loads(rows[3]["owners"]) == []
+    assert [g for g, r in rows.items() if r["is_test"]] == [3, 4]  # pkg/b.py is tagged tests
     # 2 is the riskiest: high; the levels follow the default thresholds
     levels = {g: r["risk_level"] for g, r in rows.items()}
     assert levels[2] == "high" and levels[4] == "low"

@@ -100,6 +100,7 @@ file_commits INTEGER -- its file's commits in the window (analytics.hotspots.com
 hotspot_score DOUBLE -- its file's analytics.hotspots.score
 owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
 tags JSON -- its file's tags (core.modules.tags)
+is_test BOOLEAN -- its file is tagged tests (tags_index.yaml, else the built-in tests/, test_*.py, *_test.py, conftest.py patterns): test code, which the summary's riskiest list leaves out
 complexity_risk DOUBLE -- max((min(cyclomatic, 21) - 1) / 20, min(cognitive, 30) / 30)
 coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
 typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0

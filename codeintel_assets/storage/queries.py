@@ -250,7 +250,8 @@ class RiskyFunction:
 class RepoSummary:
     """rows: table -> the repository's row count (tables that exist); most_complex_files:
     (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten;
-    riskiest_functions: the ten highest risk_score rows (empty before risk_factors ran)."""
+    riskiest_functions: the ten highest risk_score rows outside test code (empty before
+    risk_factors ran)."""
 
     rows: dict[str, int]
     most_complex_files: list[tuple[str, int, int]]
@@ -274,7 +275,7 @@ def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> R
         risky = con.execute("""
             SELECT qualname, rel_path, lineno, risk_score, risk_level,
                    json_extract_string(risk_explanation, '$.drivers[*].detail')[1:3]
-            FROM analytics.goid_risk_factors WHERE repo = $repo
+            FROM analytics.goid_risk_factors WHERE repo = $repo AND NOT is_test
             ORDER BY risk_score DESC, rel_path, lineno LIMIT 10""", {"repo": repo}).fetchall() \
             if "analytics.goid_risk_factors" in existing else []
     return RepoSummary(counts, [tuple(r) for r in complex_files],

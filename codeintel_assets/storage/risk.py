@@ -97,6 +97,7 @@ WITH fm AS (
            coalesce(h.churn, 0) AS file_churn, coalesce(h.commit_count, 0) AS file_commits,
            coalesce(h.score, 0.0) AS hotspot_score,
            coalesce(m.owners, '[]')::JSON AS owners, coalesce(m.tags, '[]')::JSON AS tags,
+           coalesce(json_contains(m.tags, '"tests"'), false) AS is_test,
            coalesce(h.max_churn, 0) AS max_churn, c.covered_lines, c.executable_lines
     FROM fm f
     LEFT JOIN analytics.coverage_functions c ON c.repo = f.repo AND c.goid = f.goid
@@ -157,7 +158,7 @@ WITH fm AS (
 SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_complexity,
        cognitive_complexity, loc, typedness_bucket, coverage_ratio, tested, untested_reason,
        covering_tests, failing_tests, static_errors, file_churn, file_commits, hotspot_score,
-       owners, tags, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
+       owners, tags, is_test, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
        churn_risk, hotspot_risk, failing_test_risk, risk_score,
        CASE WHEN risk_score >= $high THEN 'high' WHEN risk_score >= $medium THEN 'medium'
             ELSE 'low' END AS risk_level,

@@ -46,6 +46,7 @@ file_churn INTEGER -- its file's lines added + deleted in the window
 hotspot_score DOUBLE -- its file's hotspot score
 owners JSON -- its file's CODEOWNERS owners
 tags JSON -- its file's tags
+is_test BOOLEAN -- its file is test code (tagged tests)
 risk_score DOUBLE -- in [0, 1] (goid_risk_factors)
 risk_level VARCHAR -- low | medium | high
 risk_explanation JSON -- the components that drove the score, largest first
@@ -56,7 +57,7 @@ SELECT r.repo, r."commit", r.goid, r.rel_path, r.qualname, r.lineno, r.end_linen
        m.complexity_bucket, m.has_docstring, t.params_total, t.params_annotated,
        t.return_type, r.typedness_bucket, r.coverage_ratio, r.tested, r.untested_reason,
        r.covering_tests, r.failing_tests, r.static_errors, r.file_churn, r.hotspot_score,
-       r.owners, r.tags, r.risk_score, r.risk_level, r.risk_explanation
+       r.owners, r.tags, r.is_test, r.risk_score, r.risk_level, r.risk_explanation
 FROM analytics.goid_risk_factors r
 LEFT JOIN analytics.function_metrics m ON m.repo = r.repo AND m.goid = r.goid
 LEFT JOIN analytics.function_types t ON t.repo = r.repo AND t.goid = r.goid

@@ -52,17 +52,23 @@ def gw(tmp_path):
         {"test_id": "t.py::test_bad", "goid": 1, "last_status": "failed"},
         {"test_id": "t.py::test_ok", "goid": 2, "last_status": "passed"}])
     write(gateway, "analytics.hotspots", [
-        {"rel_path": "pkg/a.py", "commit_count": 9, "churn": 300, "score": 0.8},
-        {"rel_path": "pkg/b.py", "commit_count": 1, "churn": 20, "score": 0.1}])
+        {"rel_path": "pkg/a.py", "commit_count": 9, "churn": 300, "score": 0.8,
+         "history_status": "git"},
+        {"rel_path": "pkg/b.py", "commit_count": 1, "churn": 20, "score": 0.1,
+         "history_status": "git"}])
     diag = {"tool": "pyright", "rel_path": "pkg/a.py", "col": 0, "code": "x", "occurrence": 1}
     write(gateway, "analytics.diagnostics", [
         {**diag, "line": 7, "severity": "error"}, {**diag, "line": 8, "severity": "error"},
         {**diag, "line": 9, "severity": "warning"},
+        {**diag, "tool": "pyrefly", "line": 7, "severity": "error"},  # the same place: once
         {**diag, "line": 70, "severity": "error"}])  # outside every def
     write(gateway, "core.modules", [
         {"module": "pkg.a", "rel_path": "pkg/a.py", "owners": '["@shop/core"]',
-         "tags": '["payments"]'},
-        {"module": "pkg.b", "rel_path": "pkg/b.py", "owners": "[]", "tags": '["tests"]'}])
+         "tags": '["payments"]'}])
+    # Tags come from the tags' matches, per file (a file core.modules left out keeps its tags).
+    write(gateway, "analytics.tags_index", [
+        {"tag": "payments", "matches": '["pkg/a.py"]'},
+        {"tag": "tests", "matches": '["pkg/b.py", "tests/test_x.py"]'}])
     return gateway
 
 
@@ -132,6 +138,18 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
                  churn=math.log(21) / math.log(301))
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
+
+
+def test_without_history_churn_and_hotspot_are_unknown(gw):
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": 0, "churn": 0, "score": 0.0, "history_status": "no_git"}
+        for p in ("pkg/a.py", "pkg/b.py")])
+    rows, w = compute(gw), risk.RiskWeights()
+    row = rows[2]
+    assert row["churn_risk"] is None and row["hotspot_risk"] is None
+    parts = dict(complexity=1.0, coverage=0.75, typedness=0.5, static_error=0.75, failing_test=0.0)
+    assert row["risk_score"] == pytest.approx(expected_score(parts, w))
+    assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
 
 
 def test_weights_are_configurable_and_checked(gw):

@@ -94,19 +94,19 @@ tested BOOLEAN -- analytics.coverage_functions
 untested_reason VARCHAR -- analytics.coverage_functions
 covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
 failing_tests INTEGER -- of those, tests whose status is failed or error
-static_errors INTEGER -- diagnostics of severity error (pyright, pyrefly, ruff; analytics.diagnostics) on its lines from lineno to end_lineno
+static_errors INTEGER -- distinct positions (line, col) of diagnostics of severity error (pyright, pyrefly, ruff; analytics.diagnostics) from lineno to end_lineno, nested defs' lines included
 file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
 file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
 hotspot_score DOUBLE -- its file's analytics.hotspots.score
-owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
-tags JSON -- its file's tags (core.modules.tags)
+owners JSON -- its file's CODEOWNERS owners (core.modules.owners; [] for a file whose module name another file took, e.g. a second tests/*/conftest.py)
+tags JSON -- its file's tags (analytics.tags_index.matches)
 is_test BOOLEAN -- its file is tagged tests (tags_index.yaml, else the built-in tests/, test_*.py, *_test.py, conftest.py patterns): test code, which the summary's riskiest list leaves out
 complexity_risk DOUBLE -- max((min(cyclomatic, 21) - 1) / 20, min(cognitive, 30) / 30)
 coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
 typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0
 static_error_risk DOUBLE -- 1 - 0.5^static_errors
-churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); 0 without history
-hotspot_risk DOUBLE -- hotspot_score
+churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); NULL unless hotspots.history_status is git
+hotspot_risk DOUBLE -- hotspot_score; NULL unless hotspots.history_status is git
 failing_test_risk DOUBLE -- 1 when a covering test failed, else 0; NULL without a test run
 risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: README: risk)
 risk_level VARCHAR -- high (risk_score >= high threshold) | medium (>= medium threshold) | low

@@ -28,7 +28,7 @@ RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
 READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
-         "analytics.diagnostics", "core.modules")
+         "analytics.diagnostics", "analytics.tags_index", "core.modules")
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
               "failing_test")
 
@@ -72,18 +72,27 @@ WITH fm AS (
     FROM analytics.test_coverage_edges WHERE repo = $repo GROUP BY goid
 ), errors AS (
     -- A hash join on the file, then the line range: diagnostics per file are few.
-    SELECT f.goid, count(*) AS static_errors
+    -- Distinct positions: pyright and pyrefly often report one problem at the same place.
+    SELECT f.goid, count(DISTINCT (d.line, d.col)) AS static_errors
     FROM fm f JOIN analytics.diagnostics d
       ON d.repo = $repo AND d.rel_path = f.rel_path AND d.severity = 'error'
      AND d.line BETWEEN f.lineno AND f.end_lineno
     GROUP BY f.goid
 ), hot AS (
-    SELECT rel_path, churn, commit_count, score,
+    -- Only read history is evidence: without Git, commits or full history (a shallow clone)
+    -- churn and hotspot are unknown, not zero (history_status; README: risk).
+    SELECT rel_path, churn, commit_count, score, history_status = 'git' AS known,
            max(churn) OVER () AS max_churn
     FROM analytics.hotspots WHERE repo = $repo
 ), mods AS (
-    SELECT rel_path, any_value(owners) AS owners, any_value(tags) AS tags
+    SELECT rel_path, any_value(owners) AS owners
     FROM core.modules WHERE repo = $repo GROUP BY rel_path
+), tags AS (
+    -- Tags per file from the tags' own matches: core.modules keeps one file per module name,
+    -- so two tests/*/conftest.py would leave one without its tags.
+    SELECT rel_path, to_json(list(tag ORDER BY tag)) AS tags
+    FROM analytics.tags_index, unnest(CAST(matches AS VARCHAR[])) AS m(rel_path)
+    WHERE repo = $repo GROUP BY rel_path
 ), inputs AS (
     SELECT f.repo, f."commit", f.goid, f.rel_path, f.qualname, f.lineno, f.end_lineno,
            f.cyclomatic_complexity, f.cognitive_complexity, f.loc, f.typedness_bucket,
@@ -96,8 +105,9 @@ WITH fm AS (
            coalesce(e.static_errors, 0)::INTEGER AS static_errors,
            coalesce(h.churn, 0) AS file_churn, coalesce(h.commit_count, 0) AS file_commits,
            coalesce(h.score, 0.0) AS hotspot_score,
-           coalesce(m.owners, '[]')::JSON AS owners, coalesce(m.tags, '[]')::JSON AS tags,
-           coalesce(json_contains(m.tags, '"tests"'), false) AS is_test,
+           coalesce(m.owners, '[]')::JSON AS owners, coalesce(tg.tags, '[]')::JSON AS tags,
+           coalesce(json_contains(tg.tags, '"tests"'), false) AS is_test,
+           coalesce(h.known, false) AS history_known,
            coalesce(h.max_churn, 0) AS max_churn, c.covered_lines, c.executable_lines
     FROM fm f
     LEFT JOIN analytics.coverage_functions c ON c.repo = f.repo AND c.goid = f.goid
@@ -105,6 +115,7 @@ WITH fm AS (
     LEFT JOIN errors e ON e.goid = f.goid
     LEFT JOIN hot h ON h.rel_path = f.rel_path
     LEFT JOIN mods m ON m.rel_path = f.rel_path
+    LEFT JOIN tags tg ON tg.rel_path = f.rel_path
 ), comp AS (
     SELECT *,
         greatest((least(cyclomatic_complexity, 21) - 1) / 20.0,
@@ -115,9 +126,11 @@ WITH fm AS (
         CASE typedness_bucket WHEN 'untyped' THEN 1.0 WHEN 'partial' THEN 0.5
              ELSE 0.0 END AS typedness_risk,
         1.0 - pow(0.5, static_errors) AS static_error_risk,
-        CASE WHEN max_churn > 0 THEN ln(1 + file_churn) / ln(1 + max_churn)
+        CASE WHEN NOT history_known THEN NULL
+             WHEN max_churn > 0 THEN ln(1 + file_churn) / ln(1 + max_churn)
              ELSE 0.0 END AS churn_risk,
-        least(greatest(hotspot_score, 0.0), 1.0) AS hotspot_risk,
+        CASE WHEN history_known THEN least(greatest(hotspot_score, 0.0), 1.0)
+             END AS hotspot_risk,
         CASE WHEN untested_reason IS NOT DISTINCT FROM 'no_coverage_data' THEN NULL
              WHEN failing_tests > 0 THEN 1.0 ELSE 0.0 END AS failing_test_risk
     FROM inputs

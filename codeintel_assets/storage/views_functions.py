@@ -93,7 +93,8 @@ LEFT JOIN analytics.test_catalog c ON c.repo = e.repo AND c.test_id = e.test_id
 
 FILE_SUMMARY = define_view(
     "docs", "v_file_summary",
-    ("core.file_state", "core.modules", "core.ast_metrics", "analytics.hotspots",
+    ("core.file_state", "core.modules", "analytics.tags_index", "core.ast_metrics",
+     "analytics.hotspots",
      "analytics.static_diagnostics", "analytics.typedness", "analytics.coverage_lines",
      "analytics.goid_risk_factors"),
     "One row per scanned file: size and parse status, module, owners and tags, complexity, "
@@ -119,16 +120,18 @@ param_ratio DOUBLE -- annotated share of parameters (analytics.typedness)
 return_ratio DOUBLE -- annotated share of returns
 executable_lines BIGINT -- lines coverage.py counts as statements (analytics.coverage_lines)
 covered_lines BIGINT -- of those, lines that ran
-coverage_ratio DOUBLE -- covered / executable; NULL when the file was not measured
+coverage_ratio DOUBLE -- covered / executable; NULL when the file was not measured in a test run of this commit
 functions BIGINT -- functions and methods with a risk row
 high_risk_functions BIGINT -- of those, risk_level high
 max_risk_score DOUBLE -- the riskiest function's score
 mean_risk_score DOUBLE -- mean risk_score of its functions
 owners JSON -- CODEOWNERS owners (core.modules)
-tags JSON -- tags (core.modules)
+tags JSON -- tags of the file (analytics.tags_index matches)
 """, """
 WITH cov AS (
-    SELECT repo, rel_path, count(*) FILTER (WHERE is_executable) AS executable_lines,
+    -- Per snapshot: a test run of an older commit does not describe today's lines.
+    SELECT repo, "commit", rel_path,
+           count(*) FILTER (WHERE is_executable) AS executable_lines,
            count(*) FILTER (WHERE is_executable AND is_covered) AS covered_lines
     FROM analytics.coverage_lines GROUP BY ALL
 ), risk AS (
@@ -137,9 +140,12 @@ WITH cov AS (
            max(risk_score) AS max_risk_score, avg(risk_score) AS mean_risk_score
     FROM analytics.goid_risk_factors GROUP BY ALL
 ), mods AS (
-    SELECT repo, rel_path, min(module) AS module, any_value(owners) AS owners,
-           any_value(tags) AS tags
+    SELECT repo, rel_path, min(module) AS module, any_value(owners) AS owners
     FROM core.modules GROUP BY ALL
+), tags AS (
+    -- Per file from the tags' own matches (core.modules keeps one file per module name).
+    SELECT repo, rel_path, to_json(list(tag ORDER BY tag)) AS tags
+    FROM analytics.tags_index, unnest(CAST(matches AS VARCHAR[])) AS m(rel_path) GROUP BY ALL
 )
 SELECT f.repo, f."commit", f.rel_path, md.module, f.language, f.parse_status, f.size_bytes,
        a.loc, a.complexity, a.function_count, a.class_count, h.commit_count, h.author_count,
@@ -147,13 +153,14 @@ SELECT f.repo, f."commit", f.rel_path, md.module, f.language, f.parse_status, f.
        t.return_ratio, c.executable_lines, c.covered_lines,
        c.covered_lines / nullif(c.executable_lines, 0) AS coverage_ratio,
        r.functions, r.high_risk_functions, r.max_risk_score, r.mean_risk_score,
-       md.owners, md.tags
+       md.owners, coalesce(tg.tags, '[]')::JSON AS tags
 FROM core.file_state f
 LEFT JOIN mods md ON md.repo = f.repo AND md.rel_path = f.rel_path
 LEFT JOIN core.ast_metrics a ON a.repo = f.repo AND a.rel_path = f.rel_path
 LEFT JOIN analytics.hotspots h ON h.repo = f.repo AND h.rel_path = f.rel_path
 LEFT JOIN analytics.static_diagnostics s ON s.repo = f.repo AND s.rel_path = f.rel_path
 LEFT JOIN analytics.typedness t ON t.repo = f.repo AND t.rel_path = f.rel_path
-LEFT JOIN cov c ON c.repo = f.repo AND c.rel_path = f.rel_path
+LEFT JOIN tags tg ON tg.repo = f.repo AND tg.rel_path = f.rel_path
+LEFT JOIN cov c ON c.repo = f.repo AND c.rel_path = f.rel_path AND c."commit" = f."commit"
 LEFT JOIN risk r ON r.repo = f.repo AND r.rel_path = f.rel_path
 """)

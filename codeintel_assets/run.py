@@ -40,7 +40,8 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
                 log_file: str | os.PathLike | None = None,
                 console_log: bool = True, fleet: str | os.PathLike | None = None,
                 run_tests: bool | None = None, tags: dict[str, str] | None = None,
-                extra_assets: tuple[dg.AssetsDefinition, ...] = ()
+                extra_assets: tuple[dg.AssetsDefinition, ...] = (),
+                step_config: dict[str, dict] | None = None,
                 ) -> dg.ExecuteInProcessResult:
     """Materialize the assets matching `select` (comma-separated, as `dagster asset
     materialize --select`, or an AssetSelection) and their checks, in this process. `tools`
@@ -56,7 +57,9 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     registry by hand if it is not there (the sensor keeps it), `run_tests` (if given) sets
     whether automation may run its tests, and its partition is materialized into the
     partition's own DuckDB file (`db` is then ignored). `tags` are added to the
-    run's tags; `extra_assets` are a user's own assets (see README, "Your own SQL assets"), selectable too."""
+    run's tags; `extra_assets` are a user's own assets (see README, "Your own SQL assets"), selectable too.
+    `step_config` is the steps' own run config, as the launchpad's `ops:` section: step name ->
+    its config (`{"risk_factors": {"coverage": 0.4}, "hotspots": {"window_days": 90}}`)."""
     target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
     shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
     defs = definitions(shape, tuple(extra_assets))
@@ -67,6 +70,8 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     job = defs.resolve_implicit_global_asset_job_def()
     config = launch.run_config(None if fleet else target, None if fleet else db, tools,
                                tool_config, full_rebuild, full_rebuild_share, target_python)
+    if step_config:
+        config = {**config, "ops": {name: {"config": c} for name, c in step_config.items()}}
     options = {"instance": instance, "asset_selection": list(keys), "tags": tags,
                "raise_on_error": raise_on_error}
     if fleet:

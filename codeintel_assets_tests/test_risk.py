@@ -198,3 +198,59 @@ def test_function_layer_views_have_their_declared_columns(gw):
     assert files["pkg/a.py"]["coverage_ratio"] == pytest.approx(0.75)
     assert files["pkg/a.py"]["functions"] == 2 and files["pkg/a.py"]["high_risk_functions"] == 1
     assert files["pkg/a.py"]["owners"] is not None and files["pkg/b.py"]["coverage_ratio"] is None
+
+
+SOURCE = '''\
+def branchy(x, y):
+    if x:
+        for i in range(y):
+            if i % 2 and x > i:
+                y += 1
+            elif i > 3:
+                y -= 1
+    while y > 100:
+        y //= 2
+    return y
+
+
+def plain(a: int) -> int:
+    return a
+'''
+
+
+def test_risk_step_in_a_real_run_takes_its_weights_from_run_config(tmp_path):
+    """The whole graph on a Git repository (no external tools: no test run, so coverage is
+    unknown), then risk_factors again with the launchpad's `ops: risk_factors: config:`."""
+    from codeintel_assets import run
+    from codeintel_assets_tests.conftest import make_git_repo, rows
+
+    repo = make_git_repo(tmp_path / "shop", {"shop/__init__.py": "", "shop/calc.py": SOURCE,
+                                             "tests/test_calc.py": "def test_x():\n    pass\n"})
+    db = tmp_path / "wh.duckdb"
+    assert run.materialize("*", target=str(repo), db=str(db), tools=[], console_log=False).success
+    query = ("SELECT qualname, risk_score, complexity_risk, typedness_risk, is_test, "
+             "risk_explanation FROM analytics.goid_risk_factors ORDER BY qualname")
+    found = {r[0]: r[1:] for r in rows(db, query)}
+    assert set(found) == {"shop.calc.branchy", "shop.calc.plain", "test_calc.test_x"}
+    assert found["shop.calc.branchy"][0] > found["shop.calc.plain"][0]
+    assert found["test_calc.test_x"][3] is True and found["shop.calc.plain"][3] is False
+    assert json.loads(found["shop.calc.plain"][4])["unknown"] == ["coverage", "failing_test"]
+
+    only_typing = {c: 0.0 for c in risk.COMPONENTS} | {"typedness": 1.0}
+    again = run.materialize("analytics/goid_risk_factors", target=str(repo), db=str(db),
+                            tools=[], console_log=False,
+                            step_config={"risk_factors": only_typing})
+    assert again.success
+    for _, score, _, typedness, _, _ in rows(db, query):
+        assert score == pytest.approx(typedness)
+    (event,) = again.get_asset_materialization_events()
+    assert event.materialization.metadata["weights"].value["typedness"] == 1.0
+
+    bad = run.materialize("analytics/goid_risk_factors", target=str(repo), db=str(db),
+                          tools=[], console_log=False, raise_on_error=False,
+                          step_config={"risk_factors": {"high": 0.2, "medium": 0.4}})
+    assert not bad.success
+    failure = next(e for e in bad.all_events if e.is_step_failure)
+    assert "thresholds" in str(failure.event_specific_data.error)
+    # The failed run left the table as the previous run wrote it.
+    assert all(score == pytest.approx(typedness) for _, score, _, typedness, _, _ in rows(db, query))

@@ -1,6 +1,6 @@
 """function_history and hotspots against what git reports, on temp repositories that once
 broke them: a user's git config that changes patch output, file names git C-quotes or reads
-as pathspec patterns, a path reused after a rename."""
+as pathspec patterns, a path reused after a rename, uncommitted edits, a shallow clone."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from codeintel_assets import run
 from codeintel_assets.extract.line_trace import Span, trace_spans
 from codeintel_assets.tools.git_history import churn_log, patch_log
 from codeintel_assets.tools.runner import ToolRunner
@@ -15,8 +16,10 @@ from codeintel_assets_tests.conftest import (
     GIT_ENV,
     git,
     make_git_repo,
+    rows,
+    write_files,
 )
-from codeintel_assets_tests.test_history import _commit
+from codeintel_assets_tests.test_history import SELECT, _commit
 
 F = "def f(x):\n    return x + 1\n\n\ndef g(y):\n    return y\n"
 
@@ -90,3 +93,75 @@ def test_reused_path_after_rename_keeps_its_own_history(tmp_path):
     assert churn.names == {"a.py": ("a.py",), "b.py": ("a.py", "b.py")}
     assert _traced(repo, "a.py", Span(1, 2, 1)) == _git_log_l(repo, 1, 2, "a.py")
     assert _traced(repo, "b.py", Span(1, 2, 1)) == _git_log_l(repo, 1, 2, "b.py")
+
+
+def _history(db: Path) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in rows(db, """
+        SELECT g.qualname, h.created_in_commit, h.last_modified_commit, h.commit_count,
+               h.lines_added, h.stability_bucket, h.age_days
+        FROM analytics.function_history h JOIN core.goids g USING (goid)""")}
+
+
+def test_uncommitted_edits_map_to_head_as_git_blame_does(tmp_path):
+    """A line inserted above f and g and a new function h, uncommitted: f and g keep the
+    history of their HEAD lines; h, in no commit, has no creation commit, no commits and is
+    'new'; an uncommitted edit inside g is no commit of g."""
+    repo = _edited_repo(tmp_path / "widgets", ["m.py"])
+    head = (repo / "m.py").read_text()
+    write_files(repo, {"m.py": "import os\n" + head.replace("return -y", "return -y  # z")
+                       + "\n\ndef h():\n    return os.sep\n"})
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    got = _history(db)
+    for name, (start, end) in {"m.f": (1, 2), "m.g": (5, 6)}.items():
+        want = _git_log_l(repo, start, end, "m.py")
+        blame = git(repo, "blame", "--porcelain", "-L", f"{start},+1", "HEAD", "--",
+                    "m.py").split()[0]
+        assert got[name][:3] == (blame, want[0], len(want)), name
+    assert got["m.h"] == (None, None, 0, 0, "new", None)
+
+
+def test_shallow_clone_says_so_and_leaves_creation_unknown(tmp_path):
+    """`git clone --depth 2`: history_status shallow; the boundary commit is no change and
+    no creation: f (edited after it) counts that edit, g counts nothing, and neither gets
+    a creation commit or an age."""
+    repo = _edited_repo(tmp_path / "widgets", ["m.py"])
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo}", str(clone)],
+                   check=True)
+    db = tmp_path / "ci.duckdb"
+    result = run.materialize(SELECT, target=str(clone), db=str(db), tools=[],
+                             console_log=False)
+    assert result.success
+    head = git(clone, "rev-parse", "HEAD")
+    got = _history(db)
+    assert got["m.g"][:4] == (None, head, 1, 1)
+    assert got["m.f"][:4] == (None, None, 0, 0)
+    assert got["m.f"][5] is None and got["m.g"][5] is None
+    assert rows(db, "SELECT rel_path, commit_count, history_status FROM analytics.hotspots") \
+        == [("m.py", 1, "shallow")]
+    for node in ("hotspots", "function_history"):
+        meta = next(m.metadata for m in result.asset_materializations_for_node(node))
+        assert meta["history_status"].value == "shallow"
+        assert "shallow" in meta["note"].value
+
+
+def test_uncommitted_edit_updates_like_a_full_rebuild(tmp_path):
+    """After a clean run, an uncommitted line above f re-traces the file (its core.goids
+    rows changed) and gives what a full rebuild gives."""
+    repo = _edited_repo(tmp_path / "widgets", ["m.py", "n.py"])
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    write_files(repo, {"m.py": "import os\n" + (repo / "m.py").read_text()})
+    result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                             console_log=False)
+    meta = next(m.metadata for m in result.asset_materializations_for_node("function_history"))
+    assert meta["mode"].value == "incremental" and meta["read_paths"].value == ["m.py"]
+    query = "SELECT * EXCLUDE (commit) FROM analytics.function_history ORDER BY goid"
+    full = tmp_path / "full.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(full), tools=[],
+                           console_log=False).success
+    assert rows(db, query) == rows(full, query)
+    assert _history(db)["m.f"][0] == git(repo, "rev-list", "--max-parents=0", "HEAD")

@@ -1,7 +1,7 @@
 """History steps: hotspots (analytics.hotspots) and function_history
 (analytics.function_history); its one-row-per-function check is with the function layer's in
-defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables are built in
-storage/history.py, the span trace is extract/line_trace.py."""
+defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables
+are built in storage/history.py, the span trace is extract/line_trace.py."""
 
 import time
 
@@ -30,9 +30,13 @@ class HistoryConfig(dg.Config):
 def _status_note(context, status: str, step_name: str) -> str:
     if status == history.GIT:
         return ""
-    why = ("not a Git checkout" if status == history.NO_GIT
-           else "the repository has no commits")
-    context.log.warning(f"{step_name}: {why}: history columns are zeros / NULL")
+    if status == history.SHALLOW:
+        why = ("shallow clone: history ends at the boundary commits; counts cover what is "
+               "there, creation commits reached past it are NULL (fetch with --unshallow)")
+    else:
+        why = ("not a Git checkout" if status == history.NO_GIT
+               else "the repository has no commits") + ": history columns are zeros / NULL"
+    context.log.warning(f"{step_name}: {why}")
     return why
 
 
@@ -46,7 +50,7 @@ def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: T
     metrics = warehouse.read("core.ast_metrics", ["rel_path", "complexity"])
     root = target.abs_root
     head = tools.git_head(root)
-    churn = tools.git_churn(root, files) if head and head.sha else None
+    churn = tools.git_churn(root, files, head.shallow) if head and head.sha else None
     rows = history.hotspots(target.info().slug, warehouse.snapshot_commit(), files, metrics,
                             head, churn, config.window_days)
     yield from outputs(context, {history.HOTSPOTS: rows}, {
@@ -82,7 +86,8 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
     update = history.update_function_history(
         warehouse.gateway(), repo, target.abs_root, commit, tools,
         config.window_days, defs, goids_fps, version, full=warehouse.full_rebuild)
-    delta = FileDelta(update.rows, (), update.ledger, version, commit, True, planned_against=ledger_digest(stored))
+    delta = FileDelta(update.rows, (), update.ledger, version, commit, True,
+                      planned_against=ledger_digest(stored))
     yield from outputs(context, {history.FUNCTION_HISTORY: delta}, {
         "history_status": update.status,
         "note": _status_note(context, update.status, "function_history"),

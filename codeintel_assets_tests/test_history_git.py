@@ -165,3 +165,20 @@ def test_uncommitted_edit_updates_like_a_full_rebuild(tmp_path):
                            console_log=False).success
     assert rows(db, query) == rows(full, query)
     assert _history(db)["m.f"][0] == git(repo, "rev-list", "--max-parents=0", "HEAD")
+
+
+def test_unshallow_fetch_traces_every_file_again(tmp_path):
+    """Deepening a shallow clone changes history under the same HEAD: a full rebuild."""
+    repo = _edited_repo(tmp_path / "widgets", ["m.py"])
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)],
+                   check=True)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(clone), db=str(db), tools=[],
+                           console_log=False).success
+    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--unshallow"], check=True)
+    result = run.materialize(SELECT, target=str(clone), db=str(db), tools=[],
+                             console_log=False)
+    meta = next(m.metadata for m in result.asset_materializations_for_node("function_history"))
+    assert meta["mode"].value == "full" and meta["history_status"].value == "git"
+    assert _history(db)["m.f"][0] == git(clone, "rev-list", "--max-parents=0", "HEAD")

@@ -3,6 +3,7 @@
 defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables
 are built in storage/history.py, the span trace is extract/line_trace.py."""
 
+import hashlib
 import time
 
 import dagster as dg
@@ -82,7 +83,13 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
     stored = warehouse.gateway().ledger(spec, repo)
     # core.goids' snapshot commit (core.file_state's, which this step does not read)
     commit = goids.column("commit")[0].as_py() if goids.num_rows else target.info().commit
-    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}")
+    # A shallow clone's boundary is part of the version: deepening it (fetch --deepen or
+    # --unshallow) changes history without a new HEAD, so every file is traced again.
+    head = tools.git_head(target.abs_root)
+    boundary = ",".join(sorted(head.shallow)) if head else ""
+    shallow = hashlib.blake2b(boundary.encode(), digest_size=6).hexdigest() if boundary else ""
+    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}",
+                             *([f"shallow-{shallow}"] if shallow else []))
     update = history.update_function_history(
         warehouse.gateway(), repo, target.abs_root, commit, tools,
         config.window_days, defs, goids_fps, version, full=warehouse.full_rebuild)

@@ -1,8 +1,9 @@
 """History steps: hotspots (analytics.hotspots) and function_history
 (analytics.function_history); its one-row-per-function check is with the function layer's in
-defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables are built in
-storage/history.py, the span trace is extract/line_trace.py."""
+defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables
+are built in storage/history.py, the span trace is extract/line_trace.py."""
 
+import hashlib
 import time
 
 import dagster as dg
@@ -30,9 +31,13 @@ class HistoryConfig(dg.Config):
 def _status_note(context, status: str, step_name: str) -> str:
     if status == history.GIT:
         return ""
-    why = ("not a Git checkout" if status == history.NO_GIT
-           else "the repository has no commits")
-    context.log.warning(f"{step_name}: {why}: history columns are zeros / NULL")
+    if status == history.SHALLOW:
+        why = ("shallow clone: history ends at the boundary commits; counts cover what is "
+               "there, creation commits reached past it are NULL (fetch with --unshallow)")
+    else:
+        why = ("not a Git checkout" if status == history.NO_GIT
+               else "the repository has no commits") + ": history columns are zeros / NULL"
+    context.log.warning(f"{step_name}: {why}")
     return why
 
 
@@ -46,7 +51,7 @@ def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: T
     metrics = warehouse.read("core.ast_metrics", ["rel_path", "complexity"])
     root = target.abs_root
     head = tools.git_head(root)
-    churn = tools.git_churn(root, files) if head and head.sha else None
+    churn = tools.git_churn(root, files, head.shallow) if head and head.sha else None
     rows = history.hotspots(target.info().slug, warehouse.snapshot_commit(), files, metrics,
                             head, churn, config.window_days)
     yield from outputs(context, {history.HOTSPOTS: rows}, {
@@ -78,11 +83,18 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
     stored = warehouse.gateway().ledger(spec, repo)
     # core.goids' snapshot commit (core.file_state's, which this step does not read)
     commit = goids.column("commit")[0].as_py() if goids.num_rows else target.info().commit
-    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}")
+    # A shallow clone's boundary is part of the version: deepening it (fetch --deepen or
+    # --unshallow) changes history without a new HEAD, so every file is traced again.
+    head = tools.git_head(target.abs_root)
+    boundary = ",".join(sorted(head.shallow)) if head else ""
+    shallow = hashlib.blake2b(boundary.encode(), digest_size=6).hexdigest() if boundary else ""
+    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}",
+                             *([f"shallow-{shallow}"] if shallow else []))
     update = history.update_function_history(
         warehouse.gateway(), repo, target.abs_root, commit, tools,
         config.window_days, defs, goids_fps, version, full=warehouse.full_rebuild)
-    delta = FileDelta(update.rows, (), update.ledger, version, commit, True, planned_against=ledger_digest(stored))
+    delta = FileDelta(update.rows, (), update.ledger, version, commit, True,
+                      planned_against=ledger_digest(stored))
     yield from outputs(context, {history.FUNCTION_HISTORY: delta}, {
         "history_status": update.status,
         "note": _status_note(context, update.status, "function_history"),

@@ -12,6 +12,12 @@ TREESAME for the span); otherwise the merge is reported and every parent followe
 
 Line rule (the def line, `git blame` of one line): the commit whose diff adds the line (it is
 in a hunk's new side) introduced it; otherwise it maps to its parent line. Merges as above.
+
+Uncommitted edits (`through_worktree`), as `git blame` treats its "Not Committed Yet"
+pseudo-commit: the work tree's spans are first mapped through its diff against HEAD by the
+same rules; lines new in the work tree belong to no commit, and the pseudo-commit is no change.
+Shallow clones: a boundary commit (its parents are missing) is neither a change nor a creation;
+a def line that reaches one has an unknown origin.
 """
 
 from __future__ import annotations
@@ -22,16 +28,17 @@ from dataclasses import dataclass, field
 from codeintel_assets.tools.git_history import FileDiff, Hunk, PatchCommit
 
 # Bumped when the traced spans change for the same history (function_history's ledger).
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(frozen=True)
 class Span:
-    """A definition's current lines (1-based, inclusive) and its def line."""
+    """A definition's lines (1-based, inclusive; empty when start > end) and its def line
+    (None: the line is in no commit, i.e. uncommitted)."""
 
     start: int
     end: int
-    def_line: int
+    def_line: int | None
 
 
 @dataclass(frozen=True)
@@ -48,10 +55,13 @@ class SpanChange:
 class SpanHistory:
     """A span's trace: the commits that changed it, children before parents (the order of
     `git log -L`), and the commit that introduced its def line (None when the history ends
-    before one does, e.g. a shallow clone)."""
+    before one does: `origin_unknown` says the def line is uncommitted (`uncommitted`) or
+    reached a shallow clone's boundary)."""
 
     changes: list[SpanChange] = field(default_factory=list)
     created_in: str | None = None
+    origin_unknown: bool = False
+    uncommitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,28 @@ def map_line(hunks: Sequence[Hunk], line: int) -> int | None:
     return None if inside else line - shift
 
 
+def through_worktree(diff: FileDiff | None, spans: Sequence[Span]) -> list[Span]:
+    """The work tree's `spans` as spans of the file at HEAD, through `diff` (the file's
+    uncommitted change; None: unchanged). A span with no committed line (every line is new
+    in the work tree, as `git blame` would give it to "Not Committed Yet") is empty;
+    otherwise the range rule gives it at HEAD (the lines an uncommitted hunk replaced are
+    traced on, as for any commit). The def line by the line rule (None when new)."""
+    if diff is None:
+        return list(spans)
+    if diff.old_path is None:  # the whole file is new since HEAD
+        return [Span(1, 0, None) for _ in spans]
+    out = []
+    for s in spans:
+        line = map_line(diff.hunks, s.def_line) if s.def_line is not None else None
+        if line is None and all(map_line(diff.hunks, k) is None
+                                for k in range(s.start, s.end + 1)):
+            out.append(Span(1, 0, None))
+            continue
+        mapped = map_range(diff.hunks, s.start, s.end)
+        out.append(Span(mapped.start, mapped.end, line))
+    return out
+
+
 def _diff_for(commit: PatchCommit, index: int, path: str) -> FileDiff | None:
     for d in commit.diffs.get(index, ()):
         if d.new_path == path:
@@ -126,21 +158,27 @@ class _Item:
     live: bool = True
 
 
-def trace_spans(log: Sequence[PatchCommit], path: str, spans: Sequence[Span]
-                ) -> list[SpanHistory]:
+def trace_spans(log: Sequence[PatchCommit], path: str, spans: Sequence[Span],
+                boundary: frozenset[str] = frozenset()) -> list[SpanHistory]:
     """The history of each span of the file at `path` as it is in the newest commit of
-    `log` (children before parents, as patch_log returns it)."""
-    out = [SpanHistory() for _ in spans]
+    `log` (children before parents, as patch_log returns it); `boundary`: a shallow clone's
+    boundary commits, where the trace stops without a change or a creation."""
+    out = [SpanHistory(origin_unknown=s.def_line is None, uncommitted=s.def_line is None)
+           for s in spans]
     if not log:
         return out
-    pending: dict[str, dict[int, _Item]] = {
-        log[0].sha: {i: _Item(path, s.start, s.end, s.def_line) for i, s in enumerate(spans)}}
+    pending: dict[str, dict[int, _Item]] = {log[0].sha: {
+        i: _Item(path, s.start, s.end, s.def_line, s.start <= s.end)
+        for i, s in enumerate(spans) if s.start <= s.end or s.def_line is not None}}
     for commit in log:
         items = pending.pop(commit.sha, None)
         if not items:
             continue
         parents = commit.parents or ("",)
         for i, item in items.items():
+            if commit.sha in boundary:  # what this commit changed is unknown
+                out[i].origin_unknown |= item.line is not None
+                continue
             _step(commit, parents, i, item, out[i], pending)
     return out
 

@@ -21,7 +21,7 @@ last_changed_at TIMESTAMP -- author time of the newest commit that changed it (a
 complexity INTEGER -- core.ast_metrics.complexity (branching statements of the file)
 score DOUBLE -- in [0, 1]: sqrt(change x complexity), each log-scaled to the repository's maximum (README: hotspots); 0 without history
 window_days INTEGER -- length of the window, days before the HEAD commit's time
-history_status VARCHAR -- git (history read) | no_git (not a Git checkout) | no_commits
+history_status VARCHAR -- git (history read) | shallow (a shallow clone: history read up to its boundary commits) | no_git (not a Git checkout) | no_commits
 """)
 
 _table("analytics", "function_history", ("repo", "goid"),
@@ -30,7 +30,7 @@ _table("analytics", "function_history", ("repo", "goid"),
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
 qualname VARCHAR -- module-qualified qualname (as core.goids)
-created_in_commit VARCHAR -- sha of the commit that introduced its current def line (as git blame names it); NULL without history
+created_in_commit VARCHAR -- sha of the commit that introduced its current def line (as git blame names it); NULL without history, for an uncommitted def line, or when a shallow clone's history ends first
 created_at TIMESTAMP -- author time of created_in_commit
 last_modified_commit VARCHAR -- newest commit that changed a line of its current span (the first entry of git log -L)
 last_modified_at TIMESTAMP -- author time of last_modified_commit

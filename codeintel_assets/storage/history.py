@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 import duckdb
@@ -24,14 +25,14 @@ from codeintel_assets.extract.line_trace import Span, SpanHistory
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway
-from codeintel_assets.tools.git_history import ChurnLog, Head, PatchCommit
+from codeintel_assets.tools.git_history import ChurnLog, FileDiff, Head, PatchCommit
 
 HOTSPOTS = "analytics.hotspots"
 FUNCTION_HISTORY = "analytics.function_history"
 DEFAULT_WINDOW_DAYS = 365
-NEW_DAYS = 30  # stability_bucket 'new': def line introduced this many days before HEAD
+NEW_DAYS = 30  # stability_bucket 'new': def line introduced this many days before HEAD (or uncommitted)
 VOLATILE_CHURN, VOLATILE_COMMITS = 1.0, 5
-GIT, NO_GIT, NO_COMMITS = "git", "no_git", "no_commits"
+GIT, SHALLOW, NO_GIT, NO_COMMITS = "git", "shallow", "no_git", "no_commits"
 _DAY = 86400
 
 
@@ -40,17 +41,28 @@ class GitSource(Protocol):
 
     def git_head(self, root: str) -> Head | None: ...
 
-    def git_churn(self, root: str, current: Sequence[str]) -> ChurnLog: ...
+    def git_churn(self, root: str, current: Sequence[str],
+                  boundary: frozenset[str] = frozenset()) -> ChurnLog: ...
 
     def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
                        ) -> dict[str, list[PatchCommit]]: ...
+
+    def git_worktree_diffs(self, root: str, paths: Sequence[str]) -> dict[str, FileDiff]: ...
 
     def git_touched_since(self, root: str, sha: str) -> frozenset[str] | None: ...
 
 
 def status_of(head: Head | None) -> str:
-    """history_status of a repository whose HEAD is `head` (None: not a Git checkout)."""
-    return NO_GIT if head is None else (NO_COMMITS if not head.sha else GIT)
+    """history_status of a repository whose HEAD is `head` (None: not a Git checkout):
+    git, shallow (a shallow clone: history read as far as it goes), no_git, no_commits."""
+    if head is None:
+        return NO_GIT
+    return NO_COMMITS if not head.sha else SHALLOW if head.shallow else GIT
+
+
+def has_history(status: str) -> bool:
+    """Whether a history_status means commits were read (git or shallow)."""
+    return status in (GIT, SHALLOW)
 
 
 # ---- hotspots --------------------------------------------------------------------------------
@@ -109,9 +121,10 @@ def hotspots(repo: str, commit: str, files: Sequence[str], complexity: pa.Table,
 
 @dataclass(frozen=True)
 class Definition:
-    """A function or method of core.goids: its GOID, file, qualname and span."""
+    """A function or method of core.goids: its GOID, file, qualname and span (work-tree
+    lines)."""
 
-    goid: object
+    goid: Decimal
     rel_path: str
     qualname: str
     span: Span
@@ -123,18 +136,20 @@ _RAW = pa.schema([("goid", pa.decimal128(38, 0)), ("rel_path", pa.string()),
                   ("last_modified_ts", pa.int64()), ("commit_count", pa.int32()),
                   ("author_count", pa.int32()), ("lines_added", pa.int32()),
                   ("lines_deleted", pa.int32()), ("span_lines", pa.int32()),
-                  ("oldest_in_window_ts", pa.int64())])
+                  ("oldest_in_window_ts", pa.int64()), ("uncommitted", pa.bool_())])
 
 
 def history_rows(defs: Sequence[Definition], histories: Sequence[SpanHistory],
                  log: Sequence[PatchCommit], start_ts: int) -> list[dict]:
     """Raw rows (the _RAW schema) of `defs` of one file from their traces over the file's
-    `log`; counts only commits with author time >= `start_ts` (the window)."""
+    `log`; counts only commits with author time >= `start_ts` (the window). A def line of
+    unknown origin (uncommitted, or past a shallow boundary) leaves created_* NULL."""
     meta = {c.sha: c for c in log}
     out = []
     for d, h in zip(defs, histories):
         window = [c for c in h.changes if meta[c.sha].author_ts >= start_ts]
-        created = h.created_in or (h.changes[-1].sha if h.changes else None)
+        created = h.created_in or (h.changes[-1].sha if h.changes and not h.origin_unknown
+                                   else None)
         last = h.changes[0].sha if h.changes else None
         out.append({
             "goid": d.goid, "rel_path": d.rel_path, "qualname": d.qualname,
@@ -148,15 +163,20 @@ def history_rows(defs: Sequence[Definition], histories: Sequence[SpanHistory],
             "lines_deleted": sum(c.deleted for c in window),
             "span_lines": d.span.end - d.span.start + 1,
             "oldest_in_window_ts": min((meta[c.sha].author_ts for c in window), default=None),
+            "uncommitted": h.uncommitted,
         })
     return out
 
 
 def trace_file(path: str, defs: Sequence[Definition], log: Sequence[PatchCommit],
-               start_ts: int) -> list[dict]:
-    """Raw rows of one file's definitions (see history_rows)."""
-    spans = [d.span for d in defs]
-    return history_rows(defs, line_trace.trace_spans(log, path, spans), log, start_ts)
+               start_ts: int, worktree: FileDiff | None = None,
+               boundary: frozenset[str] = frozenset()) -> list[dict]:
+    """Raw rows of one file's definitions (see history_rows): their work-tree spans mapped
+    to HEAD through `worktree` (the file's uncommitted diff, None when clean), then traced
+    through `log` up to the shallow `boundary` commits."""
+    spans = line_trace.through_worktree(worktree, [d.span for d in defs])
+    return history_rows(defs, line_trace.trace_spans(log, path, spans, boundary), log,
+                        start_ts)
 
 
 def raw_table(rows: Sequence[dict]) -> pa.Table:
@@ -172,7 +192,8 @@ SELECT $repo AS repo, $commit AS "commit", goid, rel_path, qualname, created_in_
             ELSE ($head_ts - created_ts) / {_DAY}.0 END AS age_days,
        commit_count, author_count, lines_added, lines_deleted,
        (lines_added + lines_deleted) / greatest(span_lines, 1)::DOUBLE AS churn_score,
-       CASE WHEN created_ts IS NOT NULL AND $head_ts - created_ts <= {NEW_DAYS * _DAY}
+       CASE WHEN uncommitted OR (created_ts IS NOT NULL
+                                 AND $head_ts - created_ts <= {NEW_DAYS * _DAY})
               THEN 'new'
             WHEN (lines_added + lines_deleted) / greatest(span_lines, 1)::DOUBLE
                    >= {VOLATILE_CHURN} OR commit_count >= {VOLATILE_COMMITS} THEN 'volatile'
@@ -201,7 +222,9 @@ _CARRIED_SQL = """
 SELECT s.goid, s.rel_path, s.qualname, s.created_in_commit,
        epoch(s.created_at)::BIGINT AS created_ts, s.last_modified_commit,
        epoch(s.last_modified_at)::BIGINT AS last_modified_ts, s.commit_count, s.author_count,
-       s.lines_added, s.lines_deleted, d.span_lines, NULL::BIGINT AS oldest_in_window_ts
+       s.lines_added, s.lines_deleted, d.span_lines, NULL::BIGINT AS oldest_in_window_ts,
+       -- a def line in no commit: the only NULL creation a stored 'new' row has
+       s.created_in_commit IS NULL AND s.stability_bucket = 'new' AS uncommitted
 FROM stored s JOIN spans d USING (goid)
 """
 
@@ -252,7 +275,7 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
     prev_commit = previous.column(0)[0].as_py() if previous.num_rows else ""
     reason = ("full rebuild requested" if full else "no ledger" if stored is None
               else "version changed" if stored[0] != version else "no Git history"
-              if status != GIT else "")
+              if not has_history(status) else "")
     touched: frozenset[str] | None = frozenset()
     if not reason and prev_commit != head.sha:
         touched = git.git_touched_since(root, prev_commit) if prev_commit else None
@@ -262,11 +285,14 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
                   _stale(old.get(p), goids_fps.get(p, ""), start))
     raw_rows: list[dict] = []
     ledger = {p: old[p] for p in defs if p not in read and p in old}
-    if status == GIT and read:
-        churn = git.git_churn(root, read)
+    if has_history(status) and read:
+        boundary = head.shallow if head else frozenset()
+        churn = git.git_churn(root, read, boundary)
         logs = git.git_patch_logs(root, {p: churn.names.get(p, (p,)) for p in read})
+        dirty = git.git_worktree_diffs(root, read)
         for path in read:
-            rows = trace_file(path, defs[path], logs.get(path, []), start)
+            rows = trace_file(path, defs[path], logs.get(path, []), start, dirty.get(path),
+                              boundary)
             raw_rows += rows
             ledger[path] = _fingerprint(goids_fps.get(path, ""), min(
                 (r["oldest_in_window_ts"] for r in rows if r["oldest_in_window_ts"]),

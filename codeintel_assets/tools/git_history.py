@@ -1,6 +1,9 @@
 """Git history passes (through the ToolRunner) parsed into plain values: per-file churn from
-one `git log --numstat -M` pass, and per-file patch logs (`git log -m -p -U0 -M`) that
-`extract/line_trace.py` maps function spans through. Read-only: never takes Git's index lock.
+one `git log --numstat --raw -M` pass, per-file patch logs (`git log -m -p -U0 -M`) that
+`extract/line_trace.py` maps function spans through, and the work tree's uncommitted diff
+against HEAD. Read-only: never takes Git's index lock. The output format is forced (`_CONFIG`,
+`_PATCH`) so a user's git config (diff.noprefix, log.showSignature, color.ui=always, ...)
+cannot change what is parsed.
 """
 
 from __future__ import annotations
@@ -24,19 +27,37 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _EMAIL = re.compile(r"<([^>]*)>\s+(\d+)\s+[+-]\d{4}$")
 
 
-def _git(runner: ToolRunner, root: str, *args: str) -> str:
-    # quotePath off: non-ASCII paths as they are (UTF-8), not octal escapes.
-    return runner.run(["git", "-c", "core.quotePath=false", "-C", root, *args],
-                      env=_NO_LOCKS).stdout
+# quotePath off: non-ASCII paths as they are (UTF-8), not octal escapes; the rest keeps a
+# user's config from changing the output the parsers read (signatures and decorations add
+# lines, follow/noprefix/relative change paths, showRoot=false hides a root commit's diff).
+_CONFIG = tuple(arg for kv in (
+    "core.quotePath=false", "log.showSignature=false", "log.follow=false", "log.showRoot=true",
+    "log.decorate=false", "log.abbrevCommit=false", "log.mailmap=false", "diff.noprefix=false",
+    "diff.mnemonicPrefix=false", "diff.relative=false", "diff.interHunkContext=0",
+    "diff.external=", "color.ui=never", "color.diff=never") for arg in ("-c", kv))
+# Patch output: a/ b/ prefixes whatever the config, no external diff driver, no colour.
+_PATCH = ("--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative",
+          "--inter-hunk-context=0")
+
+
+def _git(runner: ToolRunner, root: str, *args: str, literal: bool = False,
+         ok_codes: Sequence[int] = (0,)) -> str:
+    """stdout of `git <args>` at `root` under _CONFIG; `literal`: pathspecs are file names
+    (a name starting with ':' or holding '*?[' is no pattern), else patterns (PY_PATHSPEC)."""
+    env = {**_NO_LOCKS, "GIT_LITERAL_PATHSPECS": "1" if literal else "0",
+           "GIT_GLOB_PATHSPECS": "0", "GIT_NOGLOB_PATHSPECS": "0", "GIT_ICASE_PATHSPECS": "0"}
+    return runner.run(["git", *_CONFIG, "-C", root, *args], env=env, ok_codes=ok_codes).stdout
 
 
 @dataclass(frozen=True)
 class Head:
     """HEAD's sha and committer time (Unix seconds); sha '' when the repository has no
-    commit."""
+    commit. `shallow`: the boundary commits of a shallow clone (`.git/shallow`: their
+    parents are missing), empty for a full clone."""
 
     sha: str
     ts: int
+    shallow: frozenset[str] = frozenset()
 
 
 def head(runner: ToolRunner, root: str) -> Head | None:
@@ -45,9 +66,19 @@ def head(runner: ToolRunner, root: str) -> Head | None:
     commits."""
     if not repo_info(root, runner, head_only=True).commit and not _is_top(runner, root):
         return None
-    out = runner.run(["git", "-C", root, "log", "-1", "--format=%H %ct"], env=_NO_LOCKS,
-                     ok_codes=(0, 128)).stdout.split()
-    return Head(out[0], int(out[1])) if len(out) == 2 else Head("", 0)
+    out = _git(runner, root, "log", "-1", "--format=%H %ct", ok_codes=(0, 128)).split()
+    if len(out) != 2:
+        return Head("", 0)
+    return Head(out[0], int(out[1]), _shallow(runner, root))
+
+
+def _shallow(runner: ToolRunner, root: str) -> frozenset[str]:
+    """The shallow boundary commits (`git rev-parse --is-shallow-repository`, then the
+    shallow file `git rev-parse --git-path shallow` names); empty for a full clone."""
+    if _git(runner, root, "rev-parse", "--is-shallow-repository").strip() != "true":
+        return frozenset()
+    where = Path(root, _git(runner, root, "rev-parse", "--git-path", "shallow").strip())
+    return frozenset(where.read_text().split()) if where.is_file() else frozenset()
 
 
 def _is_top(runner: ToolRunner, root: str) -> bool:
@@ -83,38 +114,69 @@ class ChurnLog:
     names: dict[str, tuple[str, ...]]
 
 
-def churn_log(runner: ToolRunner, root: str, current: Iterable[str]) -> ChurnLog:
-    """One `git log --numstat -M --date-order` pass over the whole history of Python files:
-    each change is credited to the path its file has at HEAD among `current` (a rename seen
-    newest-first maps the old name to the current one; changes to paths with no current
-    descendant are dropped). Merges show no numstat (git's default), so they count nowhere,
-    as in `git log --numstat`."""
-    text = _git(runner, root, "log", "--numstat", "-z", "-M", "--date-order",
-                "--format=%x01%H%x1f%ae%x1f%at", "--", *PY_PATHSPEC)
+def churn_log(runner: ToolRunner, root: str, current: Iterable[str],
+              boundary: frozenset[str] = frozenset()) -> ChurnLog:
+    """One `git log --numstat --raw -z -M --date-order` pass over the whole history of
+    Python files: each change is credited to the path its file has at HEAD among `current`.
+    Walking newest-first, a path's identity is the current file it leads to: a rename maps
+    the old name to the new name's file, and a commit that creates a path (an add, or the new
+    side of a rename) ends that path's identity, so an older file once at a reused path is
+    not credited to the new one. Changes to paths with no current descendant are dropped.
+    Merges show no numstat (git's default), so they count nowhere, as in `git log
+    --numstat`; commits of `boundary` (a shallow clone's edge: their diff is the whole tree
+    as added, not a change) count nowhere either."""
+    text = _git(runner, root, "log", "--numstat", "--raw", "-z", "-M", "--date-order",
+                "--no-color", "--format=%x01%H%x1f%ae%x1f%at", "--", *PY_PATHSPEC)
     alias = {p: p for p in current}
     commits: dict[str, list[FileCommit]] = defaultdict(list)
     names: dict[str, set[str]] = {p: {p} for p in alias}
     tokens = iter(text.split("\0"))
     sha, email, ts = "", "", 0
+    created: list[str] = []  # paths this commit creates (added, or a rename's new name)
+    renamed: list[tuple[str, str]] = []  # (old, new)
     for token in tokens:
         token = token.lstrip("\n")
         if token.startswith("\x01"):
+            _advance(alias, names, created, renamed)
             sha, email, stamp = token[1:].split("\x1f")
             ts = int(stamp)
             continue
         if not token:
             continue
+        if token.startswith(":"):  # --raw: ':<modes> <blobs> <status>', then its path(s)
+            status = token.rsplit(" ", 1)[-1][:1]
+            path = next(tokens)
+            if status in "RC":
+                new_path = next(tokens)
+                if status == "R":
+                    renamed.append((path, new_path))
+                created.append(new_path)
+            elif status == "A":
+                created.append(path)
+            continue
         added, deleted, path = token.split("\t", 2)
         if not path:  # a rename: the old and the new path follow as tokens of their own
-            old, path = next(tokens), next(tokens)
-            target = alias.get(path)
-            if target is not None:
-                alias.setdefault(old, target)
-                names[target].add(old)
+            _, path = next(tokens), next(tokens)
         target = alias.get(path)
-        if target is not None:
+        if target is not None and sha not in boundary:
             commits[target].append(FileCommit(sha, email, ts, _count(added), _count(deleted)))
+    _advance(alias, names, created, renamed)
     return ChurnLog(dict(commits), {p: tuple(sorted(n)) for p, n in names.items()})
+
+
+def _advance(alias: dict[str, str], names: dict[str, set[str]], created: list[str],
+             renamed: list[tuple[str, str]]) -> None:
+    """Step `alias` (path -> current file) from a commit to its parent: created paths did
+    not exist before it; a renamed file had its old name. Clears the two lists."""
+    targets = [(old, alias.get(new)) for old, new in renamed]
+    for path in created:
+        alias.pop(path, None)
+    for old, target in targets:
+        if target is not None:
+            alias[old] = target
+            names[target].add(old)
+    created.clear()
+    renamed.clear()
 
 
 def _count(text: str) -> int:
@@ -163,8 +225,25 @@ def patch_log(runner: ToolRunner, root: str, names: Sequence[str]) -> list[Patch
     before parents (`--date-order`), with zero-context diffs against every parent
     (`git log -m -p -U0 -M --parents --format=raw -- names`)."""
     text = _git(runner, root, "log", "-m", "-p", "-U0", "-M", "--parents", "--format=raw",
-                "--date-order", "--no-color", "--no-ext-diff", "--", *names)
+                "--date-order", "--no-decorate", "--no-abbrev-commit", *_PATCH, "--", *names,
+                literal=True)
     return parse_patch_log(text)
+
+
+# The work tree's pseudo-commit (git blame's "Not Committed Yet").
+WORKTREE = "0" * 40
+
+
+def worktree_diffs(runner: ToolRunner, root: str, paths: Sequence[str]) -> dict[str, FileDiff]:
+    """Work-tree path -> its uncommitted change against HEAD (staged or not), for those of
+    `paths` that differ: one `git diff -U0 --no-renames HEAD -- <Python files>` (a file new
+    since HEAD has old_path None). Paths not in the result are as committed at HEAD."""
+    text = _git(runner, root, "diff", "-U0", "--no-renames", *_PATCH, "HEAD", "--",
+                *PY_PATHSPEC)
+    wanted = set(paths)
+    commits = parse_patch_log(f"commit {WORKTREE}\n" + text)
+    return {d.new_path: d for c in commits for d in c.diffs.get(0, ())
+            if d.new_path in wanted}
 
 
 def parse_patch_log(text: str) -> list[PatchCommit]:
@@ -197,9 +276,8 @@ def parse_patch_log(text: str) -> list[PatchCommit]:
                 current.email, current.author_ts = found.group(1), int(found.group(2))
         elif line.startswith("diff --git "):
             _close(current, index, diff)
-            rest = line[len("diff --git a/"):]
-            same = rest[:(len(rest) - 3) // 2]
-            diff = {"old": same, "new": same, "hunks": []}
+            old, new = _diff_git_paths(line[len("diff --git "):])
+            diff = {"old": old, "new": new, "hunks": []}
         elif diff is not None:
             _diff_line(diff, line)
     _close(current, index, diff)
@@ -215,15 +293,60 @@ def _diff_line(diff: dict, line: str) -> None:
     elif diff["hunks"]:
         return  # a hunk's line: a removed "-- x" reads as a "--- " header otherwise
     elif line.startswith("--- "):
-        diff["old"] = None if line == "--- /dev/null" else line[6:].rstrip("\t")
+        diff["old"] = None if line == "--- /dev/null" else _path(line[4:].rstrip("\t"))[2:]
     elif line.startswith("+++ "):
-        diff["new"] = None if line == "+++ /dev/null" else line[6:].rstrip("\t")
+        diff["new"] = None if line == "+++ /dev/null" else _path(line[4:].rstrip("\t"))[2:]
     elif line.startswith("rename from "):
-        diff["old"] = line[12:]
+        diff["old"] = _path(line[12:])
     elif line.startswith("rename to "):
-        diff["new"] = line[10:]
+        diff["new"] = _path(line[10:])
     elif line.startswith("new file mode"):
         diff["old"] = None
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _path(text: str) -> str:
+    """A path as git prints it in patch headers: C-quoted ("...", octal escapes for bytes,
+    \\ \\" \\t \\n ...) when it holds '"', '\\' or a control character, even with
+    core.quotePath off; else as is."""
+    if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
+        return text
+    out, i, body = bytearray(), 0, text[1:-1]
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\" or i + 1 == len(body):
+            out += ch.encode()
+            i += 1
+        elif body[i + 1] in "01234567":
+            out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+            i += 4
+        else:
+            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1])))
+            i += 2
+    return out.decode(errors="replace")
+
+
+def _diff_git_paths(rest: str) -> tuple[str, str]:
+    """(old, new) of a `diff --git a/<old> b/<new>` line's rest, either side C-quoted; the
+    unquoted form is split at its middle (old and new are the same path there: a rename
+    or a quoted name is set again by its own header lines)."""
+    if rest.startswith('"'):
+        end = rest.index('" ', 1)
+        while rest[end - 1] == "\\" and not _even_backslashes(rest, end):
+            end = rest.index('" ', end + 1)
+        return _path(rest[:end + 1])[2:], _path(rest[end + 2:])[2:]
+    if rest.endswith('"'):
+        start = rest.index(' "')
+        return rest[2:start], _path(rest[start + 1:])[2:]
+    same = rest[2:2 + (len(rest) - 5) // 2]
+    return same, same
+
+
+def _even_backslashes(text: str, end: int) -> bool:
+    run = len(text[:end]) - len(text[:end].rstrip("\\"))
+    return run % 2 == 0
 
 
 def _close(commit: PatchCommit | None, index: int, diff: dict | None) -> None:
@@ -240,5 +363,5 @@ def touched_since(runner: ToolRunner, root: str, since: str) -> frozenset[str] |
                   env=_NO_LOCKS, ok_codes=(0, 1, 128)).returncode != 0:
         return None
     text = _git(runner, root, "log", "-m", "--name-only", "-z", "-M", "--format=",
-                f"{since}..HEAD", "--", *PY_PATHSPEC)
+                "--no-color", f"{since}..HEAD", "--", *PY_PATHSPEC)
     return frozenset(t.strip("\n") for t in text.split("\0") if t.strip("\n"))

@@ -91,9 +91,11 @@ class ToolRunner:
         timeout = timeout_s or self.default_timeout_s
         # Own session, so a timeout can kill the whole tree: pyright's wrapper starts node,
         # and pytest may start processes of its own.
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        # argv list, never a shell
+        proc = subprocess.Popen(
             list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
-            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, errors="replace", start_new_session=True,
         )
         try:

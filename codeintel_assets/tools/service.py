@@ -291,10 +291,12 @@ class ToolService(dg.ConfigurableResource):
         (or git is missing), sha '' when it has no commit."""
         return git_history.head(self.runner(), root)
 
-    def git_churn(self, root: str, current: Sequence[str]) -> git_history.ChurnLog:
-        """Per current Python path, every commit that changed it (renames followed) and its
-        former names: one `git log --numstat -M` pass (tools/git_history.churn_log)."""
-        return git_history.churn_log(self.runner(), root, current)
+    def git_churn(self, root: str, current: Sequence[str],
+                  boundary: frozenset[str] = frozenset()) -> git_history.ChurnLog:
+        """Per current Python path, every commit that changed it (renames followed; a
+        shallow clone's `boundary` commits left out) and its former names: one `git log
+        --numstat --raw -M` pass (tools/git_history.churn_log)."""
+        return git_history.churn_log(self.runner(), root, current, boundary)
 
     def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
                        ) -> dict[str, list[git_history.PatchCommit]]:
@@ -304,6 +306,12 @@ class ToolService(dg.ConfigurableResource):
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
             logs = pool.map(lambda p: git_history.patch_log(runner, root, names[p]), names)
             return dict(zip(names, logs))
+
+    def git_worktree_diffs(self, root: str, paths: Sequence[str]
+                           ) -> dict[str, git_history.FileDiff]:
+        """Of `paths`, those with uncommitted changes against HEAD -> their -U0 diff: one
+        `git diff HEAD` (tools/git_history.worktree_diffs)."""
+        return git_history.worktree_diffs(self.runner(), root, paths)
 
     def git_touched_since(self, root: str, sha: str) -> frozenset[str] | None:
         """Python paths the commits sha..HEAD changed; None when sha is not an ancestor."""

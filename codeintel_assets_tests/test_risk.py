@@ -77,6 +77,11 @@ def compute(gw, weights=risk.RiskWeights()) -> dict[int, dict]:
     return {int(r["goid"]): r for r in gw.query(sql.query, sql.params).to_pylist()}
 
 
+def cx(cyclomatic: int, cognitive: int) -> float:
+    """complexity_risk as its column description states it."""
+    return max(1 - math.exp(-(cyclomatic - 1) / 15), 1 - math.exp(-cognitive / 22))
+
+
 def expected_score(parts: dict[str, float | None], w: risk.RiskWeights) -> float:
     known = {c: s for c, s in parts.items() if s is not None}
     return sum(s * getattr(w, c) for c, s in known.items()) / sum(getattr(w, c) for c in known)
@@ -89,9 +94,9 @@ def test_components_and_score_match_the_documented_formulas(gw):
     want = {
         1: dict(complexity=0.0, coverage=0.0, typedness=0.0, static_error=0.0,
                 churn=churn["pkg/a.py"], hotspot=0.8, failing_test=1.0),
-        2: dict(complexity=1.0, coverage=0.75, typedness=0.5, static_error=0.75,
+        2: dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
                 churn=churn["pkg/a.py"], hotspot=0.8, failing_test=0.0),
-        3: dict(complexity=0.5, coverage=1.0, typedness=1.0, static_error=0.0,
+        3: dict(complexity=cx(11, 15), coverage=1.0, typedness=1.0, static_error=0.0,
                 churn=churn["pkg/b.py"], hotspot=0.1, failing_test=0.0),
         4: dict(complexity=0.0, coverage=0.0, typedness=1.0, static_error=0.0,
                 churn=churn["pkg/b.py"], hotspot=0.1, failing_test=0.0),
@@ -134,7 +139,7 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
     row = rows[3]
     assert row["coverage_risk"] is None and row["failing_test_risk"] is None
     assert row["untested_reason"] == "no_coverage_data"
-    parts = dict(complexity=0.5, typedness=1.0, static_error=0.0, hotspot=0.1,
+    parts = dict(complexity=cx(11, 15), typedness=1.0, static_error=0.0, hotspot=0.1,
                  churn=math.log(21) / math.log(301))
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
@@ -147,7 +152,8 @@ def test_without_history_churn_and_hotspot_are_unknown(gw):
     rows, w = compute(gw), risk.RiskWeights()
     row = rows[2]
     assert row["churn_risk"] is None and row["hotspot_risk"] is None
-    parts = dict(complexity=1.0, coverage=0.75, typedness=0.5, static_error=0.75, failing_test=0.0)
+    parts = dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
+                 failing_test=0.0)
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
 

@@ -3,7 +3,6 @@
 defs/checks.py. Thin wiring: git runs through ToolService (tools/git_history.py), the tables
 are built in storage/history.py, the span trace is extract/line_trace.py."""
 
-import hashlib
 import time
 
 import dagster as dg
@@ -11,12 +10,10 @@ from pydantic import Field
 
 from codeintel_assets.defs.common import outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.extract import line_trace
 from codeintel_assets.extract.line_trace import Span
 from codeintel_assets.storage import history
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import FileDelta, ledger_digest
-from codeintel_assets.storage.incremental import ledger_version
+from codeintel_assets.storage.gateway import FileDelta
 from codeintel_assets.tools.service import ToolService
 
 HOTSPOTS_DEPS = ("core.file_state", "core.ast_metrics")
@@ -79,22 +76,14 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
             Span(r["start_line"], r["end_line"], r["name_line"])))
     upstream = warehouse.gateway().ledger(table("core.goids"), repo)
     goids_fps = upstream[1] if upstream else {}
-    spec = table(history.FUNCTION_HISTORY)
-    stored = warehouse.gateway().ledger(spec, repo)
     # core.goids' snapshot commit (core.file_state's, which this step does not read)
     commit = goids.column("commit")[0].as_py() if goids.num_rows else target.info().commit
-    # A shallow clone's boundary is part of the version: deepening it (fetch --deepen or
-    # --unshallow) changes history without a new HEAD, so every file is traced again.
-    head = tools.git_head(target.abs_root)
-    boundary = ",".join(sorted(head.shallow)) if head else ""
-    shallow = hashlib.blake2b(boundary.encode(), digest_size=6).hexdigest() if boundary else ""
-    version = ledger_version(history.FUNCTION_HISTORY, line_trace, f"w{config.window_days}",
-                             *([f"shallow-{shallow}"] if shallow else []))
     update = history.update_function_history(
         warehouse.gateway(), repo, target.abs_root, commit, tools,
-        config.window_days, defs, goids_fps, version, full=warehouse.full_rebuild)
-    delta = FileDelta(update.rows, (), update.ledger, version, commit, True,
-                      planned_against=ledger_digest(stored))
+        tools.git_head(target.abs_root), config.window_days, defs, goids_fps,
+        full=warehouse.full_rebuild)
+    delta = FileDelta(update.rows, (), update.ledger, update.version, commit, True,
+                      planned_against=update.planned_against)
     yield from outputs(context, {history.FUNCTION_HISTORY: delta}, {
         "history_status": update.status,
         "note": _status_note(context, update.status, "function_history"),

@@ -12,6 +12,7 @@ cheap columns (age_days, stability_bucket, window_days) recomputed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +25,8 @@ from codeintel_assets.extract import line_trace
 from codeintel_assets.extract.line_trace import Span, SpanHistory
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import StorageGateway
+from codeintel_assets.storage.gateway import StorageGateway, ledger_digest
+from codeintel_assets.storage.incremental import ledger_version
 from codeintel_assets.tools.git_history import ChurnLog, FileDiff, Head, PatchCommit
 
 HOTSPOTS = "analytics.hotspots"
@@ -241,6 +243,8 @@ class HistoryUpdate:
     full: bool
     reason: str
     status: str
+    version: str  # the ledger version the rows were written under (table_version)
+    planned_against: str | None  # ledger_digest of the stored ledger the update started from
 
 
 def _fingerprint(goids_fp: str, oldest: int | None) -> str:
@@ -256,17 +260,26 @@ def _stale(stored: str | None, goids_fp: str, start: int) -> bool:
     return fp != goids_fp or (oldest != "-" and int(oldest) < start)
 
 
+def table_version(head: Head | None, window_days: int) -> str:
+    """function_history's ledger version: the trace's VERSION, the window and a shallow
+    clone's boundary. The boundary is part of it because deepening a clone (fetch --deepen or
+    --unshallow) changes history without a new HEAD, so every file must be traced again."""
+    boundary = ",".join(sorted(head.shallow)) if head else ""
+    shallow = hashlib.blake2b(boundary.encode(), digest_size=6).hexdigest() if boundary else ""
+    return ledger_version(FUNCTION_HISTORY, line_trace, f"w{window_days}",
+                          *([f"shallow-{shallow}"] if shallow else []))
+
+
 def update_function_history(gateway: StorageGateway, repo: str, root: str, commit: str,
-                            git: GitSource, window_days: int,
+                            git: GitSource, head: Head | None, window_days: int,
                             defs: Mapping[str, Sequence[Definition]],
-                            goids_fps: Mapping[str, str], version: str,
-                            full: bool = False) -> HistoryUpdate:
+                            goids_fps: Mapping[str, str], full: bool = False) -> HistoryUpdate:
     """function_history of the definitions `defs` (rel_path -> its functions and methods),
-    reading the history of only the files that need it (module docstring). `goids_fps`:
-    rel_path -> core.goids ledger fingerprint; `version`: the table's ledger version (a
-    change, or `full`, rebuilds every file)."""
+    reading the history of only the files that need it (module docstring). `head`: the
+    checkout's HEAD (`git.git_head`); `goids_fps`: rel_path -> core.goids ledger fingerprint.
+    A change of `table_version`, or `full`, rebuilds every file."""
     spec = table(FUNCTION_HISTORY)
-    head = git.git_head(root)
+    version = table_version(head, window_days)
     status = status_of(head)
     start = head.ts - window_days * _DAY if head else 0
     stored = gateway.ledger(spec, repo)
@@ -312,4 +325,5 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
                                     for d in defs[p]], pa.int32())}))
         raw = pa.concat_tables([raw, con.sql(_CARRIED_SQL).to_arrow_table().cast(_RAW)])
     return HistoryUpdate(finish(repo, commit, raw, head, window_days), ledger, tuple(read),
-                         bool(reason), reason or "incremental", status)
+                         bool(reason), reason or "incremental", status, version,
+                         ledger_digest(stored))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codeintel_assets.storage.gateway import Sql
+from codeintel_assets.storage.views_functions import FILE_TAGS
 
 RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
@@ -88,11 +89,7 @@ WITH fm AS (
     SELECT rel_path, any_value(owners) AS owners
     FROM core.modules WHERE repo = $repo GROUP BY rel_path
 ), tags AS (
-    -- Tags per file from the tags' own matches: core.modules keeps one file per module name,
-    -- so two tests/*/conftest.py would leave one without its tags.
-    SELECT rel_path, to_json(list(tag ORDER BY tag)) AS tags
-    FROM analytics.tags_index, unnest(CAST(matches AS VARCHAR[])) AS m(rel_path)
-    WHERE repo = $repo GROUP BY rel_path
+    SELECT rel_path, tags FROM (""" + FILE_TAGS + """) WHERE repo = $repo
 ), inputs AS (
     SELECT f.repo, f."commit", f.goid, f.rel_path, f.qualname, f.lineno, f.end_lineno,
            f.cyclomatic_complexity, f.cognitive_complexity, f.loc, f.typedness_bucket,

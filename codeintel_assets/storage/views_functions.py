@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from codeintel_assets.storage.view_spec import define_view
 
+# Tags per file (repo, rel_path, tags JSON sorted) from the tags' own matches: core.modules
+# keeps one file per module name, so its tags miss a second tests/*/conftest.py. Shared by
+# v_file_summary and analytics.goid_risk_factors (storage/risk.py).
+FILE_TAGS = """
+SELECT repo, rel_path, to_json(list(tag ORDER BY tag)) AS tags
+FROM analytics.tags_index, unnest(CAST(matches AS VARCHAR[])) AS m(rel_path)
+GROUP BY repo, rel_path
+"""
+
 FUNCTION_SUMMARY = define_view(
     "docs", "v_function_summary",
     ("analytics.goid_risk_factors", "analytics.function_metrics", "analytics.function_types"),
@@ -142,11 +151,7 @@ WITH cov AS (
 ), mods AS (
     SELECT repo, rel_path, min(module) AS module, any_value(owners) AS owners
     FROM core.modules GROUP BY ALL
-), tags AS (
-    -- Per file from the tags' own matches (core.modules keeps one file per module name).
-    SELECT repo, rel_path, to_json(list(tag ORDER BY tag)) AS tags
-    FROM analytics.tags_index, unnest(CAST(matches AS VARCHAR[])) AS m(rel_path) GROUP BY ALL
-)
+), tags AS (""" + FILE_TAGS + """)
 SELECT f.repo, f."commit", f.rel_path, md.module, f.language, f.parse_status, f.size_bytes,
        a.loc, a.complexity, a.function_count, a.class_count, h.commit_count, h.author_count,
        h.churn, h.score AS hotspot_score, s.total_errors AS static_errors, t.param_ratio,

@@ -88,6 +88,9 @@ TARGET: dict[str, str | bytes] = {
     "tests/__init__.py": "",
     "tests/test_calc.py": TESTS,
     "tests/test_broken.py": "def broken(:\n    pass\n",
+    # Skipped at collection: pytest's summary counts it as one skipped.
+    "tests/test_later.py": "import pytest\n\npytest.skip('needs a GPU', allow_module_level=True)"
+                           "\n\n\ndef test_gpu():\n    pass\n",
     # addopts would stop the run at the first failure; the target's coverage config would
     # redirect the data file, omit the package and fail under 100%: all must be ignored.
     "pytest.ini": "[pytest]\naddopts = -x\nmarkers =\n    slow: slow tests\n",
@@ -181,8 +184,14 @@ def test_test_rows_exact(target_run):
             # A file with a syntax error has no definitions in core.goids: no GOID to name.
             "rel_path": "tests/test_broken.py", "qualname": "tests.test_broken",
             "test_goid": None,
-            "kind": "function", "status": "error", "markers": "[]", "parametrized": False,
+            "kind": "module", "status": "error", "markers": "[]", "parametrized": False,
             "flaky": False, "message": "SyntaxError: invalid syntax"},
+        "tests/test_later.py": {
+            # A collector's GOID is its module's.
+            "rel_path": "tests/test_later.py", "qualname": "tests.test_later",
+            "test_goid": goid(REPO, "python", "tests/test_later.py", "module", "tests.test_later"),
+            "kind": "module", "status": "skipped", "markers": "[]", "parametrized": False,
+            "flaky": False, "message": "needs a GPU"},
     }
 
 
@@ -207,8 +216,10 @@ def test_coverage_rows_exact_lines(target_run):
     assert calc[12]["hits"] == 0
     assert ctx(16) == (True, True, [T + "test_slow"])  # the genexpr line maps to its statement
     # test files are measured too (--cov=<root>); the broken one cannot be, and the empty
-    # __init__.py files have no statements, so they have no rows
-    assert {r["rel_path"] for r in rows} == {"pkg/calc.py", "tests/test_calc.py"}
+    # __init__.py files have no statements, so they have no rows; the module skipped at
+    # collection ran up to its skip
+    assert {r["rel_path"] for r in rows} == {"pkg/calc.py", "tests/test_calc.py",
+                                             "tests/test_later.py"}
 
 
 def test_every_context_is_a_test_id(target_run):

@@ -290,7 +290,7 @@ test_id VARCHAR -- pytest node id (tests/test_a.py::TestX::test_y[param])
 rel_path VARCHAR -- file of the test
 qualname VARCHAR -- module-qualified qualname of the test function (as core.goids): for an inherited test the defining method's (the class it ran on is in test_id)
 test_goid DECIMAL(38,0) -- GOID of the test function: of a parametrized case its function, of an inherited test the method along the class's MRO (NULL when it is not in core.goids)
-kind VARCHAR -- function | parametrized_case
+kind VARCHAR -- function | parametrized_case, or module | class for a collector that failed or was skipped
 status VARCHAR -- passed | failed | skipped | xfailed | xpassed | error
 duration_ms DOUBLE -- setup + call + teardown time in milliseconds
 markers JSON -- sorted marker names (pytest keywords that are markers)

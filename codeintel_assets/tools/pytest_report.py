@@ -154,8 +154,10 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
       flaky: a 'flaky' marker, a 'rerun' outcome, or the node id reported more than once;
       message: first line of the crash message / last `E` line of the longrepr, or the skip
       reason; None for passed/xpassed.
-    - a collector that failed (import or syntax error in a test file) is an 'error' row whose
-      test_id is the collector's node id; its qualname is the module's (or its class's).
+    - a collector that failed (import or syntax error in a test file) is an 'error' row, one
+      skipped at collection (`pytest.skip(..., allow_module_level=True)`) a 'skipped' row with
+      its reason, as pytest's summary counts them: test_id is the collector's node id, kind
+      'module' (or 'class'), qualname the module's (or its class's).
     Rows are unique by test_id (the last report entry wins).
     """
     report = load_report(report_path)
@@ -195,7 +197,8 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
             "flaky": flaky, "message": _message(test, status),
         }
     for collector in report.get("collectors", []):
-        if collector.get("outcome") != "failed":
+        outcome = collector.get("outcome")
+        if outcome not in ("failed", "skipped"):
             continue
         nodeid = collector.get("nodeid", "")
         file_part, names, _ = split_nodeid(nodeid)
@@ -203,11 +206,14 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
         qualname = module if module is not None else None
         if qualname is not None and names:
             qualname = ".".join([qualname, *names])
+        longrepr = collector.get("longrepr")
         rows.setdefault(nodeid, {
             "test_id": nodeid, "rel_path": rel, "qualname": qualname, "test_goid": None,
-            "kind": "function", "status": "error", "duration_ms": 0.0, "markers": "[]",
-            "parametrized": False, "flaky": False,
-            "message": _longrepr_message(collector.get("longrepr")),
+            "kind": "class" if names else "module",
+            "status": "error" if outcome == "failed" else "skipped", "duration_ms": 0.0,
+            "markers": "[]", "parametrized": False, "flaky": False,
+            "message": _longrepr_message(longrepr) if outcome == "failed"
+            else _skip_reason(longrepr),
         })
     return list(rows.values())
 

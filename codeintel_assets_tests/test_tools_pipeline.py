@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import SHAPES, make_git_repo
+from codeintel_assets_tests.conftest import SHAPES, git, make_git_repo
 
 FILES = {
     "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\nmarkers = ["slow"]\n',
@@ -254,11 +254,19 @@ def test_cache_key_and_automation_policy(tmp_path, monkeypatch):
     assert q(db, "SELECT count(*) FROM core.file_state WHERE rel_path = 'tests/data.txt'") \
         == [(0,)]
 
-    # A sensor's run does not, for a repository that did not opt in: no materialization of
-    # either table, a log line saying why, no new test run.
+    # A sensor's run does not, for a repository that did not opt in: both tables are
+    # materialized with the rows they held (of the commit the suite ran on), their metadata
+    # and a log line say why, and no new test run is made.
     before = sorted(runs.rglob("run.json"))
+    kept = q(db, "SELECT * FROM analytics.coverage_lines ORDER BY ALL")
     meta, logs = materialize_test_steps(repo, {"dagster/sensor_name": "git_head_sensor"})
-    assert not set(TEST_TABLES) & set(meta)
+    assert set(TEST_TABLES) <= set(meta)
+    for t in TEST_TABLES:
+        assert meta[t]["status"].value == "not_run"
+        assert meta[t]["rows_kept"].value > 0
+        assert meta[t]["kept_rows_commits"].value == [git(repo, "rev-parse", "HEAD")]
+    assert q(db, "SELECT * FROM analytics.coverage_lines ORDER BY ALL") == kept
+    assert status() == [("passed",)]
     assert "core/file_state" in meta  # the rest of the run did its work
     assert any("suite was not run" in m and "sensor git_head_sensor" in m
                and "tests_on_push" in m for m in logs), logs
@@ -300,6 +308,14 @@ def test_fleet_opt_in_is_the_watch_lists_run_tests(tmp_path, run_tests):
     result = run.materialize(selection, target=str(repo), fleet=str(tmp_path / "fleet"),
                              run_tests=run_tests, tags={"dagster/sensor_name": "fleet_sensor"})
     assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert (set(TEST_TABLES) <= materialized) is run_tests
-    assert "core/file_state" in materialized
+    # Both tables are materialized either way (a first build that may not run the suite
+    # writes them empty); only an opted-in repository's suite ran.
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert set(TEST_TABLES) <= set(meta) and "core/file_state" in meta
+    for t in TEST_TABLES:
+        assert (meta[t]["status"].value == "not_run") is not run_tests
+        assert (meta[t]["dagster/row_count"].value > 0) is run_tests
+    completed = [c.passed for c in result.get_asset_check_evaluations()
+                 if c.check_name == "test_run_completed"]
+    assert completed == [run_tests, run_tests]

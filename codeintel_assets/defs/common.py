@@ -45,13 +45,10 @@ TableData = dg.PythonObjectDagsterType((pa.Table, Sql, FileDelta), name="TableDa
 
 def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
          extra_outs: dict[str, dg.AssetOut] | None = None, can_subset: bool = True,
-         check_specs: Sequence[dg.AssetCheckSpec] = (), optional: bool = False):
+         check_specs: Sequence[dg.AssetCheckSpec] = ()):
     """One step of the step graph: a multi-asset over its tables (subsettable if several,
-    unless `can_subset` is False), with the checks only its run can evaluate. `optional`:
-    the step may end without materializing its tables (the test steps of an automated run)."""
-    # Dagster requires every output of a non-subsettable multi-asset, its checks' included, so
-    # an optional step is subsettable even with one table.
-    subsettable = can_subset and (optional or len(tables) + len(extra_outs or {}) > 1)
+    unless `can_subset` is False), with the checks only its run can evaluate."""
+    subsettable = can_subset and len(tables) + len(extra_outs or {}) > 1
     # Everything downstream of repo_scan follows its upstream tables (the automation sensor);
     # repo_scan itself is started by the git-HEAD sensor, the hook, or a user.
     condition = dg.AutomationCondition.eager() if deps else None

@@ -13,8 +13,9 @@ nothing; a tool disabled in ToolService.enabled writes empty tables and says so 
 Running the target's tests executes its code, so a run started by a sensor, a schedule,
 declarative automation or the Git hook runs the suite only for a repository that opted in
 (TargetRepo.tests_on_push, the fleet watch list's run_tests); otherwise coverage_ingest and
-tests_ingest log why, materialize nothing and evaluate no check, and the run stays green. A run started from the CLI or the UI
-runs it. The suite's results are cached per ToolService.test_run_key (the scan, the work tree
+tests_ingest keep the rows they hold (none on a first build), say why in their metadata and
+fail their WARN check, so everything downstream still builds, with coverage unknown. A run
+started from the CLI or the UI runs it. The suite's results are cached per ToolService.test_run_key (the scan, the work tree
 including the files the scan skips, the interpreter, the pytest arguments and plugin pins).
 """
 
@@ -35,6 +36,7 @@ from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.storage import callgraph, derived, queries
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import StaleTableError
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
@@ -164,8 +166,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     """The snapshot's test run under the target's interpreter (use with `yield from`), or None
     when the suite does not run: disabled in ToolService.enabled (`name` is written empty), or
     a run started by automation for a repository that did not opt in (ToolService.
-    test_run_refusal with TargetRepo.may_run_tests_unasked; nothing is written, the check is
-    not evaluated). The run's folder is keyed by ToolService.test_run_key (the scan, the work
+    test_run_refusal with TargetRepo.may_run_tests_unasked; `name` keeps its rows and its
+    check fails). The run's folder is keyed by ToolService.test_run_key (the scan, the work
     tree, the interpreter, the pytest arguments and plugins) and pinned per Dagster run
     (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
@@ -177,10 +179,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         return None
     refusal = tools.test_run_refusal(context.run.tags, target.may_run_tests_unasked())
     if refusal:
-        context.log.warning(
-            f"{name}: the target's test suite was not run: {refusal}; {name} keeps its "
-            "previous rows and no materialization is recorded. Run the step from the CLI or "
-            "the UI, or opt the repository in to run it on every push.")
+        yield from _keep_previous_rows(context, name, warehouse, refusal)
         return None
     root = target.abs_root
     python = tools.target_python(root, target.python)
@@ -216,6 +215,27 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     return SharedRun(run, metadata)
 
 
+def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
+    """Materialize `name` with the rows it already holds (none on a first build) when policy
+    keeps the suite from running: a skipped test run is a state of the test tables, not a
+    missing materialization, so everything downstream still builds (its steps find no
+    coverage of the snapshot's commit and treat coverage as unknown). The metadata and the
+    failing WARN check say why; the kept rows keep the commit of the run that made them."""
+    try:
+        kept = warehouse.read(name, required=False)
+    except StaleTableError:  # written by an older catalog: nothing of it can be kept
+        kept = table(name).empty()
+    commits = sorted(set(kept.column("commit").to_pylist()))
+    context.log.warning(
+        f"{name}: the target's test suite was not run: {refusal}. {name} keeps its "
+        f"{kept.num_rows} previous rows (of commit {', '.join(commits) or 'none'}); run the "
+        "step from the CLI or the UI, or opt the repository in to run it on every push.")
+    metadata = _status_metadata("not_run", refusal, rows_kept=kept.num_rows,
+                                kept_rows_commits=dg.MetadataValue.json(commits))
+    yield from outputs(context, {name: kept}, metadata)
+    yield from completion(context, TEST_CHECKS[name], False, metadata)
+
+
 # What tests_ingest reads to find an inherited test's definition (storage/callgraph.py's
 # repo_linker: class bases, and imports for re-exported bases).
 MRO_READS = ("core.definition_refs", "core.imports")
@@ -225,7 +245,7 @@ TEST_CHECKS = {t: completion_spec(t, "test run")
 
 @step("coverage_ingest", ("analytics.coverage_lines",), "coverage.py with per-test contexts "
       "(ToolService's shared pytest run, or an existing coverage file)", TEST_RUN_READS,
-      check_specs=[TEST_CHECKS["analytics.coverage_lines"]], optional=True)
+      check_specs=[TEST_CHECKS["analytics.coverage_lines"]])
 def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                     tools: ToolService):
     name = "analytics.coverage_lines"
@@ -246,7 +266,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
       "pytest run (or an existing report); test_goid joined from core.goids, along the class's "
       "MRO for an inherited test",
       (*TEST_RUN_READS, "core.goids", *MRO_READS),
-      check_specs=[TEST_CHECKS["analytics.test_catalog"]], optional=True)
+      check_specs=[TEST_CHECKS["analytics.test_catalog"]])
 def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                  tools: ToolService):
     name, slug = "analytics.test_catalog", target.info().slug

@@ -13,6 +13,7 @@ from codeintel_assets.definitions import defs
 from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage.catalog import TABLES
+from codeintel_assets.storage.views import VIEWS
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 
@@ -44,8 +45,8 @@ def test_every_table_written_and_every_check_passes(materialized):
     # (pyright, pyrefly, ruff, scip-python; the test run on two tables), which pass for a
     # disabled tool, the call edges' two, symbol uses' GOIDs, the two metrics tables' rows and
     # the function layer's one row per function GOID (function_metrics, coverage_functions,
-    # function_history, goid_risk_factors).
-    assert len(checks) == len(TABLES) + 2 + 6 + 2 + 3 + 4
+    # function_history, goid_risk_factors), and one row-count check per view.
+    assert len(checks) == len(TABLES) + 2 + 6 + 2 + 3 + 4 + len(VIEWS)
     failed = {c.asset_check_key.name for c in checks if not c.passed}
     assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")
@@ -275,3 +276,14 @@ def test_a_step_reading_an_undeclared_table_fails(sample_repo, tmp_path):
     honest = counter("honest", ["core.goids"])
     assert dg.materialize([honest], resources=resources).asset_value(["demo", "honest"]) == \
         rows(db, "SELECT count(*) FROM core.goids")[0][0]
+
+
+def test_readme_names_every_asset_group():
+    """The README's list of asset groups is the definitions' (a group per schema)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    listed = re.search(r"one asset group per\s+schema \(([^)]*)\)", readme).group(1)
+    groups = {spec.group_name for spec in defs().resolve_all_asset_specs()}
+    assert set(re.findall(r"`(\w+)`", listed)) == groups

@@ -71,6 +71,22 @@ def test_call_graph_view_asset(tmp_path):
         ("pkg.a", "module", 9, "pkg.a.f", "function", "pkg/a.py", "pkg.a.f", "direct"),
         ("pkg.b.g", "function", 2, None, None, None, None, "unresolved"),
     ]
+    # Its check: queryable, one row per call edge.
+    (check,) = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("one_row_per_base_row", True)
+    assert check.metadata["view_rows"].value == check.metadata["base_rows"].value == 4
+    # A join that fans out (a node row repeated) fails it, with both counts.
+    gateway = StorageGateway(db)
+    node = gateway.read_table(table("graph.call_graph_nodes"), REPO, where="goid = 2")
+    with gateway.connect() as con:
+        con.register("dup", node)
+        con.execute("INSERT INTO graph.call_graph_nodes SELECT * FROM dup")
+    counts = run.materialize("docs/v_call_graph_enriched", target=str(repo), db=str(db),
+                             tools=[], console_log=False).get_asset_check_evaluations()[0]
+    assert not counts.passed
+    # goid 2 calls twice and is called once: three more rows
+    assert (counts.metadata["view_rows"].value, counts.metadata["base_rows"].value) == (7, 4)
+    write_call_graph(gateway)
     # A view, not a copy: new edges show without materializing it again. The README's query
     # "who calls pkg.b.g":
     write_call_graph(StorageGateway(db), EDGES + [(1, 10, 0, 3, "g", "pkg.b.g", "direct",

@@ -1,5 +1,5 @@
-"""Asset checks: primary keys of every table, GOID coverage of ast definitions, the share of
-GOIDs with a SCIP symbol, the graph layer's (symbol uses name existing GOIDs, graph metrics have
+"""Asset checks: primary keys of every table, one row per base row of every view, GOID
+coverage of ast definitions, the share of GOIDs with a SCIP symbol, the graph layer's (symbol uses name existing GOIDs, graph metrics have
 one row per graph node) and the function layer's: one function_metrics, coverage_functions,
 function_history and goid_risk_factors row per function and method GOID."""
 
@@ -9,6 +9,7 @@ from codeintel_assets.defs.common import key
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
+from codeintel_assets.storage.views import VIEWS, ViewSpec
 
 
 def primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
@@ -86,12 +87,28 @@ GRAPH_CHECKS = [
 ]
 
 
+def view_rows_check(spec: ViewSpec) -> dg.AssetChecksDefinition:
+    """Fails unless the view answers a query and has one row per row of its base table."""
+
+    @dg.asset_check(asset=key(spec.qualified_name), name="one_row_per_base_row",
+                    additional_deps=[key(spec.base)],
+                    description=f"{spec.qualified_name} is queryable and has exactly one row "
+                    f"per row of {spec.base}.")
+    def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
+        counts = queries.view_rows(warehouse.gateway(), target.info().slug,
+                                   spec.qualified_name, spec.base)
+        return dg.AssetCheckResult(passed=counts.passed, metadata=counts.as_metadata())
+
+    return _check
+
+
 def build_checks(assets) -> list[dg.AssetChecksDefinition]:
-    """Primary-key checks of every table the assets write, plus the cross-table checks."""
-    tables = [".".join(k.path) for a in assets for k in a.keys if ".".join(k.path) in TABLES]
+    """Primary-key checks of every table the assets write, a row-count check of every view,
+    plus the cross-table checks."""
+    names = [".".join(k.path) for a in assets for k in a.keys]
     defined = {k for a in assets for k in a.keys}
     graph_checks = [c for c in GRAPH_CHECKS
                     if all(ck.asset_key in defined for ck in c.check_keys)]
-    return [primary_key_check(table(t)) for t in tables] + [every_definition_has_one_goid,
-                                                            goids_have_scip_symbols,
-                                                            *graph_checks]
+    return [primary_key_check(table(t)) for t in names if t in TABLES] + \
+        [view_rows_check(VIEWS[v]) for v in names if v in VIEWS] + \
+        [every_definition_has_one_goid, goids_have_scip_symbols, *graph_checks]

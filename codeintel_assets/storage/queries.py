@@ -206,6 +206,28 @@ def node_rows(gateway: StorageGateway, repo: str, metrics: str, nodes: str,
 
 
 @dataclass(frozen=True)
+class ViewRows(_CheckCounts):
+    """One repository's rows of a view against those of the table it summarizes (its base)."""
+
+    view_rows: int
+    base_rows: int
+
+    @property
+    def passed(self) -> bool:
+        return self.view_rows == self.base_rows
+
+
+def view_rows(gateway: StorageGateway, repo: str, view: str, base: str) -> ViewRows:
+    """Counts `repo`'s rows of the view and of its base table in one statement (the view's
+    SELECT runs in full, so a view that no longer compiles fails here)."""
+    row = gateway.query(f"""
+        SELECT (SELECT count(*) FROM {view} WHERE repo = $repo) AS view_rows,
+               (SELECT count(*) FROM {table(base).qualified_name} WHERE repo = $repo)
+               AS base_rows""", {"repo": repo}).to_pylist()[0]
+    return ViewRows(**row)
+
+
+@dataclass(frozen=True)
 class UnknownGoids(_CheckCounts):
     """graph.symbol_use_edges rows whose def_goid (when set) or use_goid is not in core.goids."""
 

@@ -41,6 +41,12 @@ class ViewSpec:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def base(self) -> str:
+        """The table the view has one row per row of: the first it reads (its asset check,
+        defs/checks.py's view_rows_check, compares the two counts)."""
+        return self.reads[0]
+
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -50,7 +56,8 @@ VIEWS: dict[str, ViewSpec] = {}
 
 def define_view(schema: str, name: str, reads: tuple[str, ...], description: str,
                 columns: str, select: str) -> ViewSpec:
-    """Register view `schema.name` (columns in the catalog's notation, in SELECT order)."""
+    """Register view `schema.name` (columns in the catalog's notation, in SELECT order).
+    `reads` starts with the view's base: the table it has exactly one row per row of."""
     assert _IDENT.fullmatch(schema) and _IDENT.fullmatch(name), (schema, name)
     spec = ViewSpec(schema, name, tuple(reads), parse_columns(columns), description, select)
     VIEWS[spec.qualified_name] = spec

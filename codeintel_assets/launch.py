@@ -31,6 +31,8 @@ SINGLE, FLEET = "single", "fleet"
 # Dagster's own tag naming the partition of a run (dagster._core.storage.tags).
 PARTITION_TAG = "dagster/partition"
 
+# Seconds between two evaluations of each sensor (the git-HEAD and fleet sensors' polls of
+# HEAD, the automation sensor's ticks): $CODEINTEL_POLL_S when the definitions load.
 POLL_INTERVAL_S = 30
 
 # ---- environment variables of a launch -------------------------------------------------------
@@ -41,6 +43,7 @@ WATCH_ENV = "CODEINTEL_WATCH_REPOS"      # the fleet's extra roots (os.pathsep-s
 WATCH_FILE_ENV = "CODEINTEL_WATCH_FILE"  # the fleet's watch list (repositories.yaml)
 FLEET_HOME_ENV = "CODEINTEL_FLEET_HOME"  # the fleet's registry, databases and test runs
 URL_ENV = "CODEINTEL_DAGSTER_URL"        # where the hook finds Dagster's webserver
+POLL_ENV = "CODEINTEL_POLL_S"            # seconds between sensor evaluations (default 30)
 DEFAULT_URL = "http://127.0.0.1:3000"
 
 
@@ -61,6 +64,17 @@ def configured_fleet_home() -> str:
 def sensors_default_on() -> bool:
     """Whether sensors ship running: yes unless $CODEINTEL_SENSORS is off/0/false/no."""
     return env(SENSORS_ENV).lower() not in ("off", "0", "false", "no")
+
+
+def poll_interval_s() -> int:
+    """$CODEINTEL_POLL_S (whole seconds, at least 1), else POLL_INTERVAL_S. Raises ValueError
+    naming the variable for anything else."""
+    raw = env(POLL_ENV)
+    if not raw:
+        return POLL_INTERVAL_S
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"${POLL_ENV} must be a whole number of seconds >= 1, not {raw!r}")
+    return int(raw)
 
 
 def dagster_url() -> str:

@@ -74,7 +74,7 @@ def _result(cursor: dict, requests: list, quiet: list[str], **more) -> dg.Sensor
 
 def single_sensor() -> dg.SensorDefinition:
     @dg.sensor(name="git_head_sensor", job_name=launch.INGEST_JOB,
-               minimum_interval_seconds=launch.POLL_INTERVAL_S, default_status=default_status(),
+               minimum_interval_seconds=launch.poll_interval_s(), default_status=default_status(),
                description="Polls HEAD of the target repository with local git commands, never "
                "fetching, and requests codeintel_ingest_job for each change of HEAD (its "
                "downstream follows by automation). Other repositories belong to the fleet code "
@@ -91,7 +91,7 @@ def single_sensor() -> dg.SensorDefinition:
 
 def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.SensorDefinition:
     @dg.sensor(name="fleet_sensor", job_name=launch.INGEST_JOB,
-               minimum_interval_seconds=launch.POLL_INTERVAL_S, default_status=default_status(),
+               minimum_interval_seconds=launch.poll_interval_s(), default_status=default_status(),
                description="Keeps the `repositories` partitions and the fleet registry equal to "
                "the watch list (repositories.yaml beside dagster.yaml or $CODEINTEL_WATCH_FILE, "
                "plus $CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
@@ -166,7 +166,7 @@ def _hook_launched(instance: dg.DagsterInstance, tags: dict, since: float | None
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
         "codeintel_automation", target=dg.AssetSelection.all(),
-        default_status=default_status(),
+        default_status=default_status(), minimum_interval_seconds=launch.poll_interval_s(),
         description="Evaluates the assets' automation conditions: every table downstream of "
         "repo_scan is eager, so it refreshes after its upstream tables update (per partition "
         "in the fleet shape). Runs it starts do not run a repository's test suite unless the "

@@ -193,7 +193,8 @@ def print_query(sql: str, target: str | None = None, db: str | None = None,
 
 def format_summary(info: dict) -> str:
     lines = [f"repo {info['repo']} -> {info['db']}", "", "rows per table:"]
-    lines += [f"  {name:<28} {count:>10,}" for name, count in sorted(info["rows"].items())]
+    width = max(map(len, info["rows"]), default=0)
+    lines += [f"  {name:<{width}} {count:>10,}" for name, count in sorted(info["rows"].items())]
     lines += ["", "ten most complex files (decision points, lines):"]
     lines += [f"  {f['complexity']:>6} {f['loc']:>7}  {f['rel_path']}"
               for f in info["most_complex_files"]]

@@ -5,7 +5,8 @@ On a terminal: a rich live display, with the lines of `progress` (step started a
 its rows, tools started and finished, warnings, failed checks) printed above a row per running
 step (a bar of files done of total with files/s while it parses files) and per running tool
 (its elapsed time). Elsewhere (a pipe, CI, TERM=dumb): the same lines as plain text, with the
-periodic progress and heartbeat lines instead of bars, and no escape codes.
+periodic progress lines and a tool's heartbeat once a minute instead of bars, and no escape
+codes.
 """
 
 from __future__ import annotations
@@ -47,12 +48,19 @@ def view(stream: TextIO | None = None) -> LiveView | PlainView:
     return PlainView(stream)
 
 
+# Off a terminal a tool's "still running" line is printed at most this often: a log file or a
+# CI page wants a sign of life, not scip-python's 150 heartbeats over a long index.
+PLAIN_HEARTBEAT_EVERY_S = 60.0
+
+
 class PlainView:
-    """Every event that has a line, one per line, flushed at once."""
+    """Every event that has a line, one per line, flushed at once; of a tool's heartbeats,
+    one per PLAIN_HEARTBEAT_EVERY_S."""
 
     def __init__(self, stream: TextIO):
         self._stream = stream
         self._lock = threading.Lock()  # heartbeats print from their own threads
+        self._beats: dict[tuple[str, str], int] = {}  # (step, tool) -> last minute printed
 
     def __enter__(self) -> PlainView:
         return self
@@ -62,9 +70,15 @@ class PlainView:
 
     def __call__(self, event: Event) -> None:
         line = event.line()
-        if line is not None:
-            with self._lock:
-                print(line, file=self._stream, flush=True)
+        if line is None:
+            return
+        with self._lock:
+            if isinstance(event, ToolStatus) and event.state == "running":
+                slot = int(event.elapsed_s // PLAIN_HEARTBEAT_EVERY_S)
+                if slot == 0 or self._beats.get((event.step, event.tool)) == slot:
+                    return
+                self._beats[event.step, event.tool] = slot
+            print(line, file=self._stream, flush=True)
 
 
 class LiveView:

@@ -291,10 +291,13 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
     assert f"repo {REPO} -> {db}" in out
     assert "rows per table:" in out
     rows = {}
-    for line in out.split("rows per table:")[1].split("ten most complex files")[0].splitlines():
-        if line.strip():
-            name, count = line.split()
-            rows[name] = int(count.replace(",", ""))
+    listing = [line for line in
+               out.split("rows per table:")[1].split("ten most complex files")[0].splitlines()
+               if line.strip()]
+    for line in listing:
+        name, count = line.split()
+        rows[name] = int(count.replace(",", ""))
+    assert len({len(line) for line in listing}) == 1  # one column of counts, however long a name
     assert set(rows) == set(TABLES)
     assert rows["core.file_state"] == 11
     assert rows["core.repo_map"] == 1

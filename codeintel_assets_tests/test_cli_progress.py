@@ -210,6 +210,17 @@ def test_views_plain_off_a_terminal_live_on_one():
         plain(progress.StepFinished("ast_extract", 1.3, {"core.ast_nodes": 67}))
     assert out.getvalue() == "start ast_extract\ndone ast_extract 1.3s rows: core.ast_nodes=67\n"
 
+    # A long tool run (every 5 s for 3 minutes) gets a heartbeat line a minute, not 36.
+    out = io.StringIO()
+    with view(out) as plain:
+        plain(progress.ToolStatus("scip_ingest", "scip", "started", 0.0))
+        for tick in range(1, 37):
+            plain(progress.ToolStatus("scip_ingest", "scip", "running", 5.0 * tick))
+        plain(progress.ToolStatus("scip_ingest", "scip", "finished", 181.0))
+    assert out.getvalue().splitlines() == [
+        "tool scip started", "tool scip running 60s", "tool scip running 120s",
+        "tool scip running 180s", "tool scip finished after 181.0s"]
+
     tty = io.StringIO()
     console = Console(file=tty, force_terminal=True, width=120)
     with LiveView(console) as live:

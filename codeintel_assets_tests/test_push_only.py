@@ -38,7 +38,7 @@ PUSH_TIMEOUT_S = 420
 MODULES = {"single": "codeintel_assets.definitions", "fleet": "codeintel_assets.fleet"}
 
 
-def _instance_home(home: Path, shape: str, repo: Path) -> dict[str, str]:
+def _instance_home(home: Path, shape: str, repos: list[Path]) -> dict[str, str]:
     """A Dagster home of its own (instance and workspace) and the environment its daemon
     runs with."""
     home.mkdir(parents=True)
@@ -56,11 +56,11 @@ def _instance_home(home: Path, shape: str, repo: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEINTEL_")}
     env.update(DAGSTER_HOME=str(home), CODEINTEL_POLL_S=str(POLL_S))
     if shape == "single":
-        env.update(CODEINTEL_TARGET=str(repo), CODEINTEL_DB=str(home / "ci.duckdb"))
+        env.update(CODEINTEL_TARGET=str(repos[0]), CODEINTEL_DB=str(home / "ci.duckdb"))
     else:
         env.update(CODEINTEL_FLEET_HOME=str(home / "fleet"),
                    CODEINTEL_WATCH_FILE=str(home / "repositories.yaml"))
-        (home / "repositories.yaml").write_text(f"repositories: [{repo}]\n")
+        (home / "repositories.yaml").write_text(f"repositories: [{', '.join(map(str, repos))}]\n")
     return env
 
 
@@ -71,24 +71,30 @@ def _all_assets(shape: str) -> set[dg.AssetKey]:
     return {s.key for s in defs.resolve_all_asset_specs()}
 
 
-def _materialized_after(instance: dg.DagsterInstance, keys: set[dg.AssetKey],
-                        since: float) -> set[dg.AssetKey]:
+def _current(instance: dg.DagsterInstance, keys: set[dg.AssetKey], since: float,
+             partitions: int) -> set[dg.AssetKey]:
+    """The assets materialized after `since` for every partition (`partitions` of them in the
+    fleet, 0 for the unpartitioned single shape)."""
+    want = set(instance.get_dynamic_partitions("repositories")) if partitions else {None}
+    if partitions and len(want) < partitions:
+        return set()
     done = set()
     for k in keys:
-        event = instance.get_latest_materialization_event(k)
-        if event is not None and event.timestamp >= since:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=k, after_timestamp=since), limit=100).records
+        if {r.partition_key for r in records} >= want:
             done.add(k)
     return done
 
 
 def _wait_until_current(instance: dg.DagsterInstance, keys: set[dg.AssetKey], since: float,
-                        daemon: subprocess.Popen, log: Path) -> float:
-    """Seconds until every asset has a materialization after `since` and no run is in
-    flight; fails with what is missing after PUSH_TIMEOUT_S."""
+                        partitions: int, daemon: subprocess.Popen, log: Path) -> float:
+    """Seconds until every asset has a materialization after `since` (of every partition) and
+    no run is in flight; fails with what is missing after PUSH_TIMEOUT_S."""
     deadline = time.time() + PUSH_TIMEOUT_S
     while time.time() < deadline:
         assert daemon.poll() is None, log.read_text()[-3000:]
-        missing = keys - _materialized_after(instance, keys, since)
+        missing = keys - _current(instance, keys, since, partitions)
         busy = instance.get_run_records(filters=dg.RunsFilter(statuses=[
             dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
             dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]))
@@ -99,13 +105,13 @@ def _wait_until_current(instance: dg.DagsterInstance, keys: set[dg.AssetKey], si
                 f"daemon log tail:\n{log.read_text()[-3000:]}")
 
 
-# The fleet is pushed to twice (its automation used to end red after every push); the single
-# shape once (the daemon's path is the same after the first push, and a push costs a minute).
-@pytest.mark.parametrize(("shape", "pushes"), [("single", 1), ("fleet", 2)])
-def test_a_repository_followed_only_by_pushes_gets_every_table(tmp_path, shape, pushes):
-    repo = make_git_repo(tmp_path / "calc", FILES)
+@pytest.mark.parametrize(("shape", "repositories", "pushes"),
+                         [("single", 1, 1), ("fleet", 2, 2)])
+def test_repositories_followed_only_by_pushes_get_every_table(tmp_path, shape, repositories,
+                                                              pushes):
+    repos = [make_git_repo(tmp_path / f"calc{i}", FILES) for i in range(repositories)]
     home = tmp_path / "dagster_home"
-    env = _instance_home(home, shape, repo)
+    env = _instance_home(home, shape, repos)
     keys = _all_assets(shape)
     log = tmp_path / "daemon.log"
     # The instance's storage is created before the daemon starts, so two processes never race
@@ -118,13 +124,16 @@ def test_a_repository_followed_only_by_pushes_gets_every_table(tmp_path, shape, 
                                   start_new_session=True)
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            took = [_wait_until_current(instance, keys, time.time(), daemon, log)]
+            partitions = repositories if shape == "fleet" else 0
+            took = [_wait_until_current(instance, keys, time.time(), partitions, daemon, log)]
             for n in range(1, pushes):  # another push: every asset again, from its commit
-                write_files(repo, {"pkg/calc.py": FILES["pkg/calc.py"] +
-                                   f"\n\ndef times{n}(a):\n    return add(twice(a), a)\n"})
-                git(repo, "add", "-A")
-                git(repo, "commit", "-qm", f"push {n}")
-                took.append(_wait_until_current(instance, keys, time.time(), daemon, log))
+                for repo in repos:
+                    write_files(repo, {"pkg/calc.py": FILES["pkg/calc.py"] +
+                                       f"\n\ndef times{n}(a):\n    return add(twice(a), a)\n"})
+                    git(repo, "add", "-A")
+                    git(repo, "commit", "-qm", f"push {n}")
+                took.append(_wait_until_current(instance, keys, time.time(), partitions, daemon,
+                                                log))
             runs = instance.get_run_records()
             backfills = instance.get_backfills()
     finally:
@@ -146,16 +155,22 @@ def test_a_repository_followed_only_by_pushes_gets_every_table(tmp_path, shape, 
     assert all(b.status == dg.BulkActionStatus.COMPLETED_SUCCESS for b in backfills), \
         [(b.backfill_id, b.status) for b in backfills]
 
-    # The warehouse has every table and view, of the last commit; the suite never ran.
-    head = git(repo, "rev-parse", "HEAD")
-    db = home / "ci.duckdb" if shape == "single" else \
-        next((home / "fleet").rglob("*.duckdb"))
+    # Each warehouse has every table and view, of the last commit; the suite never ran.
+    dbs = [home / "ci.duckdb"] if shape == "single" else \
+        sorted((home / "fleet").rglob("*.duckdb"))
+    assert len(dbs) == repositories
+    for db in dbs:
+        _assert_current(db, pushes)
+
+
+def _assert_current(db: Path, pushes: int) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         def one(sql):
             return con.execute(sql).fetchall()[0]
 
-        assert one("SELECT DISTINCT \"commit\" FROM analytics.goid_risk_factors") == (head,)
-        functions = 3 + pushes  # add, twice, test_twice, and one per later push
+        head = one("SELECT \"commit\" FROM core.repo_map")
+        assert one("SELECT DISTINCT \"commit\" FROM analytics.goid_risk_factors") == head
+        functions = 2 + pushes  # add, twice, test_twice, and one per later push
         newest = f"pkg.calc.times{pushes - 1}" if pushes > 1 else "pkg.calc.twice"
         assert one("SELECT count(*) FROM docs.v_function_summary WHERE qualname = "
                    f"'{newest}'") == (1,)

@@ -4,6 +4,7 @@ fleet through the CLIs (`dagster asset materialize --partition`, `codeintel-asse
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -85,6 +86,28 @@ def test_registering_by_hand_keeps_settings_and_survives_the_sensor(tmp_path):
     assert set(registry.load()) == {watched.key, manual.key}
     registry.sync([watched, Checkout(manual.root)])
     assert registry.get(manual.key) == Checkout(manual.root)
+
+
+def _register_at_once(home: Path, root: str, start) -> None:
+    start.wait()  # every process reads the registry at about the same moment
+    Registry(home).register(root)
+
+
+def test_registering_from_many_processes_at_once_loses_no_entry(tmp_path):
+    """Registering is one read-modify-write under one lock: processes registering at once
+    (the sensor, `materialize --fleet` runs) never drop each other's entries."""
+    fork = multiprocessing.get_context("fork")  # the child needs no dagster: fork is cheap
+    for trial in range(3):
+        home = tmp_path / f"home{trial}"
+        roots = [str(tmp_path / f"r{trial}-{n}") for n in range(12)]
+        start = fork.Barrier(len(roots))
+        procs = [fork.Process(target=_register_at_once, args=(home, r, start)) for r in roots]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * len(roots)
+        assert sorted(c.root for c in Registry(home).load().values()) == sorted(roots)
 
 
 def test_the_fleet_warehouse_is_only_a_partitions(tmp_path):

@@ -141,14 +141,18 @@ def _checkout_request(context, cursor: dict, checkout: Checkout, quiet: list[str
 def watch_file() -> str:
     """$CODEINTEL_WATCH_FILE, else the first repositories.yaml of: the working directory
     (`cd fleet && dagster dev`), its fleet/ folder (`dagster dev -w fleet/workspace.yaml` from
-    the project root), $DAGSTER_HOME; else the working directory's (which does not exist)."""
+    the project root), $DAGSTER_HOME and the folder above it (fleet/ for the fleet's instance
+    fleet/.dagster, from any working directory); else the working directory's (which does not
+    exist)."""
     explicit = launch.env(launch.WATCH_FILE_ENV)
     if explicit:
         return explicit
     candidates = [os.path.join(os.getcwd(), "repositories.yaml"),
                   os.path.join(os.getcwd(), "fleet", "repositories.yaml")]
     if launch.env("DAGSTER_HOME"):
-        candidates.append(os.path.join(launch.env("DAGSTER_HOME"), "repositories.yaml"))
+        home = os.path.abspath(launch.env("DAGSTER_HOME"))
+        candidates += [os.path.join(home, "repositories.yaml"),
+                       os.path.join(os.path.dirname(home), "repositories.yaml")]
     return next((c for c in candidates if os.path.exists(c)), candidates[0])
 
 

@@ -223,3 +223,18 @@ def readme_commands(section_marker: str) -> list[str]:
     joined = re.sub(r"\\\n\s*", "", block)
     return [line.split("  #", 1)[0].strip() for line in joined.splitlines()
             if line.strip() and not line.strip().startswith("#")]
+
+
+def stray_paths(project: Path) -> list[str]:
+    """Paths under the checkout `project` that are neither tracked nor inside a `.dagster`
+    folder (nor .git, .venv, Dagster's temporary `.tmp_dagster_home_*`), empty folders
+    included, which `git status` does not show: what commands left in the checkout."""
+    tracked = git(project, "ls-files").splitlines()
+    known = {*tracked, *(str(p) for t in tracked for p in Path(t).parents)}
+    found = []
+    for folder, dirs, files in os.walk(project):
+        dirs[:] = [d for d in dirs if d not in (".git", ".venv", ".dagster")
+                   and not d.startswith(".tmp_dagster_home_")]
+        rel = Path(folder).relative_to(project)
+        found += [str(rel / name) for name in [*dirs, *files] if str(rel / name) not in known]
+    return sorted(found)

@@ -26,7 +26,7 @@ import pytest
 
 from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.views import VIEWS
-from codeintel_assets_tests.conftest import git, project_copy, readme_commands
+from codeintel_assets_tests.conftest import git, project_copy, readme_commands, stray_paths
 
 BIN = Path(sys.executable).parent
 DAGSTER = BIN / "dagster"
@@ -589,6 +589,7 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
     assert (project / ".dagster" / "storage").is_dir()
     assert list((project / ".dagster" / "compute_logs").rglob(f"*{run_id}*"))
     assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert stray_paths(project) == []
     assert dev.gql("{ shouldShowNux }") == {"shouldShowNux": False}
 
     # The run has finished: the DuckDB file is no longer being written.
@@ -683,6 +684,7 @@ def test_fleet_dagster_dev_sensor_and_hook(sample_repo: Path, tmp_path: Path):
     assert (project / "fleet" / ".dagster" / "history" / "runs.db").is_file()
     assert git(project, "status", "--porcelain", "--untracked-files=all") == \
         "M fleet/repositories.yaml"  # the watch list written above, and nothing else
+    assert stray_paths(project) == []  # no logs/, .logs_queue/, .nux/ beside the config
 
 
 def test_multiprocess_job_writes_safely(sample_repo, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from codeintel_assets import run
+from codeintel_assets.defs.sensors import fleet_sensor
 from codeintel_assets.defs.shapes import REPOSITORIES
 from codeintel_assets.fleet import NO_PARTITION
 from codeintel_assets.storage.fleet import (
@@ -33,6 +34,7 @@ from codeintel_assets_tests.conftest import (
     project_copy,
     readme_commands,
     rows,
+    stray_paths,
 )
 
 
@@ -212,7 +214,7 @@ def _sensor_tick(project: Path, home: Path, monkeypatch) -> None:
     requests applied as the daemon applies them (the README's `dagster dev` runs the daemon)."""
     monkeypatch.setenv("CODEINTEL_WATCH_FILE", str(project / "fleet" / "repositories.yaml"))
     monkeypatch.delenv("CODEINTEL_WATCH_REPOS", raising=False)
-    sensor = run.definitions(run.Shape("fleet", str(home))).get_sensor_def("fleet_sensor")
+    sensor = fleet_sensor(REPOSITORIES, str(home))
     with dg.DagsterInstance.from_config(str(project / "fleet" / ".dagster")) as instance:
         result = sensor(dg.build_sensor_context(instance=instance))
         for request in result.dynamic_partitions_requests:
@@ -263,3 +265,4 @@ def test_the_readmes_fleet_commands(tmp_path, monkeypatch):
 
     assert (project / "fleet" / ".dagster" / "history" / "runs.db").is_file()
     assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert stray_paths(project) == []

@@ -115,8 +115,12 @@ def workdir(tmp_path: Path) -> Path:
 # ---- 1. dagster asset materialize ------------------------------------------------------------
 
 
-def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: Path,
-                                                    tmp_path: Path):
+def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, tmp_path: Path):
+    """The README's command, from the root of a checkout (a copy, with its dagster.yaml):
+    `.venv/bin/dagster asset materialize -m codeintel_assets.definitions --select ...`."""
+    assert (".venv/bin/dagster asset materialize -m codeintel_assets.definitions --select "
+            "'core/ast_nodes+'") in readme_commands("codeintel_assets.definitions --select")
+    workdir = project_copy(tmp_path / "project")
     db = tmp_path / "x.duckdb"
     # ast_extract reads core.file_state: scan first, then ast_nodes and its direct children.
     dagster_materialize("core/file_state", sample_repo, db, workdir)
@@ -166,6 +170,9 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: 
         assert deco_start is not None and deco_start < lineno
         assert (deco_start, deco_end, lineno) == (39, 40, 41)
         assert json.loads(decorators) == ["trace", "staticmethod"]
+    # The runs are in the checkout's ignored .dagster/ (its dagster.yaml), and nothing else.
+    assert (workdir / ".dagster" / "storage" / "history" / "runs.db").is_file()
+    assert stray_paths(workdir) == []
 
 
 def test_dagster_materialize_everything(sample_repo: Path, workdir: Path, tmp_path: Path):

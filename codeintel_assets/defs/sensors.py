@@ -93,8 +93,9 @@ def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.Se
     @dg.sensor(name="fleet_sensor", job_name=launch.INGEST_JOB,
                minimum_interval_seconds=launch.POLL_INTERVAL_S, default_status=default_status(),
                description="Keeps the `repositories` partitions and the fleet registry equal to "
-               "the watch list (repositories.yaml beside dagster.yaml or $CODEINTEL_WATCH_FILE, "
-               "plus $CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
+               "the watch list (repositories.yaml in the working directory, its fleet/ or the "
+               "folder above $DAGSTER_HOME, or $CODEINTEL_WATCH_FILE; plus "
+               "$CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
                "commands and requests codeintel_ingest_job for the partition whose HEAD moved. "
                "Cursor: JSON {root: {sha, seq, seen_at}}.")
     def _fleet_sensor(context: dg.SensorEvaluationContext):

@@ -15,7 +15,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from codeintel_assets import run
-from codeintel_assets.defs.sensors import fleet_sensor
+from codeintel_assets.defs.sensors import fleet_sensor, watch_file
 from codeintel_assets.defs.shapes import REPOSITORIES
 from codeintel_assets.fleet import NO_PARTITION
 from codeintel_assets.storage.fleet import (
@@ -63,6 +63,19 @@ def test_watch_list(tmp_path, monkeypatch):
         watch.write_text(bad)
         with pytest.raises(FleetError, match=message):
             watch_list(watch)
+
+
+def test_the_watch_list_beside_the_fleets_instance_from_any_cwd(tmp_path, monkeypatch):
+    """DAGSTER_HOME=<project>/fleet/.dagster finds <project>/fleet/repositories.yaml wherever
+    Dagster was started."""
+    (tmp_path / "project" / "fleet" / ".dagster").mkdir(parents=True)
+    watch = tmp_path / "project" / "fleet" / "repositories.yaml"
+    watch.write_text("repositories: []\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.delenv("CODEINTEL_WATCH_FILE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project" / "fleet" / ".dagster"))
+    assert watch_file() == str(watch)
 
 
 def test_registry_sync_and_unknown_partition(tmp_path):

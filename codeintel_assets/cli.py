@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="print Dagster's own event log (DEBUG) instead of the progress view; "
                      "it always goes to <db dir>/logs/materialize-<time>.log")
     sub.add_parser("steps", help="print the step graph as JSON")
+    keys = sub.add_parser("partitions", help="list the fleet's partitions: the keys `dagster "
+                          "asset materialize -m codeintel_assets.fleet --partition KEY` takes, "
+                          "with each checkout, run_tests and the commit last ingested")
+    keys.add_argument("--fleet-home", metavar="HOME",
+                      help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
+                      "~/.codeintel/fleet)")
     hook = sub.add_parser("install-hook", help="install a Git post-commit hook that launches "
                           "codeintel_ingest_job in a running Dagster at each commit")
     hook.add_argument("--repo", default=".", help="Git work tree (default: cwd)")
@@ -76,13 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     from codeintel_assets import run as api
 
     fleet = None
-    if getattr(args, "fleet", False) or getattr(args, "fleet_home", None):
+    if getattr(args, "fleet", False) or getattr(args, "fleet_home", None) or \
+            args.command == "partitions":
         from codeintel_assets import launch
 
         fleet = args.fleet_home or launch.configured_fleet_home()
 
     if args.command == "query":
         return api.print_query(args.sql, args.target, args.db, args.timeout, fleet)
+    if args.command == "partitions":
+        return api.print_partitions(fleet)
     if args.command == "steps":
         print(json.dumps(api.steps(), indent=2))
         return 0

@@ -191,6 +191,37 @@ def print_query(sql: str, target: str | None = None, db: str | None = None,
     return 0
 
 
+def print_partitions(fleet: str | os.PathLike) -> int:
+    """`codeintel-assets partitions`: print the partitions of the fleet at `fleet` (key, root,
+    run_tests, the commit last ingested); 0, or 1 with the error on stderr."""
+    import sys
+
+    from codeintel_assets.storage.fleet import FleetError
+    from codeintel_assets.storage.fleet_catalog import partitions
+    from codeintel_assets.storage.gateway import default_read_timeout_s
+    from codeintel_assets.storage.locking import LockTimeoutError
+
+    home = fleet_home(fleet)
+    try:
+        found = partitions(home, default_read_timeout_s(), "codeintel-assets partitions",
+                           lambda message: print(message, file=sys.stderr))
+    except (FleetError, LockTimeoutError) as exc:
+        print(f"partitions: {exc}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"no repository registered in the fleet at {home}: list them in "
+              "fleet/repositories.yaml (the fleet sensor registers them) or run "
+              "`codeintel-assets materialize --fleet --target PATH`")
+        return 0
+    width = max(len(p.key) for p in found)
+    print(f"{'partition':<{width}}  run_tests  commit        root")
+    for p in found:
+        how = " (registered by hand)" if p.checkout.by_hand else ""
+        print(f"{p.key:<{width}}  {'yes' if p.checkout.run_tests else 'no':<9}  "
+              f"{p.commit[:12] or '-':<12}  {p.checkout.root}{how}")
+    return 0
+
+
 def format_summary(info: dict) -> str:
     lines = [f"repo {info['repo']} -> {info['db']}", "", "rows per table:"]
     width = max(map(len, info["rows"]), default=0)

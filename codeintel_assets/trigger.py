@@ -131,8 +131,8 @@ def launch(root: str, url: str | None = None) -> tuple[str, str]:
         raise TriggerError(
             f"the code location {found.location!r} at {url} indexes "
             f"{found.tags.get(TARGET_ROOT_TAG) or 'another repository'}, not {info.root}; to "
-            "index several repositories, run the fleet location (cd fleet && dagster dev) "
-            "with this one in fleet/repositories.yaml")
+            "index several repositories, run the fleet location (DAGSTER_HOME=$PWD/fleet/.dagster "
+            "dagster dev -w fleet/workspace.yaml) with this one in fleet/repositories.yaml")
     else:
         config = run_config(info.root)
     result = graphql(url, _LAUNCH_M, {"executionParams": {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -189,3 +191,50 @@ def shape(request) -> Shape:
     """Each pipeline test runs in both shapes: single (one database) and fleet (partitioned,
     one database per repository)."""
     return request.param
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+# What a user's checkout holds of Dagster's configuration, and the README.
+PROJECT_CONFIG = ("README.md", ".gitignore", "dagster.yaml", "workspace.yaml",
+                  "fleet/workspace.yaml", "fleet/repositories.yaml", "fleet/.dagster/dagster.yaml")
+
+
+def project_copy(dest: Path) -> Path:
+    """A Git checkout at `dest` of the project's configuration files (PROJECT_CONFIG), with
+    `.venv` linking to this interpreter's environment: the README's commands run in it as
+    written from the project root, and `git status --porcelain` shows what they leave behind."""
+    for rel in PROJECT_CONFIG:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes((PROJECT / rel).read_bytes())
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "project")
+    (dest / ".venv").symlink_to(sys.prefix)  # a symlink, which `.venv/` does not ignore
+    (dest / ".git" / "info" / "exclude").write_text(".venv\n")
+    return dest
+
+
+def readme_commands(section_marker: str) -> list[str]:
+    """The shell commands of the README's first ```bash block containing `section_marker`, one
+    per command (continuation lines joined, comments and blank lines dropped)."""
+    text = (PROJECT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```bash")[1:]]
+    block = next(b for b in blocks if section_marker in b)
+    joined = re.sub(r"\\\n\s*", "", block)
+    return [line.split("  #", 1)[0].strip() for line in joined.splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def stray_paths(project: Path) -> list[str]:
+    """Paths under the checkout `project` that are neither tracked nor inside a `.dagster`
+    folder (nor .git, .venv, Dagster's temporary `.tmp_dagster_home_*`), empty folders
+    included, which `git status` does not show: what commands left in the checkout."""
+    tracked = git(project, "ls-files").splitlines()
+    known = {*tracked, *(str(p) for t in tracked for p in Path(t).parents)}
+    found = []
+    for folder, dirs, files in os.walk(project):
+        dirs[:] = [d for d in dirs if d not in (".git", ".venv", ".dagster")
+                   and not d.startswith(".tmp_dagster_home_")]
+        rel = Path(folder).relative_to(project)
+        found += [str(rel / name) for name in [*dirs, *files] if str(rel / name) not in known]
+    return sorted(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -26,11 +26,11 @@ import pytest
 
 from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.views import VIEWS
+from codeintel_assets_tests.conftest import git, project_copy, readme_commands, stray_paths
 
 BIN = Path(sys.executable).parent
 DAGSTER = BIN / "dagster"
 CODEINTEL = BIN / "codeintel-assets"
-PROJECT = Path(__file__).resolve().parents[1]
 REPO = "acme/widgets"
 # A guard against a hung command, not a speed limit: the multiprocess job starts ~33 step
 # processes (~3 s each) and takes 80-140 s on 2 cores, more when the machine is busy.
@@ -115,8 +115,12 @@ def workdir(tmp_path: Path) -> Path:
 # ---- 1. dagster asset materialize ------------------------------------------------------------
 
 
-def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: Path,
-                                                    tmp_path: Path):
+def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, tmp_path: Path):
+    """The README's command, from the root of a checkout (a copy, with its dagster.yaml):
+    `.venv/bin/dagster asset materialize -m codeintel_assets.definitions --select ...`."""
+    assert (".venv/bin/dagster asset materialize -m codeintel_assets.definitions --select "
+            "'core/ast_nodes+'") in readme_commands("codeintel_assets.definitions --select")
+    workdir = project_copy(tmp_path / "project")
     db = tmp_path / "x.duckdb"
     # ast_extract reads core.file_state: scan first, then ast_nodes and its direct children.
     dagster_materialize("core/file_state", sample_repo, db, workdir)
@@ -166,6 +170,9 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, workdir: 
         assert deco_start is not None and deco_start < lineno
         assert (deco_start, deco_end, lineno) == (39, 40, 41)
         assert json.loads(decorators) == ["trace", "staticmethod"]
+    # The runs are in the checkout's ignored .dagster/ (its dagster.yaml), and nothing else.
+    assert (workdir / ".dagster" / "storage" / "history" / "runs.db").is_file()
+    assert stray_paths(workdir) == []
 
 
 def test_dagster_materialize_everything(sample_repo: Path, workdir: Path, tmp_path: Path):
@@ -416,22 +423,19 @@ class DagsterDev:
 
 @pytest.fixture
 def dev_project(tmp_path: Path) -> Path:
-    """A project-root-like cwd: copies of the project's workspace.yaml and dagster.yaml."""
-    d = tmp_path / "project"
-    d.mkdir()
-    for name in ("workspace.yaml", "dagster.yaml"):
-        shutil.copy(PROJECT / name, d / name)
-    return d
+    """A project-root-like cwd: a Git checkout of the project's configuration files."""
+    return project_copy(tmp_path / "project")
 
 
 @contextmanager
-def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path):
-    """`dagster dev` started in `cwd` (its workspace.yaml and dagster.yaml), ready and its
-    code location loaded; stopped by process group on exit."""
+def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path,
+                        command: tuple[str, ...] = (str(DAGSTER), "dev")):
+    """`command` (`dagster dev`) started in `cwd` (its workspace.yaml and dagster.yaml, or
+    $DAGSTER_HOME's), ready and its code location loaded; stopped by process group on exit."""
     port = _free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)],
+            [*command, "-h", "127.0.0.1", "-p", str(port)],
             cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
             start_new_session=True, preexec_fn=_restore_default_signals)
     dev = DagsterDev(port, proc, log)
@@ -589,8 +593,14 @@ def test_dagster_dev_graphql_and_launch(dagster_dev):
     assert row_counts == {("core", "file_state"): 11, ("core", "modules"): 9,
                           ("core", "repo_map"): 1, ("analytics", "tags_index"): 5}
 
-    # Instance storage went to the copied project's .dagster folder (relative to cwd).
+    # Instance storage went to the copied project's .dagster folder (relative to cwd), the
+    # run's compute logs too (not into dagster dev's temporary folder); nothing else was
+    # written; the UI shows no "Join the Dagster community" dialog.
     assert (project / ".dagster" / "storage").is_dir()
+    assert list((project / ".dagster" / "compute_logs").rglob(f"*{run_id}*"))
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert stray_paths(project) == []
+    assert dev.gql("{ shouldShowNux }") == {"shouldShowNux": False}
 
     # The run has finished: the DuckDB file is no longer being written.
     with read_db(db) as con:
@@ -617,7 +627,7 @@ def test_post_commit_hook_triggers_a_run(dagster_dev, sample_repo, tmp_path):
     running `dagster dev`, tagged with the commit, and the run ingests the new code. A hook in
     another repository launches nothing: the single location serves its target only."""
     from codeintel_assets import trigger
-    from codeintel_assets_tests.conftest import git, make_git_repo, write_files
+    from codeintel_assets_tests.conftest import make_git_repo, write_files
 
     dev, db, _ = dagster_dev
     trigger.install_hook(sample_repo, dev.url)
@@ -643,22 +653,26 @@ def test_post_commit_hook_triggers_a_run(dagster_dev, sample_repo, tmp_path):
 
 
 def test_fleet_dagster_dev_sensor_and_hook(sample_repo: Path, tmp_path: Path):
-    """`dagster dev` in fleet/ (a copy): the fleet sensor registers the repository of the
-    watch list as a partition and ingests its HEAD into the partition's own file; a commit
-    with the hook installed launches that partition's run."""
+    """The README's fleet `dagster dev`, from the root of a checkout (a copy): the fleet sensor
+    registers the repository of the watch list as a partition and ingests its HEAD into the
+    partition's own file; a commit with the hook installed launches that partition's run.
+    All of Dagster's state stays in the ignored fleet/.dagster; no "community" dialog."""
     from codeintel_assets.storage.fleet import partition_db, partition_key
     from codeintel_assets.trigger import install_hook
-    from codeintel_assets_tests.conftest import git, write_files
+    from codeintel_assets_tests.conftest import write_files
 
-    project = tmp_path / "fleet"
-    project.mkdir()
-    for name in ("workspace.yaml", "dagster.yaml"):
-        shutil.copy(PROJECT / "fleet" / name, project / name)
-    (project / "repositories.yaml").write_text(f"repositories:\n  - {sample_repo}\n")
+    project = project_copy(tmp_path / "project")
+    (project / "fleet" / "repositories.yaml").write_text(f"repositories:\n  - {sample_repo}\n")
     home = tmp_path / "home"
-    env = clean_env(CODEINTEL_FLEET_HOME=str(home))
+    # `DAGSTER_HOME=$PWD/fleet/.dagster .venv/bin/dagster dev -w fleet/workspace.yaml`
+    command = next(c for c in readme_commands("codeintel_assets.fleet") if " dev " in c)
+    assignment, *argv = shlex.split(command.replace("$PWD", str(project)))
+    name, value = assignment.split("=", 1)
+    env = clean_env(CODEINTEL_FLEET_HOME=str(home), **{name: value})
     key = partition_key(sample_repo)
-    with running_dagster_dev(project, env, tmp_path / "fleet_dev.log") as dev:
+    with running_dagster_dev(project, env, tmp_path / "fleet_dev.log",
+                             (str(project / argv[0]), *argv[1:])) as dev:
+        assert dev.gql("{ shouldShowNux }") == {"shouldShowNux": False}
         run = wait_for_run(dev, {"dagster/partition": key, "codeintel/trigger": "sensor"})
         assert run["status"] == "SUCCESS", f"{run}\n{dev.log_tail()}"
         assert run["jobName"] == "codeintel_ingest_job"
@@ -677,6 +691,10 @@ def test_fleet_dagster_dev_sensor_and_hook(sample_repo: Path, tmp_path: Path):
         assert con.execute("SELECT qualname FROM core.goids WHERE rel_path = ? AND kind = "
                            "'function'", ["src/widgets/hooked.py"]).fetchall() == [
             ("widgets.hooked.hooked",)]
+    assert (project / "fleet" / ".dagster" / "history" / "runs.db").is_file()
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == \
+        "M fleet/repositories.yaml"  # the watch list written above, and nothing else
+    assert stray_paths(project) == []  # no logs/, .logs_queue/, .nux/ beside the config
 
 
 def test_multiprocess_job_writes_safely(sample_repo, tmp_path):

@@ -4,9 +4,9 @@ fleet through the CLIs (`dagster asset materialize --partition`, `codeintel-asse
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +15,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from codeintel_assets import run
+from codeintel_assets.defs.sensors import fleet_sensor, watch_file
 from codeintel_assets.defs.shapes import REPOSITORIES
+from codeintel_assets.fleet import NO_PARTITION
 from codeintel_assets.storage.fleet import (
     Checkout,
     FleetError,
@@ -26,9 +28,14 @@ from codeintel_assets.storage.fleet import (
 )
 from codeintel_assets.storage.fleet_catalog import open_catalog
 from codeintel_assets.storage.locking import DatabaseLock, LockTimeoutError
-from codeintel_assets_tests.conftest import make_git_repo, rows
-
-BIN = Path(sys.executable).parent
+from codeintel_assets_tests.conftest import (
+    git,
+    make_git_repo,
+    project_copy,
+    readme_commands,
+    rows,
+    stray_paths,
+)
 
 
 def test_partition_keys_are_readable_and_unique_per_checkout(tmp_path):
@@ -58,6 +65,19 @@ def test_watch_list(tmp_path, monkeypatch):
             watch_list(watch)
 
 
+def test_the_watch_list_beside_the_fleets_instance_from_any_cwd(tmp_path, monkeypatch):
+    """DAGSTER_HOME=<project>/fleet/.dagster finds <project>/fleet/repositories.yaml wherever
+    Dagster was started."""
+    (tmp_path / "project" / "fleet" / ".dagster").mkdir(parents=True)
+    watch = tmp_path / "project" / "fleet" / "repositories.yaml"
+    watch.write_text("repositories: []\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.delenv("CODEINTEL_WATCH_FILE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "project" / "fleet" / ".dagster"))
+    assert watch_file() == str(watch)
+
+
 def test_registry_sync_and_unknown_partition(tmp_path):
     registry = Registry(tmp_path / "home")
     one, two = Checkout("/srv/one"), Checkout("/srv/two", True)
@@ -85,6 +105,28 @@ def test_registering_by_hand_keeps_settings_and_survives_the_sensor(tmp_path):
     assert set(registry.load()) == {watched.key, manual.key}
     registry.sync([watched, Checkout(manual.root)])
     assert registry.get(manual.key) == Checkout(manual.root)
+
+
+def _register_at_once(home: Path, root: str, start) -> None:
+    start.wait()  # every process reads the registry at about the same moment
+    Registry(home).register(root)
+
+
+def test_registering_from_many_processes_at_once_loses_no_entry(tmp_path):
+    """Registering is one read-modify-write under one lock: processes registering at once
+    (the sensor, `materialize --fleet` runs) never drop each other's entries."""
+    fork = multiprocessing.get_context("fork")  # the child needs no dagster: fork is cheap
+    for trial in range(3):
+        home = tmp_path / f"home{trial}"
+        roots = [str(tmp_path / f"r{trial}-{n}") for n in range(12)]
+        start = fork.Barrier(len(roots))
+        procs = [fork.Process(target=_register_at_once, args=(home, r, start)) for r in roots]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * len(roots)
+        assert sorted(c.root for c in Registry(home).load().values()) == sorted(roots)
 
 
 def test_the_fleet_warehouse_is_only_a_partitions(tmp_path):
@@ -172,46 +214,71 @@ def test_a_users_sql_asset_on_duckdb_resource(sample_repo, tmp_path, shape):
         assert found.column(0).to_pylist() == [partition_key(sample_repo)]
 
 
-def _cli(args: list, env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=420)
-    assert proc.returncode == 0, f"{args}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+def _sh(command: str, env: dict, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    """`command` in bash (as a user types it, $PWD and all) in `cwd`; asserts exit 0 if `ok`."""
+    proc = subprocess.run(["bash", "-c", command], check=False, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=420)
+    assert (proc.returncode == 0) == ok, f"{command}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
 
-def test_fleet_through_the_clis(tmp_path):
-    """`codeintel-assets materialize --fleet` registers and ingests two clones of one remote;
-    `dagster asset materialize -m codeintel_assets.fleet --select 'core/ast_nodes+'
-    --partition KEY` refreshes one partition; `codeintel-assets query --fleet` sees both."""
+def _sensor_tick(project: Path, home: Path, monkeypatch) -> None:
+    """One tick of the fleet sensor against the fleet's instance of `project`, its partition
+    requests applied as the daemon applies them (the README's `dagster dev` runs the daemon)."""
+    monkeypatch.setenv("CODEINTEL_WATCH_FILE", str(project / "fleet" / "repositories.yaml"))
+    monkeypatch.delenv("CODEINTEL_WATCH_REPOS", raising=False)
+    sensor = fleet_sensor(REPOSITORIES, str(home))
+    with dg.DagsterInstance.from_config(str(project / "fleet" / ".dagster")) as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))
+        for request in result.dynamic_partitions_requests:
+            assert isinstance(request, dg.AddDynamicPartitionsRequest)
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+
+
+def test_the_readmes_fleet_commands(tmp_path, monkeypatch):
+    """The README's fleet commands, as written, from the root of a checkout (a copy):
+    `codeintel-assets materialize --fleet` registers and ingests two clones of one remote;
+    `codeintel-assets partitions` lists both keys with their checkout and commit; after the
+    sensor's tick `dagster asset materialize -m codeintel_assets.fleet --select
+    'core/ast_nodes+' --partition KEY` refreshes one partition (without --partition: one line
+    naming `partitions`), whose GOIDs `codeintel-assets query --fleet` sees. All of Dagster's
+    state stays in the ignored fleet/.dagster: nothing else appears in the checkout."""
     one = make_git_repo(tmp_path / "one" / "w", {"a.py": "def f():\n    return 1\n"})
     two = make_git_repo(tmp_path / "two" / "w", {"b.py": "class B:\n    pass\n"})
-    home, dagster_home = tmp_path / "fleet", tmp_path / "dagster_home"
-    dagster_home.mkdir()
+    project, home = project_copy(tmp_path / "project"), tmp_path / "fleet"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEINTEL", "DAGSTER"))}
-    env.update(CODEINTEL_FLEET_HOME=str(home), DAGSTER_HOME=str(dagster_home))
-    for repo in (one, two):
-        _cli([BIN / "codeintel-assets", "materialize", "--fleet", "--target", repo,
-              "--select", "core/file_state", "--skip-tool", "tests"], env, tmp_path)
-    # The CLI's instance (DAGSTER_HOME) needs the partition, as the fleet sensor adds it.
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        instance.add_dynamic_partitions(REPOSITORIES.name, [partition_key(two)])
-    proc = _cli([BIN / "dagster", "asset", "materialize", "-m", "codeintel_assets.fleet",
-                 "--select", "core/ast_nodes+", "--partition", partition_key(two)],
-                env, tmp_path)
+    env.update(CODEINTEL_FLEET_HOME=str(home))
+    commands = [c for c in readme_commands("codeintel_assets.fleet") if " dev" not in c]
+    materialize, query, keys, dagster_cli = commands
+    # Narrowed to the repo_scan tables and no tests (the rest is tested elsewhere); `one`'s
+    # repo_map records the commit `partitions` shows.
+    for repo, tables in ((one, "core/file_state,core/repo_map"), (two, "core/file_state")):
+        _sh(f"{materialize.replace('/srv/django', str(repo))} --select {tables} "
+            "--skip-tool tests", env, project)
+    _sensor_tick(project, home, monkeypatch)
+    listed = _sh(keys, env, project).stdout.splitlines()
+    assert listed[1:] == sorted([  # registered by `materialize --fleet`, not the watch list
+        f"{partition_key(one)}  no         {git(one, 'rev-parse', 'HEAD')[:12]}  "
+        f"{os.path.realpath(one)} (registered by hand)",
+        f"{partition_key(two)}  no         -             {os.path.realpath(two)} "
+        "(registered by hand)"])
+
+    proc = _sh(dagster_cli.replace("django-1a2b3c4d", partition_key(two)), env, project)
     assert 'Started execution of step "goids"' in proc.stdout + proc.stderr
     assert rows(partition_db(home, partition_key(two)), "SELECT qualname FROM core.goids "
                 "ORDER BY 1") == [("b",), ("b.B",)]
     # The other partition's file was not touched: it still holds only what the CLI wrote.
     assert rows(partition_db(home, partition_key(one)),
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                "WHERE table_schema NOT LIKE '\\_%' ESCAPE '\\'") == [("core.file_state",)]
-    out = _cli([BIN / "codeintel-assets", "query", "--fleet",
-                "SELECT partition, repo, count(*) AS files FROM core.file_state GROUP BY ALL "
-                "ORDER BY partition"], env, tmp_path).stdout
-    assert partition_key(one) in out and partition_key(two) in out
-    assert out.count("acme/widgets") == 2
-    # Without --partition Dagster refuses the fleet: that is why the default stays single.
-    refused = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m",
-                              "codeintel_assets.fleet", "--select", "core/file_state"],
-                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert refused.returncode != 0 and "partition" in (refused.stdout + refused.stderr).lower()
+                "WHERE table_schema NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1") == [
+        ("core.file_state",), ("core.repo_map",)]
+    assert partition_key(two) in _sh(query, env, project).stdout
+
+    # Without --partition Dagster refuses the fleet: the fleet location says why in one line.
+    refused = _sh(dagster_cli.split(" --partition")[0], env, project, ok=False)
+    assert refused.stderr.strip().splitlines()[-1] == NO_PARTITION
+    assert "Traceback" not in refused.stderr
+
+    assert (project / "fleet" / ".dagster" / "history" / "runs.db").is_file()
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == ""
+    assert stray_paths(project) == []

@@ -93,8 +93,9 @@ def fleet_sensor(partitions: dg.DynamicPartitionsDefinition, home: str) -> dg.Se
     @dg.sensor(name="fleet_sensor", job_name=launch.INGEST_JOB,
                minimum_interval_seconds=launch.poll_interval_s(), default_status=default_status(),
                description="Keeps the `repositories` partitions and the fleet registry equal to "
-               "the watch list (repositories.yaml beside dagster.yaml or $CODEINTEL_WATCH_FILE, "
-               "plus $CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
+               "the watch list (repositories.yaml in the working directory, its fleet/ or the "
+               "folder above $DAGSTER_HOME, or $CODEINTEL_WATCH_FILE; plus "
+               "$CODEINTEL_WATCH_REPOS), then polls each repository's HEAD with local git "
                "commands and requests codeintel_ingest_job for the partition whose HEAD moved. "
                "Cursor: JSON {root: {sha, seq, seen_at}}.")
     def _fleet_sensor(context: dg.SensorEvaluationContext):
@@ -141,14 +142,18 @@ def _checkout_request(context, cursor: dict, checkout: Checkout, quiet: list[str
 def watch_file() -> str:
     """$CODEINTEL_WATCH_FILE, else the first repositories.yaml of: the working directory
     (`cd fleet && dagster dev`), its fleet/ folder (`dagster dev -w fleet/workspace.yaml` from
-    the project root), $DAGSTER_HOME; else the working directory's (which does not exist)."""
+    the project root), $DAGSTER_HOME and the folder above it (fleet/ for the fleet's instance
+    fleet/.dagster, from any working directory); else the working directory's (which does not
+    exist)."""
     explicit = launch.env(launch.WATCH_FILE_ENV)
     if explicit:
         return explicit
     candidates = [os.path.join(os.getcwd(), "repositories.yaml"),
                   os.path.join(os.getcwd(), "fleet", "repositories.yaml")]
     if launch.env("DAGSTER_HOME"):
-        candidates.append(os.path.join(launch.env("DAGSTER_HOME"), "repositories.yaml"))
+        home = os.path.abspath(launch.env("DAGSTER_HOME"))
+        candidates += [os.path.join(home, "repositories.yaml"),
+                       os.path.join(os.path.dirname(home), "repositories.yaml")]
     return next((c for c in candidates if os.path.exists(c)), candidates[0])
 
 

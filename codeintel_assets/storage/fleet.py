@@ -17,10 +17,12 @@ partition always names the same work tree.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -71,8 +73,10 @@ def partition_db(home: Path, key: str) -> Path:
 
 
 class Registry:
-    """key -> Checkout, in `<home>/registry.json`, read and replaced under a file lock (the
-    sensor writes it; runs and the catalog read it)."""
+    """key -> Checkout, in `<home>/registry.json` (the sensor and runs registering by hand
+    write it; runs and the catalog read it). Every change is one read-modify-write under one
+    file lock (`_update`), and the file is replaced whole, so writers in several processes
+    never lose each other's entries and readers never see half a file."""
 
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
@@ -91,13 +95,20 @@ class Registry:
             raise FleetError(f"{self.path} is not a fleet registry ({exc}); delete it and the "
                              "fleet sensor writes it again from the watch list") from exc
 
-    def save(self, checkouts: dict[str, Checkout]) -> None:
+    @contextlib.contextmanager
+    def _update(self) -> Iterator[dict[str, Checkout]]:
+        """The registry to change in place, read and written back under one hold of the lock
+        (FileLock is reentrant, so `load` inside takes it again); written only if changed."""
         self.home.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"registry.{os.getpid()}.tmp")
         with self._lock:
-            tmp.write_text(json.dumps({k: asdict(c) for k, c in sorted(checkouts.items())},
-                                      indent=1))
-            os.replace(tmp, self.path)  # readers never see half a file
+            before = self.load()
+            after = dict(before)
+            yield after
+            if after != before:
+                tmp = self.path.with_name(f"registry.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({k: asdict(c) for k, c in sorted(after.items())},
+                                          indent=1))
+                os.replace(tmp, self.path)  # readers never see half a file
 
     def get(self, key: str) -> Checkout:
         """The checkout of partition `key`; FleetError if the registry has none."""
@@ -112,27 +123,26 @@ class Registry:
         """Make the registry hold exactly `watched`, plus the checkouts registered by hand that
         the watch list does not name; returns (added keys, removed keys). A changed setting
         (run_tests) is updated in place; a watched checkout is no longer by hand."""
-        before = self.load()
-        after = {c.key: c for c in before.values() if c.by_hand}
-        after.update({c.key: c for c in watched})
-        if after != before:
-            self.save(after)
-        return sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+        with self._update() as checkouts:
+            before = dict(checkouts)
+            by_hand = {k: c for k, c in before.items() if c.by_hand}
+            checkouts.clear()
+            checkouts.update(by_hand)
+            checkouts.update({c.key: c for c in watched})
+        return sorted(checkouts.keys() - before.keys()), sorted(before.keys() - checkouts.keys())
 
     def register(self, root: str, run_tests: bool | None = None) -> Checkout:
         """The checkout at `root`, registered by hand if the registry does not have it (with
         `run_tests`, default False). An entry that exists keeps its settings unless
         `run_tests` is given: a one-off run never clears a watch list's opt-in."""
-        checkouts = self.load()
         key = partition_key(root)
-        found = checkouts.get(key)
-        if found is None:
-            found = Checkout(os.path.realpath(root), bool(run_tests), by_hand=True)
-        elif run_tests is not None and run_tests != found.run_tests:
-            found = Checkout(found.root, run_tests, found.by_hand)
-        else:
-            return found
-        self.save({**checkouts, key: found})
+        with self._update() as checkouts:
+            found = checkouts.get(key)
+            if found is None:
+                found = Checkout(os.path.realpath(root), bool(run_tests), by_hand=True)
+            elif run_tests is not None and run_tests != found.run_tests:
+                found = Checkout(found.root, run_tests, found.by_hand)
+            checkouts[key] = found
         return found
 
 

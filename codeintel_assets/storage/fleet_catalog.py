@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from codeintel_assets.storage.fleet import Registry, partition_db
+from codeintel_assets.storage.fleet import Checkout, Registry, partition_db
 from codeintel_assets.storage.locking import DatabaseLock, Reporter, default_label
 
 
@@ -85,6 +86,30 @@ def catalog_query(home: Path, sql: str, timeout_s: float, label: str = "",
         # Read-only: only queries reach here, every attached file is READ_ONLY, external access
         # is off (no COPY or file reads), and the views live in this in-memory database.
         return con.sql(sql).to_arrow_table()
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition of the fleet: its key, its checkout (registry.json) and the 40-hex commit
+    its warehouse last ingested (core.repo_map; '' before its first ingestion)."""
+
+    key: str
+    checkout: Checkout
+    commit: str
+
+
+def partitions(home: Path, timeout_s: float, label: str = "",
+               report: Reporter | None = None) -> list[Partition]:
+    """Every registered partition of the fleet at `home`, by key. Waits up to `timeout_s` per
+    partition for a running write, like a query (LockTimeoutError)."""
+    checkouts = Registry(home).load()
+    with open_catalog(home, timeout_s, label, report) as con:
+        has_map = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'core' "
+                              "AND view_name = 'repo_map'").fetchone()[0]
+        commits = dict(con.execute('SELECT partition, max("commit") FROM core.repo_map '
+                                   "GROUP BY 1").fetchall()) if has_map else {}
+    return [Partition(key, checkout, commits.get(key) or "") for key, checkout in
+            checkouts.items()]
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, aliases: dict[str, str]) -> None:

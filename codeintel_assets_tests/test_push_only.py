@@ -33,7 +33,7 @@ FILES = {
 }
 # Whole seconds between sensor ticks, and how long one push may take to reach every table.
 POLL_S = 3
-PUSH_TIMEOUT_S = 420
+PUSH_TIMEOUT_S = 900
 
 MODULES = {"single": "codeintel_assets.definitions", "fleet": "codeintel_assets.fleet"}
 

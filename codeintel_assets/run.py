@@ -209,6 +209,9 @@ def print_query(sql: str, target: str | None = None, db: str | None = None,
     try:
         with query_stream(sql, target, db, timeout_s, fleet) as reader:
             write(reader, output)
+    except BrokenPipeError:  # stdout's reader has all it wants (`| head`), as for any filter
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     # OSError: a file that cannot be written, no warehouse, or a timeout (TimeoutError).
     except (duckdb.Error, OSError) as exc:
         print(f"query: {exc}", file=sys.stderr)

@@ -214,3 +214,15 @@ def test_fleet_query_has_the_same_output_and_bound(tmp_path):
         ["pkg/__init__.py", "pkg/a.py", "pkg/b.py"]
     proc = cli("query", "--fleet-home", home, SLOW_SQL, "--timeout", 1, cwd=tmp_path)
     assert one_error_line(proc) == "query: query exceeded 1 s and was interrupted"
+
+
+def test_query_into_a_pipe_closed_early_is_quiet(warehouse, tmp_path):
+    # `query ... | head -2`: the reader leaves early, which is no error of the query.
+    with subprocess.Popen([str(CODEINTEL), "query", "--target", str(warehouse),
+                           "SELECT range FROM range(10000000)", "--format", "csv"],
+                          cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert [proc.stdout.readline() for _ in range(2)] == ['"range"\n', "0\n"]
+        proc.stdout.close()
+        assert proc.wait(timeout=CMD_TIMEOUT_S) == 0
+        assert proc.stderr.read() == ""

@@ -11,9 +11,9 @@ import sys
 import warnings
 from pathlib import Path
 
-# Leaf modules (no dagster): the CLI's help stays fast.
+# No dagster below: the CLI's help and `query` start fast.
 from codeintel_assets import launch
-from codeintel_assets.query_output import FORMATS, Output
+from codeintel_assets.ask import FORMATS, Output, print_query
 from codeintel_assets.tools.registry import TOOL_NAMES
 
 
@@ -94,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         except launch.TargetError as exc:
             return _fail(args.command, exc)
 
-    from codeintel_assets import run as api
-
     fleet = None
     if getattr(args, "fleet", False) or getattr(args, "fleet_home", None):
         fleet = args.fleet_home or launch.configured_fleet_home()
@@ -104,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         output = Output(args.format, args.output, args.limit)
         if output.problem():
             return _fail("query", output.problem())
-        return api.print_query(args.sql, args.target, args.db, args.timeout, fleet, output)
+        return print_query(args.sql, args.target, args.db, args.timeout, fleet, output)
+
+    from codeintel_assets import run as api
+
     if args.command == "steps":
         print(json.dumps(api.steps(), indent=2))
         return 0

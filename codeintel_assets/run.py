@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import os
 
 import dagster as dg
 
-from codeintel_assets import launch
+from codeintel_assets import ask, launch
 from codeintel_assets.defs.loggers import run_loggers
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
@@ -23,6 +22,8 @@ from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db, p
 
 # Public here as before (scripts and tests build run config with it); defined in launch.py.
 run_config = launch.run_config
+# Public here as before; defined in ask.py, which `codeintel-assets query` loads without Dagster.
+query, query_stream = ask.query, ask.query_stream
 
 
 @functools.cache
@@ -107,7 +108,7 @@ def db_file(target: str | None = None, db: str | None = None,
     if fleet:
         root = launch.target_root(target)
         return str(partition_db(fleet_home(fleet), partition_key(root)))
-    return _warehouse(target, db).db_file()
+    return str(ask.db_file(target, db))
 
 
 def _warehouse(target: str | None, db: str | None) -> Warehouse:
@@ -151,72 +152,6 @@ def summary(target: str | None = None, db: str | None = None,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
                                    for p, c, n in found.most_complex_files],
             "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions]}
-
-
-def query(sql: str, target: str | None = None, db: str | None = None,
-          timeout_s: float | None = None, fleet: str | os.PathLike | None = None):
-    """Run `sql` read-only on the warehouse and return a pyarrow.Table (see `query_stream`)."""
-    with query_stream(sql, target, db, timeout_s, fleet) as reader:
-        return reader.read_all()
-
-
-@contextlib.contextmanager
-def query_stream(sql: str, target: str | None = None, db: str | None = None,
-                 timeout_s: float | None = None, fleet: str | os.PathLike | None = None):
-    """Run `sql` read-only on the warehouse; its result as a pyarrow.RecordBatchReader, read
-    inside the block. `timeout_s` (default $CODEINTEL_READ_TIMEOUT_S, else 60) bounds the wait
-    while a materialization writes (reported with the lock's holder on stderr every few
-    seconds; LockTimeoutError names the holder) and the query's own run together
-    (QueryTimeoutError). FileNotFoundError without a database; duckdb.Error for bad SQL or a
-    statement that is not a query.
-
-    With `fleet` (a fleet home), the query runs on the fleet catalog: every table is a view
-    over all partitions, with a `partition` column (storage/fleet_catalog.py)."""
-    import sys
-
-    from codeintel_assets.storage.gateway import default_read_timeout_s
-
-    def report(message: str) -> None:
-        print(message, file=sys.stderr)
-
-    timeout_s = timeout_s or default_read_timeout_s()
-    if fleet:
-        from codeintel_assets.storage.fleet_catalog import catalog_stream
-
-        with catalog_stream(fleet_home(fleet), sql, timeout_s, "codeintel-assets query",
-                            report) as reader:
-            yield reader
-        return
-    gateway = _warehouse(target, db).gateway("codeintel-assets query", report)
-    gateway.read_timeout_s = timeout_s
-    with gateway.read_stream(sql) as reader:
-        yield reader
-
-
-def print_query(sql: str, target: str | None = None, db: str | None = None,
-                timeout_s: float | None = None, fleet: str | os.PathLike | None = None,
-                output=None) -> int:
-    """`codeintel-assets query`: write `query_stream`'s result as `output` says (a
-    query_output.Output; default: a table of its first rows on stdout); 0, or 1 with the
-    error on stderr in one line."""
-    import sys
-
-    import duckdb
-
-    from codeintel_assets.query_output import Output, write
-
-    output = output or Output()
-    try:
-        with query_stream(sql, target, db, timeout_s, fleet) as reader:
-            write(reader, output)
-    except BrokenPipeError:  # stdout's reader has all it wants (`| head`), as for any filter
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    # OSError: a file that cannot be written, no warehouse, or a timeout (TimeoutError).
-    except (duckdb.Error, OSError) as exc:
-        print(f"query: {exc}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def format_summary(info: dict) -> str:

@@ -6,11 +6,14 @@ import argparse
 import contextlib
 import datetime
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
 
-# The registry is a leaf module (no dagster): the CLI's help stays fast.
+# No dagster below: the CLI's help and `query` start fast.
+from codeintel_assets import launch
+from codeintel_assets.ask import FORMATS, Output, print_query
 from codeintel_assets.tools.registry import TOOL_NAMES
 
 
@@ -46,8 +49,18 @@ def main(argv: list[str] | None = None) -> int:
                      help="rebuild every file-level table from all files (default: re-extract "
                      "only the files that changed since each table was written)")
     ask.add_argument("sql")
-    ask.add_argument("--timeout", type=float, help="seconds to wait for a running write "
-                     "(default $CODEINTEL_READ_TIMEOUT_S or 60)")
+    ask.add_argument("--timeout", type=float, help="seconds the query may take, the wait for "
+                     "a running write included; then it is interrupted (default "
+                     "$CODEINTEL_READ_TIMEOUT_S or 60)")
+    ask.add_argument("--format", choices=FORMATS, default="table",
+                     help="table (default: the first 20 rows on the terminal), csv, jsonl "
+                     "(one JSON object per row) or parquet (needs --output)")
+    ask.add_argument("--output", metavar="FILE",
+                     help="write the rows to FILE (default: stdout) with --format csv, jsonl "
+                     "or parquet")
+    ask.add_argument("--limit", type=int, metavar="N",
+                     help="at most N rows (default: 20 for the table, all for the other "
+                     "formats)")
     run.add_argument("--run-tests", action=argparse.BooleanOptionalAction, default=None,
                      help="with --fleet: whether sensors and automation may run the target's "
                      "test suite (default: keep the registry's setting; new checkouts: no)")
@@ -79,17 +92,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"installed {path}")
         return 0
 
-    from codeintel_assets import run as api
+    # Before anything is created (warehouse folder, logs, Dagster instance): a target that
+    # cannot be indexed is one line, not a run of failed steps.
+    if args.command in ("materialize", "summary"):
+        try:
+            args.target = launch.checked_target(args.target)
+        except launch.TargetError as exc:
+            return _fail(args.command, exc)
 
     fleet = None
     if getattr(args, "fleet", False) or getattr(args, "fleet_home", None) or \
             args.command == "partitions":
-        from codeintel_assets import launch
-
         fleet = args.fleet_home or launch.configured_fleet_home()
 
     if args.command == "query":
-        return api.print_query(args.sql, args.target, args.db, args.timeout, fleet)
+        output = Output(args.format, args.output, args.limit)
+        if output.problem():
+            return _fail("query", output.problem())
+        return print_query(args.sql, args.target, args.db, args.timeout, fleet, output)
+
+    from codeintel_assets import run as api
+
     if args.command == "partitions":
         return api.print_partitions(fleet)
     if args.command == "steps":
@@ -104,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             # Dagster warns that its own selection parser calls a beta parameter: nothing a
             # user of this command can act on.
             warnings.filterwarnings("ignore", category=BetaWarning)
-        log_file = _log_file(api.db_file(args.target, args.db, fleet))
+        try:
+            log_file = _log_file(api.db_file(args.target, args.db, fleet))
+        except OSError as exc:
+            return _fail(args.command, exc)
         print(f"Dagster event log: {log_file}", file=sys.stderr, flush=True)
         # --verbose: Dagster's console logger says it all (the progress lines included).
         with contextlib.nullcontext() if args.verbose else terminal.view() as view, \
@@ -119,15 +145,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run failed in steps: {', '.join(failed)} (details in {log_file})",
                   file=sys.stderr)
             return 1
-    print(api.format_summary(api.summary(args.target, args.db, fleet)))
+    try:
+        print(api.format_summary(api.summary(args.target, args.db, fleet)))
+    except FileNotFoundError as exc:
+        return _fail(args.command, exc)
     return 0
 
 
+def _fail(command: str, error: object) -> int:
+    """A user's error: one line on stderr, exit status 1."""
+    print(f"{command}: {error}", file=sys.stderr)
+    return 1
+
+
 def _log_file(db: str) -> Path:
-    """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log."""
-    logs = Path(db).parent / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    return logs / f"materialize-{datetime.datetime.now():%Y%m%d-%H%M%S}.log"
+    """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log.
+    Raises OSError naming the folder when the database's folder cannot be written."""
+    folder = Path(db).absolute().parent
+    try:
+        (folder / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create {exc.filename}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OSError(f"cannot write to the database's folder {folder}: permission denied")
+    return folder / "logs" / f"materialize-{datetime.datetime.now():%Y%m%d-%H%M%S}.log"
 
 
 if __name__ == "__main__":

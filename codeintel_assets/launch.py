@@ -52,6 +52,33 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, "").strip() or default
 
 
+class TargetError(ValueError):
+    """The repository to index does not exist, is not a directory or cannot be listed."""
+
+
+def target_root(target: str | None = None) -> str:
+    """The absolute root of the repository to index: `target`, else $CODEINTEL_TARGET, else
+    the current directory."""
+    return os.path.abspath(target or env(TARGET_ENV) or os.getcwd())
+
+
+def checked_target(target: str | None = None) -> str:
+    """`target_root(target)`, checked before a run creates anything (its warehouse folder,
+    logs, Dagster instance). Raises TargetError when it does not exist, is not a directory
+    or cannot be listed."""
+    root = target_root(target)
+    try:
+        with os.scandir(root):
+            pass
+    except FileNotFoundError:
+        raise TargetError(f"target {root} does not exist") from None
+    except NotADirectoryError:
+        raise TargetError(f"target {root} is not a directory") from None
+    except OSError as exc:
+        raise TargetError(f"target {root} cannot be read: {exc.strerror}") from None
+    return root
+
+
 def configured_fleet_home() -> str:
     """The fleet's home: $CODEINTEL_FLEET_HOME, else storage.fleet's default, absolute."""
     # Imported here, not at the top: the Git hook imports this module and must start fast,

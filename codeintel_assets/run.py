@@ -14,14 +14,21 @@ import os
 
 import dagster as dg
 
-from codeintel_assets import launch
+from codeintel_assets import ask, launch
 from codeintel_assets.defs.loggers import run_loggers
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.shapes import REPOSITORIES, Shape, build_definitions
-from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db, partition_key
+from codeintel_assets.storage.fleet import (
+    Registry,
+    fleet_home,
+    partition_db,
+    partition_key,
+)
 
 # Public here as before (scripts and tests build run config with it); defined in launch.py.
 run_config = launch.run_config
+# Public here as before; defined in ask.py, which `codeintel-assets query` loads without Dagster.
+query, query_stream = ask.query, ask.query_stream
 
 
 @functools.cache
@@ -60,7 +67,7 @@ def materialize(select: str | dg.AssetSelection = "*", target: str | None = None
     run's tags; `extra_assets` are a user's own assets (see README, "Your own SQL assets"), selectable too.
     `step_config` is the steps' own run config, as the launchpad's `ops:` section: step name ->
     its config (`{"risk_factors": {"coverage": 0.4}, "hotspots": {"window_days": 90}}`)."""
-    target = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
+    target = launch.checked_target(target)
     shape = Shape(launch.FLEET, str(fleet_home(fleet))) if fleet else Shape(launch.SINGLE)
     defs = definitions(shape, tuple(extra_assets))
     graph = defs.resolve_asset_graph()
@@ -104,9 +111,9 @@ def db_file(target: str | None = None, db: str | None = None,
     $CODEINTEL_DB, else <target>/.codeintel/codeintel.duckdb; with `fleet`, the target's
     partition's file in that fleet home."""
     if fleet:
-        root = os.path.abspath(target or launch.env(launch.TARGET_ENV) or os.getcwd())
+        root = launch.target_root(target)
         return str(partition_db(fleet_home(fleet), partition_key(root)))
-    return _warehouse(target, db).db_file()
+    return str(ask.db_file(target, db))
 
 
 def _warehouse(target: str | None, db: str | None) -> Warehouse:
@@ -134,61 +141,22 @@ def steps() -> list[dict]:
 def summary(target: str | None = None, db: str | None = None,
             fleet: str | os.PathLike | None = None) -> dict:
     """Rows per table for the target repository, its ten most complex files and its ten
-    riskiest functions outside test code (in the fleet at `fleet`: its partition's database)."""
+    riskiest functions outside test code (in the fleet at `fleet`: its partition's database),
+    and how many Python files it has. FileNotFoundError when there is no warehouse yet."""
     from codeintel_assets.storage.catalog import TABLES
     from codeintel_assets.storage.queries import repo_summary
 
     warehouse = _warehouse(target, db_file(target, db, fleet) if fleet else db)
-    gateway, repo = warehouse.gateway(), warehouse.target.info().slug
+    gateway = warehouse.gateway()
+    if not gateway.db_path.exists():
+        raise FileNotFoundError(f"no warehouse at {gateway.db_path}: materialize first")
+    repo = warehouse.target.info().slug
     found = repo_summary(gateway, repo, list(TABLES))
-    return {"repo": repo, "db": str(gateway.db_path), "rows": found.rows,
+    return {"repo": repo, "root": warehouse.target.abs_root, "db": str(gateway.db_path),
+            "python_files": found.python_files, "rows": found.rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
                                    for p, c, n in found.most_complex_files],
             "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions]}
-
-
-def query(sql: str, target: str | None = None, db: str | None = None,
-          timeout_s: float | None = None, fleet: str | os.PathLike | None = None):
-    """Run `sql` read-only on the warehouse and return a pyarrow.Table. While a
-    materialization writes, it waits up to `timeout_s` seconds (default
-    $CODEINTEL_READ_TIMEOUT_S, else 60), reporting the lock's holder on stderr every few
-    seconds; then LockTimeoutError names the holder. FileNotFoundError without a database.
-
-    With `fleet` (a fleet home), the query runs on the fleet catalog: every table is a view
-    over all partitions, with a `partition` column (storage/fleet_catalog.py)."""
-    import sys
-
-    if fleet:
-        from codeintel_assets.storage.fleet_catalog import catalog_query
-        from codeintel_assets.storage.gateway import default_read_timeout_s
-
-        return catalog_query(fleet_home(fleet), sql, timeout_s or default_read_timeout_s(),
-                             "codeintel-assets query",
-                             lambda message: print(message, file=sys.stderr))
-    gateway = _warehouse(target, db).gateway(
-        "codeintel-assets query", lambda message: print(message, file=sys.stderr))
-    if timeout_s is not None:
-        gateway.read_timeout_s = timeout_s
-    return gateway.read_query(sql)
-
-
-def print_query(sql: str, target: str | None = None, db: str | None = None,
-                timeout_s: float | None = None, fleet: str | os.PathLike | None = None) -> int:
-    """`codeintel-assets query`: print `query`'s result as a table; 0, or 1 with the error
-    on stderr."""
-    import sys
-
-    import duckdb
-
-    from codeintel_assets.storage.locking import LockTimeoutError
-
-    try:
-        result = query(sql, target, db, timeout_s, fleet)
-    except (duckdb.Error, LockTimeoutError, FileNotFoundError) as exc:
-        print(f"query: {exc}", file=sys.stderr)
-        return 1
-    print(duckdb.connect().from_arrow(result))
-    return 0
 
 
 def print_partitions(fleet: str | os.PathLike) -> int:
@@ -223,7 +191,10 @@ def print_partitions(fleet: str | os.PathLike) -> int:
 
 
 def format_summary(info: dict) -> str:
-    lines = [f"repo {info['repo']} -> {info['db']}", "", "rows per table:"]
+    lines = [f"repo {info['repo']} -> {info['db']}"]
+    if info.get("python_files") == 0:  # the tables are validly empty: say why
+        lines.append(f"no Python files found under {info['root']}")
+    lines += ["", "rows per table:"]
     width = max(map(len, info["rows"]), default=0)
     lines += [f"  {name:<{width}} {count:>10,}" for name, count in sorted(info["rows"].items())]
     lines += ["", "ten most complex files (decision points, lines):"]

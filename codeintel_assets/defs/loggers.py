@@ -41,7 +41,11 @@ def run_loggers(log_file: str | os.PathLike | None, console: bool) -> Iterator[R
     into `log_file` (appended) when given, and always the step-event logger (a no-op without
     a `progress` listener). Dagster uses only the loggers named in the run config, so leaving
     out `console` keeps its events off the terminal."""
-    handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else None
+    # A path that is not valid UTF-8 (a file named b"caf\xe9.py") reaches messages as a str
+    # with surrogate escapes; the file shows its bytes as \xe9 rather than losing the record
+    # to a "Logging error" traceback, as Python's own stderr does.
+    handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace") \
+        if log_file else None
     # Dagster creates a run's loggers twice (run-level events, then the steps' context): one
     # StepEvents sees both, so the run's end knows the checks counted in the steps.
     steps = StepEvents()

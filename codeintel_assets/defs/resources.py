@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.scan import DEFAULT_EXCLUDES, DEFAULT_INCLUDES
-from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env
+from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env, target_root
 from codeintel_assets.storage import incremental, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
@@ -41,10 +41,6 @@ class UndeclaredReadError(RuntimeError):
     graph (lineage, staleness, automation, `--select 'x+'`) would not know the step needs it."""
 
 
-def _default_root() -> str:
-    return os.path.abspath(env(TARGET_ENV) or os.getcwd())
-
-
 class TargetRepo(dg.ConfigurableResource):
     """The repository to index: a work tree on disk (a Git checkout or a plain folder).
 
@@ -54,7 +50,7 @@ class TargetRepo(dg.ConfigurableResource):
     """
 
     root: str = Field(
-        default_factory=_default_root,
+        default_factory=target_root,
         description=f"Path of the repository to index. Default: ${TARGET_ENV}, else the "
         "current working directory.",
     )

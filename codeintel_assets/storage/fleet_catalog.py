@@ -20,6 +20,7 @@ attached, so a query never sees a half-written table.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from codeintel_assets.storage import user_sql
 from codeintel_assets.storage.fleet import Checkout, Registry, partition_db
 from codeintel_assets.storage.locking import DatabaseLock, Reporter, default_label
 
@@ -69,15 +71,25 @@ _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 def catalog_query(home: Path, sql: str, timeout_s: float, label: str = "",
                   report: Reporter | None = None) -> pa.Table:
-    """Run `sql` on the fleet catalog; the result as Arrow. Raises duckdb.PermissionException
-    for a statement that is not a query (SELECT, FROM, WITH, DESCRIBE, SUMMARIZE, SHOW,
-    EXPLAIN), FileNotFoundError when no partition has been materialized, duckdb.Error for bad
-    SQL."""
+    """`catalog_stream`'s result as one Arrow table."""
+    with catalog_stream(home, sql, timeout_s, label, report) as reader:
+        return reader.read_all()
+
+
+@contextlib.contextmanager
+def catalog_stream(home: Path, sql: str, timeout_s: float, label: str = "",
+                   report: Reporter | None = None) -> Iterator[pa.RecordBatchReader]:
+    """Run `sql` on the fleet catalog; its result as record batches, read inside the block.
+    `timeout_s` bounds the wait for running writes and the query together. Raises
+    duckdb.PermissionException for a statement that is not a query (SELECT, FROM, WITH,
+    DESCRIBE, SUMMARIZE, SHOW, EXPLAIN), FileNotFoundError when no partition has been
+    materialized, LockTimeoutError, QueryTimeoutError, duckdb.Error for bad SQL."""
     refused = sorted({s.type.name for s in duckdb.extract_statements(sql)} -
                      {t.name for t in _READING})
     if refused:
         raise duckdb.PermissionException(
             f"the fleet catalog is read-only: {', '.join(refused)} statements are refused")
+    started = time.monotonic()
     with open_catalog(home, timeout_s, label, report) as con:
         if not con.execute("SELECT database_name FROM duckdb_databases() "
                            "WHERE database_name LIKE 'p\\_%' ESCAPE '\\'").fetchall():
@@ -85,7 +97,9 @@ def catalog_query(home: Path, sql: str, timeout_s: float, label: str = "",
                                     "materialized yet")
         # Read-only: only queries reach here, every attached file is READ_ONLY, external access
         # is off (no COPY or file reads), and the views live in this in-memory database.
-        return con.sql(sql).to_arrow_table()
+        with user_sql.stream(con, sql, timeout_s - (time.monotonic() - started),
+                             timeout_s) as reader:
+            yield reader
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codeintel_assets.storage import user_sql
 from codeintel_assets.storage.catalog import TableSpec
 from codeintel_assets.storage.catalog import table as catalog_table
 from codeintel_assets.storage.ledger import (
@@ -164,7 +166,6 @@ class StorageGateway:
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = DatabaseLock(self.db_path)
 
     @contextlib.contextmanager
@@ -178,6 +179,9 @@ class StorageGateway:
         """
         timeout = self.read_timeout_s if read_only else self.lock_timeout_s
         report = self.report or _log.warning
+        # Made at the first connection, not with the gateway: a reader of a warehouse that
+        # does not exist must leave no folder behind.
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock.acquire(timeout, self.label, "read" if read_only else "write", report)
         try:
             con = open_duckdb(self.db_path, _DUCKDB_CONFIG, timeout, read_only, report)
@@ -206,13 +210,25 @@ class StorageGateway:
             return con.sql(sql, params=dict(params or {})).to_arrow_table()
 
     def read_query(self, sql: str, params: Params | None = None) -> pa.Table:
-        """Run `sql` on a read-only connection (so it cannot change anything), waiting up to
-        `read_timeout_s` for a running write; the result as Arrow. Raises LockTimeoutError,
-        FileNotFoundError when the database does not exist, duckdb.Error for bad SQL."""
+        """`read_stream`'s result as one Arrow table."""
+        with self.read_stream(sql, params) as reader:
+            return reader.read_all()
+
+    @contextlib.contextmanager
+    def read_stream(self, sql: str, params: Params | None = None
+                    ) -> Iterator[pa.RecordBatchReader]:
+        """Run a user's `sql` on a read-only connection (so it cannot change anything); its
+        result as record batches, read inside the block. `read_timeout_s` bounds the wait for
+        a running write and the query together. Raises LockTimeoutError, QueryTimeoutError,
+        FileNotFoundError when the database does not exist, duckdb.Error for bad SQL or a
+        statement that is not a query (see `user_sql.stream`)."""
         if not self.db_path.exists():
             raise FileNotFoundError(f"no warehouse at {self.db_path}: materialize first")
-        with self.connect(read_only=True) as con:
-            return con.sql(sql, params=dict(params or {})).to_arrow_table()
+        started = time.monotonic()
+        with self.connect(read_only=True) as con, user_sql.stream(
+                con, sql, self.read_timeout_s - (time.monotonic() - started),
+                self.read_timeout_s, dict(params or {})) as reader:
+            yield reader
 
     def table_exists(self, spec: TableSpec) -> bool:
         with self.connect() as con:

@@ -273,11 +273,13 @@ class RepoSummary:
     """rows: table -> the repository's row count (tables that exist); most_complex_files:
     (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten;
     riskiest_functions: the ten highest risk_score rows outside test code (empty before
-    risk_factors ran)."""
+    risk_factors ran); python_files: the repository's Python files in core.file_state (None
+    before the first scan)."""
 
     rows: dict[str, int]
     most_complex_files: list[tuple[str, int, int]]
     riskiest_functions: list[RiskyFunction]
+    python_files: int | None = None
 
 
 def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> RepoSummary:
@@ -300,8 +302,11 @@ def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> R
             FROM analytics.goid_risk_factors WHERE repo = $repo AND NOT is_test
             ORDER BY risk_score DESC, rel_path, lineno LIMIT 10""", {"repo": repo}).fetchall() \
             if "analytics.goid_risk_factors" in existing else []
+        python_files = con.execute(
+            "SELECT count(*) FROM core.file_state WHERE repo = $repo AND language = 'python'",
+            {"repo": repo}).fetchall()[0][0] if "core.file_state" in existing else None
     return RepoSummary(counts, [tuple(r) for r in complex_files],
-                       [RiskyFunction(*r) for r in risky])
+                       [RiskyFunction(*r) for r in risky], python_files)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from codeintel_assets import run
 from codeintel_assets.storage.compare import table_differences
-from codeintel_assets_tests.conftest import GIT_ENV, checks, git, make_git_repo, rows, write_files
+from codeintel_assets_tests.conftest import (
+    GIT_ENV,
+    checks,
+    git,
+    make_git_repo,
+    rows,
+    write_files,
+)
 from codeintel_assets_tests.test_history import SELECT
 
 HISTORY_TABLES = ["analytics.function_history", "analytics.hotspots"]

@@ -113,7 +113,10 @@ def test_git_refusing_the_repository_is_reported_with_its_reason(tmp_path, monke
     repo = make_git_repo(tmp_path / "widgets", {"a.py": "def f():\n    return 1\n"})
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))  # no global config (no safe.directory) of ours
+    # No global or system config that could allow it (safe.directory) beyond the test's own.
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for path in (repo, repo / ".git"):
         os.chown(path, 12345, 12345)
     db = tmp_path / "ci.duckdb"
@@ -153,6 +156,25 @@ def test_commit_during_a_run_is_not_read_into_the_scanned_commits_rows(tmp_path)
     assert table_differences(db, before, HISTORY_TABLES) == {}
     assert rows(db, "SELECT DISTINCT \"commit\" FROM analytics.function_history") == \
         [(git(repo, "rev-parse", "HEAD~1"),)]
+
+
+def test_file_edited_after_the_scan_is_read_again_by_the_next_run(tmp_path):
+    """A file edited between repo_scan and function_history (its spans are the scan's, the
+    work tree's diff is not): its rows are not recorded in the ledger, so the next run reads
+    it again even when the edit was reverted meanwhile."""
+    text = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
+    repo = make_git_repo(tmp_path / "widgets", {"a.py": text, "b.py": text})
+    db = tmp_path / "ci.duckdb"
+    _build(repo, db)
+    _commit(repo, "edit g", {"a.py": text.replace("return 1\n", "return 2\n")})
+    _build(repo, db, "*core/goids,*core/ast_metrics")
+    write_files(repo, {"a.py": "import os\n" + (repo / "a.py").read_text()})
+    meta = _meta(_build(repo, db, "analytics/function_history"), "function_history")
+    assert meta["read_paths"] == ["a.py"] and meta["files_unrecorded"] == 1
+    _commit(repo, "revert the edit", {"a.py": text.replace("return 1\n", "return 2\n")})
+    meta = _meta(_build(repo, db), "function_history")
+    assert meta["read_paths"] == ["a.py"] and meta["files_unrecorded"] == 0
+    _equals_full_build(repo, db, tmp_path)
 
 
 def test_submodule_history_is_unknown_and_age_is_never_negative(tmp_path):

@@ -26,7 +26,8 @@ HISTORY_CHECK = completion_spec(history.FUNCTION_HISTORY, "git")
 
 class HistoryConfig(dg.Config):
     window_days: int = Field(default=history.DEFAULT_WINDOW_DAYS,
-                             description="History window: days before the HEAD commit's time.")
+                             description="History window: days before the scanned commit's "
+                             "time.")
 
 
 def _git_outcome(context, spec, head: history.Head | None):
@@ -72,6 +73,7 @@ def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: T
         "history_status": history.status_of(head), "git_error": head.error if head else "",
         "note": _status_note(context, history.status_of(head), "hotspots", head),
         "window_days": config.window_days, "files": rows.num_rows,
+        "submodules": dg.MetadataValue.json(list(submodules[:100])),
         "files_changed_in_window": sum(c > 0 for c in rows.column("commit_count").to_pylist()),
         "wall_s": round(time.perf_counter() - started, 3)})
     yield from _git_outcome(context, HOTSPOTS_CHECK, head)
@@ -109,6 +111,7 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
         "mode": "full" if update.full else "incremental", "reason": update.reason,
         "window_days": config.window_days, "functions": update.rows.num_rows,
         "files": len(defs), "files_read": len(update.files_read),
+        "files_unrecorded": len(update.unrecorded),
         "read_paths": dg.MetadataValue.json(list(update.files_read[:100])),
         "wall_s": round(time.perf_counter() - started, 3)})
     yield from _git_outcome(context, HISTORY_CHECK, head)

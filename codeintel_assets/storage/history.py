@@ -27,10 +27,11 @@ import pyarrow as pa
 
 from codeintel_assets.extract import line_trace
 from codeintel_assets.extract.line_trace import Span, SpanHistory
+from codeintel_assets.extract.scan import changed_since_scan
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, ledger_digest
-from codeintel_assets.storage.incremental import ledger_version
+from codeintel_assets.storage.incremental import fingerprint_hash, ledger_version
 from codeintel_assets.tools.git import Tree
 from codeintel_assets.tools.git_history import ChurnLog, FileDiff, Head, PatchCommit
 
@@ -277,6 +278,9 @@ class HistoryUpdate:
     status: str
     version: str  # the ledger version the rows were written under (table_version)
     planned_against: str | None  # ledger_digest of the stored ledger the update started from
+    # files read whose bytes changed since the scan: their spans and the work tree disagree,
+    # so they are left out of the ledger and read again by the next run
+    unrecorded: tuple[str, ...] = ()
 
 
 def _fingerprint(goids_fp: str, rows: Sequence[dict] = ()) -> str:
@@ -338,6 +342,7 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
     read = sorted(p for p in defs if reason or p in (touched or ()) or
                   _stale(old.get(p), goids_fps.get(p, ""), start))
     raw_rows: list[dict] = []
+    edited: list[str] = []
     ledger = {p: old[p] for p in defs if p not in read and p in old}
     if has_history(status) and read:
         raw_rows = _read_history(git, root, head, read, defs, start)
@@ -345,6 +350,10 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
         for r in raw_rows:
             by_path.setdefault(r["rel_path"], []).append(r)
         ledger.update({p: _fingerprint(goids_fps.get(p, ""), by_path.get(p, ())) for p in read})
+        edited = sorted(changed_since_scan(root, {p: fingerprint_hash(goids_fps[p])
+                                                  for p in read if p in goids_fps}))
+        for path in edited:
+            del ledger[path]
     else:
         raw_rows = [history_rows([d], [SpanHistory()], [], start)[0]
                     for p in read for d in defs[p]]
@@ -361,7 +370,7 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
         raw = pa.concat_tables([raw, con.sql(_CARRIED_SQL).to_arrow_table().cast(_RAW)])
     return HistoryUpdate(finish(repo, commit, raw, head, window_days), ledger, tuple(read),
                          bool(reason), reason or "incremental", status, version,
-                         ledger_digest(stored))
+                         ledger_digest(stored), tuple(edited))
 
 
 def _read_history(git: GitSource, root: str, head: Head, read: Sequence[str],

@@ -165,13 +165,11 @@ def test_file_edited_after_the_scan_is_read_again_by_the_next_run(tmp_path):
     text = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
     repo = make_git_repo(tmp_path / "widgets", {"a.py": text, "b.py": text})
     db = tmp_path / "ci.duckdb"
-    _build(repo, db)
-    _commit(repo, "edit g", {"a.py": text.replace("return 1\n", "return 2\n")})
     _build(repo, db, "*core/goids,*core/ast_metrics")
-    write_files(repo, {"a.py": "import os\n" + (repo / "a.py").read_text()})
+    write_files(repo, {"a.py": "import os\n" + text})
     meta = _meta(_build(repo, db, "analytics/function_history"), "function_history")
-    assert meta["read_paths"] == ["a.py"] and meta["files_unrecorded"] == 1
-    _commit(repo, "revert the edit", {"a.py": text.replace("return 1\n", "return 2\n")})
+    assert meta["read_paths"] == ["a.py", "b.py"] and meta["files_unrecorded"] == 1
+    write_files(repo, {"a.py": text})  # back to what the scan saw
     meta = _meta(_build(repo, db), "function_history")
     assert meta["read_paths"] == ["a.py"] and meta["files_unrecorded"] == 0
     _equals_full_build(repo, db, tmp_path)
@@ -211,7 +209,7 @@ step = st.tuples(st.sampled_from(PATHS), st.sampled_from(CONTENTS),
                  st.sampled_from(["commit", "stage", "untracked"]), st.sampled_from(OFFSETS))
 
 
-@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "3")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=1, max_size=3))
 def test_incremental_history_equals_full_build(steps):

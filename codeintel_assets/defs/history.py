@@ -64,9 +64,11 @@ def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: T
     metrics = warehouse.read("core.ast_metrics", ["rel_path", "complexity"])
     root, commit = target.abs_root, warehouse.snapshot_commit()
     head = tools.git_head(root, commit)  # the scanned commit, whatever HEAD is by now
-    known = head is not None and bool(head.sha)
-    churn = tools.git_churn(root, head.sha, files, head.shallow) if known else None
-    submodules = tools.git_tree(root, head.sha).submodules if known else ()
+    tree = tools.git_tree(root, head.sha) if head and head.sha else None
+    # history only of the files the commit holds: an untracked one has none of its own
+    churn = tools.git_churn(root, head.sha, [f for f in files if f in tree.files],
+                            head.shallow) if tree else None
+    submodules = tree.submodules if tree else ()
     rows = history.hotspots(target.info().slug, commit, files, metrics, head, churn,
                             config.window_days, submodules)
     yield from outputs(context, {history.HOTSPOTS: rows}, {

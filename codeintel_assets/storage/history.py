@@ -379,18 +379,18 @@ def _read_history(git: GitSource, root: str, head: Head, read: Sequence[str],
     file the commit does not hold is new since it (untracked or staged: git's index plays no
     part), a submodule's file has NULL history."""
     tree = git.git_tree(root, head.sha)
-    known = [p for p in read if not tree.in_submodule(p)]
-    churn = git.git_churn(root, head.sha, known, head.shallow)
-    logs = git.git_patch_logs(root, head.sha, {p: churn.names.get(p, (p,)) for p in known})
-    dirty = git.git_worktree_diffs(root, head.sha, known)
+    committed = [p for p in read if p in tree.files]
+    churn = git.git_churn(root, head.sha, committed, head.shallow)
+    logs = git.git_patch_logs(root, head.sha, {p: churn.names[p] for p in committed})
+    dirty = git.git_worktree_diffs(root, head.sha, committed)
     rows: list[dict] = []
     for path in read:
-        if path not in known:
+        if tree.in_submodule(path):
             rows += history_rows(defs[path], [SpanHistory() for _ in defs[path]], [], start,
                                  unknown=True)
-            continue
-        worktree = dirty.get(path) or (None if path in tree.files
-                                       else FileDiff(None, path, ()))
-        rows += trace_file(path, defs[path], logs.get(path, []), start, worktree,
-                           head.shallow)
+        elif path in tree.files:
+            rows += trace_file(path, defs[path], logs[path], start, dirty.get(path),
+                               head.shallow)
+        else:  # new since the commit: every line uncommitted
+            rows += trace_file(path, defs[path], [], start, FileDiff(None, path, ()))
     return rows

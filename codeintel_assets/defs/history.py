@@ -44,8 +44,8 @@ def _status_note(context, status: str, step_name: str, head: history.Head | None
         why = ("shallow clone: history ends at the boundary commits; counts cover what is "
                "there, creation commits reached past it are NULL (fetch with --unshallow)")
     elif status == history.GIT_REFUSED:
-        why = (f"git refused the repository: {head.error if head else ''} History columns "
-               "are zeros / NULL (README: function history says how to allow it)")
+        why = (f"git refused the repository ({head.error if head else ''}): history columns "
+               "are zeros / NULL; allow it with safe.directory (README: function history)")
     else:
         why = ("not a Git checkout" if status == history.NO_GIT
                else "the repository has no commits") + ": history columns are zeros / NULL"

@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.ingest import GIT_REFUSED
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.tools import completion, completion_spec
 from codeintel_assets.extract.line_trace import Span
@@ -20,8 +21,8 @@ from codeintel_assets.tools.service import ToolService
 HOTSPOTS_DEPS = ("core.file_state", "core.ast_metrics")
 HISTORY_DEPS = ("core.goids",)
 # git refusing the repository (dubious ownership) is the target's doing: WARN, run green.
-HOTSPOTS_CHECK = completion_spec(history.HOTSPOTS, "git")
-HISTORY_CHECK = completion_spec(history.FUNCTION_HISTORY, "git")
+HOTSPOTS_CHECK = completion_spec(history.HOTSPOTS, "git", GIT_REFUSED)
+HISTORY_CHECK = completion_spec(history.FUNCTION_HISTORY, "git", GIT_REFUSED)
 
 
 class HistoryConfig(dg.Config):

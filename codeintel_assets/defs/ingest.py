@@ -61,7 +61,8 @@ from codeintel_assets.storage.incremental import ledger_version
 REPO_SCAN_TABLES = ("core.file_state", "core.modules", "core.repo_map", "analytics.tags_index")
 # git refusing the checkout (dubious ownership: owned by another user) is the target's doing:
 # the scan goes on without a commit, this WARN check fails with git's reason.
-GIT_CHECK = completion_spec("core.repo_map", "git")
+GIT_REFUSED = "git refused the repository, e.g. dubious ownership: README, function history"
+GIT_CHECK = completion_spec("core.repo_map", "git", GIT_REFUSED)
 
 
 @step("repo_scan", REPO_SCAN_TABLES, "the work tree (os.walk, os.stat, blake2b, ast.parse), "

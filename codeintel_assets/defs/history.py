@@ -69,14 +69,13 @@ def hotspots(context: dg.AssetExecutionContext, config: HistoryConfig, target: T
     # history only of the files the commit holds: an untracked one has none of its own
     churn = tools.git_churn(root, head.sha, [f for f in files if f in tree.files],
                             head.shallow) if tree else None
-    submodules = tree.submodules if tree else ()
     rows = history.hotspots(target.info().slug, commit, files, metrics, head, churn,
-                            config.window_days, submodules)
+                            config.window_days, tree)
     yield from outputs(context, {history.HOTSPOTS: rows}, {
         "history_status": history.status_of(head), "git_error": head.error if head else "",
         "note": _status_note(context, history.status_of(head), "hotspots", head),
         "window_days": config.window_days, "files": rows.num_rows,
-        "submodules": dg.MetadataValue.json(list(submodules[:100])),
+        "submodules": dg.MetadataValue.json(list(tree.submodules[:100]) if tree else []),
         "files_changed_in_window": sum(c > 0 for c in rows.column("commit_count").to_pylist()),
         "wall_s": round(time.perf_counter() - started, 3)})
     yield from _git_outcome(context, HOTSPOTS_CHECK, head)

@@ -111,13 +111,13 @@ FROM scored ORDER BY rel_path
 
 def hotspots(repo: str, commit: str, files: Sequence[str], complexity: pa.Table,
              head: Head | None, churn: ChurnLog | None, window_days: int,
-             submodules: Sequence[str] = ()) -> pa.Table:
+             tree: Tree | None = None) -> pa.Table:
     """analytics.hotspots rows: one per path of `files` (the scanned Python files), with
     `complexity` (rel_path, complexity: core.ast_metrics) and the `churn` of the history
-    before `head` (None without history: zeros, history_status says why); a file under one
-    of the `submodules` has its history elsewhere: zeros, history_status submodule."""
+    before `head` (None without history: zeros, history_status says why); a file under a
+    submodule of `tree` (the commit's) has its history elsewhere: zeros, status submodule."""
     status = status_of(head)
-    in_sub = Tree(frozenset(), tuple(submodules)).in_submodule
+    in_sub = tree.in_submodule if tree else (lambda _: False)
     changes = [(path, c.sha, c.email, c.author_ts, c.added, c.deleted)
                for path, commits in (churn.commits.items() if churn else ())
                for c in commits]
@@ -337,7 +337,8 @@ def update_function_history(gateway: StorageGateway, repo: str, root: str, commi
     touched: frozenset[str] | None = frozenset()
     if not reason and prev_commit != head.sha:
         touched = git.git_touched_since(root, prev_commit, head.sha) if prev_commit else None
-        reason = "" if touched is not None else "previous commit is not an ancestor of the scanned one"
+        reason = "" if touched is not None else \
+            "previous commit is not an ancestor of the scanned one"
     old = stored[1] if stored and not reason else {}
     read = sorted(p for p in defs if reason or p in (touched or ()) or
                   _stale(old.get(p), goids_fps.get(p, ""), start))

@@ -239,14 +239,14 @@ def agreement(repo: Path, db: Path, sample: int, seed: int = 0) -> dict:
             ORDER BY g.rel_path, g.start_line""").fetchall()
     head_ts = int(runner.run(["git", "log", "-1", "--format=%ct"], cwd=repo).stdout)
     chosen = random.Random(seed).sample(got, min(sample, len(got)))
-    names = churn_log(runner, str(repo), sorted({c[0] for c in chosen})).names
+    names = churn_log(runner, str(repo), "HEAD", sorted({c[0] for c in chosen})).names
     differences, sets_agree = [], 0
     for path, qualname, start, end, count, last, window in chosen:
         out = runner.run(["git", "log", f"-L{start},{end}:{path}", "--format=%H %at", "-s"],
                          cwd=repo).stdout.split("\n")
         entries = [line.split() for line in out if line.strip()]
         if path not in logs:
-            logs[path] = patch_log(runner, str(repo), names.get(path, (path,)))
+            logs[path] = patch_log(runner, str(repo), "HEAD", names.get(path, (path,)))
         [traced] = trace_spans(logs[path], path, [Span(start, end, start)])
         sets_agree += {c.sha for c in traced.changes} == {sha for sha, _ in entries}
         in_window = [sha for sha, ts in entries if int(ts) >= head_ts - window * DAY]

@@ -187,7 +187,7 @@ def test_conflict_resolution_merge_is_reported_as_git_log_L_does(tmp_path):
                    env={**os.environ, **GIT_ENV}, capture_output=True)
     _commit(repo, "merge: f resolved", {"m.py": base.replace("return 1", "return 12")
                                         .replace("return 2", "return 22")})
-    log = patch_log(ToolRunner(), str(repo), ["m.py"])
+    log = patch_log(ToolRunner(), str(repo), "HEAD", ["m.py"])
     spans = [Span(1, 2, 1), Span(5, 6, 5)]
     for span, traced in zip(spans, trace_spans(log, "m.py", spans)):
         want = _git_log_l(repo, span.start, span.end, "m.py")

@@ -34,8 +34,8 @@ def _git_log_l(repo: Path, start: int, end: int, path: str) -> list[str]:
 
 def _traced(repo: Path, path: str, span: Span) -> list[str]:
     """The commits our trace finds for `span` of `path` (former names from churn_log)."""
-    names = churn_log(ToolRunner(), str(repo), [path]).names[path]
-    log = patch_log(ToolRunner(), str(repo), names)
+    names = churn_log(ToolRunner(), str(repo), "HEAD", [path]).names[path]
+    log = patch_log(ToolRunner(), str(repo), "HEAD", names)
     return [c.sha for c in trace_spans(log, path, [span])[0].changes]
 
 
@@ -86,7 +86,7 @@ def test_reused_path_after_rename_keeps_its_own_history(tmp_path):
     git(repo, "mv", "a.py", "b.py")
     _commit(repo, "rename a -> b")
     _commit(repo, "new a", {"a.py": "def fresh():\n    return 0\n"})
-    churn = churn_log(ToolRunner(), str(repo), ["a.py", "b.py"])
+    churn = churn_log(ToolRunner(), str(repo), "HEAD", ["a.py", "b.py"])
     shas = {p: [c.sha for c in churn.commits[p]] for p in ("a.py", "b.py")}
     assert shas["a.py"] == git(repo, "log", "-1", "--format=%H").split()
     assert shas["b.py"] == git(repo, "log", "--follow", "--format=%H", "--", "b.py").split()

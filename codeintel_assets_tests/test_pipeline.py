@@ -45,8 +45,9 @@ def test_every_table_written_and_every_check_passes(materialized):
     # (pyright, pyrefly, ruff, scip-python; the test run on two tables), which pass for a
     # disabled tool, the call edges' two, symbol uses' GOIDs, the two metrics tables' rows and
     # the function layer's one row per function GOID (function_metrics, coverage_functions,
-    # function_history, goid_risk_factors), and one row-count check per view.
-    assert len(checks) == len(TABLES) + 2 + 6 + 2 + 3 + 4 + len(VIEWS)
+    # function_history, goid_risk_factors), git_completed of repo_scan, hotspots and
+    # function_history, and one row-count check per view.
+    assert len(checks) == len(TABLES) + 2 + 6 + 2 + 3 + 4 + 3 + len(VIEWS)
     failed = {c.asset_check_key.name for c in checks if not c.passed}
     assert failed == {"goids_have_scip_symbols"}  # no SCIP index without the tools
     commit = git(repo, "rev-parse", "HEAD")

@@ -145,9 +145,11 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
     assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
 
 
-def test_without_history_churn_and_hotspot_are_unknown(gw):
+@pytest.mark.parametrize("status", ["no_git", "git_refused", "submodule"])
+def test_without_history_churn_and_hotspot_are_unknown(gw, status):
+    """No Git, git refusing the repository, or a submodule's file: unknown, not zero."""
     write(gw, "analytics.hotspots", [
-        {"rel_path": p, "commit_count": 0, "churn": 0, "score": 0.0, "history_status": "no_git"}
+        {"rel_path": p, "commit_count": 0, "churn": 0, "score": 0.0, "history_status": status}
         for p in ("pkg/a.py", "pkg/b.py")])
     rows, w = compute(gw), risk.RiskWeights()
     row = rows[2]

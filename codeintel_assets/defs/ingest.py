@@ -25,6 +25,7 @@ from codeintel_assets.defs.common import (
     update_files,
 )
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.tools import completion, completion_spec
 from codeintel_assets.extract import config_values as config_extract
 from codeintel_assets.extract import cst as cst_extract_module
 from codeintel_assets.extract import docstrings as docstrings_module
@@ -58,10 +59,14 @@ from codeintel_assets.storage.incremental import ledger_version
 # ---- repo_scan -----------------------------------------------------------------------------
 
 REPO_SCAN_TABLES = ("core.file_state", "core.modules", "core.repo_map", "analytics.tags_index")
+# git refusing the checkout (dubious ownership: owned by another user) is the target's doing:
+# the scan goes on without a commit, this WARN check fails with git's reason.
+GIT_REFUSED = "git refused the repository, e.g. dubious ownership: README, function history"
+GIT_CHECK = completion_spec("core.repo_map", "git", GIT_REFUSED)
 
 
 @step("repo_scan", REPO_SCAN_TABLES, "the work tree (os.walk, os.stat, blake2b, ast.parse), "
-      "git, tags_index.yaml and CODEOWNERS")
+      "git, tags_index.yaml and CODEOWNERS", check_specs=[GIT_CHECK])
 def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """Scan the work tree: file state, modules, the repository row and path tags.
 
@@ -75,6 +80,9 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     listing = walk_tree(root, target.includes, target.excludes)
     paths = listing.paths
     context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
+    if info.git_error:
+        context.log.warning(f"repo_scan: git refused the repository, scanned without a "
+                            f"commit: {info.git_error}")
 
     state_spec = table("core.file_state")
     version = ledger_version("core.file_state", scan, f"max{target.max_file_bytes}")
@@ -121,6 +129,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                                     else previous_scan, listing.count("symlink"), unreadable)
     statuses = Counter(file_state.column("parse_status").to_pylist())
     metadata = {**run_metadata(result), **changes.counts(), "commit": info.commit,
+                "git_error": info.git_error,
                 "files_read": len(to_scan), "files_reused": len(reused),
                 "changed_paths": dg.MetadataValue.json(list(changes.to_delete[:100])),
                 "parse_status": dict(statuses), "tags_error": tag_error,
@@ -134,6 +143,8 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     yield from outputs(context, {"core.file_state": state_delta, "core.modules": modules,
                                   "core.repo_map": repo_map, "analytics.tags_index": tags_index},
                         metadata)
+    yield from completion(context, GIT_CHECK, not info.git_error,
+                          {"commit": info.commit or "-", "git_error": info.git_error or "-"})
 
 
 def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:

@@ -57,13 +57,15 @@ def _with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
     return [{**r, "repo": repo, "commit": commit} for r in rows]
 
 
-def completion_spec(table_name: str, tool: str) -> dg.AssetCheckSpec:
-    """A WARN check, evaluated by the step itself, that `tool` completed on the target."""
+def completion_spec(table_name: str, tool: str, how: str = "an invalid configuration, a "
+                    "suite that crashes, collects nothing or times out") -> dg.AssetCheckSpec:
+    """A WARN check, evaluated by the step itself, that `tool` completed on the target;
+    `how`: the ways the target breaks it, for the description."""
     return dg.AssetCheckSpec(
         name=f"{tool.replace('-', '_').replace(' ', '_')}_completed", asset=key(table_name),
         description=f"{tool} completed on the target. Fails (WARN) when the target broke it "
-        "(an invalid configuration, a suite that crashes, collects nothing or times out); the "
-        "metadata gives the status and the reason, and the table keeps the rows that exist.")
+        f"({how}); the metadata gives the status and the reason, and the table keeps the rows "
+        "that exist.")
 
 
 def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):

@@ -21,7 +21,7 @@ last_changed_at TIMESTAMP -- author time of the newest commit that changed it (a
 complexity INTEGER -- core.ast_metrics.complexity (branching statements of the file)
 score DOUBLE -- in [0, 1]: sqrt(change x complexity), each log-scaled to the repository's maximum (README: hotspots); 0 without history
 window_days INTEGER -- length of the window, days before the HEAD commit's time
-history_status VARCHAR -- git (history read) | shallow (a shallow clone: history read up to its boundary commits) | no_git (not a Git checkout) | no_commits
+history_status VARCHAR -- git (history read) | shallow (a shallow clone: history read up to its boundary commits) | no_git (not a Git checkout) | no_commits | git_refused (git refused the repository, e.g. dubious ownership: README, function history) | submodule (the file is in a submodule: its history is another repository's)
 """)
 
 _table("analytics", "function_history", ("repo", "goid"),
@@ -30,12 +30,12 @@ _table("analytics", "function_history", ("repo", "goid"),
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
 qualname VARCHAR -- module-qualified qualname (as core.goids)
-created_in_commit VARCHAR -- sha of the commit that introduced its current def line (as git blame names it); NULL without history, for an uncommitted def line, or when a shallow clone's history ends first
+created_in_commit VARCHAR -- sha of the commit that introduced its current def line (as git blame names it); NULL without history, for an uncommitted def line (a file the scanned commit does not hold: untracked or staged), or when a shallow clone's history ends first
 created_at TIMESTAMP -- author time of created_in_commit
 last_modified_commit VARCHAR -- newest commit that changed a line of its current span (the first entry of git log -L)
 last_modified_at TIMESTAMP -- author time of last_modified_commit
-age_days DOUBLE -- days from created_at to the HEAD commit's time
-commit_count INTEGER -- commits in the window that changed its span (git log -L within the window)
+age_days DOUBLE -- days from created_at to the scanned commit's time; 0 when the author date is later (clock skew), never negative
+commit_count INTEGER -- commits in the window that changed its span (git log -L within the window); NULL (as author_count, lines_added, lines_deleted, churn_score, stability_bucket) for a file in a submodule
 author_count INTEGER -- distinct author emails of those commits
 lines_added INTEGER -- lines those commits added inside the span (zero-context diffs)
 lines_deleted INTEGER -- lines those commits removed at the span: the preimage lines of their hunks touching it

@@ -80,8 +80,9 @@ WITH fm AS (
      AND d.line BETWEEN f.lineno AND f.end_lineno
     GROUP BY f.goid
 ), hot AS (
-    -- Only read history is evidence: without Git, commits or full history (a shallow clone)
-    -- churn and hotspot are unknown, not zero (history_status; README: risk).
+    -- Only read history is evidence: without Git (or refused by it), commits or full history
+    -- (a shallow clone), or for a submodule's file, churn and hotspot are unknown, not zero
+    -- (history_status; README: risk).
     SELECT rel_path, churn, commit_count, score, history_status = 'git' AS known,
            max(churn) OVER () AS max_churn
     FROM analytics.hotspots WHERE repo = $repo

@@ -16,7 +16,10 @@ from codeintel_assets.tools.runner import (
 
 @dataclass(frozen=True)
 class RepoInfo:
-    """What Git says of a work tree; empty values outside Git."""
+    """What Git says of a work tree; empty values outside Git. `git_error`: git's own
+    reason when it refused the repository (e.g. "detected dubious ownership": a checkout
+    owned by another user, not in safe.directory), '' otherwise; the rest is then as
+    outside Git."""
 
     root: str
     slug: str
@@ -24,6 +27,7 @@ class RepoInfo:
     branch: str
     dirty: bool
     commit_ts: dt.datetime | None
+    git_error: str = ""
 
 
 def slug_from_remote(url: str) -> str:
@@ -33,6 +37,17 @@ def slug_from_remote(url: str) -> str:
     parts = re.split(r"[/:]", url)
     parts = [p for p in parts if p]
     return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[-1] if parts else "")
+
+
+def refusal(stderr: str) -> str:
+    """git's reason for refusing a repository, from the stderr of a failed `git rev-parse`:
+    its `fatal:` line (with the hint that follows it: dubious ownership names the `git
+    config --global --add safe.directory` to run), '' when git only said this is no
+    repository (a plain folder)."""
+    text = stderr.strip()
+    if not text or "not a git repository" in text.lower():
+        return ""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 # Read-only queries must not take .git/index.lock (`git status` refreshes the index
@@ -58,7 +73,16 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None,
         except (ToolExecutionError, ToolNotFoundError):
             return None
 
-    top = git("rev-parse", "--show-toplevel")
+    try:
+        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"],
+                         env=_NO_LOCKS).stdout.strip()
+    except ToolNotFoundError:
+        top = None
+    except ToolExecutionError as exc:
+        top = None
+        error = refusal(exc.stderr_tail)
+        if error:
+            return RepoInfo(root, folder, "", "", False, None, error)
     if top is None or Path(top).resolve() != Path(root):
         # Not a checkout, or a subfolder of another repository's checkout: not this repo's Git.
         return RepoInfo(root, folder, "", "", False, None)
@@ -73,3 +97,34 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None,
     commit_ts = (dt.datetime.fromtimestamp(int(ts_text), dt.timezone.utc).replace(tzinfo=None)
                  if ts_text else None)
     return RepoInfo(root, slug or folder, commit, branch, bool(status), commit_ts)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """What a commit holds: its files' paths (`files`, of the suffixes asked for) and its
+    submodules' paths (`submodules`: gitlinks, whose files' history is another
+    repository's)."""
+
+    files: frozenset[str]
+    submodules: tuple[str, ...]
+
+    def in_submodule(self, path: str) -> bool:
+        return any(path.startswith(s + "/") for s in self.submodules)
+
+
+def tree(runner: ToolRunner, root: str, rev: str, suffixes: tuple[str, ...]) -> Tree:
+    """The files ending in `suffixes` and the submodules of the commit `rev` (`git ls-tree
+    -r -z --full-tree <rev>`: `<mode> <type> <object>\t<path>` per blob or gitlink; -z
+    leaves paths unquoted). Raises ToolExecutionError when `rev` names no commit."""
+    text = runner.run(["git", "-C", root, "ls-tree", "-r", "-z", "--full-tree", rev],
+                      env=_NO_LOCKS).stdout
+    files, submodules = set(), []
+    for entry in text.split("\0"):
+        meta, _, path = entry.partition("\t")
+        if not path:
+            continue
+        if meta.split(" ")[1] == "commit":
+            submodules.append(path)
+        elif path.endswith(suffixes):
+            files.add(path)
+    return Tree(frozenset(files), tuple(sorted(submodules)))

@@ -23,6 +23,7 @@ from codeintel_assets.tools.runner import (
 
 # Python sources: what core.file_state calls language 'python'.
 PY_PATHSPEC = ("*.py", "*.pyi")
+PY_SUFFIXES = (".py", ".pyi")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _EMAIL = re.compile(r"<([^>]*)>\s+(\d+)\s+[+-]\d{4}$")
 
@@ -51,22 +52,32 @@ def _git(runner: ToolRunner, root: str, *args: str, literal: bool = False,
 
 @dataclass(frozen=True)
 class Head:
-    """HEAD's sha and committer time (Unix seconds); sha '' when the repository has no
-    commit. `shallow`: the boundary commits of a shallow clone (`.git/shallow`: their
-    parents are missing), empty for a full clone."""
+    """The scanned commit's sha and committer time (Unix seconds); sha '' when the
+    repository has no commit (or none was scanned). `shallow`: the boundary commits of a
+    shallow clone (`.git/shallow`: their parents are missing), empty for a full clone.
+    `error`: git's reason when it refused the repository (dubious ownership; sha '')."""
 
     sha: str
     ts: int
     shallow: frozenset[str] = frozenset()
+    error: str = ""
 
 
-def head(runner: ToolRunner, root: str) -> Head | None:
-    """HEAD of the repository at `root`: None when `root` is not the top of a Git checkout
-    (a plain folder, a subfolder of another checkout, or git missing), sha '' without
-    commits."""
-    if not repo_info(root, runner, head_only=True).commit and not _is_top(runner, root):
+def head(runner: ToolRunner, root: str, rev: str = "HEAD") -> Head | None:
+    """The commit `rev` of the repository at `root` (the scanned commit: history is read as
+    of it, not of whatever HEAD is by the time a step runs): None when `root` is not the top
+    of a Git checkout (a plain folder, a subfolder of another checkout, or git missing);
+    sha '' without commits, when `rev` is '' (the scan saw no commit) or names no commit;
+    `error` set when git refuses the repository."""
+    info = repo_info(root, runner, head_only=True)
+    if info.git_error:
+        return Head("", 0, error=info.git_error)
+    if not info.commit and not _is_top(runner, root):
         return None
-    out = _git(runner, root, "log", "-1", "--format=%H %ct", ok_codes=(0, 128)).split()
+    if not rev:
+        return Head("", 0)
+    out = _git(runner, root, "log", "-1", "--format=%H %ct", rev, "--",
+               ok_codes=(0, 128)).split()
     if len(out) != 2:
         return Head("", 0)
     return Head(out[0], int(out[1]), _shallow(runner, root))
@@ -114,10 +125,11 @@ class ChurnLog:
     names: dict[str, tuple[str, ...]]
 
 
-def churn_log(runner: ToolRunner, root: str, current: Iterable[str],
+def churn_log(runner: ToolRunner, root: str, rev: str, current: Iterable[str],
               boundary: frozenset[str] = frozenset()) -> ChurnLog:
-    """One `git log --numstat --raw -z -M --date-order` pass over the whole history of
-    Python files: each change is credited to the path its file has at HEAD among `current`.
+    """One `git log --numstat --raw -z -M --date-order <rev>` pass over the whole history of
+    Python files before `rev` (the scanned commit): each change is credited to the path its
+    file has at `rev` among `current`.
     Walking newest-first, a path's identity is the current file it leads to: a rename maps
     the old name to the new name's file, and a commit that creates a path (an add, or the new
     side of a rename) ends that path's identity, so an older file once at a reused path is
@@ -126,7 +138,7 @@ def churn_log(runner: ToolRunner, root: str, current: Iterable[str],
     --numstat`; commits of `boundary` (a shallow clone's edge: their diff is the whole tree
     as added, not a change) count nowhere either."""
     text = _git(runner, root, "log", "--numstat", "--raw", "-z", "-M", "--date-order",
-                "--no-color", "--format=%x01%H%x1f%ae%x1f%at", "--", *PY_PATHSPEC)
+                "--no-color", "--format=%x01%H%x1f%ae%x1f%at", rev, "--", *PY_PATHSPEC)
     alias = {p: p for p in current}
     commits: dict[str, list[FileCommit]] = defaultdict(list)
     names: dict[str, set[str]] = {p: {p} for p in alias}
@@ -220,13 +232,14 @@ class PatchCommit:
     diffs: dict[int, list[FileDiff]] = field(default_factory=dict)
 
 
-def patch_log(runner: ToolRunner, root: str, names: Sequence[str]) -> list[PatchCommit]:
-    """The history of the paths `names` (a file's current and former names), children
-    before parents (`--date-order`), with zero-context diffs against every parent
-    (`git log -m -p -U0 -M --parents --format=raw -- names`)."""
+def patch_log(runner: ToolRunner, root: str, rev: str, names: Sequence[str]
+              ) -> list[PatchCommit]:
+    """The history before `rev` of the paths `names` (a file's current and former names),
+    children before parents (`--date-order`), with zero-context diffs against every parent
+    (`git log -m -p -U0 -M --parents --format=raw <rev> -- names`)."""
     text = _git(runner, root, "log", "-m", "-p", "-U0", "-M", "--parents", "--format=raw",
-                "--date-order", "--no-decorate", "--no-abbrev-commit", *_PATCH, "--", *names,
-                literal=True)
+                "--date-order", "--no-decorate", "--no-abbrev-commit", *_PATCH, rev, "--",
+                *names, literal=True)
     return parse_patch_log(text)
 
 
@@ -234,11 +247,13 @@ def patch_log(runner: ToolRunner, root: str, names: Sequence[str]) -> list[Patch
 WORKTREE = "0" * 40
 
 
-def worktree_diffs(runner: ToolRunner, root: str, paths: Sequence[str]) -> dict[str, FileDiff]:
-    """Work-tree path -> its uncommitted change against HEAD (staged or not), for those of
-    `paths` that differ: one `git diff -U0 --no-renames HEAD -- <Python files>` (a file new
-    since HEAD has old_path None). Paths not in the result are as committed at HEAD."""
-    text = _git(runner, root, "diff", "-U0", "--no-renames", *_PATCH, "HEAD", "--",
+def worktree_diffs(runner: ToolRunner, root: str, rev: str, paths: Sequence[str]
+                   ) -> dict[str, FileDiff]:
+    """Work-tree path -> its uncommitted change against the commit `rev` (staged or not),
+    for those of `paths` that git diffs: one `git diff -U0 --no-renames <rev> -- <Python
+    files>` (a staged file new since `rev` has old_path None). git leaves untracked files
+    out: see `tree` for what `rev` holds."""
+    text = _git(runner, root, "diff", "-U0", "--no-renames", *_PATCH, rev, "--",
                 *PY_PATHSPEC)
     wanted = set(paths)
     commits = parse_patch_log(f"commit {WORKTREE}\n" + text)
@@ -355,13 +370,15 @@ def _close(commit: PatchCommit | None, index: int, diff: dict | None) -> None:
             FileDiff(diff["old"], diff["new"], tuple(diff["hunks"])))
 
 
-def touched_since(runner: ToolRunner, root: str, since: str) -> frozenset[str] | None:
+def touched_since(runner: ToolRunner, root: str, since: str, rev: str
+                  ) -> frozenset[str] | None:
     """Python paths (as each commit names them; a rename's new name) changed by the commits
-    `since..HEAD`, merges against each parent included (an evil merge changes files too);
-    None when `since` is not an ancestor of HEAD (history rewritten: rebuild)."""
-    if runner.run(["git", "-C", root, "merge-base", "--is-ancestor", since, "HEAD"],
+    `since..rev`, merges against each parent included (an evil merge changes files too);
+    None when `since` is not an ancestor of `rev` (history rewritten: rebuild)."""
+    if runner.run(["git", "-C", root, "merge-base", "--is-ancestor", since, rev],
                   env=_NO_LOCKS, ok_codes=(0, 1, 128)).returncode != 0:
         return None
     text = _git(runner, root, "log", "-m", "--name-only", "-z", "-M", "--format=",
-                "--no-color", f"{since}..HEAD", "--", *PY_PATHSPEC)
+                "--no-color", f"{since}..{rev}", "--", *PY_PATHSPEC)
     return frozenset(t.strip("\n") for t in text.split("\0") if t.strip("\n"))
+

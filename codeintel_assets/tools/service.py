@@ -41,7 +41,7 @@ from codeintel_assets.tools import (
     worktree,
 )
 from codeintel_assets.tools.environment import TargetPython
-from codeintel_assets.tools.git import RepoInfo, repo_info
+from codeintel_assets.tools.git import RepoInfo, Tree, repo_info, tree
 from codeintel_assets.tools.isolate import Culprit, ToolRows
 from codeintel_assets.tools.registry import (
     PYREFLY,
@@ -286,33 +286,39 @@ class ToolService(dg.ConfigurableResource):
     def git_info(self, root: str) -> RepoInfo:
         return repo_info(root, self.runner())
 
-    def git_head(self, root: str) -> git_history.Head | None:
-        """HEAD's sha and committer time; None when `root` is not the top of a Git checkout
-        (or git is missing), sha '' when it has no commit."""
-        return git_history.head(self.runner(), root)
+    def git_head(self, root: str, rev: str = "HEAD") -> git_history.Head | None:
+        """The commit `rev` (the scanned commit)'s sha and committer time; None when `root`
+        is not the top of a Git checkout (or git is missing), sha '' without a commit,
+        `error` when git refused the repository (tools/git_history.head)."""
+        return git_history.head(self.runner(), root, rev)
 
-    def git_churn(self, root: str, current: Sequence[str],
+    def git_tree(self, root: str, rev: str) -> Tree:
+        """The Python files and the submodules of the commit `rev` (tools/git.tree)."""
+        return tree(self.runner(), root, rev, git_history.PY_SUFFIXES)
+
+    def git_churn(self, root: str, rev: str, current: Sequence[str],
                   boundary: frozenset[str] = frozenset()) -> git_history.ChurnLog:
-        """Per current Python path, every commit that changed it (renames followed; a
-        shallow clone's `boundary` commits left out) and its former names: one `git log
-        --numstat --raw -M` pass (tools/git_history.churn_log)."""
-        return git_history.churn_log(self.runner(), root, current, boundary)
+        """Per current Python path, every commit before `rev` that changed it (renames
+        followed; a shallow clone's `boundary` commits left out) and its former names: one
+        `git log --numstat --raw -M` pass (tools/git_history.churn_log)."""
+        return git_history.churn_log(self.runner(), root, rev, current, boundary)
 
-    def git_patch_logs(self, root: str, names: Mapping[str, Sequence[str]]
+    def git_patch_logs(self, root: str, rev: str, names: Mapping[str, Sequence[str]]
                        ) -> dict[str, list[git_history.PatchCommit]]:
-        """rel_path -> its patch log (`git log -m -p -U0 -M` of its current and former
-        `names`): one git process per file, one per core (at most four) at a time."""
+        """rel_path -> its patch log before `rev` (`git log -m -p -U0 -M` of its current and
+        former `names`): one git process per file, one per core (at most four) at a time."""
         runner = self.runner()
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            logs = pool.map(lambda p: git_history.patch_log(runner, root, names[p]), names)
+            logs = pool.map(lambda p: git_history.patch_log(runner, root, rev, names[p]),
+                            names)
             return dict(zip(names, logs))
 
-    def git_worktree_diffs(self, root: str, paths: Sequence[str]
+    def git_worktree_diffs(self, root: str, rev: str, paths: Sequence[str]
                            ) -> dict[str, git_history.FileDiff]:
-        """Of `paths`, those with uncommitted changes against HEAD -> their -U0 diff: one
-        `git diff HEAD` (tools/git_history.worktree_diffs)."""
-        return git_history.worktree_diffs(self.runner(), root, paths)
+        """Of `paths`, those with uncommitted changes against the commit `rev` -> their -U0
+        diff: one `git diff <rev>` (tools/git_history.worktree_diffs)."""
+        return git_history.worktree_diffs(self.runner(), root, rev, paths)
 
-    def git_touched_since(self, root: str, sha: str) -> frozenset[str] | None:
-        """Python paths the commits sha..HEAD changed; None when sha is not an ancestor."""
-        return git_history.touched_since(self.runner(), root, sha)
+    def git_touched_since(self, root: str, sha: str, rev: str) -> frozenset[str] | None:
+        """Python paths the commits sha..rev changed; None when sha is not an ancestor."""
+        return git_history.touched_since(self.runner(), root, sha, rev)

@@ -62,8 +62,10 @@ def completion_spec(table_name: str, tool: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         name=f"{tool.replace('-', '_').replace(' ', '_')}_completed", asset=key(table_name),
         description=f"{tool} completed on the target. Fails (WARN) when the target broke it "
-        "(an invalid configuration, a suite that crashes, collects nothing or times out); the "
-        "metadata gives the status and the reason, and the table keeps the rows that exist.")
+        "(an invalid configuration, a suite that crashes, collects nothing or times out, or "
+        "whose tests mostly error in setup or collection or none pass: suite_problem names "
+        "the first error); the metadata gives the status and the reason, and the table keeps "
+        "the rows that exist.")
 
 
 def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):
@@ -172,8 +174,9 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
     if not tools.is_enabled(TESTS.name):
-        reason = "test run disabled in ToolService.enabled"
-        context.log.warning(f"{name}: {reason}; writing an empty table")
+        reason = (f"tests skipped (`--skip-tool tests`, i.e. tools.enabled without 'tests'): "
+                  f"{name} is written empty; coverage is unknown downstream")
+        context.log.warning(reason)
         yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
         yield from completion(context, check, True, _status_metadata("disabled", reason))
         return None
@@ -192,11 +195,14 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     def compute_key() -> str:
         key = tools.test_run_key(root, python, snapshot, exclude)
         context.log.info(f"{name}: test-run key {key.digest} (work tree by {key.tree.method}, "
-                         f"{key.tree.entries} entries)")
+                         f"{key.tree.entries} entries; {key.distributions} distributions "
+                         "installed in the interpreter)")
         return key.digest
 
     base = os.path.join(db_dir, "testruns", target.info().slug.replace("/", "__"))
-    workdir = testcache.run_folder(base, context.run.run_id, compute_key)
+    # --full (warehouse.full_rebuild) and --rerun-tests (tools.rerun_tests) never reuse a run.
+    workdir = testcache.run_folder(base, context.run.run_id, compute_key,
+                                   fresh=warehouse.full_rebuild or tools.rerun_tests)
     source_roots = sorted(set(warehouse.read("core.modules", ["source_root"])
                               .column(0).to_pylist()))
     context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
@@ -207,7 +213,10 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         context.log.info(f"{name}: reusing the test run of {workdir} (same key)")
     if not run.completed:
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
-    metadata = _status_metadata(run.status, run.reason, pytest_exit_code=run.returncode,
+    if run.problem:
+        context.log.warning(f"{name}: the target's suite ran but is no evidence: {run.problem}")
+    metadata = _status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
+                                pytest_exit_code=run.returncode,
                                 test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
                                 test_run_key=os.path.basename(workdir),
                                 tool_versions=dg.MetadataValue.json(TESTS.versions()),
@@ -259,7 +268,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
     yield from outputs(context, {name: data}, metadata)
-    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
+    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
@@ -296,7 +305,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     yield from outputs(context, {name: data},
                        {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),
                         "tests_without_goid": sum(r["test_goid"] is None for r in rows)})
-    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
+    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
 
 
 # ---- scip_ingest -----------------------------------------------------------------------------

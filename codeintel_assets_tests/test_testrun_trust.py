@@ -20,8 +20,8 @@ import dagster as dg
 
 from codeintel_assets import run
 from codeintel_assets.tools.pytest_report import suite_problem
-from codeintel_assets.tools.testrun import COMPLETED, run_tests
 from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets.tools.testrun import COMPLETED, run_tests
 from codeintel_assets_tests.conftest import make_git_repo, rows
 
 TEST_TABLES = ("analytics/coverage_lines", "analytics/test_catalog")
@@ -67,8 +67,12 @@ def wheel(folder: Path, version: str) -> Path:
                                             f"Version: {version}\n",
              f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
                                         "Root-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).decode().rstrip('=')},{len(t.encode())}"  # noqa: E501
-              for p, t in files.items()] + [f"{name}.dist-info/RECORD,,"]
+    def digest(text: str) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode() \
+            .rstrip("=")
+
+    record = [f"{p},sha256={digest(t)},{len(t.encode())}" for p, t in files.items()]
+    record.append(f"{name}.dist-info/RECORD,,")
     files[f"{name}.dist-info/RECORD"] = "\n".join(record) + "\n"
     path = folder / f"{name}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:

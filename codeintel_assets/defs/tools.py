@@ -16,7 +16,8 @@ declarative automation or the Git hook runs the suite only for a repository that
 tests_ingest keep the rows they hold (none on a first build), say why in their metadata and
 fail their WARN check, so everything downstream still builds, with coverage unknown. A run
 started from the CLI or the UI runs it. The suite's results are cached per ToolService.test_run_key (the scan, the work tree
-including the files the scan skips, the interpreter, the pytest arguments and plugin pins).
+including the files the scan skips, the interpreter and every distribution installed in it, the
+pytest arguments and plugin pins); Warehouse.full_rebuild and ToolService.rerun_tests run it again.
 """
 
 import dataclasses
@@ -170,7 +171,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     a run started by automation for a repository that did not opt in (ToolService.
     test_run_refusal with TargetRepo.may_run_tests_unasked; `name` keeps its rows and its
     check fails). The run's folder is keyed by ToolService.test_run_key (the scan, the work
-    tree, the interpreter, the pytest arguments and plugins) and pinned per Dagster run
+    tree, the interpreter and its distributions, the pytest arguments and plugins) and pinned per Dagster run
     (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
     if not tools.is_enabled(TESTS.name):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from codeintel_assets import run
+from codeintel_assets import cli, run
 from codeintel_assets.tools.pytest_report import suite_problem
 from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets.tools.testrun import COMPLETED, run_tests
@@ -175,3 +175,23 @@ def test_skip_tool_tests_says_what_it_means(tmp_path):
         assert "--skip-tool tests" in meta[table]["skipped"]
         assert "coverage is unknown downstream" in meta[table]["skipped"]
         assert checks[table][0]
+
+
+def test_cli_rerun_tests_runs_the_suite_again(tmp_path, monkeypatch):
+    monkeypatch.delenv("CODEINTEL_DB", raising=False)
+    repo = make_git_repo(tmp_path / "cli", {"pkg/__init__.py": "", "tests/test_a.py":
+                                            "def test_a():\n    pass\n"})
+    argv = ["materialize", "--target", str(repo), "--select",
+            "*analytics/coverage_lines,*analytics/test_catalog",
+            *[a for t in ("pyright", "pyrefly", "ruff", "scip") for a in ("--skip-tool", t)]]
+
+    def report_written() -> list[int]:
+        return [p.stat().st_mtime_ns for p in (repo / ".codeintel").rglob("report.json")]
+
+    assert cli.main(argv) == 0
+    [first] = report_written()
+    assert cli.main(argv) == 0
+    assert report_written() == [first]  # reused
+    assert cli.main([*argv, "--rerun-tests"]) == 0
+    [again] = report_written()  # the same key's folder, a new run
+    assert again != first

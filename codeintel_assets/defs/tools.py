@@ -171,8 +171,8 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     a run started by automation for a repository that did not opt in (ToolService.
     test_run_refusal with TargetRepo.may_run_tests_unasked; `name` keeps its rows and its
     check fails). The run's folder is keyed by ToolService.test_run_key (the scan, the work
-    tree, the interpreter and its distributions, the pytest arguments and plugins) and pinned per Dagster run
-    (tools/testcache.py), so both steps share one suite run."""
+    tree, the interpreter and its distributions, the pytest arguments and plugins) and
+    pinned per Dagster run (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
     if not tools.is_enabled(TESTS.name):
         reason = (f"tests skipped (`--skip-tool tests`, i.e. tools.enabled without 'tests'): "

@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
                      "this project's)")
     run.add_argument("--full", action="store_true",
                      help="rebuild every file-level table from all files (default: re-extract "
-                     "only the files that changed since each table was written)")
+                     "only the files that changed since each table was written); the "
+                     "target's test suite runs again too")
+    run.add_argument("--rerun-tests", action="store_true",
+                     help="run the target's test suite again even when a run of the same work "
+                     "tree, interpreter and installed packages exists (tools.rerun_tests)")
     ask.add_argument("sql")
     ask.add_argument("--timeout", type=float, help="seconds the query may take, the wait for "
                      "a running write included; then it is interrupted (default "
@@ -139,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                                      raise_on_error=False, full_rebuild=args.full,
                                      target_python=args.python, log_file=log_file,
                                      console_log=args.verbose, fleet=fleet,
-                                     run_tests=args.run_tests)
+                                     run_tests=args.run_tests, tool_config={
+                                         "rerun_tests": True} if args.rerun_tests else None)
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             print(f"run failed in steps: {', '.join(failed)} (details in {log_file})",

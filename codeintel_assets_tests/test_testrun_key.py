@@ -93,6 +93,9 @@ def python_of(version: str = "3.12.1", executable: str = sys.executable) -> Targ
 
 def test_test_run_key_covers_tree_interpreter_and_pytest_args(tmp_path):
     repo = make_git_repo(tmp_path / "r", FILES)
+    other_path = tmp_path / "bin" / "python"  # the same interpreter by another path
+    other_path.parent.mkdir()
+    other_path.symlink_to(sys.executable)
     service = ToolService()
     key = service.test_run_key(str(repo), python_of(), "snap").digest
     assert service.test_run_key(str(repo), python_of(), "snap").digest == key
@@ -100,7 +103,7 @@ def test_test_run_key_covers_tree_interpreter_and_pytest_args(tmp_path):
     different = {
         service.test_run_key(str(repo), python_of(), "other-snapshot").digest,
         service.test_run_key(str(repo), python_of("3.13.0"), "snap").digest,
-        service.test_run_key(str(repo), python_of(executable="/x/bin/python"), "snap").digest,
+        service.test_run_key(str(repo), python_of(executable=str(other_path)), "snap").digest,
         ToolService(pytest_args=["-k", "a"]).test_run_key(str(repo), python_of(), "snap").digest,
     }
     assert key not in different and len(different) == 4

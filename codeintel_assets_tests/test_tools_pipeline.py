@@ -185,7 +185,7 @@ def test_missing_tool_fails_only_its_step(tmp_path):
         assert con.execute("SELECT count(*) FROM analytics.test_catalog").fetchone() == (0,)
     skipped = {e.asset_key.to_user_string(): e.materialization.metadata.get("skipped")
                for e in result.get_asset_materialization_events()}
-    assert "disabled" in skipped["analytics/test_catalog"].value
+    assert "--skip-tool tests" in skipped["analytics/test_catalog"].value
 
 
 def test_old_test_runs_are_pruned(tmp_path):

@@ -16,7 +16,8 @@ declarative automation or the Git hook runs the suite only for a repository that
 tests_ingest keep the rows they hold (none on a first build), say why in their metadata and
 fail their WARN check, so everything downstream still builds, with coverage unknown. A run
 started from the CLI or the UI runs it. The suite's results are cached per ToolService.test_run_key (the scan, the work tree
-including the files the scan skips, the interpreter, the pytest arguments and plugin pins).
+including the files the scan skips, the interpreter and every distribution installed in it, the
+pytest arguments and plugin pins); Warehouse.full_rebuild and ToolService.rerun_tests run it again.
 """
 
 import dataclasses
@@ -170,12 +171,13 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     a run started by automation for a repository that did not opt in (ToolService.
     test_run_refusal with TargetRepo.may_run_tests_unasked; `name` keeps its rows and its
     check fails). The run's folder is keyed by ToolService.test_run_key (the scan, the work
-    tree, the interpreter, the pytest arguments and plugins) and pinned per Dagster run
-    (tools/testcache.py), so both steps share one suite run."""
+    tree, the interpreter and its distributions, the pytest arguments and plugins) and
+    pinned per Dagster run (tools/testcache.py), so both steps share one suite run."""
     check = TEST_CHECKS[name]
     if not tools.is_enabled(TESTS.name):
-        reason = "test run disabled in ToolService.enabled"
-        context.log.warning(f"{name}: {reason}; writing an empty table")
+        reason = (f"tests skipped (`--skip-tool tests`, i.e. tools.enabled without 'tests'): "
+                  f"{name} is written empty; coverage is unknown downstream")
+        context.log.warning(reason)
         yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
         yield from completion(context, check, True, _status_metadata("disabled", reason))
         return None
@@ -194,11 +196,14 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     def compute_key() -> str:
         key = tools.test_run_key(root, python, snapshot, exclude)
         context.log.info(f"{name}: test-run key {key.digest} (work tree by {key.tree.method}, "
-                         f"{key.tree.entries} entries)")
+                         f"{key.tree.entries} entries; {key.distributions} distributions "
+                         "installed in the interpreter)")
         return key.digest
 
     base = os.path.join(db_dir, "testruns", target.info().slug.replace("/", "__"))
-    workdir = testcache.run_folder(base, context.run.run_id, compute_key)
+    # --full (warehouse.full_rebuild) and --rerun-tests (tools.rerun_tests) never reuse a run.
+    workdir = testcache.run_folder(base, context.run.run_id, compute_key,
+                                   fresh=warehouse.full_rebuild or tools.rerun_tests)
     source_roots = sorted(set(warehouse.read("core.modules", ["source_root"])
                               .column(0).to_pylist()))
     context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
@@ -209,7 +214,10 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         context.log.info(f"{name}: reusing the test run of {workdir} (same key)")
     if not run.completed:
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
-    metadata = _status_metadata(run.status, run.reason, pytest_exit_code=run.returncode,
+    if run.problem:
+        context.log.warning(f"{name}: the target's suite ran but is no evidence: {run.problem}")
+    metadata = _status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
+                                pytest_exit_code=run.returncode,
                                 test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
                                 test_run_key=os.path.basename(workdir),
                                 tool_versions=dg.MetadataValue.json(TESTS.versions()),
@@ -241,8 +249,11 @@ def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
 # What tests_ingest reads to find an inherited test's definition (storage/callgraph.py's
 # repo_linker: class bases, and imports for re-exported bases).
 MRO_READS = ("core.definition_refs", "core.imports")
-TEST_CHECKS = {t: completion_spec(t, "test run")
-               for t in ("analytics.coverage_lines", "analytics.test_catalog")}
+TEST_CHECKS = {t: completion_spec(
+    t, "test run", "a suite that crashes, collects nothing or times out, or whose tests mostly "
+    "error in setup or collection or none pass: suite_problem names the first error; or a run "
+    "that may not execute it: status not_run")
+    for t in ("analytics.coverage_lines", "analytics.test_catalog")}
 
 
 @step("coverage_ingest", ("analytics.coverage_lines",), "coverage.py with per-test contexts "
@@ -261,7 +272,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
     yield from outputs(context, {name: data}, metadata)
-    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
+    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
@@ -298,7 +309,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     yield from outputs(context, {name: data},
                        {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),
                         "tests_without_goid": sum(r["test_goid"] is None for r in rows)})
-    yield from completion(context, TEST_CHECKS[name], run.completed, metadata)
+    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
 
 
 # ---- scip_ingest -----------------------------------------------------------------------------

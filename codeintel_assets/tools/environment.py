@@ -56,6 +56,13 @@ _PROBE = ("import json, sys, importlib.util as u; print(json.dumps({"
           "'version': '.'.join(map(str, sys.version_info[:3])), 'prefix': sys.prefix, "
           "'implementation': sys.implementation.name, "
           "'has_pytest': u.find_spec('pytest') is not None}))")
+# Every distribution the interpreter sees (`name==version`, sorted) and its full build string:
+# what a test run's result depends on in the target's environment (tools/service.test_run_key).
+# Run with -E and without the '' (cwd) entry: the user site counts, as in the test run, but not
+# $PYTHONPATH (the test run's is our overlay, keyed by our pins).
+_DISTRIBUTIONS = ("import json, sys, importlib.metadata as m; sys.path[:] = filter(None, "
+                  "sys.path); print(json.dumps([sys.version, sorted({f\"{d.metadata['Name']}"
+                  "=={d.version}\" for d in m.distributions() if d.metadata['Name']})]))")
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,20 @@ def resolve_python(runner: ToolRunner, root: str, configured: str = "") -> Targe
     own = os.path.realpath(probe["prefix"]) == os.path.realpath(sys.prefix)
     return TargetPython(executable, reason, probe["version"], probe["prefix"],
                         probe["implementation"], own, probe["has_pytest"])
+
+
+def installed_distributions(runner: ToolRunner, python: TargetPython) -> list[str]:
+    """[sys.version, *sorted `name==version`] of every distribution importlib.metadata finds in
+    `python` (site-packages and the user site; not $PYTHONPATH: the test run's overlay is keyed
+    separately by our pins). One process, ~0.1-0.5 s; not cached, since a `pip install` must
+    always be seen. Raises ToolNotFoundError when the interpreter does not run."""
+    try:
+        version, names = json.loads(runner.run([python.executable, "-E", "-c", _DISTRIBUTIONS],
+                                               timeout_s=120).stdout)
+    except (ToolExecutionError, ValueError) as exc:
+        raise ToolNotFoundError("python", f"the target interpreter {python.executable} could "
+                                f"not list its distributions: {exc}") from exc
+    return [version, *names]
 
 
 def cache_dir() -> Path:

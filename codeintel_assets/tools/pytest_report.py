@@ -11,6 +11,7 @@ import ast
 import json
 import os
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
@@ -219,6 +220,35 @@ def test_rows(report_path: str, root: str, module_of: Mapping[str, str]) -> list
 
 
 setattr(test_rows, "__test__", False)  # noqa: B010 - a library function, not a pytest test
+
+# A suite whose collected tests ended in 'error' (setup or collection) more often than this
+# share tells nothing about the code: the environment is broken (flask's suite under a pytest
+# its fixtures do not support: 425 of 427 errors), yet pytest exits 1 as for failing tests.
+# Half is far above what a healthy suite's broken fixtures give and far below a broken run.
+ERROR_SHARE = 0.5
+
+
+def suite_problem(report_path: str, root: str) -> str:
+    """Why the suite of a report that exists is no evidence although pytest ran to its end:
+    more than ERROR_SHARE of the collected tests (test_rows' rows, failed collectors included)
+    ended in 'error', or none passed (nor xpassed); the text names the first error (test id:
+    message), else the first test that did not pass. '' for a healthy suite, an empty or a
+    missing report (testrun's statuses cover those)."""
+    if load_report(report_path) is None:
+        return ""
+    rows = test_rows(report_path, root, {})
+    statuses = Counter(r["status"] for r in rows)
+    errors = [r for r in rows if r["status"] == "error"]
+    if not rows or (len(errors) <= ERROR_SHARE * len(rows)
+                    and statuses["passed"] + statuses["xpassed"]):
+        return ""
+    if len(errors) > ERROR_SHARE * len(rows):
+        what = (f"{len(errors)} of {len(rows)} collected tests ended in error (in setup or "
+                f"collection), more than {ERROR_SHARE:.0%}")
+    else:
+        what = f"none of the {len(rows)} collected tests passed ({dict(statuses)})"
+    first = (errors or rows)[0]
+    return f"{what}; first {first['status']}: {first['test_id']}: {first['message']}"
 
 
 class Defined(NamedTuple):

@@ -75,12 +75,14 @@ def _bin(name: str) -> str:
 @dataclass(frozen=True)
 class TestRunKey:
     """digest: 32 hex digits naming the test run's folder; tree: the work tree's fingerprint
-    that went into it (its method and entry count are logged)."""
+    that went into it (its method and entry count are logged); distributions: how many
+    installed distributions of the target's interpreter went into it."""
 
     __test__ = False  # not a pytest test class
 
     digest: str
     tree: worktree.TreeFingerprint
+    distributions: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ class ToolService(dg.ConfigurableResource):
     ruff_path: str = Field(default_factory=lambda: _bin(RUFF.name))
     test_timeout_s: float = Field(default=1800, description="Timeout of the test run, seconds.")
     pytest_args: list[str] = Field(default=[], description="Extra pytest arguments.")
+    rerun_tests: bool = Field(default=False, description="Run the target's suite again even "
+                              "when a run of the same key exists (CLI --rerun-tests); the new "
+                              "results replace the old. Warehouse.full_rebuild does the same.")
     existing_coverage_file: str = Field(
         default="", description="A coverage.py data file (relative to the target) to ingest "
         "instead of running the tests.")
@@ -224,16 +229,21 @@ class ToolService(dg.ConfigurableResource):
         """The cache key of the test run of the work tree at `root`: everything that changes
         its result. `snapshot` is the scan's digest (core.file_state); the work tree's
         fingerprint adds what the scan skips (data files, a conftest.py it excludes, untracked
-        files; tools/worktree.py, `exclude` = rel_paths left out, e.g. the warehouse folder);
-        then the interpreter (path and version), the pytest arguments, the versions of
-        pytest and its plugins (registry.TESTS) and the time limit (a suite that timed out is
-        run again when the limit is raised)."""
+        files; tools/worktree.py, `exclude` = rel_paths left out, e.g. the warehouse folder),
+        so the test configuration files (pytest.ini, tox.ini, setup.cfg, pyproject.toml,
+        conftest.py) are in it whenever they are not git-ignored; then the interpreter (path,
+        and its `sys.version`), every distribution installed in it (`name==version`, asked of
+        the target's interpreter: `pip install pytest==8.3.5` in the target's venv runs the
+        suite again), the pytest arguments, the versions of our pytest plugins
+        (registry.TESTS) and the time limit (a suite that timed out is run again when the
+        limit is raised)."""
         tree = worktree.fingerprint(root, self.runner(), exclude)
-        parts = [snapshot, tree.digest, python.executable, python.version,
+        installed = environment.installed_distributions(self.runner(), python)
+        parts = [snapshot, tree.digest, python.executable, python.version, installed,
                  list(self.pytest_args), TESTS.versions(), self.test_timeout_s]
         digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),
                                  digest_size=16).hexdigest()
-        return TestRunKey(digest, tree)
+        return TestRunKey(digest, tree, len(installed) - 1)
 
     def test_run(self, root: str, workdir: str, python: TargetPython,
                  source_roots: list[str]) -> "testrun.TestRun":

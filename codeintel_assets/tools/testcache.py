@@ -6,7 +6,9 @@ the tree (a test creating an untracked file), so the two steps of one Dagster ru
 different keys and run the suite twice. The first step of a run to ask therefore computes the
 key and pins it under the run id (`<base>/.runs/<run_id>`, a one-line file written under a
 lock); the other step reads it. A later run computes a new key: an edit between runs is seen.
-No dagster import.
+A run that must not reuse results (`materialize --full`, `--rerun-tests`) asks with `fresh`:
+its first step deletes the key's folder, so the suite runs once into it and the run's other
+step, and later runs of the same key, reuse that new run. No dagster import.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ PINS = ".runs"
 KEEP_PINS = 20  # run ids remembered; a pin is only needed while its run's steps execute
 
 
-def run_folder(base: str, run_id: str, compute_key: Callable[[], str]) -> str:
+def run_folder(base: str, run_id: str, compute_key: Callable[[], str],
+               fresh: bool = False) -> str:
     """The test-run folder of Dagster run `run_id` under `base` (see the module docstring);
-    `compute_key()` is called only by the first caller of a run. Raises OSError when `base`
-    cannot be written."""
+    `compute_key()` is called only by the first caller of a run, which deletes the folder's
+    earlier results when `fresh`. Raises OSError when `base` cannot be written."""
     pins = os.path.join(base, PINS)
     os.makedirs(pins, exist_ok=True)
     pin = os.path.join(pins, run_id)
@@ -34,6 +37,8 @@ def run_folder(base: str, run_id: str, compute_key: Callable[[], str]) -> str:
                 key = fh.read().strip()
         else:
             key = compute_key()
+            if fresh:
+                shutil.rmtree(os.path.join(base, key), ignore_errors=True)
             with open(pin, "w", encoding="utf-8") as fh:
                 fh.write(key)
             _prune_pins(pins)

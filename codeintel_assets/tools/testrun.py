@@ -59,7 +59,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from codeintel_assets.tools.pytest_report import collected
+from codeintel_assets.tools.pytest_report import collected, suite_problem
 from codeintel_assets.tools.runner import (
     ToolNotFoundError,
     ToolRunner,
@@ -86,7 +86,9 @@ class TestRun:
     """One finished run. `coverage_path` is None when coverage.py wrote no data file and
     `report_path` '' when pytest wrote no report; `status` (see COMPLETED...) and `reason` (the
     exit code and output tail when the target broke the run, else '') say how it went;
-    `cached` that ToolService.test_run found it in its workdir instead of running the suite."""
+    `cached` that ToolService.test_run found it in its workdir instead of running the suite;
+    `problem` why a completed suite is still no evidence (pytest_report.suite_problem: most
+    tests errored, or none passed), else ''."""
 
     __test__ = False  # not a pytest test class
 
@@ -98,10 +100,16 @@ class TestRun:
     status: str = COMPLETED
     reason: str = ""
     cached: bool = False  # reused from an earlier step or run of the same key, not run now
+    problem: str = ""
 
     @property
     def completed(self) -> bool:
         return self.status == COMPLETED
+
+    @property
+    def healthy(self) -> bool:
+        """Completed, and its results say something about the code (see `problem`)."""
+        return self.completed and not self.problem
 
 
 def pytest_argv(root: str, python: str, workdir: str, pytest_args: Sequence[str] = (),
@@ -153,7 +161,8 @@ def run_tests(runner: ToolRunner, root: str, python: str, workdir: str, timeout_
     def finished(rc: int | None, wall_s: float, status: str, reason: str = "") -> TestRun:
         return TestRun(rc, wall_s, coverage_path if os.path.exists(coverage_path) else None,
                        report_path if os.path.exists(report_path) else "", tuple(argv),
-                       status, reason)
+                       status, reason,
+                       problem=suite_problem(report_path, root) if status == COMPLETED else "")
 
     started = time.perf_counter()
     try:
@@ -196,4 +205,6 @@ def existing_run(root: str, coverage_file: str | None, report_file: str | None) 
         path = path if os.path.isabs(path) else os.path.join(root, path)
         return path if os.path.exists(path) else None
 
-    return TestRun(0, 0.0, resolve(coverage_file), resolve(report_file) or "")
+    report = resolve(report_file) or ""
+    return TestRun(0, 0.0, resolve(coverage_file), report,
+                   problem=suite_problem(report, root) if report else "")

@@ -260,3 +260,34 @@ def test_risk_step_in_a_real_run_takes_its_weights_from_run_config(tmp_path):
     assert "thresholds" in str(failure.event_specific_data.error)
     # The failed run left the table as the previous run wrote it.
     assert all(score == pytest.approx(typedness) for _, score, _, typedness, _, _ in rows(db, query))
+
+
+def test_style_findings_are_not_errors(gw):
+    """ruff's style and modernisation rules (rich's Style.__init__ had 24 UP045 `Optional[X]`
+    findings ranked as static errors) add nothing; its lint rules and the type checkers do."""
+    diag = {"rel_path": "pkg/b.py", "col": 4, "occurrence": 1, "severity": "error"}
+    write(gw, "analytics.diagnostics", [
+        *({**diag, "tool": "ruff", "code": code, "line": n} for n, code in enumerate(
+            ("UP045", "UP006", "E501", "W291", "I001", "D103", "N802", "ANN001", "Q000"), 2)),
+        {**diag, "tool": "ruff", "code": "F821", "line": 15},
+        {**diag, "tool": "ruff", "code": "E711", "line": 16},
+        {**diag, "tool": "pyright", "code": "reportCallIssue", "line": 17},
+        {**diag, "tool": "pyrefly", "code": "bad-argument-type", "line": 17},  # same place
+        {**diag, "tool": "ruff", "code": "UP045", "line": 22}])  # pkg.b.empty: style only
+    rows = compute(gw)
+    assert rows[3]["static_errors"] == 3
+    assert rows[3]["static_error_risk"] == pytest.approx(1 - 0.5 ** 3)
+    detail = {d["component"]: d["detail"]
+              for d in json.loads(rows[3]["risk_explanation"])["drivers"]}
+    assert detail["static_error"] == "1 type errors, 2 lint errors (9 style findings not counted)"
+    assert rows[4]["static_errors"] == 0 and rows[4]["static_error_risk"] == 0.0
+    # A nested def owns its lines: pkg.b.moderate's errors on 16-17 move to it, counted once.
+    metrics = [fm(1, "pkg.a.simple", 1, 0, 1, 3, bucket="typed"),
+               fm(2, "pkg.a.tangled", 21, 40, 5, 60, bucket="partial"),
+               fm(3, "pkg.b.moderate", 11, 15, 1, 20, rel="pkg/b.py"),
+               fm(4, "pkg.b.empty", 1, 0, 22, 23, rel="pkg/b.py"),
+               fm(5, "pkg.b.moderate.<locals>.inner", 1, 0, 16, 18, rel="pkg/b.py")]
+    write(gw, "analytics.function_metrics", [m for m, _ in metrics])
+    write(gw, "analytics.function_types", [t for _, t in metrics])
+    rows = compute(gw)
+    assert (rows[3]["static_errors"], rows[5]["static_errors"]) == (1, 2)

@@ -8,7 +8,9 @@ Each function or method of analytics.function_metrics gets seven component risks
   cognitive 15 (SonarSource's default limit), approaching 1 from there;
 - coverage: the share of its own executable lines no test ran (coverage_functions);
 - typedness: untyped 1, partial 0.5 (function_types);
-- static errors: diagnostics of severity error on its lines (diagnostics), 1 - 0.5^n;
+- static errors: type errors (pyright, pyrefly) and lint errors (ruff, its style linters
+  excepted: tools/ruff.STYLE_CODE) of severity error on its own lines (diagnostics), 1 - 0.5^n;
+  style findings are named in the explanation only;
 - churn and hotspot: its file's history in the window (hotspots);
 - failing tests: a test that ran it failed (test_coverage_edges).
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.storage.views_functions import FILE_TAGS
+from codeintel_assets.tools.ruff import STYLE_CODE
 
 RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
@@ -71,14 +74,26 @@ WITH fm AS (
     SELECT goid, count(*) AS covering_tests,
            count(*) FILTER (WHERE last_status IN ('failed', 'error')) AS failing_tests
     FROM analytics.test_coverage_edges WHERE repo = $repo GROUP BY goid
-), errors AS (
-    -- A hash join on the file, then the line range: diagnostics per file are few.
-    -- Distinct positions: pyright and pyrefly often report one problem at the same place.
-    SELECT f.goid, count(DISTINCT (d.line, d.col)) AS static_errors
+), placed AS (
+    -- A hash join on the file, then the line range: diagnostics per file are few. A line
+    -- belongs to the innermost def spanning it (the latest start), as its complexity does.
+    SELECT f.goid, d.line, d.col,
+           CASE WHEN d.tool IN ('pyright', 'pyrefly') THEN 'type'
+                WHEN regexp_matches(d.code, $style_code) THEN 'style'
+                ELSE 'lint' END AS category
     FROM fm f JOIN analytics.diagnostics d
       ON d.repo = $repo AND d.rel_path = f.rel_path AND d.severity = 'error'
      AND d.line BETWEEN f.lineno AND f.end_lineno
-    GROUP BY f.goid
+    QUALIFY row_number() OVER (PARTITION BY d.tool, d.rel_path, d.line, d.col, d.code,
+                                            d.occurrence ORDER BY f.lineno DESC) = 1
+), errors AS (
+    -- Distinct positions: pyright and pyrefly often report one problem at the same place.
+    SELECT goid,
+           count(DISTINCT (line, col)) FILTER (WHERE category <> 'style') AS static_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'type') AS type_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'lint') AS lint_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'style') AS style_findings
+    FROM placed GROUP BY goid
 ), hot AS (
     -- Only read history is evidence: without Git, commits or full history (a shallow clone)
     -- churn and hotspot are unknown, not zero (history_status; README: risk).
@@ -100,6 +115,8 @@ WITH fm AS (
            coalesce(t.covering_tests, 0)::INTEGER AS covering_tests,
            coalesce(t.failing_tests, 0)::INTEGER AS failing_tests,
            coalesce(e.static_errors, 0)::INTEGER AS static_errors,
+           coalesce(e.type_errors, 0) AS type_errors, coalesce(e.lint_errors, 0) AS lint_errors,
+           coalesce(e.style_findings, 0) AS style_findings,
            coalesce(h.churn, 0) AS file_churn, coalesce(h.commit_count, 0) AS file_commits,
            coalesce(h.score, 0.0) AS hotspot_score,
            coalesce(m.owners, '[]')::JSON AS owners, coalesce(tg.tags, '[]')::JSON AS tags,
@@ -145,7 +162,9 @@ WITH fm AS (
         {'component': 'typedness', 'score': typedness_risk, 'weight': $w_typedness,
          'detail': typedness_bucket},
         {'component': 'static_error', 'score': static_error_risk, 'weight': $w_static_error,
-         'detail': printf('%d static errors', static_errors)},
+         'detail': printf('%d type errors, %d lint errors', type_errors, lint_errors)
+                   || CASE WHEN style_findings > 0 THEN printf(
+                          ' (%d style findings not counted)', style_findings) ELSE '' END},
         {'component': 'churn', 'score': churn_risk, 'weight': $w_churn,
          'detail': printf('file churn %d lines', file_churn)},
         {'component': 'hotspot', 'score': hotspot_risk, 'weight': $w_hotspot,
@@ -196,5 +215,5 @@ def risk_factors(repo: str, weights: RiskWeights = RiskWeights()) -> Sql:
     per analytics.function_metrics row)."""
     params = {f"w_{c}": float(getattr(weights, c)) for c in COMPONENTS}
     return Sql(RISK_SQL, {"repo": repo, **params, "high": weights.high,
-                          "medium": weights.medium})
+                          "medium": weights.medium, "style_code": STYLE_CODE})
 

@@ -129,7 +129,7 @@ def test_explanation_names_the_drivers_largest_first(gw):
     assert drivers[0]["detail"] == "cyclomatic 21, cognitive 40"
     assert sum(contributions) == pytest.approx(row["risk_score"], abs=1e-3)
     assert "failing_test" not in {d["component"] for d in drivers}  # contributes 0
-    assert explanation["unknown"] == []
+    assert explanation["unknown"] == [] and explanation["unknown_reasons"] == {}
 
 
 def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
@@ -142,7 +142,10 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
     parts = dict(complexity=cx(11, 15), typedness=1.0, static_error=0.0, hotspot=0.1,
                  churn=math.log(21) / math.log(301))
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
-    assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
+    explanation = json.loads(row["risk_explanation"])
+    assert explanation["unknown"] == ["coverage", "failing_test"]
+    assert explanation["unknown_reasons"] == {"coverage": "untested (no_coverage_data)",
+                                              "failing_test": "no test run"}
 
 
 def test_without_history_churn_and_hotspot_are_unknown(gw):
@@ -156,6 +159,34 @@ def test_without_history_churn_and_hotspot_are_unknown(gw):
                  failing_test=0.0)
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
+    assert json.loads(row["risk_explanation"])["unknown_reasons"] == {
+        "churn": "history not read (no_git)", "hotspot": "history not read (no_git)"}
+
+
+def test_with_one_commit_churn_and_hotspot_are_unknown_not_maximal(gw):
+    """A repository of one commit: every file changed once, its churn its size and its hotspot
+    score 1.00 (as analytics.hotspots has it). That says nothing about change: unknown."""
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": 1, "churn": n, "score": 1.0, "history_status": "git"}
+        for p, n in (("pkg/a.py", 60), ("pkg/b.py", 23))])
+    rows, w = compute(gw), risk.RiskWeights()
+    row = rows[2]
+    assert row["churn_risk"] is None and row["hotspot_risk"] is None
+    parts = dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
+                 failing_test=0.0)
+    assert row["risk_score"] == pytest.approx(expected_score(parts, w))
+    explanation = json.loads(row["risk_explanation"])
+    assert explanation["unknown"] == ["churn", "hotspot"]
+    reason = "too little history: no file changed in more than 1 commit"
+    assert explanation["unknown_reasons"] == {"churn": reason, "hotspot": reason}
+    assert not {"churn", "hotspot"} & {d["component"] for d in explanation["drivers"]}
+    # A second commit to one file makes history evidence again, for every file.
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": c, "churn": n, "score": s, "history_status": "git"}
+        for p, c, n, s in (("pkg/a.py", 2, 70, 1.0), ("pkg/b.py", 1, 23, 0.4))])
+    rows = compute(gw)
+    assert rows[3]["hotspot_risk"] == pytest.approx(0.4)
+    assert json.loads(rows[3]["risk_explanation"])["unknown"] == []
 
 
 def test_weights_are_configurable_and_checked(gw):
@@ -240,7 +271,9 @@ def test_risk_step_in_a_real_run_takes_its_weights_from_run_config(tmp_path):
     assert set(found) == {"shop.calc.branchy", "shop.calc.plain", "test_calc.test_x"}
     assert found["shop.calc.branchy"][0] > found["shop.calc.plain"][0]
     assert found["test_calc.test_x"][3] is True and found["shop.calc.plain"][3] is False
-    assert json.loads(found["shop.calc.plain"][4])["unknown"] == ["coverage", "failing_test"]
+    # make_git_repo makes one commit: too little history for churn and hotspot
+    assert json.loads(found["shop.calc.plain"][4])["unknown"] == [
+        "coverage", "churn", "hotspot", "failing_test"]
 
     only_typing = {c: 0.0 for c in risk.COMPONENTS} | {"typedness": 1.0}
     again = run.materialize("analytics/goid_risk_factors", target=str(repo), db=str(db),

@@ -15,8 +15,9 @@ Each function or method of analytics.function_metrics gets seven component risks
 - failing tests: a test that ran it failed (test_coverage_edges).
 
 risk_score is their weighted mean over the components that have data (no test run leaves
-coverage and failing tests unknown: they are listed under `unknown` and the other weights
-count in full), so it stays in [0, 1]. Weights and level thresholds are `RiskWeights`, set
+coverage and failing tests unknown, as too little history, no file changed in MIN_COMMITS
+commits, leaves churn and hotspot: they are listed under `unknown` with their reasons and the
+other weights count in full), so it stays in [0, 1]. Weights and level thresholds are `RiskWeights`, set
 per run in the launchpad (the risk_factors step's config).
 """
 
@@ -33,6 +34,8 @@ RISK_TABLE = "analytics.goid_risk_factors"
 READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
          "analytics.diagnostics", "analytics.tags_index", "core.modules")
+# History is evidence once some file changed in this many commits of the window (README: risk).
+MIN_COMMITS = 2
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
               "failing_test")
 
@@ -96,8 +99,14 @@ WITH fm AS (
     FROM placed GROUP BY goid
 ), hot AS (
     -- Only read history is evidence: without Git, commits or full history (a shallow clone)
-    -- churn and hotspot are unknown, not zero (history_status; README: risk).
-    SELECT rel_path, churn, commit_count, score, history_status = 'git' AS known,
+    -- churn and hotspot are unknown, not zero (history_status; README: risk). Nor is a window
+    -- in which no file changed twice (one commit: every file's churn is its size and its
+    -- hotspot score 1): change frequency then tells the files nothing.
+    SELECT rel_path, churn, commit_count, score,
+           CASE WHEN history_status <> 'git' THEN 'history not read (' || history_status || ')'
+                WHEN max(commit_count) OVER () < $min_commits THEN printf(
+                    'too little history: no file changed in more than %d commit',
+                    max(commit_count) OVER ()) END AS history_unknown,
            max(churn) OVER () AS max_churn
     FROM analytics.hotspots WHERE repo = $repo
 ), mods AS (
@@ -121,7 +130,9 @@ WITH fm AS (
            coalesce(h.score, 0.0) AS hotspot_score,
            coalesce(m.owners, '[]')::JSON AS owners, coalesce(tg.tags, '[]')::JSON AS tags,
            coalesce(json_contains(tg.tags, '"tests"'), false) AS is_test,
-           coalesce(h.known, false) AS history_known,
+           h.history_unknown IS NULL AND h.rel_path IS NOT NULL AS history_known,
+           CASE WHEN h.rel_path IS NULL THEN 'no history row'
+                ELSE h.history_unknown END AS history_unknown,
            coalesce(h.max_churn, 0) AS max_churn, c.covered_lines, c.executable_lines
     FROM fm f
     LEFT JOIN analytics.coverage_functions c ON c.repo = f.repo AND c.goid = f.goid
@@ -166,11 +177,14 @@ WITH fm AS (
                    || CASE WHEN style_findings > 0 THEN printf(
                           ' (%d style findings not counted)', style_findings) ELSE '' END},
         {'component': 'churn', 'score': churn_risk, 'weight': $w_churn,
-         'detail': printf('file churn %d lines', file_churn)},
+         'detail': coalesce(history_unknown, printf('file churn %d lines', file_churn))},
         {'component': 'hotspot', 'score': hotspot_risk, 'weight': $w_hotspot,
-         'detail': printf('file hotspot score %.2f (%d commits)', hotspot_score, file_commits)},
+         'detail': coalesce(history_unknown, printf('file hotspot score %.2f (%d commits)',
+                                                    hotspot_score, file_commits))},
         {'component': 'failing_test', 'score': failing_test_risk, 'weight': $w_failing_test,
-         'detail': printf('%d of %d covering tests fail', failing_tests, covering_tests)}
+         'detail': CASE WHEN failing_test_risk IS NULL THEN 'no test run'
+                        ELSE printf('%d of %d covering tests fail', failing_tests,
+                                    covering_tests) END}
     ] AS c
     FROM comp
 ), scored AS (
@@ -205,7 +219,10 @@ SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_
                lambda y: {'component': y.component, 'score': y.score, 'weight': y.weight,
                           'contribution': y.contribution, 'detail': y.detail}),
            'unknown': list_transform(list_filter(c, lambda x: x.score IS NULL),
-                                     lambda x: x.component)}) AS risk_explanation
+                                     lambda x: x.component),
+           'unknown_reasons': map_from_entries(list_transform(
+               list_filter(c, lambda x: x.score IS NULL),
+               lambda x: {'k': x.component, 'v': x.detail}))}) AS risk_explanation
 FROM final
 """
 
@@ -215,5 +232,6 @@ def risk_factors(repo: str, weights: RiskWeights = RiskWeights()) -> Sql:
     per analytics.function_metrics row)."""
     params = {f"w_{c}": float(getattr(weights, c)) for c in COMPONENTS}
     return Sql(RISK_SQL, {"repo": repo, **params, "high": weights.high,
-                          "medium": weights.medium, "style_code": STYLE_CODE})
+                          "medium": weights.medium, "style_code": STYLE_CODE,
+                          "min_commits": MIN_COMMITS})
 

@@ -17,8 +17,8 @@ Each function or method of analytics.function_metrics gets seven component risks
 risk_score is their weighted mean over the components that have data (no test run leaves
 coverage and failing tests unknown, as too little history, no file changed in MIN_COMMITS
 commits, leaves churn and hotspot: they are listed under `unknown` with their reasons and the
-other weights count in full), so it stays in [0, 1]. Weights and level thresholds are `RiskWeights`, set
-per run in the launchpad (the risk_factors step's config).
+other weights count in full), so it stays in [0, 1]. Weights and level thresholds are
+`RiskWeights`, set per run in the launchpad (the risk_factors step's config).
 """
 
 from __future__ import annotations

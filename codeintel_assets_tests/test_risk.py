@@ -129,7 +129,7 @@ def test_explanation_names_the_drivers_largest_first(gw):
     assert drivers[0]["detail"] == "cyclomatic 21, cognitive 40"
     assert sum(contributions) == pytest.approx(row["risk_score"], abs=1e-3)
     assert "failing_test" not in {d["component"] for d in drivers}  # contributes 0
-    assert explanation["unknown"] == []
+    assert explanation["unknown"] == [] and explanation["unknown_reasons"] == {}
 
 
 def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
@@ -142,7 +142,10 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
     parts = dict(complexity=cx(11, 15), typedness=1.0, static_error=0.0, hotspot=0.1,
                  churn=math.log(21) / math.log(301))
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
-    assert json.loads(row["risk_explanation"])["unknown"] == ["coverage", "failing_test"]
+    explanation = json.loads(row["risk_explanation"])
+    assert explanation["unknown"] == ["coverage", "failing_test"]
+    assert explanation["unknown_reasons"] == {"coverage": "untested (no_coverage_data)",
+                                              "failing_test": "no test run"}
 
 
 @pytest.mark.parametrize("status", ["no_git", "git_refused", "submodule"])
@@ -158,6 +161,34 @@ def test_without_history_churn_and_hotspot_are_unknown(gw, status):
                  failing_test=0.0)
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
+    assert json.loads(row["risk_explanation"])["unknown_reasons"] == {
+        "churn": "history not read (no_git)", "hotspot": "history not read (no_git)"}
+
+
+def test_with_one_commit_churn_and_hotspot_are_unknown_not_maximal(gw):
+    """A repository of one commit: every file changed once, its churn its size and its hotspot
+    score 1.00 (as analytics.hotspots has it). That says nothing about change: unknown."""
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": 1, "churn": n, "score": 1.0, "history_status": "git"}
+        for p, n in (("pkg/a.py", 60), ("pkg/b.py", 23))])
+    rows, w = compute(gw), risk.RiskWeights()
+    row = rows[2]
+    assert row["churn_risk"] is None and row["hotspot_risk"] is None
+    parts = dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
+                 failing_test=0.0)
+    assert row["risk_score"] == pytest.approx(expected_score(parts, w))
+    explanation = json.loads(row["risk_explanation"])
+    assert explanation["unknown"] == ["churn", "hotspot"]
+    reason = "too little history: no file changed in more than 1 commit"
+    assert explanation["unknown_reasons"] == {"churn": reason, "hotspot": reason}
+    assert not {"churn", "hotspot"} & {d["component"] for d in explanation["drivers"]}
+    # A second commit to one file makes history evidence again, for every file.
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": c, "churn": n, "score": s, "history_status": "git"}
+        for p, c, n, s in (("pkg/a.py", 2, 70, 1.0), ("pkg/b.py", 1, 23, 0.4))])
+    rows = compute(gw)
+    assert rows[3]["hotspot_risk"] == pytest.approx(0.4)
+    assert json.loads(rows[3]["risk_explanation"])["unknown"] == []
 
 
 def test_weights_are_configurable_and_checked(gw):
@@ -242,7 +273,9 @@ def test_risk_step_in_a_real_run_takes_its_weights_from_run_config(tmp_path):
     assert set(found) == {"shop.calc.branchy", "shop.calc.plain", "test_calc.test_x"}
     assert found["shop.calc.branchy"][0] > found["shop.calc.plain"][0]
     assert found["test_calc.test_x"][3] is True and found["shop.calc.plain"][3] is False
-    assert json.loads(found["shop.calc.plain"][4])["unknown"] == ["coverage", "failing_test"]
+    # make_git_repo makes one commit: too little history for churn and hotspot
+    assert json.loads(found["shop.calc.plain"][4])["unknown"] == [
+        "coverage", "churn", "hotspot", "failing_test"]
 
     only_typing = {c: 0.0 for c in risk.COMPONENTS} | {"typedness": 1.0}
     again = run.materialize("analytics/goid_risk_factors", target=str(repo), db=str(db),
@@ -262,3 +295,34 @@ def test_risk_step_in_a_real_run_takes_its_weights_from_run_config(tmp_path):
     assert "thresholds" in str(failure.event_specific_data.error)
     # The failed run left the table as the previous run wrote it.
     assert all(score == pytest.approx(typedness) for _, score, _, typedness, _, _ in rows(db, query))
+
+
+def test_style_findings_are_not_errors(gw):
+    """ruff's style and modernisation rules (rich's Style.__init__ had 24 UP045 `Optional[X]`
+    findings ranked as static errors) add nothing; its lint rules and the type checkers do."""
+    diag = {"rel_path": "pkg/b.py", "col": 4, "occurrence": 1, "severity": "error"}
+    write(gw, "analytics.diagnostics", [
+        *({**diag, "tool": "ruff", "code": code, "line": n} for n, code in enumerate(
+            ("UP045", "UP006", "E501", "W291", "I001", "D103", "N802", "ANN001", "Q000"), 2)),
+        {**diag, "tool": "ruff", "code": "F821", "line": 15},
+        {**diag, "tool": "ruff", "code": "E711", "line": 16},
+        {**diag, "tool": "pyright", "code": "reportCallIssue", "line": 17},
+        {**diag, "tool": "pyrefly", "code": "bad-argument-type", "line": 17},  # same place
+        {**diag, "tool": "ruff", "code": "UP045", "line": 22}])  # pkg.b.empty: style only
+    rows = compute(gw)
+    assert rows[3]["static_errors"] == 3
+    assert rows[3]["static_error_risk"] == pytest.approx(1 - 0.5 ** 3)
+    detail = {d["component"]: d["detail"]
+              for d in json.loads(rows[3]["risk_explanation"])["drivers"]}
+    assert detail["static_error"] == "1 type errors, 2 lint errors (9 style findings not counted)"
+    assert rows[4]["static_errors"] == 0 and rows[4]["static_error_risk"] == 0.0
+    # A nested def owns its lines: pkg.b.moderate's errors on 16-17 move to it, counted once.
+    metrics = [fm(1, "pkg.a.simple", 1, 0, 1, 3, bucket="typed"),
+               fm(2, "pkg.a.tangled", 21, 40, 5, 60, bucket="partial"),
+               fm(3, "pkg.b.moderate", 11, 15, 1, 20, rel="pkg/b.py"),
+               fm(4, "pkg.b.empty", 1, 0, 22, 23, rel="pkg/b.py"),
+               fm(5, "pkg.b.moderate.<locals>.inner", 1, 0, 16, 18, rel="pkg/b.py")]
+    write(gw, "analytics.function_metrics", [m for m, _ in metrics])
+    write(gw, "analytics.function_types", [t for _, t in metrics])
+    rows = compute(gw)
+    assert (rows[3]["static_errors"], rows[5]["static_errors"]) == (1, 2)

@@ -4,6 +4,7 @@ and the typedness extractor."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -463,3 +464,19 @@ def _recapture() -> None:
 
 if __name__ == "__main__" and "--recapture" in sys.argv:
     _recapture()
+
+
+def test_style_codes_are_whole_style_linters_by_ruffs_own_table(tmp_path):
+    """ruff.STYLE_CODE (the style findings risk does not count) selects exactly the style
+    linters of the installed ruff's rule table, and of pycodestyle all but E4/E7/E9, ruff's
+    default lint rules: a new linter whose prefix collides would show here."""
+    result = ToolRunner().run([executable("ruff"), "rule", "--all", "--output-format", "json"],
+                              cwd=tmp_path, timeout_s=60)
+    rules = [r for r in json.loads(result.stdout) if r["code"]]
+    style = {r["linter"] for r in rules if re.match(ruff.STYLE_CODE, r["code"])}
+    assert style == {"pycodestyle", "pyupgrade", "isort", "pydocstyle", "pep8-naming",
+                     "flake8-commas", "flake8-quotes", "flake8-implicit-str-concat",
+                     "flake8-future-annotations", "flake8-annotations"}
+    missed = {r["code"][:2] for r in rules
+              if r["linter"] in style and not re.match(ruff.STYLE_CODE, r["code"])}
+    assert missed == {"E4", "E7", "E9"}

@@ -1,14 +1,18 @@
-"""Cognitive complexity (G. Ann Campbell, SonarSource, 2017) of one def, as complexipy computes it.
+"""Cognitive complexity (G. Ann Campbell, SonarSource, 2017) of a def's own body.
 
 complexipy (8.3.0, Rust over ruff's ast) is the reference analytics.function_metrics is checked
 against (test_function_metrics.py); this module reproduces its rules on CPython's ast so that the
-number comes from the tree ast_extract already has. Its rules, where they refine the paper:
+number comes from the tree ast_extract already has. The rules, where they refine the paper:
 
 - +1 plus the nesting level for `if`, a ternary, `for`/`while` (their `else` adds nothing), each
   `except` clause and `match`; +1 (no nesting) for `elif` and `else` of an `if`. Bodies of those
   (not of `try`, `with`, `else` of a loop, `finally`) are one level deeper.
-- A def directly in a def's body is one level deeper, and its body counts toward the outer def.
-- A def whose body is exactly [def, return] is a decorator factory: only the inner def counts.
+- A def or class inside a def adds nothing to it: the nested def owns its body and its own
+  row counts it from nesting level 0, so each line of logic is counted once. Here we depart
+  from complexipy and the paper, which add a nested def's body to its parent one level deeper
+  (and, for a decorator factory, a def whose body is [def, return], count only the inner
+  def); test_function_metrics compares with complexipy on the source with nested defs'
+  bodies removed. Lambdas have no row of their own and count where they stand.
 - +1 for a sequence of boolean operators, +1 more where the operator changes; these and
   ternaries/comprehensions are counted only in a statement's own expression (assignment value,
   condition, return/raise value, assert, with item, expression statement), through calls'
@@ -24,19 +28,14 @@ import ast
 
 def cognitive_complexity(node: ast.FunctionDef | ast.AsyncFunctionDef,
                          recursive: bool | None = None) -> int:
-    """Cognitive complexity of `node`, counted from nesting level 0 (complexipy's number for a
-    top-level function or a method of a top-level class). `recursive`: whether its body calls
+    """Cognitive complexity of `node`'s own body, counted from nesting level 0 (complexipy's
+    number for a top-level function or a method of a top-level class once nested defs' bodies
+    are removed). `recursive`: whether its body calls
     its own name (outside nested defs, classes and lambdas), when the caller already knows
     (FunctionMetrics finds it in its walk); else it is searched here."""
     if recursive is None:
         recursive = _recursive(node.body, node.name)
-    return _stmt(node, 0) + recursive
-
-
-def _is_decorator_factory(node: ast.AST) -> bool:
-    body = getattr(node, "body", ())
-    return (len(body) == 2 and isinstance(body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
-            and isinstance(body[1], ast.Return))
+    return _suite(node.body, 0) + recursive
 
 
 def _suite(body: list[ast.stmt], nesting: int) -> int:
@@ -49,17 +48,6 @@ def _suite(body: list[ast.stmt], nesting: int) -> int:
 
 def _stmt(s: ast.stmt, n: int) -> int:
     t = type(s)
-    if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
-        if _is_decorator_factory(s):
-            return _stmt(s.body[0], n)
-        total = 0
-        for c in s.body:
-            tc = type(c)
-            if tc is ast.FunctionDef or tc is ast.AsyncFunctionDef:
-                total += _stmt(c, n + 1)
-            elif tc not in _FLAT:
-                total += _stmt(c, n)
-        return total
     if t is ast.If:
         total = 1 + n + _bool(s.test, n) + _suite(s.body, n + 1)
         while s.orelse:
@@ -81,9 +69,6 @@ def _stmt(s: ast.stmt, n: int) -> int:
         return total + sum(1 + n + _suite(h.body, n + 1) for h in s.handlers)
     if t is ast.Match:
         return 1 + n + sum(_suite(c.body, n + 1) for c in s.cases)
-    if t is ast.ClassDef:
-        return sum(_stmt(c, n) for c in s.body
-                   if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef)))
     if t is ast.With or t is ast.AsyncWith:
         return sum(_bool(i.context_expr, n) for i in s.items) + _suite(s.body, n)
     if t is ast.Assign or t is ast.AugAssign or t is ast.Expr:
@@ -101,9 +86,10 @@ _COMPS = (ast.ListComp, ast.SetComp, ast.GeneratorExp)
 # Expressions _bool looks into; anything else (names, attributes, constants, ...) is 0.
 _COUNTED = frozenset({ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Lambda, *_COMPS,
                       ast.DictComp, ast.Call, ast.Tuple, ast.List, ast.Set, ast.Dict})
-# Statements _stmt gives 0 whatever they hold.
+# Statements _stmt gives 0 whatever they hold (nested defs and classes: module doc).
 _FLAT = frozenset({ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal, ast.Import,
-                   ast.ImportFrom, ast.Delete})
+                   ast.ImportFrom, ast.Delete, ast.FunctionDef, ast.AsyncFunctionDef,
+                   ast.ClassDef})
 
 
 def _bool(e: ast.expr, n: int) -> int:

@@ -6,9 +6,10 @@ Each def's numbers cover its own body: nodes whose pysource scope is the def. A 
 class is one statement of its parent; its body, decorators, defaults, annotations and bases count
 for neither the parent's complexity nor its lines (the nested def has its own row). That is
 radon's rule for cyclomatic complexity (ComplexityVisitor.visit_FunctionDef: closures are
-separate blocks and add nothing to their parent). Cognitive complexity follows complexipy
-instead (extract/cognitive.py): a nested def's body counts toward its parent, as SonarSource's
-paper has it; the nested def's own row counts its body from nesting level 0.
+separate blocks and add nothing to their parent). Cognitive complexity follows the same rule,
+so a function and its nested defs never count one line twice in a ranking: complexipy and
+SonarSource's paper add a nested def's body to its parent instead (extract/cognitive.py says
+where else it follows complexipy); the nested def's own row counts its body from nesting 0.
 
 Units: lines are physical source lines; complexities are counts of decision points.
 """

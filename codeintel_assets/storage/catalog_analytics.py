@@ -27,7 +27,7 @@ return_count INTEGER -- return statements of its own body
 yield_count INTEGER -- yield and yield from expressions of its own body
 raise_count INTEGER -- raise statements of its own body
 cyclomatic_complexity INTEGER -- McCabe's, as radon 6 computes it: 1 + decision points of its own body (nested defs and classes add nothing)
-cognitive_complexity INTEGER -- SonarSource's, as complexipy 8 computes it: nested defs' bodies count toward it (extract/cognitive.py)
+cognitive_complexity INTEGER -- SonarSource's by complexipy 8's rules, of its own body: nested defs and classes add nothing (their rows count them; complexipy and the paper add them to the parent; extract/cognitive.py)
 max_nesting_depth INTEGER -- deepest nesting of if/loop/try/with/match blocks in its own body (0 = flat; an elif chain is one level)
 decorator_count INTEGER -- decorators
 has_docstring BOOLEAN -- its body starts with a string literal

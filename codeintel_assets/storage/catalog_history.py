@@ -94,7 +94,7 @@ tested BOOLEAN -- analytics.coverage_functions
 untested_reason VARCHAR -- analytics.coverage_functions
 covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
 failing_tests INTEGER -- of those, tests whose status is failed or error
-static_errors INTEGER -- distinct positions (line, col) of diagnostics of severity error (pyright, pyrefly, ruff; analytics.diagnostics) from lineno to end_lineno, nested defs' lines included
+static_errors INTEGER -- distinct positions (line, col) of type errors (pyright, pyrefly) and lint errors (ruff outside its style linters, tools/ruff.STYLE_CODE) of severity error (analytics.diagnostics) on its own lines: from lineno to end_lineno, a nested def's lines being the nested def's; style findings are not counted (the explanation names them)
 file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
 file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
 hotspot_score DOUBLE -- its file's analytics.hotspots.score
@@ -105,10 +105,10 @@ complexity_risk DOUBLE -- max(1 - exp(-(cyclomatic - 1) / 15), 1 - exp(-cognitiv
 coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
 typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0
 static_error_risk DOUBLE -- 1 - 0.5^static_errors
-churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); NULL unless hotspots.history_status is git
-hotspot_risk DOUBLE -- hotspot_score; NULL unless hotspots.history_status is git
+churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); NULL unless hotspots.history_status is git and some file changed in 2 or more commits of the window (too little history otherwise)
+hotspot_risk DOUBLE -- hotspot_score; NULL when churn_risk is
 failing_test_risk DOUBLE -- 1 when a covering test failed, else 0; NULL without a test run
 risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: README: risk)
 risk_level VARCHAR -- high (risk_score >= high threshold) | medium (>= medium threshold) | low
-risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]}
+risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]; "unknown_reasons": {component: reason}, e.g. "too little history: no file changed in more than 1 commit" (README: risk)}
 """)

@@ -8,14 +8,17 @@ Each function or method of analytics.function_metrics gets seven component risks
   cognitive 15 (SonarSource's default limit), approaching 1 from there;
 - coverage: the share of its own executable lines no test ran (coverage_functions);
 - typedness: untyped 1, partial 0.5 (function_types);
-- static errors: diagnostics of severity error on its lines (diagnostics), 1 - 0.5^n;
+- static errors: type errors (pyright, pyrefly) and lint errors (ruff, its style linters
+  excepted: tools/ruff.STYLE_CODE) of severity error on its own lines (diagnostics), 1 - 0.5^n;
+  style findings are named in the explanation only;
 - churn and hotspot: its file's history in the window (hotspots);
 - failing tests: a test that ran it failed (test_coverage_edges).
 
 risk_score is their weighted mean over the components that have data (no test run leaves
-coverage and failing tests unknown: they are listed under `unknown` and the other weights
-count in full), so it stays in [0, 1]. Weights and level thresholds are `RiskWeights`, set
-per run in the launchpad (the risk_factors step's config).
+coverage and failing tests unknown, as too little history, no file changed in MIN_COMMITS
+commits, leaves churn and hotspot: they are listed under `unknown` with their reasons and the
+other weights count in full), so it stays in [0, 1]. Weights and level thresholds are
+`RiskWeights`, set per run in the launchpad (the risk_factors step's config).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from dataclasses import dataclass
 
 from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.storage.views_functions import FILE_TAGS
+from codeintel_assets.tools.ruff import STYLE_CODE
 
 RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
 READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
          "analytics.diagnostics", "analytics.tags_index", "core.modules")
+# History is evidence once some file changed in this many commits of the window (README: risk).
+MIN_COMMITS = 2
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
               "failing_test")
 
@@ -71,19 +77,37 @@ WITH fm AS (
     SELECT goid, count(*) AS covering_tests,
            count(*) FILTER (WHERE last_status IN ('failed', 'error')) AS failing_tests
     FROM analytics.test_coverage_edges WHERE repo = $repo GROUP BY goid
-), errors AS (
-    -- A hash join on the file, then the line range: diagnostics per file are few.
-    -- Distinct positions: pyright and pyrefly often report one problem at the same place.
-    SELECT f.goid, count(DISTINCT (d.line, d.col)) AS static_errors
+), placed AS (
+    -- A hash join on the file, then the line range: diagnostics per file are few. A line
+    -- belongs to the innermost def spanning it (the latest start), as its complexity does.
+    SELECT f.goid, d.line, d.col,
+           CASE WHEN d.tool IN ('pyright', 'pyrefly') THEN 'type'
+                WHEN regexp_matches(d.code, $style_code) THEN 'style'
+                ELSE 'lint' END AS category
     FROM fm f JOIN analytics.diagnostics d
       ON d.repo = $repo AND d.rel_path = f.rel_path AND d.severity = 'error'
      AND d.line BETWEEN f.lineno AND f.end_lineno
-    GROUP BY f.goid
+    QUALIFY row_number() OVER (PARTITION BY d.tool, d.rel_path, d.line, d.col, d.code,
+                                            d.occurrence ORDER BY f.lineno DESC) = 1
+), errors AS (
+    -- Distinct positions: pyright and pyrefly often report one problem at the same place.
+    SELECT goid,
+           count(DISTINCT (line, col)) FILTER (WHERE category <> 'style') AS static_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'type') AS type_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'lint') AS lint_errors,
+           count(DISTINCT (line, col)) FILTER (WHERE category = 'style') AS style_findings
+    FROM placed GROUP BY goid
 ), hot AS (
     -- Only read history is evidence: without Git (or refused by it), commits or full history
     -- (a shallow clone), or for a submodule's file, churn and hotspot are unknown, not zero
-    -- (history_status; README: risk).
-    SELECT rel_path, churn, commit_count, score, history_status = 'git' AS known,
+    -- (history_status; README: risk). Nor is a window in which no file changed twice (one
+    -- commit: every file's churn is its size and its hotspot score 1): change frequency then
+    -- tells the files nothing.
+    SELECT rel_path, churn, commit_count, score,
+           CASE WHEN history_status <> 'git' THEN 'history not read (' || history_status || ')'
+                WHEN max(commit_count) OVER () < $min_commits THEN printf(
+                    'too little history: no file changed in more than %d commit',
+                    max(commit_count) OVER ()) END AS history_unknown,
            max(churn) OVER () AS max_churn
     FROM analytics.hotspots WHERE repo = $repo
 ), mods AS (
@@ -101,11 +125,15 @@ WITH fm AS (
            coalesce(t.covering_tests, 0)::INTEGER AS covering_tests,
            coalesce(t.failing_tests, 0)::INTEGER AS failing_tests,
            coalesce(e.static_errors, 0)::INTEGER AS static_errors,
+           coalesce(e.type_errors, 0) AS type_errors, coalesce(e.lint_errors, 0) AS lint_errors,
+           coalesce(e.style_findings, 0) AS style_findings,
            coalesce(h.churn, 0) AS file_churn, coalesce(h.commit_count, 0) AS file_commits,
            coalesce(h.score, 0.0) AS hotspot_score,
            coalesce(m.owners, '[]')::JSON AS owners, coalesce(tg.tags, '[]')::JSON AS tags,
            coalesce(json_contains(tg.tags, '"tests"'), false) AS is_test,
-           coalesce(h.known, false) AS history_known,
+           h.history_unknown IS NULL AND h.rel_path IS NOT NULL AS history_known,
+           CASE WHEN h.rel_path IS NULL THEN 'no history row'
+                ELSE h.history_unknown END AS history_unknown,
            coalesce(h.max_churn, 0) AS max_churn, c.covered_lines, c.executable_lines
     FROM fm f
     LEFT JOIN analytics.coverage_functions c ON c.repo = f.repo AND c.goid = f.goid
@@ -146,13 +174,18 @@ WITH fm AS (
         {'component': 'typedness', 'score': typedness_risk, 'weight': $w_typedness,
          'detail': typedness_bucket},
         {'component': 'static_error', 'score': static_error_risk, 'weight': $w_static_error,
-         'detail': printf('%d static errors', static_errors)},
+         'detail': printf('%d type errors, %d lint errors', type_errors, lint_errors)
+                   || CASE WHEN style_findings > 0 THEN printf(
+                          ' (%d style findings not counted)', style_findings) ELSE '' END},
         {'component': 'churn', 'score': churn_risk, 'weight': $w_churn,
-         'detail': printf('file churn %d lines', file_churn)},
+         'detail': coalesce(history_unknown, printf('file churn %d lines', file_churn))},
         {'component': 'hotspot', 'score': hotspot_risk, 'weight': $w_hotspot,
-         'detail': printf('file hotspot score %.2f (%d commits)', hotspot_score, file_commits)},
+         'detail': coalesce(history_unknown, printf('file hotspot score %.2f (%d commits)',
+                                                    hotspot_score, file_commits))},
         {'component': 'failing_test', 'score': failing_test_risk, 'weight': $w_failing_test,
-         'detail': printf('%d of %d covering tests fail', failing_tests, covering_tests)}
+         'detail': CASE WHEN failing_test_risk IS NULL THEN 'no test run'
+                        ELSE printf('%d of %d covering tests fail', failing_tests,
+                                    covering_tests) END}
     ] AS c
     FROM comp
 ), scored AS (
@@ -187,7 +220,10 @@ SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_
                lambda y: {'component': y.component, 'score': y.score, 'weight': y.weight,
                           'contribution': y.contribution, 'detail': y.detail}),
            'unknown': list_transform(list_filter(c, lambda x: x.score IS NULL),
-                                     lambda x: x.component)}) AS risk_explanation
+                                     lambda x: x.component),
+           'unknown_reasons': map_from_entries(list_transform(
+               list_filter(c, lambda x: x.score IS NULL),
+               lambda x: {'k': x.component, 'v': x.detail}))}) AS risk_explanation
 FROM final
 """
 
@@ -197,5 +233,6 @@ def risk_factors(repo: str, weights: RiskWeights = RiskWeights()) -> Sql:
     per analytics.function_metrics row)."""
     params = {f"w_{c}": float(getattr(weights, c)) for c in COMPONENTS}
     return Sql(RISK_SQL, {"repo": repo, **params, "high": weights.high,
-                          "medium": weights.medium})
+                          "medium": weights.medium, "style_code": STYLE_CODE,
+                          "min_commits": MIN_COMMITS})
 

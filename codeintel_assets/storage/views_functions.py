@@ -50,7 +50,7 @@ tested BOOLEAN -- a test ran one of its lines
 untested_reason VARCHAR -- why not (coverage_functions)
 covering_tests INTEGER -- tests that ran it
 failing_tests INTEGER -- of those, failed or error
-static_errors INTEGER -- error diagnostics on its lines
+static_errors INTEGER -- type and lint errors on its own lines (ruff's style findings excluded; goid_risk_factors)
 file_churn INTEGER -- its file's lines added + deleted in the window
 hotspot_score DOUBLE -- its file's hotspot score
 owners JSON -- its file's CODEOWNERS owners

@@ -162,7 +162,7 @@ def test_without_history_churn_and_hotspot_are_unknown(gw, status):
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
     assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
     assert json.loads(row["risk_explanation"])["unknown_reasons"] == {
-        "churn": "history not read (no_git)", "hotspot": "history not read (no_git)"}
+        "churn": f"history not read ({status})", "hotspot": f"history not read ({status})"}
 
 
 def test_with_one_commit_churn_and_hotspot_are_unknown_not_maximal(gw):

@@ -35,11 +35,9 @@ def slug_from_remote(url: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[-1] if parts else "")
 
 
-# Read-only queries must not take .git/index.lock (`git status` refreshes the index
-# otherwise), or a user's concurrent `git commit` could fail while a sensor polls.
-_NO_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}
-
-
+# Read-only: the ToolRunner's READ_ONLY_ENV keeps git from taking .git/index.lock (`git status`
+# would refresh the index otherwise, and a user's concurrent `git commit` could fail while a
+# sensor polls).
 def repo_info(root: str | Path, runner: ToolRunner | None = None,
               head_only: bool = False) -> RepoInfo:
     """Slug, HEAD sha, branch, dirtiness and commit time of the work tree at `root`.
@@ -54,7 +52,7 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None,
 
     def git(*args: str) -> str | None:
         try:
-            return runner.run(["git", "-C", root, *args], env=_NO_LOCKS).stdout.strip()
+            return runner.run(["git", "-C", root, *args]).stdout.strip()
         except (ToolExecutionError, ToolNotFoundError):
             return None
 

@@ -115,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_file(db: str) -> Path:
-    """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log."""
-    logs = Path(db).parent / "logs"
+    """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log.
+    The folder is made as the gateway makes it (with its .gitignore), before any run."""
+    from codeintel_assets.storage.gateway import warehouse_folder
+
+    logs = warehouse_folder(db) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     return logs / f"materialize-{datetime.datetime.now():%Y%m%d-%H%M%S}.log"
 

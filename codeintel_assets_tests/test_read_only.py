@@ -26,7 +26,14 @@ import pytest
 from codeintel_assets import run
 from codeintel_assets.tools import ruff
 from codeintel_assets.tools.runner import ToolRunner
-from codeintel_assets_tests.conftest import GIT_ENV, git, make_git_repo, rows, write_files
+from codeintel_assets_tests.conftest import (
+    GIT_ENV,
+    checks,
+    git,
+    make_git_repo,
+    rows,
+    write_files,
+)
 
 FIXABLE = "import os\nimport sys\n\n\n\n\ndef f():\n    return 1\n"
 
@@ -115,6 +122,8 @@ def test_a_full_run_writes_nothing_into_the_tree(tmp_path, monkeypatch):
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # the harness must set it
     result = run.materialize("*", target=str(repo), console_log=False)
     assert result.success
+    completed = {k: ok for k, ok in checks(result).items() if k.endswith("_completed")}
+    assert len(completed) == 6 and all(completed.values()), completed  # every tool ran
 
     after = snapshot(repo)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))

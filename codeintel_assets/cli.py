@@ -165,10 +165,13 @@ def _fail(command: str, error: object) -> int:
 
 def _log_file(db: str) -> Path:
     """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log.
-    Raises OSError naming the folder when the database's folder cannot be written."""
-    folder = Path(db).absolute().parent
+    Raises OSError naming the folder when the database's folder cannot be written. The folder
+    is made as the gateway makes it (with its .gitignore), before any run."""
+    from codeintel_assets.storage.gateway import warehouse_folder
+
     try:
-        (folder / "logs").mkdir(parents=True, exist_ok=True)
+        folder = warehouse_folder(Path(db).absolute())
+        (folder / "logs").mkdir(exist_ok=True)
     except OSError as exc:
         raise OSError(f"cannot create {exc.filename}: {exc.strerror}") from None
     if not os.access(folder, os.W_OK | os.X_OK):

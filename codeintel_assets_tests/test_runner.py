@@ -38,6 +38,27 @@ def test_no_process_launch_outside_the_runner():
     assert offenders == []
 
 
+def test_every_process_runs_read_only(tmp_path, monkeypatch):
+    """Python started through the runner writes no bytecode next to what it imports, and git
+    takes no optional lock: a `git status` that finds a stale stat leaves .git/index as it is
+    (it would rewrite it otherwise, as the second half shows). A caller may override."""
+    from codeintel_assets_tests.conftest import make_git_repo
+
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # a shell may set it
+    repo = make_git_repo(tmp_path / "repo", {"mod.py": "X = 1\n"})
+    runner = ToolRunner()
+    runner.run([sys.executable, "-c", "import mod"], cwd=repo)
+    assert not (repo / "__pycache__").exists()
+    later = (repo / "mod.py").stat().st_mtime + 100
+    os.utime(repo / "mod.py", (later, later))
+    index = (repo / ".git" / "index").read_bytes()
+    runner.run(["git", "-C", str(repo), "status", "--porcelain"])
+    assert (repo / ".git" / "index").read_bytes() == index
+    runner.run(["git", "-C", str(repo), "status", "--porcelain"],
+               env={"GIT_OPTIONAL_LOCKS": "1"})
+    assert (repo / ".git" / "index").read_bytes() != index
+
+
 def test_result_and_exit_code_policy(tmp_path):
     runner = ToolRunner()
     ok = runner.run([sys.executable, "-c", "import os,sys; print(os.getcwd()); "

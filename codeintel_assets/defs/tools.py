@@ -145,9 +145,11 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     }, metadata)
     for tool, run in runs.items():
         culprits = [dataclasses.asdict(c) for c in run.culprits]
+        # Files the target's configuration excludes from the tool (ruff counts them).
+        excluded = {} if run.excluded is None else {"excluded_files": run.excluded}
         yield from completion(context, TYPING_CHECKS[tool], run.completed, _status_metadata(
             run.status, run.reason, rows=len(run.rows), fallback=run.fallback or "-",
-            culprits=dg.MetadataValue.json(culprits)))
+            culprits=dg.MetadataValue.json(culprits), **excluded))
 
 
 # ---- coverage_ingest and tests_ingest: one shared test run ---------------------------------

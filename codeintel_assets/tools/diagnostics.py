@@ -188,6 +188,42 @@ def path_args(files: Sequence[str]) -> list[str]:
     return [f"./{f}" if f.startswith("-") else f for f in files]
 
 
+def run_tool(runner: ToolRunner, tool: str, root: str, argv: Sequence[str], timeout_s: float,
+             ok_codes: Sequence[int], env: Mapping[str, str] | None = None,
+             target_failure: Callable[[ToolResult], str | None] = lambda result: None,
+             crash_codes: Container[int] = ()) -> ToolResult:
+    """One run of `argv` (executable first) with cwd=`root`, its exit code judged.
+
+    A missing executable raises ToolNotFoundError naming `tool` with its install hint; a
+    timeout ToolTimeoutError; `target_failure(result)` naming a reason TargetCausedError,
+    whatever the exit code; a signal or an exit code in `crash_codes` ToolCrashError; any
+    other exit code outside `ok_codes` ToolExecutionError.
+    """
+    try:
+        result = runner.run(argv, cwd=root, env=env, timeout_s=timeout_s,
+                            ok_codes=range(-256, 256))
+    except ToolNotFoundError as exc:
+        hint = BY_NAME[tool].install_hint()
+        raise ToolNotFoundError(
+            tool, f"{argv[0]!r} was not found; install it ({hint}) or configure its "
+                  "path") from exc
+    reason, rc = target_failure(result), result.returncode
+    if reason or rc not in ok_codes:
+        output = tail(result.stderr or result.stdout)
+        if reason:
+            raise TargetCausedError(argv, rc, output, reason)
+        if rc < 0 or rc in crash_codes:
+            raise ToolCrashError(argv, rc, output, f"{tool} crashed")
+        raise ToolExecutionError(argv, rc, output, "tool failed")
+    return result
+
+
+def absolute_executable(executable: str) -> str:
+    """A relative path must mean the same to the PATH check and to the child (cwd=root)."""
+    return os.path.abspath(executable) if os.sep in executable and \
+        not os.path.isabs(executable) else executable
+
+
 def run_chunks(
     runner: ToolRunner,
     tool: str,
@@ -207,21 +243,16 @@ def run_chunks(
     Rows come sorted by rel_path, position, code, severity and message, so that the order (and
     with it `number_occurrences`) does not depend on the order a multi-threaded tool reports in.
 
-    `timeout_s` bounds the whole run (all chunks). A missing executable raises ToolNotFoundError
-    naming `tool`; a timeout raises ToolTimeoutError. When `target_failure(result)` names a
-    reason (the target's configuration is invalid for the tool), TargetCausedError with that
-    reason, whatever the exit code. A crash (death by a signal, or an exit code in
-    `crash_codes`) is isolated (tools/isolate.py): the files it crashes on are found by
-    bisection and returned as culprits, every other file's rows are kept. Any other exit code
-    outside `ok_codes`, or output `parse` rejects, raises ToolExecutionError. `env` adds
-    environment variables.
+    `timeout_s` bounds the whole run (all chunks). Each invocation is judged by `run_tool`
+    (missing tool, timeout, the target's configuration refused, crash, other exit codes). A
+    crash is isolated (tools/isolate.py): the files it crashes on are found by bisection and
+    returned as culprits, every other file's rows are kept. Output `parse` rejects raises
+    ToolExecutionError. `env` adds environment variables.
     """
     wanted = normalize_rel_paths(files)
     if not wanted:
         return ToolRows()  # without file arguments the tools would check the whole project
-    if os.sep in executable and not os.path.isabs(executable):
-        # A relative path must mean the same to the PATH check and to the child (cwd=root).
-        executable = os.path.abspath(executable)
+    executable = absolute_executable(executable)
     deadline = time.monotonic() + timeout_s
 
     def run(chunk: list[str]) -> list[dict]:
@@ -229,22 +260,8 @@ def run_chunks(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ToolTimeoutError(argv, None, "", f"timed out: {tool} exceeded {timeout_s}s")
-        try:
-            result = runner.run(argv, cwd=root, env=env, timeout_s=remaining,
-                                ok_codes=range(-256, 256))
-        except ToolNotFoundError as exc:
-            hint = BY_NAME[tool].install_hint()
-            raise ToolNotFoundError(
-                tool, f"{executable!r} was not found; install it ({hint}) or configure its "
-                      "path") from exc
-        reason, rc = target_failure(result), result.returncode
-        if reason or rc not in ok_codes:
-            output = tail(result.stderr or result.stdout)
-            if reason:
-                raise TargetCausedError(argv, rc, output, reason)
-            if rc < 0 or rc in crash_codes:
-                raise ToolCrashError(argv, rc, output, f"{tool} crashed")
-            raise ToolExecutionError(argv, rc, output, "tool failed")
+        result = run_tool(runner, tool, root, argv, remaining, ok_codes, env, target_failure,
+                          crash_codes)
         try:
             return parse(result.stdout, root)
         except ValueError as exc:

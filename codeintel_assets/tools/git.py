@@ -50,11 +50,9 @@ def refusal(stderr: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-# Read-only queries must not take .git/index.lock (`git status` refreshes the index
-# otherwise), or a user's concurrent `git commit` could fail while a sensor polls.
-_NO_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}
-
-
+# Read-only: the ToolRunner's READ_ONLY_ENV keeps git from taking .git/index.lock (`git status`
+# would refresh the index otherwise, and a user's concurrent `git commit` could fail while a
+# sensor polls).
 def repo_info(root: str | Path, runner: ToolRunner | None = None,
               head_only: bool = False) -> RepoInfo:
     """Slug, HEAD sha, branch, dirtiness and commit time of the work tree at `root`.
@@ -69,13 +67,12 @@ def repo_info(root: str | Path, runner: ToolRunner | None = None,
 
     def git(*args: str) -> str | None:
         try:
-            return runner.run(["git", "-C", root, *args], env=_NO_LOCKS).stdout.strip()
+            return runner.run(["git", "-C", root, *args]).stdout.strip()
         except (ToolExecutionError, ToolNotFoundError):
             return None
 
     try:
-        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"],
-                         env=_NO_LOCKS).stdout.strip()
+        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"]).stdout.strip()
     except ToolNotFoundError:
         top = None
     except ToolExecutionError as exc:
@@ -116,8 +113,7 @@ def tree(runner: ToolRunner, root: str, rev: str, suffixes: tuple[str, ...]) -> 
     """The files ending in `suffixes` and the submodules of the commit `rev` (`git ls-tree
     -r -z --full-tree <rev>`: `<mode> <type> <object>\t<path>` per blob or gitlink; -z
     leaves paths unquoted). Raises ToolExecutionError when `rev` names no commit."""
-    text = runner.run(["git", "-C", root, "ls-tree", "-r", "-z", "--full-tree", rev],
-                      env=_NO_LOCKS).stdout
+    text = runner.run(["git", "-C", root, "ls-tree", "-r", "-z", "--full-tree", rev]).stdout
     files, submodules = set(), []
     for entry in text.split("\0"):
         meta, _, path = entry.partition("\t")

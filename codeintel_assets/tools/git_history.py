@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codeintel_assets.tools.git import _NO_LOCKS, repo_info
+from codeintel_assets.tools.git import repo_info
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -45,7 +45,7 @@ def _git(runner: ToolRunner, root: str, *args: str, literal: bool = False,
          ok_codes: Sequence[int] = (0,)) -> str:
     """stdout of `git <args>` at `root` under _CONFIG; `literal`: pathspecs are file names
     (a name starting with ':' or holding '*?[' is no pattern), else patterns (PY_PATHSPEC)."""
-    env = {**_NO_LOCKS, "GIT_LITERAL_PATHSPECS": "1" if literal else "0",
+    env = {"GIT_LITERAL_PATHSPECS": "1" if literal else "0",
            "GIT_GLOB_PATHSPECS": "0", "GIT_NOGLOB_PATHSPECS": "0", "GIT_ICASE_PATHSPECS": "0"}
     return runner.run(["git", *_CONFIG, "-C", root, *args], env=env, ok_codes=ok_codes).stdout
 
@@ -94,8 +94,7 @@ def _shallow(runner: ToolRunner, root: str) -> frozenset[str]:
 
 def _is_top(runner: ToolRunner, root: str) -> bool:
     try:
-        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"],
-                         env=_NO_LOCKS).stdout.strip()
+        top = runner.run(["git", "-C", root, "rev-parse", "--show-toplevel"]).stdout.strip()
     except (ToolExecutionError, ToolNotFoundError):
         return False
     return Path(top).resolve() == Path(root).resolve()
@@ -250,10 +249,12 @@ WORKTREE = "0" * 40
 def worktree_diffs(runner: ToolRunner, root: str, rev: str, paths: Sequence[str]
                    ) -> dict[str, FileDiff]:
     """Work-tree path -> its uncommitted change against the commit `rev` (staged or not),
-    for those of `paths` that git diffs: one `git diff -U0 --no-renames <rev> -- <Python
-    files>` (a staged file new since `rev` has old_path None). git leaves untracked files
-    out: see `tree` for what `rev` holds."""
-    text = _git(runner, root, "diff", "-U0", "--no-renames", *_PATCH, rev, "--",
+    for those of `paths` that differ: one `git diff-index -p -U0 --no-renames <rev> -- <Python
+    files>` (a staged file new since `rev` has old_path None). git leaves untracked files out:
+    see `tree` for what `rev` holds. The plumbing command, since porcelain `git diff` refreshes
+    .git/index (rewrites it when a file's stat changed) even under GIT_OPTIONAL_LOCKS=0; the
+    patch text is the same."""
+    text = _git(runner, root, "diff-index", "-p", "-U0", "--no-renames", *_PATCH, rev, "--",
                 *PY_PATHSPEC)
     wanted = set(paths)
     commits = parse_patch_log(f"commit {WORKTREE}\n" + text)
@@ -376,7 +377,7 @@ def touched_since(runner: ToolRunner, root: str, since: str, rev: str
     `since..rev`, merges against each parent included (an evil merge changes files too);
     None when `since` is not an ancestor of `rev` (history rewritten: rebuild)."""
     if runner.run(["git", "-C", root, "merge-base", "--is-ancestor", since, rev],
-                  env=_NO_LOCKS, ok_codes=(0, 1, 128)).returncode != 0:
+                  ok_codes=(0, 1, 128)).returncode != 0:
         return None
     text = _git(runner, root, "log", "-m", "--name-only", "-z", "-M", "--format=",
                 "--no-color", f"{since}..{rev}", "--", *PY_PATHSPEC)

@@ -44,11 +44,13 @@ class Culprit:
 @dataclass(frozen=True)
 class ToolRows:
     """A tool's rows over many files (analytics.diagnostics rows, see tools/diagnostics.py), the
-    files it crashed on, and how many tool runs it took."""
+    files it crashed on, and how many tool runs it took. `excluded`: how many of the given files
+    the target's configuration of the tool leaves unchecked (no rows), None when not counted."""
 
     rows: list[dict] = field(default_factory=list)
     culprits: list[Culprit] = field(default_factory=list)
     runs: int = 0
+    excluded: int | None = None
 
 
 @dataclass

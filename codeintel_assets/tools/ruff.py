@@ -1,15 +1,23 @@
 """ruff: run `ruff check` on a list of files and parse its JSON report into diagnostic rows.
 
-Invocation: `ruff check --output-format json --no-cache <files...>` with cwd=root.
+Invocation, with cwd=root: `ruff check --show-files --no-cache --no-fix --no-fix-only` once, then
+`ruff check --output-format json --no-cache --no-fix --no-fix-only --force-exclude <files...>`.
 
+- Read-only, whatever the target's configuration says: `--no-fix` overrides its `fix = true`
+  (and with it `unsafe-fixes`), `--no-fix-only` its `fix-only = true` (which `--no-fix` alone
+  does not override: ruff 0.17.6 still rewrites the files), and `--no-cache` keeps ruff from
+  writing `.ruff_cache` (or the configured `cache-dir`). `show-fixes` only changes text output.
 - Configuration: the target's own ruff configuration (ruff.toml, .ruff.toml or `[tool.ruff]` in
-  pyproject.toml, found upward from each file, else ruff's defaults) chooses the rules, so the
-  counts reflect the project's lint standard. Its `exclude`/`extend-exclude` do NOT drop the given
-  files: ruff lints files named on the command line unless `--force-exclude` is passed, and it is
-  not. A configuration this ruff cannot read (exit 2, `Failed to parse <file>` on stderr) raises
-  TargetCausedError naming the file; `isolated=True` (`--isolated`) then ignores every
-  configuration file and lints with ruff's defaults, so the rows can still be produced.
-- `--no-cache` keeps ruff from writing `.ruff_cache` into the target.
+  pyproject.toml, found upward from each file, nested ones included, else ruff's defaults)
+  chooses the rules, so the counts reflect the project's lint standard. The files linted are
+  those a user's `ruff check` at the root would lint: `--show-files` lists them (ruff's walk
+  applies `exclude`/`extend-exclude` of every configuration, `include`, and `.gitignore` under
+  `respect-gitignore`), only the given files among them are passed, and `--force-exclude`
+  applies the excludes to them once more. The other given files get no rows; ToolRows.excluded
+  counts them. A configuration this ruff cannot read (exit 2, `Failed to parse <file>` on
+  stderr) raises TargetCausedError naming the file; `isolated=True` (`--isolated`) then ignores
+  every configuration file and lints with ruff's defaults (and its default excludes), so the
+  rows can still be produced.
 - No `--exit-zero`: the exit code is checked here. 0 (clean) and 1 (violations found) are
   accepted; a signal (ruff 0.17.6 aborts on a stack overflow in a worker thread for a deeply
   nested expression checked with other files) or 101 (a panic) is a crash, isolated to the
@@ -31,12 +39,18 @@ everything else, which includes ruff's default rules (F, E4, E7, E9).
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import time
 
+from codeintel_assets.paths import RootPaths
 from codeintel_assets.tools.diagnostics import (
     CODEPOINT,
+    absolute_executable,
+    normalize_rel_paths,
     parse_report,
     run_chunks,
+    run_tool,
 )
 from codeintel_assets.tools.isolate import ToolRows
 from codeintel_assets.tools.registry import RUFF
@@ -46,6 +60,8 @@ TOOL = RUFF.name
 OK_CODES = (0, 1)
 # A crash: a signal, or 101 (a Rust panic). Isolated by bisection (tools/isolate.py).
 CRASH_CODES = (101,)
+# Whatever the target's configuration says, ruff neither fixes files nor writes its cache.
+_READ_ONLY = ("--no-cache", "--no-fix", "--no-fix-only")
 
 
 _BAD_CONFIG = re.compile(r"Failed to parse (.+)")
@@ -60,17 +76,39 @@ STYLE_CODE = r"^(E[1235]|W|UP|I|D|N|COM|Q|ISC|FA|ANN)[0-9]"
 
 def argv_for(files: list[str], isolated: bool = False) -> list[str]:
     """Arguments after the executable."""
-    return ["check", "--output-format", "json", "--no-cache",
+    return ["check", "--output-format", "json", *_READ_ONLY, "--force-exclude",
             *(["--isolated"] if isolated else []), *files]
 
 
 def run(runner: ToolRunner, root: str, files: list[str], executable: str = TOOL,
         timeout_s: float = 600.0, isolated: bool = False) -> ToolRows:
-    """Diagnostic rows of `ruff check` on `files` (rel_paths under `root`); no rows for no files. A
-    file that crashes the tool is isolated (tools/isolate.py) and returned as a culprit."""
-    return run_chunks(runner, TOOL, root, files, executable, timeout_s,
-                      lambda chunk: argv_for(chunk, isolated), parse, OK_CODES,
-                      target_failure=config_failure, crash_codes=CRASH_CODES)
+    """Diagnostic rows of `ruff check` on those of `files` (rel_paths under `root`) that a
+    user's `ruff check` at `root` lints (`lintable`); no rows, and no run, for no files. A
+    file that crashes the tool is isolated (tools/isolate.py) and returned as a culprit;
+    `excluded` counts the given files the configuration leaves out."""
+    wanted = normalize_rel_paths(files)
+    if not wanted:
+        return ToolRows()
+    started = time.monotonic()
+    linted = lintable(runner, root, executable, timeout_s, isolated)
+    keep = [f for f in wanted if f in linted]
+    found = run_chunks(runner, TOOL, root, keep, executable,
+                       max(0.0, timeout_s - (time.monotonic() - started)),
+                       lambda chunk: argv_for(chunk, isolated), parse, OK_CODES,
+                       target_failure=config_failure, crash_codes=CRASH_CODES)
+    return dataclasses.replace(found, excluded=len(wanted) - len(keep))
+
+
+def lintable(runner: ToolRunner, root: str, executable: str = TOOL, timeout_s: float = 600.0,
+             isolated: bool = False) -> frozenset[str]:
+    """rel_paths of the files `ruff check` run at `root` lints (`--show-files`: ruff's own walk
+    under the target's configuration, or its defaults when `isolated`). Raises as
+    diagnostics.run_tool: TargetCausedError for a configuration ruff cannot read."""
+    argv = [absolute_executable(executable), "check", "--show-files", *_READ_ONLY,
+            *(["--isolated"] if isolated else [])]
+    shown = run_tool(runner, TOOL, root, argv, timeout_s, (0,), target_failure=config_failure)
+    paths = RootPaths(root)
+    return frozenset(filter(None, (paths.rel(line) for line in shown.stdout.splitlines())))
 
 
 def config_failure(result: ToolResult) -> str | None:

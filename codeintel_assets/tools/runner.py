@@ -3,6 +3,12 @@
 Every external program (git today; pyright, pyrefly, ruff, coverage, pytest and scip-python as
 their assets land) runs through `ToolRunner.run`: an argv list (never a shell), a working
 directory, an environment, a timeout, captured output, the exit code and the wall time.
+
+Every program runs with READ_ONLY_ENV (a caller's `env` may override it), because they all run
+in or on the target's tree, which the warehouse must never write: git takes no optional locks
+(`git status`/`git diff` would otherwise refresh .git/index), and Python writes no bytecode
+(pyright, pyrefly and scip-python start the target's interpreter, whose `.pth` imports could
+leave `__pycache__` in a `.venv` inside the tree; the test run imports the target's modules).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+READ_ONLY_ENV = {"GIT_OPTIONAL_LOCKS": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 _INSTALL_HINTS = {
     "git": "install git (apt-get install git)",
@@ -81,8 +89,9 @@ class ToolRunner:
         ok_codes: Sequence[int] = (0,),
         stdin: str | None = None,
     ) -> ToolResult:
-        """Run `argv` (no shell) and return its output; `stdin` is written to its standard
-        input (none when None). Raises ToolNotFoundError, ToolTimeoutError, or
+        """Run `argv` (no shell) and return its output; `env` adds to this process's
+        environment and READ_ONLY_ENV; `stdin` is written to its standard input (none when
+        None). Raises ToolNotFoundError, ToolTimeoutError, or
         ToolExecutionError for an exit code outside `ok_codes`."""
         exe = argv[0]
         if shutil.which(exe) is None:
@@ -93,7 +102,7 @@ class ToolRunner:
         # and pytest may start processes of its own.
         # argv list, never a shell
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=None if env is None else {**os.environ, **env},
+            list(argv), cwd=cwd, env={**os.environ, **READ_ONLY_ENV, **(env or {})},
             stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, errors="replace", start_new_session=True,

@@ -91,7 +91,8 @@ class StaticRun:
     how it went. status: ok | crashed (the tool crashed on the `culprits`, found by bisection;
     every other file's rows are kept) | config_error (the target's configuration was refused) |
     timed_out | disabled; reason: why, with the tool's output tail; fallback: how rows were
-    still produced despite a refused configuration (ruff --isolated), else ''."""
+    still produced despite a refused configuration (ruff --isolated), else ''; excluded: files
+    the target's configuration of the tool leaves unchecked (ruff), None when not counted."""
 
     tool: str
     rows: list[dict] = field(default_factory=list)
@@ -99,6 +100,7 @@ class StaticRun:
     reason: str = ""
     fallback: str = ""
     culprits: list[Culprit] = field(default_factory=list)
+    excluded: int | None = None
 
     @property
     def completed(self) -> bool:
@@ -124,7 +126,7 @@ def _finished(tool: str, found: ToolRows, outcome: _Outcome | None = None) -> St
                            f"{found.culprits[0].reason}")
     outcome = outcome or _Outcome(OK, "")
     return StaticRun(tool, found.rows, outcome.status, outcome.reason, outcome.fallback,
-                     found.culprits)
+                     found.culprits, found.excluded)
 
 
 class ToolDisabledError(RuntimeError):

@@ -12,16 +12,18 @@ anything.
 Command (flags as named by pytest 9.2, pytest-cov 7.1 and pytest-json-report 1.5):
 
     <python> -m pytest -p pytest_cov -p pytest_jsonreport --rootdir=<root> -o addopts=
-        -p no:cacheprovider --cov=<root> --cov-context=test --cov-report=
+        -o log_file= -p no:cacheprovider --cov=<root> --cov-context=test --cov-report=
         --cov-config=<workdir>/coveragerc --json-report --json-report-file=<workdir>/report.json
         --json-report-omit streams log traceback warnings --continue-on-collection-errors -q
         <pytest_args...>
 
 run with cwd=<root> and env COVERAGE_FILE=<workdir>/.coverage, PYTHONDONTWRITEBYTECODE=1
 (no __pycache__ / assertion-rewrite .pyc in the target), PYTEST_ADDOPTS='' and
-COVERAGE_PROCESS_START=''. Together with `-p no:cacheprovider` (no .pytest_cache) and
-`--cov-report=` (no htmlcov/coverage.xml) nothing is written into the target tree by the tools
-(the target's own tests may still write wherever they like).
+COVERAGE_PROCESS_START=''. Together with `-p no:cacheprovider` (no .pytest_cache, wherever
+the target's `cache_dir` points), `-o log_file=` (the target's `log_file` ini setting would make
+pytest write its log into the tree) and `--cov-report=` (no htmlcov/coverage.xml) nothing is
+written into the target tree by the tools (the target's own tests may still write wherever they
+like).
 
 Policies:
 
@@ -119,7 +121,7 @@ def pytest_argv(root: str, python: str, workdir: str, pytest_args: Sequence[str]
             f"--rootdir={root}"]
     if not keep_addopts:
         argv += ["-o", "addopts="]
-    argv += ["-p", "no:cacheprovider",
+    argv += ["-o", "log_file=", "-p", "no:cacheprovider",
              f"--cov={root}", "--cov-context=test", "--cov-report=",
              f"--cov-config={os.path.join(workdir, COVERAGE_RC_NAME)}",
              "--json-report", f"--json-report-file={os.path.join(workdir, REPORT_NAME)}",

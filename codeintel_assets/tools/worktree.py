@@ -18,8 +18,8 @@ Ignored files (.gitignore) are left out: they are build outputs and caches, not 
 repository expects its tests to need. Outside Git (or when git is missing) the tree is walked
 and every file adds its rel_path, size and mtime_ns. Either way the folders of `SKIP_DIRS` and
 the extra `exclude` rel_paths (the warehouse folder when it lies inside the tree: its DuckDB file
-and test-run folders change with every run) are left out. Reads only: GIT_OPTIONAL_LOCKS=0
-keeps `git status` from taking the index lock. No dagster import.
+and test-run folders change with every run) are left out. Reads only: GIT_OPTIONAL_LOCKS=0 (the
+ToolRunner's READ_ONLY_ENV) keeps `git status` from taking the index lock. No dagster import.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError,
 # folder, the target's virtual environments and bytecode caches.
 SKIP_DIRS = frozenset({".git", ".codeintel", ".venv", "venv", "__pycache__", ".pytest_cache",
                        ".mypy_cache", ".ruff_cache", ".tox", ".nox", "node_modules"})
-_NO_LOCKS = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def _git_entries(root: str, runner: ToolRunner, skipped: _Skip) -> list[str] | N
     """Entries of a Git work tree whose top level is `root`, else None."""
     def git(*args: str) -> str | None:
         try:
-            return runner.run(["git", "-C", root, *args], env=_NO_LOCKS).stdout
+            return runner.run(["git", "-C", root, *args]).stdout
         except (ToolExecutionError, ToolNotFoundError):
             return None
 

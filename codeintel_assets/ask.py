@@ -29,9 +29,9 @@ from codeintel_assets.storage.fleet import fleet_home
 from codeintel_assets.storage.fleet_catalog import catalog_stream
 from codeintel_assets.storage.gateway import (
     StorageGateway,
-    default_db_path,
     default_read_timeout_s,
 )
+from codeintel_assets.storage.location import default_db_path
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 TABLE_ROWS = 20  # rows the table shows unless a limit is given

@@ -167,7 +167,7 @@ def _log_file(db: str) -> Path:
     """A new log file per run, next to the database: <db dir>/logs/materialize-<local time>.log.
     Raises OSError naming the folder when the database's folder cannot be written. The folder
     is made as the gateway makes it (with its .gitignore), before any run."""
-    from codeintel_assets.storage.gateway import warehouse_folder
+    from codeintel_assets.storage.location import warehouse_folder
 
     try:
         folder = warehouse_folder(Path(db).absolute())

@@ -112,10 +112,15 @@ class CheckEvaluated:
     check: str
     passed: bool
     severity: str
+    measured: str = ""  # the check's numbers in words (its metadata's `measured`)
+    threshold: str = ""  # when it passes, and why (its metadata's `threshold`)
 
     def line(self) -> str | None:
-        return None if self.passed else \
-            f"check failed ({self.severity}): {self.table} {self.check}"
+        if self.passed:
+            return None
+        detail = f": {self.measured}" if self.measured else ""
+        detail += f" (passes with {self.threshold})" if self.threshold else ""
+        return f"check failed ({self.severity}): {self.table} {self.check}{detail}"
 
 
 @dataclass(frozen=True)

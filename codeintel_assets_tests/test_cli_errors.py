@@ -101,7 +101,7 @@ def test_db_folder_that_cannot_be_made_is_one_line(tmp_path):
     proc = cli("materialize", "--target", repo, "--db", tmp_path / "plain" / "x.duckdb",
                cwd=tmp_path)
     assert one_error_line(proc) == \
-        f"materialize: cannot create {tmp_path / 'plain' / 'logs'}: Not a directory"
+        f"materialize: cannot create {tmp_path / 'plain'}: Not a directory"
     assert tree(tmp_path) == before | {"plain"}
 
 

@@ -77,6 +77,11 @@ def test_pipe_gets_plain_lines_and_the_log_file_gets_dagster_events(sample_repo,
     assert lines.index("tool ruff started") > lines.index("start typing_ingest")
     assert any(re.fullmatch(r"tool ruff finished after \d+\.\ds", ln) for ln in lines), err
     assert re.search(r"^run finished after \d+\.\ds; checks: \d+ passed, \d+ failed$", err, re.M)
+    # A failed check says what it measured and when it would pass (without scip-python no
+    # GOID has a SCIP symbol).
+    assert re.search(r"^check failed \(WARN\): core\.goid_crosswalk goids_have_scip_symbols: "
+                     r"0 of \d+ GOIDs with a SCIP symbol \(0\.0%\) \(passes with at least 98%",
+                     err, re.M), err
 
     # Plain text only, and none of Dagster's own event lines on the terminal.
     assert not ANSI.search(err) and not ANSI.search(proc.stdout)

@@ -123,7 +123,8 @@ def test_a_full_run_writes_nothing_into_the_tree(tmp_path, monkeypatch):
     result = run.materialize("*", target=str(repo), console_log=False)
     assert result.success
     completed = {k: ok for k, ok in checks(result).items() if k.endswith("_completed")}
-    assert len(completed) == 6 and all(completed.values()), completed  # every tool ran
+    # every tool ran: pyright, pyrefly, ruff, scip-python, the test run (two tables), git (three)
+    assert len(completed) == 9 and all(completed.values()), completed
 
     after = snapshot(repo)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
@@ -170,9 +171,11 @@ def test_ruff_lints_what_ruff_check_lints_and_fixes_nothing(tmp_path):
 @pytest.mark.parametrize("name", [".codeintel", "elsewhere"])
 def test_the_warehouse_folder_ignores_itself(tmp_path, name):
     """Only a folder named `.codeintel` gets the `.gitignore`: a database configured elsewhere
-    (a user's own folder) is never given one."""
+    (a user's own folder) is never given one. The folder is made by the first connection."""
     from codeintel_assets.storage.gateway import StorageGateway
 
-    StorageGateway(tmp_path / name / "codeintel.duckdb")
+    gateway = StorageGateway(tmp_path / name / "codeintel.duckdb")
+    assert not (tmp_path / name).exists()  # a reader of no warehouse leaves nothing behind
+    gateway.query("SELECT 1")
     ignore = tmp_path / name / ".gitignore"
     assert ignore.exists() is (name == ".codeintel")

@@ -120,9 +120,11 @@ class StepEvents(logging.Handler):
                 self._rows.setdefault(step, {})[table] = count.value
         elif kind == "ASSET_CHECK_EVALUATION":
             self._checks[data.passed] += 1
+            said = {k: str(v.value) for k, v in data.metadata.items()
+                    if k in ("measured", "threshold")}
             progress.emit(progress.CheckEvaluated(
                 step, ".".join(data.asset_key.path), data.check_name, data.passed,
-                data.severity.value))
+                data.severity.value, said.get("measured", ""), said.get("threshold", "")))
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             seconds = time.perf_counter() - self._started.pop(step, time.perf_counter())
             error = _error_line(data.error) if kind == "STEP_FAILURE" else None

@@ -19,17 +19,16 @@ from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env, targ
 from codeintel_assets.storage import incremental, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import DEFAULT_FULL_REBUILD_SHARE
+from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db
 from codeintel_assets.storage.gateway import (
     MissingTableError,
     StorageGateway,
-    default_db_path,
     default_read_timeout_s,
 )
-from codeintel_assets.storage.fleet import Registry, fleet_home, partition_db
+from codeintel_assets.storage.location import default_db_path
 from codeintel_assets.storage.locking import Reporter, default_label
 from codeintel_assets.tools.environment import PYTHON_ENV
 from codeintel_assets.tools.git import RepoInfo, repo_info
-
 
 
 class UpstreamMissingError(RuntimeError):

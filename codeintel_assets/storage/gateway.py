@@ -48,6 +48,7 @@ from codeintel_assets.storage.ledger import (
     read_ledgers,
     record_ledger,
 )
+from codeintel_assets.storage.location import warehouse_folder
 from codeintel_assets.storage.locking import (
     DatabaseLock,
     LockTimeoutError,
@@ -69,7 +70,6 @@ from codeintel_assets.storage.view_spec import ViewSpec, create_view
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
 _DUCKDB_CONFIG = {"threads": "2"}
-WAREHOUSE_FOLDER = ".codeintel"  # the warehouse's folder inside a target, by default
 PREVIEW_ROWS = 5
 READ_TIMEOUT_ENV = "CODEINTEL_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 60.0
@@ -391,22 +391,3 @@ def _cleanup(action, exc: BaseException, what: str) -> None:
         action()
     except Exception as cleanup_exc:  # noqa: BLE001 - anything, as long as exc survives
         exc.add_note(f"({what} afterwards also failed: {cleanup_exc})")
-
-
-def default_db_path(target_root: str | os.PathLike) -> Path:
-    return Path(target_root) / WAREHOUSE_FOLDER / "codeintel.duckdb"
-
-
-def warehouse_folder(db_path: str | os.PathLike) -> Path:
-    """The folder of the DuckDB file `db_path`, created with its parents. A folder named
-    `.codeintel` (the default, inside the target) is given a `.gitignore` of `*` when it has
-    none, so the warehouse (database, logs, index, test runs) never shows in the target's `git
-    status` nor is committed by `git add -A`; a folder of another name may be the user's own
-    and is never written. Raises OSError when the folder cannot be made."""
-    folder = Path(db_path).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if folder.name == WAREHOUSE_FOLDER:
-        with contextlib.suppress(FileExistsError), \
-                (folder / ".gitignore").open("x", encoding="utf-8") as fh:
-            fh.write("*\n")
-    return folder

@@ -702,8 +702,12 @@ def test_multiprocess_job_writes_safely(sample_repo, tmp_path):
     db = tmp_path / "mp.duckdb"
     cwd = tmp_path / "cwd"
     cwd.mkdir()
+    # The tools that take longest (pyright, scip-python, the test run) are off: the lock is
+    # what is under test, and each step's process start already costs seconds.
+    config = cwd / "run.yaml"
+    config.write_text("resources:\n  tools:\n    config:\n      enabled: [ruff, pyrefly]\n")
     proc = run_cmd([DAGSTER, "job", "execute", "-m", "codeintel_assets.definitions",
-                    "-j", "codeintel_multiprocess_job"], cwd=cwd,
+                    "-j", "codeintel_multiprocess_job", "-c", str(config)], cwd=cwd,
                    env=clean_env(CODEINTEL_TARGET=str(sample_repo), CODEINTEL_DB=str(db)))
     logs = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "RUN_SUCCESS" in logs, describe(proc)
@@ -711,6 +715,8 @@ def test_multiprocess_job_writes_safely(sample_repo, tmp_path):
     assert "STEP_FAILURE" not in logs, describe(proc)
     assert logs.count("Launching subprocess for") >= len(TABLES) // 2, describe(proc)
     with read_db(db) as con:
-        for name in set(TABLES) - HEALTHY_EMPTY:
+        off = {"core.scip_symbols", "core.scip_occurrences", "analytics.coverage_lines",
+               "analytics.test_catalog", "analytics.test_coverage_edges"}
+        for name in set(TABLES) - HEALTHY_EMPTY - off:
             count = con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?", [REPO]).fetchone()[0]
             assert count > 0, name

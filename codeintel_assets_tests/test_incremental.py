@@ -312,7 +312,7 @@ def _apply(root: Path, op: tuple) -> None:
         target.replace(root / arg)
 
 
-@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "6")), deadline=None,
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
 def test_incremental_equals_full_rebuild(rounds):  # the single shape; the fleet's is below
@@ -337,7 +337,7 @@ def test_incremental_equals_full_rebuild(rounds):  # the single shape; the fleet
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "3")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds, who=st.lists(st.sampled_from([0, 1]), min_size=3, max_size=3))
 def test_fleet_two_repositories_interleaved_equal_full_rebuilds(rounds, who):

@@ -62,7 +62,7 @@ def test_every_table_written_and_every_check_passes(materialized):
                     "WHERE rel_path = 'src/widgets/core.py'") == [(7, 3, 4, 9, 5, 0)]
     meta = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
-    assert meta["analytics/test_catalog"]["skipped"].value.startswith("test run disabled")
+    assert meta["analytics/test_catalog"]["skipped"].value.startswith("tests skipped")
 
 
 def test_bad_files_recorded_and_skipped(materialized):

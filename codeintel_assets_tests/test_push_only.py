@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from dagster._core.execution.backfill import BulkActionStatus  # not exported by dagster 1.13
 
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
@@ -141,6 +142,8 @@ def test_repositories_followed_only_by_pushes_get_every_table(tmp_path, shape, r
         daemon.wait()
     print(f"{shape}: every asset current {', '.join(f'{s:.0f}' for s in took)} s after each "
           f"push; {len(runs)} runs, {len(backfills)} backfills")
+    for b in backfills:
+        print(f"  backfill {b.backfill_id} {b.status.value} {sorted(b.asset_selection or [])[:3]}")
     for r in sorted(runs, key=lambda r: r.create_timestamp):
         selection = r.dagster_run.asset_selection or set()
         print(f"  {r.create_timestamp.strftime('%H:%M:%S')} {r.dagster_run.job_name} "
@@ -152,7 +155,7 @@ def test_repositories_followed_only_by_pushes_get_every_table(tmp_path, shape, r
     assert all(("dagster/sensor_name" in r.dagster_run.tags or
                 "dagster/from_automation_condition" in r.dagster_run.tags or
                 "dagster/backfill" in r.dagster_run.tags) for r in runs)
-    assert all(b.status == dg.BulkActionStatus.COMPLETED_SUCCESS for b in backfills), \
+    assert all(b.status == BulkActionStatus.COMPLETED_SUCCESS for b in backfills), \
         [(b.backfill_id, b.status) for b in backfills]
 
     # Each warehouse has every table and view, of the last commit; the suite never ran.

@@ -17,7 +17,6 @@ from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.scan import (
     classify,
     list_files,
-    module_names,
     scan_file,
     walk_tree,
 )
@@ -82,33 +81,6 @@ def test_scan_file_row(tmp_path):
     assert row["size_bytes"] == 6 and row["language"] == "python"
     assert row["parse_status"] == "ok" and len(row["content_hash"]) == 32
     assert row["mtime_ns"] == path.stat().st_mtime_ns
-
-
-def test_module_names():
-    paths = [
-        "src/pkg/__init__.py", "src/pkg/a.py", "src/nspkg/mod.py",
-        "django/__init__.py", "django/db/__init__.py", "django/db/models.py",
-        "tests/test_x.py", "tests/admin/__init__.py", "tests/admin/tests.py",
-        "setup.py", "libs/lib/src/deep/x.py", "stubs/s.pyi",
-        "pkg2/__init__.py", "pkg2/src/__init__.py", "pkg2/src/y.py",
-    ]
-    assert module_names(paths) == {
-        "src/pkg/__init__.py": ("pkg", "src"),
-        "src/pkg/a.py": ("pkg.a", "src"),
-        "src/nspkg/mod.py": ("nspkg.mod", "src"),
-        "django/__init__.py": ("django", ""),
-        "django/db/__init__.py": ("django.db", ""),
-        "django/db/models.py": ("django.db.models", ""),
-        "tests/test_x.py": ("test_x", "tests"),
-        "tests/admin/__init__.py": ("admin", "tests"),
-        "tests/admin/tests.py": ("admin.tests", "tests"),
-        "setup.py": ("setup", ""),
-        "libs/lib/src/deep/x.py": ("deep.x", "libs/lib/src"),
-        "stubs/s.pyi": ("s", "stubs"),
-        "pkg2/__init__.py": ("pkg2", ""),
-        "pkg2/src/__init__.py": ("pkg2.src", ""),  # a package named src is just a package
-        "pkg2/src/y.py": ("pkg2.src.y", ""),
-    }
 
 
 def test_tag_rules_default_and_from_yaml(tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import posixpath
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -248,38 +247,6 @@ def split_unchanged(root: str | os.PathLike, paths: Sequence[str],
 
 def scanner(max_file_bytes: int):
     return partial(scan_file, max_file_bytes=max_file_bytes)
-
-
-def module_names(python_paths: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """rel_path -> (module, source_root) for Python files.
-
-    Under a directory named `src` that is not itself a package, the module is the path
-    relative to the innermost such `src` (so `src/pkg/a.py` -> `pkg.a`, namespace packages
-    included). Elsewhere the source root is
-    the parent of the outermost directory of the file's chain of `__init__.py` packages
-    (`django/db/models/base.py` -> `django.db.models.base`; a loose `tests/test_x.py` ->
-    `test_x`), which is how the file is imported when its root is on sys.path.
-    """
-    init_dirs = {posixpath.dirname(p) for p in python_paths
-                 if posixpath.basename(p) in ("__init__.py", "__init__.pyi")}
-    out = {}
-    for path in python_paths:
-        directory = posixpath.dirname(path)
-        parts = directory.split("/") if directory else []
-        src_roots = ["/".join(parts[: i + 1]) for i, p in enumerate(parts) if p == "src"]
-        src_roots = [r for r in src_roots if r not in init_dirs]  # a package named src is not
-        if src_roots:
-            root = src_roots[-1]
-        else:
-            root = directory
-            while root and root in init_dirs:
-                root = posixpath.dirname(root)
-        rel = path[len(root) + 1:] if root else path
-        dotted = rel.rsplit(".", 1)[0].split("/")
-        if dotted[-1] == "__init__" and len(dotted) > 1:
-            dotted = dotted[:-1]
-        out[path] = (".".join(dotted), root)
-    return out
 
 
 def absolute(root: str | Path, rel_path: str) -> str:

@@ -3,6 +3,8 @@
 import sys
 
 from codeintel_assets.extract.naming import ModuleName, module_names
+from codeintel_assets.extract.scan import list_tree
+from codeintel_assets_tests.conftest import make_git_repo, write_files
 
 
 def names(paths):
@@ -81,3 +83,69 @@ def test_colliding_names_all_keep_a_row():
     assert got["pkg.py"][2] == got["pkg/__init__.pyi"][2] == "disambiguated"
     assert got["mod.py"][0] == "mod" and got["mod.pyi"][0] == "mod@mod.pyi"
     assert module_names(["a.py"]) == {"a.py": ModuleName("a", "", "import")}
+
+
+# ---- the scan: the checkout's ignore rules, every file named ---------------------------------
+
+V = "pkg/_vendor/"
+LAYOUT = {
+    ".gitignore": "/build/\n/dist/\n*.egg-info/\n",
+    "pyproject.toml": "[project]\nname = 'pkg'\n",
+    "setup.py": "", "tests/data/setup.py": "",
+    "conftest.py": "", "tests/conftest.py": "", "testing/conftest.py": "",
+    "pkg/__init__.py": "", "pkg/build/__init__.py": "", "pkg/build/backend.py": "",
+    V + "jaraco/functools/__init__.py": "", V + "jaraco/text/__init__.py": "",
+    V + "jaraco/text/show-newlines.py": "",
+    "gone.py": "",
+}
+
+
+def test_repo_scan_follows_the_checkouts_ignore_rules_and_names_every_file(tmp_path):
+    from codeintel_assets.run import materialize
+    from codeintel_assets.storage.gateway import StorageGateway
+
+    repo = make_git_repo(tmp_path / "repo", LAYOUT)
+    (repo / "gone.py").unlink()  # tracked, deleted from the work tree
+    write_files(repo, {"build/lib/pkg/__init__.py": "", "dist/x.py": "",   # ignored output
+                       "new.py": "",                                       # untracked, kept
+                       ".venv/pyvenv.cfg": "home = /usr\n", ".venv/lib/site.py": "",
+                       ".codeintel/x.py": ""})
+    db = tmp_path / "ci.duckdb"
+    result = materialize("core/file_state,core/modules", target=str(repo), db=str(db))
+    assert result.success
+    got = {r["rel_path"]: (r["module"], r["name_status"]) for r in StorageGateway(db).query(
+        "SELECT rel_path, module, name_status FROM core.modules").to_pylist()}
+    assert got == {
+        "setup.py": ("setup", "import"),
+        "tests/data/setup.py": ("setup@tests/data/setup.py", "disambiguated"),
+        "conftest.py": ("conftest", "import"),
+        "testing/conftest.py": ("conftest@testing/conftest.py", "disambiguated"),
+        "tests/conftest.py": ("conftest@tests/conftest.py", "disambiguated"),
+        "pkg/__init__.py": ("pkg", "import"),
+        "pkg/build/__init__.py": ("pkg.build", "import"),
+        "pkg/build/backend.py": ("pkg.build.backend", "import"),
+        V + "jaraco/functools/__init__.py": ("jaraco.functools", "import"),
+        V + "jaraco/text/__init__.py": ("jaraco.text", "import"),
+        V + "jaraco/text/show-newlines.py": ("jaraco.text.show-newlines", "invalid"),
+        "new.py": ("new", "import"),
+    }
+    (event,) = [e for e in result.get_asset_materialization_events()
+                if e.asset_key.path == ["core", "modules"]]
+    metadata = event.materialization.metadata
+    assert metadata["file_list"].value == "git ls-files"
+    assert metadata["left_out"].value == {"ignored": 2, "deleted": 1, "excluded": 1,
+                                          "virtualenv": 2}
+    paths = {k: [p["rel_path"] for p in v] for k, v in metadata["left_out_paths"].value.items()}
+    assert paths == {"ignored": ["build/", "dist/"], "deleted": ["gone.py"],
+                     "excluded": [".codeintel/x.py"],
+                     "virtualenv": [".venv/lib/site.py", ".venv/pyvenv.cfg"]}
+
+
+def test_without_git_only_top_level_build_and_dist_are_left_out(tmp_path):
+    write_files(tmp_path, {k: v for k, v in LAYOUT.items() if k != "gone.py"})
+    write_files(tmp_path, {"build/lib/pkg/__init__.py": "", "dist/x.py": ""})
+    listing = list_tree(tmp_path, None)
+    assert "pkg/build/backend.py" in listing.paths and not any(
+        p.startswith(("build/", "dist/")) for p in listing.paths)
+    assert [(s.rel_path, s.kind) for s in listing.skipped] == [("build/", "excluded"),
+                                                              ("dist/", "excluded")]

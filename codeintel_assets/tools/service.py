@@ -41,7 +41,7 @@ from codeintel_assets.tools import (
     worktree,
 )
 from codeintel_assets.tools.environment import TargetPython
-from codeintel_assets.tools.git import RepoInfo, repo_info
+from codeintel_assets.tools.git import RepoInfo, WorkTreeFiles, repo_info, work_tree_files
 from codeintel_assets.tools.isolate import Culprit, ToolRows
 from codeintel_assets.tools.registry import (
     PYREFLY,
@@ -285,6 +285,11 @@ class ToolService(dg.ConfigurableResource):
 
     def git_info(self, root: str) -> RepoInfo:
         return repo_info(root, self.runner())
+
+    def git_files(self, root: str) -> WorkTreeFiles | None:
+        """Tracked plus untracked-not-ignored files, and the ignored ones (tools/git.py
+        work_tree_files); None when `root` is not the top of a Git checkout."""
+        return work_tree_files(root, self.runner())
 
     def git_head(self, root: str) -> git_history.Head | None:
         """HEAD's sha and committer time; None when `root` is not the top of a Git checkout

@@ -44,9 +44,9 @@ from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.scan import (
     SkippedPath,
     absolute,
+    list_tree,
     scanner,
     split_unchanged,
-    list_tree,
 )
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
 from codeintel_assets.storage import derived, queries

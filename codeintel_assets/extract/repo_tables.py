@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from codeintel_assets.extract.pysource import module_is_package
 from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.pysource import module_is_package
 from codeintel_assets.extract.tags import TagRule, owners_of
 from codeintel_assets.storage.catalog import table
 

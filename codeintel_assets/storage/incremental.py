@@ -26,8 +26,8 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.scan import absolute, changed_since_scan
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table

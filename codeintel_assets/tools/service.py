@@ -41,7 +41,12 @@ from codeintel_assets.tools import (
     worktree,
 )
 from codeintel_assets.tools.environment import TargetPython
-from codeintel_assets.tools.git import RepoInfo, WorkTreeFiles, repo_info, work_tree_files
+from codeintel_assets.tools.git import (
+    RepoInfo,
+    WorkTreeFiles,
+    repo_info,
+    work_tree_files,
+)
 from codeintel_assets.tools.isolate import Culprit, ToolRows
 from codeintel_assets.tools.registry import (
     PYREFLY,

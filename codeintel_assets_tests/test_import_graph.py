@@ -159,3 +159,24 @@ def test_internal_edges_agree_with_grimp(tmp_path, package):
                              "WHERE NOT is_external")
         assert tc > 0 and fn > 0, (tc, fn)  # grimp has them too: they agree above
     print(f"{package}: {len(ours & theirs)} edges agree; ours {len(ours)}, grimp {len(theirs)}")
+
+
+def test_vendored_namespace_named_like_the_stdlib_is_no_stdlib_edge(tmp_path):
+    # setuptools' shape: _vendor on sys.path, jaraco a PEP 420 namespace without __init__.py.
+    repo = make_git_repo(tmp_path / "widgets", {
+        "tool/__init__.py": "", "tool/_vendor/jaraco/functools/__init__.py": "",
+        "tool/_vendor/jaraco/text/__init__.py": "from jaraco.functools import x\n",
+        "tool/_vendor/jaraco/text/show-newlines.py": "import jaraco.text\n",
+        "tool/core.py": "import functools\nimport jaraco.functools\n",
+        "conftest.py": "", "tests/conftest.py": "import conftest\n"})
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    assert rows(db, "SELECT src_module, dst_module, is_external FROM graph.import_graph_edges "
+                    "ORDER BY ALL") == [
+        ("conftest@tests/conftest.py", "conftest", False),
+        ("jaraco.text", "jaraco.functools", False),
+        ("jaraco.text.show-newlines", "jaraco.text", False),
+        ("tool.core", "functools", True),  # the standard library's, not the vendored one
+        ("tool.core", "jaraco.functools", False),
+    ]

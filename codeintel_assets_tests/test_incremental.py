@@ -286,8 +286,10 @@ PY_CONTENTS = [
 ]
 CONFIG_CONTENTS = ["[database]\nhost = 'db'\ntimeout = 3\n", "database:\n  host: other\n",
                    '{"timeout": 1, "database": {"host": "x"}}', "not: [valid\n"]
+# tools/json.py makes tools a namespace package, and the two conftest.py share a name: edits
+# that rename other files (extract/naming.py).
 PY_PATHS = ["pkg/__init__.py", "pkg/a.py", "pkg/sub/b.py", "src/c.py", "src/__init__.py",
-            "tools/d.py"]
+            "tools/d.py", "tools/json.py", "conftest.py", "tests/conftest.py"]
 CONFIG_PATHS = ["app.toml", "conf/settings.yaml", "data.json"]
 
 write_op = st.one_of(
@@ -310,6 +312,27 @@ def _apply(root: Path, op: tuple) -> None:
     elif target.exists() and kind == "rename" and path.endswith(".py"):
         (root / arg).parent.mkdir(parents=True, exist_ok=True)
         target.replace(root / arg)
+
+
+def test_a_new_file_that_renames_others_equals_full_rebuild(tmp_path):
+    """Module names depend on the whole tree (extract/naming.py): a root conftest.py takes
+    `conftest` from tests/conftest.py, and tools/json.py makes `tools` a namespace package
+    (tools/d.py: d -> tools.d). The incremental run re-extracts the renamed files."""
+    repo = make_git_repo(tmp_path / "r", {**BASE, "tools/d.py": "def d():\n    return 1\n",
+                                          "tests/conftest.py": "def fixture():\n    pass\n"})
+    incremental = tmp_path / "incremental.duckdb"
+    _materialize(repo, incremental)
+    write_files(repo, {"conftest.py": "", "tools/json.py": ""})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "rename by addition")
+    _materialize(repo, incremental)
+    _materialize(repo, tmp_path / "full.duckdb")
+    assert table_differences(incremental, tmp_path / "full.duckdb", INGEST_TABLES) == {}
+    got = StorageGateway(incremental).query(
+        "SELECT rel_path, qualname FROM core.goids WHERE kind = 'module' ORDER BY 1").to_pylist()
+    assert {r["rel_path"]: r["qualname"] for r in got}["tools/d.py"] == "tools.d"
+    assert {r["rel_path"]: r["qualname"] for r in got}["tests/conftest.py"] == \
+        "conftest@tests/conftest.py"
 
 
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,

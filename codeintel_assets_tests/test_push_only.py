@@ -21,7 +21,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster._core.execution.backfill import BulkActionStatus  # not exported by dagster 1.13
+from dagster._core.execution.backfill import (
+    BulkActionStatus,  # not exported by dagster 1.13
+)
 
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 

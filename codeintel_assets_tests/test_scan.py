@@ -17,7 +17,6 @@ from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.scan import (
     classify,
     list_files,
-    module_names,
     scan_file,
     walk_tree,
 )
@@ -84,33 +83,6 @@ def test_scan_file_row(tmp_path):
     assert row["mtime_ns"] == path.stat().st_mtime_ns
 
 
-def test_module_names():
-    paths = [
-        "src/pkg/__init__.py", "src/pkg/a.py", "src/nspkg/mod.py",
-        "django/__init__.py", "django/db/__init__.py", "django/db/models.py",
-        "tests/test_x.py", "tests/admin/__init__.py", "tests/admin/tests.py",
-        "setup.py", "libs/lib/src/deep/x.py", "stubs/s.pyi",
-        "pkg2/__init__.py", "pkg2/src/__init__.py", "pkg2/src/y.py",
-    ]
-    assert module_names(paths) == {
-        "src/pkg/__init__.py": ("pkg", "src"),
-        "src/pkg/a.py": ("pkg.a", "src"),
-        "src/nspkg/mod.py": ("nspkg.mod", "src"),
-        "django/__init__.py": ("django", ""),
-        "django/db/__init__.py": ("django.db", ""),
-        "django/db/models.py": ("django.db.models", ""),
-        "tests/test_x.py": ("test_x", "tests"),
-        "tests/admin/__init__.py": ("admin", "tests"),
-        "tests/admin/tests.py": ("admin.tests", "tests"),
-        "setup.py": ("setup", ""),
-        "libs/lib/src/deep/x.py": ("deep.x", "libs/lib/src"),
-        "stubs/s.pyi": ("s", "stubs"),
-        "pkg2/__init__.py": ("pkg2", ""),
-        "pkg2/src/__init__.py": ("pkg2.src", ""),  # a package named src is just a package
-        "pkg2/src/y.py": ("pkg2.src.y", ""),
-    }
-
-
 def test_tag_rules_default_and_from_yaml(tmp_path):
     assert load_tag_rules(tmp_path) == DEFAULT_TAGS
     (tmp_path / "tags_index.yaml").write_text(
@@ -144,9 +116,15 @@ def test_repo_tables_modules_priority():
     info = RepoInfo("/r", "acme/w", "c" * 40, "main", False, None)
     mods = repo_tables.modules(info, ["pkg/__init__.py", "pkg/a.py", "pkg/a.pyi", "pkg/b.pyi",
                                       "pkg/c.py", "pkg/c/__init__.py"], {"pkg/a.py": ["x"]}, [])
-    got = {r["module"]: (r["rel_path"], r["is_package"], r["tags"]) for r in mods.to_pylist()}
-    assert got == {"pkg": ("pkg/__init__.py", True, "[]"), "pkg.a": ("pkg/a.py", False, '["x"]'),
-                   "pkg.b": ("pkg/b.pyi", False, "[]"), "pkg.c": ("pkg/c/__init__.py", True, "[]")}
+    got = {r["module"]: (r["rel_path"], r["is_package"], r["tags"], r["name_status"])
+           for r in mods.to_pylist()}
+    # Every file keeps a row; the one Python imports keeps the plain name.
+    assert got == {"pkg": ("pkg/__init__.py", True, "[]", "import"),
+                   "pkg.a": ("pkg/a.py", False, '["x"]', "import"),
+                   "pkg.a@pkg/a.pyi": ("pkg/a.pyi", False, "[]", "disambiguated"),
+                   "pkg.b": ("pkg/b.pyi", False, "[]", "import"),
+                   "pkg.c": ("pkg/c/__init__.py", True, "[]", "import"),
+                   "pkg.c@pkg/c.py": ("pkg/c.py", False, "[]", "disambiguated")}
 
 
 # ---- what the walk skips: symlinks, unreadable directories, special files --------------------
@@ -163,12 +141,13 @@ def test_walk_tree_lists_the_symlinks_and_special_files_it_skips(tmp_path):
     (tmp_path / "gone.py").symlink_to(tmp_path / "nowhere.py")       # a broken one
     (tmp_path / "loop.py").symlink_to("loop.py")                     # a loop onto itself
     (tmp_path / "cycle").symlink_to(tmp_path)                        # a directory cycle
-    (tmp_path / ".venv").symlink_to(tmp_path / "real")               # excluded: not reported
+    (tmp_path / ".venv").symlink_to(tmp_path / "real")               # excluded, by pattern
     (tmp_path / "NOTES.md").symlink_to(tmp_path / "README.md")       # not a scanned name
     os.mkfifo(tmp_path / "pipe.py")                                  # would block a reader
     listing = walk_tree(tmp_path)
     assert listing.paths == ["real/a.py"] == list_files(tmp_path)
     assert _skipped(listing) == [
+        (".venv/", "excluded", "matches an exclude pattern"),
         ("b.py", "symlink", "symlink (not followed)"),
         ("cycle/", "symlink", "symlink to a directory (not followed)"),
         ("gone.py", "symlink", "broken symlink (not followed)"),
@@ -243,19 +222,19 @@ def test_repo_scan_counts_and_lists_what_it_skipped(tmp_path):
     repo = make_git_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/a.py": "x = 1\n"})
     (repo / "pkg" / "alias.py").symlink_to(repo / "pkg" / "a.py")
     (repo / "vendored").symlink_to(repo / "pkg")
-    os.mkfifo(repo / "pkg" / "pipe.py")
+    os.mkfifo(repo / "pkg" / "pipe.py")  # Git lists no FIFO: never scanned, nothing to report
     db = tmp_path / "ci.duckdb"
     result = materialize("core/file_state,core/repo_map", target=str(repo), db=str(db))
     assert result.success
     row = StorageGateway(db).query("SELECT file_count, symlinks_skipped, unreadable_paths "
                                    "FROM core.repo_map").to_pylist()
-    assert row == [{"file_count": 2, "symlinks_skipped": 2, "unreadable_paths": 1}]
+    assert row == [{"file_count": 2, "symlinks_skipped": 2, "unreadable_paths": 0}]
     (event,) = [e for e in result.get_asset_materialization_events()
                 if e.asset_key.path == ["core", "repo_map"]]
     metadata = event.materialization.metadata
-    assert metadata["symlinks_skipped"].value == 2 and metadata["unreadable_paths"].value == 1
+    assert metadata["symlinks_skipped"].value == 2 and metadata["unreadable_paths"].value == 0
     assert metadata["skipped_paths"].value == [
         {"rel_path": "pkg/alias.py", "reason": "symlink (not followed)"},
-        {"rel_path": "pkg/pipe.py", "reason": "not a regular file (FIFO)"},
         {"rel_path": "vendored/", "reason": "symlink to a directory (not followed)"},
     ]
+    assert metadata["file_list"].value == "git ls-files"

@@ -13,7 +13,8 @@ import pytest
 from codeintel_assets.extract.goids import AST_COLUMNS, goid, goids_from_ast_nodes
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.python_ast import extract_ast
-from codeintel_assets.extract.scan import list_files, module_names
+from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.scan import list_files
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.tools import coverage_data, pytest_report, testrun
 from codeintel_assets.tools.runner import ToolRunner
@@ -103,7 +104,7 @@ T = "tests/test_calc.py::"
 
 def _module_of(root: Path) -> dict[str, str]:
     paths = [p for p in list_files(root) if p.endswith(".py")]
-    return {rel: module for rel, (module, _) in module_names(paths).items()}
+    return {rel: name.module for rel, name in module_names(paths).items()}
 
 
 def _test_rows(report: str, root: Path, module_of: dict[str, str] | None = None) -> list[dict]:

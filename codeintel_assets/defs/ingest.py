@@ -45,9 +45,9 @@ from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.scan import (
     SkippedPath,
     absolute,
+    list_tree,
     scanner,
     split_unchanged,
-    walk_tree,
 )
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
 from codeintel_assets.storage import derived, queries
@@ -55,6 +55,7 @@ from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
 from codeintel_assets.storage.gateway import FileDelta, ledger_digest
 from codeintel_assets.storage.incremental import ledger_version
+from codeintel_assets.tools.service import ToolService
 
 # ---- repo_scan -----------------------------------------------------------------------------
 
@@ -65,21 +66,26 @@ GIT_REFUSED = "git refused the repository, e.g. dubious ownership: README, funct
 GIT_CHECK = completion_spec("core.repo_map", "git", GIT_REFUSED)
 
 
-@step("repo_scan", REPO_SCAN_TABLES, "the work tree (os.walk, os.stat, blake2b, ast.parse), "
-      "git, tags_index.yaml and CODEOWNERS", check_specs=[GIT_CHECK])
-def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
+@step("repo_scan", REPO_SCAN_TABLES, "the work tree (git ls-files through ToolService, else "
+      "os.walk; os.stat, blake2b, ast.parse), git, tags_index.yaml and CODEOWNERS",
+      check_specs=[GIT_CHECK])
+def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
+              tools: ToolService):
     """Scan the work tree: file state, modules, the repository row and path tags.
 
     Files whose size and mtime equal the previous scan's are not read again; the change set
     (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata,
-    and so do the symlinks and unreadable paths the scan skipped (`skipped_paths`).
+    and so do the symlinks and unreadable paths the scan skipped (`skipped_paths`) and
+    everything it left out, per kind (`left_out`, `left_out_paths`: ignored, excluded, ...).
     """
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     info = target.info()
     root = target.abs_root
-    listing = walk_tree(root, target.includes, target.excludes)
+    git = tools.git_files(root)
+    listing = list_tree(root, git, target.includes, target.excludes)
     paths = listing.paths
-    context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'})")
+    context.log.info(f"repo_scan: {len(paths)} files under {root} (commit {info.commit or '-'}"
+                     f", listed by {'git ls-files' if git else 'a walk without Git'})")
     if info.git_error:
         context.log.warning(f"repo_scan: git refused the repository, scanned without a "
                             f"commit: {info.git_error}")
@@ -98,8 +104,9 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     result = extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
                       ["core.file_state"])
     # A file the walk listed but the scan could not read is skipped as unreadable too.
-    skipped = sorted([*listing.skipped, *(SkippedPath(e.rel_path, "unreadable", e.error)
-                                          for e in result.errors)], key=lambda s: s.rel_path)
+    left_out = sorted([*listing.skipped, *(SkippedPath(e.rel_path, "unreadable", e.error)
+                                           for e in result.errors)], key=lambda s: s.rel_path)
+    skipped = [s for s in left_out if s.kind in ("symlink", "unreadable")]
     unreadable = sum(1 for s in skipped if s.kind == "unreadable")
     if skipped:
         context.log.warning(f"repo_scan: skipped {listing.count('symlink')} symlinks and "
@@ -135,7 +142,10 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                 "parse_status": dict(statuses), "tags_error": tag_error,
                 "symlinks_skipped": listing.count("symlink"), "unreadable_paths": unreadable,
                 "skipped_paths": dg.MetadataValue.json(
-                    [{"rel_path": s.rel_path, "reason": s.reason} for s in skipped[:100]])}
+                    [{"rel_path": s.rel_path, "reason": s.reason} for s in skipped[:100]]),
+                "file_list": "git ls-files" if git else "walk (no Git)",
+                "left_out": dict(Counter(s.kind for s in left_out)),
+                "left_out_paths": dg.MetadataValue.json(_first_per_kind(left_out, 20))}
     # file_state is small: always written whole, with a ledger so a scanner version or
     # max_file_bytes change forces every file to be read again.
     state_delta = FileDelta(file_state, (), hashes, version, info.commit, True,
@@ -145,6 +155,15 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                         metadata)
     yield from completion(context, GIT_CHECK, not info.git_error,
                           {"commit": info.commit or "-", "git_error": info.git_error or "-"})
+
+
+def _first_per_kind(left_out: list[SkippedPath], n: int) -> dict[str, list[dict]]:
+    """kind -> the first `n` paths of that kind with their reasons (repo_scan's metadata)."""
+    out: dict[str, list[dict]] = {}
+    for s in left_out:
+        if len(out.setdefault(s.kind, [])) < n:
+            out[s.kind].append({"rel_path": s.rel_path, "reason": s.reason})
+    return out
 
 
 def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:

@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.scan import DEFAULT_EXCLUDES, DEFAULT_INCLUDES
+from codeintel_assets.extract.scan import DEFAULT_INCLUDES
 from codeintel_assets.launch import DB_ENV, PARTITION_TAG, TARGET_ENV, env, target_root
 from codeintel_assets.storage import incremental, queries
 from codeintel_assets.storage.catalog import table
@@ -58,8 +58,9 @@ class TargetRepo(dg.ConfigurableResource):
         description="gitignore-style patterns of files to scan (Python sources and config files).",
     )
     excludes: list[str] = Field(
-        default=list(DEFAULT_EXCLUDES),
-        description="gitignore-style patterns of files and folders to skip.",
+        default=[],
+        description="gitignore-style patterns of files and folders to skip, on top of the "
+        "checkout's ignore rules (git ls-files), or of built-in excludes without Git.",
     )
     max_file_bytes: int = Field(
         default=DEFAULT_MAX_FILE_BYTES,

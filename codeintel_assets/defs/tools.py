@@ -298,7 +298,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
         return
     run, metadata = shared.run, shared.metadata
     # The module name of every parsed file, as its rows carry it: core.goids' module rows
-    # (core.modules keeps one file per module name, so it cannot name every test file).
+    # (the same names as core.modules', for the files that parsed).
     modules = warehouse.read("core.goids", ["rel_path", "qualname"],
                              equal={"kind": "module"}).to_pylist()
     module_of = {m["rel_path"]: m["qualname"] for m in modules}

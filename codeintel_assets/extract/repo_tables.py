@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from codeintel_assets.extract.naming import module_names
 from codeintel_assets.extract.pysource import module_is_package
-from codeintel_assets.extract.scan import module_names
 from codeintel_assets.extract.tags import TagRule, owners_of
 from codeintel_assets.storage.catalog import table
 
@@ -37,23 +37,16 @@ def tags_index(info: RepoInfo, rules: Sequence[TagRule], paths: Sequence[str]
 
 def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, list[str]],
             codeowners: list) -> pa.Table:
-    """core.modules; when two files claim one module name, the one Python imports wins."""
+    """core.modules: one row per Python file, named by `naming.module_names` (a file whose
+    plain name another file has keeps a disambiguated name: nothing is dropped)."""
     names = module_names(python_paths)
-
-    def priority(path: str) -> tuple:
-        # Python prefers a package over a module, and a .py over a .pyi stub.
-        return (not module_is_package(path), path.endswith(".pyi"), path)
-
-    chosen: dict[str, str] = {}
-    for path in sorted(python_paths, key=priority):
-        chosen.setdefault(names[path][0], path)
-    return table("core.modules").from_rows([
-        {"repo": info.slug, "commit": info.commit, "module": module, "rel_path": path,
+    return table("core.modules").from_rows(sorted((
+        {"repo": info.slug, "commit": info.commit, "module": name.module, "rel_path": path,
          "language": "python", "is_package": module_is_package(path),
-         "source_root": names[path][1], "tags": json.dumps(tags_of.get(path, [])),
+         "source_root": name.source_root, "name_status": name.status,
+         "tags": json.dumps(tags_of.get(path, [])),
          "owners": json.dumps(owners_of(codeowners, path))}
-        for module, path in sorted(chosen.items())
-    ])
+        for path, name in names.items()), key=lambda r: r["module"]))
 
 
 def repo_map(info: RepoInfo, file_count: int, module_count: int,

@@ -1,13 +1,16 @@
-"""repo_scan: which files make up the repository, their state, and their module names.
+"""repo_scan: which files make up the repository, and their state.
 
-Files are chosen by gitignore-style include/exclude patterns (pathspec), never following
-symlinks. Each file is stat'ed, hashed (blake2b-128 of its bytes) and classified: Python files
+In a Git checkout the files are what Git lists (tracked plus untracked-but-not-ignored: the
+checkout's own ignore rules say what is build output), filtered by gitignore-style include
+patterns (pathspec); without Git the tree is walked with built-in excludes (`list_tree`).
+Symlinks are never followed. Each file is stat'ed, hashed (blake2b-128 of its bytes) and classified: Python files
 must decode (PEP 263 cookie, else UTF-8) and parse with `ast`; any file with a NUL byte is
 'binary'; a file over `max_file_bytes` is 'too_large' and is hashed but not decoded.
 
-What the walk leaves out but would otherwise have scanned is accounted for (`walk_tree`):
-symlinks (to files or directories, broken or not), directories it cannot list, and matching
-names that are not regular files (a FIFO named `x.py` would block a reader forever).
+What the scan leaves out but would otherwise have scanned is accounted for (SkippedPath):
+ignored and excluded paths, symlinks (to files or directories, broken or not), directories it
+cannot list, and matching names that are not regular files (a FIFO named `x.py` would block a
+reader forever). Module names are extract/naming.py's.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import posixpath
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
@@ -29,6 +32,9 @@ from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_me
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
 from codeintel_assets.paths import RootPaths
+
+if TYPE_CHECKING:
+    from codeintel_assets.tools.git import WorkTreeFiles
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
@@ -39,12 +45,16 @@ LIBRARIES = ("python",)  # parse_status comes from ast.parse
 
 PYTHON_GLOBS = ("*.py", "*.pyi")
 DEFAULT_INCLUDES: tuple[str, ...] = PYTHON_GLOBS + tuple(CONFIG_GLOBS)
-DEFAULT_EXCLUDES: tuple[str, ...] = (
-    ".git/", ".hg/", ".svn/", ".venv/", "venv/", "node_modules/", "build/", "dist/",
+# Always left out: version-control data and this project's own folders in the target.
+OWN_EXCLUDES: tuple[str, ...] = (".git/", ".codeintel/", ".dagster/", ".tmp_dagster_home_*/")
+# Without Git there are no ignore rules to follow: build output (a top-level build/ or dist/
+# only: a package may have a `build` subpackage), virtualenvs and caches by name.
+NO_GIT_EXCLUDES: tuple[str, ...] = (
+    ".hg/", ".svn/", ".venv/", "venv/", "node_modules/", "/build/", "/dist/",
     "__pycache__/", ".tox/", ".nox/", "site-packages/", ".eggs/", "*.egg-info/", ".mypy_cache/",
-    ".pytest_cache/", ".ruff_cache/", ".codeintel/", ".dagster/", ".tmp_dagster_home_*/",
-    "package-lock.json",
+    ".pytest_cache/", ".ruff_cache/", "package-lock.json",
 )
+DEFAULT_EXCLUDES: tuple[str, ...] = OWN_EXCLUDES + NO_GIT_EXCLUDES
 
 
 def language_of(rel_path: str) -> str | None:
@@ -55,10 +65,12 @@ def language_of(rel_path: str) -> str | None:
 
 @dataclass(frozen=True)
 class SkippedPath:
-    """A path the scan left out. kind: 'symlink' (never followed) or 'unreadable' (a
-    directory that cannot be listed, a file that cannot be read, or not a regular file);
+    """A path the scan left out. kind: 'symlink' (never followed), 'unreadable' (a
+    directory that cannot be listed, a file that cannot be read, or not a regular file),
+    'ignored' (the checkout's ignore rules), 'excluded' (an exclude pattern), 'virtualenv'
+    (under a pyvenv.cfg Git does not ignore) or 'deleted' (tracked, gone from the work tree);
     reason: what happened, e.g. 'symlink to a directory (not followed)', 'PermissionError:
-    [Errno 13] Permission denied', 'not a regular file (FIFO)'."""
+    [Errno 13] Permission denied', 'not a regular file (FIFO)'. A directory ends with '/'."""
 
     rel_path: str
     kind: str
@@ -114,6 +126,7 @@ def walk_tree(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDE
         kept = []
         for d in sorted(dirnames):
             if exclude.match_file(f"{rel_dir}{d}/"):
+                skipped.append(SkippedPath(f"{rel_dir}{d}/", "excluded", EXCLUDED))
                 continue
             if os.path.islink(os.path.join(dirpath, d)):
                 skipped.append(SkippedPath(f"{rel_dir}{d}/", "symlink",
@@ -124,7 +137,10 @@ def walk_tree(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDE
         for name in filenames:
             rel = rel_dir + name
             # language_of first: a suffix test that rejects most files before pathspec's regexes.
-            if not (language_of(rel) and include.match_file(rel) and not exclude.match_file(rel)):
+            if not (language_of(rel) and include.match_file(rel)):
+                continue
+            if exclude.match_file(rel):
+                skipped.append(SkippedPath(rel, "excluded", EXCLUDED))
                 continue
             reason = _not_regular(os.path.join(dirpath, name))
             if reason is None:
@@ -134,7 +150,50 @@ def walk_tree(root: str | os.PathLike, includes: Sequence[str] = DEFAULT_INCLUDE
     return TreeListing(sorted(found), sorted(skipped, key=lambda s: s.rel_path))
 
 
-_SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+EXCLUDED = "matches an exclude pattern"
+
+
+def list_tree(root: str | os.PathLike, git: WorkTreeFiles | None,
+              includes: Sequence[str] = DEFAULT_INCLUDES,
+              extra_excludes: Sequence[str] = ()) -> TreeListing:
+    """The files to scan: with Git (`git`, from tools.git.work_tree_files) the tracked and
+    untracked-but-not-ignored files matching `includes`, minus OWN_EXCLUDES, `extra_excludes`
+    and virtualenvs Git does not ignore (a directory holding a listed `pyvenv.cfg`); without
+    Git (None) `walk_tree` with DEFAULT_EXCLUDES plus `extra_excludes`. Either way `skipped`
+    says what was left out and why (SkippedPath kinds). Raises nothing for the tree's content."""
+    if git is None:
+        return walk_tree(root, includes, (*DEFAULT_EXCLUDES, *extra_excludes))
+    root = os.path.abspath(os.fspath(root))
+    include = pathspec.GitIgnoreSpec.from_lines(includes)
+    exclude = pathspec.GitIgnoreSpec.from_lines((*OWN_EXCLUDES, *extra_excludes))
+    venvs = tuple(p[: -len("pyvenv.cfg")] for p in git.listed
+                  if p == "pyvenv.cfg" or p.endswith("/pyvenv.cfg"))
+    found: list[str] = []
+    skipped = [SkippedPath(p, "ignored", "ignored by the checkout's ignore rules (.gitignore)")
+               for p in git.ignored
+               if p.endswith("/") or (language_of(p) and include.match_file(p))]
+    for rel in git.listed:
+        if not (language_of(rel) and include.match_file(rel)):
+            # Git lists a directory symlink as one path: the walk would have reported it.
+            path = os.path.join(root, rel)
+            if os.path.islink(path) and os.path.isdir(path):
+                skipped.append(SkippedPath(rel + "/", "symlink",
+                                           "symlink to a directory (not followed)"))
+            continue
+        if exclude.match_file(rel):
+            skipped.append(SkippedPath(rel, "excluded", EXCLUDED))
+        elif venvs and rel.startswith(venvs):
+            skipped.append(SkippedPath(rel, "virtualenv", "inside a virtualenv (pyvenv.cfg)"))
+        elif not os.path.lexists(os.path.join(root, rel)):
+            skipped.append(SkippedPath(rel, "deleted", "tracked, deleted from the work tree"))
+        elif (reason := _not_regular(os.path.join(root, rel))) is not None:
+            skipped.append(SkippedPath(rel, *reason))
+        else:
+            found.append(rel)
+    return TreeListing(sorted(found), sorted(skipped, key=lambda s: s.rel_path))
+
+
+_SPECIAL = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
             (stat.S_ISBLK, "block device"))
 
 
@@ -248,38 +307,6 @@ def split_unchanged(root: str | os.PathLike, paths: Sequence[str],
 
 def scanner(max_file_bytes: int):
     return partial(scan_file, max_file_bytes=max_file_bytes)
-
-
-def module_names(python_paths: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """rel_path -> (module, source_root) for Python files.
-
-    Under a directory named `src` that is not itself a package, the module is the path
-    relative to the innermost such `src` (so `src/pkg/a.py` -> `pkg.a`, namespace packages
-    included). Elsewhere the source root is
-    the parent of the outermost directory of the file's chain of `__init__.py` packages
-    (`django/db/models/base.py` -> `django.db.models.base`; a loose `tests/test_x.py` ->
-    `test_x`), which is how the file is imported when its root is on sys.path.
-    """
-    init_dirs = {posixpath.dirname(p) for p in python_paths
-                 if posixpath.basename(p) in ("__init__.py", "__init__.pyi")}
-    out = {}
-    for path in python_paths:
-        directory = posixpath.dirname(path)
-        parts = directory.split("/") if directory else []
-        src_roots = ["/".join(parts[: i + 1]) for i, p in enumerate(parts) if p == "src"]
-        src_roots = [r for r in src_roots if r not in init_dirs]  # a package named src is not
-        if src_roots:
-            root = src_roots[-1]
-        else:
-            root = directory
-            while root and root in init_dirs:
-                root = posixpath.dirname(root)
-        rel = path[len(root) + 1:] if root else path
-        dotted = rel.rsplit(".", 1)[0].split("/")
-        if dotted[-1] == "__init__" and len(dotted) > 1:
-            dotted = dotted[:-1]
-        out[path] = (".".join(dotted), root)
-    return out
 
 
 def absolute(root: str | Path, rel_path: str) -> str:

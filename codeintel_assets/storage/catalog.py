@@ -35,12 +35,13 @@ parse_error VARCHAR -- the error message when parse_status is not ok
 """)
 
 _table("core", "modules", ("repo", "module"),
-       "One row per importable Python module (a .py/.pyi file; packages are their __init__).", """
-module VARCHAR -- dotted import name relative to its source root (src/pkg/a.py -> pkg.a)
+       "One row per Python file (.py/.pyi; packages are their __init__), named as Python imports it.", """
+module VARCHAR -- dotted import name relative to its source root (src/pkg/a.py -> pkg.a; PEP 420 namespace dirs climbed when a child would get a stdlib name: _vendor/jaraco/functools -> jaraco.functools); unique: a second file with the same name gets <name>@<rel_path>
 rel_path VARCHAR -- the module's file
 language VARCHAR -- python
 is_package BOOLEAN -- true for __init__.py / __init__.pyi
 source_root VARCHAR -- rel_path of the directory the module name is relative to ('' = repo root)
+name_status VARCHAR -- 'import' (Python imports the file by this name), 'disambiguated' (another file has the plain name: package over module, .py over .pyi, shallower path first) or 'invalid' (a part is not an identifier, e.g. text.show-newlines; never used to resolve imports)
 tags JSON -- list of tag names from analytics.tags_index whose rules match the file
 owners JSON -- list of CODEOWNERS owners of the file (last matching rule), [] without CODEOWNERS
 """)

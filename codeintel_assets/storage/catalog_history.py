@@ -98,7 +98,7 @@ static_errors INTEGER -- distinct positions (line, col) of type errors (pyright,
 file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
 file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
 hotspot_score DOUBLE -- its file's analytics.hotspots.score
-owners JSON -- its file's CODEOWNERS owners (core.modules.owners; [] for a file whose module name another file took, e.g. a second tests/*/conftest.py)
+owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
 tags JSON -- its file's tags (analytics.tags_index.matches)
 is_test BOOLEAN -- its file is tagged tests (tags_index.yaml, else the built-in tests/, test_*.py, *_test.py, conftest.py patterns): test code, which the summary's riskiest list leaves out
 complexity_risk DOUBLE -- max(1 - exp(-(cyclomatic - 1) / 15), 1 - exp(-cognitive / 22)): 0.49 at cyclomatic 11 or cognitive 15, 0.74 at 21 or 30, 0.93 at 41 or 60

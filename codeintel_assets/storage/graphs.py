@@ -7,6 +7,7 @@ them with igraph (storage/graph_measures.py, shared with graph_metrics).
 
 Resolution of one core.imports row (`imported` is already absolute, `from a import b` -> a.b):
 the destination is the longest dotted prefix of `imported` that is a module of core.modules
+(name_status 'import': a disambiguated or invalid name is never an import target)
 (`from pkg import sub`, sub a module -> pkg.sub; `from pkg import func` -> pkg; `import a.b.c`
 -> a.b.c, else its longest module prefix). Without such a prefix the target is external and the
 destination is its top-level package name (`os.path` -> `os`). Relative imports that climb above
@@ -47,6 +48,7 @@ WITH stmts AS (
 ), best AS (
     SELECT p.row_id, arg_max(p.prefix, p.k) AS dst
     FROM prefixes p JOIN core.modules m ON m.repo = $repo AND m.module = p.prefix
+        AND m.name_status = 'import'
     GROUP BY p.row_id
 ), resolved AS (
     SELECT s.*, coalesce(b.dst, s.parts[1]) AS dst, b.dst IS NULL AS is_external

@@ -26,8 +26,9 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codeintel_assets.extract.naming import module_names
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
-from codeintel_assets.extract.scan import absolute, changed_since_scan, module_names
+from codeintel_assets.extract.scan import absolute, changed_since_scan
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import (
@@ -112,7 +113,8 @@ def file_inputs(gateway: StorageGateway, repo: str, root: str, language: str) ->
     for r in state:
         if python and r["parse_status"] != "ok":
             continue
-        path, module = r["rel_path"], modules.get(r["rel_path"], (None,))[0]
+        path = r["rel_path"]
+        module = modules[path].module if path in modules else None
         jobs[path] = FileJob(repo, r["commit"], path, absolute(root, path), module,
                              r["parse_status"] or "ok", r["parse_error"])
         fingerprints[path] = fingerprint(r["content_hash"], module)

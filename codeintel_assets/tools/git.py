@@ -124,3 +124,40 @@ def tree(runner: ToolRunner, root: str, rev: str, suffixes: tuple[str, ...]) -> 
         elif path.endswith(suffixes):
             files.add(path)
     return Tree(frozenset(files), tuple(sorted(submodules)))
+
+
+@dataclass(frozen=True)
+class WorkTreeFiles:
+    """What Git says the work tree's files are. `listed`: tracked plus untracked-but-not-
+    ignored rel_paths (`git ls-files --cached --others --exclude-standard`; a tracked file
+    deleted from the work tree is still listed); `ignored`: the untracked paths the checkout's
+    ignore rules (.gitignore, .git/info/exclude, core.excludesFile) leave out, an ignored
+    directory as one `dir/` entry."""
+
+    listed: list[str]
+    ignored: list[str]
+
+
+def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkTreeFiles | None:
+    """The files of the Git work tree whose top level is `root`; None outside Git (not a
+    checkout, a subfolder of another repository's checkout, or git missing). Never takes the
+    index lock. Paths are POSIX, relative to `root`, sorted."""
+    runner = runner or ToolRunner(default_timeout_s=300)
+    root = str(Path(root).resolve())
+
+    def git(*args: str) -> str | None:
+        try:
+            return runner.run(["git", "-C", root, *args]).stdout
+        except (ToolExecutionError, ToolNotFoundError):
+            return None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top.strip()).resolve() != Path(root):
+        return None
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    ignored = git("ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z")
+    if listed is None or ignored is None:
+        return None
+    # --cached lists a path once per conflict stage during a merge: de-duplicated.
+    return WorkTreeFiles(sorted(set(filter(None, listed.split("\0")))),
+                         sorted(filter(None, ignored.split("\0"))))

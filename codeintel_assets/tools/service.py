@@ -41,7 +41,14 @@ from codeintel_assets.tools import (
     worktree,
 )
 from codeintel_assets.tools.environment import TargetPython
-from codeintel_assets.tools.git import RepoInfo, Tree, repo_info, tree
+from codeintel_assets.tools.git import (
+    RepoInfo,
+    Tree,
+    WorkTreeFiles,
+    repo_info,
+    tree,
+    work_tree_files,
+)
 from codeintel_assets.tools.isolate import Culprit, ToolRows
 from codeintel_assets.tools.registry import (
     PYREFLY,
@@ -297,6 +304,11 @@ class ToolService(dg.ConfigurableResource):
 
     def git_info(self, root: str) -> RepoInfo:
         return repo_info(root, self.runner())
+
+    def git_files(self, root: str) -> WorkTreeFiles | None:
+        """Tracked plus untracked-not-ignored files, and the ignored ones (tools/git.py
+        work_tree_files); None when `root` is not the top of a Git checkout."""
+        return work_tree_files(root, self.runner())
 
     def git_head(self, root: str, rev: str = "HEAD") -> git_history.Head | None:
         """The commit `rev` (the scanned commit)'s sha and committer time; None when `root`

@@ -715,8 +715,9 @@ def test_multiprocess_job_writes_safely(sample_repo, tmp_path):
     assert "STEP_FAILURE" not in logs, describe(proc)
     assert logs.count("Launching subprocess for") >= len(TABLES) // 2, describe(proc)
     with read_db(db) as con:
-        off = {"core.scip_symbols", "core.scip_occurrences", "analytics.coverage_lines",
-               "analytics.test_catalog", "analytics.test_coverage_edges"}
+        off = {"core.scip_symbols", "core.scip_occurrences", "graph.symbol_use_edges",
+               "analytics.coverage_lines", "analytics.test_catalog",
+               "analytics.test_coverage_edges"}
         for name in set(TABLES) - HEALTHY_EMPTY - off:
             count = con.execute(f"SELECT count(*) FROM {name} WHERE repo = ?", [REPO]).fetchone()[0]
             assert count > 0, name

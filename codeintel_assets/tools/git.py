@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,29 @@ class WorkTreeFiles:
     ignored: list[str]
 
 
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def c_unquote(text: str) -> bytes:
+    """The bytes of a path as git prints it: C-quoted ("...", octal escapes for bytes,
+    \\ \\" \\t \\n ...) when quoted, else the text as is (UTF-8)."""
+    if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
+        return text.encode()
+    out, i, body = bytearray(), 0, text[1:-1]
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\" or i + 1 == len(body):
+            out += ch.encode()
+            i += 1
+        elif body[i + 1] in "01234567":
+            out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+            i += 4
+        else:
+            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1])))
+            i += 2
+    return bytes(out)
+
+
 def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkTreeFiles | None:
     """The files of the Git work tree whose top level is `root`; None outside Git (not a
     checkout, a subfolder of another repository's checkout, or git missing). Never takes the
@@ -154,10 +178,20 @@ def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkT
     top = git("rev-parse", "--show-toplevel")
     if top is None or Path(top.strip()).resolve() != Path(root):
         return None
-    listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    ignored = git("ls-files", "--others", "--ignored", "--exclude-standard", "--directory", "-z")
-    if listed is None or ignored is None:
+    # Paths C-quoted with octal escapes (core.quotePath), not -z: the runner decodes output as
+    # UTF-8, and a name that is not UTF-8 must reach the scan as the file system spells it
+    # (os.fsdecode). Tracked files of submodules come from --recurse-submodules (git lists
+    # only --cached there); their untracked files are left out.
+    quoted = ("-c", "core.quotePath=true")
+    listed = git(*quoted, "ls-files", "--cached", "--others", "--exclude-standard")
+    nested = git(*quoted, "ls-files", "--cached", "--recurse-submodules")
+    ignored = git(*quoted, "ls-files", "--others", "--ignored", "--exclude-standard",
+                  "--directory")
+    if listed is None or nested is None or ignored is None:
         return None
+
+    def paths(text: str) -> set[str]:
+        return {os.fsdecode(c_unquote(line)) for line in text.splitlines() if line}
+
     # --cached lists a path once per conflict stage during a merge: de-duplicated.
-    return WorkTreeFiles(sorted(set(filter(None, listed.split("\0")))),
-                         sorted(filter(None, ignored.split("\0"))))
+    return WorkTreeFiles(sorted(paths(listed) | paths(nested)), sorted(paths(ignored)))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codeintel_assets.tools.git import repo_info
+from codeintel_assets.tools.git import c_unquote, repo_info
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -320,28 +320,10 @@ def _diff_line(diff: dict, line: str) -> None:
         diff["old"] = None
 
 
-_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
 def _path(text: str) -> str:
-    """A path as git prints it in patch headers: C-quoted ("...", octal escapes for bytes,
-    \\ \\" \\t \\n ...) when it holds '"', '\\' or a control character, even with
-    core.quotePath off; else as is."""
-    if not (text.startswith('"') and text.endswith('"') and len(text) >= 2):
-        return text
-    out, i, body = bytearray(), 0, text[1:-1]
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 == len(body):
-            out += ch.encode()
-            i += 1
-        elif body[i + 1] in "01234567":
-            out.append(int(body[i + 1:i + 4], 8) & 0xFF)
-            i += 4
-        else:
-            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1])))
-            i += 2
-    return out.decode(errors="replace")
+    """A path as git prints it in patch headers: C-quoted when it holds '"', '\\' or a
+    control character, even with core.quotePath off (tools/git.py's c_unquote); else as is."""
+    return c_unquote(text).decode(errors="replace")
 
 
 def _diff_git_paths(rest: str) -> tuple[str, str]:

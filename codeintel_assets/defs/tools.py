@@ -70,13 +70,14 @@ def completion_spec(table_name: str, tool: str, how: str = "an invalid configura
 
 
 def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):
-    """The check result of `spec`, when its check is selected (use with `yield from`): what
-    was measured is the status (and the reason's first line), the threshold `completed`."""
+    """The check result of `spec`, when selected (use with `yield from`); `measured` is the
+    suite's problem, else the status and the reason's first line."""
     if spec.key in context.selected_asset_check_keys:
-        reason = metadata.get("reason")
-        first = (reason.value if isinstance(reason, dg.MetadataValue) else str(reason or "")) \
-            .strip("`\n -").splitlines()
-        measured = f"status {metadata.get('status')}" + (f": {first[0]}" if first else "")
+        text = {k: str(getattr(v, "value", v)) for k, v in metadata.items()}
+        first = text.get("reason", "").strip("`\n -").splitlines()
+        problem = text.get("suite_problem", "-")  # the suite ran but is no evidence
+        measured = problem if problem != "-" else \
+            f"status {metadata.get('status')}" + (f": {first[0]}" if first else "")
         yield dg.AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, passed=passed,
                                   severity=dg.AssetCheckSeverity.WARN, metadata={
                                       **metadata, "measured": measured, "threshold":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,13 +163,10 @@ def c_unquote(text: str) -> bytes:
     return bytes(out)
 
 
-def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkTreeFiles | None:
-    """The files of the Git work tree whose top level is `root`; None outside Git (not a
-    checkout, a subfolder of another repository's checkout, or git missing). Never takes the
-    index lock. Paths are POSIX, relative to `root`, sorted."""
-    runner = runner or ToolRunner(default_timeout_s=300)
-    root = str(Path(root).resolve())
-
+def checkout_git(root: str, runner: ToolRunner) -> Callable[..., str | None] | None:
+    """`git(*args) -> stdout` (None when git fails) for the checkout whose top level is
+    `root`; None when `root` is not one (not a checkout, a subfolder of another repository's
+    checkout, or git missing)."""
     def git(*args: str) -> str | None:
         try:
             return runner.run(["git", "-C", root, *args]).stdout
@@ -176,7 +174,17 @@ def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkT
             return None
 
     top = git("rev-parse", "--show-toplevel")
-    if top is None or Path(top.strip()).resolve() != Path(root):
+    if top is None or os.path.realpath(top.strip()) != os.path.realpath(root):
+        return None
+    return git
+
+
+def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkTreeFiles | None:
+    """The files of the Git work tree whose top level is `root`; None outside Git (not a
+    checkout, a subfolder of another repository's checkout, or git missing). Never takes the
+    index lock. Paths are POSIX, relative to `root`, sorted."""
+    git = checkout_git(str(Path(root).resolve()), runner or ToolRunner(default_timeout_s=300))
+    if git is None:
         return None
     # Paths C-quoted with octal escapes (core.quotePath), not -z: the runner decodes output as
     # UTF-8, and a name that is not UTF-8 must reach the scan as the file system spells it

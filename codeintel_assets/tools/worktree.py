@@ -29,7 +29,8 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from codeintel_assets.tools.runner import ToolExecutionError, ToolNotFoundError, ToolRunner
+from codeintel_assets.tools.git import checkout_git
+from codeintel_assets.tools.runner import ToolRunner
 
 # Never inputs of the suite, and large or rewritten by every run: Git's own data, our warehouse
 # folder, the target's virtual environments and bytecode caches.
@@ -89,14 +90,8 @@ def _stat_entry(root: str, rel: str) -> str:
 
 def _git_entries(root: str, runner: ToolRunner, skipped: _Skip) -> list[str] | None:
     """Entries of a Git work tree whose top level is `root`, else None."""
-    def git(*args: str) -> str | None:
-        try:
-            return runner.run(["git", "-C", root, *args]).stdout
-        except (ToolExecutionError, ToolNotFoundError):
-            return None
-
-    top = git("rev-parse", "--show-toplevel")
-    if top is None or os.path.realpath(top.strip()) != os.path.realpath(root):
+    git = checkout_git(root, runner)
+    if git is None:
         return None  # not a checkout, or a subfolder of another repository's checkout
     # Pathspecs keep git from listing an unignored .venv at all; nested ones are filtered below.
     pathspecs = ["--", ".", *(f":(exclude){p}" for p in sorted(SKIP_DIRS - {".git"})),

@@ -148,20 +148,27 @@ def test_without_a_test_run_coverage_is_unknown_not_zero(gw):
                                               "failing_test": "no test run"}
 
 
-@pytest.mark.parametrize("status", ["no_git", "git_refused", "submodule"])
-def test_without_history_churn_and_hotspot_are_unknown(gw, status):
-    """No Git, git refusing the repository, or a submodule's file: unknown, not zero."""
-    write(gw, "analytics.hotspots", [
-        {"rel_path": p, "commit_count": 0, "churn": 0, "score": 0.0, "history_status": status}
-        for p in ("pkg/a.py", "pkg/b.py")])
+def _history_unknown_explanation(gw) -> dict:
+    """Function 2's risk with churn and hotspot unknown: both components NULL and the score
+    the weighted mean of the others; returns its risk_explanation."""
     rows, w = compute(gw), risk.RiskWeights()
     row = rows[2]
     assert row["churn_risk"] is None and row["hotspot_risk"] is None
     parts = dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
                  failing_test=0.0)
     assert row["risk_score"] == pytest.approx(expected_score(parts, w))
-    assert json.loads(row["risk_explanation"])["unknown"] == ["churn", "hotspot"]
-    assert json.loads(row["risk_explanation"])["unknown_reasons"] == {
+    return json.loads(row["risk_explanation"])
+
+
+@pytest.mark.parametrize("status", ["no_git", "git_refused", "submodule"])
+def test_without_history_churn_and_hotspot_are_unknown(gw, status):
+    """No Git, git refusing the repository, or a submodule's file: unknown, not zero."""
+    write(gw, "analytics.hotspots", [
+        {"rel_path": p, "commit_count": 0, "churn": 0, "score": 0.0, "history_status": status}
+        for p in ("pkg/a.py", "pkg/b.py")])
+    explanation = _history_unknown_explanation(gw)
+    assert explanation["unknown"] == ["churn", "hotspot"]
+    assert explanation["unknown_reasons"] == {
         "churn": f"history not read ({status})", "hotspot": f"history not read ({status})"}
 
 
@@ -171,13 +178,7 @@ def test_with_one_commit_churn_and_hotspot_are_unknown_not_maximal(gw):
     write(gw, "analytics.hotspots", [
         {"rel_path": p, "commit_count": 1, "churn": n, "score": 1.0, "history_status": "git"}
         for p, n in (("pkg/a.py", 60), ("pkg/b.py", 23))])
-    rows, w = compute(gw), risk.RiskWeights()
-    row = rows[2]
-    assert row["churn_risk"] is None and row["hotspot_risk"] is None
-    parts = dict(complexity=cx(21, 40), coverage=0.75, typedness=0.5, static_error=0.75,
-                 failing_test=0.0)
-    assert row["risk_score"] == pytest.approx(expected_score(parts, w))
-    explanation = json.loads(row["risk_explanation"])
+    explanation = _history_unknown_explanation(gw)
     assert explanation["unknown"] == ["churn", "hotspot"]
     reason = "too little history: no file changed in more than 1 commit"
     assert explanation["unknown_reasons"] == {"churn": reason, "hotspot": reason}

@@ -339,15 +339,32 @@ def test_per_file_counts() -> None:
     counts = per_file_counts(rows, ["pkg/util.py", "pkg/__init__.py", "pkg/clean.py"])
     assert counts == [
         {"rel_path": "pkg/util.py", "pyright_errors": 1, "pyrefly_errors": 1, "ruff_errors": 0,
-         "total_errors": 2, "has_errors": True},
-        # 7 pyright rows less a warning and an information; 9 pyrefly rows less warn and info.
+         "style_findings": 0, "total_errors": 2, "has_errors": True},
+        # 7 pyright rows less a warning and an information; 9 pyrefly rows less warn and info;
+        # ruff's UP035 (pyupgrade) is a style finding, not one of the four lint errors.
         {"rel_path": "pkg/__init__.py", "pyright_errors": 5, "pyrefly_errors": 7,
-         "ruff_errors": 5, "total_errors": 17, "has_errors": True},
+         "ruff_errors": 4, "style_findings": 1, "total_errors": 16, "has_errors": True},
         {"rel_path": "pkg/clean.py", "pyright_errors": 0, "pyrefly_errors": 0, "ruff_errors": 0,
-         "total_errors": 0, "has_errors": False},
+         "style_findings": 0, "total_errors": 0, "has_errors": False},
     ]  # pkg/broken.py was not scanned, so it does not appear
     ruff_warning = {**expected_rows("ruff")[0], "severity": "warning"}
     assert per_file_counts([ruff_warning], ["pkg/__init__.py"])[0]["ruff_errors"] == 1
+    style_only = {**expected_rows("ruff")[1]}
+    assert per_file_counts([style_only], ["pkg/__init__.py"])[0] == {
+        "rel_path": "pkg/__init__.py", "pyright_errors": 0, "pyrefly_errors": 0,
+        "ruff_errors": 0, "style_findings": 1, "total_errors": 0, "has_errors": False}
+
+
+def test_category_separates_type_lint_and_style() -> None:
+    """analytics.diagnostics.category: the type checkers' rows are 'type', ruff's rows 'style'
+    when their linter is about form (STYLE_CODE), else 'lint' (syntax errors included)."""
+    rows = [r for tool in ("pyright", "pyrefly", "ruff") for r in expected_rows(tool)]
+    numbered = number_occurrences(rows)
+    assert {r["category"] for r in numbered if r["tool"] != "ruff"} == {"type"}
+    assert [(r["code"], r["category"]) for r in numbered if r["tool"] == "ruff"] == [
+        ("F401", "lint"), ("UP035", "style"), ("RUF022", "lint"), ("F821", "lint"),
+        ("F821", "lint"), ("invalid-syntax", "lint"), ("invalid-syntax", "lint")]
+    assert diagnostics.category("ruff", "") == "lint"
 
 
 # --- typedness -----------------------------------------------------------------------------------
@@ -467,16 +484,16 @@ if __name__ == "__main__" and "--recapture" in sys.argv:
 
 
 def test_style_codes_are_whole_style_linters_by_ruffs_own_table(tmp_path):
-    """ruff.STYLE_CODE (the style findings risk does not count) selects exactly the style
+    """diagnostics.STYLE_CODE (the style findings risk does not count) selects exactly the style
     linters of the installed ruff's rule table, and of pycodestyle all but E4/E7/E9, ruff's
     default lint rules: a new linter whose prefix collides would show here."""
     result = ToolRunner().run([executable("ruff"), "rule", "--all", "--output-format", "json"],
                               cwd=tmp_path, timeout_s=60)
     rules = [r for r in json.loads(result.stdout) if r["code"]]
-    style = {r["linter"] for r in rules if re.match(ruff.STYLE_CODE, r["code"])}
+    style = {r["linter"] for r in rules if re.match(diagnostics.STYLE_CODE, r["code"])}
     assert style == {"pycodestyle", "pyupgrade", "isort", "pydocstyle", "pep8-naming",
                      "flake8-commas", "flake8-quotes", "flake8-implicit-str-concat",
                      "flake8-future-annotations", "flake8-annotations"}
     missed = {r["code"][:2] for r in rules
-              if r["linter"] in style and not re.match(ruff.STYLE_CODE, r["code"])}
+              if r["linter"] in style and not re.match(diagnostics.STYLE_CODE, r["code"])}
     assert missed == {"E4", "E7", "E9"}

@@ -240,12 +240,13 @@ overlay_needed BOOLEAN -- the file has untyped defs or type errors (a stub overl
 """)
 
 _table("analytics", "static_diagnostics", ("repo", "rel_path"),
-       "Per-file error counts of pyright, pyrefly and ruff (equal to the detail rows).", """
+       "Per-file error counts of pyright, pyrefly and ruff (equal to the detail rows; style findings apart).", """
 rel_path VARCHAR -- the file (only files of the scan appear)
 pyright_errors INTEGER -- pyright diagnostics of severity error
 pyrefly_errors INTEGER -- pyrefly diagnostics of severity error
-ruff_errors INTEGER -- ruff violations (all are errors)
-total_errors INTEGER -- sum of the three
+ruff_errors INTEGER -- ruff lint violations (category 'lint'; every ruff violation is an error)
+style_findings INTEGER -- ruff style findings (category 'style'): not errors, not in total_errors
+total_errors INTEGER -- pyright_errors + pyrefly_errors + ruff_errors
 has_errors BOOLEAN -- total_errors > 0
 """)
 
@@ -262,6 +263,7 @@ end_col INTEGER -- end column (exclusive)
 severity VARCHAR -- error | warning | information
 message VARCHAR -- the tool's message
 rule_url VARCHAR -- documentation URL of the rule, when the tool gives one
+category VARCHAR -- type (pyright, pyrefly) | lint (ruff's defect rules, syntax errors) | style (ruff's form linters: pycodestyle layout, pyupgrade, isort, pydocstyle, naming...; tools/diagnostics.STYLE_CODE); only type and lint count as errors
 """)
 
 _table("analytics", "tool_failures", ("repo", "tool", "rel_path"),

@@ -94,7 +94,7 @@ tested BOOLEAN -- analytics.coverage_functions
 untested_reason VARCHAR -- analytics.coverage_functions
 covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
 failing_tests INTEGER -- of those, tests whose status is failed or error
-static_errors INTEGER -- distinct positions (line, col) of type errors (pyright, pyrefly) and lint errors (ruff outside its style linters, tools/ruff.STYLE_CODE) of severity error (analytics.diagnostics) on its own lines: from lineno to end_lineno, a nested def's lines being the nested def's; style findings are not counted (the explanation names them)
+static_errors INTEGER -- distinct positions (line, col) of type errors (pyright, pyrefly) and lint errors (analytics.diagnostics.category 'lint') of severity error (analytics.diagnostics) on its own lines: from lineno to end_lineno, a nested def's lines being the nested def's; style findings are not counted (the explanation names them)
 file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
 file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)
 hotspot_score DOUBLE -- its file's analytics.hotspots.score

@@ -9,7 +9,7 @@ Each function or method of analytics.function_metrics gets seven component risks
 - coverage: the share of its own executable lines no test ran (coverage_functions);
 - typedness: untyped 1, partial 0.5 (function_types);
 - static errors: type errors (pyright, pyrefly) and lint errors (ruff, its style linters
-  excepted: tools/ruff.STYLE_CODE) of severity error on its own lines (diagnostics), 1 - 0.5^n;
+  excepted: analytics.diagnostics.category) of severity error on its own lines, 1 - 0.5^n;
   style findings are named in the explanation only;
 - churn and hotspot: its file's history in the window (hotspots);
 - failing tests: a test that ran it failed (test_coverage_edges).
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 from codeintel_assets.storage.gateway import Sql
 from codeintel_assets.storage.views_functions import FILE_TAGS
-from codeintel_assets.tools.ruff import STYLE_CODE
 
 RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
@@ -80,10 +79,7 @@ WITH fm AS (
 ), placed AS (
     -- A hash join on the file, then the line range: diagnostics per file are few. A line
     -- belongs to the innermost def spanning it (the latest start), as its complexity does.
-    SELECT f.goid, d.line, d.col,
-           CASE WHEN d.tool IN ('pyright', 'pyrefly') THEN 'type'
-                WHEN regexp_matches(d.code, $style_code) THEN 'style'
-                ELSE 'lint' END AS category
+    SELECT f.goid, d.line, d.col, d.category
     FROM fm f JOIN analytics.diagnostics d
       ON d.repo = $repo AND d.rel_path = f.rel_path AND d.severity = 'error'
      AND d.line BETWEEN f.lineno AND f.end_lineno
@@ -233,6 +229,6 @@ def risk_factors(repo: str, weights: RiskWeights = RiskWeights()) -> Sql:
     per analytics.function_metrics row)."""
     params = {f"w_{c}": float(getattr(weights, c)) for c in COMPONENTS}
     return Sql(RISK_SQL, {"repo": repo, **params, "high": weights.high,
-                          "medium": weights.medium, "style_code": STYLE_CODE,
+                          "medium": weights.medium,
                           "min_commits": MIN_COMMITS})
 

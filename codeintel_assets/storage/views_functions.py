@@ -124,7 +124,8 @@ commit_count INTEGER -- commits in the history window (analytics.hotspots)
 author_count INTEGER -- their authors
 churn INTEGER -- lines added + deleted in the window
 hotspot_score DOUBLE -- analytics.hotspots.score
-static_errors INTEGER -- pyright + pyrefly + ruff errors (analytics.static_diagnostics)
+static_errors INTEGER -- type errors (pyright + pyrefly) and ruff lint errors (analytics.static_diagnostics.total_errors)
+style_findings INTEGER -- ruff style findings, not counted as errors
 param_ratio DOUBLE -- annotated share of parameters (analytics.typedness)
 return_ratio DOUBLE -- annotated share of returns
 executable_lines BIGINT -- lines coverage.py counts as statements (analytics.coverage_lines)
@@ -154,7 +155,8 @@ WITH cov AS (
 ), tags AS (""" + FILE_TAGS + """)
 SELECT f.repo, f."commit", f.rel_path, md.module, f.language, f.parse_status, f.size_bytes,
        a.loc, a.complexity, a.function_count, a.class_count, h.commit_count, h.author_count,
-       h.churn, h.score AS hotspot_score, s.total_errors AS static_errors, t.param_ratio,
+       h.churn, h.score AS hotspot_score, s.total_errors AS static_errors,
+       s.style_findings, t.param_ratio,
        t.return_ratio, c.executable_lines, c.covered_lines,
        c.covered_lines / nullif(c.executable_lines, 0) AS coverage_ratio,
        r.functions, r.high_risk_functions, r.max_risk_score, r.mean_risk_score,

@@ -4,7 +4,16 @@ A diagnostic row (what `tools.pyright.parse`, `tools.pyrefly.parse` and `tools.r
 has the keys of `ROW_KEYS`: tool, rel_path (POSIX, relative to the scanned root), line (1-based),
 col (0-based), end_line (1-based, inclusive), end_col (0-based, exclusive), code, severity
 (error | warning | information), message and rule_url. The caller adds repo, commit and (through
-`number_occurrences`) occurrence, which together form the analytics.diagnostics key.
+`number_occurrences`) occurrence, which together form the analytics.diagnostics key, and the
+row's `category`.
+
+Categories (`category`): 'type' for the type checkers' rows (pyright, pyrefly); for ruff's,
+'style' when the rule belongs to a linter about form rather than defects (STYLE_CODE), else
+'lint'. Only type and lint errors are errors in analytics.static_diagnostics and in risk; style
+findings are counted apart. STYLE_CODE is kept by linter prefix, short on purpose: ruff's JSON
+report names no linter or category, and the per-rule `category` of `ruff rule --all` (0.17) puts
+e.g. UP006 under "suspicious", so it cannot stand in for it. Lint is everything else, which
+includes ruff's default rules (F, E4, E7, E9) and syntax errors.
 
 Columns follow the project convention of 0-based UTF-8 byte offsets. The tools count columns in
 other units (pyright: UTF-16 code units, as LSP does; pyrefly and ruff: Unicode code points), so
@@ -20,6 +29,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -294,15 +304,33 @@ def _row_order(row: dict) -> tuple:
 
 # --- derived rows --------------------------------------------------------------------------------
 
+# Codes of ruff's style linters (a regular expression for DuckDB's regexp_matches and re):
+# pycodestyle's layout and whitespace (E1, E2, E3, E5, W; its E4/E7/E9 are lint, ruff's
+# defaults), pyupgrade (modernisation: UP045 `Optional[X]`), isort, pydocstyle, pep8-naming,
+# flake8-commas, flake8-quotes, flake8-implicit-str-concat, flake8-future-annotations and
+# flake8-annotations (missing annotations are risk's typedness component already). The digit
+# after the prefix keeps DJ, DTZ, NPY, INP, INT, FAST and FBT out.
+STYLE_CODE = r"^(E[1235]|W|UP|I|D|N|COM|Q|ISC|FA|ANN)[0-9]"
+_STYLE = re.compile(STYLE_CODE)
+
+
+def category(tool: str, code: str) -> str:
+    """'type' (pyright, pyrefly), 'style' (a ruff rule matching STYLE_CODE) or 'lint'."""
+    if tool != RUFF.name:
+        return "type"
+    return "style" if _STYLE.match(code or "") else "lint"
+
+
 def number_occurrences(rows: Iterable[dict]) -> list[dict]:
     """Copies of `rows` with `occurrence`: 1, 2, ... among rows sharing tool, rel_path, line, col
-    and code, in input order (so the analytics.diagnostics key is unique)."""
+    and code, in input order (so the analytics.diagnostics key is unique), and `category`."""
     seen: dict[tuple, int] = {}
     out = []
     for row in rows:
         key = (row["tool"], row["rel_path"], row["line"], row["col"], row["code"])
         seen[key] = seen.get(key, 0) + 1
-        out.append({**row, "occurrence": seen[key]})
+        out.append({**row, "occurrence": seen[key],
+                    "category": category(row["tool"], row["code"])})
     return out
 
 
@@ -311,22 +339,27 @@ def per_file_counts(rows: Iterable[dict], scanned_paths: Iterable[str]) -> list[
     included, in scanned order; rows of paths that were not scanned are not counted.
 
     pyright_errors and pyrefly_errors count rows of severity 'error' (warnings and information
-    are not errors); ruff_errors counts ALL ruff rows, since every ruff violation is an error.
+    are not errors); ruff_errors counts the ruff rows of category 'lint', whatever their
+    severity (every ruff violation is an error), and style_findings its 'style' rows, which are
+    not errors (`category`).
     """
     counts: dict[str, dict[str, int]] = {}
     for path in scanned_paths:
-        counts.setdefault(path, {t: 0 for t in TOOLS})
+        counts.setdefault(path, {**{t: 0 for t in TOOLS}, "style": 0})
     for row in rows:
         per_tool = counts.get(row["rel_path"])
         tool = row["tool"]
         if per_tool is None or tool not in per_tool:
             continue
-        if tool == RUFF.name or row["severity"] == "error":
+        if tool == RUFF.name:
+            per_tool["style" if category(tool, row["code"]) == "style" else tool] += 1
+        elif row["severity"] == "error":
             per_tool[tool] += 1
     out = []
     for path, c in counts.items():
         total = c[PYRIGHT.name] + c[PYREFLY.name] + c[RUFF.name]
         out.append({"rel_path": path, "pyright_errors": c[PYRIGHT.name],
                     "pyrefly_errors": c[PYREFLY.name], "ruff_errors": c[RUFF.name],
-                    "total_errors": total, "has_errors": total > 0})
+                    "style_findings": c["style"], "total_errors": total,
+                    "has_errors": total > 0})
     return out

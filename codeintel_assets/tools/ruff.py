@@ -30,11 +30,7 @@ is ruff's code (F401; ruff 0.17 reports syntax errors as `invalid-syntax`, an ab
 ''); rule_url is ruff's `url` (None for syntax errors). Every ruff violation counts as an error:
 severity is ruff's own `severity` field ('error' for every violation in 0.17), 'error' if absent.
 
-Style versus lint (STYLE_CODE): a ruff row is a style finding, not a lint error, when its rule
-belongs to a linter about form rather than defects. The list is kept by linter prefix, short on
-purpose: ruff's JSON report names no linter or category, and the per-rule `category` of `ruff
-rule --all` (0.17) puts e.g. UP006 under "suspicious", so it cannot stand in for it. Lint is
-everything else, which includes ruff's default rules (F, E4, E7, E9).
+Style versus lint: a row's category (style findings are not errors) is `diagnostics.category`.
 """
 
 from __future__ import annotations
@@ -65,13 +61,6 @@ _READ_ONLY = ("--no-cache", "--no-fix", "--no-fix-only")
 
 
 _BAD_CONFIG = re.compile(r"Failed to parse (.+)")
-# Codes of ruff's style linters (a regular expression for DuckDB's regexp_matches and re):
-# pycodestyle's layout and whitespace (E1, E2, E3, E5, W; its E4/E7/E9 are lint, ruff's
-# defaults), pyupgrade (modernisation: UP045 `Optional[X]`), isort, pydocstyle, pep8-naming,
-# flake8-commas, flake8-quotes, flake8-implicit-str-concat, flake8-future-annotations and
-# flake8-annotations (missing annotations are risk's typedness component already). The digit
-# after the prefix keeps DJ, DTZ, NPY, INP, INT, FAST and FBT out.
-STYLE_CODE = r"^(E[1235]|W|UP|I|D|N|COM|Q|ISC|FA|ANN)[0-9]"
 
 
 def argv_for(files: list[str], isolated: bool = False) -> list[str]:

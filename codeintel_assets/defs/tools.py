@@ -75,7 +75,9 @@ def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):
     if spec.key in context.selected_asset_check_keys:
         text = {k: str(getattr(v, "value", v)) for k, v in metadata.items()}
         first = text.get("reason", "").strip("`\n -").splitlines()
-        problem = text.get("suite_problem", "-")  # the suite ran but is no evidence
+        # The suite ran but is no evidence, or ran without its declared test requirements.
+        problem = next((text[k] for k in ("suite_problem", "environment_problem")
+                        if text.get(k, "-") != "-"), "-")
         measured = problem if problem != "-" else \
             f"status {metadata.get('status')}" + (f": {first[0]}" if first else "")
         yield dg.AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name, passed=passed,
@@ -168,10 +170,16 @@ TEST_RUN_READS = ("core.file_state", "core.modules")
 
 @dataclass(frozen=True)
 class SharedRun:
-    """The snapshot's test run and the output metadata that says how it went."""
+    """The snapshot's test run, the output metadata that says how it went, and the declared
+    test requirements its interpreter did not have (ToolService.unmet_test_requirements)."""
 
     run: TestRun
     metadata: dict
+    missing: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return self.run.healthy and not self.missing
 
 
 def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
@@ -227,13 +235,22 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
     if run.problem:
         context.log.warning(f"{name}: the target's suite ran but is no evidence: {run.problem}")
+    unmet = tools.unmet_test_requirements(root, python)
+    missing = tuple(str(u) for u in unmet if u.installed is None)
+    lacking = (f"{len(missing)} declared test requirement{'s' * (len(missing) > 1)} not "
+               f"installed in {python.executable}: {'; '.join(missing)}") if missing else "-"
+    if missing:
+        context.log.warning(f"{name}: {lacking}; failures may be the environment's")
     metadata = _status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
+                                environment_problem=lacking,
+                                unmet_test_requirements=dg.MetadataValue.json(
+                                    [str(u) for u in unmet]),
                                 pytest_exit_code=run.returncode,
                                 test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
                                 test_run_key=os.path.basename(workdir),
                                 tool_versions=dg.MetadataValue.json(TESTS.versions()),
                                 **python.metadata())
-    return SharedRun(run, metadata)
+    return SharedRun(run, metadata, missing)
 
 
 def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
@@ -262,8 +279,9 @@ def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
 MRO_READS = ("core.definition_refs", "core.imports")
 TEST_CHECKS = {t: completion_spec(
     t, "test run", "a suite that crashes, collects nothing or times out, or whose tests mostly "
-    "error in setup or collection or none pass: suite_problem names the first error; or a run "
-    "that may not execute it: status not_run")
+    "error in setup or collection or none pass: suite_problem names the first error; a suite "
+    "run without a test requirement the target declares: environment_problem names it; or a "
+    "run that may not execute it: status not_run")
     for t in ("analytics.coverage_lines", "analytics.test_catalog")}
 
 
@@ -283,7 +301,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
     yield from outputs(context, {name: data}, metadata)
-    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
+    yield from completion(context, TEST_CHECKS[name], shared.healthy, metadata)
 
 
 @step("tests_ingest", ("analytics.test_catalog",), "pytest-json-report of ToolService's shared "
@@ -320,7 +338,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     yield from outputs(context, {name: data},
                        {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),
                         "tests_without_goid": sum(r["test_goid"] is None for r in rows)})
-    yield from completion(context, TEST_CHECKS[name], run.healthy, metadata)
+    yield from completion(context, TEST_CHECKS[name], shared.healthy, metadata)
 
 
 # ---- scip_ingest -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from codeintel_assets.tools import (
     pyrefly,
     pyright,
     ruff,
+    test_requirements,
     testrun,
     worktree,
 )
@@ -253,6 +254,16 @@ class ToolService(dg.ConfigurableResource):
         digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),
                                  digest_size=16).hexdigest()
         return TestRunKey(digest, tree, len(installed) - 1)
+
+    def unmet_test_requirements(self, root: str, python: TargetPython
+                                ) -> list[test_requirements.Unmet]:
+        """The test requirements the checkout at `root` declares that `python` does not
+        satisfy (tools/test_requirements.py); asks the interpreter only when some are
+        declared."""
+        declared = test_requirements.declared(root, python.version)
+        return test_requirements.unmet(
+            declared, environment.installed_distributions(self.runner(), python)) \
+            if declared else []
 
     def test_run(self, root: str, workdir: str, python: TargetPython,
                  source_roots: list[str]) -> "testrun.TestRun":

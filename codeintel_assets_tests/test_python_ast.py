@@ -188,3 +188,58 @@ def test_relative_imports_above_the_top_package_stay_relative(tmp_path):
     assert {r["imported"] for r in out["core.imports"]} == {".y.b", "..c"}
     out = extract(tmp_path, "from ..x import y\nfrom . import z\n", rel="pkg/m.py", module="pkg.m")
     assert {r["imported"] for r in out["core.imports"]} == {"..x.y", "pkg.z"}
+
+
+OVERLOADS = textwrap.dedent('''\
+    import typing
+    import typing_extensions as te
+    from typing import overload
+
+
+    @overload
+    def command(name: str) -> int: ...
+    @typing.overload
+    def command(name: None = None) -> str: ...
+    def command(name=None):
+        return name
+
+
+    class Base:
+        @te.overload
+        def get(self, key: int) -> int: ...
+        @te.overload
+        def get(self, key: str) -> str: ...
+        if typing.TYPE_CHECKING:
+            def get(self, key): ...
+        else:
+            def get(self, key):
+                return key
+
+        @overload
+        def only(self) -> None: ...
+        @overload
+        def only(self, x: int) -> int: ...
+
+
+    def command(name=None):
+        return 2
+''')
+
+
+def test_overloads_leave_the_plain_name_to_the_implementation(tmp_path):
+    """An @overload signature never runs: the plain qualname (and so the GOID callers, coverage
+    and metrics are found under) belongs to the implementation, the first definition of the
+    name in its scope that is not an overload, wherever it sits (after the signatures, in an
+    if/else). The K-th signature is `name#overloadK`; later redefinitions keep `#N`, counted
+    among the non-overload definitions. Without an implementation in the scope (a .pyi stub,
+    a Protocol) the signatures are named as any redefinitions: the first has the plain name."""
+    got = {q: n["lineno"] for (t, q), n in defs(extract(tmp_path, OVERLOADS, "m.py", "m")).items()
+           if t != "Module"}
+    assert got == {
+        "m.command#overload1": 7, "m.command#overload2": 9, "m.command": 10,
+        "m.Base": 14,
+        "m.Base.get#overload1": 16, "m.Base.get#overload2": 18,
+        "m.Base.get": 20, "m.Base.get#2": 22,
+        "m.Base.only": 26, "m.Base.only#2": 28,
+        "m.command#2": 31,
+    }

@@ -17,7 +17,8 @@ from codeintel_assets.extract.pysource import read_python, walk
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 1
+# 2: @overload signatures leave the plain qualname to the implementation (pysource.walk)
+VERSION = 2
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("docstring-parser", "python")  # ast.get_docstring too

@@ -4,8 +4,8 @@
                                   digest_size=16), "big") % (10**38 - 1)
 
 stored as DECIMAL(38,0); `urn = goid:{repo}/{rel_path}#{language}:{kind}:{qualname}`. The
-qualname already carries `#N` for the N-th redefinition in a file (see pysource), so ids are
-unique per repository and stable across commits while path and qualname stay. Input rows come
+qualname already carries `#N` / `#overloadK` for redefinitions in a scope (see pysource), so
+ids are unique per repository and stable across commits while path and qualname stay. Input rows come
 from `core.ast_nodes` (Module, ClassDef, FunctionDef and AsyncFunctionDef nodes).
 """
 

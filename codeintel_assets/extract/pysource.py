@@ -65,10 +65,16 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
     """Pre-order walk of every node with its scope, depth and (for definitions) qualname.
 
     Decorators, default values, annotations and bases of a def are evaluated in the enclosing
-    scope, so they are visited with it; only a def's body is inside the def.
+    scope, so they are visited with it; only a def's body is inside the def. Redefinitions of
+    a name in one scope: the first def that is not an @overload signature gets the plain
+    qualname, later ones `#N`; the signatures of an implemented name are `#overloadK`
+    (storage/catalog.py, core.goids.qualname, says why).
     """
     seen: dict[str, int] = {}
     module_scope = Scope(module, "module", False)
+    # Per scope, the names some non-overload def binds: their @overload signatures yield the
+    # plain qualname to it (`_def_qualname`).
+    implemented = {module: _implemented_names(tree.body)}
     yield Visit(tree, 0, module_scope, module, "module", False)
     stack: list[tuple[ast.AST, int, Scope, bool]] = [
         (child, 1, module_scope, False) for child in reversed(tree.body)
@@ -81,8 +87,14 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
             # `<locals>` only right under a function; a class body keeps plain dotted names.
             base = (f"{scope.qualname}.<locals>.{node.name}" if scope.kind in _FUNCTION_KINDS
                     else f"{scope.qualname}.{node.name}" if scope.qualname else node.name)
-            count = seen[base] = seen.get(base, 0) + 1
-            qualname = base if count == 1 else f"{base}#{count}"
+            if is_overload(node) and node.name in implemented.get(scope.qualname, ()):
+                key = f"{base}#overload"
+                qualname = f"{key}{seen.setdefault(key, 0) + 1}"
+                seen[key] += 1
+            else:
+                count = seen[base] = seen.get(base, 0) + 1
+                qualname = base if count == 1 else f"{base}#{count}"
+            implemented[qualname] = _implemented_names(node.body)
             if isinstance(node, ast.ClassDef):
                 kind = "class"
             else:
@@ -100,6 +112,31 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
         yield Visit(node, depth, scope, qualname, kind, in_tc)
         for child, child_scope, child_tc in reversed(children):
             stack.append((child, depth + 1, child_scope, child_tc))
+
+
+def is_overload(node: ast.AST) -> bool:
+    """A def decorated `@overload`, `@typing.overload` or `@<alias>.overload`
+    (typing_extensions): a signature for type checkers whose body never runs."""
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+        (dotted_name(d) or "").rpartition(".")[2] == "overload" for d in node.decorator_list)
+
+
+def _implemented_names(body: list[ast.stmt]) -> frozenset[str]:
+    """Names bound by a def that is not an overload among `body`'s statements and the blocks
+    nested in them (if/else, try, with, loops, match), not inside nested defs."""
+    names, stack = set(), list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, DEF_TYPES):
+            if not is_overload(node):
+                names.add(node.name)
+        elif isinstance(node, ast.stmt):
+            stack.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, (ast.stmt,
+                                                                                ast.excepthandler,
+                                                                                ast.match_case)))
+        elif isinstance(node, (ast.excepthandler, ast.match_case)):
+            stack.extend(node.body)
+    return frozenset(names)
 
 
 def _is_type_checking(test: ast.expr) -> bool:

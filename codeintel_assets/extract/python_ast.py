@@ -31,8 +31,9 @@ from codeintel_assets.extract.pysource import (
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
 # 2: core.call_sites; 3: super(X, self); 4: comprehension and lambda scopes, global/nonlocal,
-# match targets; 5: core.definition_refs; 6: analytics.function_metrics and function_types
-VERSION = 6
+# match targets; 5: core.definition_refs; 6: analytics.function_metrics and function_types;
+# 7: @overload signatures leave the plain qualname to the implementation (pysource.walk)
+VERSION = 7
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter

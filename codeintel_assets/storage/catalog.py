@@ -173,7 +173,7 @@ qnames JSON -- sorted list of QualifiedNameProvider names (the def itself, a cal
 _table("core", "docstrings", ("repo", "rel_path", "qualname"),
        "Docstrings of modules, classes and functions, parsed with docstring-parser.", """
 rel_path VARCHAR -- the file
-qualname VARCHAR -- qualname of the documented object (#N for the N-th redefinition)
+qualname VARCHAR -- qualname of the documented object (as core.goids.qualname: #N, #overloadK)
 module VARCHAR -- module of the file
 kind VARCHAR -- module | class | function | method
 lineno INTEGER -- first line of the docstring literal
@@ -216,7 +216,7 @@ rel_path VARCHAR -- the defining file
 module VARCHAR -- module of the file
 language VARCHAR -- python
 kind VARCHAR -- module | class | function | method
-qualname VARCHAR -- module-qualified qualname (#N for the N-th redefinition in the file)
+qualname VARCHAR -- module-qualified qualname. Redefinitions in one scope: the first definition that is not an @overload signature has the plain name (the implementation, after its signatures, so callers, coverage and metrics are found under the name; for platform if/else branches and later redefinitions the first in the file, so an id stays put when a branch or a later definition is added, although at run time the last binding wins), later ones #N (N-th such definition); the K-th @overload signature of an implemented name is #overloadK (a scope with only signatures, a .pyi stub or a Protocol, names them as redefinitions: the first has the plain name)
 start_line INTEGER -- first line, the first decorator's for decorated definitions
 end_line INTEGER -- last line
 name_line INTEGER -- line of the name token (the first line for modules)

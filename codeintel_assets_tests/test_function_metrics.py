@@ -15,6 +15,7 @@ from complexipy import code_complexity
 from radon.complexity import cc_visit
 
 from codeintel_assets import run
+from codeintel_assets.extract.pysource import is_overload_signature, walk
 from codeintel_assets_tests.conftest import (
     checks,
     git,
@@ -219,13 +220,19 @@ def test_agreement_with_radon_and_complexipy(tmp_path, package):
     differ = []
     for path in sorted((repo / package).rglob("*.py")):
         rel, source = path.relative_to(repo).as_posix(), path.read_text()
+        # @overload signatures of an implemented name never run: no rows of ours (documented)
+        signatures = {line for v in walk(ast.parse(source), "m")
+                      if v.qualname and is_overload_signature(v.qualname)
+                      for line in (v.node.lineno, v.node.decorator_list[0].lineno)}
         for f in _flatten(cc_visit(source)):
+            if f.lineno in signatures:
+                continue
             cc_total += 1
             mine = by_line[(rel, f.lineno)]
             if mine[4] != f.complexity:
                 differ.append(("cyclomatic", mine[3], mine[4], f.complexity))
         for f in code_complexity(_nested_bodies_removed(source)).functions:
-            if f.name == "<module>":
+            if f.name == "<module>" or f.line_start in signatures:
                 continue
             cog_total += 1
             mine = by_start[(rel, f.line_start, f.name.rsplit("::", 1)[-1])]

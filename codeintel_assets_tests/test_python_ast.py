@@ -243,3 +243,9 @@ def test_overloads_leave_the_plain_name_to_the_implementation(tmp_path):
         "m.Base.only": 26, "m.Base.only#2": 28,
         "m.command#2": 31,
     }
+    # The signatures never run: no function metrics or types; the implementations have them.
+    out = extract(tmp_path, OVERLOADS, "m.py", "m")
+    for name in ("analytics.function_metrics", "analytics.function_types"):
+        assert {r["qualname"] for r in out[name]} == {
+            "m.command", "m.Base.get", "m.Base.get#2", "m.Base.only", "m.Base.only#2",
+            "m.command#2"}, name

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from codeintel_assets.extract.cognitive import cognitive_complexity
 from codeintel_assets.extract.goids import goid
-from codeintel_assets.extract.pysource import Visit, dotted_name
+from codeintel_assets.extract.pysource import Visit, dotted_name, is_overload_signature
 
 _FUNCTION_KINDS = ("function", "method")
 # What a node type means to FunctionMetrics.visit; codes >= _STMT are statements. Types not
@@ -141,6 +141,8 @@ class FunctionMetrics:
         """(analytics.function_metrics rows, analytics.function_types rows), in source order."""
         metrics, types = [], []
         for d in self._defs.values():
+            if is_overload_signature(d.qualname):
+                continue  # never runs: the implementation has the metrics
             node = d.node
             key = {**ident, "goid": Decimal(goid(repo, "python", ident["rel_path"], d.kind,
                                                  d.qualname)), "qualname": d.qualname}

@@ -88,7 +88,7 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
             base = (f"{scope.qualname}.<locals>.{node.name}" if scope.kind in _FUNCTION_KINDS
                     else f"{scope.qualname}.{node.name}" if scope.qualname else node.name)
             if is_overload(node) and node.name in implemented.get(scope.qualname, ()):
-                key = f"{base}#overload"
+                key = base + OVERLOAD_MARK
                 qualname = f"{key}{seen.setdefault(key, 0) + 1}"
                 seen[key] += 1
             else:
@@ -112,6 +112,15 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
         yield Visit(node, depth, scope, qualname, kind, in_tc)
         for child, child_scope, child_tc in reversed(children):
             stack.append((child, depth + 1, child_scope, child_tc))
+
+
+OVERLOAD_MARK = "#overload"
+
+
+def is_overload_signature(qualname: str) -> bool:
+    """Whether `qualname` names an @overload signature of an implemented name (`f#overload2`,
+    `walk`): it never runs, so it has no function metrics, coverage or risk."""
+    return OVERLOAD_MARK in qualname.rpartition(".")[2]
 
 
 def is_overload(node: ast.AST) -> bool:

@@ -33,6 +33,7 @@ from codeintel_assets.extract.pysource import (
 # 2: core.call_sites; 3: super(X, self); 4: comprehension and lambda scopes, global/nonlocal,
 # match targets; 5: core.definition_refs; 6: analytics.function_metrics and function_types;
 # 7: @overload signatures leave the plain qualname to the implementation (pysource.walk)
+# and have no function_metrics or function_types rows
 VERSION = 7
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.

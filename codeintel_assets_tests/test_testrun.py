@@ -93,9 +93,10 @@ TARGET: dict[str, str | bytes] = {
     "tests/test_later.py": "import pytest\n\npytest.skip('needs a GPU', allow_module_level=True)"
                            "\n\n\ndef test_gpu():\n    pass\n",
     # addopts would stop the run at the first failure; the target's coverage config would
-    # redirect the data file, omit the package and fail under 100%: all must be ignored.
+    # redirect the data file and fail under 100%: the run ignores both. Its omit is what
+    # coverage.py's report leaves out, so the rows leave it out too (coverage_data).
     "pytest.ini": "[pytest]\naddopts = -x\nmarkers =\n    slow: slow tests\n",
-    ".coveragerc": "[run]\ndata_file = should_not_exist\nomit = pkg/*\n"
+    ".coveragerc": "[run]\ndata_file = should_not_exist\nomit = tests/test_later.py\n"
                    "[report]\nfail_under = 100\n",
 }
 
@@ -216,11 +217,10 @@ def test_coverage_rows_exact_lines(target_run):
     assert ctx(12) == (True, False, [])  # never ran
     assert calc[12]["hits"] == 0
     assert ctx(16) == (True, True, [T + "test_slow"])  # the genexpr line maps to its statement
-    # test files are measured too (--cov=<root>); the broken one cannot be, and the empty
-    # __init__.py files have no statements, so they have no rows; the module skipped at
-    # collection ran up to its skip
-    assert {r["rel_path"] for r in rows} == {"pkg/calc.py", "tests/test_calc.py",
-                                             "tests/test_later.py"}
+    # test files are measured too (no `source`: the whole checkout); the broken one cannot
+    # be, the empty __init__.py files have no statements, so they have no rows, and the
+    # target's .coveragerc omits tests/test_later.py
+    assert {r["rel_path"] for r in rows} == {"pkg/calc.py", "tests/test_calc.py"}
 
 
 def test_every_context_is_a_test_id(target_run):
@@ -233,23 +233,13 @@ def test_every_context_is_a_test_id(target_run):
     assert T + "test_skipped" not in contexts
 
 
-def test_coverage_rows_scanned_filter_and_unmeasured(target_run, tmp_path):
+def test_coverage_rows_scanned_filter(target_run):
     root, run, _, _ = target_run
     rows = coverage_data.coverage_rows(run.coverage_path, str(root), {"pkg/calc.py"})
     assert {r["rel_path"] for r in rows} == {"pkg/calc.py"}
     rows = coverage_data.coverage_rows(run.coverage_path, str(root),
-                                 {"pkg/calc.py", "tests/test_broken.py", "tools/gen.py"},
-                                 include_unmeasured=True)
-    assert {r["rel_path"] for r in rows} == {"pkg/calc.py"}  # broken: unparsable; gen: absent
-    write_files(root, {"tools/gen.py": "X = 1\n"})
-    try:
-        rows = coverage_data.coverage_rows(run.coverage_path, str(root), {"tools/gen.py"},
-                                     include_unmeasured=True)
-    finally:
-        (root / "tools/gen.py").unlink()
-        (root / "tools").rmdir()
-    assert rows == [{"rel_path": "tools/gen.py", "line": 1, "is_executable": True,
-                     "is_covered": False, "hits": 0, "context_count": 0, "contexts": "[]"}]
+                                       {"pkg/calc.py", "tests/test_broken.py"})
+    assert {r["rel_path"] for r in rows} == {"pkg/calc.py"}  # broken: unparsable
 
 
 def test_existing_run_reads_the_same_files(target_run):

@@ -295,8 +295,10 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
     if shared is None:
         return
     run, metadata = shared.run, shared.metadata
-    scanned = {j.rel_path for j in warehouse.python_jobs()}
-    rows = coverage_data.coverage_rows(run.coverage_path, target.abs_root, scanned) \
+    jobs = warehouse.python_jobs()
+    rows = coverage_data.coverage_rows(run.coverage_path, target.abs_root,
+                                       {j.rel_path for j in jobs},
+                                       {j.module: j.rel_path for j in jobs}) \
         if run.coverage_path else []
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))

@@ -277,11 +277,13 @@ reason VARCHAR -- the tool's exit code and output tail
 """)
 
 _table("analytics", "coverage_lines", ("repo", "rel_path", "line"),
-       "Line coverage of the target's test run (coverage.py with per-test contexts).", """
-rel_path VARCHAR -- the measured file
-line INTEGER -- line number (1-based)
-is_executable BOOLEAN -- coverage.py counts the line as a statement
-is_covered BOOLEAN -- the line ran
+       "Line coverage of the target's test run (coverage.py with per-test contexts), as "
+       "coverage.py's own report counts it under the target's coverage configuration "
+       "(source, omit, include, exclusions; tools/coverage_data.py).", """
+rel_path VARCHAR -- a file coverage.py reports: measured, or under `source` and never imported (every statement not covered)
+line INTEGER -- line number (1-based): a statement, or a line the target's exclusion rules exclude
+is_executable BOOLEAN -- coverage.py counts the line as a statement (false: excluded)
+is_covered BOOLEAN -- the statement ran (never true where is_executable is false)
 hits INTEGER -- number of test contexts that ran it (coverage.py records no counts)
 context_count INTEGER -- number of test contexts that ran it
 contexts JSON -- sorted pytest node ids that ran the line (as analytics.test_catalog.test_id)

@@ -1,22 +1,55 @@
-"""coverage.py data -> analytics.coverage_lines rows.
+"""coverage.py data -> analytics.coverage_lines rows, as coverage.py's own report counts them.
 
 The data file of the shared test run (tools/testrun.py) records, per line, the pytest-cov
 contexts that ran it: `<nodeid>|setup`, `<nodeid>|run`, `<nodeid>|teardown`. `coverage_rows`
 strips the phase, so every context in coverage_lines.contexts is an analytics.test_catalog
-test_id of the same run. No dagster import.
+test_id of the same run.
+
+The run itself measures the whole checkout under our own run configuration (testrun.py says
+why); what counts is decided here, by the target's coverage configuration read with
+coverage.py's own reader (`target_settings`: `.coveragerc`, `.coveragerc.toml`, setup.cfg,
+tox.ini or pyproject.toml at the root, the first with coverage settings, as coverage.py looks
+for them), so the rows equal `coverage json` of the suite run by hand with that configuration:
+
+- files: the measured files under `[run] source` (directories, or packages named in `source` /
+  `source_pkgs`; the whole checkout when none is set, as `--cov=<root>` measures), less `[run]
+  omit`, within `[run] include`, then `[report] include/omit`; plus the files coverage.py finds
+  under those sources that never ran (`coverage.files.find_python_files`: package directories,
+  or every directory with `include_namespace_packages`), as not covered;
+- lines: coverage.py's analysis of each file (`Coverage.analysis2`) with the target's
+  `exclude_lines` / `exclude_also`: one row per statement (is_executable, is_covered when it
+  ran) and per excluded line (neither: coverage.py reports it as excluded). A line that ran but
+  is no statement (a docstring, an `@overload` signature excluded by coverage.py's default
+  rules) is not covered: coverage.py does not count it.
+
+Raw line numbers of contexts are mapped to their statement's first line as coverage.py's reports
+do (`FileReporter.translate_lines`). `hits` = `context_count` = the number of distinct test node
+ids that ran the line: coverage.py records which contexts ran a line, never how often. The empty
+context (code run outside any test: imports, collection, session fixtures) marks a line covered
+without adding a context. No dagster import; reads files only, runs nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import coverage
-from coverage.parser import PythonParser
+from coverage.config import CoverageConfig
+from coverage.exceptions import CoverageException
+from coverage.files import GlobMatcher, find_python_files
+from coverage.python import PythonFileReporter
 
 from codeintel_assets.paths import RootPaths
 
 _PHASES = ("setup", "run", "teardown")
+# Where coverage.py looks for its configuration, in order, and whether the file is coverage's
+# own (`[run]`) or shared (`[coverage:run]`, `[tool.coverage.run]`): config.config_files_to_try.
+CONFIG_FILES = ((".coveragerc", True), (".coveragerc.toml", True), ("setup.cfg", False),
+                ("tox.ini", False), ("pyproject.toml", False))
 
 
 def context_test_id(context: str) -> str:
@@ -25,74 +58,149 @@ def context_test_id(context: str) -> str:
     return nodeid if sep and phase in _PHASES else context
 
 
-def _exclude_regex() -> str:
-    rules = coverage.Coverage(config_file=False).get_option("report:exclude_lines")
-    rules = rules if isinstance(rules, list) else []
-    return "|".join(f"(?:{rule})" for rule in rules)
+@dataclass(frozen=True)
+class TargetCoverage:
+    """The target's coverage configuration: `config` as coverage.py read it (its defaults when
+    the target has none) and `config_file`, the file it came from ('' for none)."""
+    config: CoverageConfig
+    config_file: str
 
 
-def _parse(path: str, exclude: str) -> PythonParser | None:
-    try:
-        parser = PythonParser(filename=path, exclude=exclude or None)
-        parser.parse_source()
-    except Exception:  # noqa: BLE001 - unparsable or unreadable: fall back to executed lines
-        return None
-    return parser
+def target_settings(root: str) -> TargetCoverage:
+    """The coverage configuration of the checkout at `root` (see the module docstring). A file
+    coverage.py cannot parse is read as no configuration, as the test run's own configuration
+    keeps it from mattering to the run; its name is in `config_file` with a '!' prefix."""
+    for name, ours in CONFIG_FILES:
+        path = os.path.join(root, name)
+        if not os.path.isfile(path):
+            continue
+        config = CoverageConfig()
+        try:
+            found = config.from_file(path, warn=lambda _msg: None, our_file=ours)
+        except CoverageException:
+            return TargetCoverage(_defaults(), f"!{name}")
+        if found:
+            config.post_process()
+            return TargetCoverage(config, name)
+    return TargetCoverage(_defaults(), "")
 
 
-def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None, *,
-                  include_unmeasured: bool = False) -> list[dict]:
-    """analytics.coverage_lines rows (without repo/commit) of a coverage.py data file.
+def _defaults() -> CoverageConfig:
+    config = CoverageConfig()
+    config.post_process()
+    return config
 
-    One row per line that coverage.py counts as a statement or that ran, for each measured file
-    under `root` (and in `scanned`, when given). Raw line numbers are mapped to the first line
-    of their statement as coverage.py's reports do. `hits` = `context_count` = the number of
-    distinct test node ids that ran the line: coverage.py records which contexts ran a line,
-    never how often. The empty context (code run outside any test: imports, collection,
-    session fixtures) marks a line covered without adding a context. A line excluded by
-    coverage.py's default rules (`pragma: no cover`, `if TYPE_CHECKING:`, `...` bodies) is not
-    executable; if it ran anyway it is still reported, covered. With `include_unmeasured`
-    (needs `scanned`), scanned Python files coverage.py never saw (not imported, and not in a
-    package directory it searched) add their statements as not covered.
-    """
+
+def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None,
+                  module_paths: Mapping[str, str] | None = None,
+                  settings: TargetCoverage | None = None) -> list[dict]:
+    """analytics.coverage_lines rows (without repo/commit) of a coverage.py data file, for the
+    files the target's coverage configuration reports (module docstring), restricted to
+    `scanned` rel_paths when given. `module_paths` (dotted module -> rel_path, as core.modules)
+    finds the packages `source` / `source_pkgs` name; `settings` defaults to
+    `target_settings(root)`. Raises FileNotFoundError when the data file does not exist."""
     if not os.path.exists(coverage_path):
         raise FileNotFoundError(coverage_path)
-    data = coverage.CoverageData(basename=coverage_path)
-    data.read()
-    exclude = _exclude_regex()
-    rows: list[dict] = []
-    seen: set[str] = set()
+    settings = settings or target_settings(root)
+    root = os.path.abspath(root)
+    cov = coverage.Coverage(data_file=coverage_path, config_file=False)
+    cov.config = copy.copy(settings.config)  # the analysis's exclusion rules are the target's
+    cov.config.data_file = coverage_path
+    cov.load()
+    data = cov.get_data()
     paths = RootPaths(root)
-    for measured in sorted(data.measured_files()):
-        rel = paths.rel(measured)
-        if rel is None or (scanned is not None and rel not in scanned) or rel in seen:
+    measured = {}
+    for path in data.measured_files():
+        rel = paths.rel(path)
+        if rel is not None:
+            measured.setdefault(rel, path if os.path.isabs(path) else os.path.join(root, path))
+    chosen = _reported(settings.config, root, measured, module_paths or {})
+    rows: list[dict] = []
+    for rel in sorted(chosen):
+        if scanned is not None and rel not in scanned:
             continue
-        seen.add(rel)
-        abs_path = measured if os.path.isabs(measured) else os.path.join(root, measured)
-        parser = _parse(abs_path, exclude)
-        by_line: dict[int, set[str]] = {}
-        for lineno, contexts in (data.contexts_by_lineno(measured) or {}).items():
-            if lineno <= 0:
-                continue
-            line = parser.first_line(lineno) if parser is not None else lineno
-            by_line.setdefault(line, set()).update(contexts)
-        statements = set(parser.statements) if parser is not None else set(by_line)
-        rows.extend(_line_rows(rel, statements, by_line))
-    if include_unmeasured and scanned is not None:
-        for rel in sorted(scanned - seen):
-            if not rel.endswith(".py"):
-                continue
-            parser = _parse(os.path.join(root, rel), exclude)
-            if parser is not None:
-                rows.extend(_line_rows(rel, set(parser.statements), {}))
+        rows.extend(_file_rows(cov, data, rel, chosen[rel], measured.get(rel)))
     return rows
 
 
-def _line_rows(rel: str, statements: set[int], by_line: dict[int, set[str]]) -> list[dict]:
+def _reported(config: CoverageConfig, root: str, measured: Mapping[str, str],
+              module_paths: Mapping[str, str]) -> dict[str, str]:
+    """rel_path -> absolute path of the files coverage.py would report: measured files within
+    the source, include and omit settings, plus the never-run files found under the source."""
+    sources = _source_dirs(config, root, module_paths)
+    candidates = dict(measured)
+    for folder in sources or ():
+        for path in find_python_files(folder, config.include_namespace_packages):
+            candidates.setdefault(os.path.relpath(path, root).replace(os.sep, "/"), path)
+    run_include = _matcher(config.run_include, root)
+    run_omit = _matcher(config.run_omit, root)
+    report_include = _matcher(config.report_include or [], root)
+    report_omit = _matcher(config.report_omit or [], root)
+    out = {}
+    for rel, path in candidates.items():
+        if sources is not None and not any(_under(path, s) for s in sources):
+            continue
+        if run_include and not run_include.match(path) or run_omit and run_omit.match(path):
+            continue
+        if report_include and not report_include.match(path) or \
+                report_omit and report_omit.match(path):
+            continue
+        out[rel] = path
+    return out
+
+
+def _source_dirs(config: CoverageConfig, root: str, module_paths: Mapping[str, str]
+                 ) -> list[str] | None:
+    """Directories (or single module files) `source` and `source_pkgs` name; None when
+    neither is set (the whole checkout is measured). A package name resolves through
+    `module_paths`; one the checkout does not define measures nothing."""
+    named = list(config.source or []) + list(config.source_pkgs or [])
+    if not named:
+        return None
+    out = []
+    for item in named:
+        folder = os.path.join(root, item)
+        if item in (config.source or []) and os.path.isdir(folder):
+            out.append(os.path.abspath(folder))
+        elif item in module_paths:
+            rel = module_paths[item]
+            path = os.path.join(root, rel)
+            out.append(os.path.dirname(path) if rel.endswith("__init__.py") else path)
+    return out
+
+
+def _under(path: str, source: str) -> bool:
+    return path == source or path.startswith(source.rstrip(os.sep) + os.sep)
+
+
+def _matcher(patterns: Iterable[str], root: str) -> GlobMatcher | None:
+    """coverage.py's file patterns (files.prep_patterns), relative ones against `root`
+    instead of the current directory."""
+    prepped = []
+    for p in patterns:
+        prepped.append(p)
+        if not p.startswith(("*", "?")):
+            prepped.append(os.path.join(root, p))
+    return GlobMatcher(prepped, "patterns") if prepped else None
+
+
+def _file_rows(cov: coverage.Coverage, data: coverage.CoverageData, rel: str, path: str,
+               measured_as: str | None) -> list[dict]:
+    try:
+        _, statements, excluded, missing, _ = cov.analysis2(path)
+        reporter = PythonFileReporter(path, cov)
+        by_line: dict[int, set[str]] = {}
+        for lineno, contexts in ((data.contexts_by_lineno(measured_as) or {}).items()
+                                 if measured_as else ()):
+            for line in reporter.translate_lines([lineno]) if lineno > 0 else ():
+                by_line.setdefault(line, set()).update(contexts)
+    except (CoverageException, OSError, SyntaxError, UnicodeDecodeError):
+        return []  # not Python coverage.py can read (it would report the error): no rows
+    executed = set(statements) - set(missing)
     rows = []
-    for line in sorted(statements | set(by_line)):
-        ran = line in by_line
-        tests = sorted({context_test_id(c) for c in by_line.get(line, ()) if c})
+    for line in sorted(set(statements) | set(excluded)):
+        ran = line in executed
+        tests = sorted({context_test_id(c) for c in by_line.get(line, ()) if c}) if ran else []
         rows.append({"rel_path": rel, "line": line, "is_executable": line in statements,
                      "is_covered": ran, "hits": len(tests), "context_count": len(tests),
                      "contexts": json.dumps(tests)})

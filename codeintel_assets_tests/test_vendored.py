@@ -61,15 +61,19 @@ def test_the_rule_names_each_sign(tmp_path):
     repo = make_git_repo(tmp_path / "repo", {
         **FILES, "inner/ruff.toml": 'exclude = ["*.py"]\n', "inner/a.py": "",
         "half/ruff.toml": 'exclude = ["data/"]\n', "half/data/x.py": "", "half/own.py": "",
-        "dist/pyrightconfig.json": '{"exclude": ["**"]}', "dist/b.py": ""})
+        "dist/pyrightconfig.json": '{"exclude": ["**"]}', "dist/b.py": "",
+        "sub/pyproject.toml": '[tool.ruff.lint]\nexclude = ["*"]\n', "sub/c.py": ""})
     scanned = [p for p in FILES if not p.endswith((".txt", "METADATA"))]
     extra = ["inner/ruff.toml", "inner/a.py", "half/ruff.toml", "half/data/x.py",
-             "half/own.py", "dist/pyrightconfig.json", "dist/b.py"]
+             "half/own.py", "dist/pyrightconfig.json", "dist/b.py", "sub/pyproject.toml",
+             "sub/c.py"]
     assert vendored_files(repo, scanned + extra) == {
         **VENDORED, "inner/ruff.toml": "ruff.toml excludes its folder: inner/",
         "inner/a.py": "ruff.toml excludes its folder: inner/",
         "dist/pyrightconfig.json": "pyrightconfig.json excludes its folder: dist/",
-        "dist/b.py": "pyrightconfig.json excludes its folder: dist/"}
+        "dist/b.py": "pyrightconfig.json excludes its folder: dist/",
+        "sub/pyproject.toml": "pyproject.toml excludes its folder: sub/",
+        "sub/c.py": "pyproject.toml excludes its folder: sub/"}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +134,11 @@ def test_summary_leaves_vendored_code_out_unless_asked(built):
     assert not [p for p in VENDORED if p in ranked], ranked
     functions = rows(db, "SELECT count(*) FROM docs.v_function_summary WHERE is_vendored")[0][0]
     assert functions == 5
-    assert "vendored code left out of the rankings: 5 Python files, 5 functions" in out
+    diagnostics = rows(db, "SELECT count(*) FROM analytics.diagnostics d JOIN core.file_state f "
+                           "USING (repo, rel_path) WHERE f.is_vendored")[0][0]
+    assert diagnostics > 0
+    assert (f"vendored code left out of the rankings: 5 Python files, 5 functions, "
+            f"{diagnostics} diagnostics") in out
     with_flag = summary(repo, db, "--include-vendored")
     risky = [line.split("(")[1].split(":")[0]
              for line in with_flag.split("ten riskiest functions")[1].splitlines()[1:]]

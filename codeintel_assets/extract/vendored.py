@@ -3,8 +3,9 @@
 A repository that vendors a dependency (setuptools' `setuptools/_vendor/`, pip's
 `src/pip/_vendor/`) holds code its authors neither wrote nor maintain: its complexity, risk and
 diagnostics are not the project's, and on setuptools 75.6.0 41% of the functions (2,134 of
-5,233) and 6 of the ten most complex files are vendored. So vendored files are tagged (core.file_state.is_vendored and
-vendored_reason), kept in every table, and left out of the summary's rankings by default.
+5,233) and 6 of the ten most complex files are vendored. So vendored files are tagged
+(core.file_state.is_vendored and vendored_reason), kept in every table, and left out of the
+summary's rankings by default.
 
 The rule: a file is vendored when it lies in (or is) a vendored root, and a root is
 

@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--fleet-home", metavar="HOME",
                        help="the fleet's home (default $CODEINTEL_FLEET_HOME, else "
                        "~/.codeintel/fleet)")
+    for p in (run, summary):
+        p.add_argument("--include-vendored", action="store_true",
+                       help="rank vendored code (core.file_state.is_vendored: _vendor/, "
+                       "third_party/, ...) with the project's own in the summary")
     run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
                      choices=TOOL_NAMES, help=f"do not run this ToolService tool (one of "
                      f"{', '.join(TOOL_NAMES)}); its tables are written empty. Repeatable. "
@@ -151,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
     try:
-        print(api.format_summary(api.summary(args.target, args.db, fleet)))
+        print(api.format_summary(api.summary(args.target, args.db, fleet,
+                                             args.include_vendored)))
     except FileNotFoundError as exc:
         return _fail(args.command, exc)
     return 0

@@ -139,24 +139,27 @@ def steps() -> list[dict]:
 
 
 def summary(target: str | None = None, db: str | None = None,
-            fleet: str | os.PathLike | None = None) -> dict:
+            fleet: str | os.PathLike | None = None, include_vendored: bool = False) -> dict:
     """Rows per table for the target repository, its ten most complex files and its ten
     riskiest functions outside test code (in the fleet at `fleet`: its partition's database),
-    and how many Python files it has. FileNotFoundError when there is no warehouse yet."""
+    vendored code left out unless `include_vendored` (`vendored_left_out`: what was, None
+    when included), and how many Python files it has. FileNotFoundError when there is no
+    warehouse yet."""
     from codeintel_assets.storage.catalog import TABLES
-    from codeintel_assets.storage.queries import repo_summary
+    from codeintel_assets.storage.summary import repo_summary
 
     warehouse = _warehouse(target, db_file(target, db, fleet) if fleet else db)
     gateway = warehouse.gateway()
     if not gateway.db_path.exists():
         raise FileNotFoundError(f"no warehouse at {gateway.db_path}: materialize first")
     repo = warehouse.target.info().slug
-    found = repo_summary(gateway, repo, list(TABLES))
+    found = repo_summary(gateway, repo, list(TABLES), include_vendored)
     return {"repo": repo, "root": warehouse.target.abs_root, "db": str(gateway.db_path),
             "python_files": found.python_files, "rows": found.rows,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
                                    for p, c, n in found.most_complex_files],
-            "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions]}
+            "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions],
+            "vendored_left_out": dataclasses.asdict(found.vendored) if found.vendored else None}
 
 
 def print_partitions(fleet: str | os.PathLike) -> int:
@@ -205,4 +208,10 @@ def format_summary(info: dict) -> str:
         lines += [f"  {f['risk_score']:.2f} {f['risk_level']:<6} {f['qualname']} "
                   f"({f['rel_path']}:{f['lineno']}): {'; '.join(f['reasons'])}"
                   for f in info["riskiest_functions"]]
+    left_out = info.get("vendored_left_out")
+    if left_out and left_out["files"]:
+        lines += ["", (f"vendored code left out of the rankings: {left_out['files']:,} Python "
+                       f"files, {left_out['functions']:,} functions, "
+                       f"{left_out['diagnostics']:,} diagnostics (core.file_state.is_vendored; "
+                       "--include-vendored ranks them)")]
     return "\n".join(lines)

@@ -68,6 +68,12 @@ def gw(tmp_path):
     write(gateway, "core.modules", [
         {"module": "pkg.a", "rel_path": "pkg/a.py", "owners": '["@shop/core"]',
          "tags": '["payments"]'}])
+    # pkg/b.py is vendored: tagged, scored as any file (the summary leaves it out).
+    write(gateway, "core.file_state", [
+        {"rel_path": "pkg/a.py", "language": "python", "parse_status": "ok",
+         "is_vendored": False},
+        {"rel_path": "pkg/b.py", "language": "python", "parse_status": "ok",
+         "is_vendored": True, "vendored_reason": "folder named _vendor: pkg/"}])
     # Tags come from the tags' matches, per file (a file core.modules left out keeps its tags).
     write(gateway, "analytics.tags_index", [
         {"tag": "payments", "matches": '["pkg/a.py"]'},
@@ -114,6 +120,7 @@ def test_components_and_score_match_the_documented_formulas(gw):
     assert json.loads(rows[2]["owners"]) == ["@shop/core"]
     assert json.loads(rows[3]["owners"]) == []
     assert [g for g, r in rows.items() if r["is_test"]] == [3, 4]  # pkg/b.py is tagged tests
+    assert [g for g, r in rows.items() if r["is_vendored"]] == [3, 4]
     # 2 is the riskiest: high; the levels follow the default thresholds
     levels = {g: r["risk_level"] for g, r in rows.items()}
     assert levels[2] == "high" and levels[4] == "low"
@@ -218,10 +225,6 @@ def test_function_layer_views_have_their_declared_columns(gw):
     write(gw, "analytics.test_catalog", [
         {"test_id": "t.py::test_bad", "rel_path": "t.py", "qualname": "t.test_bad",
          "status": "failed", "duration_ms": 3.0}])
-    write(gw, "core.file_state", [{"rel_path": "pkg/a.py", "language": "python",
-                                   "parse_status": "ok"},
-                                  {"rel_path": "pkg/b.py", "language": "python",
-                                   "parse_status": "ok"}])
     write(gw, "analytics.coverage_lines", [
         {"rel_path": "pkg/a.py", "line": n, "is_executable": True, "is_covered": n < 4}
         for n in range(1, 5)])

@@ -50,6 +50,7 @@ from codeintel_assets.extract.scan import (
     split_unchanged,
 )
 from codeintel_assets.extract.tags import TagRulesError, load_codeowners, load_tag_rules
+from codeintel_assets.extract.vendored import vendored_files
 from codeintel_assets.storage import derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
@@ -114,6 +115,9 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     reused = [{**r, "commit": info.commit} for r in reused]
     file_state = pa.concat_tables([state_spec.from_rows(reused),
                                    result.tables["core.file_state"]]).sort_by("rel_path")
+    # Recomputed for reused rows too: a vendor.txt or nested config can change any file's tag.
+    vendored = vendored_files(root, file_state.column("rel_path").to_pylist())
+    file_state = _tag_vendored(file_state, vendored)
     state = file_state.select(["rel_path", "language", "content_hash"]).to_pylist()
     hashes = {r["rel_path"]: r["content_hash"] for r in state}
 
@@ -140,6 +144,7 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                 "files_read": len(to_scan), "files_reused": len(reused),
                 "changed_paths": dg.MetadataValue.json(list(changes.to_delete[:100])),
                 "parse_status": dict(statuses), "tags_error": tag_error,
+                "vendored_files": len(vendored),
                 "symlinks_skipped": listing.count("symlink"), "unreadable_paths": unreadable,
                 "skipped_paths": dg.MetadataValue.json(
                     [{"rel_path": s.rel_path, "reason": s.reason} for s in skipped[:100]]),
@@ -155,6 +160,18 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                         metadata)
     yield from completion(context, GIT_CHECK, not info.git_error,
                           {"commit": info.commit or "-", "git_error": info.git_error or "-"})
+
+
+def _tag_vendored(file_state: pa.Table, reasons: dict[str, str]) -> pa.Table:
+    """core.file_state with is_vendored and vendored_reason set on every row from `reasons`
+    (rel_path -> reason, extract/vendored.py)."""
+    paths = file_state.column("rel_path").to_pylist()
+    for name, values in (("is_vendored", [p in reasons for p in paths]),
+                         ("vendored_reason", [reasons.get(p) for p in paths])):
+        i = file_state.schema.get_field_index(name)
+        field = file_state.schema.field(i)
+        file_state = file_state.set_column(i, field, pa.array(values, field.type))
+    return file_state
 
 
 def _first_per_kind(left_out: list[SkippedPath], n: int) -> dict[str, list[dict]]:

@@ -32,6 +32,8 @@ mtime_ns BIGINT -- modification time in ns since the epoch (os.stat)
 content_hash VARCHAR -- blake2b-128 hex digest of the file's bytes
 parse_status VARCHAR -- ok | syntax_error | decode_error | too_large | binary
 parse_error VARCHAR -- the error message when parse_status is not ok
+is_vendored BOOLEAN -- a copy of another project's code kept in the tree (extract/vendored.py: a _vendor/, vendor/, vendored/ or third_party/ folder, a vendor.txt in or naming it, a nested ruff/pyright config excluding its whole folder, *.dist-info beside it); indexed as any file, left out of the summary's rankings unless --include-vendored
+vendored_reason VARCHAR -- why, with the vendored root: 'folder named _vendor: setuptools/_vendor/' (NULL when not vendored)
 """)
 
 _table("core", "modules", ("repo", "module"),

@@ -101,6 +101,7 @@ hotspot_score DOUBLE -- its file's analytics.hotspots.score
 owners JSON -- its file's CODEOWNERS owners (core.modules.owners)
 tags JSON -- its file's tags (analytics.tags_index.matches)
 is_test BOOLEAN -- its file is tagged tests (tags_index.yaml, else the built-in tests/, test_*.py, *_test.py, conftest.py patterns): test code, which the summary's riskiest list leaves out
+is_vendored BOOLEAN -- its file is vendored code (core.file_state.is_vendored): scored as any function, left out of the summary's riskiest list unless --include-vendored
 complexity_risk DOUBLE -- max(1 - exp(-(cyclomatic - 1) / 15), 1 - exp(-cognitive / 22)): 0.49 at cyclomatic 11 or cognitive 15, 0.74 at 21 or 30, 0.93 at 41 or 60
 coverage_risk DOUBLE -- 1 - coverage_ratio; 1 when untested, 0 with nothing executable; NULL without a test run
 typedness_risk DOUBLE -- untyped 1, partial 0.5, typed 0

@@ -309,60 +309,6 @@ def symbol_use_unknown_goids(gateway: StorageGateway, repo: str) -> UnknownGoids
 
 
 @dataclass(frozen=True)
-class RiskyFunction:
-    """One function of analytics.goid_risk_factors: where it is, its score and level, and the
-    details of the (up to three) components that contributed most (risk_explanation)."""
-
-    qualname: str
-    rel_path: str
-    lineno: int
-    risk_score: float
-    risk_level: str
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class RepoSummary:
-    """rows: table -> the repository's row count (tables that exist); most_complex_files:
-    (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten;
-    riskiest_functions: the ten highest risk_score rows outside test code (empty before
-    risk_factors ran); python_files: the repository's Python files in core.file_state (None
-    before the first scan)."""
-
-    rows: dict[str, int]
-    most_complex_files: list[tuple[str, int, int]]
-    riskiest_functions: list[RiskyFunction]
-    python_files: int | None = None
-
-
-def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str]) -> RepoSummary:
-    """Row counts of `repo` in each of `tables` that exists, and its ten most complex files,
-    read on one connection (read-only when the file exists; it waits for a running write)."""
-    with gateway.connect(read_only=gateway.db_path.exists()) as con:
-        existing = {f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
-        # Table names come from the catalog (`tables`), never from a caller's string.
-        counts = {name: con.execute(f"SELECT count(*) FROM {table(name).qualified_name} "
-                                    "WHERE repo = $repo", {"repo": repo}).fetchall()[0][0]
-                  for name in tables if name in existing}
-        complex_files = con.execute(
-            "SELECT rel_path, complexity, loc FROM core.ast_metrics WHERE repo = $repo "
-            "ORDER BY complexity DESC, rel_path LIMIT 10", {"repo": repo}).fetchall() \
-            if "core.ast_metrics" in existing else []
-        risky = con.execute("""
-            SELECT qualname, rel_path, lineno, risk_score, risk_level,
-                   json_extract_string(risk_explanation, '$.drivers[*].detail')[1:3]
-            FROM analytics.goid_risk_factors WHERE repo = $repo AND NOT is_test
-            ORDER BY risk_score DESC, rel_path, lineno LIMIT 10""", {"repo": repo}).fetchall() \
-            if "analytics.goid_risk_factors" in existing else []
-        python_files = con.execute(
-            "SELECT count(*) FROM core.file_state WHERE repo = $repo AND language = 'python'",
-            {"repo": repo}).fetchall()[0][0] if "core.file_state" in existing else None
-    return RepoSummary(counts, [tuple(r) for r in complex_files],
-                       [RiskyFunction(*r) for r in risky], python_files)
-
-
-@dataclass(frozen=True)
 class EdgeGoidCheck(_CheckCounts):
     """Call edges whose caller_goid, or non-NULL callee_goid, is not in core.goids."""
 

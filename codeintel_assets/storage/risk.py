@@ -32,7 +32,7 @@ RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
 READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
-         "analytics.diagnostics", "analytics.tags_index", "core.modules")
+         "analytics.diagnostics", "analytics.tags_index", "core.modules", "core.file_state")
 # History is evidence once some file changed in this many commits of the window (README: risk).
 MIN_COMMITS = 2
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
@@ -109,6 +109,8 @@ WITH fm AS (
 ), mods AS (
     SELECT rel_path, any_value(owners) AS owners
     FROM core.modules WHERE repo = $repo GROUP BY rel_path
+), vendored AS (
+    SELECT rel_path FROM core.file_state WHERE repo = $repo AND is_vendored
 ), tags AS (
     SELECT rel_path, tags FROM (""" + FILE_TAGS + """) WHERE repo = $repo
 ), inputs AS (
@@ -127,6 +129,7 @@ WITH fm AS (
            coalesce(h.score, 0.0) AS hotspot_score,
            coalesce(m.owners, '[]')::JSON AS owners, coalesce(tg.tags, '[]')::JSON AS tags,
            coalesce(json_contains(tg.tags, '"tests"'), false) AS is_test,
+           v.rel_path IS NOT NULL AS is_vendored,
            h.history_unknown IS NULL AND h.rel_path IS NOT NULL AS history_known,
            CASE WHEN h.rel_path IS NULL THEN 'no history row'
                 ELSE h.history_unknown END AS history_unknown,
@@ -138,6 +141,7 @@ WITH fm AS (
     LEFT JOIN hot h ON h.rel_path = f.rel_path
     LEFT JOIN mods m ON m.rel_path = f.rel_path
     LEFT JOIN tags tg ON tg.rel_path = f.rel_path
+    LEFT JOIN vendored v ON v.rel_path = f.rel_path
 ), comp AS (
     SELECT *,
         -- Saturating, not capped: 0.49 at cyclomatic 11 / cognitive 15, 0.93 at 41 / 60, so
@@ -200,7 +204,7 @@ WITH fm AS (
 SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_complexity,
        cognitive_complexity, loc, typedness_bucket, coverage_ratio, tested, untested_reason,
        covering_tests, failing_tests, static_errors, file_churn, file_commits, hotspot_score,
-       owners, tags, is_test, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
+       owners, tags, is_test, is_vendored, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
        churn_risk, hotspot_risk, failing_test_risk, risk_score,
        CASE WHEN risk_score >= $high THEN 'high' WHEN risk_score >= $medium THEN 'medium'
             ELSE 'low' END AS risk_level,

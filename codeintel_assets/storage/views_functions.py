@@ -56,6 +56,7 @@ hotspot_score DOUBLE -- its file's hotspot score
 owners JSON -- its file's CODEOWNERS owners
 tags JSON -- its file's tags
 is_test BOOLEAN -- its file is test code (tagged tests)
+is_vendored BOOLEAN -- its file is vendored code (core.file_state.is_vendored): filter it out for the project's own functions
 risk_score DOUBLE -- in [0, 1] (goid_risk_factors)
 risk_level VARCHAR -- low | medium | high
 risk_explanation JSON -- the components that drove the score, largest first
@@ -66,7 +67,7 @@ SELECT r.repo, r."commit", r.goid, r.rel_path, r.qualname, r.lineno, r.end_linen
        m.complexity_bucket, m.has_docstring, t.params_total, t.params_annotated,
        t.return_type, r.typedness_bucket, r.coverage_ratio, r.tested, r.untested_reason,
        r.covering_tests, r.failing_tests, r.static_errors, r.file_churn, r.hotspot_score,
-       r.owners, r.tags, r.is_test, r.risk_score, r.risk_level, r.risk_explanation
+       r.owners, r.tags, r.is_test, r.is_vendored, r.risk_score, r.risk_level, r.risk_explanation
 FROM analytics.goid_risk_factors r
 LEFT JOIN analytics.function_metrics m ON m.repo = r.repo AND m.goid = r.goid
 LEFT JOIN analytics.function_types t ON t.repo = r.repo AND t.goid = r.goid
@@ -137,6 +138,8 @@ max_risk_score DOUBLE -- the riskiest function's score
 mean_risk_score DOUBLE -- mean risk_score of its functions
 owners JSON -- CODEOWNERS owners (core.modules)
 tags JSON -- tags of the file (analytics.tags_index matches)
+is_vendored BOOLEAN -- vendored code (core.file_state.is_vendored); its diagnostics and functions are kept, filter on this column to leave them out
+vendored_reason VARCHAR -- why (core.file_state.vendored_reason)
 """, """
 WITH cov AS (
     -- Per snapshot: a test run of an older commit does not describe today's lines.
@@ -160,7 +163,7 @@ SELECT f.repo, f."commit", f.rel_path, md.module, f.language, f.parse_status, f.
        t.return_ratio, c.executable_lines, c.covered_lines,
        c.covered_lines / nullif(c.executable_lines, 0) AS coverage_ratio,
        r.functions, r.high_risk_functions, r.max_risk_score, r.mean_risk_score,
-       md.owners, coalesce(tg.tags, '[]')::JSON AS tags
+       md.owners, coalesce(tg.tags, '[]')::JSON AS tags, f.is_vendored, f.vendored_reason
 FROM core.file_state f
 LEFT JOIN mods md ON md.repo = f.repo AND md.rel_path = f.rel_path
 LEFT JOIN core.ast_metrics a ON a.repo = f.repo AND a.rel_path = f.rel_path

@@ -159,7 +159,10 @@ def summary(target: str | None = None, db: str | None = None,
             "most_complex_files": [{"rel_path": p, "complexity": c, "loc": n}
                                    for p, c, n in found.most_complex_files],
             "riskiest_functions": [dataclasses.asdict(f) for f in found.riskiest_functions],
-            "vendored_left_out": dataclasses.asdict(found.vendored) if found.vendored else None}
+            "vendored_left_out": dataclasses.asdict(found.vendored) if found.vendored else None,
+            "line_coverage": {**dataclasses.asdict(found.line_coverage),
+                              "percent": round(found.line_coverage.percent, 2)}
+            if found.line_coverage else None}
 
 
 def print_partitions(fleet: str | os.PathLike) -> int:
@@ -208,6 +211,11 @@ def format_summary(info: dict) -> str:
         lines += [f"  {f['risk_score']:.2f} {f['risk_level']:<6} {f['qualname']} "
                   f"({f['rel_path']}:{f['lineno']}): {'; '.join(f['reasons'])}"
                   for f in info["riskiest_functions"]]
+    if info.get("line_coverage"):
+        cov = info["line_coverage"]
+        lines += ["", f"line coverage {cov['percent']:.1f}%: {cov['covered']:,} of "
+                      f"{cov['statements']:,} statements in {cov['files']:,} files (as coverage.py "
+                      f"reports them; test run of commit {cov['commit'][:12]})"]
     left_out = info.get("vendored_left_out")
     if left_out and left_out["files"]:
         lines += ["", (f"vendored code left out of the rankings: {left_out['files']:,} Python "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -311,6 +312,9 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
     assert rows["core.goids"] == 18
     assert all(n > 0 for name, n in rows.items() if name not in HEALTHY_EMPTY), rows
 
+    # the suite ran: its line coverage as coverage.py counts it
+    assert re.search(r"^line coverage \d+\.\d%: [\d,]+ of [\d,]+ statements in \d+ files \(as "
+                     r"coverage.py reports them; test run of commit [0-9a-f]{12}\)$", out, re.M), out
     # the section ends at the blank line before the next (the ten riskiest functions)
     section = out.split("ten most complex files (decision points, lines):")[1]
     complex_lines = [ln.split() for ln in section.strip("\n").split("\n\n")[0].splitlines()

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from codeintel_assets import run
 from codeintel_assets_tests.conftest import make_git_repo, rows
 from codeintel_assets_tests.test_testrun_trust import test_steps
 
@@ -65,9 +66,9 @@ FILES = {
 }
 
 
-def by_hand(repo: Path, tmp: Path) -> dict[str, tuple[list[int], list[int]]]:
-    """{rel_path: (statements, executed lines)} of coverage.py's JSON report of the suite
-    run by hand in a copy of the checkout, under the checkout's own configuration."""
+def by_hand(repo: Path, tmp: Path) -> tuple[dict[str, tuple[list[int], list[int]]], dict]:
+    """({rel_path: (statements, executed lines)}, totals) of coverage.py's JSON report of the
+    suite run by hand in a copy of the checkout, under the checkout's own configuration."""
     copy = tmp / "by_hand"
     shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".git", ".codeintel"))
     subprocess.run([sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p",
@@ -75,9 +76,9 @@ def by_hand(repo: Path, tmp: Path) -> dict[str, tuple[list[int], list[int]]]:
                    capture_output=True)
     subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", "cov.json"],
                    cwd=copy, check=True)
-    report = json.loads((copy / "cov.json").read_text())["files"]
+    report = json.loads((copy / "cov.json").read_text())
     return {rel: (sorted(f["executed_lines"] + f["missing_lines"]), sorted(f["executed_lines"]))
-            for rel, f in report.items()}
+            for rel, f in report["files"].items()}, report["totals"]
 
 
 def test_coverage_lines_equal_coverage_json_of_the_same_suite(tmp_path):
@@ -94,9 +95,15 @@ def test_coverage_lines_equal_coverage_json_of_the_same_suite(tmp_path):
             statements.append(line)
         if covered:
             executed.append(line)
-    reference = by_hand(repo, tmp_path)
+    reference, totals = by_hand(repo, tmp_path)
     assert set(reference) == {"src/covdemo/__init__.py", "src/covdemo/never_imported.py",
                               "src/covdemo/sub/__init__.py", "src/covdemo/sub/deep.py"}
     assert {rel: v for rel, v in ours.items() if v[0]} == \
         {rel: v for rel, v in reference.items() if v[0]}
     assert ours["src/covdemo/never_imported.py"] == ([2, 5, 6], [])
+    # The summary's total is coverage.py's (`coverage report` prints the same numbers).
+    line = run.summary(target=str(repo))["line_coverage"]
+    assert (line["statements"], line["covered"], line["files"]) == \
+        (totals["num_statements"], totals["covered_lines"],
+         sum(bool(statements) for statements, _ in reference.values()))  # empty files: no rows
+    assert line["percent"] == round(totals["percent_covered"], 2)

@@ -35,19 +35,37 @@ class VendoredLeftOut:
 
 
 @dataclass(frozen=True)
+class LineCoverage:
+    """The repository's line coverage in analytics.coverage_lines, counted as coverage.py's
+    report counts it (statements, the covered ones, the reported files that have statements)
+    and the commit of the test run the rows come from."""
+
+    statements: int
+    covered: int
+    files: int
+    commit: str
+
+    @property
+    def percent(self) -> float:
+        """covered / statements * 100 (100.0 when there are no statements, as coverage.py)."""
+        return 100.0 * self.covered / self.statements if self.statements else 100.0
+
+
+@dataclass(frozen=True)
 class RepoSummary:
     """rows: table -> the repository's row count (tables that exist); most_complex_files:
     (rel_path, complexity, loc) of core.ast_metrics, most complex first, at most ten;
     riskiest_functions: the ten highest risk_score rows outside test code (empty before
     risk_factors ran); python_files: the repository's Python files in core.file_state (None
     before the first scan); vendored: what both rankings left out as vendored code (None when
-    they include it)."""
+    they include it); line_coverage: None without coverage rows."""
 
     rows: dict[str, int]
     most_complex_files: list[tuple[str, int, int]]
     riskiest_functions: list[RiskyFunction]
     python_files: int | None = None
     vendored: VendoredLeftOut | None = None
+    line_coverage: LineCoverage | None = None
 
 
 def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str],
@@ -97,5 +115,11 @@ def repo_summary(gateway: StorageGateway, repo: str, tables: Sequence[str],
                 count("SELECT count(*) FROM analytics.diagnostics d JOIN core.file_state f "
                       "ON f.repo = d.repo AND f.rel_path = d.rel_path WHERE d.repo = $repo "
                       "AND f.is_vendored", "analytics.diagnostics"))
+        covered = con.execute("""
+            SELECT count(*) FILTER (WHERE is_executable), count(*) FILTER (WHERE is_covered),
+                   count(DISTINCT rel_path), any_value("commit")
+            FROM analytics.coverage_lines WHERE repo = $repo""", {"repo": repo}).fetchall()[0] \
+            if counts.get("analytics.coverage_lines") else None
     return RepoSummary(counts, [tuple(r) for r in complex_files],
-                       [RiskyFunction(*r) for r in risky], python_files, vendored)
+                       [RiskyFunction(*r) for r in risky], python_files, vendored,
+                       LineCoverage(*covered) if covered else None)

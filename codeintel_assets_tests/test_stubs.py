@@ -16,7 +16,7 @@ from codeintel_assets_tests.conftest import checks, make_git_repo, rows
 FILES = {
     # attrs' shape: the package re-exports its implementation, a stub beside it declares the
     # same names (with overloads), and a stub beside the implementation module too.
-    "pkg/__init__.py": "from pkg._impl import Thing, define, make\n",
+    "pkg/__init__.py": "from pkg._impl import Thing, define, frozen, make\n",
     "pkg/__init__.pyi": '''from typing import overload
 
 class Thing:
@@ -28,8 +28,14 @@ def define(cls: type) -> type: ...
 @overload
 def define(*, frozen: bool = ...) -> object: ...
 def make(x: int) -> Thing: ...
+def frozen(cls: type) -> type: ...
+class _Private: ...
 ''',
-    "pkg/_impl.py": '''class Thing:
+    # `frozen` is a variable at runtime, `_Private` is not there at all: no definition to name
+    "pkg/_impl.py": '''from functools import partial
+
+
+class Thing:
     def __init__(self, x):
         self.x = x
 
@@ -43,6 +49,9 @@ def define(cls=None, *, frozen=False):
 
 def make(x):
     return Thing(x)
+
+
+frozen = partial(define, frozen=True)
 ''',
     "pkg/_impl.pyi": '''class Thing:
     def __init__(self, x: int) -> None: ...
@@ -53,7 +62,9 @@ def make(x: int) -> Thing: ...
 ''',
     # a stub-only package: the only description of its code there is
     "typed_only/__init__.pyi": "def helper(x: int) -> int: ...\n",
-    "app.py": '''import pkg
+    "app.py": '''from __future__ import annotations
+
+import pkg
 from pkg import make
 from typed_only import helper
 
@@ -68,6 +79,10 @@ def build():
     thing = pkg.Thing(1)
     other = make(2)
     return thing.size() + other.size() + helper(3)
+
+
+def seal(p: pkg._Private):
+    return pkg.frozen(A)
 ''',
 }
 
@@ -111,14 +126,17 @@ def test_no_call_edge_into_a_stub_beside_its_py(indexed):
         FROM graph.call_graph_edges e JOIN core.goids g ON g.goid = e.callee_goid
         WHERE e.callsite_path = 'app.py' ORDER BY 1, 2""")
     assert callees == [
-        (6, "pkg.define", "pkg._impl.define", "pkg/_impl.py"),  # the decorator
-        (12, "pkg.define", "pkg._impl.define", "pkg/_impl.py"),
-        (13, "pkg.Thing", "pkg._impl.Thing.__init__", "pkg/_impl.py"),
-        (14, "make", "pkg._impl.make", "pkg/_impl.py"),
-        (15, "helper", "typed_only.helper", "typed_only/__init__.pyi"),  # stub-only: a target
-        (15, "other.size", "pkg._impl.Thing.size", "pkg/_impl.py"),
-        (15, "thing.size", "pkg._impl.Thing.size", "pkg/_impl.py"),
+        (8, "pkg.define", "pkg._impl.define", "pkg/_impl.py"),  # the decorator
+        (14, "pkg.define", "pkg._impl.define", "pkg/_impl.py"),
+        (15, "pkg.Thing", "pkg._impl.Thing.__init__", "pkg/_impl.py"),
+        (16, "make", "pkg._impl.make", "pkg/_impl.py"),
+        (17, "helper", "typed_only.helper", "typed_only/__init__.pyi"),  # stub-only: a target
+        (17, "other.size", "pkg._impl.Thing.size", "pkg/_impl.py"),
+        (17, "thing.size", "pkg._impl.Thing.size", "pkg/_impl.py"),
     ]
+    # SCIP names the stub's `frozen`; at runtime it is a variable: no GOID, not the stub's
+    assert rows(db, "SELECT callee_goid FROM graph.call_graph_edges "
+                    "WHERE callsite_path = 'app.py' AND callee_name = 'pkg.frozen'") == [(None,)]
 
 
 def test_stubs_stay_out_of_the_function_layer(indexed):
@@ -131,8 +149,9 @@ def test_stubs_stay_out_of_the_function_layer(indexed):
     assert rows(db, "SELECT count(*) FROM analytics.function_types t JOIN core.goids g "
                     "USING (goid) WHERE g.shadowed_stub") == [(0,)]
     summary = rows(db, "SELECT qualname FROM docs.v_function_summary ORDER BY 1")
-    assert summary == [("app.build",), ("pkg._impl.Thing.__init__",), ("pkg._impl.Thing.size",),
-                       ("pkg._impl.define",), ("pkg._impl.make",), ("typed_only.helper",)]
+    assert summary == [("app.build",), ("app.seal",), ("pkg._impl.Thing.__init__",),
+                       ("pkg._impl.Thing.size",), ("pkg._impl.define",), ("pkg._impl.make",),
+                       ("typed_only.helper",)]
 
 
 def test_symbol_uses_of_a_stub_name_the_implementation(indexed):
@@ -149,3 +168,10 @@ def test_symbol_uses_of_a_stub_name_the_implementation(indexed):
     assert used == [("app.A",), ("pkg",), ("pkg._impl.Thing",), ("pkg._impl.Thing.size",),
                     ("pkg._impl.define",), ("pkg._impl.make",), ("typed_only",),
                     ("typed_only.helper",)]
+    # the stub's names the implementation binds to no definition: no def_goid
+    assert rows(db, r"""
+        SELECT DISTINCT regexp_extract(symbol, ' ([^ ]+)$', 1), def_rel_path, def_goid
+        FROM graph.symbol_use_edges
+        WHERE use_rel_path = 'app.py' AND regexp_matches(symbol, ' pkg/(_Private#|frozen\(\)\.)$')
+        ORDER BY 1""") == [("pkg/_Private#", "pkg/__init__.pyi", None),
+                           ("pkg/frozen().", "pkg/__init__.pyi", None)]

@@ -251,12 +251,13 @@ def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
         return _read_linker(con, params, goid_rows)
 
 
-def stub_implementations(gateway: StorageGateway, repo: str) -> dict[Decimal, Decimal]:
-    """GOID of a shadowed stub's definition (core.goids.shadowed_stub) -> GOID of the
+def stub_implementations(gateway: StorageGateway, repo: str) -> dict[Decimal, Decimal | None]:
+    """GOID of each shadowed stub's definition (core.goids.shadowed_stub) -> GOID of the
     definition its name is bound to in the implementation (`pkg@pkg/__init__.pyi.define` ->
-    `pkg._impl.define` when `pkg/__init__.py` re-exports it); stub definitions whose name
-    resolves to no definition of the repository are left out. Raises
-    duckdb.CatalogException as `repo_linker`."""
+    `pkg._impl.define` when `pkg/__init__.py` re-exports it), None where the implementation
+    binds it to no definition (a variable: attrs' `frozen = partial(define, ...)`) or not at
+    all (a private name only the stub declares). Raises duckdb.CatalogException as
+    `repo_linker`."""
     params = {"repo": repo}
     with gateway.connect() as con:  # one connection: the reads see one state
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
@@ -265,8 +266,8 @@ def stub_implementations(gateway: StorageGateway, repo: str) -> dict[Decimal, De
     for r in goid_rows:
         if r["shadowed_stub"]:
             value = linker.dotted(implementation_name(r["qualname"], r["module"]))
-            if value.qualname in linker.defs and value.kind != "instance":
-                out[r["goid"]] = linker.defs[value.qualname][0]
+            out[r["goid"]] = linker.defs[value.qualname][0] \
+                if value.qualname in linker.defs and value.kind != "instance" else None
     return out
 
 

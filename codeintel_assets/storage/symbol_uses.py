@@ -24,7 +24,8 @@ token is the symbol's definition occurrence wins, then the smallest goid. pyrigh
 `.pyi` stub to the `.py` beside it, so SCIP names the stub's symbols at most uses of such a
 package; a stub the .py implements never runs, so a def_goid in it becomes the definition its
 name is bound to in the implementation (storage/callgraph.py: stub_implementations, through
-re-exports), and stays the stub's only where the implementation defines no such name.
+re-exports), or NULL where the implementation binds the name to no definition (a variable)
+or not at all: def_goid never names such a stub, as no call edge does.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def shadowed_stub(rel_path: str, module: str) -> bool:
 
 def implementation_name(qualname: str, module: str) -> str:
     """The dotted name at which Python finds what a shadowed stub's definition describes:
-    its qualname under the plain module name, redefinition suffixes dropped
+    its qualname under the plain module name, redefinition suffixes (#N, #overloadK) dropped
     (`pkg@pkg/__init__.pyi.define#2` of module `pkg@pkg/__init__.pyi` -> `pkg.define`).
     Resolving it through the implementation's bindings (re-exports) is the call linker's."""
     plain = module.rsplit("@", 1)[0]

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import checks, make_git_repo, rows
+from codeintel_assets_tests.conftest import (
+    checks,
+    git,
+    make_git_repo,
+    rows,
+    write_files,
+)
 
 FILES = {
     # attrs' shape: the package re-exports its implementation, a stub beside it declares the
@@ -175,3 +181,25 @@ def test_symbol_uses_of_a_stub_name_the_implementation(indexed):
         WHERE use_rel_path = 'app.py' AND regexp_matches(symbol, ' pkg/(_Private#|frozen\(\)\.)$')
         ORDER BY 1""") == [("pkg/_Private#", "pkg/__init__.pyi", None),
                            ("pkg/frozen().", "pkg/__init__.pyi", None)]
+
+
+def test_a_py_added_beside_a_stub_takes_its_rows(tmp_path):
+    """The stub's rows follow the .py appearing beside it on an incremental run: its module
+    name changes, so the ledger re-reads it (no full rebuild needed)."""
+    repo = make_git_repo(tmp_path / "widgets", {
+        "pkg/__init__.pyi": "def f(x: int) -> int: ...\n",
+        "app.py": "from pkg import f\n\n\ndef g():\n    return f(1)\n"})
+    db = tmp_path / "ci.duckdb"
+    select = "*core/goids,analytics/function_metrics"
+    metrics = "SELECT qualname, rel_path FROM analytics.function_metrics ORDER BY 1"
+    assert run.materialize(select, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    assert rows(db, metrics) == [("app.g", "app.py"), ("pkg.f", "pkg/__init__.pyi")]
+    write_files(repo, {"pkg/__init__.py": "def f(x):\n    return x\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "implement pkg")
+    assert run.materialize(select, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    assert rows(db, metrics) == [("app.g", "app.py"), ("pkg.f", "pkg/__init__.py")]
+    assert rows(db, "SELECT DISTINCT rel_path, shadowed_stub FROM core.goids ORDER BY 1") == \
+        [("app.py", False), ("pkg/__init__.py", False), ("pkg/__init__.pyi", True)]

@@ -256,9 +256,12 @@ def test_codeintel_steps(workdir: Path):
     assert steps["import_graph"]["tables"] == ["graph.import_graph_edges", "graph.import_modules"]
     assert steps["import_graph"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["import_graph"]["reads"] == ["core.imports", "core.modules"]
-    # symbol_uses reads the crosswalk too (README: step deps beyond the catalog).
-    assert steps["symbol_uses"]["requires"] == ["crosswalk", "goids", "scip_ingest"]
-    assert steps["symbol_uses"]["reads"] == ["core.goid_crosswalk", "core.goids",
+    # symbol_uses reads the crosswalk too, and the call linker's tables for a stub's
+    # implementation (README: step deps beyond the catalog).
+    assert steps["symbol_uses"]["requires"] == ["ast_extract", "crosswalk", "goids",
+                                                "scip_ingest"]
+    assert steps["symbol_uses"]["reads"] == ["core.definition_refs", "core.goid_crosswalk",
+                                             "core.goids", "core.imports",
                                              "core.scip_occurrences", "core.scip_symbols"]
     assert steps["graph_metrics"]["requires"] == ["callgraph", "import_graph", "symbol_uses"]
     assert steps["graph_metrics"]["tables"] == ["analytics.graph_metrics_functions",

@@ -2,7 +2,12 @@
 
 import sys
 
-from codeintel_assets.extract.naming import ModuleName, module_names
+from codeintel_assets.extract.naming import (
+    ModuleName,
+    implementation_name,
+    module_names,
+    shadowed_stub,
+)
 from codeintel_assets.extract.scan import list_tree
 from codeintel_assets_tests.conftest import make_git_repo, write_files
 
@@ -83,6 +88,20 @@ def test_colliding_names_all_keep_a_row():
     assert got["pkg.py"][2] == got["pkg/__init__.pyi"][2] == "disambiguated"
     assert got["mod.py"][0] == "mod" and got["mod.pyi"][0] == "mod@mod.pyi"
     assert module_names(["a.py"]) == {"a.py": ModuleName("a", "", "import")}
+
+
+def test_a_stub_beside_its_py_is_shadowed_a_stub_alone_is_not():
+    paths = ["src/pkg/__init__.py", "src/pkg/__init__.pyi", "src/pkg/_impl.py",
+             "src/pkg/_impl.pyi", "src/pkg/_speedups.pyi", "typed/__init__.pyi"]
+    got = {p: shadowed_stub(p, n.module) for p, n in module_names(paths).items()}
+    assert got == {"src/pkg/__init__.py": False, "src/pkg/__init__.pyi": True,
+                   "src/pkg/_impl.py": False, "src/pkg/_impl.pyi": True,
+                   "src/pkg/_speedups.pyi": False,  # a C extension's stub: all there is
+                   "typed/__init__.pyi": False}
+    stub = module_names(paths)["src/pkg/__init__.pyi"].module
+    assert stub == "pkg@src/pkg/__init__.pyi"
+    assert implementation_name(f"{stub}.Thing.size#2", stub) == "pkg.Thing.size"
+    assert implementation_name(stub, stub) == "pkg"
 
 
 # ---- the scan: the checkout's ignore rules, every file named ---------------------------------

@@ -135,3 +135,32 @@ def module_names(python_paths: Sequence[str]) -> dict[str, ModuleName]:
             taken.add(name)
             out[path] = ModuleName(name, root, IMPORT if valid else INVALID)
     return {path: out[path] for path in python_paths}
+
+
+# ---- stubs -------------------------------------------------------------------------------------
+# A `.pyi` beside the `.py` it describes never runs: Python imports the `.py`, pyright reads the
+# stub. Rule 3 gives the `.py` the plain name, so such a stub is exactly a `.pyi` whose name is
+# disambiguated; a stub that keeps its plain name (a stub-only package, the stub of a C
+# extension) is the only description of its code there is.
+
+
+def is_stub(rel_path: str) -> bool:
+    """Whether the file is a `.pyi` stub (core.file_state.is_stub, core.goids.is_stub)."""
+    return rel_path.endswith(".pyi")
+
+
+def shadowed_stub(rel_path: str, module: str) -> bool:
+    """Whether the file is a `.pyi` stub that another file implements under its name (a `.py`
+    or package beside it): core.goids.shadowed_stub. Depends on `module` (ModuleName.module),
+    so it changes exactly when the file's module name does."""
+    return is_stub(rel_path) and module.endswith(f"@{rel_path}")
+
+
+def implementation_name(qualname: str, module: str) -> str:
+    """The dotted name at which Python finds what a shadowed stub's definition describes:
+    its qualname under the plain module name, redefinition suffixes (#N, #overloadK) dropped
+    (`pkg@pkg/__init__.pyi.define#2` of module `pkg@pkg/__init__.pyi` -> `pkg.define`).
+    Resolving it through the implementation's bindings (re-exports) is the call linker's."""
+    plain = module.rsplit("@", 1)[0]
+    rest = qualname[len(module):] if qualname.startswith(module) else ""
+    return plain + ".".join(part.split("#", 1)[0] for part in rest.split("."))

@@ -17,6 +17,7 @@ import json
 from codeintel_assets.extract.bindings import BINDING_TYPES
 from codeintel_assets.extract.calls import FileCalls
 from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
+from codeintel_assets.extract.naming import shadowed_stub
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
     dotted_name,
@@ -34,7 +35,8 @@ from codeintel_assets.extract.pysource import (
 # match targets; 5: core.definition_refs; 6: analytics.function_metrics and function_types;
 # 7: @overload signatures leave the plain qualname to the implementation (pysource.walk)
 # and have no function_metrics or function_types rows
-VERSION = 7
+# 8: no analytics.function_metrics / function_types rows for a stub a .py implements
+VERSION = 8
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -133,7 +135,10 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
         "avg_depth": depth_sum / n_nodes, "max_depth": max_depth, "complexity": complexity,
         "loc": last_line if source else 0, "logical_loc": n_stmts,
     }
-    function_rows, type_rows = functions.rows(job.repo, ident, lines)
+    # A stub with its .py beside it never runs: its defs are no functions to measure (the
+    # module name says so, and the ledger's fingerprint holds it: rows follow its changes).
+    function_rows, type_rows = functions.rows(job.repo, ident, lines) \
+        if not shadowed_stub(job.rel_path, module) else ([], [])
     return {"core.ast_nodes": nodes, "core.ast_metrics": [metrics],
             "core.imports": list(imports.values()), "core.call_sites": list(sites.values()),
             "core.definition_refs": [{**ident, **d} for d in definitions],

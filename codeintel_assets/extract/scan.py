@@ -29,6 +29,7 @@ import pathspec
 
 from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_message
+from codeintel_assets.extract.naming import is_stub
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
 from codeintel_assets.paths import RootPaths
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 1
+VERSION = 2  # 2: is_stub
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # parse_status comes from ast.parse
@@ -225,7 +226,7 @@ def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dic
     row = {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
            "language": language, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
            "content_hash": content_hash(data),
-           "parse_status": "ok", "parse_error": None}
+           "parse_status": "ok", "parse_error": None, "is_stub": is_stub(job.rel_path)}
     status, error = classify(data, language, max_file_bytes)
     row["parse_status"], row["parse_error"] = status, error
     return {"core.file_state": [row]}

@@ -82,14 +82,17 @@ class Linker:
     `imports`: module -> {bound name: absolute target} of its module-scope imports;
     `stars`: module -> star-imported modules in order; `packages`: top-level package names
     of the repository (a dotted name under one of them that resolves to nothing is unknown,
-    not external)."""
+    not external); `implementations`: module of a stub a .py implements (not in `defs`) ->
+    the implementation's module: a name under the stub's module means the name under that."""
 
     def __init__(self, defs: dict[str, tuple[Decimal, str]], facts: dict[str, DefFacts],
                  imports: dict[str, dict[str, str]], stars: dict[str, list[str]],
-                 packages: set[str], aliases: dict[str, list[dict]] | None = None):
+                 packages: set[str], aliases: dict[str, list[dict]] | None = None,
+                 implementations: dict[str, str] | None = None):
         self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
         self.packages = packages
         self.aliases = aliases or {}
+        self.implementations = implementations or {}
         # A name defined twice in one scope (`#2`, `#3`...): its last definition is the one
         # bound once the module or class body has run.
         self.latest: dict[str, str] = {}
@@ -112,6 +115,8 @@ class Linker:
         if name in self._dotted:
             return self._dotted[name]
         asked = name
+        if "@" in name and name not in self.defs:  # stub modules are `<name>@<rel_path>`
+            name = self._implementation(name)
         if name in self.defs:
             name = self.latest.get(name, name)
             value = Value(self.defs[name][1], name)
@@ -131,6 +136,14 @@ class Linker:
         if depth == 0:
             self._dotted[asked] = value
         return value
+
+    def _implementation(self, name: str) -> str:
+        """`name` with a stub module's prefix replaced by its implementation's (`#N` stays:
+        a stub's own references are exact)."""
+        for stub, module in self.implementations.items():
+            if name == stub or name.startswith(stub + "."):
+                return module + name[len(stub):]
+        return name
 
     def member(self, value: Value, name: str, depth: int = 0) -> Value:
         """`value.name`."""

@@ -25,6 +25,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from codeintel_assets.extract.naming import implementation_name
 from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode, pick
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
@@ -109,19 +110,21 @@ SELECT rel_path, line, col, "commit", caller_qualname, callee_name, is_decorator
 FROM core.call_sites WHERE repo = $repo ORDER BY rel_path, line, col
 """
 
+# Qualnames are unique per repository (module names are: extract/naming.py), so no file's rows
+# override another's. A stub a .py implements (shadowed_stub) is kept apart: never a target.
 GOIDS_SQL = """
-SELECT goid, kind, qualname, rel_path, module FROM core.goids WHERE repo = $repo
-ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
+SELECT goid, kind, qualname, rel_path, module, shadowed_stub FROM core.goids WHERE repo = $repo
+ORDER BY rel_path
 """
 FACTS_SQL = """
 SELECT qualname, bases, params, return_refs FROM core.definition_refs
-WHERE repo = $repo AND kind <> 'alias' 
-ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
+WHERE repo = $repo AND kind <> 'alias'
+ORDER BY rel_path
 """
 ALIASES_SQL = """
 SELECT qualname, value_refs FROM core.definition_refs
 WHERE repo = $repo AND kind = 'alias'
-ORDER BY ends_with(rel_path, '.pyi') DESC, rel_path
+ORDER BY rel_path
 """
 IMPORTS_SQL = """
 SELECT module, name, asname, imported, is_star FROM core.imports
@@ -174,18 +177,14 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         linker = _read_linker(con, params, goid_rows)
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
-    kinds = {r["goid"]: (r["kind"], r["qualname"]) for r in goid_rows}
+    goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, Callee, dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
         refs = decode(site["refs"]) or []
-        kind, qualname = kinds.get(site["scip_goid"], (None, None))
-        # A module is never a callee: scip-python names the module at star-imported names.
-        # A name defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's:
-        # the static rules choose between them.
-        if kind in ("function", "method", "class") and qualname not in linker.latest:
-            callee = linker.callee(linker.dotted(qualname), "scip") if kind == "class" else \
-                Callee(site["scip_goid"], qualname, "scip")
+        by_scip = _scip_callee(goids.get(site["scip_goid"]), linker)
+        if by_scip is not None:
+            callee = by_scip
             static = linker.resolve(refs)  # measured against pyright's answer (metadata)
             agreement[static.goid == callee.goid if static.goid is not None else None] += 1
             if static.goid in (None, callee.goid):
@@ -211,6 +210,27 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                      stats)
 
 
+def _scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
+    """The callee of the GOID SCIP names at a call's name token (None: SCIP decides nothing).
+    A module is never a callee: scip-python names the module at star-imported names. A name
+    defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
+    choose between them. A class means its constructor. pyright prefers a stub to the .py
+    beside it, which is what runs: a shadowed stub's definition means what its name is bound
+    to in the implementation (through re-exports), else nothing."""
+    if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
+        return None
+    qualname = goid_row["qualname"]
+    if goid_row["shadowed_stub"]:
+        callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
+                               "scip")
+        return callee if callee.goid is not None else None
+    if qualname in linker.latest:
+        return None
+    if goid_row["kind"] == "class":
+        return linker.callee(linker.dotted(qualname), "scip")
+    return Callee(goid_row["goid"], qualname, "scip")
+
+
 def scip_dotted(symbol: str) -> str:
     """The dotted name of a SCIP symbol's descriptors:
     `scip-python python python-stdlib 3.11 builtins/str#join().` -> `builtins.str.join`."""
@@ -231,6 +251,26 @@ def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
         return _read_linker(con, params, goid_rows)
 
 
+def stub_implementations(gateway: StorageGateway, repo: str) -> dict[Decimal, Decimal | None]:
+    """GOID of each shadowed stub's definition (core.goids.shadowed_stub) -> GOID of the
+    definition its name is bound to in the implementation (`pkg@pkg/__init__.pyi.define` ->
+    `pkg._impl.define` when `pkg/__init__.py` re-exports it), None where the implementation
+    binds it to no definition (a variable: attrs' `frozen = partial(define, ...)`) or not at
+    all (a private name only the stub declares). Raises duckdb.CatalogException as
+    `repo_linker`."""
+    params = {"repo": repo}
+    with gateway.connect() as con:  # one connection: the reads see one state
+        goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
+        linker = _read_linker(con, params, goid_rows)
+    out = {}
+    for r in goid_rows:
+        if r["shadowed_stub"]:
+            value = linker.dotted(implementation_name(r["qualname"], r["module"]))
+            out[r["goid"]] = linker.defs[value.qualname][0] \
+                if value.qualname in linker.defs and value.kind != "instance" else None
+    return out
+
+
 def _read_linker(con, params: dict, goid_rows: list[dict]) -> Linker:
     return _linker(goid_rows, con.sql(FACTS_SQL, params=params).fetchall(),
                    con.sql(IMPORTS_SQL, params=params).fetchall(),
@@ -239,7 +279,9 @@ def _read_linker(con, params: dict, goid_rows: list[dict]) -> Linker:
 
 def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tuple],
             alias_rows: list[tuple] = ()) -> Linker:
-    defs = {r["qualname"]: (r["goid"], r["kind"]) for r in goid_rows}  # .py rows last: win
+    stubs = {r["module"]: r for r in goid_rows if r["shadowed_stub"] and r["kind"] == "module"}
+    goid_rows = [r for r in goid_rows if not r["shadowed_stub"]]
+    defs = {r["qualname"]: (r["goid"], r["kind"]) for r in goid_rows}
     facts = {q: DefFacts(decode(b), decode(p), decode(rr)) for q, b, p, rr in facts_rows}
     imports: dict[str, dict[str, str]] = {}
     stars: dict[str, list[str]] = {}
@@ -255,7 +297,9 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
             imports.setdefault(module, {})[name] = imported
     packages = {r["module"].split(".")[0] for r in goid_rows if r["module"]}
     aliases = {q: decode(refs) for q, refs in alias_rows}  # the last assignment wins
-    return Linker(defs, facts, imports, stars, packages, aliases)
+    # A name in a shadowed stub (its own references) means the implementation's name.
+    implementations = {m: implementation_name(m, m) for m in stubs}
+    return Linker(defs, facts, imports, stars, packages, aliases, implementations)
 
 
 def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Linker

@@ -34,6 +34,7 @@ parse_status VARCHAR -- ok | syntax_error | decode_error | too_large | binary
 parse_error VARCHAR -- the error message when parse_status is not ok
 is_vendored BOOLEAN -- a copy of another project's code kept in the tree (extract/vendored.py: a _vendor/, vendor/, vendored/ or third_party/ folder, a vendor.txt in or naming it, a nested ruff/pyright config excluding its whole folder, *.dist-info beside it); indexed as any file, left out of the summary's rankings unless --include-vendored
 vendored_reason VARCHAR -- why, with the vendored root: 'folder named _vendor: setuptools/_vendor/' (NULL when not vendored)
+is_stub BOOLEAN -- a .pyi type stub (extract/naming.py: is_stub); core.goids.shadowed_stub says whether a .py beside it is what runs
 """)
 
 _table("core", "modules", ("repo", "module"),
@@ -224,6 +225,8 @@ end_line INTEGER -- last line
 name_line INTEGER -- line of the name token (the first line for modules)
 name_col INTEGER -- column of the name token (0 for modules)
 ast_node_id VARCHAR -- core.ast_nodes.node_id of the definition
+is_stub BOOLEAN -- defined in a .pyi type stub
+shadowed_stub BOOLEAN -- defined in a .pyi stub whose module a .py (or package) beside it implements (the stub's module name is disambiguated: `pkg@pkg/__init__.pyi`): it never runs, so it is never a call target (graph.call_graph_edges and graph.symbol_use_edges name the implementation instead) and has no rows in analytics.function_metrics, function_types, coverage_functions, function_history or goid_risk_factors; false for a stub that is the only description of its module (a stub-only package), which keeps them
 """)
 
 

@@ -40,7 +40,7 @@ _table("graph", "symbol_use_edges", ("repo", "symbol", "use_rel_path", "use_goid
        "definition) is used from which enclosing definition in which file.", """
 symbol VARCHAR -- SCIP symbol defined in the repository (core.scip_symbols.def_rel_path not NULL); `local N` symbols never appear
 def_rel_path VARCHAR -- file of the symbol's definition
-def_goid DECIMAL(38,0) -- GOID whose SCIP symbol it is (core.goid_crosswalk); NULL for variables, attributes and parameters
+def_goid DECIMAL(38,0) -- GOID whose SCIP symbol it is (core.goid_crosswalk); for a definition in a stub a .py implements (core.goids.shadowed_stub), the definition its name is bound to in the implementation (NULL where it is bound to none); NULL for variables, attributes and parameters
 use_rel_path VARCHAR -- file of the uses
 use_goid DECIMAL(38,0) -- innermost module, class, function or method GOID enclosing the uses
 use_count INTEGER -- non-definition occurrences of the symbol there

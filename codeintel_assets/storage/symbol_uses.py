@@ -20,7 +20,12 @@ file instead.
 
 def_goid is the GOID whose core.goid_crosswalk.scip_symbol is the symbol; when several share
 it (a property setter's name token is an occurrence of the getter's symbol), the one whose name
-token is the symbol's definition occurrence wins, then the smallest goid.
+token is the symbol's definition occurrence wins, then the smallest goid. pyright prefers a
+`.pyi` stub to the `.py` beside it, so SCIP names the stub's symbols at most uses of such a
+package; a stub the .py implements never runs, so a def_goid in it becomes the definition its
+name is bound to in the implementation (storage/callgraph.py: stub_implementations, through
+re-exports), or NULL where the implementation binds the name to no definition (a variable)
+or not at all: def_goid never names such a stub, as no call edge does.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codeintel_assets.storage.callgraph import stub_implementations
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
 EDGES_TABLE = "graph.symbol_use_edges"
 # What the step reads (its asset deps must be exactly these).
-READS = ("core.scip_symbols", "core.scip_occurrences", "core.goids", "core.goid_crosswalk")
+READS = ("core.scip_symbols", "core.scip_occurrences", "core.goids", "core.goid_crosswalk",
+         "core.definition_refs", "core.imports")  # the last two: a stub's implementation
 
 SYMBOL_USES_SQL = """
 WITH sym AS (
@@ -135,6 +142,12 @@ def symbol_uses(gateway: StorageGateway, repo: str) -> SymbolUses:
         commit = con.sql(COMMIT_SQL, params=params).to_arrow_table().column(0)[0].as_py()
         scip_rows = con.execute("SELECT count(*) FROM core.scip_occurrences WHERE repo = $repo",
                                 params).fetchall()[0][0]
+    implementations = stub_implementations(gateway, repo)
+    if implementations:
+        rows = rows.set_column(
+            rows.schema.get_field_index("def_goid"), "def_goid",
+            pa.array([implementations.get(g, g) for g in rows["def_goid"].to_pylist()],
+                     rows.schema.field("def_goid").type))
     attributed = pc.is_valid(rows["use_goid"])
     total = int(pc.sum(rows["use_count"]).as_py() or 0)
     edges = rows.filter(attributed)

@@ -324,3 +324,68 @@ def test_scopes_python_has_and_long_chains(tmp_path):
         aliases = con.execute("SELECT qualname FROM core.definition_refs "
                               "WHERE rel_path = 'm.py' AND kind = 'alias'").fetchall()
     assert aliases == []  # `handler = custom` in install() is no module-level assignment
+
+
+OVERLOAD_FILES = {
+    "ov/__init__.py": "",
+    "ov/api.py": '''\
+import typing
+from typing import overload
+
+import typing_extensions as te
+
+
+@overload
+def command(name: str) -> int: ...
+@typing.overload
+def command(name: None = None) -> str: ...
+def command(name=None):
+    return 1 if name else "x"
+
+
+class Base:
+    @te.overload
+    def get(self, key: int) -> int: ...
+    @te.overload
+    def get(self, key: str) -> str: ...
+    def get(self, key):
+        return key
+''',
+    "ov/use.py": '''\
+from ov.api import Base, command
+
+
+def main():
+    command("a")
+    return Base().get(1)
+''',
+}
+
+
+@pytest.mark.parametrize("tools", [[], ["scip"]], ids=["static", "scip"])
+def test_overloaded_calls_reach_the_implementation(tmp_path, tools):
+    """`who calls command?` names the implementation, which has the plain qualname (issue 28:
+    click's Command.main had 189 callers under `main#3`), whether the static rules or pyright
+    (whose SCIP symbol's definition is the first signature) resolve the call; the signatures
+    never run, so they have no function metrics and the one-row-per-function checks hold."""
+    repo = make_git_repo(tmp_path / "ov", OVERLOAD_FILES)
+    db = tmp_path / "ci.duckdb"
+    result = run.materialize(f"{SELECT},analytics/function_metrics", target=str(repo),
+                             db=str(db), tools=tools, console_log=False)
+    assert result.success
+    got = edges(db)
+    assert got[("ov.use.main", 5, "command")][0] == "ov.api.command"
+    assert got[("ov.use.main", 6, "Base().get")][0] == "ov.api.Base.get"
+    if tools:
+        assert got[("ov.use.main", 5, "command")][1] == "scip"
+    with duckdb.connect(str(db), read_only=True) as con:
+        flagged = con.execute("SELECT qualname FROM core.goids WHERE is_overload "
+                              "ORDER BY qualname").fetchall()
+        measured = {q for (q,) in con.execute(
+            "SELECT qualname FROM analytics.function_metrics").fetchall()}
+    assert flagged == [("ov.api.Base.get#overload1",), ("ov.api.Base.get#overload2",),
+                       ("ov.api.command#overload1",), ("ov.api.command#overload2",)]
+    assert measured == {"ov.api.command", "ov.api.Base.get", "ov.use.main"}
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed
+              for c in result.get_asset_check_evaluations()}
+    assert checks[("analytics/function_metrics", "one_row_per_function_goid")]

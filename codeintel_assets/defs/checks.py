@@ -80,10 +80,12 @@ GRAPH_CHECKS = [
     metrics_per_node_check("analytics.graph_metrics_modules", "graph.import_modules", "module"),
     # One row per function and method GOID: function_metrics is written by ast_extract (core.goids
     # by goids from the same ast rows), the others from core.goids of the same snapshot. A
-    # stub a .py beside it implements has no functions of its own (core.goids.shadowed_stub).
+    # stub a .py beside it implements, and an @overload signature, never run: no rows
+    # (core.goids.shadowed_stub, is_overload).
     *(metrics_per_node_check(name, "core.goids", "goid", "one_row_per_function_goid",
-                             "kind IN ('function', 'method') AND NOT shadowed_stub",
-                             "function and method (stubs a .py implements excepted) ")
+                             "kind IN ('function', 'method') AND NOT shadowed_stub "
+                             "AND NOT is_overload", "function and method (stubs a .py "
+                             "implements and @overload signatures excepted) ")
       for name in ("analytics.function_metrics", "analytics.coverage_functions",
                    "analytics.function_history", "analytics.goid_risk_factors")),
 ]

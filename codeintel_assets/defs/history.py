@@ -92,7 +92,8 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
     goids = warehouse.read("core.goids", ["commit", "goid", "rel_path", "qualname",
                                           "start_line", "end_line", "name_line"],
                            one_of={"kind": ["function", "method"]},
-                           equal={"shadowed_stub": False})  # a stub a .py implements never runs
+                           # never run: a stub a .py implements, an @overload signature
+                           equal={"shadowed_stub": False, "is_overload": False})
     defs: dict[str, list[history.Definition]] = {}
     for r in goids.to_pylist():
         defs.setdefault(r["rel_path"], []).append(history.Definition(

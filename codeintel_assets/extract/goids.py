@@ -17,11 +17,12 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import is_stub, shadowed_stub
+from codeintel_assets.extract.pysource import is_overload_signature
 from codeintel_assets.storage.catalog import table
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
-VERSION = 2  # 2: is_stub, shadowed_stub
+VERSION = 3  # 2: is_stub, shadowed_stub; 3: is_overload
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ()  # versioned with the core.ast_nodes rows it hashes
@@ -61,5 +62,6 @@ def goids_from_ast_nodes(repo: str, defs: pa.Table) -> pa.Table:
             "name_line": r["name_line"], "name_col": r["name_col"], "ast_node_id": r["node_id"],
             "is_stub": is_stub(r["rel_path"]),
             "shadowed_stub": shadowed_stub(r["rel_path"], r["module"]),
+            "is_overload": is_overload_signature(r["qualname"]),
         })
     return table("core.goids").from_rows(out)

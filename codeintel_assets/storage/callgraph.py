@@ -26,6 +26,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.extract.pysource import OVERLOAD_MARK
 from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode, pick
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
@@ -113,7 +114,8 @@ FROM core.call_sites WHERE repo = $repo ORDER BY rel_path, line, col
 # Qualnames are unique per repository (module names are: extract/naming.py), so no file's rows
 # override another's. A stub a .py implements (shadowed_stub) is kept apart: never a target.
 GOIDS_SQL = """
-SELECT goid, kind, qualname, rel_path, module, shadowed_stub FROM core.goids WHERE repo = $repo
+SELECT goid, kind, qualname, rel_path, module, shadowed_stub, is_overload FROM core.goids
+WHERE repo = $repo
 ORDER BY rel_path
 """
 FACTS_SQL = """
@@ -216,13 +218,18 @@ def _scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
     defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
     choose between them. A class means its constructor. pyright prefers a stub to the .py
     beside it, which is what runs: a shadowed stub's definition means what its name is bound
-    to in the implementation (through re-exports), else nothing."""
+    to in the implementation (through re-exports), else nothing. pyright's symbol of an
+    overloaded name is defined at its first signature: an @overload signature means the
+    implementation, which has the plain qualname."""
     if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
         return None
     qualname = goid_row["qualname"]
     if goid_row["shadowed_stub"]:
         callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
                                "scip")
+        return callee if callee.goid is not None else None
+    if goid_row["is_overload"]:
+        callee = linker.callee(linker.dotted(qualname.rsplit(OVERLOAD_MARK, 1)[0]), "scip")
         return callee if callee.goid is not None else None
     if qualname in linker.latest:
         return None

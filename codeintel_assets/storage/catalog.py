@@ -227,6 +227,7 @@ name_col INTEGER -- column of the name token (0 for modules)
 ast_node_id VARCHAR -- core.ast_nodes.node_id of the definition
 is_stub BOOLEAN -- defined in a .pyi type stub
 shadowed_stub BOOLEAN -- defined in a .pyi stub whose module a .py (or package) beside it implements (the stub's module name is disambiguated: `pkg@pkg/__init__.pyi`): it never runs, so it is never a call target (graph.call_graph_edges and graph.symbol_use_edges name the implementation instead) and has no rows in analytics.function_metrics, function_types, coverage_functions, function_history or goid_risk_factors; false for a stub that is the only description of its module (a stub-only package), which keeps them
+is_overload BOOLEAN -- an @overload signature of a name implemented in the same scope (qualname `#overloadK`): it never runs, so it is never a call target (a call SCIP resolves to it goes to the implementation, which has the plain qualname) and has no rows in analytics.function_metrics, function_types, coverage_functions, function_history or goid_risk_factors
 """)
 
 

@@ -113,7 +113,7 @@ LEFT JOIN per_function p USING (goid)
 LEFT JOIN tests t USING (goid)
 LEFT JOIN measured m ON m.rel_path = g.rel_path
 WHERE g.repo = $repo AND g.kind IN ('function', 'method')
-  AND NOT g.shadowed_stub  -- a stub a .py implements never runs (core.goids)
+  AND NOT g.shadowed_stub AND NOT g.is_overload  -- never run: core.goids
 ORDER BY g.rel_path, g.start_line, g.qualname
 """
 

@@ -170,16 +170,17 @@ TEST_RUN_READS = ("core.file_state", "core.modules")
 
 @dataclass(frozen=True)
 class SharedRun:
-    """The snapshot's test run, the output metadata that says how it went, and the declared
-    test requirements its interpreter did not have (ToolService.unmet_test_requirements)."""
+    """The snapshot's test run, the output metadata that says how it went, and whether tests
+    failed while a declared test requirement was not installed (ToolService.
+    unmet_test_requirements): those failures may be the environment's."""
 
     run: TestRun
     metadata: dict
-    missing: tuple[str, ...] = ()
+    failed_without_requirements: bool = False
 
     @property
     def healthy(self) -> bool:
-        return self.run.healthy and not self.missing
+        return self.run.healthy and not self.failed_without_requirements
 
 
 def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
@@ -236,11 +237,14 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     if run.problem:
         context.log.warning(f"{name}: the target's suite ran but is no evidence: {run.problem}")
     unmet = tools.unmet_test_requirements(root, python)
-    missing = tuple(str(u) for u in unmet if u.installed is None)
+    missing = [str(u) for u in unmet if u.installed is None]
+    failed = pytest_report.unsuccessful(run.report_path) if run.report_path else 0
     lacking = (f"{len(missing)} declared test requirement{'s' * (len(missing) > 1)} not "
                f"installed in {python.executable}: {'; '.join(missing)}") if missing else "-"
-    if missing:
-        context.log.warning(f"{name}: {lacking}; failures may be the environment's")
+    if missing:  # said always; a failing check only where it may explain failures
+        context.log.warning(f"{name}: {lacking}" + (
+            f"; {failed} tests failed or ended in error, maybe for that reason" if failed
+            else "; every test passed without them"))
     metadata = _status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
                                 environment_problem=lacking,
                                 unmet_test_requirements=dg.MetadataValue.json(
@@ -250,7 +254,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
                                 test_run_key=os.path.basename(workdir),
                                 tool_versions=dg.MetadataValue.json(TESTS.versions()),
                                 **python.metadata())
-    return SharedRun(run, metadata, missing)
+    return SharedRun(run, metadata, bool(missing and failed))
 
 
 def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
@@ -280,8 +284,8 @@ MRO_READS = ("core.definition_refs", "core.imports")
 TEST_CHECKS = {t: completion_spec(
     t, "test run", "a suite that crashes, collects nothing or times out, or whose tests mostly "
     "error in setup or collection or none pass: suite_problem names the first error; a suite "
-    "run without a test requirement the target declares: environment_problem names it; or a "
-    "run that may not execute it: status not_run")
+    "with failing tests run without a test requirement the target declares: "
+    "environment_problem names it; or a run that may not execute it: status not_run")
     for t in ("analytics.coverage_lines", "analytics.test_catalog")}
 
 

@@ -39,6 +39,16 @@ def collected(path: str) -> int | None:
     return report.get("summary", {}).get("collected", 0) or len(report.get("tests", []))
 
 
+def unsuccessful(path: str) -> int:
+    """Tests that failed or ended in error, and collectors (test modules, classes) that failed,
+    in the report at `path` (the summary's `failed` + `error`, which leaves collectors out);
+    0 when there is no readable report."""
+    report = load_report(path) or {}
+    summary = report.get("summary", {})
+    collectors = sum(c.get("outcome") == "failed" for c in report.get("collectors", []))
+    return int(summary.get("failed", 0)) + int(summary.get("error", 0)) + collectors
+
+
 def split_nodeid(nodeid: str) -> tuple[str, list[str], str | None]:
     """`tests/t.py::TestX::test_y[a-b]` -> ('tests/t.py', ['TestX', 'test_y'], 'a-b')."""
     file_part, _, rest = nodeid.partition("::")

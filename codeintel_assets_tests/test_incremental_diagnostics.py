@@ -13,9 +13,11 @@ from pathlib import Path
 from unittest import mock
 
 import dagster as dg
+import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codeintel_assets import run
 from codeintel_assets.defs.ingest import ast_extract, goids, repo_scan
 from codeintel_assets.defs.static_analysis import TYPING_TABLES, typing_ingest
 from codeintel_assets.storage import diagnostics_update
@@ -30,6 +32,7 @@ from codeintel_assets.storage.import_closure import (
 )
 from codeintel_assets_tests.conftest import SHAPES, git, make_git_repo, write_files
 from codeintel_assets_tests.test_incremental import PY_CONTENTS, commit_round
+from codeintel_assets_tests.test_isolate import DEEP
 
 SELECT = dg.AssetSelection.assets(repo_scan, ast_extract, goids, typing_ingest)
 STATIC = ["pyright", "pyrefly", "ruff"]
@@ -187,3 +190,27 @@ def test_incremental_diagnostics_equal_full_rebuild(rounds):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"example: {len(rounds)} rounds in {time.monotonic() - started:.1f}s")
+
+
+def test_a_crash_on_a_file_not_checked_again_still_fails_the_check(tmp_path):
+    """ruff crashes on deep.py (test_isolate.py): an edit of another file lints that file
+    only, keeps deep.py's failure row, and the WARN check still fails, as a full run's."""
+    repo = make_git_repo(tmp_path / "deep", {"deep.py": DEEP, "a.py": "import os\n"})
+    db = tmp_path / "d.duckdb"
+    select = "core/file_state,core/ast_nodes,core/imports,analytics/diagnostics," \
+             "analytics/tool_failures"
+    assert run.materialize(select, target=str(repo), db=str(db), tools=["ruff"]).success
+    write_files(repo, {"a.py": "import sys\n"})
+    git(repo, "commit", "-qam", "edit a")
+    result = run.materialize(select, target=str(repo), db=str(db), tools=["ruff"])
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["analytics/diagnostics"]["static_update"].value["ruff"]["files"] == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT tool, rel_path FROM analytics.tool_failures").fetchall() == \
+            [("ruff", "deep.py")]
+    [check] = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.event_specific_data.asset_check_key.name == "ruff_completed"]
+    assert not check.passed and check.metadata["status"].value == "crashed"
+    assert "deep.py (earlier runs; not checked again)" in check.metadata["reason"].value

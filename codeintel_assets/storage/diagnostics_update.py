@@ -11,8 +11,9 @@ files changed (`storage.changes.plan_update`). Otherwise, per tool:
 - ruff lints the modified files; when files were added or deleted (renames are both), it lints
   everything, since some of its rules read which files exist (I001's first-party detection,
   INP001's `__init__.py`) and a whole lint costs about a second on django;
-- pyrefly checks the whole project whenever anything changed: 3-4 s on django (2 cores, see the
-  README), so the soundness of a partial check is not worth its risk;
+- pyrefly checks the whole project whenever anything changed: sound by construction, and a
+  few seconds on django (measured in the README); a partial check would need a closure over
+  pyrefly's own resolution (its fallback search path is every ancestor folder);
 - pyright checks the changed files and their reverse import closure (storage/import_closure.py),
   or every file when the closure is more than `CLOSURE_FULL_SHARE` of them.
 
@@ -125,7 +126,7 @@ def plan_static(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, s
                     "which files exist") if moved else \
         ToolPlan(RUFF, False, changes.modified, f"{len(changes.modified)} changed files of "
                  f"{len(files):,}")
-    pyrefly = ToolPlan(PYREFLY, True, files, "whole project on every change (a few seconds)")
+    pyrefly = ToolPlan(PYREFLY, True, files, "whole project on any change")
     previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
     closure = affected_files(ImportIndex.from_rows(imports()), changes.to_delete, previous,
                              fingerprints, moved)

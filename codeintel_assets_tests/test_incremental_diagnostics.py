@@ -168,7 +168,7 @@ rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, m
                   min_size=1, max_size=2)
 
 
-@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "3")),
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
 def test_incremental_diagnostics_equal_full_rebuild(rounds):

@@ -314,6 +314,15 @@ def _apply(root: Path, op: tuple) -> None:
         target.replace(root / arg)
 
 
+def commit_round(repo: Path, ops: list[tuple]) -> None:
+    """Apply one round of edits (`_apply`) and commit them (an empty commit if they left
+    the tree as it was)."""
+    for op in ops:
+        _apply(repo, op)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "round")
+
+
 def test_a_new_file_that_renames_others_equals_full_rebuild(tmp_path):
     """Module names depend on the whole tree (extract/naming.py): a root conftest.py takes
     `conftest` from tests/conftest.py, and tools/json.py makes `tools` a namespace package
@@ -348,10 +357,7 @@ def test_incremental_equals_full_rebuild(rounds):  # the single shape; the fleet
         incremental = tmp / "incremental.duckdb"
         _materialize(repo, incremental)
         for ops in rounds:
-            for op in ops:
-                _apply(repo, op)
-            git(repo, "add", "-A")
-            git(repo, "commit", "-q", "--allow-empty", "-m", "round")
+            commit_round(repo, ops)
             meta = _materialize(repo, incremental)
             assert meta["core/ast_nodes"]["mode"].value == "incremental"
         _materialize(repo, tmp / "full.duckdb")
@@ -376,10 +382,7 @@ def test_fleet_two_repositories_interleaved_equal_full_rebuilds(rounds, who):
             _materialize(repo, incremental, shape=fleet)
         for ops, i in zip(rounds, who, strict=False):
             repo, other = repos[i], repos[1 - i]
-            for op in ops:
-                _apply(repo, op)
-            git(repo, "add", "-A")
-            git(repo, "commit", "-q", "--allow-empty", "-m", "round")
+            commit_round(repo, ops)
             untouched = fleet.db_of(other, incremental).read_bytes()
             meta = _materialize(repo, incremental, shape=fleet)
             assert meta["core/ast_nodes"]["mode"].value == "incremental"

@@ -180,7 +180,7 @@ def test_registry_versions_are_the_installed_pins():
 
 
 def test_everything_else_derives_from_the_registry():
-    from codeintel_assets.defs import tools as defs_tools
+    from codeintel_assets.defs import static_analysis as defs_tools
     from codeintel_assets.tools import diagnostics, environment, service
 
     assert service.TOOLS == registry.TOOL_NAMES == ("pyright", "pyrefly", "ruff", "tests", "scip")

@@ -1,4 +1,5 @@
-"""Tool-backed steps: typing_ingest, coverage_ingest, tests_ingest, scip_ingest, crosswalk.
+"""Tool-backed steps: coverage_ingest, tests_ingest, scip_ingest, crosswalk (typing_ingest, the
+static tools', is in defs/static_analysis.py), and the completion checks they share.
 
 Every external program runs through the ToolService resource; no DuckDB connection is open
 while a tool runs (the warehouse is read before and written after). Tools run against the
@@ -23,38 +24,26 @@ pytest arguments and plugin pins); Warehouse.full_rebuild and ToolService.rerun_
 import dataclasses
 import functools
 import os
-import time
 from collections import Counter
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
 
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.storage import callgraph, derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StaleTableError
 from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
-from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
-from codeintel_assets.tools.registry import (
-    BY_NAME,
-    PYREFLY,
-    PYRIGHT,
-    RUFF,
-    SCIP,
-    STATIC_TOOLS,
-    TESTS,
-)
-from codeintel_assets.tools.service import StaticRun, ToolService
+from codeintel_assets.tools.registry import SCIP, TESTS
+from codeintel_assets.tools.service import ToolService
 from codeintel_assets.tools.testrun import TestRun
 
 
-def _with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
+def with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:
     return [{**r, "repo": repo, "commit": commit} for r in rows]
 
 
@@ -87,80 +76,9 @@ def completion(context, spec: dg.AssetCheckSpec, passed: bool, metadata: dict):
                                       "test passed, at most half in error)"})
 
 
-def _status_metadata(status: str, reason: str, **more) -> dict:
+def status_metadata(status: str, reason: str, **more) -> dict:
     return {"status": status, "reason": dg.MetadataValue.md(f"```\n{reason}\n```" if reason
                                                             else "-"), **more}
-
-
-# ---- typing_ingest -------------------------------------------------------------------------
-
-TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics",
-                 "analytics.tool_failures")
-TYPING_CHECKS = {t: completion_spec("analytics.diagnostics", t) for t in STATIC_TOOLS}
-
-
-@step("typing_ingest", TYPING_TABLES, "pyright, pyrefly and ruff (ToolService) and the "
-      "annotation counts of core.ast_nodes", ("core.file_state", "core.ast_nodes"),
-      check_specs=list(TYPING_CHECKS.values()))
-def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
-                  tools: ToolService):
-    """Run the three static tools concurrently on the scanned Python files, resolving imports
-    in the target's own environment."""
-    repo, root = target.info().slug, target.abs_root
-    files = [job.rel_path for job in warehouse.python_jobs()]
-    commit = warehouse.snapshot_commit()
-    defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
-                          one_of={"node_type": ("FunctionDef", "AsyncFunctionDef")}).to_pylist()
-    python = tools.target_python(root, target.python)
-    context.log.info(f"typing_ingest: target interpreter {python.executable} ({python.reason})")
-    methods = {PYRIGHT.name: lambda: tools.pyright_diagnostics(root, files, python),
-               PYREFLY.name: lambda: tools.pyrefly_diagnostics(root, files, python),
-               RUFF.name: lambda: tools.ruff_diagnostics(root, files)}
-    wall: dict[str, float] = {}
-
-    def timed(tool: str) -> StaticRun:
-        started = time.perf_counter()
-        try:
-            with heartbeat(context, tool):
-                return methods[tool]()
-        finally:
-            wall[tool] = round(time.perf_counter() - started, 2)
-
-    with ThreadPoolExecutor(max_workers=len(STATIC_TOOLS)) as pool:
-        futures = {t: pool.submit(timed, t) for t in STATIC_TOOLS}
-    runs = {t: futures[t].result() for t in STATIC_TOOLS}
-    for run in runs.values():
-        if not run.completed:
-            context.log.warning(f"typing_ingest: {run.tool} {run.status}: {run.reason}")
-    rows = [row for t in STATIC_TOOLS for row in runs[t].rows]
-
-    rows = _with_ident(diag.number_occurrences(rows), repo, commit)
-    counts = diag.per_file_counts(rows, files)
-    errors = {c["rel_path"]: c["pyright_errors"] + c["pyrefly_errors"] for c in counts}
-    typedness = typedness_rows(repo, commit, files, defs, errors)
-    metadata = {"files": len(files), "diagnostics": len(rows),
-                "tools": dg.MetadataValue.json({t: runs[t].status for t in STATIC_TOOLS}),
-                "tool_wall_s": dg.MetadataValue.json(wall),
-                "tool_versions": dg.MetadataValue.json({t: BY_NAME[t].version()
-                                                        for t in STATIC_TOOLS}),
-                **python.metadata()}
-    yield from outputs(context, {
-        "analytics.typedness": table("analytics.typedness").from_rows(typedness),
-        "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
-            _with_ident(counts, repo, commit)),
-        "analytics.diagnostics": table("analytics.diagnostics").from_rows(rows),
-        "analytics.tool_failures": table("analytics.tool_failures").from_rows(_with_ident(
-            [{"tool": c.tool, "rel_path": c.rel_path, "reason": c.reason, "rows_kept": c.rows_kept,
-              "kind": "crash_with_others" if c.rows_kept else "crash"}
-             for run in runs.values() for c in run.culprits], repo, commit)),
-    }, metadata)
-    for tool, run in runs.items():
-        culprits = [dataclasses.asdict(c) for c in run.culprits]
-        # Files the target's configuration excludes from the tool (ruff counts them).
-        excluded = {} if run.excluded is None else {"excluded_files": run.excluded}
-        yield from completion(context, TYPING_CHECKS[tool], run.completed, _status_metadata(
-            run.status, run.reason, rows=len(run.rows), fallback=run.fallback or "-",
-            culprits=dg.MetadataValue.json(culprits), **excluded))
 
 
 # ---- coverage_ingest and tests_ingest: one shared test run ---------------------------------
@@ -199,7 +117,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
                   f"{name} is written empty; coverage is unknown downstream")
         context.log.warning(reason)
         yield from outputs(context, {name: table(name).empty()}, {"skipped": reason})
-        yield from completion(context, check, True, _status_metadata("disabled", reason))
+        yield from completion(context, check, True, status_metadata("disabled", reason))
         return None
     refusal = tools.test_run_refusal(context.run.tags, target.may_run_tests_unasked())
     if refusal:
@@ -245,7 +163,7 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
         context.log.warning(f"{name}: {lacking}" + (
             f"; {failed} tests failed or ended in error, maybe for that reason" if failed
             else "; every test passed without them"))
-    metadata = _status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
+    metadata = status_metadata(run.status, run.reason, suite_problem=run.problem or "-",
                                 environment_problem=lacking,
                                 unmet_test_requirements=dg.MetadataValue.json(
                                     [str(u) for u in unmet]),
@@ -272,7 +190,7 @@ def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
         f"{name}: the target's test suite was not run: {refusal}. {name} keeps its "
         f"{kept.num_rows} previous rows (of commit {', '.join(commits) or 'none'}); run the "
         "step from the CLI or the UI, or opt the repository in to run it on every push.")
-    metadata = _status_metadata("not_run", refusal, rows_kept=kept.num_rows,
+    metadata = status_metadata("not_run", refusal, rows_kept=kept.num_rows,
                                 kept_rows_commits=dg.MetadataValue.json(commits))
     yield from outputs(context, {name: kept}, metadata)
     yield from completion(context, TEST_CHECKS[name], False, metadata)
@@ -304,7 +222,7 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
                                        {j.rel_path for j in jobs},
                                        {j.module: j.rel_path for j in jobs}) \
         if run.coverage_path else []
-    data = table(name).from_rows(_with_ident(rows, target.info().slug,
+    data = table(name).from_rows(with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))
     yield from outputs(context, {name: data}, metadata)
     yield from completion(context, TEST_CHECKS[name], shared.healthy, metadata)
@@ -339,7 +257,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
     linker = functools.cache(lambda: callgraph.repo_linker(warehouse.gateway(), slug))
     rows = pytest_report.resolve_test_goids(
         rows, definitions, (lambda cls, member: linker().defining(cls, member)) if mro else None)
-    data = table(name).from_rows(_with_ident(rows, slug, warehouse.snapshot_commit()))
+    data = table(name).from_rows(with_ident(rows, slug, warehouse.snapshot_commit()))
     statuses = Counter(data.column("status").to_pylist())
     yield from outputs(context, {name: data},
                        {**metadata, "statuses": dg.MetadataValue.json(dict(statuses)),
@@ -374,7 +292,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             yield dg.Output(None, output_name="index__scip", metadata={"skipped": reason})
         yield from outputs(context, {t: table(t).empty() for t in SCIP_TABLES},
                            {"skipped": reason})
-        yield from completion(context, SCIP_CHECK, True, _status_metadata("disabled", reason))
+        yield from completion(context, SCIP_CHECK, True, status_metadata("disabled", reason))
         return
     python = tools.target_python(root, target.python)
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
@@ -393,9 +311,9 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         yield dg.Output(None, output_name="index__scip", metadata=index_meta)
     yield from outputs(context, {
         "core.scip_symbols": table("core.scip_symbols").from_rows(
-            _with_ident(symbols, info.slug, commit)),
+            with_ident(symbols, info.slug, commit)),
         "core.scip_occurrences": table("core.scip_occurrences").from_rows(
-            _with_ident(occurrences, info.slug, commit)),
+            with_ident(occurrences, info.slug, commit)),
     }, {"index_path": index_path, "excluded_files": len(built.excluded_files),
         **python.metadata()})
     # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
@@ -404,7 +322,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
                         "the index was rebuilt without it", rows_kept=False)
                 for path in built.excluded_files]
     reason = "\n".join(f"{c.rel_path}: {c.reason}" for c in culprits)
-    yield from completion(context, SCIP_CHECK, not culprits, _status_metadata(
+    yield from completion(context, SCIP_CHECK, not culprits, status_metadata(
         "crashed" if culprits else "ok", reason,
         culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits])))
 
@@ -421,4 +339,4 @@ def crosswalk(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
                        {})
 
 
-TOOL_ASSETS = [typing_ingest, coverage_ingest, tests_ingest, scip_ingest, crosswalk]
+TOOL_ASSETS = [coverage_ingest, tests_ingest, scip_ingest, crosswalk]

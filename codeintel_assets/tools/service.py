@@ -185,6 +185,12 @@ class ToolService(dg.ConfigurableResource):
         tools/environment.py for the order it is chosen in)."""
         return environment.resolve_python(self.runner(), root, configured)
 
+    def distributions(self, python: TargetPython) -> list[str]:
+        """[sys.version, *sorted `name==version`] installed in `python` (one process, ~0.1-0.5
+        s): what a type checker resolves imports against (environment.
+        installed_distributions)."""
+        return environment.installed_distributions(self.runner(), python)
+
     # ---- static analysis: rows of analytics.diagnostics without repo/commit/occurrence -------
 
     def pyright_diagnostics(self, root: str, files: list[str], python: TargetPython) -> StaticRun:
@@ -248,7 +254,7 @@ class ToolService(dg.ConfigurableResource):
         (registry.TESTS) and the time limit (a suite that timed out is run again when the
         limit is raised)."""
         tree = worktree.fingerprint(root, self.runner(), exclude)
-        installed = environment.installed_distributions(self.runner(), python)
+        installed = self.distributions(python)
         parts = [snapshot, tree.digest, python.executable, python.version, installed,
                  list(self.pytest_args), TESTS.versions(), self.test_timeout_s]
         digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),

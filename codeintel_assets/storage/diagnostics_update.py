@@ -1,0 +1,161 @@
+"""Incremental updates of the static tools' tables (typing_ingest): which files each of ruff,
+pyrefly and pyright checks after a change, and the rows that result. No Dagster.
+
+analytics.diagnostics keeps a ledger (see `StorageGateway.ledger`) of the Python files its rows
+describe. Its version holds everything besides those files that changes a tool's output (the
+tools' versions, the tools enabled, the target's interpreter and installed distributions, the
+tool configuration files of the tree: `CONFIG_FILES`), so a change there rebuilds in full, as
+do a missing ledger, Warehouse.full_rebuild and more than Warehouse.full_rebuild_share of the
+files changed (`storage.changes.plan_update`). Otherwise, per tool:
+
+- ruff lints the modified files; when files were added or deleted (renames are both), it lints
+  everything, since some of its rules read which files exist (I001's first-party detection,
+  INP001's `__init__.py`) and a whole lint costs about a second on django;
+- pyrefly checks the whole project whenever anything changed: sound by construction, and a
+  few seconds on django (measured in the README); a partial check would need a closure over
+  pyrefly's own resolution (its fallback search path is every ancestor folder);
+- pyright checks the changed files and their reverse import closure (storage/import_closure.py),
+  or every file when the closure is more than `CLOSURE_FULL_SHARE` of them.
+
+The rows of a tool stay for the files it did not check, are replaced for those it did, and go
+for deleted files; per-file counts and typedness are recomputed from the merged rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from codeintel_assets.storage.gateway import FileDelta, StorageGateway
+from codeintel_assets.storage.import_closure import ImportIndex, affected_files
+from codeintel_assets.storage.incremental import (
+    PlannedTable,
+    RebuildPolicy,
+    extractor_version,
+    plan_tables,
+)
+from codeintel_assets.tools import registry
+
+VERSION = 1  # bumped when the rows change for unchanged input
+LIBRARIES: tuple[str, ...] = ()  # the tools' versions are qualifiers (`version_qualifiers`)
+LEDGER_TABLE = "analytics.diagnostics"
+# Past this share (0..1) of the Python files, pyright's closure is checked as a full run: one
+# pyright process analyses the shared imports once, so a large closure costs about as much.
+CLOSURE_FULL_SHARE = 0.3
+# Files anywhere in the tree whose content configures ruff, pyright or pyrefly (or, for
+# .gitignore, which files ruff lints): a change rebuilds every tool's rows.
+CONFIG_FILES = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json",
+                          "pyrefly.toml", ".gitignore"})
+RUFF, PYREFLY, PYRIGHT = registry.RUFF.name, registry.PYREFLY.name, registry.PYRIGHT.name
+_DEFAULT_POLICY = RebuildPolicy()
+
+
+@dataclass(frozen=True)
+class ToolPlan:
+    """What one tool checks in this run: every file (`full`) or `files`; `reason` says why."""
+
+    tool: str
+    full: bool
+    files: tuple[str, ...]
+    reason: str
+
+    def rechecks(self, rel_path: str) -> bool:
+        """Whether this run replaces the tool's rows of `rel_path`."""
+        return self.full or rel_path in self._set
+
+    @property
+    def _set(self) -> frozenset[str]:
+        return frozenset(self.files)
+
+    def summary(self) -> dict:
+        return {"mode": "full" if self.full else "incremental", "files": len(self.files),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class StaticPlan:
+    """The ledger plan of analytics.diagnostics and each tool's plan."""
+
+    planned: PlannedTable
+    tools: Mapping[str, ToolPlan]
+
+    @property
+    def full(self) -> bool:
+        return self.planned.plan.full
+
+
+def version_qualifiers(tool_versions: Mapping[str, str], environment: Sequence[str],
+                       configs: Mapping[str, str]) -> tuple[str, ...]:
+    """The ledger version's qualifiers: `<tool><version>` per enabled tool, then digests of
+    the target's interpreter and distributions (`environment`) and of the tool configuration
+    files (`configs`: rel_path -> content hash, of which CONFIG_FILES count)."""
+    wanted = {p: h for p, h in configs.items() if PurePosixPath(p).name in CONFIG_FILES}
+    return (*(f"{t}{v}" for t, v in sorted(tool_versions.items())),
+            f"env.{_digest(list(environment))}", f"config.{_digest(sorted(wanted.items()))}")
+
+
+def _digest(value) -> str:
+    return hashlib.blake2b(json.dumps(value).encode(), digest_size=6).hexdigest()
+
+
+def plan_static(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, str],
+                qualifiers: Sequence[str], imports: Callable[[], Iterable[Mapping]],
+                policy: RebuildPolicy = _DEFAULT_POLICY) -> StaticPlan:
+    """Plan the three tools against the ledger of analytics.diagnostics (`fingerprints`:
+    rel_path -> fingerprint of the Python files now). `imports()` gives core.imports rows
+    (rel_path, module, imported, level), read only when pyright's closure is needed."""
+    planned = plan_tables(gateway, repo, [LEDGER_TABLE], fingerprints,
+                          extractor_version(sys.modules[__name__], *qualifiers),
+                          policy)[LEDGER_TABLE]
+    files = tuple(sorted(fingerprints))
+    plan = planned.plan
+    if plan.full:
+        return StaticPlan(planned, {t: ToolPlan(t, True, files, plan.reason)
+                                    for t in (RUFF, PYREFLY, PYRIGHT)})
+    changes = plan.changes
+    if not changes.to_delete:
+        none = "no Python file changed"
+        return StaticPlan(planned, {t: ToolPlan(t, False, (), none)
+                                    for t in (RUFF, PYREFLY, PYRIGHT)})
+    moved = changes.added + changes.deleted
+    ruff = ToolPlan(RUFF, True, files, f"{len(moved)} files added or deleted: rules read "
+                    "which files exist") if moved else \
+        ToolPlan(RUFF, False, changes.modified, f"{len(changes.modified)} changed files of "
+                 f"{len(files):,}")
+    pyrefly = ToolPlan(PYREFLY, True, files, "whole project on any change")
+    previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
+    closure = affected_files(ImportIndex.from_rows(imports()), changes.to_delete, previous,
+                             fingerprints, moved)
+    share = len(closure) / len(files) if files else 0.0
+    pyright = ToolPlan(PYRIGHT, True, files, f"full: closure {share:.0%} > "
+                       f"{CLOSURE_FULL_SHARE:.0%}") if share > CLOSURE_FULL_SHARE else \
+        ToolPlan(PYRIGHT, False, tuple(sorted(closure)), f"closure {len(closure):,} files of "
+                 f"{len(files):,} ({len(changes.to_extract)} changed)")
+    return StaticPlan(planned, {RUFF: ruff, PYREFLY: pyrefly, PYRIGHT: pyright})
+
+
+def _kept(stored: Iterable[dict], plan: StaticPlan, current: Mapping[str, str]) -> list[dict]:
+    """Stored rows (without repo and commit) of the files that still exist and whose tool did
+    not check them again."""
+    return [{k: v for k, v in r.items() if k not in ("repo", "commit")} for r in stored
+            if r["rel_path"] in current and not plan.tools[r["tool"]].rechecks(r["rel_path"])]
+
+
+def merge(stored: Iterable[dict], new: Iterable[dict], plan: StaticPlan,
+          current: Mapping[str, str]) -> list[dict]:
+    """The rows after this run (diagnostics with their occurrence, or tool failures): the
+    `stored` rows the run leaves standing, then the `new` ones; [] of stored on a full run."""
+    return [*([] if plan.full else _kept(stored, plan, current)), *new]
+
+
+def diagnostics_delta(rows, plan: StaticPlan, current: Mapping[str, str], commit: str,
+                      complete: bool) -> FileDelta:
+    """analytics.diagnostics written whole (`rows`: Arrow) with the ledger of `current`, or an
+    empty ledger when a tool did not complete (timed out): the next run is then a full one."""
+    planned = plan.planned
+    return FileDelta(rows, (), dict(current) if complete else {}, planned.version, commit, True,
+                     planned_against=planned.ledger_state)

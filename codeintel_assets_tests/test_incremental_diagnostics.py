@@ -1,0 +1,216 @@
+"""Incremental static tools (storage/diagnostics_update.py, storage/import_closure.py): which
+files each tool checks after a push, and the property that matters: after any sequence of
+edits, adds, deletes and renames, analytics.diagnostics, analytics.static_diagnostics,
+analytics.typedness and analytics.tool_failures equal a full rebuild row for row."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import dagster as dg
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codeintel_assets import run
+from codeintel_assets.defs.ingest import ast_extract, goids, repo_scan
+from codeintel_assets.defs.static_analysis import TYPING_TABLES, typing_ingest
+from codeintel_assets.storage import diagnostics_update
+from codeintel_assets.storage.compare import table_differences
+from codeintel_assets.storage.import_closure import (
+    ImportIndex,
+    StatementNames,
+    affected_files,
+    path_name,
+    source_root,
+    statement_names,
+)
+from codeintel_assets_tests.conftest import SHAPES, git, make_git_repo, write_files
+from codeintel_assets_tests.test_incremental import PY_CONTENTS, commit_round
+from codeintel_assets_tests.test_isolate import DEEP
+
+SELECT = dg.AssetSelection.assets(repo_scan, ast_extract, goids, typing_ingest)
+STATIC = ["pyright", "pyrefly", "ruff"]
+
+# ---- the import closure ----------------------------------------------------------------------
+
+
+def test_names_of_files_and_statements():
+    assert [path_name(p) for p in ("src/pkg/b.py", "pkg/__init__.py", "tools", "x.pyi")] == \
+        ["src.pkg.b", "pkg", "tools", "x"]
+    assert source_root("src/pkg/a.py", "pkg.a") == "src"
+    assert source_root("tests/conftest.py", "conftest@tests/conftest.py") is None
+    # Absolute: every prefix of the target, under each search root and under the file's own
+    # folder.
+    assert statement_names("app/x.py", "app.x", "a.b", 0) == \
+        StatementNames(("a", "a.b"), ("app.a", "app.a.b"))
+    # Relative: the target under the folder it climbs to, whatever the module name says.
+    assert statement_names("src/pkg/a.py", "pkg.a", "pkg.b.c", 1).located == \
+        ("src.pkg", "src.pkg.b", "src.pkg.b.c")
+    assert statement_names("pkg/sub/__init__.py", "pkg.sub", "pkg.a", 2).located == \
+        ("pkg", "pkg.a")
+    # Climbing above the top-level package: Python fails, pyright resolves by folder.
+    assert statement_names("conftest.py", "conftest", ".a", 1).located == ("", "a")
+    index = ImportIndex.from_rows([{"rel_path": "src/pkg/a.py", "module": "pkg.a",
+                                    "imported": "pkg.b", "level": 0}])
+    assert index.roots == ("", "src")
+    for name in ("pkg", "pkg.b", "src.pkg", "src.pkg.b", "src.pkg.pkg.b"):
+        assert index.importers(name) == {"src/pkg/a.py"}, name
+    assert index.importers("lib.pkg.b") == set()
+
+
+def _index(imports: dict[str, list[str]]) -> ImportIndex:
+    return ImportIndex.from_rows({"rel_path": f, "module": f[:-3].replace("/", "."),
+                                  "imported": i, "level": 0}
+                                 for f, names in imports.items() for i in names)
+
+
+def test_closure_is_transitive_and_counts_packages_and_deletes():
+    index = _index({"app.py": ["pkg.api"], "pkg/api.py": ["pkg.core.models"],
+                    "other.py": ["os"], "cli.py": ["app"], "pkg/core/models.py": []})
+    files = {"app.py", "pkg/api.py", "other.py", "cli.py", "pkg/core/models.py",
+             "pkg/__init__.py"}
+    assert affected_files(index, {"pkg/core/models.py"}, files, files, ()) == \
+        {"pkg/core/models.py", "pkg/api.py", "app.py", "cli.py"}
+    # `import pkg.api` reads pkg/__init__.py: its importers are all of pkg's.
+    assert affected_files(index, {"pkg/__init__.py"}, files, files, ()) == \
+        {"pkg/__init__.py", "pkg/api.py", "app.py", "cli.py"}
+    # A deleted module: its importers still name it (an unresolved import now).
+    after = files - {"pkg/core/models.py"}
+    assert affected_files(index, {"pkg/core/models.py"}, files, after,
+                          {"pkg/core/models.py"}) == {"pkg/api.py", "app.py", "cli.py"}
+    assert affected_files(index, {"other.py"}, files, files, ()) == {"other.py"}
+
+
+def test_a_namespace_package_that_vanishes_reaches_its_importers():
+    index = _index({"main.py": ["tools"], "tools/d.py": []})
+    before = {"main.py", "tools/d.py"}
+    assert affected_files(index, {"tools/d.py"}, before, {"main.py"}, {"tools/d.py"}) == \
+        {"main.py"}
+
+
+# ---- the pipeline ----------------------------------------------------------------------------
+
+BASE = {
+    "pkg/__init__.py": "from .a import f\n",
+    "pkg/a.py": "def f(x: int) -> int:\n    return x\n",
+    "pkg/sub/b.py": "from pkg.a import f\n\nVALUE: str = f(1)\n",
+    "app.py": "import pkg.sub.b\n\nprint(pkg.sub.b.VALUE.upper())\n",
+    "leaf.py": "import os\n\n\ndef g():\n    return os.sep\n",
+    "src/c.py": "def f(x: int) -> bytes:\n    return bytes(x)\n",
+    "tools/d.py": "def f(x: int) -> int:\n    return x\n",
+}
+
+
+def _materialize(repo: Path, db: Path, shape=SHAPES[0], **kwargs):
+    result = shape.materialize(SELECT, repo, db, tools=STATIC, full_rebuild_share=1.0,
+                               **kwargs)
+    assert result.success
+    return {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+
+
+def _update(meta) -> dict:
+    return meta["analytics/diagnostics"]["static_update"].value
+
+
+def test_a_push_checks_the_changed_files_and_their_importers(tmp_path):
+    repo = make_git_repo(tmp_path / "r", BASE)
+    db = tmp_path / "inc.duckdb"
+    first = _update(_materialize(repo, db))
+    assert {t: first[t]["mode"] for t in STATIC} == {t: "full" for t in STATIC}
+    assert _update(_materialize(repo, db))["pyright"] == {
+        "mode": "incremental", "files": 0, "reason": "no Python file changed"}
+    # f now returns str: pkg/sub/b.py's annotation breaks, app.py (through it) is re-checked.
+    write_files(repo, {"pkg/a.py": "def f(x: int) -> str:\n    return str(x)\n"})
+    git(repo, "commit", "-qam", "edit a")
+    with mock.patch.object(diagnostics_update, "CLOSURE_FULL_SHARE", 0.9):
+        meta = _materialize(repo, db)
+    plan = _update(meta)
+    assert plan["ruff"] == {"mode": "incremental", "files": 1, "reason": "1 changed files of 7"}
+    assert plan["pyrefly"]["mode"] == "full"
+    assert plan["pyright"] == {"mode": "incremental", "files": 4,
+                               "reason": "closure 4 files of 7 (1 changed)"}
+    assert meta["analytics/diagnostics"]["pyright_reason"].value == plan["pyright"]["reason"]
+    # The default bound (30%) makes the same closure a full run.
+    write_files(repo, {"pkg/a.py": BASE["pkg/a.py"]})
+    git(repo, "commit", "-qam", "revert a")
+    assert _update(_materialize(repo, db))["pyright"]["reason"] == "full: closure 57% > 30%"
+    _materialize(repo, tmp_path / "full.duckdb")
+    assert table_differences(db, tmp_path / "full.duckdb", TYPING_TABLES) == {}
+
+
+# Paths and contents dense in cross-file dependencies, so that most edits change the
+# diagnostics of files they leave alone: a call of pkg.a.f, a package attribute, relative
+# imports, `src/` and namespace-package imports; a syntax error and undecodable bytes.
+TYPING_PATHS = ["pkg/__init__.py", "pkg/a.py", "pkg/sub/b.py", "app.py", "src/c.py",
+                "tools/d.py", "conftest.py"]
+TYPING_CONTENTS = [
+    "def f(x: int) -> int:\n    return x\n",
+    "def f(x: str) -> str:\n    return x\n",
+    "from .a import f\n",
+    "from pkg.a import f\n\nVALUE: str = f(1)\n",
+    "import pkg.sub.b\n\nY: int = pkg.sub.b.VALUE\n",
+    "from . import a\n\nZ: int = a.f('s')\n",
+    "import tools.d\nfrom c import f\n\nW: bytes = f(tools.d.f(1))\n",
+    PY_CONTENTS[4], PY_CONTENTS[5],
+]
+write_op = st.tuples(st.just("write"), st.sampled_from(TYPING_PATHS),
+                     st.sampled_from(TYPING_CONTENTS))
+move_op = st.tuples(st.sampled_from(["delete", "rename"]), st.sampled_from(TYPING_PATHS),
+                    st.sampled_from(TYPING_PATHS))
+rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, max_size=3),
+                  min_size=1, max_size=2)
+
+
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),
+          deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds=rounds)
+def test_incremental_diagnostics_equal_full_rebuild(rounds):
+    """Random edit sequences: the static tools' tables updated after every round (pyright on
+    its closure, whatever its size) equal those built from scratch on the final tree."""
+    tmp = Path(tempfile.mkdtemp(prefix="codeintel-hyp-static-"))
+    started = time.monotonic()
+    try:
+        repo = make_git_repo(tmp / "r", BASE)
+        incremental = tmp / "incremental.duckdb"
+        with mock.patch.object(diagnostics_update, "CLOSURE_FULL_SHARE", 1.0):
+            _materialize(repo, incremental)
+            for ops in rounds:
+                commit_round(repo, ops)
+                plan = _update(_materialize(repo, incremental))
+                assert plan["pyright"]["mode"] == "incremental"
+        _materialize(repo, tmp / "full.duckdb")
+        assert table_differences(incremental, tmp / "full.duckdb", TYPING_TABLES) == {}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"example: {len(rounds)} rounds in {time.monotonic() - started:.1f}s")
+
+
+def test_a_crash_on_a_file_not_checked_again_still_fails_the_check(tmp_path):
+    """ruff crashes on deep.py (test_isolate.py): an edit of another file lints that file
+    only, keeps deep.py's failure row, and the WARN check still fails, as a full run's."""
+    repo = make_git_repo(tmp_path / "deep", {"deep.py": DEEP, "a.py": "import os\n"})
+    db = tmp_path / "d.duckdb"
+    select = "core/file_state,core/ast_nodes,core/imports,analytics/diagnostics," \
+             "analytics/tool_failures"
+    assert run.materialize(select, target=str(repo), db=str(db), tools=["ruff"]).success
+    write_files(repo, {"a.py": "import sys\n"})
+    git(repo, "commit", "-qam", "edit a")
+    result = run.materialize(select, target=str(repo), db=str(db), tools=["ruff"])
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["analytics/diagnostics"]["static_update"].value["ruff"]["files"] == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT tool, rel_path FROM analytics.tool_failures").fetchall() == \
+            [("ruff", "deep.py")]
+    [check] = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.event_specific_data.asset_check_key.name == "ruff_completed"]
+    assert not check.passed and check.metadata["status"].value == "crashed"
+    assert "deep.py (earlier runs; not checked again)" in check.metadata["reason"].value

@@ -26,8 +26,14 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.extract.pysource import OVERLOAD_MARK
-from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode, pick
+from codeintel_assets.storage.call_linker import (
+    Callee,
+    DefFacts,
+    Linker,
+    decode,
+    pick,
+    scip_callee,
+)
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -184,7 +190,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
         refs = decode(site["refs"]) or []
-        by_scip = _scip_callee(goids.get(site["scip_goid"]), linker)
+        by_scip = scip_callee(goids.get(site["scip_goid"]), linker)
         if by_scip is not None:
             callee = by_scip
             static = linker.resolve(refs)  # measured against pyright's answer (metadata)
@@ -210,32 +216,6 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
-
-
-def _scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
-    """The callee of the GOID SCIP names at a call's name token (None: SCIP decides nothing).
-    A module is never a callee: scip-python names the module at star-imported names. A name
-    defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
-    choose between them. A class means its constructor. pyright prefers a stub to the .py
-    beside it, which is what runs: a shadowed stub's definition means what its name is bound
-    to in the implementation (through re-exports), else nothing. pyright's symbol of an
-    overloaded name is defined at its first signature: an @overload signature means the
-    implementation, which has the plain qualname."""
-    if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
-        return None
-    qualname = goid_row["qualname"]
-    if goid_row["shadowed_stub"]:
-        callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
-                               "scip")
-        return callee if callee.goid is not None else None
-    if goid_row["is_overload"]:
-        callee = linker.callee(linker.dotted(qualname.rsplit(OVERLOAD_MARK, 1)[0]), "scip")
-        return callee if callee.goid is not None else None
-    if qualname in linker.latest:
-        return None
-    if goid_row["kind"] == "class":
-        return linker.callee(linker.dotted(qualname), "scip")
-    return Callee(goid_row["goid"], qualname, "scip")
 
 
 def scip_dotted(symbol: str) -> str:

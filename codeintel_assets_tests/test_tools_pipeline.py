@@ -96,10 +96,11 @@ def test_diagnostics_of_the_three_tools(tool_run):
         LEFT JOIN (SELECT rel_path,
                           count(*) FILTER (WHERE tool = 'pyright' AND severity = 'error') p,
                           count(*) FILTER (WHERE tool = 'pyrefly' AND severity = 'error') y,
-                          count(*) FILTER (WHERE tool = 'ruff') r
+                          count(*) FILTER (WHERE tool = 'ruff' AND category = 'lint') r,
+                          count(*) FILTER (WHERE tool = 'ruff' AND category = 'style') st
                    FROM analytics.diagnostics GROUP BY rel_path) d USING (rel_path)
         WHERE s.pyright_errors <> coalesce(d.p, 0) OR s.pyrefly_errors <> coalesce(d.y, 0)
-           OR s.ruff_errors <> coalesce(d.r, 0)""")
+           OR s.ruff_errors <> coalesce(d.r, 0) OR s.style_findings <> coalesce(d.st, 0)""")
     assert mismatches == []
     scanned = {r[0] for r in q(db, "SELECT rel_path FROM core.file_state WHERE language = 'python'")}
     assert {r[0] for r in q(db, "SELECT rel_path FROM analytics.static_diagnostics")} == scanned

@@ -38,7 +38,14 @@ from codeintel_assets.paths import rel_path_in_root
 from codeintel_assets.storage import callgraph, derived, queries
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StaleTableError
-from codeintel_assets.tools import coverage_data, pytest_report, scip_decode, testcache
+from codeintel_assets.tools import (
+    coverage_data,
+    pytest_report,
+    scip_decode,
+    testcache,
+    testimpact,
+    testmerge,
+)
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.registry import (
@@ -226,11 +233,16 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
     source_roots = sorted(set(warehouse.read("core.modules", ["source_root"])
                               .column(0).to_pylist()))
     context.log.info(f"{name}: test run under {python.executable} ({python.reason})")
+    forced = "--full" if warehouse.full_rebuild else "--rerun-tests" if tools.rerun_tests else ""
+    request = testimpact.Request(_python_hashes(warehouse), tuple(exclude),
+                                 f"{forced} asked to run every test" if forced else "")
     with heartbeat(context, TESTS.name):
-        run = tools.test_run(root, workdir, python, source_roots)
+        run = tools.test_run(root, workdir, python, source_roots, request)
     testcache.prune(base, keep=os.path.basename(workdir))
     if run.cached:
         context.log.info(f"{name}: reusing the test run of {workdir} (same key)")
+    context.log.info(f"{name}: {run.test_selection} test run ({run.selection_reason}): "
+                     f"{run.tests_executed} of {run.tests_collected} collected tests executed")
     if not run.completed:
         context.log.warning(f"{name}: the target's test run {run.status}: {run.reason}")
     if run.problem:
@@ -248,9 +260,20 @@ def _shared_run(context, name: str, target: TargetRepo, warehouse: Warehouse,
                                 pytest_exit_code=run.returncode,
                                 test_run_s=round(run.wall_s, 2), test_run_reused=run.cached,
                                 test_run_key=os.path.basename(workdir),
+                                test_selection=run.test_selection,
+                                selection_reason=run.selection_reason,
+                                tests_executed=run.tests_executed,
+                                tests_collected=run.tests_collected,
                                 tool_versions=dg.MetadataValue.json(TESTS.versions()),
                                 **python.metadata())
     return SharedRun(run, metadata, missing)
+
+
+def _python_hashes(warehouse: Warehouse) -> dict[str, str]:
+    """The scanned Python files' content hashes: what a selective test run compares."""
+    rows = warehouse.read("core.file_state", ["rel_path", "content_hash"],
+                          equal={"language": "python"}).to_pylist()
+    return {r["rel_path"]: r["content_hash"] for r in rows}
 
 
 def _keep_previous_rows(context, name: str, warehouse: Warehouse, refusal: str):
@@ -296,7 +319,8 @@ def coverage_ingest(context: dg.AssetExecutionContext, target: TargetRepo, wareh
         return
     run, metadata = shared.run, shared.metadata
     scanned = {j.rel_path for j in warehouse.python_jobs()}
-    rows = coverage_data.coverage_rows(run.coverage_path, target.abs_root, scanned) \
+    rows = testmerge.read_lines(run.lines_path, scanned) if run.lines_path else \
+        coverage_data.coverage_rows(run.coverage_path, target.abs_root, scanned) \
         if run.coverage_path else []
     data = table(name).from_rows(_with_ident(rows, target.info().slug,
                                              warehouse.snapshot_commit()))

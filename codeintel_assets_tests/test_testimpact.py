@@ -147,6 +147,31 @@ def test_nothing_selected_still_collects_and_completes(tmp_path):
     assert {r["is_covered"] for r in lines if r["rel_path"] == "pkg/m3.py"} == {False}
 
 
+def test_once_per_process_lines_are_the_only_difference(tmp_path):
+    """A module imported inside tests runs its module-level lines once, in the context of the
+    first test that imports it. After a change that selects only the second importer, its
+    context is added to those lines (a full run names the first importer only): the effective
+    rows differ from a full run's exactly there (README: what selection can miss)."""
+    lazy = "VALUE = 2\n\n\ndef double(x):\n    return x * VALUE\n"
+    first = "def test_1():\n    from pkg.lazy import double\n    assert double(1) == 2\n"
+    second = "def test_2():\n    from pkg.lazy import double\n    assert double(2) == 4\n"
+    repo = make_git_repo(tmp_path / "r", {"pkg/__init__.py": "", "pkg/lazy.py": lazy,
+                                          "tests/test_1.py": first, "tests/test_2.py": second})
+    step(repo, tmp_path / "runs")
+    write_files(repo, {"tests/test_2.py": second.replace("== 4", "== 2 * 2")})
+    commit(repo)
+    selected = step(repo, tmp_path / "runs")
+    assert (selected.test_selection, selected.tests_executed) == ("selected", 1)
+    (lines, tests), (full_lines, full_tests) = effective(selected, repo), \
+        effective(step(repo, tmp_path / "full"), repo)
+    assert tests == full_tests
+    differ = [(a["rel_path"], a["line"], a["contexts"], b["contexts"])
+              for a, b in zip(lines, full_lines, strict=True) if a != b]
+    both = '["tests/test_1.py::test_1", "tests/test_2.py::test_2"]'
+    assert differ == [("pkg/lazy.py", line, both, '["tests/test_1.py::test_1"]')
+                      for line in (1, 4)]  # `VALUE = 2` and `def double`: run at import
+
+
 def test_skeleton_ignores_bodies_and_layout():
     a = testimpact.skeleton(SOURCES["m1A"].encode())
     assert a == testimpact.skeleton(SOURCES["m1B"].encode())
@@ -180,7 +205,7 @@ def _apply(root: Path, op: tuple) -> None:
         target.replace(root / arg)
 
 
-@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "4")), deadline=None,
+@settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "3")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
 def test_selective_runs_equal_a_full_run(rounds):
@@ -203,3 +228,33 @@ def test_selective_runs_equal_a_full_run(rounds):
         assert effective(run, repo) == effective(full, repo)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_steps_say_how_they_selected_and_write_a_full_runs_rows(tmp_path):
+    """Through Dagster: the metadata says the selection, and the warehouse's two tables after a
+    selective run equal those a `--full` run writes (test_goid joined anew included)."""
+    from codeintel_assets_tests.conftest import rows
+    from codeintel_assets_tests.test_testrun_trust import test_steps
+
+    repo = make_git_repo(tmp_path / "r", {**BASE, "tests/test_c.py": TESTS["t3"]})
+    db = repo / ".codeintel" / "codeintel.duckdb"
+    meta, _, _ = test_steps(repo)
+    assert meta["analytics/test_catalog"]["test_selection"] == "full"
+    write_files(repo, {"pkg/m2.py": SOURCES["m2B"]})
+    commit(repo)
+    meta, checks, _ = test_steps(repo)
+    for name in ("analytics/coverage_lines", "analytics/test_catalog"):
+        got = meta[name]
+        assert (got["test_selection"], got["tests_executed"], got["tests_collected"]) == \
+            ("selected", 2, 5), name
+        assert got["selection_reason"] == "1 Python file(s) changed: pkg/m2.py"
+        assert checks[name][0]
+    query = ("SELECT * EXCLUDE (duration_ms) FROM analytics.test_catalog ORDER BY test_id",
+             "SELECT * FROM analytics.coverage_lines ORDER BY rel_path, line")
+    selected = [rows(db, q) for q in query]
+    assert rows(db, "SELECT count(*) FROM analytics.test_catalog WHERE test_goid IS NULL") == \
+        [(0,)]  # the kept rows' GOIDs are joined anew, as a full run's
+    meta, _, _ = test_steps(repo, full_rebuild=True)
+    assert meta["analytics/test_catalog"]["test_selection"] == "full"
+    assert meta["analytics/test_catalog"]["selection_reason"] == "--full asked to run every test"
+    assert [rows(db, q) for q in query] == selected

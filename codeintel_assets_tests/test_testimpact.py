@@ -92,59 +92,50 @@ def test_body_edit_runs_only_the_tests_that_ran_the_file(tmp_path):
     assert (second.tests_executed, second.tests_collected) == (2, 5)
     assert second.selection_reason == "1 Python file(s) changed: pkg/m2.py"
     assert second.healthy and not second.cached
-    full = step(repo, tmp_path / "full")
-    assert effective(second, repo) == effective(full, repo)
     assert step(repo, tmp_path / "runs").cached  # the same tree: the same folder, no run
+    # A new file no test imports: no test runs (pytest exits 5 after deselecting them all),
+    # the run completed, and the new file's statements are there, not covered.
+    write_files(repo, {"pkg/m3.py": SOURCES["m1B"]})
+    commit(repo)
+    third = step(repo, tmp_path / "runs")
+    assert (third.test_selection, third.tests_executed, third.status) == \
+        ("selected", 0, "completed")
+    lines, tests = effective(third, repo)
+    assert (lines, tests) == effective(step(repo, tmp_path / "full"), repo)
+    assert {r["is_covered"] for r in lines if r["rel_path"] == "pkg/m3.py"} == {False}
 
 
 def test_full_run_reasons(tmp_path):
-    repo = make_git_repo(tmp_path / "r", {**BASE, "tests/data.txt": "1\n"})
-    runs = tmp_path / "runs"
-    step(repo, runs)
-    write_files(repo, {"pkg/m1.py": SOURCES["m1C"]})  # a module constant: outside bodies
-    commit(repo)
-    assert step(repo, runs).selection_reason == \
+    """testimpact.plan on the bases two runs would save: each cause of a full run, and a
+    selective run when only bodies and test files changed."""
+    def basis(files: dict[str, str], other=None, env="e", runs=0) -> testimpact.Basis:
+        write_files(tmp_path, files)
+        hashes = {p: content_hash(t.encode()) for p, t in files.items()}
+        return testimpact.basis(str(tmp_path), env, sorted((other or {"d.txt": "1"}).items()),
+                                hashes, None, runs)
+
+    before = basis(BASE)
+    previous = testimpact.Previous(str(tmp_path / "prev"), before, "", healthy=True)
+
+    def reason(now: testimpact.Basis, **kw) -> str:
+        return testimpact.plan(previous, now, str(tmp_path), **kw).reason
+
+    assert reason(basis({**BASE, "pkg/m1.py": SOURCES["m1B"]})) == \
+        "1 Python file(s) changed: pkg/m1.py"
+    assert reason(basis({**BASE, "pkg/m1.py": SOURCES["m1C"]})) == \
         "import-time code (outside function bodies) changed in pkg/m1.py"
-    write_files(repo, {"tests/data.txt": "2\n"})
-    commit(repo)
-    assert step(repo, runs).selection_reason == \
-        "files that are not scanned Python files changed: tests/data.txt"
-    write_files(repo, {"tests/conftest.py": "X = 1\n"})
-    commit(repo)
-    assert step(repo, runs).selection_reason.startswith("a conftest.py changed")
-    write_files(repo, {"tests/test_b.py": TESTS["t4"]})  # a test file: its tests run
-    commit(repo)
-    selected = step(repo, runs)
-    # test_b's two new cases, and test_f, which failed last time (f(1) is 1 under m1C)
-    assert (selected.test_selection, selected.tests_executed) == ("selected", 3)
-    write_files(repo, {"tests/test_b.py": TESTS["t2"]})
-    commit(repo)
-    forced = step(repo, runs, forced="--rerun-tests asked to run every test")
-    assert (forced.test_selection, forced.tests_executed) == ("full", 4)
-    assert forced.selection_reason == "--rerun-tests asked to run every test"
-    limited = ToolService(enabled=["tests"], test_timeout_s=120, max_selective_runs=0)
-    write_files(repo, {"pkg/m2.py": SOURCES["m2B"]})
-    commit(repo)
-    python = TOOLS.target_python(str(repo))
-    workdir = str(runs / "manual")
-    run = limited.test_run(str(repo), workdir, python, [""],
-                           testimpact.Request(hashes_of(repo)))
-    assert run.selection_reason == "0 selective runs since the last full run"
-
-
-def test_nothing_selected_still_collects_and_completes(tmp_path):
-    """A new file no test imports: no test runs (pytest exits 5), the run completed, and the
-    effective results are a full run's (the new file's statements, not covered)."""
-    repo = make_git_repo(tmp_path / "r", BASE)
-    step(repo, tmp_path / "runs")
-    write_files(repo, {"pkg/m3.py": SOURCES["m1B"]})
-    commit(repo)
-    second = step(repo, tmp_path / "runs")
-    assert (second.test_selection, second.tests_executed, second.status) == \
-        ("selected", 0, "completed")
-    lines, tests = effective(second, repo)
-    assert (lines, tests) == effective(step(repo, tmp_path / "full"), repo)
-    assert {r["is_covered"] for r in lines if r["rel_path"] == "pkg/m3.py"} == {False}
+    assert reason(basis(BASE, other={"d.txt": "2"})) == \
+        "files that are not scanned Python files changed: d.txt"
+    assert reason(basis(BASE, env="other")).startswith("the interpreter, its installed")
+    assert reason(basis({**BASE, "tests/conftest.py": ""})) == \
+        "a conftest.py changed or an __init__.py came or went: tests/conftest.py"
+    assert reason(basis({**BASE, "tests/__init__.py": ""})).endswith("tests/__init__.py")
+    assert reason(basis(BASE), forced="--full asked to run every test") == \
+        "--full asked to run every test"
+    assert reason(basis(BASE), max_selective=0) == "0 selective runs since the last full run"
+    unhealthy = testimpact.Previous(previous.folder, before, "", healthy=False)
+    assert testimpact.plan(unhealthy, basis(BASE), str(tmp_path)).full
+    assert testimpact.plan(None, basis(BASE), str(tmp_path)).reason.startswith("no previous")
 
 
 def test_once_per_process_lines_are_the_only_difference(tmp_path):
@@ -222,7 +213,8 @@ def test_selective_runs_equal_a_full_run(rounds):
                 _apply(repo, op)
             commit(repo)
             run = step(repo, tmp / "runs")
-            event(f"{run.test_selection}: {run.selection_reason.split(':')[0]}")
+            event("reused (same tree)" if run.cached else
+                  f"{run.test_selection}: {run.selection_reason.split(':')[0]}")
         full = step(repo, tmp / "full")
         assert (run.status, run.problem) == (full.status, full.problem)
         assert effective(run, repo) == effective(full, repo)

@@ -108,11 +108,11 @@ def test_body_edit_runs_only_the_tests_that_ran_the_file(tmp_path):
 def test_full_run_reasons(tmp_path):
     """testimpact.plan on the bases two runs would save: each cause of a full run, and a
     selective run when only bodies and test files changed."""
-    def basis(files: dict[str, str], other=None, env="e", runs=0) -> testimpact.Basis:
+    def basis(files: dict[str, str], other=None, env="e") -> testimpact.Basis:
         write_files(tmp_path, files)
         hashes = {p: content_hash(t.encode()) for p, t in files.items()}
         return testimpact.basis(str(tmp_path), env, sorted((other or {"d.txt": "1"}).items()),
-                                hashes, None, runs)
+                                hashes, None, parse=hashes)
 
     before = basis(BASE)
     previous = testimpact.Previous(str(tmp_path / "prev"), before, "", healthy=True)
@@ -136,6 +136,11 @@ def test_full_run_reasons(tmp_path):
     unhealthy = testimpact.Previous(previous.folder, before, "", healthy=False)
     assert testimpact.plan(unhealthy, basis(BASE), str(tmp_path)).full
     assert testimpact.plan(None, basis(BASE), str(tmp_path)).reason.startswith("no previous")
+    # A file the previous run never imported has no skeleton: its change selects, no full run.
+    unimported = testimpact.Previous(previous.folder, testimpact.Basis(
+        "e", before.other_files, before.python_files, {}), "", healthy=True)
+    assert not testimpact.plan(unimported, basis({**BASE, "pkg/m1.py": SOURCES["m1C"]}),
+                               str(tmp_path)).full
 
 
 def test_once_per_process_lines_are_the_only_difference(tmp_path):

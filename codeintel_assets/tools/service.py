@@ -317,7 +317,8 @@ class ToolService(dg.ConfigurableResource):
             done = testrun.run_tests(self.runner(), root, python.executable, workdir,
                                      self.test_timeout_s, [*testimpact.selection_args(
                                          chosen, workdir), *self.pytest_args], env=env)
-            done = testmerge.effective(done, root, workdir, chosen)
+            done = testmerge.effective(done, root, workdir, chosen,
+                                       set(request.python_files) if request else None)
             Path(workdir, testrun.RUN_NAME).write_text(json.dumps(asdict(done)))
             return done
 

@@ -5,7 +5,8 @@ Each test-run folder (tools/testcache.py) keeps, next to its results, the `Basis
 of: the environment digest (ToolService.test_run_key's parts that are not the tree), every
 work-tree entry that is not a scanned Python file (data files, configuration, files the scan
 skips: tools/worktree.py), each scanned Python file's content hash (core.file_state) with the
-digest of its import-time skeleton, and how many selective runs came since the last full one.
+digest of its import-time skeleton (of the files the run imported), and how many selective
+runs came since the last full one.
 `plan` compares the current basis with the previous run's and decides:
 
 - a full run when there is no healthy previous run, on request (`--full`, `--rerun-tests`),
@@ -101,28 +102,49 @@ def skeleton(source: bytes) -> str:
 
 def basis(root: str, environment: str, tree: Iterable[tuple[str, str]],
           python_files: Mapping[str, str], previous: Basis | None,
-          selective_runs: int = 0) -> Basis:
+          parse: Iterable[str] = ()) -> Basis:
     """The basis of a run of the tree at `root`: `tree` = worktree.TreeFingerprint.by_path,
     `python_files` = the scanned Python files' content hashes. Skeletons are carried over
-    from `previous` by content hash; the others are read and parsed (every file on a first
-    run). A file that cannot be read gets no skeleton (its change then forces a full run)."""
+    from `previous` by content hash, and the files of `parse` (rel_paths) are read and parsed
+    (`add_skeletons` adds the imported files' after the run: a file no test imported cannot
+    reach a test by its import-time values). An unreadable file gets no skeleton."""
     other: dict[str, list[str]] = {}
     for rel, entry in tree:
         if rel not in python_files:
             other.setdefault(rel, []).append(entry)
     known = previous.skeletons if previous else {}
-    skeletons = {}
-    for rel, digest in python_files.items():
-        if digest in known:
-            skeletons[digest] = known[digest]
+    skeletons = {d: known[d] for d in python_files.values() if d in known}
+    skeletons.update(_skeletons(root, {p: python_files[p] for p in parse
+                                       if p in python_files}, skeletons))
+    return Basis(environment, {rel: "\n".join(sorted(e)) for rel, e in other.items()},
+                 dict(python_files), skeletons)
+
+
+def _skeletons(root: str, files: Mapping[str, str], known: Mapping[str, str]
+               ) -> dict[str, str]:
+    """content_hash -> skeleton of `files` (rel_path -> content_hash) not in `known`."""
+    found = {}
+    for rel, digest in files.items():
+        if digest in known or digest in found:
             continue
         try:
             with open(os.path.join(root, rel), "rb") as fh:
-                skeletons[digest] = skeleton(fh.read())
+                found[digest] = skeleton(fh.read())
         except OSError:
             continue
-    return Basis(environment, {rel: "\n".join(sorted(e)) for rel, e in other.items()},
-                 dict(python_files), skeletons, selective_runs)
+    return found
+
+
+def add_skeletons(workdir: str, root: str, imported: Iterable[str]) -> None:
+    """Add to `workdir`'s basis the skeletons of the `imported` rel_paths (the files a run
+    covered a line of) it lacks; nothing without a basis."""
+    saved = load(workdir)
+    if saved is None:
+        return
+    files = {p: saved.python_files[p] for p in imported if p in saved.python_files}
+    more = _skeletons(root, files, saved.skeletons)
+    if more:
+        save(workdir, replace(saved, skeletons={**saved.skeletons, **more}))
 
 
 def save(workdir: str, value: Basis) -> None:
@@ -181,11 +203,12 @@ def _full_reason(previous: Previous, now: Basis, max_selective: int,
     if layout:
         return f"a conftest.py changed or an __init__.py came or went: {_some(layout)}"
     before = previous.basis
+    # A file the previous run never imported has no skeleton: no test read its values.
     outside = [p for p in python if p in before.python_files and p in now.python_files
                and p not in test_files
-               and (before.skeletons.get(before.python_files[p]) is None
-                    or before.skeletons.get(before.python_files[p])
-                    != now.skeletons.get(now.python_files[p]))]
+               and before.skeletons.get(before.python_files[p]) is not None
+               and before.skeletons[before.python_files[p]]
+               != now.skeletons.get(now.python_files[p])]
     if outside:
         return f"import-time code (outside function bodies) changed in {_some(outside)}"
     return ""
@@ -254,7 +277,9 @@ def prepare(root: str, workdir: str, environment: str, tree: Iterable[tuple[str,
     run = load_run(folder) if folder else None
     previous = Previous(folder, before, os.path.join(folder, REPORT_NAME), run.healthy) \
         if folder and before and run else None
-    now = basis(root, environment, tree, request.python_files, before)
+    modified = [p for p, h in request.python_files.items()
+                if before and before.python_files.get(p, h) != h]
+    now = basis(root, environment, tree, request.python_files, before, modified)
     chosen = plan(previous, now, root, forced=request.forced, max_selective=max_selective)
     runs = 0 if chosen.full or before is None else before.selective_runs + 1
     save(workdir, replace(now, selective_runs=runs))

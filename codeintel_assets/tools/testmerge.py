@@ -31,6 +31,7 @@ from dataclasses import replace
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from codeintel_assets.tools import testimpact
@@ -135,15 +136,27 @@ def merge_report(previous: str, selected: str, collected: Sequence[str],
     os.replace(tmp, out)
 
 
-def effective(done: TestRun, root: str, workdir: str, chosen: Plan) -> TestRun:
+def effective(done: TestRun, root: str, workdir: str, chosen: Plan,
+              scanned: set[str] | None = None) -> TestRun:
     """`done` (the run into `workdir`) with its effective results written: LINES_NAME from its
-    coverage data, and for a selective run that reached its end the merges with the previous
+    coverage data (of the `scanned` files when given: a virtualenv inside the root is measured
+    too, and is not parsed for nothing), and for a selective run that reached its end the merges with the previous
     run's results (`chosen.previous`); its status, problem and counts then describe the
     effective report. A selective run that did not reach its end keeps its own partial
     results (the next run is a full one: this one is not healthy). A selective run that
-    executed nothing (pytest's exit code 5 after deselecting every test) completed."""
+    executed nothing (pytest's exit code 5 after deselecting every test) completed. The
+    skeletons of the files it imported join its basis (testimpact.add_skeletons)."""
+    rows = coverage_rows(done.coverage_path, root, scanned) if done.coverage_path else []
+    finished = _effective(done, root, workdir, chosen, rows)
+    imported = pq.read_table(finished.lines_path, columns=["rel_path", "is_covered"]).filter(
+        pc.field("is_covered")).column("rel_path").unique().to_pylist()
+    testimpact.add_skeletons(workdir, root, imported)
+    return finished
+
+
+def _effective(done: TestRun, root: str, workdir: str, chosen: Plan, rows: list[dict]
+               ) -> TestRun:
     lines = os.path.join(workdir, LINES_NAME)
-    rows = coverage_rows(done.coverage_path, root) if done.coverage_path else []
     how = {"test_selection": chosen.mode, "selection_reason": chosen.reason, "lines_path": lines}
     seen = None if chosen.full else testimpact.executed(workdir)
     ended = seen is not None and (done.completed or (done.status == NO_TESTS and seen[0]

@@ -28,11 +28,12 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse, WarehouseDuck
 from codeintel_assets.defs.risk import RISK_ASSETS
 from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, single_sensor
 from codeintel_assets.defs.static_analysis import STATIC_ASSETS
+from codeintel_assets.defs.testsuite import TEST_ASSETS
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.defs.views import VIEW_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *STATIC_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
+ASSETS = [*INGEST_ASSETS, *STATIC_ASSETS, *TOOL_ASSETS, *TEST_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
           *HISTORY_ASSETS, *RISK_ASSETS,
           *VIEW_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")

@@ -92,13 +92,11 @@ def _defaults() -> CoverageConfig:
 
 
 def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None,
-                  module_paths: Mapping[str, str] | None = None,
                   settings: TargetCoverage | None = None) -> list[dict]:
     """analytics.coverage_lines rows (without repo/commit) of a coverage.py data file, for the
     files the target's coverage configuration reports (module docstring), restricted to
-    `scanned` rel_paths when given. `module_paths` (dotted module -> rel_path, as core.modules)
-    finds the packages `source` / `source_pkgs` name; `settings` defaults to
-    `target_settings(root)`. Raises FileNotFoundError when the data file does not exist."""
+    `scanned` rel_paths when given; `settings` defaults to `target_settings(root)`. Raises
+    FileNotFoundError when the data file does not exist."""
     if not os.path.exists(coverage_path):
         raise FileNotFoundError(coverage_path)
     settings = settings or target_settings(root)
@@ -114,7 +112,7 @@ def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None
         rel = paths.rel(path)
         if rel is not None:
             measured.setdefault(rel, path if os.path.isabs(path) else os.path.join(root, path))
-    chosen = _reported(settings.config, root, measured, module_paths or {})
+    chosen = _reported(settings.config, root, measured, set(measured) | (scanned or set()))
     rows: list[dict] = []
     for rel in sorted(chosen):
         if scanned is not None and rel not in scanned:
@@ -124,10 +122,11 @@ def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None
 
 
 def _reported(config: CoverageConfig, root: str, measured: Mapping[str, str],
-              module_paths: Mapping[str, str]) -> dict[str, str]:
+              known: set[str]) -> dict[str, str]:
     """rel_path -> absolute path of the files coverage.py would report: measured files within
-    the source, include and omit settings, plus the never-run files found under the source."""
-    sources = _source_dirs(config, root, module_paths)
+    the source, include and omit settings, plus the never-run files found under the source.
+    `known`: rel_paths of the checkout's Python files, to find the packages named."""
+    sources = _source_dirs(config, root, known)
     candidates = dict(measured)
     for folder in sources or ():
         for path in find_python_files(folder, config.include_namespace_packages):
@@ -149,11 +148,12 @@ def _reported(config: CoverageConfig, root: str, measured: Mapping[str, str],
     return out
 
 
-def _source_dirs(config: CoverageConfig, root: str, module_paths: Mapping[str, str]
-                 ) -> list[str] | None:
+def _source_dirs(config: CoverageConfig, root: str, known: set[str]) -> list[str] | None:
     """Directories (or single module files) `source` and `source_pkgs` name; None when
-    neither is set (the whole checkout is measured). A package name resolves through
-    `module_paths`; one the checkout does not define measures nothing."""
+    neither is set (the whole checkout is measured). A `source` entry that is no directory,
+    and a `source_pkgs` entry, is a package name (coverage.py imports it): the shallowest of
+    the `known` files that is `pkg/sub/__init__.py` or `pkg/sub.py` (at the root or under a
+    source root such as `src/`); a name the checkout does not define measures nothing."""
     named = list(config.source or []) + list(config.source_pkgs or [])
     if not named:
         return None
@@ -162,10 +162,14 @@ def _source_dirs(config: CoverageConfig, root: str, module_paths: Mapping[str, s
         folder = os.path.join(root, item)
         if item in (config.source or []) and os.path.isdir(folder):
             out.append(os.path.abspath(folder))
-        elif item in module_paths:
-            rel = module_paths[item]
-            path = os.path.join(root, rel)
-            out.append(os.path.dirname(path) if rel.endswith("__init__.py") else path)
+            continue
+        tail = item.replace(".", "/")
+        found = sorted((r for r in known if r in (f"{tail}/__init__.py", f"{tail}.py")
+                        or r.endswith((f"/{tail}/__init__.py", f"/{tail}.py"))),
+                       key=lambda r: (r.count("/"), r))
+        if found:
+            path = os.path.join(root, found[0])
+            out.append(os.path.dirname(path) if found[0].endswith("__init__.py") else path)
     return out
 
 

@@ -38,6 +38,8 @@ from codeintel_assets.tools import (
     pyright,
     ruff,
     test_requirements,
+    testimpact,
+    testmerge,
     testrun,
     worktree,
 )
@@ -74,6 +76,10 @@ OK, CRASHED, CONFIG_ERROR, TIMED_OUT, DISABLED = (
     "ok", "crashed", "config_error", "timed_out", "disabled")
 
 
+def _digest(parts: list) -> str:
+    return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
 def _bin(name: str) -> str:
     """The executable installed next to this interpreter (the project's venv), else PATH."""
     path = _BIN / name
@@ -84,13 +90,16 @@ def _bin(name: str) -> str:
 class TestRunKey:
     """digest: 32 hex digits naming the test run's folder; tree: the work tree's fingerprint
     that went into it (its method and entry count are logged); distributions: how many
-    installed distributions of the target's interpreter went into it."""
+    installed distributions of the target's interpreter went into it; environment: the digest
+    of the parts that are not the tree (interpreter, distributions, pytest arguments, plugin
+    pins, time limit): a selective run needs the previous run's to be equal."""
 
     __test__ = False  # not a pytest test class
 
     digest: str
     tree: worktree.TreeFingerprint
     distributions: int = 0
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,9 @@ class ToolService(dg.ConfigurableResource):
     existing_test_report: str = Field(
         default="", description="A pytest-json-report file (relative to the target) to ingest "
         "instead of running the tests.")
+    max_selective_runs: int = Field(
+        default=20, description="Selective test runs (only the tests a change can affect, "
+        "tools/testimpact.py) in a row before a full one.")
     scip_node_heap_mb: int = Field(default=4096, description="Node heap for scip-python, MiB.")
 
     def runner(self) -> ToolRunner:
@@ -255,11 +267,10 @@ class ToolService(dg.ConfigurableResource):
         limit is raised)."""
         tree = worktree.fingerprint(root, self.runner(), exclude)
         installed = self.distributions(python)
-        parts = [snapshot, tree.digest, python.executable, python.version, installed,
-                 list(self.pytest_args), TESTS.versions(), self.test_timeout_s]
-        digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(),
-                                 digest_size=16).hexdigest()
-        return TestRunKey(digest, tree, len(installed) - 1)
+        setting = [python.executable, python.version, installed, list(self.pytest_args),
+                   TESTS.versions(), self.test_timeout_s]
+        return TestRunKey(_digest([snapshot, tree.digest, *setting]), tree, len(installed) - 1,
+                          _digest(setting))
 
     def unmet_test_requirements(self, root: str, python: TargetPython
                                 ) -> list[test_requirements.Unmet]:
@@ -272,36 +283,49 @@ class ToolService(dg.ConfigurableResource):
             if declared else []
 
     def test_run(self, root: str, workdir: str, python: TargetPython,
-                 source_roots: list[str]) -> "testrun.TestRun":
+                 source_roots: list[str], request: testimpact.Request | None = None
+                 ) -> "testrun.TestRun":
         """The coverage + pytest run of the target under `python`, once per snapshot.
 
         coverage_ingest and tests_ingest both call this; the first call runs the suite into
         `workdir` (a folder per `test_run_key`) and the second finds its results there (the
-        TestRun's `cached` is then True), so the suite never runs twice for one key. The test
-        plugins come from environment.plugin_overlay (nothing is installed into the target's
-        environment); under our own interpreter the target's `source_roots` (rel_paths,
-        '' = root) go on PYTHONPATH so a `src/` layout imports. The interpreter's folder leads PATH, as in an activated
-        environment. Ingests existing files instead when configured.
+        TestRun's `cached` is then True), so the suite never runs twice for one key. With a
+        `request`, the run is planned against the previous run's folder beside `workdir`
+        (tools/testimpact.py: full, or only the tests the change can affect, at most
+        `max_selective_runs` times in a row) and its effective results merged
+        (tools/testmerge.py); without one, every test runs. The test plugins come from
+        environment.plugin_overlay (nothing is installed into the target's environment) and
+        testimpact.PLUGIN_DIR; under our own interpreter the target's `source_roots`
+        (rel_paths, '' = root) go on PYTHONPATH so a `src/` layout imports. The
+        interpreter's folder leads PATH, as in an activated environment. Ingests existing
+        files instead when configured.
         """
         self._require(TESTS.name)
         if self.existing_coverage_file or self.existing_test_report:
             return testrun.existing_run(root, self.existing_coverage_file,
                                         self.existing_test_report)
         os.makedirs(workdir, exist_ok=True)
-        marker = Path(workdir) / "run.json"
         with FileLock(os.path.join(workdir, ".lock")):
-            if marker.exists():
-                saved = json.loads(marker.read_text())
-                return testrun.TestRun(**{**saved, "argv": tuple(saved["argv"]), "cached": True})
-            paths = environment.plugin_overlay(self.runner(), python)
+            found = testrun.load_run(workdir)
+            if found is not None:
+                return found
+            chosen = testimpact.Plan(True, "every test (no selection asked)")
+            if request is not None:
+                key = self.test_run_key(root, python, "", request.exclude)
+                chosen = testimpact.prepare(root, workdir, key.environment, key.tree.by_path,
+                                            request, self.max_selective_runs)
+            paths = [*environment.plugin_overlay(self.runner(), python), testimpact.PLUGIN_DIR]
             if python.is_own:
                 paths += [os.path.join(root, r) if r else root for r in source_roots]
             # As an activated environment would: its scripts (mypy, a CLI under test) first.
             env = {"PYTHONPATH": os.pathsep.join(paths),
                    "PATH": os.pathsep.join([python.bin_dir, os.environ.get("PATH", "")])}
             done = testrun.run_tests(self.runner(), root, python.executable, workdir,
-                                     self.test_timeout_s, list(self.pytest_args), env=env)
-            marker.write_text(json.dumps(asdict(done)))
+                                     self.test_timeout_s, [*testimpact.selection_args(
+                                         chosen, workdir), *self.pytest_args], env=env)
+            done = testmerge.effective(done, root, workdir, chosen,
+                                       set(request.python_files) if request else None)
+            Path(workdir, testrun.RUN_NAME).write_text(json.dumps(asdict(done)))
             return done
 
     # ---- SCIP ------------------------------------------------------------------------------

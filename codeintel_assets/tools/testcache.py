@@ -61,3 +61,15 @@ def prune(base: str, keep: str) -> None:
                     key=lambda e: e.stat().st_mtime, reverse=True)
     for entry in others[1:]:
         shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def previous(base: str, keep: str) -> str | None:
+    """The newest test-run folder under `base` other than `keep` that holds a finished run
+    (its run.json), None when there is none: the run a selective run builds on."""
+    if not os.path.isdir(base):
+        return None
+    folders = sorted((e for e in os.scandir(base) if e.is_dir() and e.name != keep
+                      and not e.name.startswith(".")
+                      and os.path.exists(os.path.join(e.path, "run.json"))),
+                     key=lambda e: e.stat().st_mtime, reverse=True)
+    return folders[0].path if folders else None

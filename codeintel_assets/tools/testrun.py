@@ -55,6 +55,7 @@ Policies:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -69,6 +70,7 @@ from codeintel_assets.tools.runner import (
     tail,
 )
 
+RUN_NAME = "run.json"
 REPORT_NAME = "report.json"
 COVERAGE_NAME = ".coverage"
 COVERAGE_RC_NAME = "coveragerc"
@@ -103,6 +105,14 @@ class TestRun:
     reason: str = ""
     cached: bool = False  # reused from an earlier step or run of the same key, not run now
     problem: str = ""
+    # The effective results (tools/testmerge.py): coverage rows, and how the run was chosen
+    # (tools/testimpact.py: 'full' | 'selected', '' for ingested files), why, and how many
+    # tests it executed of how many it collected (None when not known).
+    lines_path: str = ""
+    test_selection: str = ""
+    selection_reason: str = ""
+    tests_executed: int | None = None
+    tests_collected: int | None = None
 
     @property
     def completed(self) -> bool:
@@ -112,6 +122,16 @@ class TestRun:
     def healthy(self) -> bool:
         """Completed, and its results say something about the code (see `problem`)."""
         return self.completed and not self.problem
+
+
+def load_run(folder: str) -> TestRun | None:
+    """The TestRun saved in `folder`'s run.json (ToolService.test_run), None without one."""
+    try:
+        with open(os.path.join(folder, RUN_NAME), encoding="utf-8") as fh:
+            saved = json.load(fh)
+        return TestRun(**{**saved, "argv": tuple(saved["argv"]), "cached": True})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def pytest_argv(root: str, python: str, workdir: str, pytest_args: Sequence[str] = (),

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from codeintel_assets.tools.git import checkout_git
 from codeintel_assets.tools.runner import ToolRunner
@@ -42,11 +42,14 @@ SKIP_DIRS = frozenset({".git", ".codeintel", ".venv", "venv", "__pycache__", ".p
 class TreeFingerprint:
     """digest: hex blake2b of the tree's state (equal digests: the same content, as far as
     sizes, mtimes and staged blob ids tell); method: 'git' or 'walk'; entries: how many paths
-    went in (tracked + changed for git, files for walk)."""
+    went in (tracked + changed for git, files for walk); by_path: (rel_path, entry) of each,
+    sorted, so a part of the tree can be compared on its own (tools/testimpact.py compares the
+    files that are not scanned Python files)."""
 
     digest: str
     method: str
     entries: int
+    by_path: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
 
 def fingerprint(root: str, runner: ToolRunner, exclude: Sequence[str] = ()) -> TreeFingerprint:
@@ -73,11 +76,12 @@ class _Skip:
             (rel + "/").startswith(self.prefixes)
 
 
-def _digest(method: str, entries: list[str]) -> TreeFingerprint:
+def _digest(method: str, entries: list[tuple[str, str]]) -> TreeFingerprint:
     h = hashlib.blake2b(digest_size=16)
-    for entry in sorted(entries):
+    ordered = sorted(entries, key=lambda e: e[1])
+    for _, entry in ordered:
         h.update(entry.encode("utf-8", "surrogateescape") + b"\0")
-    return TreeFingerprint(h.hexdigest(), method, len(entries))
+    return TreeFingerprint(h.hexdigest(), method, len(entries), tuple(sorted(entries)))
 
 
 def _stat_entry(root: str, rel: str) -> str:
@@ -88,7 +92,8 @@ def _stat_entry(root: str, rel: str) -> str:
     return f"{rel}\t{st.st_size}\t{st.st_mtime_ns}"
 
 
-def _git_entries(root: str, runner: ToolRunner, skipped: _Skip) -> list[str] | None:
+def _git_entries(root: str, runner: ToolRunner, skipped: _Skip
+                 ) -> list[tuple[str, str]] | None:
     """Entries of a Git work tree whose top level is `root`, else None."""
     git = checkout_git(root, runner)
     if git is None:
@@ -106,19 +111,20 @@ def _git_entries(root: str, runner: ToolRunner, skipped: _Skip) -> list[str] | N
         if record:
             meta, _, rel = record.partition("\t")  # "<mode> <blob> <stage>\t<path>"
             if not skipped(rel):
-                entries.append(f"{rel}\t{meta}")
+                entries.append((rel, f"{rel}\t{meta}"))
     for record in status.split("\0"):
         rel = record[3:]  # "XY <path>"; --no-renames: no second path follows
         if rel and not skipped(rel.rstrip("/")):
-            entries.append(f"~{record[:2]}\t{_stat_entry(root, rel)}")
+            entries.append((rel.rstrip("/"), f"~{record[:2]}\t{_stat_entry(root, rel)}"))
     return entries
 
 
-def _walk_entries(root: str, skipped: _Skip) -> list[str]:
+def _walk_entries(root: str, skipped: _Skip) -> list[tuple[str, str]]:
     entries = []
     for folder, dirs, files in os.walk(root):
         rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         prefix = "" if rel_folder == "." else rel_folder + "/"
         dirs[:] = [d for d in dirs if not skipped(prefix + d)]
-        entries.extend(_stat_entry(root, prefix + f) for f in files if not skipped(prefix + f))
+        entries.extend((prefix + f, _stat_entry(root, prefix + f)) for f in files
+                       if not skipped(prefix + f))
     return entries

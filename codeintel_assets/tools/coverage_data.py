@@ -12,10 +12,11 @@ tox.ini or pyproject.toml at the root, the first with coverage settings, as cove
 for them), so the rows equal `coverage json` of the suite run by hand with that configuration:
 
 - files: the measured files under `[run] source` (directories, or packages named in `source` /
-  `source_pkgs`; the whole checkout when none is set, as `--cov=<root>` measures), less `[run]
-  omit`, within `[run] include`, then `[report] include/omit`; plus the files coverage.py finds
-  under those sources that never ran (`coverage.files.find_python_files`: package directories,
-  or every directory with `include_namespace_packages`), as not covered;
+  `source_pkgs`), less `[run] omit`, within `[run] include`, then `[report] include/omit`;
+  plus the files coverage.py finds under those sources that never ran
+  (`coverage.files.find_python_files`: package directories, or every directory with
+  `include_namespace_packages`), as not covered. With no source set, as `coverage run`
+  without one: the files that ran (a module nothing imported has no rows, as in its report);
 - lines: coverage.py's analysis of each file (`Coverage.analysis2`) with the target's
   `exclude_lines` / `exclude_also`: one row per statement (is_executable, is_covered when it
   ran) and per excluded line (neither: coverage.py reports it as excluded). A line that ran but
@@ -31,7 +32,6 @@ without adding a context. No dagster import; reads files only, runs nothing.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -101,18 +101,22 @@ def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None
         raise FileNotFoundError(coverage_path)
     settings = settings or target_settings(root)
     root = os.path.abspath(root)
+    # Our own settings read the data (absolute paths, whatever the target's relative_files
+    # says); the exclusion rules of the analysis are the target's.
     cov = coverage.Coverage(data_file=coverage_path, config_file=False)
-    cov.config = copy.copy(settings.config)  # the analysis's exclusion rules are the target's
-    cov.config.data_file = coverage_path
+    cov.config.exclude_list = list(settings.config.exclude_list)
+    cov.config.partial_list = list(settings.config.partial_list)
     cov.load()
     data = cov.get_data()
     paths = RootPaths(root)
-    measured = {}
+    measured, ran = {}, set()
     for path in data.measured_files():
         rel = paths.rel(path)
         if rel is not None:
             measured.setdefault(rel, path if os.path.isabs(path) else os.path.join(root, path))
-    chosen = _reported(settings.config, root, measured, set(measured) | (scanned or set()))
+            if data.lines(path):
+                ran.add(rel)
+    chosen = _reported(settings.config, root, measured, ran, set(measured) | (scanned or set()))
     rows: list[dict] = []
     for rel in sorted(chosen):
         if scanned is not None and rel not in scanned:
@@ -121,13 +125,16 @@ def coverage_rows(coverage_path: str, root: str, scanned: set[str] | None = None
     return rows
 
 
-def _reported(config: CoverageConfig, root: str, measured: Mapping[str, str],
+def _reported(config: CoverageConfig, root: str, measured: Mapping[str, str], ran: set[str],
               known: set[str]) -> dict[str, str]:
     """rel_path -> absolute path of the files coverage.py would report: measured files within
-    the source, include and omit settings, plus the never-run files found under the source.
-    `known`: rel_paths of the checkout's Python files, to find the packages named."""
+    the source, include and omit settings, plus the never-run files found under the source;
+    with no source, the files that ran (`ran`: coverage.py touches never-run files only for
+    a source, and our run's `--cov=<root>` is one the target did not set). `known`:
+    rel_paths of the checkout's Python files, to find the packages named."""
     sources = _source_dirs(config, root, known)
-    candidates = dict(measured)
+    candidates = dict(measured) if sources is not None else \
+        {rel: path for rel, path in measured.items() if rel in ran}
     for folder in sources or ():
         for path in find_python_files(folder, config.include_namespace_packages):
             candidates.setdefault(os.path.relpath(path, root).replace(os.sep, "/"), path)

@@ -324,3 +324,57 @@ def test_scopes_python_has_and_long_chains(tmp_path):
         aliases = con.execute("SELECT qualname FROM core.definition_refs "
                               "WHERE rel_path = 'm.py' AND kind = 'alias'").fetchall()
     assert aliases == []  # `handler = custom` in install() is no module-level assignment
+
+
+ALIASES = {
+    "lib/__init__.py": '''\
+from ._make import Api, attrib, attrs
+
+s = attributes = attrs
+ib = attr = attrib
+first, second = attrs, attrib
+''',
+    "lib/_make.py": '''\
+def attrs(maybe_cls=None):
+    return maybe_cls
+
+
+def attrib(default=None):
+    return default
+
+
+class Api:
+    def run(self):
+        return 1
+
+    go = start = run
+''',
+    "user.py": '''\
+import lib
+from lib import attributes, s
+
+
+def use():
+    s(1)
+    attributes(2)
+    lib.ib(3)
+    lib.attr(4)
+    lib.first()
+    lib.second()
+    lib.Api().start()
+''',
+}
+
+
+def test_chained_and_tuple_assignments_alias_every_target(tmp_path):
+    """`s = attributes = attrs` (attrs' own API) and `a, b = f, g` make one alias per target
+    name, at module and class level, so calls from another module resolve to the function."""
+    repo = make_git_repo(tmp_path / "widgets", ALIASES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    got = {k[2]: v[0] for k, v in edges(db).items() if k[0] == "user.use"}
+    assert got == {"s": "lib._make.attrs", "attributes": "lib._make.attrs",
+                   "lib.ib": "lib._make.attrib", "lib.attr": "lib._make.attrib",
+                   "lib.first": "lib._make.attrs", "lib.second": "lib._make.attrib",
+                   "lib.Api": "lib._make.Api", "lib.Api().start": "lib._make.Api.run"}

@@ -355,7 +355,6 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
     with heartbeat(context, SCIP.name):
-        # The scan's files, not the target's pyright `include`: its config is input, not authority.
         built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python,
                                  sorted(scanned))
     symbols, occurrences = scip_decode.decode(index_path, root)

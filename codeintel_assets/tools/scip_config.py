@@ -4,8 +4,9 @@ scip-python has no exclude flag and no option naming a config file (0.6.6 reads
 `scip-pyrightconfig.json`, else `pyrightconfig.json`, from the project root, else walks up; else
 `[tool.scip]`, else `[tool.pyright]` of pyproject.toml). It indexes that config's `include`
 minus its `exclude`. So `serving` writes the effective config with the scan's files as
-`include` (and the files to leave out as `exclude`) to a temporary file outside the tree, and preloads `node/config_overlay.cjs` into scip-python (NODE_OPTIONS=--require), which
-makes node serve the root's config path from that file. The user's files are never opened for
+`include` (and the files to leave out as `exclude`) to a temporary file outside the tree, and
+preloads `node/config_overlay.cjs` into scip-python (NODE_OPTIONS=--require), which makes node
+serve the root's config path from that file. The user's files are never opened for
 writing, so a killed run leaves nothing behind in the tree (at worst a temporary directory).
 Every path pyright sees stays the same, so symbols and package names match an unexcluded run
 (a mirror tree of symlinks would change the paths that decide them).
@@ -53,10 +54,10 @@ def serving(root: Path, files: Sequence[str] | None, excluded: Sequence[str],
     `files`, its `include` becomes `files` and its `exclude` becomes `excluded`: the target's
     file list is input, not authority (a `[tool.pyright] include = ["pkg"]` would leave tests
     and examples out of the index). Without, `excluded` is appended to its `exclude`.
-    pyright applies its default excludes (and its virtualenv auto-exclusion) only while
-    `exclude` is empty, so an empty one is written out: the defaults, or, with `files`, the
-    warehouse's folder (which the scan never lists), since a default like `**/.*` would drop
-    a scanned file under `.github/`.
+    pyright applies its default excludes (and its virtualenv auto-exclusion) when `exclude`
+    is empty, so it is never served empty: without `files` the defaults are written out; with
+    `files` the warehouse's folder (which the scan never lists) stands in, since a default
+    like `**/.*` would drop a scanned file under `.github/`.
     """
     if files is None and not excluded:
         yield {"NODE_OPTIONS": node_options}

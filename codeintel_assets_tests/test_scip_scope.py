@@ -6,7 +6,9 @@ from __future__ import annotations
 import duckdb
 
 from codeintel_assets import run
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets.tools import scip_index
+from codeintel_assets.tools.runner import ToolRunner
+from codeintel_assets_tests.conftest import make_git_repo, write_files
 
 FILES = {
     # The target's config narrows pyright to `pkg` and excludes `examples`; `extraPaths`
@@ -51,3 +53,13 @@ def test_pyright_include_does_not_narrow_the_symbol_index(tmp_path):
                if e.event_type_value == "ASSET_CHECK_EVALUATION"
                and e.event_specific_data.asset_check_key.name == "goids_have_scip_symbols"]
     assert check.passed and check.metadata["share"].value == 1.0
+
+
+def test_no_files_index_nothing(tmp_path):
+    """An empty file list is no file, not pyright's default of the whole root (here a
+    virtualenv pyright would not auto-exclude once `exclude` is set)."""
+    root = make_git_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    write_files(root, {".venv/pyvenv.cfg": "", ".venv/lib/site.py": "x = 1\n"})
+    result = scip_index.run_index(ToolRunner(), str(root), str(tmp_path / "index.scip"), "demo",
+                                  "1.0", 300, files=[])
+    assert result.document_count == 0

@@ -64,7 +64,9 @@ def serving(root: Path, files: Sequence[str] | None, excluded: Sequence[str],
         return
     target, config = effective_config(root)
     if files is not None:
-        config["include"] = sorted(files)
+        # An empty `include` would mean the whole root to pyright (virtualenvs included): the
+        # warehouse's folder, which holds no Python file, stands for no file at all.
+        config["include"] = sorted(files) or [WAREHOUSE_FOLDER]
         config["exclude"] = list(excluded) or [WAREHOUSE_FOLDER]
     else:
         existing = config.get("exclude")

@@ -362,11 +362,51 @@ def main():
 }
 
 
+ALIASES = {
+    "lib/__init__.py": '''\
+from ._make import Api, attrib, attrs
+
+s = attributes = attrs
+ib = attr = attrib
+first, second = attrs, attrib
+''',
+    "lib/_make.py": '''\
+def attrs(maybe_cls=None):
+    return maybe_cls
+
+
+def attrib(default=None):
+    return default
+
+
+class Api:
+    def run(self):
+        return 1
+
+    go = start = run
+''',
+    "user.py": '''\
+import lib
+from lib import attributes, s
+
+
+def use():
+    s(1)
+    attributes(2)
+    lib.ib(3)
+    lib.attr(4)
+    lib.first()
+    lib.second()
+    lib.Api().start()
+''',
+}
+
+
 @pytest.mark.parametrize("tools", [[], ["scip"]], ids=["static", "scip"])
 def test_overloaded_calls_reach_the_implementation(tmp_path, tools):
     """`who calls command?` names the implementation, which has the plain qualname (issue 28:
-    click's Command.main had 189 callers under `main#3`), whether the static rules or pyright
-    (whose SCIP symbol's definition is the first signature) resolve the call; the signatures
+    click's `decorators.command` implementation was `command#3`), whether the static rules or
+    pyright (whose SCIP symbol's definition is the first signature) resolve the call; the signatures
     never run, so they have no function metrics and the one-row-per-function checks hold."""
     repo = make_git_repo(tmp_path / "ov", OVERLOAD_FILES)
     db = tmp_path / "ci.duckdb"
@@ -389,3 +429,17 @@ def test_overloaded_calls_reach_the_implementation(tmp_path, tools):
     checks = {(c.asset_key.to_user_string(), c.check_name): c.passed
               for c in result.get_asset_check_evaluations()}
     assert checks[("analytics/function_metrics", "one_row_per_function_goid")]
+
+
+def test_chained_and_tuple_assignments_alias_every_target(tmp_path):
+    """`s = attributes = attrs` (attrs' own API) and `a, b = f, g` make one alias per target
+    name, at module and class level, so calls from another module resolve to the function."""
+    repo = make_git_repo(tmp_path / "widgets", ALIASES)
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    got = {k[2]: v[0] for k, v in edges(db).items() if k[0] == "user.use"}
+    assert got == {"s": "lib._make.attrs", "attributes": "lib._make.attrs",
+                   "lib.ib": "lib._make.attrib", "lib.attr": "lib._make.attrib",
+                   "lib.first": "lib._make.attrs", "lib.second": "lib._make.attrib",
+                   "lib.Api": "lib._make.Api", "lib.Api().start": "lib._make.Api.run"}

@@ -2,12 +2,15 @@
 
 import sys
 
+import pytest
+
 from codeintel_assets.extract.naming import (
     ModuleName,
     implementation_name,
     module_names,
     shadowed_stub,
 )
+from codeintel_assets.extract.package_roots import declared_source_roots
 from codeintel_assets.extract.scan import list_tree
 from codeintel_assets_tests.conftest import make_git_repo, write_files
 
@@ -168,3 +171,51 @@ def test_without_git_only_top_level_build_and_dist_are_left_out(tmp_path):
         p.startswith(("build/", "dist/")) for p in listing.paths)
     assert [(s.rel_path, s.kind) for s in listing.skipped] == [("build/", "excluded"),
                                                               ("dist/", "excluded")]
+
+
+# ---- source roots the packaging metadata declares ------------------------------------------
+
+@pytest.mark.parametrize(("pyproject", "roots"), [
+    ('[tool.setuptools]\npackage-dir = {"" = "lib"}\n', ("lib",)),
+    ('[tool.setuptools.package-dir]\nmypkg = "code/mypkg"\n"a.b" = "x/a/b"\nrenamed = "code/impl"\n',
+     ("code", "x")),
+    ('[tool.setuptools.packages.find]\nwhere = ["code", ".", "../out"]\n', ("code",)),
+    ('[tool.hatch.build.targets.wheel]\npackages = ["code/mypkg", "top"]\n', ("code",)),
+    ('[tool.hatch.build.targets.wheel]\nsources = ["code"]\n', ("code",)),
+    ('[tool.hatch.build]\nsources = {"code" = "", "lib/mypkg" = "mypkg", "s/x" = "y"}\n',
+     ("code", "lib")),
+    ('[tool.poetry]\npackages = [{include = "mypkg", from = "code"}, {include = "b"}]\n',
+     ("code",)),
+    ('[tool.pdm.build]\npackage-dir = "code"\n', ("code",)),
+    ('[project]\nname = "plain"\n', ()),
+    ("[tool.setuptools\nnot toml", ()),
+])
+def test_declared_source_roots(tmp_path, pyproject, roots):
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    assert declared_source_roots(tmp_path) == roots
+
+
+def test_a_package_dir_names_modules_from_its_root(tmp_path):
+    """`mypkg` lives in `code/` as a PEP 420 namespace package (no __init__.py): only the
+    declared package-dir tells that its files are `mypkg.*`, not `engine` and `core.*`."""
+    from codeintel_assets.run import materialize
+    from codeintel_assets.storage.gateway import StorageGateway
+
+    repo = make_git_repo(tmp_path / "repo", {
+        "pyproject.toml": '[project]\nname = "mypkg"\n\n[tool.setuptools.package-dir]\n'
+                          'mypkg = "code/mypkg"\n',
+        "code/mypkg/engine.py": "def run():\n    pass\n", "code/mypkg/core/__init__.py": "",
+        "code/mypkg/core/rules.py": "", "tests/test_engine.py": ""})
+    db = tmp_path / "ci.duckdb"
+    assert materialize("core/file_state,core/modules,core/ast_nodes,core/goids", target=str(repo),
+                       db=str(db), tools=[]).success
+    gateway = StorageGateway(db)
+    got = {r["rel_path"]: (r["module"], r["source_root"]) for r in gateway.query(
+        "SELECT rel_path, module, source_root FROM core.modules").to_pylist()}
+    # the file-level steps name files as core.modules does
+    assert gateway.query("SELECT qualname FROM core.goids WHERE kind = 'function'"
+                         ).to_pylist() == [{"qualname": "mypkg.engine.run"}]
+    assert got == {"code/mypkg/engine.py": ("mypkg.engine", "code"),
+                   "code/mypkg/core/__init__.py": ("mypkg.core", "code"),
+                   "code/mypkg/core/rules.py": ("mypkg.core.rules", "code"),
+                   "tests/test_engine.py": ("test_engine", "tests")}

@@ -101,7 +101,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
                               info.slug.replace("/", "__") + ".scip")
     with heartbeat(context, SCIP.name):
-        built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python)
+        built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python,
+                                 sorted(scanned))
     symbols, occurrences = scip_decode.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in scanned]
     index_meta = {"path": index_path, "size_bytes": built.size_bytes,

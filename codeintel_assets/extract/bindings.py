@@ -254,12 +254,13 @@ class ScopeBindings:
             targets, values = targets[0].elts, value.elts  # a, b = C(), D(): pairwise
         else:
             values = [value] * len(targets)
-        if (scope.kind in ("module", "class") and len(targets) == 1
-                and isinstance(targets[0], ast.Name)):  # what other files can import or inherit
-            self.assigns.append((value, scope, targets[0].id))
         for t, value in zip(targets, values, strict=True):
             if isinstance(t, ast.Name):
                 self.bind(scope, t.id, value)
+                if scope.kind in ("module", "class"):
+                    # What other files can import or inherit: every name of `s = attributes =
+                    # attrs` and of `a, b = f, g` is one.
+                    self.assigns.append((value, scope, t.id))
                 if scope.kind == "class":  # a class attribute: self.x() / Cls.x() read it
                     scope.self_attrs.setdefault(t.id, []).append(Binding(value, scope,
                                                                          self.line))

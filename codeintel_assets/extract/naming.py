@@ -3,8 +3,10 @@
 The one place a file's module name is computed: core.modules, core.goids/qualnames and every
 extractor's `module` column derive from `module_names`. The rule (also in the README):
 
-1. Source root. Under a directory named `src` that is not itself a package, the name is the
-   path relative to the innermost such `src` (namespace packages included). Elsewhere the
+1. Source root. Under a directory named `src` that is not itself a package, or under a
+   directory the target's packaging metadata declares (extract/package_roots.py: setuptools
+   `package-dir`, hatch `packages`, poetry `from`...), the name is the path relative to the
+   innermost such directory (namespace packages included). Elsewhere the
    root is the parent of the top of the file's chain of regular packages (`__init__.py`),
    which is where the file is imported from when that directory is on sys.path (pytest's
    rootdir/conftest mode, scripts, `setup.py`): `tests/test_x.py` -> `test_x`.
@@ -92,27 +94,34 @@ def _namespace_dirs(python_paths: Sequence[str], init_dirs: set[str]) -> set[str
     return out
 
 
-def _source_root(directory: str, init_dirs: set[str], namespace_dirs: set[str]) -> str:
+def _source_root(directory: str, init_dirs: set[str], namespace_dirs: set[str],
+                 declared: Sequence[str]) -> str:
     parts = directory.split("/") if directory else []
     src_roots = ["/".join(parts[: i + 1]) for i, p in enumerate(parts) if p == "src"]
     src_roots = [r for r in src_roots if r not in init_dirs]  # a package named src is not
-    if src_roots:
-        return src_roots[-1]
+    roots = src_roots + [r for r in declared if r not in init_dirs
+                         and (directory == r or directory.startswith(r + "/"))]
+    if roots:
+        return max(roots, key=len)  # the innermost
     root = directory
     while root and (root in init_dirs or root in namespace_dirs):
         root = posixpath.dirname(root)
     return root
 
 
-def module_names(python_paths: Sequence[str]) -> dict[str, ModuleName]:
+def module_names(python_paths: Sequence[str], declared_roots: Sequence[str] = ()
+                 ) -> dict[str, ModuleName]:
     """rel_path -> ModuleName for every Python file of `python_paths` (rules in the module
-    docstring). Names are unique across the result; the result depends on the whole set of
-    paths (a new file can take a name, or reveal a namespace directory)."""
+    docstring); `declared_roots` are the root-relative directories the target's packaging
+    metadata declares (package_roots.declared_source_roots). Names are unique across the
+    result; the result depends on the whole set of paths (a new file can take a name, or
+    reveal a namespace directory)."""
     init_dirs = {posixpath.dirname(p) for p in python_paths if module_is_package(p)}
     namespace_dirs = _namespace_dirs(python_paths, init_dirs)
     plain: dict[str, tuple[str, str]] = {}
     for path in python_paths:
-        root = _source_root(posixpath.dirname(path), init_dirs, namespace_dirs)
+        root = _source_root(posixpath.dirname(path), init_dirs, namespace_dirs,
+                            declared_roots)
         rel = path[len(root) + 1:] if root else path
         dotted = rel.rsplit(".", 1)[0].split("/")
         if dotted[-1] == "__init__" and len(dotted) > 1:

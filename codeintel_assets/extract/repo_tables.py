@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.package_roots import declared_source_roots
 from codeintel_assets.extract.pysource import module_is_package
 from codeintel_assets.extract.tags import TagRule, owners_of
 from codeintel_assets.storage.catalog import table
@@ -37,9 +38,10 @@ def tags_index(info: RepoInfo, rules: Sequence[TagRule], paths: Sequence[str]
 
 def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, list[str]],
             codeowners: list) -> pa.Table:
-    """core.modules: one row per Python file, named by `naming.module_names` (a file whose
-    plain name another file has keeps a disambiguated name: nothing is dropped)."""
-    names = module_names(python_paths)
+    """core.modules: one row per Python file, named by `naming.module_names` with the source
+    roots the checkout's pyproject.toml declares (a file whose plain name another file has
+    keeps a disambiguated name: nothing is dropped)."""
+    names = module_names(python_paths, declared_source_roots(info.root))
     return table("core.modules").from_rows(sorted((
         {"repo": info.slug, "commit": info.commit, "module": name.module, "rel_path": path,
          "language": "python", "is_package": module_is_package(path),

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.package_roots import declared_source_roots
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.scan import absolute, changed_since_scan
 from codeintel_assets.storage import queries
@@ -108,7 +109,8 @@ def file_inputs(gateway: StorageGateway, repo: str, root: str, language: str) ->
     config extraction honours). Raises MissingTableError before the first scan."""
     python = language == "python"
     state = queries.file_state(gateway, repo, python=python).to_pylist()
-    modules = module_names([r["rel_path"] for r in state]) if python else {}
+    modules = (module_names([r["rel_path"] for r in state], declared_source_roots(root))
+               if python else {})
     jobs, fingerprints = {}, {}
     for r in state:
         if python and r["parse_status"] != "ok":

@@ -1,11 +1,12 @@
-"""Excluding files from a scip-python run without writing into the indexed tree.
+"""Choosing the files of a scip-python run without writing into the indexed tree.
 
 scip-python has no exclude flag and no option naming a config file (0.6.6 reads
 `scip-pyrightconfig.json`, else `pyrightconfig.json`, from the project root, else walks up; else
-`[tool.scip]`, else `[tool.pyright]` of pyproject.toml). It does honour that config's `exclude`.
-So `excluding` writes the effective config plus the extra excludes to a temporary file outside
-the tree, and preloads `node/config_overlay.cjs` into scip-python (NODE_OPTIONS=--require), which
-makes node serve the root's config path from that file. The user's files are never opened for
+`[tool.scip]`, else `[tool.pyright]` of pyproject.toml). It indexes that config's `include`
+minus its `exclude`. So `serving` writes the effective config with the scan's files as
+`include` (and the files to leave out as `exclude`) to a temporary file outside the tree, and
+preloads `node/config_overlay.cjs` into scip-python (NODE_OPTIONS=--require), which makes node
+serve the root's config path from that file. The user's files are never opened for
 writing, so a killed run leaves nothing behind in the tree (at worst a temporary directory).
 Every path pyright sees stays the same, so symbols and package names match an unexcluded run
 (a mirror tree of symlinks would change the paths that decide them).
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import json5
 
+from codeintel_assets.storage.location import WAREHOUSE_FOLDER
+
 OVERLAY_JS = Path(__file__).resolve().parent / "node" / "config_overlay.cjs"
 TARGET_VAR, SOURCE_VAR = "CODEINTEL_SCIP_CONFIG_TARGET", "CODEINTEL_SCIP_CONFIG_SOURCE"
 CONFIG_NAMES = ("scip-pyrightconfig.json", "pyrightconfig.json")  # scip-python's lookup order
@@ -34,26 +37,44 @@ _VENV_MARKERS = (("bin", "activate"), ("Scripts", "activate"), ("pyvenv.cfg",))
 
 
 @contextmanager
-def excluding(root: Path, files: Sequence[str], node_options: str) -> Iterator[dict[str, str]]:
-    """Environment additions that make scip-python, run with cwd=`root`, exclude `files`.
+def serving(root: Path, files: Sequence[str] | None, excluded: Sequence[str],
+            node_options: str) -> Iterator[dict[str, str]]:
+    """Environment additions that make scip-python, run with cwd=`root`, index exactly `files`
+    minus `excluded`.
 
-    `files` are root-relative posix paths; `node_options` the NODE_OPTIONS the run needs anyway
-    (the heap size). Yields {"NODE_OPTIONS": ...} alone when `files` is empty; otherwise also
-    the overlay's two variables, valid while the block runs (the temporary config is deleted
-    afterwards). The config served is the one scip-python would read (see `effective_config`)
-    with `files` appended to its `exclude`; pyright's default excludes and its virtualenv
-    auto-exclusion only apply while `exclude` is unset, so they are written out in that case.
+    `files` are the root-relative posix paths to index (the scan's Python files), or None to
+    keep the file list of the target's config; `excluded` root-relative paths to leave out
+    (files scip-python crashed on); `node_options` the NODE_OPTIONS the run needs anyway (the
+    heap size). Yields {"NODE_OPTIONS": ...} alone when there is nothing to change (`files`
+    None, `excluded` empty); otherwise also the overlay's two variables, valid while the block
+    runs (the temporary config is deleted afterwards).
+
+    The config served is the one scip-python would read (see `effective_config`) with its
+    settings for resolution kept (extraPaths, venv, executionEnvironments, stubPath...). With
+    `files`, its `include` becomes `files` and its `exclude` becomes `excluded`: the target's
+    file list is input, not authority (a `[tool.pyright] include = ["pkg"]` would leave tests
+    and examples out of the index). Without, `excluded` is appended to its `exclude`.
+    pyright applies its default excludes (and its virtualenv auto-exclusion) when `exclude`
+    is empty, so it is never served empty: without `files` the defaults are written out; with
+    `files` the warehouse's folder (which the scan never lists) stands in, since a default
+    like `**/.*` would drop a scanned file under `.github/`.
     """
-    if not files:
+    if files is None and not excluded:
         yield {"NODE_OPTIONS": node_options}
         return
     target, config = effective_config(root)
-    existing = config.get("exclude")
-    if isinstance(existing, list) and existing:
-        excludes = [e for e in existing if isinstance(e, str)]
+    if files is not None:
+        # An empty `include` would mean the whole root to pyright (virtualenvs included): the
+        # warehouse's folder, which holds no Python file, stands for no file at all.
+        config["include"] = sorted(files) or [WAREHOUSE_FOLDER]
+        config["exclude"] = list(excluded) or [WAREHOUSE_FOLDER]
     else:
-        excludes = list(DEFAULT_EXCLUDES) + venv_dirs(root)
-    config["exclude"] = excludes + [f for f in files if f not in excludes]
+        existing = config.get("exclude")
+        if isinstance(existing, list) and existing:
+            excludes = [e for e in existing if isinstance(e, str)]
+        else:
+            excludes = list(DEFAULT_EXCLUDES) + venv_dirs(root)
+        config["exclude"] = excludes + [f for f in excluded if f not in excludes]
     with tempfile.TemporaryDirectory(prefix="codeintel-scip-config-") as tmp:
         source = Path(tmp) / target.name
         source.write_text(json.dumps(config, indent=2, default=str) + "\n", encoding="utf-8")

@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ from codeintel_assets.tools.runner import (
     ToolRunner,
     tail,
 )
-from codeintel_assets.tools.scip_config import excluding
+from codeintel_assets.tools.scip_config import serving
 from codeintel_assets.tools.scip_decode import parse_index
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -110,12 +111,15 @@ def _install_hint(project_root: str) -> str:
 
 def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
               project_version: str, timeout_s: float, node_heap_mb: int = 4096,
-              max_retries: int = 3, python_bin_dir: str | None = None) -> ScipIndexResult:
+              max_retries: int = 3, python_bin_dir: str | None = None,
+              files: Sequence[str] | None = None) -> ScipIndexResult:
     """Index the Python project at `root` into the SCIP file `output`; never leaves a partial one.
 
     Runs `scip-python index --project-name N --project-version V --output <output>.partial`
     with cwd=root and NODE_OPTIONS=--max-old-space-size=<node_heap_mb>, and `python_bin_dir` (the
-    target interpreter's folder) first on PATH. `timeout_s` bounds the whole call (all attempts
+    target interpreter's folder) first on PATH. `files` (root-relative posix paths) are the
+    files to index, whatever the target's pyright config includes (its resolution settings
+    are kept; tools/scip_config.py); None keeps the config's own file list. `timeout_s` bounds the whole call (all attempts
     together). When an attempt crashes on a file that scip-python names, that file is excluded
     (tools/scip_config.py; nothing in `root` is written) and the run retried, at most
     `max_retries` times. Any other failure (timeout, non-zero exit without a culprit, the same
@@ -152,7 +156,7 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
         attempts += 1
         _unlink(partial)
         try:
-            with excluding(root_path, excluded, heap) as env:
+            with serving(root_path, files, excluded, heap) as env:
                 result = runner.run(argv, cwd=str(root_path), env={**env, **path_env},
                                     timeout_s=remaining, ok_codes=_ANY_EXIT_CODE)
         except BaseException:

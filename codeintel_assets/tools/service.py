@@ -331,15 +331,16 @@ class ToolService(dg.ConfigurableResource):
     # ---- SCIP ------------------------------------------------------------------------------
 
     def scip_index(self, root: str, output: str, project_name: str, project_version: str,
-                   python: TargetPython) -> ScipIndexResult:
-        """Build the SCIP index of `root` at `output`, resolving imports in `python`'s
-        environment (scip_index.run_index: a partial index is never left, a file that crashes
-        scip-python is excluded and the index rebuilt, nothing in `root` is written).
-        Raises ToolDisabledError when scip is off, else run_index's errors."""
+                   python: TargetPython, files: Sequence[str]) -> ScipIndexResult:
+        """Build the SCIP index of `files` (root-relative posix paths: the scan's Python files,
+        whatever the target's pyright `include` says) at `output`, resolving imports in
+        `python`'s environment (scip_index.run_index: a partial index is never left, a file
+        that crashes scip-python is excluded and the index rebuilt, nothing in `root` is
+        written). Raises ToolDisabledError when scip is off, else run_index's errors."""
         self._require(SCIP.name)
         return run_index(self.runner(), root, output, project_name, project_version,
                          self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
-                         python_bin_dir=python.bin_dir)
+                         python_bin_dir=python.bin_dir, files=files)
 
     # ---- git -------------------------------------------------------------------------------
 

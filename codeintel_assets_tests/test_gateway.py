@@ -268,7 +268,8 @@ def test_sql_write_from_a_helper_table(gw):
                     ") v(repo, path, n)")
     sql = Sql("""SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                         n * 100 AS size_bytes, n AS mtime_ns, md5(path) AS content_hash,
-                        'ok' AS parse_status, NULL AS parse_error
+                        'ok' AS parse_status, NULL AS parse_error, false AS is_vendored,
+                      NULL AS vendored_reason, false AS is_stub
                  FROM staging WHERE repo = $repo""", {"commit": COMMIT, "repo": "acme/a"})
     result = gw.replace_repo_rows(FILE_STATE, "acme/a", sql)
 
@@ -286,11 +287,13 @@ FAILING_SELECTS = {
     # Column names pass the DESCRIBE check; the CAST fails only when rows are produced.
     "cast": """SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                       CAST(path AS BIGINT) AS size_bytes, 0 AS mtime_ns, '' AS content_hash,
-                      'ok' AS parse_status, NULL AS parse_error
+                      'ok' AS parse_status, NULL AS parse_error, false AS is_vendored,
+                      NULL AS vendored_reason, false AS is_stub
                FROM staging WHERE repo = $repo""",
     "error": """SELECT repo, $commit AS "commit", path AS rel_path, 'python' AS language,
                        error('boom ' || path) AS size_bytes, 0 AS mtime_ns, '' AS content_hash,
-                       'ok' AS parse_status, NULL AS parse_error
+                       'ok' AS parse_status, NULL AS parse_error, false AS is_vendored,
+                      NULL AS vendored_reason, false AS is_stub
                 FROM staging WHERE repo = $repo""",
 }
 

@@ -91,7 +91,8 @@ def test_data_errors_keep_their_type(tmp_path):
     gw.replace_repo_rows(FILE_STATE, "acme/a", file_batch("acme/a", ["old.py"]))
     bad = Sql("""SELECT 'acme/a' AS repo, '' AS "commit", 'x.py' AS rel_path, 'python' AS language,
                         error('boom') AS size_bytes, 0 AS mtime_ns, '' AS content_hash,
-                        'ok' AS parse_status, NULL AS parse_error""")
+                        'ok' AS parse_status, NULL AS parse_error, false AS is_vendored,
+                        NULL AS vendored_reason, false AS is_stub""")
     with pytest.raises(duckdb.Error, match="boom") as caught:
         gw.replace_repo_rows(FILE_STATE, "acme/a", bad)
     assert not isinstance(caught.value, WriteError)

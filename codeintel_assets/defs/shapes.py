@@ -33,7 +33,7 @@ from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.defs.views import VIEW_ASSETS
 from codeintel_assets.tools.service import ToolService
 
-ASSETS = [*INGEST_ASSETS, *STATIC_ASSETS, *TOOL_ASSETS, *TEST_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
+ASSETS = [*INGEST_ASSETS, *STATIC_ASSETS, *TEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
           *HISTORY_ASSETS, *RISK_ASSETS,
           *VIEW_ASSETS]
 REPOSITORIES = dg.DynamicPartitionsDefinition(name="repositories")

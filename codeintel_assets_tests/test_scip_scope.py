@@ -25,6 +25,11 @@ FILES = {
                         "    print(compute(3))\n",
     # pyright's default excludes (`**/.*`) must not come back for a scanned hidden folder
     ".ci/release.py": "def release() -> None:\n    pass\n",
+    # Code for another platform (rich's _win32_console.py): with a config file pyright would
+    # assume this machine's platform and find everything after the `raise` unreachable.
+    "pkg/_win.py": "import sys\n\nif sys.platform == 'win32':\n    pass\nelse:\n"
+                   "    raise ImportError('Windows only')\n\n\nclass Console:\n"
+                   "    def write(self) -> None:\n        pass\n",
 }
 SELECTION = ("core/file_state,core/ast_nodes,core/cst_nodes,core/goids,core/scip_occurrences,"
              "core/goid_crosswalk")
@@ -47,7 +52,8 @@ def test_pyright_include_does_not_narrow_the_symbol_index(tmp_path):
         "tests/test_core.py:test_core.TestCompute",
         "tests/test_core.py:test_core.TestCompute.test_double",
         "examples/demo.py:demo.main", "pkg/core.py:pkg.core.compute",
-        "support/helpers.py:helpers.helper", ".ci/release.py:release.release"}
+        "support/helpers.py:helpers.helper", ".ci/release.py:release.release",
+        "pkg/_win.py:pkg._win.Console", "pkg/_win.py:pkg._win.Console.write"}
     assert helper_refs >= 1
     [check] = [e.event_specific_data for e in result.all_events
                if e.event_type_value == "ASSET_CHECK_EVALUATION"

@@ -57,12 +57,18 @@ def serving(root: Path, files: Sequence[str] | None, excluded: Sequence[str],
     pyright applies its default excludes (and its virtualenv auto-exclusion) when `exclude`
     is empty, so it is never served empty: without `files` the defaults are written out; with
     `files` the warehouse's folder (which the scan never lists) stands in, since a default
-    like `**/.*` would drop a scanned file under `.github/`.
+    like `**/.*` would drop a scanned file under `.github/`. `pythonPlatform` is "All" unless
+    the target sets one, so other platforms' code keeps its symbols.
     """
     if files is None and not excluded:
         yield {"NODE_OPTIONS": node_options}
         return
     target, config = effective_config(root)
+    # Read from a config file, pyright assumes this machine's platform where the target sets
+    # none, and code after `if sys.platform == "win32": ... else: raise` becomes unreachable:
+    # no symbols (rich's _win32_console.py). A platform it does not know narrows nothing, as
+    # when scip-python runs without a config (newer pyright spells it "All").
+    config.setdefault("pythonPlatform", "All")
     if files is not None:
         # An empty `include` would mean the whole root to pyright (virtualenvs included): the
         # warehouse's folder, which holds no Python file, stands for no file at all.

@@ -278,9 +278,7 @@ class ToolService(dg.ConfigurableResource):
         satisfy (tools/test_requirements.py); asks the interpreter only when some are
         declared."""
         declared = test_requirements.declared(root, python.version)
-        return test_requirements.unmet(
-            declared, environment.installed_distributions(self.runner(), python)) \
-            if declared else []
+        return test_requirements.unmet(declared, self.distributions(python)) if declared else []
 
     def test_run(self, root: str, workdir: str, python: TargetPython,
                  source_roots: list[str], request: testimpact.Request | None = None

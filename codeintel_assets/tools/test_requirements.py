@@ -63,12 +63,15 @@ def declared(root: str, python_version: str) -> list[Declared]:
     ('3.11.7'), in file order, duplicates kept (each with its source). Unreadable or invalid
     files and lines are skipped: a declaration we cannot read declares nothing."""
     base = Path(root)
-    found = [*_from_pyproject(base / "pyproject.toml")]
+    pyproject = _read_pyproject(base / "pyproject.toml")
+    found = _from_pyproject(pyproject)
     seen: set[Path] = set()
     for pattern in REQUIREMENT_GLOBS:
         for path in sorted(base.glob(pattern)):
             found.extend(_from_requirements_file(base, path, seen))
-    return [d for d in found if _applies(d.requirement, python_version, _project_name(base))]
+    name = pyproject.get("project", {}).get("name", "")
+    project = canonicalize_name(name) if isinstance(name, str) else ""
+    return [d for d in found if _applies(d.requirement, python_version, project)]
 
 
 def unmet(requirements: list[Declared], installed: list[str]) -> list[Unmet]:
@@ -94,19 +97,23 @@ def unmet(requirements: list[Declared], installed: list[str]) -> list[Unmet]:
     return out
 
 
-def _from_pyproject(path: Path) -> list[Declared]:
+def _read_pyproject(path: Path) -> dict:
+    """pyproject.toml as a dict; {} when it is missing or unreadable."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
+        return {}
+
+
+def _from_pyproject(data: dict) -> list[Declared]:
     optional = data.get("project", {}).get("optional-dependencies", {}) or {}
     groups = data.get("dependency-groups", {}) or {}
     out = []
     for name in TEST_GROUPS:
         for req in optional.get(name, ()) or ():
-            out.append(Declared(f"{path.name} [project.optional-dependencies] {name}", req))
+            out.append(Declared(f"pyproject.toml [project.optional-dependencies] {name}", req))
         for req in _group(groups, name, set()):
-            out.append(Declared(f"{path.name} [dependency-groups] {name}", req))
+            out.append(Declared(f"pyproject.toml [dependency-groups] {name}", req))
     return [d for d in out if isinstance(d.requirement, str)]
 
 
@@ -141,15 +148,6 @@ def _from_requirements_file(root: Path, path: Path, seen: set[Path]) -> list[Dec
         elif text and not text.startswith(("#", "-")):
             out.append(Declared(rel, text))
     return out
-
-
-def _project_name(root: Path) -> str:
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return ""
-    name = data.get("project", {}).get("name", "")
-    return canonicalize_name(name) if isinstance(name, str) else ""
 
 
 def _applies(text: str, python_version: str, project: str) -> bool:

@@ -20,13 +20,16 @@ from codeintel_assets.extract.pysource import name_position, read_python
 # ---- one shape for both: positions -------------------------------------------------------
 
 Pos = tuple[str, int, int]  # (rel_path, 1-based line, 0-based UTF-8 byte column)
+UNRESOLVED = "unresolved"
 
 
 @dataclass
 class Index:
     """What one indexer says about the files: `defs` maps each definition position to the
     indexer's own symbol name; `refs` maps each reference position to the definitions it
-    names: a Pos inside the repository, or 'ext:<last name>' for one outside it."""
+    names: a Pos inside the repository, 'ext:<last name>' for one outside it, or UNRESOLVED
+    (scip-python: a `local N` never defined; Glean: a name no declaration has, in a repository
+    file or in none)."""
 
     defs: dict[Pos, str] = field(default_factory=dict)
     refs: dict[Pos, set] = field(default_factory=lambda: defaultdict(set))
@@ -56,7 +59,9 @@ def scip_positions(index_path: Path, root: Path, scanned: set[str]) -> Index:
             out.defs.setdefault(pos, r["symbol"])
             continue
         site = first.get(_scip_key(r["symbol"], r["rel_path"]))
-        if site is None:
+        if site is None and r["symbol"].startswith("local "):
+            site = UNRESOLVED  # scip-python's placeholder for a name it could not resolve
+        elif site is None:
             try:
                 site = "ext:" + parse_symbol(r["symbol"]).display_name
             except ValueError:
@@ -93,10 +98,12 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
     occurrence of its last name component inside its span. `imp` declarations are skipped:
     SCIP records an import as a reference, and Glean has an xref at the same token.
     References come from python.xrefs.XRefsByFile.1 (source byte span, target name and file):
-    the target is the definition site of that name when the repository declares it, else
-    'ext:<last component>'. Spans are byte offsets from the start of the file."""
+    the target is the definition site of that name when the repository declares it,
+    UNRESOLVED when no declaration has that name but its file is a repository file (or it has
+    no file: an attribute of an unknown type), else 'ext:<last component>'. Spans are byte
+    offsets from the start of the file."""
     decls: list[tuple[str, str, str, int, int]] = []  # kind, name, rel, start, length
-    xrefs: list[tuple[str, int, str]] = []  # rel, start, target name
+    xrefs: list[tuple[str, int, str, str | None]] = []  # rel, start, target name, its file
     for path in sorted(glean_dir.glob("*.json")):
         for pred in json.loads(path.read_bytes())[1:]:
             name = pred.get("predicate")
@@ -111,7 +118,8 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
             elif name == "python.xrefs.XRefsByFile.1":
                 for fact in pred["facts"]:
                     rel = fact["key"]["file"]["key"]
-                    xrefs.extend((rel, x["source"]["start"], x["target"]["name"]["key"])
+                    xrefs.extend((rel, x["source"]["start"], x["target"]["name"]["key"],
+                                  x["target"].get("file", {}).get("key"))
                                  for x in fact["key"]["xrefs"])
     lines: dict[str, ByteLines] = {}
 
@@ -128,11 +136,15 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
             byte_lines(rel), kind, name, start, length, rel)
         out.defs.setdefault(pos, name)
         site_of[name] = min(site_of.get(name, pos), pos)
-    for rel, start, target in xrefs:
+    for rel, start, target, target_file in xrefs:
         if rel not in scanned:
             continue
         line, col = byte_lines(rel).pos(start)
-        out.refs[(rel, line, col)].add(site_of.get(target, "ext:" + target.rsplit(".", 1)[-1]))
+        site = site_of.get(target)
+        if site is None:
+            site = UNRESOLVED if target_file in scanned or (target_file is None and "." in target) \
+                else "ext:" + target.rsplit(".", 1)[-1]
+        out.refs[(rel, line, col)].add(site)
         out.ref_names.setdefault((rel, line, col), target)
     return out
 
@@ -163,6 +175,8 @@ def syntax_of(root: Path, files: Iterable[str]) -> tuple[dict[Pos, str], list[Po
             continue
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for node in ast.walk(tree):
+            for pos in _import_tokens(node, lines):
+                kinds.setdefault((rel, *pos[:2]), pos[2])
             where = _token(node, lines)
             if where is None:
                 continue
@@ -191,7 +205,40 @@ def _token(node: ast.AST, lines: list[str]) -> tuple[tuple[int, int], str] | Non
         return (node.lineno, node.col_offset), "keyword-argument"
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return (node.lineno, node.col_offset), "string"
+    if isinstance(node, ast.Constant):
+        return (node.lineno, node.col_offset), "constant"  # None, True, numbers
     return None
+
+
+def _import_tokens(node: ast.AST, lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line, byte col, kind) of each dotted-path component after `from`/`import` (kind
+    'import-module-path') and of each `as` name ('import-alias'); found in the statement's
+    text, assuming no line break inside a dotted path."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return []
+    out = []
+    head = node.module if isinstance(node, ast.ImportFrom) else None
+    paths = [head] if head else []
+    if isinstance(node, ast.Import):
+        paths += [a.name for a in node.names]
+    text = "\n".join(lines[node.lineno - 1:node.end_lineno]).encode()
+    starts = [0] + [m.end() for m in re.finditer(rb"\n", text)]
+    for path in paths:
+        for found in re.finditer(rb"(?<![\w.])" + re.escape(path.encode()) + rb"(?![\w])", text):
+            offset = found.start()
+            for part in path.split("."):
+                line = bisect.bisect_right(starts, offset)
+                out.append((node.lineno + line - 1, offset - starts[line - 1],
+                            "import-module-path"))
+                offset += len(part.encode()) + 1
+    for alias in node.names:
+        if alias.asname:
+            found = re.search(rb"\bas\s+(" + re.escape(alias.asname.encode()) + rb")\b", text)
+            if found:
+                line = bisect.bisect_right(starts, found.start(1))
+                out.append((node.lineno + line - 1, found.start(1) - starts[line - 1],
+                            "import-alias"))
+    return out
 
 
 @dataclass
@@ -218,8 +265,10 @@ def compare(a: Index, b: Index, kinds: dict[Pos, str], root: Path, examples: int
     categories: Counter = Counter()
     shown: dict[str, list[str]] = defaultdict(list)
 
-    def note(what: str, pos: Pos, detail: str) -> None:
+    def note(what: str, pos: Pos, detail: str, targets: Iterable = ()) -> None:
         cat = f"{what}/{kinds.get(pos, 'other-token')}"
+        if targets:
+            cat += "/" + "+".join(sorted({_target_class(t) for t in targets}))
         categories[cat] += 1
         if len(shown[cat]) < examples:
             shown[cat].append(f"{pos[0]}:{pos[1]}:{pos[2]} {detail} | {_excerpt(root, pos)}")
@@ -229,9 +278,9 @@ def compare(a: Index, b: Index, kinds: dict[Pos, str], root: Path, examples: int
     for pos in b.defs.keys() - a.defs.keys():
         note("def only other", pos, b.defs[pos])
     for pos in a.refs.keys() - b.refs.keys():
-        note("ref only scip", pos, a.ref_names[pos])
+        note("ref only scip", pos, a.ref_names[pos], a.refs[pos])
     for pos in b.refs.keys() - a.refs.keys():
-        note("ref only other", pos, b.ref_names[pos])
+        note("ref only other", pos, b.ref_names[pos], b.refs[pos])
     both = a.refs.keys() & b.refs.keys()
     same = in_repo = same_in_repo = 0
     for pos in both:
@@ -244,11 +293,19 @@ def compare(a: Index, b: Index, kinds: dict[Pos, str], root: Path, examples: int
             in_repo += 1
             same_in_repo += bool(local_a & local_b)
         if not agree:
-            note("ref target differs", pos, f"scip {a.ref_names[pos]} -> {sorted(map(str, ta))}"
-                 f"; other {b.ref_names[pos]} -> {sorted(map(str, tb))}")
+            classes = "+".join(sorted({_target_class(t) for t in ta})) + " vs " + \
+                "+".join(sorted({_target_class(t) for t in tb}))
+            note(f"ref target differs ({classes})", pos, f"scip {a.ref_names[pos]} -> "
+                 f"{sorted(map(str, ta))}; other {b.ref_names[pos]} -> {sorted(map(str, tb))}")
     return Agreement(len(a.defs), len(b.defs), len(a.defs.keys() & b.defs.keys()),
                      len(a.refs), len(b.refs), len(both), same, in_repo, same_in_repo,
                      dict(categories.most_common()), dict(shown))
+
+
+def _target_class(target) -> str:
+    if isinstance(target, tuple):
+        return "in-repo"
+    return UNRESOLVED if target == UNRESOLVED else "external"
 
 
 def _excerpt(root: Path, pos: Pos) -> str:

@@ -38,6 +38,7 @@ from codeintel_assets.benchmark_indexers_compare import (
     compare,
     crosswalk_rate,
     glean_positions,
+    name_consistency,
     scip_positions,
     syntax_of,
 )
@@ -206,8 +207,13 @@ def measure(root: Path, work: Path, args) -> dict:
     runs["pyrefly-check"], _ = run_pyrefly(root, files, work, args.timeout, glean=False)
     runs["pyrefly"], glean_dir = _cached(work, "pyrefly", args.reuse,
                                          lambda: run_pyrefly(root, files, work, args.timeout))
+    convert_s: dict[str, float] = {}
+    t0 = time.perf_counter()
     glean = glean_positions(glean_dir, root, scanned)
-    report: dict = {"root": str(root), "python_files": len(files)}
+    convert_s["pyrefly"] = round(time.perf_counter() - t0, 1)
+    report: dict = {"root": str(root), "python_files": len(files),
+                    "output_mb": {"pyrefly": round(sum(
+                        f.stat().st_size for f in glean_dir.glob("*.json")) / 2**20, 1)}}
     kinds, names = syntax_of(root, files)
     report["class_function_method_names"] = len(names)
     indexes = {"pyrefly": glean}
@@ -215,12 +221,20 @@ def measure(root: Path, work: Path, args) -> dict:
         runs["scip-python"], index_path = _cached(
             work, "scip-python", args.reuse, lambda: run_scip(root, files, work, args.timeout))
         if index_path.exists():
+            t0 = time.perf_counter()
             indexes["scip-python"] = scip_positions(index_path, root, scanned)
+            convert_s["scip-python"] = round(time.perf_counter() - t0, 1)
+            report["output_mb"]["scip-python"] = round(index_path.stat().st_size / 2**20, 1)
     report["runs"] = {k: asdict(v) for k, v in runs.items()}
+    # Reading the output into occurrence positions (this script's Python, single process).
+    report["convert_s"] = convert_s
     report["crosswalk_match_rate"] = {
         k: crosswalk_rate(v, names, k == "scip-python") for k, v in indexes.items()}
-    report["counts"] = {k: {"definitions": len(v.defs), "references": len(v.refs)}
+    report["counts"] = {k: {"definitions": len(v.defs), "references": len(v.refs),
+                            "resolved_through_bases": v.inherited}
                         for k, v in indexes.items()}
+    report["reference_name_consistency"] = {
+        k: name_consistency(v, root, args.examples) for k, v in indexes.items()}
     if "scip-python" in indexes:
         report["agreement_pyrefly_vs_scip"] = asdict(compare(
             indexes["scip-python"], glean, kinds, root, args.examples))

@@ -34,6 +34,7 @@ class Index:
     defs: dict[Pos, str] = field(default_factory=dict)
     refs: dict[Pos, set] = field(default_factory=lambda: defaultdict(set))
     ref_names: dict[Pos, str] = field(default_factory=dict)
+    inherited: int = 0  # Glean references resolved through the class bases (see glean_positions)
 
 
 def scip_positions(index_path: Path, root: Path, scanned: set[str]) -> Index:
@@ -89,7 +90,8 @@ class ByteLines:
         return line, offset - self.starts[line - 1]
 
 
-def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
+def glean_positions(glean_dir: Path, root: Path, scanned: set[str],
+                    inherit: bool = True) -> Index:
     """pyrefly's Glean facts as an Index.
 
     Definitions come from python.DeclarationLocation.4: a module at 1:0 (SCIP's place for it);
@@ -101,9 +103,13 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
     the target is the definition site of that name when the repository declares it,
     UNRESOLVED when no declaration has that name but its file is a repository file (or it has
     no file: an attribute of an unknown type), else 'ext:<last component>'. Spans are byte
-    offsets from the start of the file."""
+    offsets from the start of the file. pyrefly names an attribute reference after the
+    receiver's class (`Sub.method` for a method `Base` declares); with `inherit`, such a name
+    is looked up along the bases python.DefinitionLocation.4 gives each class (breadth first),
+    and Index.inherited counts the references resolved so."""
     decls: list[tuple[str, str, str, int, int]] = []  # kind, name, rel, start, length
     xrefs: list[tuple[str, int, str, str | None]] = []  # rel, start, target name, its file
+    bases: dict[str, list[str]] = {}
     for path in sorted(glean_dir.glob("*.json")):
         for pred in json.loads(path.read_bytes())[1:]:
             name = pred.get("predicate")
@@ -115,6 +121,12 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
                         continue
                     decls.append((kind, decl["key"]["name"]["key"], key["file"]["key"],
                                   key["span"]["start"], key["span"]["length"]))
+            elif name == "python.DefinitionLocation.4":
+                for fact in pred["facts"]:
+                    cls = fact["key"]["definition"].get("cls")
+                    if cls:
+                        bases[cls["key"]["declaration"]["key"]["name"]["key"]] = [
+                            b["key"]["name"]["key"] for b in cls["key"].get("bases", [])]
             elif name == "python.xrefs.XRefsByFile.1":
                 for fact in pred["facts"]:
                     rel = fact["key"]["file"]["key"]
@@ -141,12 +153,29 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str]) -> Index:
             continue
         line, col = byte_lines(rel).pos(start)
         site = site_of.get(target)
+        if site is None and inherit:
+            site = _inherited(target, bases, site_of)
+            out.inherited += site is not None
         if site is None:
             site = UNRESOLVED if target_file in scanned or (target_file is None and "." in target) \
                 else "ext:" + target.rsplit(".", 1)[-1]
         out.refs[(rel, line, col)].add(site)
         out.ref_names.setdefault((rel, line, col), target)
     return out
+
+
+def _inherited(target: str, bases: dict[str, list[str]], site_of: dict[str, Pos]) -> Pos | None:
+    owner, _, attr = target.rpartition(".")
+    queue, seen = list(bases.get(owner, ())), set()
+    while queue:
+        base = queue.pop(0)
+        if base in seen:
+            continue
+        seen.add(base)
+        if f"{base}.{attr}" in site_of:
+            return site_of[f"{base}.{attr}"]
+        queue.extend(bases.get(base, ()))
+    return None
 
 
 def _glean_decl_pos(lines: ByteLines, kind: str, name: str, start: int, length: int,
@@ -300,6 +329,42 @@ def compare(a: Index, b: Index, kinds: dict[Pos, str], root: Path, examples: int
     return Agreement(len(a.defs), len(b.defs), len(a.defs.keys() & b.defs.keys()),
                      len(a.refs), len(b.refs), len(both), same, in_repo, same_in_repo,
                      dict(categories.most_common()), dict(shown))
+
+
+def name_consistency(index: Index, root: Path, examples: int) -> dict:
+    """An oracle independent of both tools: of the references whose target is a definition in
+    the repository, the share where the identifier at the reference equals the identifier at
+    the definition (an `import x as y` alias is the legitimate exception). Module targets
+    (1:0) are not checked. Returns checked, consistent, share and examples of mismatches."""
+    cache: dict[str, list[bytes]] = {}
+
+    def ident(pos: Pos) -> bytes:
+        if pos[0] not in cache:
+            cache[pos[0]] = re.split(rb"\r\n|\r|\n", (root / pos[0]).read_bytes())
+        lines = cache[pos[0]]
+        line = lines[pos[1] - 1] if pos[1] <= len(lines) else b""
+        found = _IDENT.match(line, pos[2])
+        return found.group(0) if found else b""
+
+    checked = consistent = 0
+    shown: list[str] = []
+    for pos, targets in index.refs.items():
+        sites = [t for t in targets if isinstance(t, tuple) and t[1:] != (1, 0)]
+        if not sites:
+            continue
+        checked += 1
+        token = ident(pos)
+        if any(ident(t) == token for t in sites):
+            consistent += 1
+        elif len(shown) < examples:
+            shown.append(f"{pos[0]}:{pos[1]}:{pos[2]} {index.ref_names.get(pos)} -> "
+                         f"{sites[0][0]}:{sites[0][1]} {ident(sites[0]).decode(errors='replace')}"
+                         f" | {_excerpt(root, pos)}")
+    return {"checked": checked, "consistent": consistent,
+            "share": round(consistent / checked, 4) if checked else None, "examples": shown}
+
+
+_IDENT = re.compile(rb"[\w\x80-\xff]+")
 
 
 def _target_class(target) -> str:

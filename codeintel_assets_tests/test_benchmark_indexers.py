@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codeintel_assets.benchmark_indexers import python_files, read_time_report, run_pyrefly
+from codeintel_assets.benchmark_indexers import (
+    python_files,
+    read_time_report,
+    run_pyrefly,
+)
 from codeintel_assets.benchmark_indexers_compare import (
     UNRESOLVED,
     Index,
     compare,
     crosswalk_rate,
     glean_positions,
+    name_consistency,
     syntax_of,
 )
 
@@ -20,7 +25,8 @@ B = "class Foo:\n    pass\n\n\ndef helper(v):\n    return v\n"
 # A non-ASCII class and method name: Glean spans are UTF-8 byte offsets, as our columns are.
 U = 'x = "é"\nclass Ünï:\n    def ñ(self):\n        return helper(1)\n'
 A = ("from pkg.b import Foo, helper\nfrom pkg.u import Ünï\n\n\n"
-     "class Bar(Foo):\n    @property\n    def p(self):\n        return helper(Ünï().ñ())\n")
+     "class Bar(Foo):\n    @property\n    def p(self):\n        return helper(Ünï().ñ())\n\n\n"
+     "class Baz(Bar):\n    pass\n\n\ndef use():\n    return Baz().p\n")
 
 
 def _package(tmp_path: Path) -> Path:
@@ -54,11 +60,19 @@ def test_glean_facts_become_positions_and_time_is_measured(tmp_path):
     col = len(call[: call.index("ñ")].encode())
     assert index.refs[("pkg/a.py", 8, col)] == {("pkg/u.py", 4, 8)}
     assert index.refs[("pkg/a.py", 1, 18)] == {("pkg/b.py", 1, 6)}  # Foo in the import
+    # pyrefly names `Baz().p` `pkg.a.Baz.p`; the bases lead to Bar's declaration.
+    assert index.refs[("pkg/a.py", 16, 17)] == {("pkg/a.py", 7, 8)}
+    assert index.inherited == 1
+    assert glean_positions(glean_dir, root, set(files), inherit=False).refs[
+        ("pkg/a.py", 16, 17)] == {UNRESOLVED}
     kinds, names = syntax_of(root, files)
     assert kinds[("pkg/a.py", 1, 5)] == "import-module-path"
-    assert sorted(names) == [("pkg/a.py", 5, 6), ("pkg/a.py", 7, 8), ("pkg/b.py", 1, 6),
-                             ("pkg/b.py", 5, 4), ("pkg/u.py", 3, 6), ("pkg/u.py", 4, 8)]
+    assert sorted(names) == [("pkg/a.py", 5, 6), ("pkg/a.py", 7, 8), ("pkg/a.py", 11, 6),
+                             ("pkg/a.py", 15, 4), ("pkg/b.py", 1, 6), ("pkg/b.py", 5, 4),
+                             ("pkg/u.py", 3, 6), ("pkg/u.py", 4, 8)]
     assert crosswalk_rate(index, names, scip=False) == 1.0
+    consistency = name_consistency(index, root, examples=2)
+    assert consistency["share"] == 1.0 and consistency["checked"] >= 6
 
 
 def test_compare_counts_each_kind_of_difference(tmp_path):

@@ -2,25 +2,27 @@
 
     python -m codeintel_assets.benchmark_indexers django==5.2.19 [--json out.json]
     python -m codeintel_assets.benchmark_indexers --repo /path/to/checkout [--workdir DIR]
+    [--reuse: take the runs a previous call left in --workdir] [--skip scip-python]
 
 Runs, on the scan's Python files (extract.scan.list_files, .py/.pyi):
 
+- pyrefly `check` without a report: the floor (what tools/pyrefly runs for diagnostics);
+- pyrefly `check --report-glean DIR` (one JSON file of Glean facts per module, the schema of
+  Glean's `python.*` predicates), converted by benchmark_indexers_compare.glean_positions;
 - scip-python as the pipeline runs it (tools/scip_index.run_index: the target's interpreter
   folder first on PATH, ToolService.scip_node_heap_mb of Node heap, crash retries), decoded by
-  tools/scip_decode.decode into core.scip_occurrences rows;
-- pyrefly `check --report-glean DIR` (one JSON file of Glean facts per module, the schema of
-  Glean's `python.*` predicates), converted by `glean_occurrences` into the same
-  (rel_path, line, col, role, symbol) shape.
+  tools/scip_decode.decode into core.scip_occurrences rows (scip_positions).
 
-Each run is wrapped in `/usr/bin/time -v -o FILE`: wall seconds and peak RSS (MiB, the largest
-process of the run: node for scip-python) per attempt. Agreement is measured on occurrences
-keyed by position: definitions at the same (rel_path, line, byte col); references at the same
-position whose symbols name the same definition (both sides mapped to the (rel_path, line, col)
-of their symbol's definition, so SCIP symbol strings and Glean names compare without a name
-translation). The crosswalk match rate is the share of class/function/method name tokens
-(extract.pysource.name_position, as core.goids records them) that carry a global definition or
-a reference to a global symbol, as CROSSWALK_SQL joins them. Unmatched examples of each kind are
-printed so differences can be explained. No dagster import.
+Each run is wrapped in `/usr/bin/time -v -o FILE`: wall seconds, CPU seconds and peak RSS (MiB,
+the largest process of the run: node for scip-python), summed / maxed over attempts. Agreement
+is measured by position (rel_path, 1-based line, 0-based UTF-8 byte col): definitions at the
+same position; references at the same position whose symbols lead to the same definition site
+(SCIP symbol strings and Glean names compare without a name translation); a name check that
+needs neither tool (the identifier at a reference equals the one at its definition); and the
+crosswalk match rate: the share of class/function/method name tokens (extract.pysource.
+name_position, as core.goids records them) holding a global symbol, as CROSSWALK_SQL joins
+them. Differences are counted by token kind and target class, with examples. docs/indexers.md
+holds the measured tables. No dagster import.
 """
 
 from __future__ import annotations

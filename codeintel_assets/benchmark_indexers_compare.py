@@ -314,7 +314,7 @@ def compare(a: Index, b: Index, kinds: dict[Pos, str], root: Path, examples: int
     same = in_repo = same_in_repo = 0
     for pos in both:
         ta, tb = a.refs[pos], b.refs[pos]
-        agree = bool(ta & tb)
+        agree = bool((ta & tb) - {UNRESOLVED})  # both unresolved is no agreement
         same += agree
         local_a = {t for t in ta if isinstance(t, tuple)}
         local_b = {t for t in tb if isinstance(t, tuple)}

@@ -335,7 +335,8 @@ def name_consistency(index: Index, root: Path, examples: int) -> dict:
     """An oracle independent of both tools: of the references whose target is a definition in
     the repository, the share where the identifier at the reference equals the identifier at
     the definition (an `import x as y` alias is the legitimate exception). Module targets
-    (1:0) are not checked. Returns checked, consistent, share and examples of mismatches."""
+    (1:0) are not checked. Returns checked, consistent, share, examples of mismatches and the
+    ten most frequent (reference identifier, definition identifier) mismatches."""
     cache: dict[str, list[bytes]] = {}
 
     def ident(pos: Pos) -> bytes:
@@ -348,6 +349,7 @@ def name_consistency(index: Index, root: Path, examples: int) -> dict:
 
     checked = consistent = 0
     shown: list[str] = []
+    pairs: Counter = Counter()
     for pos, targets in index.refs.items():
         sites = [t for t in targets if isinstance(t, tuple) and t[1:] != (1, 0)]
         if not sites:
@@ -356,12 +358,15 @@ def name_consistency(index: Index, root: Path, examples: int) -> dict:
         token = ident(pos)
         if any(ident(t) == token for t in sites):
             consistent += 1
-        elif len(shown) < examples:
+            continue
+        pairs[f"{token.decode(errors='replace')} -> {ident(sites[0]).decode(errors='replace')}"] += 1
+        if len(shown) < examples:
             shown.append(f"{pos[0]}:{pos[1]}:{pos[2]} {index.ref_names.get(pos)} -> "
                          f"{sites[0][0]}:{sites[0][1]} {ident(sites[0]).decode(errors='replace')}"
                          f" | {_excerpt(root, pos)}")
     return {"checked": checked, "consistent": consistent,
-            "share": round(consistent / checked, 4) if checked else None, "examples": shown}
+            "share": round(consistent / checked, 4) if checked else None, "examples": shown,
+            "top_mismatches": dict(pairs.most_common(10))}
 
 
 _IDENT = re.compile(rb"[\w\x80-\xff]+")

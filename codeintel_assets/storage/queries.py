@@ -166,6 +166,18 @@ class ScipSymbolCoverage(_CheckCounts):
         return {**super().as_metadata(), "share": round(self.share, 4)}
 
 
+def existing_tables(gateway: StorageGateway, names: Sequence[str]) -> set[str]:
+    """Which of the qualified table `names` exist in the database, in one query (a step
+    checking its inputs pays one open, not one per table)."""
+    if not names:
+        return set()
+    found = gateway.query(
+        "SELECT DISTINCT table_schema || '.' || table_name AS name FROM "
+        "information_schema.tables WHERE table_schema || '.' || table_name IN "
+        "(SELECT unnest($names))", {"names": list(names)})
+    return set(found.column("name").to_pylist())
+
+
 def primary_key_violations(gateway: StorageGateway, specs: Sequence[TableSpec],
                            repo: str) -> dict[str, KeyViolations]:
     """Qualified name -> row count, NULL keys and duplicated keys of `repo`'s rows of each of

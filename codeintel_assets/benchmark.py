@@ -1,7 +1,7 @@
 """Benchmark a full materialization on a pinned PyPI sdist, next to the parse floor.
 
     python -m codeintel_assets.benchmark django==5.2.19 [--json out.json]
-    python -m codeintel_assets.benchmark django==5.2.19 --incremental
+    python -m codeintel_assets.benchmark django==5.2.19 --incremental [--tools]
 
 Downloads the sdist with pip (cached under ~/.cache/codeintel-bench), unpacks it into a temp
 Git repository, times `ast.parse` and `libcst.parse_module` of the same Python files (one
@@ -11,7 +11,9 @@ file and reports wall time, per-step time, rows per table, files/s and rows/s.
 With --incremental it materializes the ingestion assets (codeintel_ingest_job's selection: the
 file-level tables), then times bringing the database current after committing no change, a
 one-file edit, a ten-file edit and a one-file delete, each as a ratio to the full run, and
-checks that the result equals a full rebuild of the final tree.
+checks that the result equals a full rebuild of the final tree. With --incremental --tools it
+does the same for every asset with every tool but tests, next to the floors and issue 19's
+targets (see benchmark_incremental.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from codeintel_assets import benchmark_incremental as bench_inc
 from codeintel_assets.tools.registry import (
     PYREFLY,
     PYRIGHT,
@@ -124,15 +127,20 @@ def parse_floor(root: Path) -> dict:
 def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
                     pytest_args: list[str] | None = None, select="*") -> dict:
     from codeintel_assets import progress, run
+    from codeintel_assets.storage.locking import duckdb_opens
 
-    started = time.perf_counter()
+    opens, started = duckdb_opens(), time.perf_counter()
     spans: dict[str, list[float]] = {}
+
+    step_opens: dict[str, int] = {}
 
     def on_event(event) -> None:  # step start/end times: what the RSS samples are cut by
         if isinstance(event, progress.StepStarted):
             spans[event.step] = [time.time(), float("inf")]
+            step_opens[event.step] = -duckdb_opens()  # steps run one at a time in-process
         elif isinstance(event, progress.StepFinished) and event.step in spans:
             spans[event.step][1] = time.time()
+            step_opens[event.step] += duckdb_opens()
 
     # A log file (beside the database) turns on the progress events.
     with RssSampler() as rss, progress.listening(on_event):
@@ -140,7 +148,7 @@ def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
                                  tool_config={"pytest_args": pytest_args} if pytest_args
                                  else None, raise_on_error=False,
                                  log_file=db.with_suffix(".log"))
-    wall = time.perf_counter() - started
+    wall, opens = time.perf_counter() - started, duckdb_opens() - opens
     steps = {e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
              for e in result.get_step_success_events()}
     graph = {k: v for k, v in steps.items() if k in GRAPH_STEPS}
@@ -158,6 +166,7 @@ def materialize_all(root: Path, db: Path, tools: list[str] | None = None,
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     failed_checks = {k: v for k, v in checks.items() if not v["passed"]}
     return {"success": result.success, "wall_s": round(wall, 2), "rows": info["rows"],
+            "duckdb_opens": opens, "step_duckdb_opens": step_opens,
             "failed_checks": failed_checks,
             "peak_rss_mb": rss.peak_mb(),
             "step_peak_rss_mb": {k: rss.peak_mb(*span) for k, span in spans.items()
@@ -208,52 +217,6 @@ class RssSampler:
         return round(max(inside) / 2**20, 1) if inside else None
 
 
-BENCH_EDIT = "\n\ndef _codeintel_bench_added(value):\n    return value\n"
-
-
-def incremental(root: Path, tmp: Path) -> dict:
-    """Full ingestion, then the cost of each kind of update, as seconds and ratio to full."""
-    from codeintel_assets.definitions import defs
-    from codeintel_assets.defs.ingest import INGEST_SELECTION
-    from codeintel_assets.extract.scan import list_files
-    from codeintel_assets.storage.compare import table_differences
-    from codeintel_assets.tools.runner import ToolRunner
-
-    runner, db = ToolRunner(), tmp / "incremental.duckdb"
-    env = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
-    python = [f for f in list_files(root) if f.endswith(".py")]
-    picks = python[len(python) // 2 :: max(1, len(python) // 23)]  # spread over the tree
-
-    def commit(message: str) -> None:
-        runner.run(["git", "add", "-A"], cwd=root, env=env)
-        runner.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=root, env=env)
-
-    def edit(paths: list[str]) -> None:
-        for rel in paths:
-            with open(root / rel, "a", encoding="utf-8") as fh:
-                fh.write(BENCH_EDIT)
-
-    full = materialize_all(root, db, [], select=INGEST_SELECTION)
-    report = {"full": {k: full[k] for k in ("success", "wall_s", "total_rows", "files",
-                                             "step_s")}}
-    scenarios = [("no_change", lambda: None), ("modify_1", lambda: edit(picks[:1])),
-                 ("modify_10", lambda: edit(picks[1:11])),
-                 ("delete_1", lambda: (root / picks[11]).unlink())]
-    for name, change in scenarios:
-        change()
-        commit(name)
-        result = materialize_all(root, db, [], select=INGEST_SELECTION)
-        report[name] = {"success": result["success"], "wall_s": result["wall_s"],
-                        "ratio_to_full": round(result["wall_s"] / full["wall_s"], 4),
-                        "step_s": result["step_s"]}
-    rebuilt = tmp / "rebuilt.duckdb"
-    materialize_all(root, rebuilt, [], select=INGEST_SELECTION)
-    tables = [".".join(k.path) for k in INGEST_SELECTION.resolve(defs().resolve_asset_graph())]
-    report["differences_from_full_rebuild"] = table_differences(db, rebuilt, sorted(tables))
-    return report
-
-
 def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
     """Seconds of each bare tool command on the same Python files (no parsing, no DuckDB)."""
     from codeintel_assets.extract.scan import list_files
@@ -299,15 +262,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time each bare tool command on the same files")
     parser.add_argument("--incremental", action="store_true",
                         help="benchmark incremental updates of the ingestion assets instead")
+    parser.add_argument("--tools", action="store_true",
+                        help="with --incremental: every asset and every tool but tests, with "
+                        "the floors and issue 19's targets")
     args = parser.parse_args(argv)
     tools = [t for t in TOOL_NAMES if t not in args.skip_tool]
     pytest_args = args.pytest_args.split()
     with tempfile.TemporaryDirectory(prefix="codeintel-bench-") as tmp:
         root = unpack_as_git_repo(fetch_sdist(args.requirement), Path(tmp))
         if args.incremental:
+            measures = bench_inc.Measures(materialize_all, parse_floor, tool_baselines)
+            mode = bench_inc.tools_incremental if args.tools else bench_inc.incremental
             report = {"requirement": args.requirement,
-                      "incremental": incremental(root, Path(tmp))}
+                      "incremental": mode(measures, root, Path(tmp))}
             print(json.dumps(report, indent=2))
+            if args.tools:
+                print(bench_inc.format_targets(report["incremental"]), file=sys.stderr)
             if args.json:
                 Path(args.json).write_text(json.dumps(report, indent=2))
             return 0 if not report["incremental"]["differences_from_full_rebuild"] else 1

@@ -205,11 +205,18 @@ def test_primary_key_check_fails_on_a_duplicate_key(materialized):
         con.execute("DELETE FROM core.goids WHERE qualname = 'widgets.core.spin'")
     target = TargetRepo(root=str(repo))
     warehouse = Warehouse(target=target, db_path=str(db))
-    from codeintel_assets.defs.checks import every_definition_has_one_goid, primary_key_check
+    from codeintel_assets.defs.checks import every_definition_has_one_goid, primary_key_checks
     from codeintel_assets.storage.catalog import table
 
-    result = primary_key_check(table("core.modules"))(target=target, warehouse=warehouse)
-    assert not result.passed and result.metadata["duplicate_keys"].value == 1
+    # One check step for the tables of repo_scan: only the duplicated table fails.
+    result = dg.materialize([primary_key_checks("repo_scan", [table("core.modules"),
+                                                              table("core.file_state")])],
+                            resources={"target": target, "warehouse": warehouse},
+                            selection=dg.AssetSelection.all_asset_checks())
+    found = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert not found["core/modules"].passed
+    assert found["core/modules"].metadata["duplicate_keys"].value == 1
+    assert found["core/file_state"].passed
     result = every_definition_has_one_goid(target=target, warehouse=warehouse)
     assert not result.passed and result.metadata["without_goid"].value == 1
 

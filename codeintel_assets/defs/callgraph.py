@@ -25,9 +25,8 @@ RESOLVED_SHARE_FLOOR = 0.6
       "core.call_sites resolved by the SCIP occurrence at the callee's name token, else by "
       "static rules over core.goids, core.definition_refs and core.imports", CALLGRAPH_DEPS)
 def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    for name in ("core.goids", "core.definition_refs", "core.call_sites", "core.imports"):
-        warehouse.require(name)
-    scip = all(warehouse.has(t) for t in ("core.scip_symbols", "core.scip_occurrences"))
+    warehouse.require("core.goids", "core.definition_refs", "core.call_sites", "core.imports")
+    scip = warehouse.has("core.scip_symbols", "core.scip_occurrences")
     graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip)
     stats = graph.stats
     if not stats.scip_available:

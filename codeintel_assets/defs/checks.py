@@ -11,16 +11,33 @@ from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
 from codeintel_assets.storage.views import VIEWS, ViewSpec
 
+PRIMARY_KEY_CHECK = "primary_key_unique_not_null"
+VIEW_ROWS_CHECK = "one_row_per_base_row"
 
-def primary_key_check(spec: TableSpec) -> dg.AssetChecksDefinition:
-    """Fails when this repository's rows repeat a primary key or leave a key column NULL."""
-    pk = ", ".join(f'"{c}"' for c in spec.primary_key)
 
-    @dg.asset_check(asset=key(spec.qualified_name), name="primary_key_unique_not_null",
-                    description=f"({pk}) is unique and non-null in {spec.qualified_name}.")
-    def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-        keys = queries.primary_key_violations(warehouse.gateway(), spec, target.info().slug)
-        return dg.AssetCheckResult(passed=keys.passed, metadata=keys.as_metadata())
+def primary_key_checks(step: str, specs: list[TableSpec]) -> dg.AssetChecksDefinition:
+    """The primary-key checks of the tables one step writes, as one check step
+    (`<step>_primary_keys`) reading every selected table in one statement: a check step costs
+    a Dagster step and a DuckDB open, paid by every update, so the tables of a step share
+    them. Each check fails when this repository's rows of its table repeat a primary key or
+    leave a key column NULL."""
+    by_key = {key(s.qualified_name): s for s in specs}
+    check_specs = [dg.AssetCheckSpec(
+        PRIMARY_KEY_CHECK, asset=k, description=f"({', '.join(s.primary_key)}) is unique and "
+        f"non-null in {s.qualified_name}.") for k, s in by_key.items()]
+
+    @dg.multi_asset_check(name=f"{step}_primary_keys", specs=check_specs, can_subset=True)
+    def _check(context: dg.AssetCheckExecutionContext, target: TargetRepo,
+               warehouse: Warehouse):
+        selected = sorted({c.asset_key for c in context.selected_asset_check_keys},
+                          key=lambda k: k.path)
+        found = queries.primary_key_violations(warehouse.gateway(),
+                                               [by_key[k] for k in selected],
+                                               target.info().slug)
+        for k in selected:
+            keys = found[by_key[k].qualified_name]
+            yield dg.AssetCheckResult(asset_key=k, check_name=PRIMARY_KEY_CHECK,
+                                      passed=keys.passed, metadata=keys.as_metadata())
 
     return _check
 
@@ -91,28 +108,43 @@ GRAPH_CHECKS = [
 ]
 
 
-def view_rows_check(spec: ViewSpec) -> dg.AssetChecksDefinition:
-    """Fails unless the view answers a query and has one row per row of its base table."""
+def view_rows_checks(step: str, specs: list[ViewSpec]) -> dg.AssetChecksDefinition:
+    """One check step (`<step>_view_rows`) for the views one step creates: each fails unless
+    its view answers a query and has one row per row of its base table."""
+    by_key = {key(s.qualified_name): s for s in specs}
+    check_specs = [dg.AssetCheckSpec(
+        VIEW_ROWS_CHECK, asset=k, additional_deps=[key(s.base)],
+        description=f"{s.qualified_name} is queryable and has exactly one row per row of "
+        f"{s.base}.") for k, s in by_key.items()]
 
-    @dg.asset_check(asset=key(spec.qualified_name), name="one_row_per_base_row",
-                    additional_deps=[key(spec.base)],
-                    description=f"{spec.qualified_name} is queryable and has exactly one row "
-                    f"per row of {spec.base}.")
-    def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-        counts = queries.view_rows(warehouse.gateway(), target.info().slug,
-                                   spec.qualified_name, spec.base)
-        return dg.AssetCheckResult(passed=counts.passed, metadata=counts.as_metadata())
+    @dg.multi_asset_check(name=f"{step}_view_rows", specs=check_specs, can_subset=True)
+    def _check(context: dg.AssetCheckExecutionContext, target: TargetRepo,
+               warehouse: Warehouse):
+        selected = sorted({c.asset_key for c in context.selected_asset_check_keys},
+                          key=lambda k: k.path)
+        found = queries.view_rows(warehouse.gateway(), target.info().slug,
+                                  {by_key[k].qualified_name: by_key[k].base for k in selected})
+        for k in selected:
+            counts = found[by_key[k].qualified_name]
+            yield dg.AssetCheckResult(asset_key=k, check_name=VIEW_ROWS_CHECK,
+                                      passed=counts.passed, metadata=counts.as_metadata())
 
     return _check
 
 
 def build_checks(assets) -> list[dg.AssetChecksDefinition]:
-    """Primary-key checks of every table the assets write, a row-count check of every view,
-    plus the cross-table checks."""
-    names = [".".join(k.path) for a in assets for k in a.keys]
+    """Primary-key checks of every table the assets write and a row-count check of every
+    view, grouped per step (one check step each), plus the cross-table checks."""
     defined = {k for a in assets for k in a.keys}
     graph_checks = [c for c in GRAPH_CHECKS
                     if all(ck.asset_key in defined for ck in c.check_keys)]
-    return [primary_key_check(table(t)) for t in names if t in TABLES] + \
-        [view_rows_check(VIEWS[v]) for v in names if v in VIEWS] + \
-        [every_definition_has_one_goid, goids_have_scip_symbols, *graph_checks]
+    grouped = []
+    for a in assets:
+        names = sorted(".".join(k.path) for k in a.keys)
+        tables = [table(t) for t in names if t in TABLES]
+        views = [VIEWS[v] for v in names if v in VIEWS]
+        if tables:
+            grouped.append(primary_key_checks(a.node_def.name, tables))
+        if views:
+            grouped.append(view_rows_checks(a.node_def.name, views))
+    return [*grouped, every_definition_has_one_goid, goids_have_scip_symbols, *graph_checks]

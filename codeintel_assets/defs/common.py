@@ -123,16 +123,20 @@ def update_files(context, warehouse: Warehouse, tables: Sequence[str],
                  fingerprints: Mapping[str, str], extractor: ModuleType, extract_fn: ExtractFn,
                  qualifiers: Sequence[str] = (), reads_files: bool = True,
                  force_full: bool = False, only_selected: bool = True,
+                 commit: str | None = None,
                  ) -> tuple[dict[str, FileDelta], dict[str, dict]]:
     """`storage.incremental.update_files` for the file-level `tables` of one step (the
     selected ones, unless `only_selected` is False), logging to the run: a FileDelta and the
     output metadata per table. `extractor` is the module declaring VERSION and LIBRARIES;
-    `reads_files` when it reads the work tree (edits since the scan are then detected)."""
+    `reads_files` when it reads the work tree (edits since the scan are then detected).
+    `commit`: the snapshot's commit when the caller has read it (FileInputs.commit; saves a
+    DuckDB open), else read from core.file_state."""
     if only_selected:
         tables = [t for t in tables if key(t) in context.selected_asset_keys]
     result = incremental.update_files(
         warehouse.gateway(), warehouse.target.info().slug, tables, fingerprints, extractor,
-        extract_fn, warehouse.snapshot_commit(), context.log, qualifiers=qualifiers,
+        extract_fn, warehouse.snapshot_commit() if commit is None else commit, context.log,
+        qualifiers=qualifiers,
         root=warehouse.target.abs_root if reads_files else None, policy=warehouse.policy(),
         force_full=force_full)
     metadata = {name: {**run_metadata(result.extracted), **update.summary(),

@@ -16,8 +16,7 @@ IMPORT_GRAPH_DEPS = ("core.imports", "core.modules")
       "core.imports resolved in DuckDB against core.modules (longest module prefix); "
       "strongly connected components and layers with igraph", IMPORT_GRAPH_DEPS)
 def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    for name in IMPORT_GRAPH_DEPS:
-        warehouse.require(name)
+    warehouse.require(*IMPORT_GRAPH_DEPS)
     tables = graphs.import_graph(warehouse.gateway(), target.info().slug)
     edges, modules = tables[graphs.EDGES_TABLE], tables[graphs.MODULES_TABLE]
     yield from outputs(context, tables, {}, {
@@ -35,8 +34,7 @@ def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehous
       symbol_uses.READS)
 def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
                      warehouse: Warehouse):
-    for name in symbol_uses.READS:
-        warehouse.require(name)
+    warehouse.require(*symbol_uses.READS)
     uses = symbol_uses.symbol_uses(warehouse.gateway(), target.info().slug)
     if not uses.scip_rows:
         context.log.warning("symbol_uses: core.scip_occurrences is empty (scip-python disabled "
@@ -52,8 +50,7 @@ def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
       "layers, clustering and diameter with igraph", graph_metrics.READS)
 def graph_metrics_step(context: dg.AssetExecutionContext, target: TargetRepo,
                        warehouse: Warehouse):
-    for name in graph_metrics.READS:
-        warehouse.require(name)
+    warehouse.require(*graph_metrics.READS)
     metrics = graph_metrics.graph_metrics(warehouse.gateway(), target.info().slug)
     stats = {r["graph"]: r for r in metrics.tables[graph_metrics.STATS_TABLE].to_pylist()}
     yield from outputs(context, metrics.tables, metrics.as_metadata(), {

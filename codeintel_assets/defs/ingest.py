@@ -203,7 +203,8 @@ def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     inputs = warehouse.file_inputs("python")
     deltas, metadata = update_files(
         context, warehouse, AST_TABLES, inputs.fingerprints, python_ast,
-        jobs_extractor(context, target, "ast_extract", extract_ast, inputs.jobs, AST_TABLES))
+        jobs_extractor(context, target, "ast_extract", extract_ast, inputs.jobs, AST_TABLES),
+        commit=inputs.commit)
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -217,7 +218,7 @@ def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     deltas, metadata = update_files(
         context, warehouse, ["core.cst_nodes"], inputs.fingerprints, cst_extract_module,
         jobs_extractor(context, target, "cst_extract", extract_cst, inputs.jobs,
-                       ["core.cst_nodes"]))
+                       ["core.cst_nodes"]), commit=inputs.commit)
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -229,7 +230,7 @@ def docstrings_ingest(context: dg.AssetExecutionContext, target: TargetRepo,
     deltas, metadata = update_files(
         context, warehouse, ["core.docstrings"], inputs.fingerprints, docstrings_module,
         jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, inputs.jobs,
-                       ["core.docstrings"]))
+                       ["core.docstrings"]), commit=inputs.commit)
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -246,7 +247,7 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     literals, metadata = update_files(
         context, warehouse, [LITERALS_TABLE], python.fingerprints, config_extract,
         jobs_extractor(context, target, "string_literals", string_literals, python.jobs,
-                       [LITERALS_TABLE]), only_selected=False)
+                       [LITERALS_TABLE]), only_selected=False, commit=python.commit)
     if key("analytics.config_values") not in context.selected_asset_keys:
         yield from outputs(context, literals, {}, metadata)
         return
@@ -256,7 +257,7 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
         jobs_extractor(context, target, "config_ingest", config_extractor(target.max_file_bytes),
                        config.jobs, ["analytics.config_values"]),
         # The scan's limit decides what is too_large: another limit, other rows.
-        qualifiers=(f"max{target.max_file_bytes}",))
+        qualifiers=(f"max{target.max_file_bytes}",), commit=config.commit or python.commit)
     delta = configs["analytics.config_values"]
     # References of unchanged config files can change too: the table is rewritten whole,
     # matched inside DuckDB against the literals as this step leaves them. The literals it

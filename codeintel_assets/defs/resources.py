@@ -197,16 +197,24 @@ class Warehouse(dg.ConfigurableResource):
         except MissingTableError:
             raise self._missing(qualified_name) from None
 
-    def require(self, qualified_name: str) -> None:
-        _check_declared(qualified_name)
-        if not self.gateway().table_exists(table(qualified_name)):
-            raise self._missing(qualified_name)
+    def require(self, *qualified_names: str) -> None:
+        """Raises UpstreamMissingError naming the first of the tables that was never
+        materialized in this database (all checked over one connection)."""
+        found = self._existing(qualified_names)
+        for name in qualified_names:
+            if name not in found:
+                raise self._missing(name)
 
-    def has(self, qualified_name: str) -> bool:
-        """Whether a declared dep was ever materialized for this database (optional inputs:
+    def has(self, *qualified_names: str) -> bool:
+        """Whether the declared deps were all materialized in this database (optional inputs:
         a step that can do without them)."""
-        _check_declared(qualified_name)
-        return self.gateway().table_exists(table(qualified_name))
+        return len(self._existing(qualified_names)) == len(set(qualified_names))
+
+    def _existing(self, qualified_names: Sequence[str]) -> set[str]:
+        for name in qualified_names:
+            _check_declared(name)
+        return queries.existing_tables(self.gateway(),
+                                       [table(n).qualified_name for n in qualified_names])
 
     def _missing(self, qualified_name: str) -> UpstreamMissingError:
         asset = qualified_name.replace(".", "/")

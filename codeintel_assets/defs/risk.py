@@ -36,8 +36,7 @@ class RiskConfig(dg.Config):
       "hotspots and diagnostics combined in DuckDB (storage/risk.py)", risk.READS)
 def risk_factors(context: dg.AssetExecutionContext, config: RiskConfig, target: TargetRepo,
                  warehouse: Warehouse):
-    for name in risk.READS:
-        warehouse.require(name)
+    warehouse.require(*risk.READS)
     try:
         weights = risk.RiskWeights(**config.model_dump())
     except ValueError as exc:

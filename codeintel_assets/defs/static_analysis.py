@@ -50,9 +50,10 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     """Run the three static tools concurrently, each on the files it must check again since
     analytics.diagnostics was written, resolving imports in the target's own environment."""
     repo, root = target.info().slug, target.abs_root
-    current = warehouse.file_inputs("python").fingerprints
+    inputs = warehouse.file_inputs("python")
+    current = inputs.fingerprints
     files = sorted(current)
-    commit = warehouse.snapshot_commit()
+    commit = warehouse.snapshot_commit() if inputs.commit is None else inputs.commit
     defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
                           one_of={"node_type": ("FunctionDef", "AsyncFunctionDef")}).to_pylist()
     python = tools.target_python(root, target.python)

@@ -231,7 +231,7 @@ def tests_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehous
                                  paths=files).to_pylist() if files else []
     # An inherited test is defined along its class's MRO, maybe in another file: the call
     # graph's Linker knows it (built only when a test is not defined where it ran).
-    mro = all(warehouse.has(t) for t in MRO_READS)
+    mro = warehouse.has(*MRO_READS)
     linker = functools.cache(lambda: callgraph.repo_linker(warehouse.gateway(), slug))
     rows = pytest_report.resolve_test_goids(
         rows, definitions, (lambda cls, member: linker().defining(cls, member)) if mro else None)

@@ -137,8 +137,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
       "(definition line) and core.scip_occurrences (definition on the name token)",
       ("core.goids", "core.cst_nodes", "core.scip_occurrences"))
 def crosswalk(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    for name in ("core.goids", "core.cst_nodes", "core.scip_occurrences"):
-        warehouse.require(name)
+    warehouse.require("core.goids", "core.cst_nodes", "core.scip_occurrences")
     yield from outputs(context, {"core.goid_crosswalk": derived.crosswalk(target.info().slug)},
                        {})
 

@@ -35,11 +35,10 @@ def _name(spec: ViewSpec) -> str:
     internal_asset_deps={_name(v): {key(t) for t in v.reads} for v in VIEWS.values()},
 )
 def docs_views(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    for spec in VIEWS.values():
-        if key(spec.qualified_name) in context.selected_asset_keys:
-            for name in spec.reads:
-                warehouse.require(name)
-            yield dg.Output(spec, output_name=_name(spec))
+    selected = [s for s in VIEWS.values() if key(s.qualified_name) in context.selected_asset_keys]
+    warehouse.require(*dict.fromkeys(name for spec in selected for name in spec.reads))
+    for spec in selected:
+        yield dg.Output(spec, output_name=_name(spec))
 
 
 VIEW_ASSETS = [docs_views]

@@ -101,6 +101,12 @@ class FileInputs:
     jobs: Mapping[str, FileJob]
     fingerprints: Mapping[str, str]
 
+    @property
+    def commit(self) -> str | None:
+        """The snapshot's commit, as the rows read carry it (every core.file_state row carries
+        the scan's commit); None when no file was read, so the caller must ask the table."""
+        return next(iter(self.jobs.values())).commit if self.jobs else None
+
 
 def file_inputs(gateway: StorageGateway, repo: str, root: str, language: str) -> FileInputs:
     """The files of core.file_state a file-level step reads. `language` is 'python' (files that

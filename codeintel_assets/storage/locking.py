@@ -30,6 +30,10 @@ REPORT_EVERY_S = 5.0  # seconds between "still waiting" reports
 _POLL_S = 0.05  # first retry delay of an open blocked by DuckDB's lock; doubles up to 1 s
 _LOCK_POLL_S = 0.01  # how often a waiter tries the gateway lock (a cheap non-blocking flock)
 
+# Files opened by open_duckdb in this process (each open costs 15-25 ms, the unit of an
+# update's fixed cost); read through `duckdb_opens`.
+_opens = [0]
+
 # What a waiter is told: a one-line message.
 Reporter = Callable[[str], None]
 
@@ -147,6 +151,12 @@ class DatabaseLock:
             pass  # the record only informs waiters; a full disk must not stop the lock
 
 
+def duckdb_opens() -> int:
+    """How many database files `open_duckdb` (every gateway connection) has opened in this
+    process so far; a run's count is the difference across it."""
+    return _opens[0]
+
+
 def open_duckdb(path: Path, config: dict, timeout_s: float, read_only: bool = False,
                 report: Reporter | None = None) -> duckdb.DuckDBPyConnection:
     """Connect to `path`, retrying with backoff while another process holds DuckDB's own file
@@ -157,7 +167,9 @@ def open_duckdb(path: Path, config: dict, timeout_s: float, read_only: bool = Fa
     next_report, delay = started + REPORT_EVERY_S, _POLL_S
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            _opens[0] += 1
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

@@ -166,18 +166,37 @@ class ScipSymbolCoverage(_CheckCounts):
         return {**super().as_metadata(), "share": round(self.share, 4)}
 
 
-def primary_key_violations(gateway: StorageGateway, spec: TableSpec,
-                           repo: str) -> KeyViolations:
-    """Row count, NULL keys and duplicated keys of `repo`'s rows of `spec` for its catalog
-    primary key."""
-    pk = ", ".join(f'"{c}"' for c in spec.primary_key)
-    nulls = " OR ".join(f'"{c}" IS NULL' for c in spec.primary_key)
-    row = gateway.query(
-        f"SELECT count(*) AS row_count, count(*) FILTER (WHERE {nulls}) AS null_keys, "
-        f"(SELECT count(*) FROM (SELECT {pk} FROM {spec.qualified_name} WHERE repo = $repo "
-        f"GROUP BY ALL HAVING count(*) > 1)) AS duplicate_keys "
-        f"FROM {spec.qualified_name} WHERE repo = $repo", {"repo": repo}).to_pylist()[0]
-    return KeyViolations(**row)
+def existing_tables(gateway: StorageGateway, names: Sequence[str]) -> set[str]:
+    """Which of the qualified table `names` exist in the database, in one query (a step
+    checking its inputs pays one open, not one per table)."""
+    if not names:
+        return set()
+    found = gateway.query(
+        "SELECT DISTINCT table_schema || '.' || table_name AS name FROM "
+        "information_schema.tables WHERE table_schema || '.' || table_name IN "
+        "(SELECT unnest($names))", {"names": list(names)})
+    return set(found.column("name").to_pylist())
+
+
+def primary_key_violations(gateway: StorageGateway, specs: Sequence[TableSpec],
+                           repo: str) -> dict[str, KeyViolations]:
+    """Qualified name -> row count, NULL keys and duplicated keys of `repo`'s rows of each of
+    `specs` for its catalog primary key, in one statement (one connection: a check step of
+    several tables costs one open)."""
+    parts = []
+    for spec in specs:
+        pk = ", ".join(f'"{c}"' for c in spec.primary_key)
+        nulls = " OR ".join(f'"{c}" IS NULL' for c in spec.primary_key)
+        parts.append(
+            f"SELECT '{spec.qualified_name}' AS name, count(*) AS row_count, "
+            f"count(*) FILTER (WHERE {nulls}) AS null_keys, "
+            f"(SELECT count(*) FROM (SELECT {pk} FROM {spec.qualified_name} WHERE repo = $repo "
+            f"GROUP BY ALL HAVING count(*) > 1)) AS duplicate_keys "
+            f"FROM {spec.qualified_name} WHERE repo = $repo")
+    if not parts:
+        return {}
+    rows = gateway.query(" UNION ALL ".join(parts), {"repo": repo}).to_pylist()
+    return {r.pop("name"): KeyViolations(**r) for r in rows}
 
 
 def goid_coverage(gateway: StorageGateway, repo: str) -> GoidCoverage:
@@ -264,14 +283,19 @@ class ViewRows(_CheckCounts):
         return f"{self.view_rows:,} rows in the view, {self.base_rows:,} in its base table"
 
 
-def view_rows(gateway: StorageGateway, repo: str, view: str, base: str) -> ViewRows:
-    """Counts `repo`'s rows of the view and of its base table in one statement (the view's
-    SELECT runs in full, so a view that no longer compiles fails here)."""
-    row = gateway.query(f"""
-        SELECT (SELECT count(*) FROM {view} WHERE repo = $repo) AS view_rows,
+def view_rows(gateway: StorageGateway, repo: str, views: Mapping[str, str]
+              ) -> dict[str, ViewRows]:
+    """View -> counts of `repo`'s rows of the view and of its base table (`views`: view ->
+    base table), in one statement (each view's SELECT runs in full, so a view that no longer
+    compiles fails here)."""
+    parts = [f"""SELECT '{view}' AS name,
+               (SELECT count(*) FROM {view} WHERE repo = $repo) AS view_rows,
                (SELECT count(*) FROM {table(base).qualified_name} WHERE repo = $repo)
-               AS base_rows""", {"repo": repo}).to_pylist()[0]
-    return ViewRows(**row)
+               AS base_rows""" for view, base in views.items()]
+    if not parts:
+        return {}
+    rows = gateway.query(" UNION ALL ".join(parts), {"repo": repo}).to_pylist()
+    return {r.pop("name"): ViewRows(**r) for r in rows}
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,10 @@ def test_steps_mirror_the_step_graph():
     assert steps["repo_scan"]["requires"] == []
     assert steps["repo_scan"]["tables"] == sorted(
         ["core.file_state", "core.modules", "core.repo_map", "analytics.tags_index"])
-    for name in ("ast_extract", "cst_extract", "docstrings_ingest", "config_ingest"):
+    for name in ("ast_extract", "cst_extract"):
         assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
+    assert "core.docstrings" in steps["ast_extract"]["tables"]  # one parse per file
+    assert steps["config_ingest"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
 

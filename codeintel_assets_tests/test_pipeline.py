@@ -243,8 +243,10 @@ def test_config_files_follow_the_scans_limit_and_verdict(tmp_path):
     config = run.run_config(target=str(repo), db=str(db))
     config["resources"]["target"]["config"]["max_file_bytes"] = 100
     job = defs().resolve_implicit_global_asset_job_def()
+    # config_values matches references against core.string_literals (ast_extract): selected too.
     assert job.execute_in_process(run_config=config, asset_selection=[
-        dg.AssetKey(["core", "file_state"]), dg.AssetKey(["analytics", "config_values"])]).success
+        dg.AssetKey(["core", "file_state"]), dg.AssetKey(["core", "string_literals"]),
+        dg.AssetKey(["analytics", "config_values"])]).success
     scan = {r[0]: r[1:] for r in rows(db, "SELECT rel_path, parse_status, parse_error "
                                           "FROM core.file_state")}
     assert scan["app.json"][0] == "too_large" and scan["data.yaml"][0] == "binary"

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeintel_assets.benchmark_parse import AST_STEPS
 from codeintel_assets.tools.registry import PYREFLY, TESTS, TOOL_NAMES
 
 BENCH_EDIT = "\n\ndef _codeintel_bench_added(value):\n    return value\n"
@@ -38,8 +39,6 @@ TARGETS = (
     ("cst_extract <= 2x libcst.parse_module (all cores)", "cst_extract_s",
      "libcst_parse_s_all_cores", 2.0),
 )
-# The steps that parse with `ast` (issue 19: one parse per file, shared by all of them).
-AST_STEPS = ("repo_scan", "ast_extract", "docstrings_ingest", "config_ingest")
 SYMBOL_INDEX_STEP = "scip_ingest"
 
 

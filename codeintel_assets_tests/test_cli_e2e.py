@@ -212,8 +212,8 @@ def test_codeintel_steps(workdir: Path):
     proc = run_cmd([CODEINTEL, "steps"], cwd=workdir, env=clean_env())
     assert proc.returncode == 0, describe(proc)
     steps = {s["step"]: s for s in json.loads(proc.stdout)}
-    assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "docstrings_ingest",
-                           "config_ingest", "goids", "typing_ingest", "coverage_ingest",
+    assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "config_ingest",
+                           "goids", "typing_ingest", "coverage_ingest",
                            "tests_ingest", "scip_ingest", "crosswalk", "callgraph",
                            "import_graph", "symbol_uses", "graph_metrics",
                            "coverage_functions", "test_coverage_edges", "hotspots",
@@ -228,14 +228,16 @@ def test_codeintel_steps(workdir: Path):
     assert steps["ast_extract"]["tables"] == ["analytics.function_metrics",
                                               "analytics.function_types", "core.ast_metrics",
                                               "core.ast_nodes", "core.call_sites",
-                                              "core.definition_refs", "core.imports"]
+                                              "core.definition_refs", "core.docstrings",
+                                              "core.imports", "core.string_literals"]
     assert steps["ast_extract"]["requires"] == ["repo_scan"]
     assert steps["ast_extract"]["reads"] == ["core.file_state"]
-    for name in ("cst_extract", "docstrings_ingest", "config_ingest"):
-        assert steps[name]["requires"] == ["repo_scan"], name
+    assert steps["cst_extract"]["requires"] == ["repo_scan"]
     assert steps["cst_extract"]["tables"] == ["core.cst_nodes"]
-    assert steps["docstrings_ingest"]["tables"] == ["core.docstrings"]
-    assert steps["config_ingest"]["tables"] == ["analytics.config_values", "core.string_literals"]
+    # One parse per file: the literals come from ast_extract's pass, config_ingest reads them.
+    assert steps["config_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["config_ingest"]["reads"] == ["core.file_state", "core.string_literals"]
+    assert steps["config_ingest"]["tables"] == ["analytics.config_values"]
     assert steps["goids"]["tables"] == ["core.goids"]
     assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]

@@ -71,7 +71,7 @@ def test_a_no_change_commit_opens_the_warehouse_a_bounded_number_of_times(tmp_pa
     steps = {e.step_key for e in result.get_step_success_events()}
     assert {s for s in steps if s.endswith("_primary_keys")} == {
         f"{s}_primary_keys" for s in ("repo_scan", "ast_extract", "cst_extract",
-                                      "docstrings_ingest", "config_ingest", "goids")}
+                                      "config_ingest", "goids")}
     assert not any(s.endswith("_primary_key_unique_not_null") for s in steps)
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e.passed
                    for e in result.get_asset_check_evaluations()}

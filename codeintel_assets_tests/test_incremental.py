@@ -262,12 +262,14 @@ def test_subsets_of_repo_scan_and_config_ingest(tmp_path):
     assert _read(db, "SELECT generated_at FROM core.repo_map") == [scanned_at]
     write_files(repo, {"pkg/c.py": "PORT = 'timeout'\n"})
     _materialize(repo, db, select="core/file_state")
+    # The literals come from ast_extract's one parse; config_values matches the stored ones.
+    meta = _materialize(repo, db, select="core/string_literals")
+    assert meta["core/string_literals"]["files_extracted"].value == 1
+    assert "core/ast_nodes" not in meta
     meta = _materialize(repo, db, select="analytics/config_values")
     assert "core/string_literals" not in meta
     assert _read(db, "SELECT reference_paths FROM analytics.config_values "
                      "WHERE key = 'database.timeout'") == [('["pkg/c.py"]',)]
-    meta = _materialize(repo, db, select="core/string_literals")
-    assert meta["core/string_literals"]["files_extracted"].value == 1
     _materialize(repo, db)
     _materialize(repo, tmp_path / "full.duckdb")
     assert table_differences(db, tmp_path / "full.duckdb", INGEST_TABLES) == {}

@@ -182,8 +182,10 @@ def test_steps_mirror_the_step_graph():
     assert steps["repo_scan"]["requires"] == []
     assert steps["repo_scan"]["tables"] == sorted(
         ["core.file_state", "core.modules", "core.repo_map", "analytics.tags_index"])
-    for name in ("ast_extract", "cst_extract", "docstrings_ingest", "config_ingest"):
+    for name in ("ast_extract", "cst_extract"):
         assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
+    assert "core.docstrings" in steps["ast_extract"]["tables"]  # one parse per file
+    assert steps["config_ingest"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
 
@@ -248,8 +250,10 @@ def test_config_files_follow_the_scans_limit_and_verdict(tmp_path):
     config = run.run_config(target=str(repo), db=str(db))
     config["resources"]["target"]["config"]["max_file_bytes"] = 100
     job = defs().resolve_implicit_global_asset_job_def()
+    # config_values matches references against core.string_literals (ast_extract): selected too.
     assert job.execute_in_process(run_config=config, asset_selection=[
-        dg.AssetKey(["core", "file_state"]), dg.AssetKey(["analytics", "config_values"])]).success
+        dg.AssetKey(["core", "file_state"]), dg.AssetKey(["core", "string_literals"]),
+        dg.AssetKey(["analytics", "config_values"])]).success
     scan = {r[0]: r[1:] for r in rows(db, "SELECT rel_path, parse_status, parse_error "
                                           "FROM core.file_state")}
     assert scan["app.json"][0] == "too_large" and scan["data.yaml"][0] == "binary"

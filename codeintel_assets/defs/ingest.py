@@ -28,20 +28,17 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.tools import completion, completion_spec
 from codeintel_assets.extract import config_values as config_extract
 from codeintel_assets.extract import cst as cst_extract_module
-from codeintel_assets.extract import docstrings as docstrings_module
 from codeintel_assets.extract import goids as goids_module
-from codeintel_assets.extract import python_ast, repo_tables, scan
-from codeintel_assets.extract.config_references import LITERALS_TABLE, string_literals
+from codeintel_assets.extract import python_pass, repo_tables, scan
+from codeintel_assets.extract.config_references import LITERALS_TABLE
 from codeintel_assets.extract.config_values import config_extractor
 from codeintel_assets.extract.cst import extract_cst
-from codeintel_assets.extract.docstrings import extract_docstrings
 from codeintel_assets.extract.goids import (
     AST_COLUMNS,
     DEF_NODE_TYPES,
     goids_from_ast_nodes,
 )
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
-from codeintel_assets.extract.python_ast import extract_ast
 from codeintel_assets.extract.scan import (
     SkippedPath,
     absolute,
@@ -191,19 +188,20 @@ def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:
 
 # ---- ast_extract ---------------------------------------------------------------------------
 
-AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports", "core.call_sites",
-              "core.definition_refs", "analytics.function_metrics",
-              "analytics.function_types")
+AST_TABLES = python_pass.TABLES
 
 
-@step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse per file)",
-      ("core.file_state",))
+@step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse and one walk per file for "
+      "every table of the step; docstring-parser for core.docstrings)", ("core.file_state",))
 def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    """Parse the Python files that scanned ok and changed since each table was written."""
+    """Parse the Python files that scanned ok and changed since each table was written, once
+    per file for all the selected tables (extract/python_pass.py)."""
     inputs = warehouse.file_inputs("python")
+    selected = [t for t in AST_TABLES if key(t) in context.selected_asset_keys]
     deltas, metadata = update_files(
-        context, warehouse, AST_TABLES, inputs.fingerprints, python_ast,
-        jobs_extractor(context, target, "ast_extract", extract_ast, inputs.jobs, AST_TABLES),
+        context, warehouse, AST_TABLES, inputs.fingerprints, python_pass,
+        jobs_extractor(context, target, "ast_extract", python_pass.python_extractor(selected),
+                       inputs.jobs, selected),
         commit=inputs.commit)
     yield from outputs(context, deltas, {}, metadata)
 
@@ -222,54 +220,33 @@ def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     yield from outputs(context, deltas, {}, metadata)
 
 
-@step("docstrings_ingest", ("core.docstrings",), "ast.get_docstring and docstring-parser",
-      ("core.file_state",))
-def docstrings_ingest(context: dg.AssetExecutionContext, target: TargetRepo,
-                      warehouse: Warehouse):
-    inputs = warehouse.file_inputs("python")
-    deltas, metadata = update_files(
-        context, warehouse, ["core.docstrings"], inputs.fingerprints, docstrings_module,
-        jobs_extractor(context, target, "docstrings_ingest", extract_docstrings, inputs.jobs,
-                       ["core.docstrings"]), commit=inputs.commit)
-    yield from outputs(context, deltas, {}, metadata)
-
-
-CONFIG_TABLES = ("analytics.config_values", LITERALS_TABLE)
-
-
-@step("config_ingest", CONFIG_TABLES, "tomllib, PyYAML, json, configparser and .env files; "
-      "references from string literals of Python files (ast)", ("core.file_state",))
+@step("config_ingest", ("analytics.config_values",), "tomllib, PyYAML, json, configparser and "
+      ".env files; references from core.string_literals (ast_extract)",
+      ("core.file_state", LITERALS_TABLE))
 def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    """Config values of changed config files and string literals of changed Python files;
-    references are then matched for every config row (a Python change can add one anywhere).
-    The literals are needed for the references even when only config_values is selected."""
-    python = warehouse.file_inputs("python")
-    literals, metadata = update_files(
-        context, warehouse, [LITERALS_TABLE], python.fingerprints, config_extract,
-        jobs_extractor(context, target, "string_literals", string_literals, python.jobs,
-                       [LITERALS_TABLE]), only_selected=False, commit=python.commit)
-    if key("analytics.config_values") not in context.selected_asset_keys:
-        yield from outputs(context, literals, {}, metadata)
-        return
+    """Config values of changed config files; references are then matched for every config
+    row against core.string_literals as stored (a Python change can add one anywhere)."""
+    warehouse.require(LITERALS_TABLE)
+    slug = target.info().slug
+    # The literals the references are matched against must still be these when the table is
+    # written: the gateway refuses the write if core.string_literals changed meanwhile.
+    literals_ledger = ledger_digest(warehouse.gateway().ledger(table(LITERALS_TABLE), slug))
     config = warehouse.file_inputs("config")
     configs, config_meta = update_files(
         context, warehouse, ["analytics.config_values"], config.fingerprints, config_extract,
         jobs_extractor(context, target, "config_ingest", config_extractor(target.max_file_bytes),
                        config.jobs, ["analytics.config_values"]),
         # The scan's limit decides what is too_large: another limit, other rows.
-        qualifiers=(f"max{target.max_file_bytes}",), commit=config.commit or python.commit)
+        qualifiers=(f"max{target.max_file_bytes}",), commit=config.commit or None)
     delta = configs["analytics.config_values"]
     # References of unchanged config files can change too: the table is rewritten whole,
-    # matched inside DuckDB against the literals as this step leaves them. The literals it
-    # read must still be the stored ones when it is written (written after it, below).
-    literal_delta = literals[LITERALS_TABLE]
-    values = derived.config_values_with_references(
-        warehouse.gateway(), target.info().slug, delta, literal_delta)
+    # matched inside DuckDB against the stored literals.
+    values = derived.config_values_with_references(warehouse.gateway(), slug, delta)
     configs["analytics.config_values"] = FileDelta(
         values, (), delta.ledger, delta.version, delta.commit, True,
         planned_against=delta.planned_against,
-        derived_from={LITERALS_TABLE: literal_delta.planned_against})
-    yield from outputs(context, {**configs, **literals}, {}, {**metadata, **config_meta})
+        derived_from={LITERALS_TABLE: literals_ledger})
+    yield from outputs(context, configs, {}, config_meta)
 
 
 # ---- goids ---------------------------------------------------------------------------------
@@ -302,7 +279,7 @@ def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Ware
     yield from outputs(context, deltas, {}, metadata)
 
 
-INGEST_ASSETS = [repo_scan, ast_extract, cst_extract, docstrings_ingest, config_ingest, goids]
+INGEST_ASSETS = [repo_scan, ast_extract, cst_extract, config_ingest, goids]
 # What a push refreshes first (the git-push sensor, the post-commit hook): the file-level tables
 # of the work tree. The tool-backed assets follow by their automation conditions.
 INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)

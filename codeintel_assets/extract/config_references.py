@@ -4,9 +4,9 @@
 `string_literals` / `file_literals` collect the string constants of Python files, masked like
 config values; `attach_references` marks each config key with the Python files whose literals
 name it, by the same SQL (`storage.derived.REFERENCES_SQL`, run in an in-memory DuckDB) the
-pipeline runs inside the warehouse. The rows of core.string_literals are versioned with
-`config_values.VERSION` (one step writes both tables). Free of Dagster so worker processes
-import it cheaply.
+pipeline runs inside the warehouse. Rows of core.string_literals are built by ast_extract's
+one pass (`extract.python_pass`) and versioned with LITERALS_VERSION. Free of Dagster so worker
+processes import it cheaply.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from codeintel_assets.storage.derived import references_query
 from codeintel_assets.storage.tables import conform
 
 LITERALS_TABLE = "core.string_literals"
+# Bump when core.string_literals rows change for unchanged input (python_pass.VERSION holds it).
+LITERALS_VERSION = 1
 LITERAL_MIN_CHARS = 2
 LITERAL_MAX_CHARS = 200
 
@@ -45,13 +47,15 @@ def file_literals(source: str | bytes) -> set[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        and LITERAL_MIN_CHARS <= len(node.value) <= LITERAL_MAX_CHARS
-        and not node.value.isspace()
-    }
+    return kept_literals(node.value for node in ast.walk(tree)
+                         if isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def kept_literals(strings: Iterable[str]) -> set[str]:
+    """The strings of `strings` (str constants of one file) that `file_literals` keeps:
+    LITERAL_MIN..MAX_CHARS long, not blank."""
+    return {s for s in strings
+            if LITERAL_MIN_CHARS <= len(s) <= LITERAL_MAX_CHARS and not s.isspace()}
 
 
 def string_literals(job: FileJob) -> dict[str, list[dict]]:
@@ -64,13 +68,16 @@ def string_literals(job: FileJob) -> dict[str, list[dict]]:
         source = read_python(job.abs_path)
     except (UnicodeDecodeError, SyntaxError):
         return {LITERALS_TABLE: []}
+    return {LITERALS_TABLE: literal_rows(job, file_literals(source))}
+
+
+def literal_rows(job: FileJob, literals: Iterable[str]) -> list[dict]:
+    """core.string_literals rows of `job`'s file from its kept literals (`kept_literals`):
+    each masked (`redact.redact`), distinct, sorted."""
     # Two literals can mask to one text: the set keeps the key (rel_path, literal) unique.
-    masked = {redact(literal).text for literal in file_literals(source)}
-    return {LITERALS_TABLE: [
-        {"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path, "module": job.module,
-         "literal": literal}
-        for literal in sorted(masked)
-    ]}
+    masked = {redact(literal).text for literal in literals}
+    return [{"repo": job.repo, "commit": job.commit, "rel_path": job.rel_path,
+             "module": job.module, "literal": literal} for literal in sorted(masked)]
 
 
 def literal_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, set[tuple[str, str | None]]]:

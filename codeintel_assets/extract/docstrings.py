@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterable
 
 import docstring_parser
 
 from codeintel_assets.extract.parallel import FileJob
-from codeintel_assets.extract.pysource import read_python, walk
+from codeintel_assets.extract.pysource import Visit, read_python, walk
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
 # another version are rebuilt in full (see storage.changes).
@@ -34,10 +35,15 @@ _STYLES = {
 def extract_docstrings(job: FileJob) -> dict[str, list[dict]]:
     """Rows of core.docstrings for one Python file (objects without a docstring have none)."""
     tree = ast.parse(read_python(job.abs_path), filename=job.rel_path)
+    return {"core.docstrings": docstring_rows(
+        job, [v for v in walk(tree, job.module or "") if v.qualname is not None])}
+
+
+def docstring_rows(job: FileJob, defs: Iterable[Visit]) -> list[dict]:
+    """core.docstrings rows of `defs`, the visits of `pysource.walk` that have a qualname
+    (module, classes, functions; `python_ast.ast_rows` collects them in its walk)."""
     rows = []
-    for visit in walk(tree, job.module or ""):
-        if visit.qualname is None:
-            continue
+    for visit in defs:
         text = ast.get_docstring(visit.node)
         if text is None:
             continue
@@ -48,7 +54,7 @@ def extract_docstrings(job: FileJob) -> dict[str, list[dict]]:
             "lineno": literal.lineno, "end_lineno": literal.end_lineno, "raw_docstring": text,
             **parse_docstring(text),
         })
-    return {"core.docstrings": rows}
+    return rows
 
 
 def parse_docstring(text: str) -> dict:

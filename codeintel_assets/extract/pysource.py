@@ -49,9 +49,11 @@ class Scope:
     in_function: bool
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and walk makes
+# one Visit per node (millions over a large repository). Treat it as read-only all the same.
+@dataclass(slots=True, eq=False)
 class Visit:
-    """One ast node in pre-order, with the scope it is evaluated in."""
+    """One ast node in pre-order, with the scope it is evaluated in (read-only)."""
 
     node: ast.AST
     depth: int
@@ -102,16 +104,36 @@ def walk(tree: ast.Module, module: str) -> Iterator[Visit]:
             inner = Scope(qualname, kind, scope.in_function or kind != "class")
             body = set(map(id, node.body))
             children = [(c, inner if id(c) in body else scope, in_tc)
-                        for c in ast.iter_child_nodes(node)]
+                        for c in child_nodes(node)]
         elif isinstance(node, ast.If) and _is_type_checking(node.test):
             orelse = set(map(id, node.orelse))
             children = [(c, scope, in_tc or (c is not node.test and id(c) not in orelse))
-                        for c in ast.iter_child_nodes(node)]
+                        for c in child_nodes(node)]
         else:
-            children = [(c, scope, in_tc) for c in ast.iter_child_nodes(node)]
+            yield Visit(node, depth, scope, qualname, kind, in_tc)
+            # The common case, without a (node, scope, flag) tuple per child.
+            depth += 1
+            stack.extend([(c, depth, scope, in_tc) for c in reversed(child_nodes(node))])
+            continue
         yield Visit(node, depth, scope, qualname, kind, in_tc)
         for child, child_scope, child_tc in reversed(children):
             stack.append((child, depth + 1, child_scope, child_tc))
+
+
+_AST = ast.AST
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`list(ast.iter_child_nodes(node))`, in the same order, without its generator per node
+    and per field (the walk's largest cost after the parse)."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, _AST):
+            out.append(value)
+        elif type(value) is list:
+            out.extend([v for v in value if isinstance(v, _AST)])
+    return out
 
 
 OVERLOAD_MARK = "#overload"

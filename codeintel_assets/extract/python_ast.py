@@ -20,6 +20,7 @@ from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
 from codeintel_assets.extract.naming import shadowed_stub
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
+    Visit,
     dotted_name,
     module_is_package,
     name_position,
@@ -51,12 +52,35 @@ _BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.If
              ast.match_case)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
+# What ast_rows does with a node, by its type (bits of _FLAGS[type(node)]).
+_BRANCH, _BOOLOP, _COMPREHENSION, _STMT, _FUNCTION, _CLASS, _RECORD = (1 << i for i in range(7))
+_FLAGS: dict[type, int] = {}
+
+
+def _flags_of(node_type: type) -> int:
+    return ((_BRANCH if issubclass(node_type, _BRANCHES) else 0)
+            | (_BOOLOP if issubclass(node_type, ast.BoolOp) else 0)
+            | (_COMPREHENSION if issubclass(node_type, ast.comprehension) else 0)
+            | (_STMT if issubclass(node_type, ast.stmt) else 0)
+            | (_FUNCTION if issubclass(node_type, (ast.FunctionDef, ast.AsyncFunctionDef)) else 0)
+            | (_CLASS if issubclass(node_type, ast.ClassDef) else 0)
+            | (_RECORD if issubclass(node_type, (ast.Module, *_RECORDED)) else 0))
+
 
 def extract_ast(job: FileJob) -> dict[str, list[dict]]:
-    """Rows of core.ast_nodes, core.ast_metrics, core.imports, core.call_sites and
-    core.definition_refs for one Python file."""
+    """Rows of core.ast_nodes, core.ast_metrics, core.imports, core.call_sites,
+    core.definition_refs, analytics.function_metrics and analytics.function_types for one
+    Python file (read and parsed here; `extract.python_pass` shares one parse with more)."""
     source = read_python(job.abs_path)
-    tree = ast.parse(source, filename=job.rel_path)
+    return ast_rows(job, source, ast.parse(source, filename=job.rel_path))
+
+
+def ast_rows(job: FileJob, source: str, tree: ast.Module, defs: list[Visit] | None = None,
+             strings: set[str] | None = None) -> dict[str, list[dict]]:
+    """`extract_ast`'s rows from the file's `source` and its parsed `tree`. The same walk also
+    appends to `defs` every visit that has a qualname (module, classes, functions) and adds to
+    `strings` the value of every str constant, when they are given (the docstrings and
+    string literals of `extract.python_pass`, without a walk of their own)."""
     lines = source_lines(source)
     # A final newline does not start another line (wc -l semantics); an empty file has line 1.
     last_line = max(1, len(lines) - (1 if lines[-1] == "" else 0))
@@ -74,32 +98,45 @@ def extract_ast(job: FileJob) -> dict[str, list[dict]]:
     for visit in walk(tree, module):
         node, depth = visit.node, visit.depth
         node_type = type(node)
+        if node_type is ast.Constant:
+            if strings is not None and type(node.value) is str:
+                strings.add(node.value)
+        elif defs is not None and visit.qualname is not None:
+            defs.append(visit)
         if node_type in BINDING_TYPES:
             calls.visit(visit)
         if node_type in VISITED:
             functions.visit(visit)
         n_nodes += 1
         depth_sum += depth
-        max_depth = max(max_depth, depth)
-        if isinstance(node, _BRANCHES):
+        if depth > max_depth:
+            max_depth = depth
+        # One lookup per node type instead of a chain of isinstance tests: most nodes are
+        # leaves (names, constants, contexts) with no flag at all.
+        flags = _FLAGS.get(node_type)
+        if flags is None:
+            flags = _FLAGS[node_type] = _flags_of(node_type)
+        if not flags:
+            continue
+        if flags & _BRANCH:
             complexity += 1
-        elif isinstance(node, ast.BoolOp):
+        elif flags & _BOOLOP:
             complexity += len(node.values) - 1
-        elif isinstance(node, ast.comprehension):
+        elif flags & _COMPREHENSION:
             complexity += len(node.ifs)
-        if isinstance(node, ast.stmt):
+        if flags & _STMT:
             n_stmts += 1
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if flags & _FUNCTION:
             n_funcs += 1
-        elif isinstance(node, ast.ClassDef):
+        elif flags & _CLASS:
             n_classes += 1
 
-        if isinstance(node, ast.Module):
+        if node_type is ast.Module:
             row = _node_row(ident, "Module", 1, 0, last_line, len(lines[last_line - 1].encode()))
             row.update(module=module, qualname=module, kind="module", parent_qualname=None, depth=0,
                        docstring=ast.get_docstring(node), name=module, name_line=1, name_col=0)
-        elif isinstance(node, _RECORDED):
-            row = _node_row(ident, type(node).__name__, node.lineno, node.col_offset,
+        elif flags & _RECORD:
+            row = _node_row(ident, node_type.__name__, node.lineno, node.col_offset,
                             node.end_lineno, node.end_col_offset)
             row.update(module=module, qualname=visit.qualname, kind=visit.kind, name=_name(node),
                        parent_qualname=visit.scope.qualname, depth=depth)

@@ -97,22 +97,25 @@ def references_query(config: str, literals: str) -> str:
 
 
 def config_values_with_references(gateway: StorageGateway, repo: str, config: FileDelta,
-                                  literals: FileDelta) -> pa.Table:
+                                  literals: FileDelta | None = None) -> pa.Table:
     """Every analytics.config_values row of `repo` once `config` is applied (the stored rows it
     keeps plus its new ones), with reference_paths / reference_modules / reference_count
-    matched inside DuckDB against core.string_literals as `literals` leaves it. A Python change
-    can add a reference to any key, so this is the whole table, for a full write."""
+    matched inside DuckDB against core.string_literals as `literals` leaves it (None: as
+    stored). A Python change can add a reference to any key, so this is the whole table, for
+    a full write."""
     params: dict = {}
-    values, lits = "SELECT *, 0 AS _order FROM new_values", \
-        "SELECT rel_path, module, literal FROM new_literals"
+    values = "SELECT *, 0 AS _order FROM new_values"
+    lits = "SELECT rel_path, module, literal FROM new_literals"
+    new_literals = literals.rows if literals is not None else \
+        pa.table({c: pa.array([], pa.string()) for c in ("rel_path", "module", "literal")})
     if not config.full and gateway.table_exists(table(CONFIG_TABLE)):
         values += (f" UNION ALL BY NAME SELECT *, 0 AS _order FROM {CONFIG_TABLE} "
                    "WHERE repo = $repo AND NOT list_contains($config_gone, config_path)")
         params.update(repo=repo, config_gone=list(config.to_delete))
-    if not literals.full and gateway.table_exists(table(LITERALS_TABLE)):
+    if (literals is None or not literals.full) and gateway.table_exists(table(LITERALS_TABLE)):
         lits += (f" UNION ALL SELECT rel_path, module, literal FROM {LITERALS_TABLE} "
                  "WHERE repo = $repo AND NOT list_contains($literals_gone, rel_path)")
-        params.update(repo=repo, literals_gone=list(literals.to_delete))
+        params.update(repo=repo, literals_gone=list(literals.to_delete) if literals else [])
     out = gateway.query(references_query(values, lits), params,
-                        {"new_values": config.rows, "new_literals": literals.rows})
+                        {"new_values": config.rows, "new_literals": new_literals})
     return conform(table(CONFIG_TABLE), out)

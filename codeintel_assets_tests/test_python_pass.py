@@ -1,0 +1,86 @@
+"""ast_extract's one pass (extract/python_pass.py): the rows of every ast table from one parse
+equal those of the modules' own extractors, for the whole pass and for any subset of tables;
+and the parse-floor ratios of benchmark_parse."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from unittest import mock
+
+import pytest
+
+from codeintel_assets.benchmark_parse import step_floor_ratios
+from codeintel_assets.extract import python_pass
+from codeintel_assets.extract.config_references import string_literals
+from codeintel_assets.extract.docstrings import extract_docstrings
+from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.python_ast import extract_ast
+
+SOURCE = textwrap.dedent('''\
+    """Module doc.
+
+    Args:
+        none: nothing
+    """
+    import os
+    from typing import overload
+
+    HOST = "database.host"
+    BLANK = "   "
+    QUERY = f"select {HOST} from t"
+
+
+    class A:
+        """Class doc."""
+
+        @overload
+        def m(self, x: int) -> int: ...
+        def m(self, x):
+            """Method doc.
+
+            Returns:
+                int: x
+            """
+            return [i for i in x if i] or os.path.join("a", "bc")
+
+
+    def f():
+        return lambda y: y
+    ''')
+
+
+@pytest.fixture
+def job(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(SOURCE, encoding="utf-8")
+    return FileJob("acme/w", "c0ffee", "pkg/m.py", str(path), "pkg.m")
+
+
+def test_one_pass_equals_the_separate_extractors(job):
+    expected = {**extract_ast(job), **extract_docstrings(job), **string_literals(job)}
+    assert set(expected) == set(python_pass.TABLES)
+    assert python_pass.extract_python(job) == expected
+    assert {r["literal"] for r in expected["core.string_literals"]} >= {"database.host", "bc"}
+    assert len(expected["core.docstrings"]) == 3
+
+
+@pytest.mark.parametrize("tables", [("core.docstrings",), ("core.string_literals",),
+                                    ("core.imports", "core.docstrings"),
+                                    ("core.string_literals", "core.docstrings")])
+def test_a_subset_builds_only_its_tables_from_one_parse(job, tables):
+    expected = {**extract_ast(job), **extract_docstrings(job), **string_literals(job)}
+    with mock.patch.object(python_pass.ast, "parse", wraps=ast.parse) as parse:
+        out = python_pass.python_extractor(tables)(job)
+    assert parse.call_count == 1
+    assert out == {t: expected[t] for t in tables}
+
+
+def test_step_floor_ratios():
+    floor = {"ast_parse_s_all_cores": 2.0, "libcst_parse_s_all_cores": 10.0}
+    out = step_floor_ratios({"repo_scan": 1.0, "ast_extract": 4.0, "cst_extract": 25.0,
+                             "goids": 9.0}, floor)
+    assert out["ast_steps"] == {"repo_scan": 1.0, "ast_extract": 4.0}
+    assert (out["ast_steps_s"], out["ast_ratio"], out["cst_ratio"]) == (5.0, 2.5, 2.5)
+    empty = step_floor_ratios({}, {"ast_parse_s_all_cores": 0, "libcst_parse_s_all_cores": 0})
+    assert empty["ast_ratio"] is None and empty["cst_ratio"] is None

@@ -20,12 +20,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-# The steps that parse Python with `ast` (their seconds add up against one ast.parse pass) and
-# the one that parses with LibCST. docstrings_ingest and config_ingest's string literals were
-# parses of their own before ast_extract's one pass took them in (a step absent from a run
-# counts 0); config_ingest reads config files too and counts in full either way.
-AST_STEPS = ("repo_scan", "ast_extract", "docstrings_ingest", "config_ingest")
-CST_STEPS = ("cst_extract",)
+from codeintel_assets.benchmark_incremental import AST_STEPS, CST_STEPS
 
 
 def step_floor_ratios(step_s: Mapping[str, float], floor: Mapping[str, float]) -> dict:

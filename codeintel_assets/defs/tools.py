@@ -17,6 +17,7 @@ The test run's policy (who may run the target's suite, reuse, selection) is defs
 
 import dataclasses
 import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -77,6 +78,16 @@ SCIP_CHECK = completion_spec("core.scip_occurrences", "scip-python")
 IMPORT_COLUMNS = ["rel_path", "module", "imported", "level"]
 
 
+def index_file(db_path: Path, slug: str) -> str:
+    """The warehouse's SCIP index of repository `slug`: `scip/<slug>.scip` beside the database
+    (`scip/<db stem>.<slug>.scip` for a database not named codeintel.duckdb). Updates merge
+    into it, so two databases in one folder must not share one."""
+    name = slug.replace("/", "__") + ".scip"
+    if db_path.stem != "codeintel":
+        name = f"{db_path.stem}.{name}"
+    return os.path.join(db_path.parent, "scip", name)
+
+
 @step("scip_ingest", SCIP_TABLES, "scip-python's SCIP index (protobuf, decoded with the "
       "package's scip_pb2) of the files a change can affect, merged into the index of the "
       "others (storage/scip_update.py)", ("core.file_state", "core.imports"),
@@ -103,8 +114,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         yield from completion(context, SCIP_CHECK, True, status_metadata("disabled", reason))
         return
     python = tools.target_python(root, target.python)
-    index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
-                              info.slug.replace("/", "__") + ".scip")
+    index_path = index_file(warehouse.gateway().db_path, info.slug)
     previous = scip_merge.previous_index(index_path)
     plan = scip_update.plan_scip(
         warehouse.gateway(), info.slug, current, version_qualifiers(
@@ -116,8 +126,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     with heartbeat(context, SCIP.name):
         built = scip_merge.update_index(
             index_path, previous, plan.full, plan.files, plan.keeps, current,
-            lambda files, out: tools.scip_index(root, out, info.slug, commit or "working-tree",
-                                                python, files))
+            lambda files, out: tools.scip_index(root, out, info.slug,
+                                                scip_update.PROJECT_VERSION, python, files))
     symbols, occurrences = scip_decode.decode(index_path, root)
     occurrences = [o for o in occurrences if o["rel_path"] in current
                    and not plan.keeps(o["rel_path"])]

@@ -37,6 +37,11 @@ from codeintel_assets.storage.incremental import (
 VERSION = 1  # bumped when the rows change for unchanged input
 LIBRARIES: tuple[str, ...] = ()  # scip-python's version is a qualifier
 LEDGER_TABLE = "core.scip_occurrences"
+# scip-python's --project-version: the version part of every symbol of the repository's own
+# code. SCIP's placeholder for "none", not the commit: the documents kept from earlier runs and
+# the fresh ones must name the same symbols (and a symbol stays the same across commits, as a
+# GOID does; `commit` is a column of every row).
+PROJECT_VERSION = "."
 # Past this share (0..1) of the Python files, the closure is indexed as a full run.
 CLOSURE_FULL_SHARE = 0.3
 _DEFAULT_POLICY = RebuildPolicy()

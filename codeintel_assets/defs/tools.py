@@ -120,8 +120,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         warehouse.gateway(), info.slug, current, version_qualifiers(
             {SCIP.name: SCIP.version()}, [python.executable, *tools.distributions(python)],
             warehouse.file_inputs("config").fingerprints),
-        lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist(),
-        previous is not None, warehouse.policy())
+        (lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist())
+        if warehouse.has("core.imports") else None, previous is not None, warehouse.policy())
     context.log.info(f"scip_ingest: {plan.summary()}")
     with heartbeat(context, SCIP.name):
         built = scip_merge.update_index(
@@ -162,7 +162,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     reason = "\n".join(f"{c.rel_path}: {c.reason}" for c in culprits)
     yield from completion(context, SCIP_CHECK, not culprits, status_metadata(
         "crashed" if culprits else "ok", reason,
-        culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits])))
+        culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits]),
+        scip_update=plan.summary()["scip_update"], files_indexed=len(plan.files)))
 
 
 # ---- crosswalk -----------------------------------------------------------------------------

@@ -78,12 +78,13 @@ class ScipPlan:
 
 
 def plan_scip(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, str],
-              qualifiers: Sequence[str], imports: Callable[[], Iterable[Mapping]],
+              qualifiers: Sequence[str], imports: Callable[[], Iterable[Mapping]] | None,
               have_index: bool, policy: RebuildPolicy = _DEFAULT_POLICY) -> ScipPlan:
     """Plan scip_ingest against the ledger of core.scip_occurrences (`fingerprints`: rel_path
     -> fingerprint of the Python files now; `qualifiers`: diagnostics_update.version_qualifiers
     of scip-python). `imports()` gives core.imports rows (rel_path, module, imported, level),
-    read only when a closure is needed; `have_index`: the warehouse's index file is there and
+    read only when a closure is needed (None: the table was never written, a full index);
+    `have_index`: the warehouse's index file is there and
     readable."""
     planned = plan_tables(gateway, repo, [LEDGER_TABLE], fingerprints,
                           extractor_version(sys.modules[__name__], *qualifiers),
@@ -96,6 +97,8 @@ def plan_scip(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, str
     changes = plan.changes
     if not changes.to_delete:
         return ScipPlan(planned, False, (), (), "no Python file changed")
+    if imports is None:
+        return ScipPlan(planned, True, files, files, "no core.imports to take the closure from")
     moved = changes.added + changes.deleted
     previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
     closure = affected_files(ImportIndex.from_rows(imports()), changes.to_delete, previous,

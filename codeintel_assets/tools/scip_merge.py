@@ -35,14 +35,11 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
 from codeintel_assets.tools import scip_pb2
-
-if TYPE_CHECKING:  # scip_index imports this module
-    from codeintel_assets.tools.scip_index import ScipIndexResult
 
 _LEN = 2  # protobuf wire type of a length-delimited field (every field of Index is one)
 
@@ -170,8 +167,18 @@ class IndexUpdate:
     kept_failures: tuple[str, ...]
 
 
+class IndexRun(Protocol):
+    """What `update_index` reads of a scip-python run (scip_index.ScipIndexResult, which
+    imports this module)."""
+
+    excluded_files: tuple[str, ...]
+    attempts: int
+    salvaged_documents: int
+    wall_s: float
+
+
 # index(files, output): scip-python on `files` into `output` (ToolService.scip_index)
-IndexFn = Callable[[list[str], str], "ScipIndexResult"]
+IndexFn = Callable[[list[str], str], IndexRun]
 
 
 def update_index(path: str, previous: scip_pb2.Index | None, full: bool,

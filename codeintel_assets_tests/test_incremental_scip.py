@@ -105,7 +105,7 @@ class ConfigRecordingRunner(ToolRunner):
         return super().run(argv, **kw)
 
 
-def test_a_crash_indexes_only_the_files_not_yet_emitted(scip_python, tmp_path):
+def test_a_crash_indexes_only_the_files_not_yet_emitted(scip_python, tmp_path):  # noqa: F811
     """scip-python crashes on use.py (test_scip.CRASH) after emitting aa.py, choices.py and
     ok.py: the retry indexes zz.py alone, and the index holds what a run on the tree without
     use.py holds."""
@@ -147,7 +147,7 @@ def _assert_equal_to_full(repo: Path, incremental: Path, full: Path) -> None:
     assert _in_repo_documentation(incremental) == _in_repo_documentation(full)
 
 
-def test_a_push_indexes_the_changed_files_and_their_importers(scip_python, tmp_path):
+def test_a_push_indexes_the_changed_files_and_their_importers(scip_python, tmp_path):  # noqa: F811
     repo = make_git_repo(tmp_path / "r", BASE)
     db = tmp_path / "inc.duckdb"
     first = _materialize(repo, db)
@@ -187,7 +187,7 @@ rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, m
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
-def test_incremental_scip_equals_full_rebuild(scip_python, rounds):
+def test_incremental_scip_equals_full_rebuild(scip_python, rounds):  # noqa: F811
     """Random edit sequences: the SCIP tables and those built on them, updated after every
     round (the closure indexed, whatever its size), equal those of a full index of the final
     tree, but for external symbols' documentation (IGNORE)."""

@@ -48,6 +48,7 @@ from pathlib import Path
 from google.protobuf.message import DecodeError
 
 from codeintel_assets.paths import rel_path_in_root
+from codeintel_assets.tools import scip_pb2
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -55,10 +56,13 @@ from codeintel_assets.tools.runner import (
     ToolRunner,
     tail,
 )
-from codeintel_assets.tools import scip_pb2
 from codeintel_assets.tools.scip_config import serving
 from codeintel_assets.tools.scip_decode import parse_index
-from codeintel_assets.tools.scip_merge import canonical, merge, read_streamed, write_index
+from codeintel_assets.tools.scip_merge import (
+    merge,
+    read_streamed,
+    write_index,
+)
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -184,29 +184,28 @@ IndexFn = Callable[[list[str], str], IndexRun]
 def update_index(path: str, previous: scip_pb2.Index | None, full: bool,
                  files: Sequence[str], keeps: Callable[[str], bool], current: Collection[str],
                  index: IndexFn) -> IndexUpdate:
-    """Bring the warehouse's index at `path` up to date: on a `full` update, index `files` (every
-    Python file) into it; else index `files` (maybe none) into a sibling file and merge
-    (`merge`): `previous`'s documents of the files of `current` that `keeps` accepts, and the
-    fresh documents of `files` (others the run emitted, files the indexed ones import, are
-    left out: the kept ones stand). Raises what `index` raises, leaving `path` as it was."""
-    run = None
-    if full:
-        run = index(list(files), path)
-        merged = previous_index(path)
-        if merged is None:
-            raise OSError(f"scip-python's index at {path} does not parse")
-    else:
-        fresh = []
-        if files:
-            scratch = f"{path}.update"
-            run = index(list(files), scratch)
-            fresh = [previous_index(scratch)]
-            Path(scratch).unlink(missing_ok=True)
-            if fresh[0] is None:
-                raise OSError(f"scip-python's index at {scratch} does not parse")
-        wanted, here = frozenset(files), frozenset(current)
-        merged = merge(previous, lambda p: p in here and keeps(p), fresh, wanted.__contains__)
-        write_index(merged, path)
+    """Bring the warehouse's index at `path` up to date: index `files` (every Python file of
+    `current` on a `full` update; maybe none otherwise) into a sibling file and write `path`
+    (`merge`): on a full update, the fresh documents of `current`'s files; else `previous`'s
+    documents of the files of `current` that `keeps` accepts, and the fresh documents of
+    `files` (others the run emitted, files the indexed ones import, are left out: the kept
+    ones stand). Raises what `index` raises, leaving `path` as it was."""
+    run, fresh = None, []
+    here = frozenset(current)
+    if files:
+        scratch = f"{path}.update"
+        run = index(list(files), scratch)
+        fresh = [previous_index(scratch)]
+        Path(scratch).unlink(missing_ok=True)
+        if fresh[0] is None:
+            raise OSError(f"scip-python's index at {scratch} does not parse")
+    # Only documents of the scan's files: scip-python also emits the files the indexed ones
+    # import, which a full run lists anyway and an update must not take (they are kept).
+    wanted = here if full else frozenset(files)
+    merged = merge(None if full else previous, lambda p: p in here and keeps(p), fresh,
+                   wanted.__contains__)
+    if full or files or previous is None or len(merged.documents) != len(previous.documents):
+        write_index(merged, path)  # else nothing changed: the index stands as it is
     documents = {d.relative_path for d in merged.documents}
     kept = sorted(p for p in current if not full and keeps(p) and p not in documents)
     return IndexUpdate(Path(path).stat().st_size, merged.metadata.tool_info.version,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from codeintel_assets.storage import scip_update
@@ -187,6 +187,9 @@ rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, m
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),
           deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rounds=rounds)
+# pkg/a.py undecodable leaves the scan, and pkg/sub/b.py still imports it: scip-python emits
+# its document anyway, which neither a full index nor an update may keep (found by this test).
+@example(rounds=[[("write", "pkg/a.py", PY_CONTENTS[5])]])
 def test_incremental_scip_equals_full_rebuild(scip_python, rounds):  # noqa: F811
     """Random edit sequences: the SCIP tables and those built on them, updated after every
     round (the closure indexed, whatever its size), equal those of a full index of the final

@@ -128,7 +128,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             index_path, previous, plan.full, plan.files, plan.keeps, current,
             lambda files, out: tools.scip_index(root, out, info.slug,
                                                 scip_update.PROJECT_VERSION, python, files))
-    symbols, occurrences = scip_decode.decode(index_path, root)
+    symbols, occurrences = scip_decode.decode(index_path, root,
+                                              None if plan.full else plan.files)
     occurrences = [o for o in occurrences if o["rel_path"] in current
                    and not plan.keeps(o["rel_path"])]
     update = {**plan.summary(), "files": dg.MetadataValue.json(list(plan.files[:100]))}

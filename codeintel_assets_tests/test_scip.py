@@ -7,11 +7,13 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
 
 from codeintel_assets import run
+from codeintel_assets.storage import scip_update
 from codeintel_assets.tools import scip_config, scip_index, scip_pb2
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
@@ -488,3 +490,17 @@ def test_crashing_file_fails_the_warn_check_and_keeps_the_run_green(scip_python,
         paths = {p for (p,) in con.execute("SELECT DISTINCT rel_path FROM core.scip_occurrences")
                  .fetchall()}
     assert paths == {"choices.py", "ok.py"}
+    # A push that leaves use.py alone indexes ok.py only (the closure needs core.imports), and
+    # the check still fails on use.py.
+    write_files(root, {"ok.py": "def fine() -> int:\n    return 2\n"})
+    git(root, "commit", "-qam", "edit ok")
+    with mock.patch.object(scip_update, "CLOSURE_FULL_SHARE", 1.0):  # 1 file of 3 is 33%
+        result = run.materialize("core/file_state,core/imports,core/scip_occurrences",
+                                 target=str(root), db=str(db), tools=["scip"],
+                                 full_rebuild_share=1.0)
+    [check] = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and e.event_specific_data.asset_check_key.name == "scip_python_completed"]
+    assert not check.passed and check.metadata["files_indexed"].value == 1
+    assert [(c["rel_path"], c["reason"][:26]) for c in check.metadata["culprits"].value] == \
+        [("use.py", "no document since an earli")]

@@ -99,7 +99,7 @@ EXPECTED = {
     ("`pkg.core`/Greeter#greet().", "pkg/app.py", "pkg.app.run"): ("pkg/core.py", "pkg.core.Greeter.greet", 1, False, False),
 }
 
-PREFIX = re.compile(r"^scip-python python acme/widgets [0-9a-f]+ ")
+PREFIX = re.compile(r"^scip-python python acme/widgets \. ")
 
 EDGES_SQL = """
 SELECT e.symbol, e.use_rel_path, u.qualname, e.def_rel_path, d.qualname, e.use_count,

@@ -11,6 +11,7 @@ import dagster as dg
 from codeintel_assets.defs.common import heartbeat, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.tools import (
+    IMPORT_COLUMNS,
     completion,
     completion_spec,
     status_metadata,
@@ -38,7 +39,6 @@ from codeintel_assets.tools.service import (
 TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics",
                  "analytics.tool_failures")
 TYPING_CHECKS = {t: completion_spec("analytics.diagnostics", t) for t in STATIC_TOOLS}
-IMPORT_COLUMNS = ["rel_path", "module", "imported", "level"]
 
 
 @step("typing_ingest", TYPING_TABLES, "pyright, pyrefly and ruff (ToolService) on the files "

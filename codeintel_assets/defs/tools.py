@@ -17,14 +17,16 @@ The test run's policy (who may run the target's suite, reuse, selection) is defs
 
 import dataclasses
 import os
+from pathlib import Path
 
 import dagster as dg
 
 from codeintel_assets.defs.common import heartbeat, key, outputs, step
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
-from codeintel_assets.storage import derived
+from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.tools import scip_decode
+from codeintel_assets.storage.diagnostics_update import version_qualifiers
+from codeintel_assets.tools import scip_decode, scip_merge
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.registry import SCIP
 from codeintel_assets.tools.service import ToolService
@@ -73,21 +75,35 @@ def status_metadata(status: str, reason: str, **more) -> dict:
 SCIP_TABLES = ("core.scip_symbols", "core.scip_occurrences")
 INDEX_KEY = dg.AssetKey(["index", "scip"])
 SCIP_CHECK = completion_spec("core.scip_occurrences", "scip-python")
+IMPORT_COLUMNS = ["rel_path", "module", "imported", "level"]
+
+
+def index_file(db_path: Path, slug: str) -> str:
+    """The warehouse's SCIP index of repository `slug`: `scip/<slug>.scip` beside the database
+    (`scip/<db stem>.<slug>.scip` for a database not named codeintel.duckdb). Updates merge
+    into it, so two databases in one folder must not share one."""
+    name = slug.replace("/", "__") + ".scip"
+    if db_path.stem != "codeintel":
+        name = f"{db_path.stem}.{name}"
+    return os.path.join(db_path.parent, "scip", name)
 
 
 @step("scip_ingest", SCIP_TABLES, "scip-python's SCIP index (protobuf, decoded with the "
-      "package's scip_pb2)", ("core.file_state",),
+      "package's scip_pb2) of the files a change can affect, merged into the index of the "
+      "others (storage/scip_update.py)", ("core.file_state", "core.imports"),
       extra_outs={"index__scip": dg.AssetOut(
           key=INDEX_KEY, group_name="index", dagster_type=dg.Nothing, is_required=False,
-          description="The SCIP index file of the target, built by scip-python; metadata gives "
-          "its path, size, tool version and document count.", kinds={"scip"},
+          description="The SCIP index file of the target, built by scip-python and updated "
+          "document by document after a push (one document per indexed file, in canonical "
+          "form: tools/scip_merge.py); metadata gives its path, size, tool version and "
+          "document count.", kinds={"scip"},
           automation_condition=dg.AutomationCondition.eager())},
       check_specs=[SCIP_CHECK])
 def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
                 tools: ToolService):
     info, root = target.info(), target.abs_root
     commit = warehouse.snapshot_commit()
-    scanned = {j.rel_path for j in warehouse.python_jobs()}
+    current = warehouse.file_inputs("python").fingerprints
     if not tools.is_enabled(SCIP.name):
         reason = f"{SCIP.name} disabled in ToolService.enabled"
         context.log.warning(f"scip_ingest: {reason}; writing empty tables")
@@ -98,37 +114,57 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         yield from completion(context, SCIP_CHECK, True, status_metadata("disabled", reason))
         return
     python = tools.target_python(root, target.python)
-    index_path = os.path.join(warehouse.gateway().db_path.parent, "scip",
-                              info.slug.replace("/", "__") + ".scip")
+    index_path = index_file(warehouse.gateway().db_path, info.slug)
+    previous = scip_merge.previous_index(index_path)
+    plan = scip_update.plan_scip(
+        warehouse.gateway(), info.slug, current, version_qualifiers(
+            {SCIP.name: SCIP.version()}, [python.executable, *tools.distributions(python)],
+            warehouse.file_inputs("config").fingerprints),
+        (lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist())
+        if warehouse.has("core.imports") else None, previous is not None, warehouse.policy())
+    context.log.info(f"scip_ingest: {plan.summary()}")
     with heartbeat(context, SCIP.name):
-        built = tools.scip_index(root, index_path, info.slug, commit or "working-tree", python,
-                                 sorted(scanned))
-    symbols, occurrences = scip_decode.decode(index_path, root)
-    occurrences = [o for o in occurrences if o["rel_path"] in scanned]
+        built = scip_merge.update_index(
+            index_path, previous, plan.full, plan.files, plan.keeps, current,
+            lambda files, out: tools.scip_index(root, out, info.slug,
+                                                scip_update.PROJECT_VERSION, python, files))
+    symbols, occurrences = scip_decode.decode(index_path, root,
+                                              None if plan.full else plan.files)
+    occurrences = [o for o in occurrences if o["rel_path"] in current
+                   and not plan.keeps(o["rel_path"])]
+    update = {**plan.summary(), "files": dg.MetadataValue.json(list(plan.files[:100]))}
     index_meta = {"path": index_path, "size_bytes": built.size_bytes,
                   "tool_version": built.tool_version,
                   "document_count": built.document_count,
+                  "holds": "one document per Python file of the scan, each from the run that "
+                  "last indexed it (scip_update: which)",
                   "excluded_files": dg.MetadataValue.json(list(built.excluded_files)),
-                  "attempts": built.attempts, "index_s": round(built.wall_s, 2),
-                  **python.metadata()}
+                  "attempts": built.attempts, "salvaged_documents": built.salvaged_documents,
+                  "index_s": round(built.wall_s, 2), **update, **python.metadata()}
     if INDEX_KEY in context.selected_asset_keys:
         yield dg.Output(None, output_name="index__scip", metadata=index_meta)
     yield from outputs(context, {
         "core.scip_symbols": table("core.scip_symbols").from_rows(
             with_ident(symbols, info.slug, commit)),
-        "core.scip_occurrences": table("core.scip_occurrences").from_rows(
-            with_ident(occurrences, info.slug, commit)),
+        "core.scip_occurrences": scip_update.occurrences_delta(
+            table("core.scip_occurrences").from_rows(with_ident(occurrences, info.slug, commit)),
+            plan, current, commit),
     }, {"index_path": index_path, "excluded_files": len(built.excluded_files),
-        **python.metadata()})
+        "index_s": round(built.wall_s, 2), **update, **python.metadata()})
     # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
-    # scip-python names them itself, so they are excluded and the index rebuilt without them.
+    # scip-python names them itself, so they are excluded and the rest indexed without them.
     culprits = [Culprit("scip-python", path, "scip-python crashed while indexing this file; "
-                        "the index was rebuilt without it", rows_kept=False)
+                        "the files it had not emitted were indexed without it", rows_kept=False)
                 for path in built.excluded_files]
+    # A file an earlier run crashed on has no document still, as a full run would find.
+    culprits += [Culprit("scip-python", path, "no document since an earlier run (scip-python "
+                         "crashed on it then); not indexed again", rows_kept=False)
+                 for path in built.kept_failures]
     reason = "\n".join(f"{c.rel_path}: {c.reason}" for c in culprits)
     yield from completion(context, SCIP_CHECK, not culprits, status_metadata(
         "crashed" if culprits else "ok", reason,
-        culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits])))
+        culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits]),
+        scip_update=plan.summary()["scip_update"], files_indexed=len(plan.files)))
 
 
 # ---- crosswalk -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 import urllib.request
+from collections.abc import Collection
 from pathlib import Path
 
 from codeintel_assets.extract.lines import UTF8, UTF16, UTF32, LineIndex
@@ -38,8 +39,11 @@ def parse_index(path: str | os.PathLike) -> scip_pb2.Index:
     return index
 
 
-def decode(path: str, root: str | None = None) -> tuple[list[dict], list[dict]]:
-    """(symbol rows, occurrence rows) of the SCIP index at `path`, without repo/commit columns.
+def decode(path: str, root: str | None = None, occurrences_of: Collection[str] | None = None
+           ) -> tuple[list[dict], list[dict]]:
+    """(symbol rows, occurrence rows) of the SCIP index at `path`, without repo/commit columns;
+    occurrence rows only of the documents of `occurrences_of` (rel_paths) when given (the
+    symbol rows, which read every document's definitions, are the same either way).
 
     `root` is the indexed project's directory (default: the index's Metadata.project_root);
     source files are read from it to convert columns to 0-based UTF-8 byte offsets (a line's
@@ -75,11 +79,14 @@ def decode(path: str, root: str | None = None) -> tuple[list[dict], list[dict]]:
         rel = doc.relative_path
         lines = _line_index(base, rel) if base is not None else None
         unit = _UNITS.get(doc.position_encoding, UTF16)  # unset: scip-python's UTF-16
+        rows_wanted = occurrences_of is None or rel in occurrences_of
         for occ in doc.occurrences:
             symbol = occ.symbol
             r = occ.range
             if not symbol or len(r) not in (3, 4):
                 continue
+            if not rows_wanted and not occ.symbol_roles & _DEFINITION:
+                continue  # no row, and no definition to place: most occurrences
             sl, el = r[0] + 1, (r[0] if len(r) == 3 else r[2]) + 1  # 1-based lines
             raw_start, raw_end = r[1], r[-1]
             if lines is None:
@@ -87,18 +94,19 @@ def decode(path: str, root: str | None = None) -> tuple[list[dict], list[dict]]:
             else:
                 start_col = lines.byte_col(sl, raw_start, unit)
                 end_col = lines.byte_col(el, raw_end, unit)
-            key = (rel, sl, start_col, symbol)
-            row = occurrences.get(key)
-            if row is None:
-                occurrences[key] = {
-                    "rel_path": rel, "start_line": sl, "start_col": start_col,
-                    "symbol": symbol, "end_line": el, "end_col": end_col,
-                    "symbol_roles": occ.symbol_roles,
-                    "is_definition": bool(occ.symbol_roles & _DEFINITION),
-                }
-            else:
-                row["symbol_roles"] |= occ.symbol_roles
-                row["is_definition"] = bool(row["symbol_roles"] & _DEFINITION)
+            if rows_wanted:
+                key = (rel, sl, start_col, symbol)
+                row = occurrences.get(key)
+                if row is None:
+                    occurrences[key] = {
+                        "rel_path": rel, "start_line": sl, "start_col": start_col,
+                        "symbol": symbol, "end_line": el, "end_col": end_col,
+                        "symbol_roles": occ.symbol_roles,
+                        "is_definition": bool(occ.symbol_roles & _DEFINITION),
+                    }
+                else:
+                    row["symbol_roles"] |= occ.symbol_roles
+                    row["is_definition"] = bool(row["symbol_roles"] & _DEFINITION)
             if not occ.symbol_roles & _DEFINITION:
                 continue
             where = (rel, sl, start_col)

@@ -19,10 +19,14 @@ pyright-based indexer. What this module has to cope with, as observed on 0.6.6:
       }
 
   and exits with code 1 (often preceded by `An internal error occurred while type checking
-  file "..."` lines). `run_index` then excludes the culprit and retries; the exclusion goes
+  file "..."` lines). The documents emitted before the crash are complete and good: `run_index`
+  keeps them (tools/scip_merge.py: read_streamed) and retries on the files not yet emitted,
+  minus the culprit, so a crash late in the emit phase costs a fraction of a second index, not
+  a whole one (django 5.2.19 crashes on tests/model_enums/tests.py). The exclusion goes
   through a config served from outside the tree (tools/scip_config.py), so the user's files are
-  never written. Caveat: pyright still indexes an excluded file that another indexed file
-  imports, so such a culprit crashes the retry again; `run_index` then gives up.
+  never written. The index written merges the attempts' documents in canonical form
+  (scip_merge.canonical). Caveat: pyright still indexes an excluded file that another indexed
+  file imports, so such a culprit crashes the retry again; `run_index` then gives up.
 - Outside a Git checkout it needs `--project-version` (it otherwise runs `git rev-parse HEAD`),
   so one is always passed.
 - It runs `pip list` / `python3` from PATH to map imports to installed packages (this decides
@@ -44,6 +48,7 @@ from pathlib import Path
 from google.protobuf.message import DecodeError
 
 from codeintel_assets.paths import rel_path_in_root
+from codeintel_assets.tools import scip_pb2
 from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolNotFoundError,
@@ -53,6 +58,11 @@ from codeintel_assets.tools.runner import (
 )
 from codeintel_assets.tools.scip_config import serving
 from codeintel_assets.tools.scip_decode import parse_index
+from codeintel_assets.tools.scip_merge import (
+    merge,
+    read_streamed,
+    write_index,
+)
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +81,9 @@ class ScipIndexResult:
     version from the index metadata; document_count: documents in the index; excluded_files:
     root-relative posix paths of the files scip-python crashed on, excluded from the final
     attempt; attempts: runs made (1 + retries); wall_s: seconds over all attempts;
-    analysis_failures: pyright analysis errors scip-python survived in the final attempt.
+    analysis_failures: pyright analysis errors scip-python survived in the final attempt;
+    salvaged_documents: documents kept from crashed attempts (emitted before the crash), which
+    later attempts did not index again.
     """
 
     output: str
@@ -82,6 +94,7 @@ class ScipIndexResult:
     attempts: int
     wall_s: float
     analysis_failures: int
+    salvaged_documents: int = 0
 
 
 def scip_python_executable(project_root: str) -> str:
@@ -122,7 +135,9 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
     are kept; tools/scip_config.py); None keeps the config's own file list. `timeout_s` bounds the whole call (all attempts
     together). When an attempt crashes on a file that scip-python names, that file is excluded
     (tools/scip_config.py; nothing in `root` is written) and the run retried, at most
-    `max_retries` times. Any other failure (timeout, non-zero exit without a culprit, the same
+    `max_retries` times: with `files`, on the files the crashed attempt had not emitted yet
+    (its documents are kept), else on all of them. `output` is written in canonical form
+    (tools/scip_merge.py), the attempts' documents merged. Any other failure (timeout, non-zero exit without a culprit, the same
     culprit again, out of retries, unparsable output) raises ToolExecutionError with nothing
     left at `output`; a missing scip-python or node raises ToolNotFoundError, an empty
     `project_version` ValueError.
@@ -146,57 +161,80 @@ def run_index(runner: ToolRunner, root: str, output: str, project_name: str,
         path_env["PATH"] = os.pathsep.join([python_bin_dir, os.environ.get("PATH", "")])
     _unlink(out)  # a stale index must not pass for this run's result
     excluded: list[str] = []
+    # What crashed attempts emitted before the crash, and the files no attempt emitted yet
+    # (None: the config's own file list, which cannot be narrowed to the rest).
+    salvaged: list[scip_pb2.Index] = []
+    remaining = None if files is None else list(files)
     started = time.perf_counter()
     attempts = 0
-    while True:
-        remaining = timeout_s - (time.perf_counter() - started)
-        if remaining <= 0:
+    result = None
+    while attempts == 0 or remaining is None or remaining:
+        time_left = timeout_s - (time.perf_counter() - started)
+        if time_left <= 0:
             raise ToolExecutionError(argv, None, "", f"timed out after {timeout_s:.0f}s "
                                      f"({attempts} attempts, excluded {excluded})")
         attempts += 1
         _unlink(partial)
         try:
-            with serving(root_path, files, excluded, heap) as env:
+            with serving(root_path, remaining, excluded, heap) as env:
                 result = runner.run(argv, cwd=str(root_path), env={**env, **path_env},
-                                    timeout_s=remaining, ok_codes=_ANY_EXIT_CODE)
+                                    timeout_s=time_left, ok_codes=_ANY_EXIT_CODE)
         except BaseException:
             _unlink(partial)
             raise
         if result.returncode == 0:
             break
-        _unlink(partial)
-        output_tail = tail(result.stderr or result.stdout, 40)
-        culprit = crash_culprit(result.stderr, root_path)
-        if culprit is None:
-            raise ToolExecutionError(argv, result.returncode, output_tail,
-                                     _failure_reason(result, node_heap_mb))
-        if culprit in excluded:
-            raise ToolExecutionError(
-                argv, result.returncode, output_tail,
-                f"scip-python crashed on {culprit} again although it is excluded (another indexed "
-                "file imports it, so pyright still indexes it)")
-        if attempts > max_retries:
-            raise ToolExecutionError(
-                argv, result.returncode, output_tail,
-                f"scip-python crashed on {culprit} after {max_retries} retries (excluded {excluded})")
+        culprit = _retry_culprit(argv, result, root_path, excluded, attempts, max_retries,
+                                 node_heap_mb, partial)
         excluded.append(culprit)
+        if remaining is not None:
+            emitted, _complete = read_streamed(partial)
+            salvaged.append(emitted)
+            done = {d.relative_path for d in emitted.documents}
+            remaining = [f for f in remaining if f not in done and f not in excluded]
+        _unlink(partial)
+        result = None
 
     try:
-        index = parse_index(partial)
+        fresh = [] if result is None else [parse_index(partial)]
     except (DecodeError, OSError) as exc:
         _unlink(partial)
         raise ToolExecutionError(argv, 0, tail(result.stderr, 40), f"unreadable index: {exc}") from exc
-    os.replace(partial, out)
+    index = merge(None, lambda _path: False, [*salvaged, *fresh],
+                  lambda path: path not in excluded)
+    size = write_index(index, out)
+    _unlink(partial)
     return ScipIndexResult(
         output=str(out),
-        size_bytes=out.stat().st_size,
+        size_bytes=size,
         tool_version=index.metadata.tool_info.version,
         document_count=len(index.documents),
         excluded_files=tuple(excluded),
         attempts=attempts,
         wall_s=round(time.perf_counter() - started, 3),
-        analysis_failures=len(_ANALYSIS_FAILED_RE.findall(result.stdout)),
+        analysis_failures=0 if result is None else
+        len(_ANALYSIS_FAILED_RE.findall(result.stdout)),
+        salvaged_documents=sum(len(i.documents) for i in salvaged),
     )
+
+
+def _retry_culprit(argv: list[str], result: ToolResult, root: Path, excluded: list[str],
+                   attempts: int, max_retries: int, node_heap_mb: int, partial: Path) -> str:
+    """The file a failed attempt crashed on, to exclude from the next; raises
+    ToolExecutionError (the partial index deleted) when there is none to retry without."""
+    output_tail = tail(result.stderr or result.stdout, 40)
+    culprit = crash_culprit(result.stderr, root)
+    if culprit is None:
+        reason = _failure_reason(result, node_heap_mb)
+    elif culprit in excluded:
+        reason = (f"scip-python crashed on {culprit} again although it is excluded (another "
+                  "indexed file imports it, so pyright still indexes it)")
+    elif attempts > max_retries:
+        reason = f"scip-python crashed on {culprit} after {max_retries} retries (excluded {excluded})"
+    else:
+        return culprit
+    _unlink(partial)
+    raise ToolExecutionError(argv, result.returncode, output_tail, reason)
 
 
 def _failure_reason(result: ToolResult, node_heap_mb: int) -> str:

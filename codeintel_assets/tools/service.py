@@ -344,8 +344,8 @@ class ToolService(dg.ConfigurableResource):
         """Build the SCIP index of `files` (root-relative posix paths: the scan's Python files,
         whatever the target's pyright `include` says) at `output`, resolving imports in
         `python`'s environment (scip_index.run_index: a partial index is never left, a file
-        that crashes scip-python is excluded and the index rebuilt, nothing in `root` is
-        written). Raises ToolDisabledError when scip is off, else run_index's errors."""
+        that crashes scip-python is excluded and the files it had not emitted indexed again,
+        nothing in `root` is written). Raises ToolDisabledError when scip is off, else run_index's errors."""
         self._require(SCIP.name)
         return run_index(self.runner(), root, output, project_name, project_version,
                          self.timeout_s, node_heap_mb=self.scip_node_heap_mb,

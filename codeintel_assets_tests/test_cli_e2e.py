@@ -243,8 +243,10 @@ def test_codeintel_steps(workdir: Path):
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
     # The tool steps (CATALOG.md's step graph).
     assert steps["typing_ingest"]["requires"] == ["ast_extract", "repo_scan"]
-    for name in ("coverage_ingest", "scip_ingest"):
-        assert steps[name]["requires"] == ["repo_scan"], name
+    assert steps["coverage_ingest"]["requires"] == ["repo_scan"]
+    # scip_ingest reads core.imports for the reverse import closure a push re-indexes.
+    assert steps["scip_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["scip_ingest"]["reads"] == ["core.file_state", "core.imports"]
     # test_goid is a join to core.goids (issue 9), along the class's MRO for an inherited
     # test (core.definition_refs' bases, core.imports' re-exports), beyond CATALOG.md's step
     # graph (README).

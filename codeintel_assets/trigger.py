@@ -1,7 +1,7 @@
 """Launch the ingestion run for one commit through Dagster's GraphQL API, from a Git hook.
 
 The git-HEAD sensor polls every 30 s; a hook makes a commit (or a push to a server checkout)
-reach the warehouse at once. `codeintel-assets install-hook` writes `.git/hooks/post-commit`
+reach the warehouse at once. `codeintel-assets install-hook` writes the `post-commit` hook (`.git/hooks/`)
 calling
 
     python -m codeintel_assets.trigger --root <work tree> [--url URL]
@@ -157,12 +157,18 @@ root=$(git rev-parse --show-toplevel) || exit 0
 
 def install_hook(repo: str | os.PathLike, url: str | None = None,
                  python: str = sys.executable) -> Path:
-    """Write `<repo>/.git/hooks/post-commit` (executable), replacing an earlier one of ours;
-    raises TriggerError if another post-commit hook is there."""
+    """Write the `post-commit` hook (executable) into the folder Git runs `repo`'s hooks from
+    (tools/git.hooks_dir: `.git/hooks`, the main repository's for a linked worktree,
+    core.hooksPath), replacing an earlier one of ours; raises TriggerError if `repo` is no Git
+    work tree or another post-commit hook is there."""
+    from codeintel_assets.tools.git import hooks_dir
+
     url = url or dagster_url()
-    hook = Path(repo) / ".git" / "hooks" / "post-commit"
-    if not hook.parent.is_dir():
-        raise TriggerError(f"{repo} has no .git/hooks folder (not a Git work tree?)")
+    folder = hooks_dir(repo)
+    if folder is None:
+        raise TriggerError(f"{repo} is not the top of a Git work tree")
+    folder.mkdir(parents=True, exist_ok=True)  # core.hooksPath may name one not yet made
+    hook = folder / "post-commit"
     if hook.exists() and HOOK_MARKER not in hook.read_text(errors="replace").splitlines():
         raise TriggerError(f"{hook} exists and is not ours; call "
                            "`python -m codeintel_assets.trigger` from it instead")

@@ -253,3 +253,15 @@ def test_install_hook(tmp_path):
     install_hook(repo, "http://127.0.0.1:9")
     write_files(repo, {"a.py": "x = 2\n"})
     git(repo, "commit", "-qam", "with hook")
+
+
+def test_install_hook_in_a_linked_worktree_and_outside_git(tmp_path):
+    # A linked worktree's .git is a file; Git runs the main repository's hooks for it.
+    repo = make_git_repo(tmp_path / "r", {"a.py": "x = 1\n"})
+    git(repo, "worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
+    hook = install_hook(tmp_path / "wt", "http://127.0.0.1:9")
+    assert hook == (repo / ".git" / "hooks" / "post-commit").resolve()
+    assert "-m codeintel_assets.trigger" in hook.read_text()
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(TriggerError, match="not the top of a Git work tree"):
+        install_hook(tmp_path / "plain")

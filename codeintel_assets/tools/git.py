@@ -179,6 +179,15 @@ def checkout_git(root: str, runner: ToolRunner) -> Callable[..., str | None] | N
     return git
 
 
+def hooks_dir(root: str | Path, runner: ToolRunner | None = None) -> Path | None:
+    """The folder Git runs `root`'s hooks from (`git rev-parse --git-path hooks`: `.git/hooks`,
+    the main repository's for a linked worktree, `core.hooksPath` when set), absolute; None
+    when `root` is no Git work tree or git is missing."""
+    git = checkout_git(str(root), runner or ToolRunner())
+    path = git("rev-parse", "--git-path", "hooks") if git else None
+    return Path(root, path.strip()).resolve() if path else None
+
+
 def work_tree_files(root: str | Path, runner: ToolRunner | None = None) -> WorkTreeFiles | None:
     """The files of the Git work tree whose top level is `root`; None outside Git (not a
     checkout, a subfolder of another repository's checkout, or git missing). Never takes the

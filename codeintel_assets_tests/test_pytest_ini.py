@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codeintel_assets.tools.pytest_ini import addopts, xdist_args
+from codeintel_assets.tools.pytest_ini import addopts, declared_xdist, xdist_args
 from codeintel_assets.tools.service import ToolService
 from codeintel_assets_tests.conftest import write_files
 from codeintel_assets_tests.test_testimpact import effective
@@ -34,6 +34,15 @@ def test_xdist_options_in_every_spelling():
         ["--numprocesses=3", "--maxprocesses=4"]  # the later -n wins, as in pytest
     assert xdist_args(["-ra", "--durations=20", "-n"]) == []  # no value: nothing kept
     assert xdist_args(["--no-header", "-nx"]) == ["--numprocesses=x"]  # xdist judges it
+    assert xdist_args(["-n=2"]) == ["--numprocesses=2"]
+
+
+def test_no_xdist_in_the_runs_own_arguments_keeps_the_run_serial(tmp_path):
+    write_files(tmp_path, {"pytest.ini": "[pytest]\naddopts = -n 2\n"})
+    installed = ["pytest-xdist==3.8.0"]
+    assert declared_xdist(str(tmp_path), [], lambda: installed) == ["--numprocesses=2"]
+    assert declared_xdist(str(tmp_path), ["-p", "no:xdist"], lambda: installed) == []
+    assert declared_xdist(str(tmp_path), [], lambda: ["pytest==9.2.0"]) == []
 
 
 SUITE = {

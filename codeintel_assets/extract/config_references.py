@@ -29,6 +29,8 @@ from codeintel_assets.storage.tables import conform
 LITERALS_TABLE = "core.string_literals"
 # Bump when core.string_literals rows change for unchanged input (python_pass.VERSION holds it).
 LITERALS_VERSION = 1
+# Distributions whose version changes the literal rows: each literal is masked by redact.py.
+LITERALS_LIBRARIES = ("detect-secrets",)
 LITERAL_MIN_CHARS = 2
 LITERAL_MAX_CHARS = 200
 

@@ -41,7 +41,7 @@ from codeintel_assets.extract.redact import redact, secret_key
 VERSION = 3
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
-LIBRARIES = ("pyyaml", "detect-secrets", "python")  # tomllib, and ast for literals
+LIBRARIES = ("pyyaml", "detect-secrets", "python")  # tomllib; detect-secrets masks values
 
 CONFIG_TABLE = "analytics.config_values"
 

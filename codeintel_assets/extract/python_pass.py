@@ -40,7 +40,8 @@ TABLES = (*AST_TABLES, DOCSTRINGS_TABLE, LITERALS_TABLE)
 VERSION = (f"{python_ast.VERSION}.{docstrings.VERSION}."
            f"{config_references.LITERALS_VERSION}")
 # Distributions whose installed version changes the rows ("python": the interpreter).
-LIBRARIES = tuple(dict.fromkeys((*python_ast.LIBRARIES, *docstrings.LIBRARIES)))
+LIBRARIES = tuple(dict.fromkeys((*python_ast.LIBRARIES, *docstrings.LIBRARIES,
+                                  *config_references.LITERALS_LIBRARIES)))
 
 
 def python_extractor(tables: Collection[str] = TABLES) -> Extractor:

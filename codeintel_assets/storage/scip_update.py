@@ -21,6 +21,7 @@ analyses the shared imports once, so a large closure costs nearly a whole index)
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,8 +73,8 @@ class ScipPlan:
         """Whether the stored document (and rows) of `rel_path` stand after this run."""
         return not self.full and rel_path not in self._drop
 
-    @property
-    def _drop(self) -> frozenset[str]:
+    @functools.cached_property
+    def _drop(self) -> frozenset[str]:  # keeps() runs once per decoded occurrence
         return frozenset(self.drop)
 
 

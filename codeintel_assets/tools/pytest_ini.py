@@ -22,6 +22,9 @@ import configparser
 import os
 import shlex
 import tomllib
+from collections.abc import Callable, Iterable, Sequence
+
+from packaging.utils import canonicalize_name
 
 # (file name, its ini section; None: pyproject.toml's tables)
 INI_FILES = (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", None),
@@ -69,6 +72,21 @@ def _ini(path: str, section: str, name: str) -> list[str] | None:
     return shlex.split(parser.get(section, "addopts", fallback=""))
 
 
+def declared_xdist(root: str, pytest_args: Sequence[str],
+                   distributions: Callable[[], Iterable[str]]) -> list[str]:
+    """The pytest-xdist options of the addopts at `root` (`xdist_args`), when pytest-xdist is
+    among `distributions()` (`name==version` of the target's environment, asked only when
+    there are some) and `pytest_args` do not turn it off (`-p no:xdist`, whose run would
+    reject them as unrecognized arguments); else []."""
+    off = "-pno:xdist" in pytest_args or any(
+        a == "-p" and b == "no:xdist" for a, b in zip(pytest_args, pytest_args[1:]))
+    wanted = [] if off else xdist_args(addopts(root))
+    if not wanted:
+        return []
+    names = {canonicalize_name(d.split("==")[0]) for d in distributions()}
+    return wanted if XDIST in names else []
+
+
 def xdist_args(options: list[str]) -> list[str]:
     """The pytest-xdist options among `options` (`-n 2`, `-nauto`, `--numprocesses=4`,
     `--dist loadfile`, `--maxprocesses=2`), each as one `--opt=value` token; a later one of a
@@ -81,7 +99,7 @@ def xdist_args(options: list[str]) -> list[str]:
         if "=" in token and token.startswith("--"):
             name, value = token.split("=", 1)
         elif token.startswith("-n") and not token.startswith("--") and len(token) > 2:
-            name, value = "-n", token[2:]
+            name, value = "-n", token[2:].removeprefix("=")  # -n2, -nauto, -n=2
         if name in _VALUED:
             if value is None and i + 1 < len(options):
                 value, i = options[i + 1], i + 1

@@ -64,8 +64,12 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def read_streamed(path: str | os.PathLike) -> tuple[scip_pb2.Index, bool]:
     """(the Index made of the complete top-level fields at `path`, whether the file ended on a
     field boundary). A field cut short by a crash, or that does not parse, ends the read; an
-    empty file gives an empty Index. Raises OSError when the file cannot be read."""
-    data = Path(path).read_bytes()
+    empty or missing file (a crash before the first document) gives an empty Index. Raises
+    OSError when the file exists but cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return scip_pb2.Index(), True
     index = scip_pb2.Index()
     pos = 0
     while pos < len(data):

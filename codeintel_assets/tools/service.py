@@ -28,7 +28,6 @@ from pathlib import Path
 
 import dagster as dg
 from filelock import FileLock
-from packaging.utils import canonicalize_name
 from pydantic import Field
 
 from codeintel_assets.tools import (
@@ -282,14 +281,6 @@ class ToolService(dg.ConfigurableResource):
         declared = test_requirements.declared(root, python.version)
         return test_requirements.unmet(declared, self.distributions(python)) if declared else []
 
-    def declared_parallelism(self, root: str, python: TargetPython) -> list[str]:
-        """The pytest-xdist options the target's pytest addopts declare (tools/pytest_ini.py:
-        `--numprocesses=2`, `--dist=loadfile`), when pytest-xdist is installed in `python`'s
-        environment; else []. The test run passes them again after dropping the addopts."""
-        wanted = pytest_ini.xdist_args(pytest_ini.addopts(root))
-        return wanted if wanted and pytest_ini.XDIST in {canonicalize_name(d.split("==")[0])
-                                                          for d in self.distributions(python)[1:]} else []
-
     def test_run(self, root: str, workdir: str, python: TargetPython,
                  source_roots: list[str], request: testimpact.Request | None = None
                  ) -> "testrun.TestRun":
@@ -330,8 +321,10 @@ class ToolService(dg.ConfigurableResource):
                    "PATH": os.pathsep.join([python.bin_dir, os.environ.get("PATH", "")])}
             done = testrun.run_tests(self.runner(), root, python.executable, workdir,
                                      self.test_timeout_s, [*testimpact.selection_args(
-                                         chosen, workdir), *self.declared_parallelism(
-                                         root, python), *self.pytest_args], env=env)
+                                         chosen, workdir), *pytest_ini.declared_xdist(
+                                         root, self.pytest_args,
+                                         lambda: self.distributions(python)[1:]),
+                                     *self.pytest_args], env=env)
             done = testmerge.effective(done, root, workdir, chosen,
                                        set(request.python_files) if request else None)
             Path(workdir, testrun.RUN_NAME).write_text(json.dumps(asdict(done)))

@@ -160,12 +160,20 @@ TYPING_CONTENTS = [
     "import tools.d\nfrom c import f\n\nW: bytes = f(tools.d.f(1))\n",
     PY_CONTENTS[4], PY_CONTENTS[5],
 ]
-write_op = st.tuples(st.just("write"), st.sampled_from(TYPING_PATHS),
-                     st.sampled_from(TYPING_CONTENTS))
-move_op = st.tuples(st.sampled_from(["delete", "rename"]), st.sampled_from(TYPING_PATHS),
-                    st.sampled_from(TYPING_PATHS))
-rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, max_size=3),
-                  min_size=1, max_size=2)
+
+
+def edit_rounds(contents: list[str]) -> st.SearchStrategy:
+    """One or two commits of one to three operations on TYPING_PATHS (test_incremental.commit_round):
+    writes of `contents` (twice as likely) or a delete/rename."""
+    write_op = st.tuples(st.just("write"), st.sampled_from(TYPING_PATHS),
+                         st.sampled_from(contents))
+    move_op = st.tuples(st.sampled_from(["delete", "rename"]), st.sampled_from(TYPING_PATHS),
+                        st.sampled_from(TYPING_PATHS))
+    return st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, max_size=3),
+                    min_size=1, max_size=2)
+
+
+rounds = edit_rounds(TYPING_CONTENTS)
 
 
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),

@@ -14,7 +14,6 @@ from pathlib import Path
 from unittest import mock
 
 from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 from codeintel_assets.storage import scip_update
 from codeintel_assets.storage.compare import VOLATILE_COLUMNS, table_differences
@@ -28,7 +27,7 @@ from codeintel_assets_tests.test_incremental import PY_CONTENTS, commit_round
 from codeintel_assets_tests.test_incremental_diagnostics import (
     BASE,
     TYPING_CONTENTS,
-    TYPING_PATHS,
+    edit_rounds,
 )
 from codeintel_assets_tests.test_scip import (  # noqa: F401 (scip_python: a fixture)
     CRASH,
@@ -177,11 +176,7 @@ def test_a_push_indexes_the_changed_files_and_their_importers(scip_python, tmp_p
 # namespace-package imports) and classes with methods, so edits change documents they leave
 # alone; a syntax error and undecodable bytes drop files from the index.
 CONTENTS = [*TYPING_CONTENTS, PY_CONTENTS[1], PY_CONTENTS[2]]
-write_op = st.tuples(st.just("write"), st.sampled_from(TYPING_PATHS), st.sampled_from(CONTENTS))
-move_op = st.tuples(st.sampled_from(["delete", "rename"]), st.sampled_from(TYPING_PATHS),
-                    st.sampled_from(TYPING_PATHS))
-rounds = st.lists(st.lists(st.one_of(write_op, write_op, move_op), min_size=1, max_size=3),
-                  min_size=1, max_size=2)
+rounds = edit_rounds(CONTENTS)
 
 
 @settings(max_examples=int(os.environ.get("CODEINTEL_HYPOTHESIS_EXAMPLES", "2")),

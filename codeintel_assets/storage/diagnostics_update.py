@@ -30,8 +30,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from codeintel_assets.storage import import_closure
 from codeintel_assets.storage.gateway import FileDelta, StorageGateway
-from codeintel_assets.storage.import_closure import ImportIndex, affected_files
+from codeintel_assets.storage.import_closure import change_closure
 from codeintel_assets.storage.incremental import (
     PlannedTable,
     RebuildPolicy,
@@ -45,7 +46,7 @@ LIBRARIES: tuple[str, ...] = ()  # the tools' versions are qualifiers (`version_
 LEDGER_TABLE = "analytics.diagnostics"
 # Past this share (0..1) of the Python files, pyright's closure is checked as a full run: one
 # pyright process analyses the shared imports once, so a large closure costs about as much.
-CLOSURE_FULL_SHARE = 0.3
+CLOSURE_FULL_SHARE = import_closure.CLOSURE_FULL_SHARE  # a module attribute: tests patch it
 # Files anywhere in the tree whose content configures ruff, pyright or pyrefly (or, for
 # .gitignore, which files ruff lints): a change rebuilds every tool's rows.
 CONFIG_FILES = frozenset({"pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json",
@@ -127,14 +128,11 @@ def plan_static(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, s
         ToolPlan(RUFF, False, changes.modified, f"{len(changes.modified)} changed files of "
                  f"{len(files):,}")
     pyrefly = ToolPlan(PYREFLY, True, files, "whole project on any change")
-    previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
-    closure = affected_files(ImportIndex.from_rows(imports()), changes.to_delete, previous,
-                             fingerprints, moved)
-    share = len(closure) / len(files) if files else 0.0
-    pyright = ToolPlan(PYRIGHT, True, files, f"full: closure {share:.0%} > "
-                       f"{CLOSURE_FULL_SHARE:.0%}") if share > CLOSURE_FULL_SHARE else \
-        ToolPlan(PYRIGHT, False, tuple(sorted(closure)), f"closure {len(closure):,} files of "
-                 f"{len(files):,} ({len(changes.to_extract)} changed)")
+    closure = change_closure(changes, fingerprints, imports(), CLOSURE_FULL_SHARE)
+    pyright = ToolPlan(PYRIGHT, True, files, closure.full_reason()) if closure.full else \
+        ToolPlan(PYRIGHT, False, tuple(sorted(closure.files)), f"closure "
+                 f"{len(closure.files):,} files of {len(files):,} "
+                 f"({len(changes.to_extract)} changed)")
     return StaticPlan(planned, {RUFF: ruff, PYREFLY: pyrefly, PYRIGHT: pyright})
 
 

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from codeintel_assets.storage.changes import ChangeSet
+
 _SUFFIXES = (".py", ".pyi")
 _INIT = "__init__"
 # pyright's own search roots besides the configured ones: the root and `src/`.
@@ -170,3 +172,38 @@ def affected_files(index: ImportIndex, changed: Iterable[str], previous: Iterabl
     seeds = {path_name(f) for f in changed}
     seeds |= {path_name(d) for d in changed_folders(previous, current, added_or_deleted)}
     return (changed | index.reverse_closure(seeds)) & current
+
+
+# Past this share of the Python files, analysing the closure again costs about what a whole run
+# does (a type checker or indexer analyses what the closure imports anyway): callers run in full.
+CLOSURE_FULL_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The reverse import closure of a change: `files` (rel_paths to analyse again, existing
+    ones), their `share` of the Python files now, and the `bound` past which a caller analyses
+    every file instead."""
+
+    files: frozenset[str]
+    share: float
+    bound: float
+
+    @property
+    def full(self) -> bool:
+        return self.share > self.bound
+
+    def full_reason(self) -> str:
+        return f"full: closure {self.share:.0%} > {self.bound:.0%}"
+
+
+def change_closure(changes: ChangeSet, fingerprints: Mapping[str, str],
+                   imports: Iterable[Mapping], bound: float = CLOSURE_FULL_SHARE) -> Closure:
+    """`affected_files` of a ChangeSet against the ledger (`fingerprints`: rel_path ->
+    fingerprint of the Python files now; `imports`: core.imports rows)."""
+    moved = changes.added + changes.deleted
+    previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
+    files = affected_files(ImportIndex.from_rows(imports), changes.to_delete, previous,
+                           fingerprints, moved)
+    return Closure(frozenset(files), len(files) / len(fingerprints) if fingerprints else 0.0,
+                   bound)

@@ -26,8 +26,9 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from codeintel_assets.storage import import_closure
 from codeintel_assets.storage.gateway import FileDelta, StorageGateway
-from codeintel_assets.storage.import_closure import ImportIndex, affected_files
+from codeintel_assets.storage.import_closure import change_closure
 from codeintel_assets.storage.incremental import (
     PlannedTable,
     RebuildPolicy,
@@ -44,7 +45,7 @@ LEDGER_TABLE = "core.scip_occurrences"
 # GOID does; `commit` is a column of every row).
 PROJECT_VERSION = "."
 # Past this share (0..1) of the Python files, the closure is indexed as a full run.
-CLOSURE_FULL_SHARE = 0.3
+CLOSURE_FULL_SHARE = import_closure.CLOSURE_FULL_SHARE  # a module attribute: tests patch it
 _DEFAULT_POLICY = RebuildPolicy()
 
 
@@ -100,17 +101,12 @@ def plan_scip(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, str
         return ScipPlan(planned, False, (), (), "no Python file changed")
     if imports is None:
         return ScipPlan(planned, True, files, files, "no core.imports to take the closure from")
-    moved = changes.added + changes.deleted
-    previous = set(fingerprints) - set(changes.added) | set(changes.deleted)
-    closure = affected_files(ImportIndex.from_rows(imports()), changes.to_delete, previous,
-                             fingerprints, moved)
-    share = len(closure) / len(files) if files else 0.0
-    if share > CLOSURE_FULL_SHARE:
-        return ScipPlan(planned, True, files, files,
-                        f"full: closure {share:.0%} > {CLOSURE_FULL_SHARE:.0%}")
-    return ScipPlan(planned, False, tuple(sorted(closure)),
-                    tuple(sorted(closure | set(changes.deleted))),
-                    f"closure {len(closure):,} files of {len(files):,} "
+    closure = change_closure(changes, fingerprints, imports(), CLOSURE_FULL_SHARE)
+    if closure.full:
+        return ScipPlan(planned, True, files, files, closure.full_reason())
+    return ScipPlan(planned, False, tuple(sorted(closure.files)),
+                    tuple(sorted(closure.files | set(changes.deleted))),
+                    f"closure {len(closure.files):,} files of {len(files):,} "
                     f"({len(changes.to_extract)} changed, {len(changes.deleted)} deleted)")
 
 

@@ -15,6 +15,26 @@ PRIMARY_KEY_CHECK = "primary_key_unique_not_null"
 VIEW_ROWS_CHECK = "one_row_per_base_row"
 
 
+def _grouped_checks(name: str, check_name: str, by_key: dict, check_specs: list,
+                    evaluate) -> dg.AssetChecksDefinition:
+    """One check step `name` for `check_name` on every asset of `by_key` (asset key -> its
+    spec), evaluated together: `evaluate(gateway, repo, [spec of each selected asset])` ->
+    qualified name -> a result with `passed` and `as_metadata()`."""
+
+    @dg.multi_asset_check(name=name, specs=check_specs, can_subset=True)
+    def _check(context: dg.AssetCheckExecutionContext, target: TargetRepo,
+               warehouse: Warehouse):
+        selected = sorted({c.asset_key for c in context.selected_asset_check_keys},
+                          key=lambda k: k.path)
+        found = evaluate(warehouse.gateway(), target.info().slug, [by_key[k] for k in selected])
+        for k in selected:
+            result = found[by_key[k].qualified_name]
+            yield dg.AssetCheckResult(asset_key=k, check_name=check_name,
+                                      passed=result.passed, metadata=result.as_metadata())
+
+    return _check
+
+
 def primary_key_checks(step: str, specs: list[TableSpec]) -> dg.AssetChecksDefinition:
     """The primary-key checks of the tables one step writes, as one check step
     (`<step>_primary_keys`) reading every selected table in one statement: a check step costs
@@ -22,24 +42,11 @@ def primary_key_checks(step: str, specs: list[TableSpec]) -> dg.AssetChecksDefin
     them. Each check fails when this repository's rows of its table repeat a primary key or
     leave a key column NULL."""
     by_key = {key(s.qualified_name): s for s in specs}
-    check_specs = [dg.AssetCheckSpec(
-        PRIMARY_KEY_CHECK, asset=k, description=f"({', '.join(s.primary_key)}) is unique and "
-        f"non-null in {s.qualified_name}.") for k, s in by_key.items()]
-
-    @dg.multi_asset_check(name=f"{step}_primary_keys", specs=check_specs, can_subset=True)
-    def _check(context: dg.AssetCheckExecutionContext, target: TargetRepo,
-               warehouse: Warehouse):
-        selected = sorted({c.asset_key for c in context.selected_asset_check_keys},
-                          key=lambda k: k.path)
-        found = queries.primary_key_violations(warehouse.gateway(),
-                                               [by_key[k] for k in selected],
-                                               target.info().slug)
-        for k in selected:
-            keys = found[by_key[k].qualified_name]
-            yield dg.AssetCheckResult(asset_key=k, check_name=PRIMARY_KEY_CHECK,
-                                      passed=keys.passed, metadata=keys.as_metadata())
-
-    return _check
+    return _grouped_checks(f"{step}_primary_keys", PRIMARY_KEY_CHECK, by_key, [
+        dg.AssetCheckSpec(PRIMARY_KEY_CHECK, asset=k, description=f"({', '.join(s.primary_key)}) "
+                          f"is unique and non-null in {s.qualified_name}.")
+        for k, s in by_key.items()],
+        lambda gateway, repo, chosen: queries.primary_key_violations(gateway, chosen, repo))
 
 
 @dg.asset_check(
@@ -112,24 +119,12 @@ def view_rows_checks(step: str, specs: list[ViewSpec]) -> dg.AssetChecksDefiniti
     """One check step (`<step>_view_rows`) for the views one step creates: each fails unless
     its view answers a query and has one row per row of its base table."""
     by_key = {key(s.qualified_name): s for s in specs}
-    check_specs = [dg.AssetCheckSpec(
-        VIEW_ROWS_CHECK, asset=k, additional_deps=[key(s.base)],
-        description=f"{s.qualified_name} is queryable and has exactly one row per row of "
-        f"{s.base}.") for k, s in by_key.items()]
-
-    @dg.multi_asset_check(name=f"{step}_view_rows", specs=check_specs, can_subset=True)
-    def _check(context: dg.AssetCheckExecutionContext, target: TargetRepo,
-               warehouse: Warehouse):
-        selected = sorted({c.asset_key for c in context.selected_asset_check_keys},
-                          key=lambda k: k.path)
-        found = queries.view_rows(warehouse.gateway(), target.info().slug,
-                                  {by_key[k].qualified_name: by_key[k].base for k in selected})
-        for k in selected:
-            counts = found[by_key[k].qualified_name]
-            yield dg.AssetCheckResult(asset_key=k, check_name=VIEW_ROWS_CHECK,
-                                      passed=counts.passed, metadata=counts.as_metadata())
-
-    return _check
+    return _grouped_checks(f"{step}_view_rows", VIEW_ROWS_CHECK, by_key, [
+        dg.AssetCheckSpec(VIEW_ROWS_CHECK, asset=k, additional_deps=[key(s.base)],
+                          description=f"{s.qualified_name} is queryable and has exactly one "
+                          f"row per row of {s.base}.") for k, s in by_key.items()],
+        lambda gateway, repo, chosen: queries.view_rows(
+            gateway, repo, {v.qualified_name: v.base for v in chosen}))
 
 
 def build_checks(assets) -> list[dg.AssetChecksDefinition]:

@@ -50,10 +50,24 @@ def gw(tmp_path):
         {"goid": 4, "rel_path": "pkg/b.py", "qualname": "pkg.b.empty", "executable_lines": 0,
          "covered_lines": 0, "test_count": 0, "tested": False,
          "untested_reason": "no_executable_lines"}])
+    # A failure is the code's unless its message says the environment lacks a module from
+    # outside the repository or a plugin's fixture: test_env and test_fixture are not counted,
+    # test_own (a module of the repository's own package is missing) is.
+    failures = {"t.py::test_bad": "AssertionError: assert 1 == 2",
+                "t.py::test_own": "ModuleNotFoundError: No module named 'pkg.gone'",
+                "t.py::test_env": "ModuleNotFoundError: No module named 'hypothesis'",
+                "t.py::test_fixture": "fixture 'benchmark' not found"}
+    write(gateway, "analytics.test_catalog", [
+        {"test_id": "t.py::test_ok", "status": "passed"},
+        *({"test_id": t, "status": "error" if "fixture" in m else "failed", "message": m}
+          for t, m in failures.items())])
     write(gateway, "analytics.test_coverage_edges", [
         {"test_id": "t.py::test_ok", "goid": 1, "last_status": "passed"},
         {"test_id": "t.py::test_bad", "goid": 1, "last_status": "failed"},
-        {"test_id": "t.py::test_ok", "goid": 2, "last_status": "passed"}])
+        {"test_id": "t.py::test_own", "goid": 1, "last_status": "failed"},
+        {"test_id": "t.py::test_ok", "goid": 2, "last_status": "passed"},
+        {"test_id": "t.py::test_env", "goid": 2, "last_status": "failed"},
+        {"test_id": "t.py::test_fixture", "goid": 2, "last_status": "error"}])
     write(gateway, "analytics.hotspots", [
         {"rel_path": "pkg/a.py", "commit_count": 9, "churn": 300, "score": 0.8,
          "history_status": "git"},
@@ -115,8 +129,14 @@ def test_components_and_score_match_the_documented_formulas(gw):
         for component, score in parts.items():
             assert row[f"{component}_risk"] == pytest.approx(score), (goid, component)
         assert row["risk_score"] == pytest.approx(expected_score(parts, w)), goid
-    assert rows[2]["static_errors"] == 2 and rows[1]["failing_tests"] == 1
-    assert rows[1]["covering_tests"] == 2
+    assert rows[2]["static_errors"] == 2
+    assert (rows[1]["covering_tests"], rows[1]["failing_tests"],
+            rows[1]["environment_failing_tests"]) == (3, 2, 0)
+    assert (rows[2]["covering_tests"], rows[2]["failing_tests"],
+            rows[2]["environment_failing_tests"]) == (3, 0, 2)
+    detail = {d["component"]: d["detail"]
+              for d in json.loads(rows[1]["risk_explanation"])["drivers"]}
+    assert detail["failing_test"] == "2 of 3 covering tests fail"
     assert json.loads(rows[2]["owners"]) == ["@shop/core"]
     assert json.loads(rows[3]["owners"]) == []
     assert [g for g, r in rows.items() if r["is_test"]] == [3, 4]  # pkg/b.py is tagged tests
@@ -238,8 +258,9 @@ def test_function_layer_views_have_their_declared_columns(gw):
     edges = gw.query("SELECT test_id, goid, test_status FROM docs.v_test_to_function "
                      "ORDER BY ALL").to_pylist()
     assert [(r["test_id"], int(r["goid"]), r["test_status"]) for r in edges] == [
-        ("t.py::test_bad", 1, "failed"), ("t.py::test_ok", 1, "passed"),
-        ("t.py::test_ok", 2, "passed")]
+        ("t.py::test_bad", 1, "failed"), ("t.py::test_env", 2, "failed"),
+        ("t.py::test_fixture", 2, "error"), ("t.py::test_ok", 1, "passed"),
+        ("t.py::test_ok", 2, "passed"), ("t.py::test_own", 1, "failed")]
     files = {r["rel_path"]: r for r in gw.query("SELECT * FROM docs.v_file_summary").to_pylist()}
     assert files["pkg/a.py"]["coverage_ratio"] == pytest.approx(0.75)
     assert files["pkg/a.py"]["functions"] == 2 and files["pkg/a.py"]["high_risk_functions"] == 1

@@ -93,7 +93,8 @@ coverage_ratio DOUBLE -- analytics.coverage_functions; NULL with nothing executa
 tested BOOLEAN -- analytics.coverage_functions
 untested_reason VARCHAR -- analytics.coverage_functions
 covering_tests INTEGER -- tests that ran one of its lines (analytics.test_coverage_edges)
-failing_tests INTEGER -- of those, tests whose status is failed or error
+failing_tests INTEGER -- of those, tests whose status is failed or error for the code's reasons (environment_failing_tests excepted)
+environment_failing_tests INTEGER -- of those, tests failed or in error for the environment's: analytics.test_catalog.message is a ModuleNotFoundError/ImportError for a module outside the repository (core.modules) or "fixture '...' not found"; not scored
 static_errors INTEGER -- distinct positions (line, col) of type errors (pyright, pyrefly) and lint errors (analytics.diagnostics.category 'lint') of severity error (analytics.diagnostics) on its own lines: from lineno to end_lineno, a nested def's lines being the nested def's; style findings are not counted (the explanation names them)
 file_churn INTEGER -- its file's lines added + deleted in the history window (analytics.hotspots.churn)
 file_commits INTEGER -- its file's commits in the window (analytics.hotspots.commit_count)

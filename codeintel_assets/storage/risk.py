@@ -12,7 +12,11 @@ Each function or method of analytics.function_metrics gets seven component risks
   excepted: analytics.diagnostics.category) of severity error on its own lines, 1 - 0.5^n;
   style findings are named in the explanation only;
 - churn and hotspot: its file's history in the window (hotspots);
-- failing tests: a test that ran it failed (test_coverage_edges).
+- failing tests: a test that ran it failed (test_coverage_edges) for the code's reasons. A
+  failure whose message (analytics.test_catalog.message) says a module outside the repository
+  is missing (`ModuleNotFoundError: No module named 'hypothesis'`) or a fixture is not found
+  (a plugin that is not installed) is the environment's: it is counted as
+  environment_failing_tests and named in the explanation, not scored.
 
 risk_score is their weighted mean over the components that have data (no test run leaves
 coverage and failing tests unknown, as too little history, no file changed in MIN_COMMITS
@@ -32,7 +36,8 @@ RISK_TABLE = "analytics.goid_risk_factors"
 # What the step reads (its asset deps must be exactly these).
 READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
-         "analytics.diagnostics", "analytics.tags_index", "core.modules", "core.file_state")
+         "analytics.diagnostics", "analytics.tags_index", "core.modules", "core.file_state",
+         "analytics.test_catalog")
 # History is evidence once some file changed in this many commits of the window (README: risk).
 MIN_COMMITS = 2
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
@@ -72,10 +77,28 @@ WITH fm AS (
     SELECT m.*, t.typedness_bucket FROM analytics.function_metrics m
     LEFT JOIN analytics.function_types t ON t.repo = m.repo AND t.goid = m.goid
     WHERE m.repo = $repo
+), top_packages AS (
+    SELECT DISTINCT split_part(module, '.', 1) AS package FROM core.modules WHERE repo = $repo
+), failures AS (
+    -- The environment's failures: a missing module that is not the repository's own (a
+    -- missing module of its own is the code's bug), or a fixture no installed plugin provides.
+    SELECT c.test_id,
+           coalesce(regexp_extract(c.message, 'No module named ''([^''.]+)', 1) NOT IN (
+                        SELECT package FROM top_packages)
+                    AND regexp_matches(c.message, '^(ModuleNotFoundError|ImportError)'), false)
+           OR regexp_matches(coalesce(c.message, ''), '^fixture ''[^'']+'' not found')
+               AS environment
+    FROM analytics.test_catalog c
+    WHERE c.repo = $repo AND c.status IN ('failed', 'error')
 ), tests AS (
-    SELECT goid, count(*) AS covering_tests,
-           count(*) FILTER (WHERE last_status IN ('failed', 'error')) AS failing_tests
-    FROM analytics.test_coverage_edges WHERE repo = $repo GROUP BY goid
+    SELECT e.goid, count(*) AS covering_tests,
+           count(*) FILTER (WHERE e.last_status IN ('failed', 'error')
+                            AND NOT coalesce(f.environment, false)) AS failing_tests,
+           count(*) FILTER (WHERE e.last_status IN ('failed', 'error') AND f.environment)
+               AS environment_failing_tests
+    FROM analytics.test_coverage_edges e
+    LEFT JOIN failures f ON f.test_id = e.test_id
+    WHERE e.repo = $repo GROUP BY e.goid
 ), placed AS (
     -- A hash join on the file, then the line range: diagnostics per file are few. A line
     -- belongs to the innermost def spanning it (the latest start), as its complexity does.
@@ -122,6 +145,7 @@ WITH fm AS (
                AS untested_reason,
            coalesce(t.covering_tests, 0)::INTEGER AS covering_tests,
            coalesce(t.failing_tests, 0)::INTEGER AS failing_tests,
+           coalesce(t.environment_failing_tests, 0)::INTEGER AS environment_failing_tests,
            coalesce(e.static_errors, 0)::INTEGER AS static_errors,
            coalesce(e.type_errors, 0) AS type_errors, coalesce(e.lint_errors, 0) AS lint_errors,
            coalesce(e.style_findings, 0) AS style_findings,
@@ -185,7 +209,10 @@ WITH fm AS (
         {'component': 'failing_test', 'score': failing_test_risk, 'weight': $w_failing_test,
          'detail': CASE WHEN failing_test_risk IS NULL THEN 'no test run'
                         ELSE printf('%d of %d covering tests fail', failing_tests,
-                                    covering_tests) END}
+                                    covering_tests) || CASE WHEN environment_failing_tests > 0
+                            THEN printf(' (%d more fail for a missing module or fixture: '
+                                        || 'the environment''s, not counted)',
+                                        environment_failing_tests) ELSE '' END END}
     ] AS c
     FROM comp
 ), scored AS (
@@ -203,7 +230,7 @@ WITH fm AS (
 )
 SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_complexity,
        cognitive_complexity, loc, typedness_bucket, coverage_ratio, tested, untested_reason,
-       covering_tests, failing_tests, static_errors, file_churn, file_commits, hotspot_score,
+       covering_tests, failing_tests, environment_failing_tests, static_errors, file_churn, file_commits, hotspot_score,
        owners, tags, is_test, is_vendored, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
        churn_risk, hotspot_risk, failing_test_risk, risk_score,
        CASE WHEN risk_score >= $high THEN 'high' WHEN risk_score >= $medium THEN 'medium'

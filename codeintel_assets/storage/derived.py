@@ -96,26 +96,23 @@ def references_query(config: str, literals: str) -> str:
     return f"WITH cv AS ({config}), lit AS ({literals}), {REFERENCES_SQL}"
 
 
-def config_values_with_references(gateway: StorageGateway, repo: str, config: FileDelta,
-                                  literals: FileDelta | None = None) -> pa.Table:
+def config_values_with_references(gateway: StorageGateway, repo: str, config: FileDelta
+                                  ) -> pa.Table:
     """Every analytics.config_values row of `repo` once `config` is applied (the stored rows it
     keeps plus its new ones), with reference_paths / reference_modules / reference_count
-    matched inside DuckDB against core.string_literals as `literals` leaves it (None: as
-    stored). A Python change can add a reference to any key, so this is the whole table, for
-    a full write."""
+    matched inside DuckDB against the stored core.string_literals (ast_extract's one pass
+    writes them before this step runs; no literals table: no references). A Python change can
+    add a reference to any key, so this is the whole table, for a full write."""
     params: dict = {}
     values = "SELECT *, 0 AS _order FROM new_values"
-    lits = "SELECT rel_path, module, literal FROM new_literals"
-    new_literals = literals.rows if literals is not None else \
-        pa.table({c: pa.array([], pa.string()) for c in ("rel_path", "module", "literal")})
+    lits = ("SELECT NULL::VARCHAR AS rel_path, NULL::VARCHAR AS module, "
+            "NULL::VARCHAR AS literal WHERE false")
     if not config.full and gateway.table_exists(table(CONFIG_TABLE)):
         values += (f" UNION ALL BY NAME SELECT *, 0 AS _order FROM {CONFIG_TABLE} "
                    "WHERE repo = $repo AND NOT list_contains($config_gone, config_path)")
         params.update(repo=repo, config_gone=list(config.to_delete))
-    if (literals is None or not literals.full) and gateway.table_exists(table(LITERALS_TABLE)):
-        lits += (f" UNION ALL SELECT rel_path, module, literal FROM {LITERALS_TABLE} "
-                 "WHERE repo = $repo AND NOT list_contains($literals_gone, rel_path)")
-        params.update(repo=repo, literals_gone=list(literals.to_delete) if literals else [])
-    out = gateway.query(references_query(values, lits), params,
-                        {"new_values": config.rows, "new_literals": new_literals})
+    if gateway.table_exists(table(LITERALS_TABLE)):
+        lits = f"SELECT rel_path, module, literal FROM {LITERALS_TABLE} WHERE repo = $repo"
+        params.update(repo=repo)
+    out = gateway.query(references_query(values, lits), params, {"new_values": config.rows})
     return conform(table(CONFIG_TABLE), out)

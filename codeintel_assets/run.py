@@ -216,6 +216,10 @@ def format_summary(info: dict) -> str:
         lines += ["", f"line coverage {cov['percent']:.1f}%: {cov['covered']:,} of "
                       f"{cov['statements']:,} statements in {cov['files']:,} files (as coverage.py "
                       f"reports them; test run of commit {cov['commit'][:12]})"]
+    else:  # said, so that the risk above is read as scored without coverage
+        lines += ["", "line coverage unknown: no test run in the warehouse (skipped with "
+                      "--skip-tool tests, or it recorded nothing); risk leaves coverage and "
+                      "failing tests out. `codeintel-assets materialize` runs the suite"]
     left_out = info.get("vendored_left_out")
     if left_out and left_out["files"]:
         lines += ["", (f"vendored code left out of the rankings: {left_out['files']:,} Python "

@@ -83,3 +83,35 @@ def test_a_no_change_commit_opens_the_warehouse_a_bounded_number_of_times(tmp_pa
         "SELECT DISTINCT commit FROM core.ast_nodes UNION SELECT DISTINCT commit FROM "
         "core.file_state").column(0).to_pylist()
     assert commits == [head]
+
+
+def test_a_derived_step_keeps_its_tables_until_an_input_changes(tmp_path):
+    """The call graph (core.goids, definition_refs, call_sites, imports; SCIP absent) after a
+    no-change commit is kept (materialized as unchanged, rows at the new commit); after a
+    one-file edit adding a call it is rebuilt and has the new edge. That a kept table equals
+    a rebuild is test_incremental's property (its selection includes the call graph)."""
+    repo = make_git_repo(tmp_path / "r", {"pkg/__init__.py": "", "pkg/a.py": (
+        "def f(x):\n    return g(x)\n\n\ndef g(y):\n    return y\n")})
+    db, select = tmp_path / "w.duckdb", "*graph/call_graph_edges"
+
+    def update() -> dict:
+        result = run.materialize(select, target=str(repo), db=str(db), tools=[],
+                                 console_log=False)
+        assert result.success
+        return {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+
+    assert update()["graph/call_graph_edges"]["unchanged"].value is False
+    git(repo, "commit", "-q", "--allow-empty", "-m", "no change")
+    kept = update()["graph/call_graph_edges"]
+    assert kept["unchanged"].value is True and kept["dagster/row_count"].value == 1
+    assert StorageGateway(db).query("SELECT DISTINCT commit FROM graph.call_graph_edges"
+                                    ).column(0).to_pylist() == [git(repo, "rev-parse", "HEAD")]
+    (repo / "pkg/a.py").write_text((repo / "pkg/a.py").read_text()
+                                   + "\n\ndef h():\n    return f(1)\n")
+    git(repo, "commit", "-qam", "h calls f")
+    assert update()["graph/call_graph_edges"]["unchanged"].value is False
+    callers = StorageGateway(db).query(
+        "SELECT n.qualname FROM graph.call_graph_edges e JOIN core.goids n "
+        "ON n.goid = e.caller_goid ORDER BY 1").column(0).to_pylist()
+    assert callers == ["pkg.a.f", "pkg.a.h"]

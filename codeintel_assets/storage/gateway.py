@@ -11,12 +11,15 @@ by a `FileDelta`: the rows of changed files are deleted and re-inserted, every r
 commit, and the table's ledger (which file fingerprints and which extractor version its rows come
 from, in the gateway's own `_codeintel` schema, see `ledger`) is replaced, all in the same
 transaction; a delta planned against another ledger state than the stored one is refused
-(StalePlanError) before anything changes. Statements bind named parameters ($name). Data
-arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself
-(`INSERT ... SELECT`), so big derived tables never pass through Python (see `tables`). Columns are validated against the catalog before anything is touched;
-when the catalog changes a table's columns the table is recreated (migrated) in the same
-transaction. Primary keys are declared in the catalog and verified by asset checks, not enforced
-by DuckDB indexes, because DuckDB rejects deleting and re-inserting one key inside a transaction.
+(StalePlanError) before anything changes. Every write also records the table's content token
+in the same transaction, and a derived table the tokens of its inputs (`tokens`: how a step
+whose inputs did not change keeps its rows, `skip_unchanged`). Statements bind named
+parameters ($name). Data arrives as Arrow (registered zero-copy) or as a SQL SELECT the
+database runs itself (`INSERT ... SELECT`), so big derived tables never pass through Python
+(see `tables`). Columns are validated against the catalog before anything is touched; when the
+catalog changes a table's columns the table is recreated (migrated) in the same transaction.
+Primary keys are declared in the catalog and verified by asset checks, not enforced by DuckDB
+indexes, because DuckDB rejects deleting and re-inserting one key inside a transaction.
 
 Waiting and failing (see `locking`): readers and writers wait, bounded, for the lock and report
 its holder; a write that fails in the database (disk full, file size limit, permissions)
@@ -78,14 +81,12 @@ from codeintel_assets.storage.tables import (
     run_statement,
 )
 from codeintel_assets.storage.tokens import (
-    input_digest,
-    inputs_commit,
-    present_tables,
-    read_tokens,
+    ensure_views,
     record_write,
     refresh_commit,
+    skip_plan,
 )
-from codeintel_assets.storage.view_spec import ViewSpec, create_view
+from codeintel_assets.storage.view_spec import ViewSpec
 
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
@@ -95,7 +96,7 @@ READ_TIMEOUT_ENV = "CODEINTEL_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 60.0
 _log = logging.getLogger(__name__)
 
-# Raised through the gateway, defined beside their code.
+# Raised or taken through the gateway, defined beside their code.
 __all__ = ["Derived", "FileDelta", "LockTimeoutError", "MissingTableError", "SchemaMismatchError",
            "SkipCheck", "Sql", "StalePlanError", "StaleTableError", "StorageGateway",
            "Unchanged", "WriteError", "WriteResult", "conform", "ledger_digest"]
@@ -252,13 +253,8 @@ class StorageGateway:
         (`Derived`). One connection. See `storage.tokens`."""
         names = [s.qualified_name for s in outputs]
         with self.connect() as con:
-            present = present_tables(con, [*inputs, *names])
-            tokens = read_tokens(con, [*inputs, *names], repo)
-            digest = input_digest(tokens, inputs, present, salt)
-            commit = inputs_commit(tokens, inputs)
-            if digest is None or commit is None or any(
-                    n not in present or n not in tokens or tokens[n].built_from != digest
-                    for n in names):
+            digest, commit = skip_plan(con, names, inputs, repo, salt)
+            if commit is None:
                 return SkipCheck(digest)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -372,7 +368,13 @@ class StorageGateway:
         type) pairs. Raises duckdb.CatalogException when a table it reads does not exist,
         ViewMismatchError when its columns are not the declared ones (nothing changes)."""
         with self.connect() as con:
-            return create_view(con, spec)
+            return ensure_views(con, [spec], "", force=True)[spec.qualified_name]
+
+    def replace_views(self, specs: list[ViewSpec], salt: str) -> dict[str, list | None]:
+        """`replace_view` of those of `specs` whose definition or `salt` changed since they
+        were created, over one connection; None for those kept (`tokens.ensure_views`)."""
+        with self.connect() as con:
+            return ensure_views(con, specs, salt)
 
     def _write_error(self, table: str, exc: BaseException) -> WriteError:
         return WriteError(f"{self.db_path}: writing {table} failed and was rolled back (the "

@@ -33,8 +33,11 @@ import duckdb
 from codeintel_assets.storage.catalog import TableSpec
 from codeintel_assets.storage.ledger import LEDGER_SCHEMA
 from codeintel_assets.storage.tables import run_statement
+from codeintel_assets.storage.view_spec import ViewSpec, create_view
 
 TOKENS = f"{LEDGER_SCHEMA}.table_tokens"
+# The repository a view's record is kept under: a view is not of one repository.
+VIEWS_REPO = ""
 ABSENT = "absent"
 
 
@@ -90,11 +93,12 @@ def read_tokens(con: duckdb.DuckDBPyConnection, names: Sequence[str], repo: str
     return {r[0]: TableToken(r[1], r[2], r[3]) for r in rows}
 
 
-def record_token(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str, token: str | None,
+def record_token(con: duckdb.DuckDBPyConnection, name: str, repo: str, token: str | None,
                  commit: str | None, built_from: str | None = None) -> None:
-    """Replace `spec`'s token record of `repo` (inside the write's transaction)."""
+    """Replace the token record of the table or view `name` of `repo` (inside the write's
+    transaction)."""
     _ensure(con)
-    key = {"t": spec.qualified_name, "repo": repo}
+    key = {"t": name, "repo": repo}
     run_statement(con, f"DELETE FROM {TOKENS} WHERE table_name = $t AND repo = $repo", key)
     run_statement(con, f"INSERT INTO {TOKENS} VALUES ($t, $repo, $token, $commit, $built)",
                   {**key, "token": token, "commit": commit, "built": built_from})
@@ -109,7 +113,7 @@ def record_write(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
         if only_commit else None
     token = stored.token if stored is not None and stored.token is not None \
         else content_token(con, spec, repo)
-    record_token(con, spec, repo, token, commit if commit is not None
+    record_token(con, spec.qualified_name, repo, token, commit if commit is not None
                  else rows_commit(con, spec, repo), built_from)
 
 
@@ -140,6 +144,20 @@ def inputs_commit(tokens: Mapping[str, TableToken], inputs: Sequence[str]) -> st
     return commits.pop() if len(commits) == 1 else None
 
 
+def skip_plan(con: duckdb.DuckDBPyConnection, outputs: Sequence[str], inputs: Sequence[str],
+              repo: str, salt: str) -> tuple[str | None, str | None]:
+    """(input digest of `inputs` with `salt`, the commit the kept `outputs` take), the commit
+    None unless every output exists and was built from that digest and the inputs agree on
+    one commit (see `input_digest`, `inputs_commit`)."""
+    present = present_tables(con, [*inputs, *outputs])
+    tokens = read_tokens(con, [*inputs, *outputs], repo)
+    digest = input_digest(tokens, inputs, present, salt)
+    if digest is None or any(n not in present or n not in tokens or tokens[n].built_from != digest
+                             for n in outputs):
+        return digest, None
+    return digest, inputs_commit(tokens, inputs)
+
+
 def refresh_commit(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str, commit: str
                    ) -> int:
     """Set `commit` on `repo`'s rows of the skipped table `spec` (only rows that differ) and
@@ -160,6 +178,29 @@ def present_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> set[
                        "WHERE list_contains($names, table_schema || '.' || table_name)",
                        {"names": list(names)}).fetchall()
     return {r[0] for r in rows}
+
+
+def ensure_views(con: duckdb.DuckDBPyConnection, specs: Sequence[ViewSpec], salt: str,
+                 force: bool = False) -> dict[str, list[tuple[str, str]] | None]:
+    """Create or replace each view of `specs` (`view_spec.create_view`) unless it exists with
+    the definition recorded when it was last created (its SELECT, its declared columns and
+    `salt`, the code version; recorded under repository VIEWS_REPO, as a view holds every
+    repository's rows): qualified name -> its (column, type) pairs, None for a view kept.
+    `force` creates every one. Raises as create_view."""
+    names = [s.qualified_name for s in specs]
+    stored, present = read_tokens(con, names, VIEWS_REPO), present_tables(con, names)
+    out: dict[str, list[tuple[str, str]] | None] = {}
+    for spec in specs:
+        name = spec.qualified_name
+        digest = hashlib.blake2b(f"{salt}\0{spec.select}\0{spec.columns!r}".encode(),
+                                 digest_size=16).hexdigest()
+        got = stored.get(name)
+        if not force and name in present and got is not None and got.token == digest:
+            out[name] = None
+            continue
+        out[name] = create_view(con, spec)
+        record_token(con, name, VIEWS_REPO, digest, None, digest)
+    return out
 
 
 @functools.cache

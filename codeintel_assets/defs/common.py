@@ -138,15 +138,18 @@ def skip_check(context, warehouse: Warehouse, config: object = None) -> SkipChec
     declared deps, exactly the tables it reads) have the content tokens they were built from,
     and the code and the step's `config` (any repr-stable value) are the same
     (StorageGateway.skip_unchanged; the kept rows take the new commit there, one DuckDB
-    open). Call before reading any input. Then `yield from unchanged(context, check)` and
-    return, or build and pass the check to `outputs(built_from=...)`."""
+    open). Never kept when the warehouse is set to `full_rebuild`. Call before reading any
+    input; then `yield from unchanged(context, check)` and return, or build and pass the
+    check to `outputs(built_from=...)`."""
     own = set(context.assets_def.node_keys_by_output_name.values())
     deps = {d for k in own for d in context.assets_def.asset_deps.get(k, ())} - own
     selected = [table(".".join(k.path)) for k in sorted(own, key=lambda k: k.path)
                 if k in context.selected_asset_keys]
     salt = f"{code_version()}\0{context.assets_def.node_def.name}\0{config!r}"
-    return warehouse.gateway().skip_unchanged(
+    check = warehouse.gateway().skip_unchanged(
         selected, sorted(".".join(d.path) for d in deps), warehouse.target.info().slug, salt)
+    # Asked to rebuild everything: rebuild (the kept rows' new commit is overwritten anyway).
+    return dataclasses.replace(check, unchanged={}) if warehouse.full_rebuild else check
 
 
 def unchanged(context, check: SkipCheck):

@@ -1,20 +1,23 @@
 """The fixed cost of an update (issue 19): every DuckDB open costs 15-25 ms and every Dagster
 step more, and a commit that changes no file pays them all. The gateway counts its opens
 (`locking.duckdb_opens`); these tests hold the count and the check steps of a no-change
-ingest run to what the steps need."""
+ingest run to what the steps need, and check that a derived step whose inputs' content tokens
+did not change keeps its tables (storage/tokens.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from codeintel_assets import run
 from codeintel_assets.defs.ingest import INGEST_SELECTION
 from codeintel_assets.defs.resources import TargetRepo, UpstreamMissingError, Warehouse
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import StorageGateway
+from codeintel_assets.storage.gateway import Derived, StorageGateway
 from codeintel_assets.storage.locking import duckdb_opens
+from codeintel_assets.storage.tokens import read_tokens
 from codeintel_assets_tests.conftest import git, make_git_repo
 
 # Measured on this repository's tree: 45 opens (50 before the inputs were checked and the
@@ -115,3 +118,36 @@ def test_a_derived_step_keeps_its_tables_until_an_input_changes(tmp_path):
         "SELECT n.qualname FROM graph.call_graph_edges e JOIN core.goids n "
         "ON n.goid = e.caller_goid ORDER BY 1").column(0).to_pylist()
     assert callers == ["pkg.a.f", "pkg.a.h"]
+
+
+def test_a_content_token_ignores_commit_and_row_order(tmp_path):
+    """storage.tokens: the same rows at another commit or in another order keep the token,
+    another value changes it; a skip check keeps a table built from the same input tokens and
+    gives it the inputs' commit, and a changed input makes it rebuild."""
+    gateway, spec = StorageGateway(tmp_path / "w.duckdb"), table("core.modules")
+    derived = table("graph.import_modules")
+
+    def modules(commit: str, names: list[str]):
+        rows = [{c: None for c in spec.column_names} | {
+            "repo": "r", "commit": commit, "module": n, "rel_path": f"{n}.py"} for n in names]
+        return pa.Table.from_pylist(rows, schema=spec.arrow_schema)
+
+    def token() -> str:
+        with gateway.connect() as con:
+            return read_tokens(con, [spec.qualified_name], "r")[spec.qualified_name].token
+
+    gateway.replace_repo_rows(spec, "r", modules("c1", ["a", "b"]))
+    first = token()
+    gateway.replace_repo_rows(spec, "r", modules("c2", ["b", "a"]))
+    assert token() == first
+    gateway.replace_repo_rows(spec, "r", modules("c2", ["a", "c"]))
+    assert token() != first
+    check = gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt")
+    assert check.input_digest and not check.unchanged  # never built: build
+    gateway.replace_repo_rows(derived, "r", Derived(derived.empty(), check.input_digest))
+    gateway.replace_repo_rows(spec, "r", modules("c3", ["c", "a"]))
+    kept = gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt")
+    assert kept.unchanged[derived.qualified_name].commit == "c3"
+    assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "other").unchanged
+    gateway.replace_repo_rows(spec, "r", modules("c4", ["a"]))
+    assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt").unchanged

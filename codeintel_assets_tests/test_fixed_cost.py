@@ -1,20 +1,23 @@
 """The fixed cost of an update (issue 19): every DuckDB open costs 15-25 ms and every Dagster
 step more, and a commit that changes no file pays them all. The gateway counts its opens
 (`locking.duckdb_opens`); these tests hold the count and the check steps of a no-change
-ingest run to what the steps need."""
+ingest run to what the steps need, and check that a derived step whose inputs' content tokens
+did not change keeps its tables (storage/tokens.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from codeintel_assets import run
 from codeintel_assets.defs.ingest import INGEST_SELECTION
 from codeintel_assets.defs.resources import TargetRepo, UpstreamMissingError, Warehouse
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import StorageGateway
+from codeintel_assets.storage.gateway import Derived, StorageGateway
 from codeintel_assets.storage.locking import duckdb_opens
+from codeintel_assets.storage.tokens import read_tokens
 from codeintel_assets_tests.conftest import git, make_git_repo
 
 # Measured on this repository's tree: 45 opens (50 before the inputs were checked and the
@@ -83,3 +86,68 @@ def test_a_no_change_commit_opens_the_warehouse_a_bounded_number_of_times(tmp_pa
         "SELECT DISTINCT commit FROM core.ast_nodes UNION SELECT DISTINCT commit FROM "
         "core.file_state").column(0).to_pylist()
     assert commits == [head]
+
+
+def test_a_derived_step_keeps_its_tables_until_an_input_changes(tmp_path):
+    """The call graph (core.goids, definition_refs, call_sites, imports; SCIP absent) after a
+    no-change commit is kept (materialized as unchanged, rows at the new commit); after a
+    one-file edit adding a call it is rebuilt and has the new edge. That a kept table equals
+    a rebuild is test_incremental's property (its selection includes the call graph)."""
+    repo = make_git_repo(tmp_path / "r", {"pkg/__init__.py": "", "pkg/a.py": (
+        "def f(x):\n    return g(x)\n\n\ndef g(y):\n    return y\n")})
+    db, select = tmp_path / "w.duckdb", "*graph/call_graph_edges"
+
+    def update() -> dict:
+        result = run.materialize(select, target=str(repo), db=str(db), tools=[],
+                                 console_log=False)
+        assert result.success
+        return {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+
+    assert update()["graph/call_graph_edges"]["unchanged"].value is False
+    git(repo, "commit", "-q", "--allow-empty", "-m", "no change")
+    kept = update()["graph/call_graph_edges"]
+    assert kept["unchanged"].value is True and kept["dagster/row_count"].value == 1
+    assert StorageGateway(db).query("SELECT DISTINCT commit FROM graph.call_graph_edges"
+                                    ).column(0).to_pylist() == [git(repo, "rev-parse", "HEAD")]
+    (repo / "pkg/a.py").write_text((repo / "pkg/a.py").read_text()
+                                   + "\n\ndef h():\n    return f(1)\n")
+    git(repo, "commit", "-qam", "h calls f")
+    assert update()["graph/call_graph_edges"]["unchanged"].value is False
+    callers = StorageGateway(db).query(
+        "SELECT n.qualname FROM graph.call_graph_edges e JOIN core.goids n "
+        "ON n.goid = e.caller_goid ORDER BY 1").column(0).to_pylist()
+    assert callers == ["pkg.a.f", "pkg.a.h"]
+
+
+def test_a_content_token_ignores_commit_and_row_order(tmp_path):
+    """storage.tokens: the same rows at another commit or in another order keep the token,
+    another value changes it; a skip check keeps a table built from the same input tokens and
+    gives it the inputs' commit, and a changed input makes it rebuild."""
+    gateway, spec = StorageGateway(tmp_path / "w.duckdb"), table("core.modules")
+    derived = table("graph.import_modules")
+
+    def modules(commit: str, names: list[str]):
+        rows = [{c: None for c in spec.column_names} | {
+            "repo": "r", "commit": commit, "module": n, "rel_path": f"{n}.py"} for n in names]
+        return pa.Table.from_pylist(rows, schema=spec.arrow_schema)
+
+    def token() -> str:
+        with gateway.connect() as con:
+            return read_tokens(con, [spec.qualified_name], "r")[spec.qualified_name].token
+
+    gateway.replace_repo_rows(spec, "r", modules("c1", ["a", "b"]))
+    first = token()
+    gateway.replace_repo_rows(spec, "r", modules("c2", ["b", "a"]))
+    assert token() == first
+    gateway.replace_repo_rows(spec, "r", modules("c2", ["a", "c"]))
+    assert token() != first
+    check = gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt")
+    assert check.input_digest and not check.unchanged  # never built: build
+    gateway.replace_repo_rows(derived, "r", Derived(derived.empty(), check.input_digest))
+    gateway.replace_repo_rows(spec, "r", modules("c3", ["c", "a"]))
+    kept = gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt")
+    assert kept.unchanged[derived.qualified_name].commit == "c3"
+    assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "other").unchanged
+    gateway.replace_repo_rows(spec, "r", modules("c4", ["a"]))
+    assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt").unchanged

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import dagster as dg
 
-from codeintel_assets.defs.common import key, outputs, step
+from codeintel_assets.defs.common import key, outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import callgraph, queries
 
@@ -25,6 +25,10 @@ RESOLVED_SHARE_FLOOR = 0.6
       "core.call_sites resolved by the SCIP occurrence at the callee's name token, else by "
       "static rules over core.goids, core.definition_refs and core.imports", CALLGRAPH_DEPS)
 def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
+    check = skip_check(context, warehouse)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
     warehouse.require("core.goids", "core.definition_refs", "core.call_sites", "core.imports")
     scip = warehouse.has("core.scip_symbols", "core.scip_occurrences")
     graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip)
@@ -39,7 +43,7 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                                 "resolution": "scip + static rules" if stats.scip_available
                                 else "static rules only (no SCIP)",
                                 "resolved_share": round(share, 4) if share is not None else None},
-    })
+    }, built_from=check)
 
 
 @dg.asset_check(asset=key(callgraph.EDGES_TABLE), additional_deps=[key("core.goids")],

@@ -14,8 +14,15 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
 from codeintel_assets.storage import incremental
 from codeintel_assets.storage.catalog import schemas, table
-from codeintel_assets.storage.gateway import FileDelta, Sql
+from codeintel_assets.storage.gateway import (
+    Derived,
+    FileDelta,
+    SkipCheck,
+    Sql,
+    Unchanged,
+)
 from codeintel_assets.storage.incremental import ExtractFn
+from codeintel_assets.storage.tokens import code_version
 
 # Every step that writes DuckDB runs in this pool; dagster.yaml limits it to one at a time.
 POOL = "duckdb_writer"
@@ -38,9 +45,12 @@ def spec(qualified_name: str, source: str) -> dg.AssetSpec:
 
 
 # What a table asset returns: Arrow rows or a SELECT the gateway runs inside DuckDB (both
-# replace the repository's rows), or a FileDelta (replaces the rows of changed files).
-TableData = dg.PythonObjectDagsterType((pa.Table, Sql, FileDelta), name="TableData",
-                                       description="pyarrow.Table, gateway.Sql or gateway.FileDelta")
+# replace the repository's rows; a Derived wraps them with the input digest they were built
+# from), a FileDelta (replaces the rows of changed files), or Unchanged (nothing to write).
+TableData = dg.PythonObjectDagsterType(
+    (pa.Table, Sql, FileDelta, Derived, Unchanged), name="TableData",
+    description="pyarrow.Table, gateway.Sql, gateway.FileDelta, gateway.Derived or "
+    "gateway.Unchanged")
 
 
 def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
@@ -108,12 +118,48 @@ def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], ta
 
 
 def outputs(context, tables: Mapping[str, pa.Table | Sql | FileDelta], metadata: dict,
-            per_table: Mapping[str, dict] | None = None):
-    """Output events for the selected tables: shared `metadata` plus each table's own."""
+            per_table: Mapping[str, dict] | None = None, built_from: SkipCheck | None = None):
+    """Output events for the selected tables: shared `metadata` plus each table's own. With
+    `built_from` (the step's `skip_check`), Arrow and Sql rows are wrapped as `Derived`, so
+    the write records the input digest they were built from."""
     for name, data in tables.items():
         if key(name) in context.selected_asset_keys:
+            if built_from is not None and isinstance(data, pa.Table | Sql):
+                data = Derived(data, built_from.input_digest)
             yield dg.Output(data, output_name=key(name).to_python_identifier(),
                             metadata={**metadata, **(per_table or {}).get(name, {})})
+
+
+# ---- derived steps: skipped when their inputs did not change --------------------------------
+
+
+def skip_check(context, warehouse: Warehouse, config: object = None) -> SkipCheck:
+    """Whether the selected tables of this derived step can be kept: their inputs (the step's
+    declared deps, exactly the tables it reads) have the content tokens they were built from,
+    and the code and the step's `config` (any repr-stable value) are the same
+    (StorageGateway.skip_unchanged; the kept rows take the new commit there, one DuckDB
+    open). Never kept when the warehouse is set to `full_rebuild`. Call before reading any
+    input; then `yield from unchanged(context, check)` and return, or build and pass the
+    check to `outputs(built_from=...)`."""
+    own = set(context.assets_def.node_keys_by_output_name.values())
+    deps = {d for k in own for d in context.assets_def.asset_deps.get(k, ())} - own
+    selected = [table(".".join(k.path)) for k in sorted(own, key=lambda k: k.path)
+                if k in context.selected_asset_keys]
+    salt = f"{code_version()}\0{context.assets_def.node_def.name}\0{config!r}"
+    check = warehouse.gateway().skip_unchanged(
+        selected, sorted(".".join(d.path) for d in deps), warehouse.target.info().slug, salt)
+    # Asked to rebuild everything: rebuild (the kept rows' new commit is overwritten anyway).
+    return dataclasses.replace(check, unchanged={}) if warehouse.full_rebuild else check
+
+
+def unchanged(context, check: SkipCheck):
+    """The outputs of a step `skip_check` found unchanged: every selected table is yielded
+    (a step that yields no materialization would make Dagster skip everything downstream),
+    as an Unchanged the IO manager records as metadata (`unchanged`, `input_digest`)."""
+    context.log.info(f"{context.assets_def.node_def.name}: inputs unchanged since the last build "
+                     f"({check.input_digest}); kept {len(check.unchanged)} table(s)")
+    for name, kept in check.unchanged.items():
+        yield dg.Output(kept, output_name=key(name).to_python_identifier())
 
 
 # ---- incremental file-level updates ---------------------------------------------------------

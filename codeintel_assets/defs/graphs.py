@@ -5,7 +5,7 @@ storage/graphs.py, storage/symbol_uses.py and storage/graph_metrics.py."""
 
 import dagster as dg
 
-from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.common import outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import graph_metrics, graphs, symbol_uses
 
@@ -16,6 +16,10 @@ IMPORT_GRAPH_DEPS = ("core.imports", "core.modules")
       "core.imports resolved in DuckDB against core.modules (longest module prefix); "
       "strongly connected components and layers with igraph", IMPORT_GRAPH_DEPS)
 def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
+    check = skip_check(context, warehouse)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
     warehouse.require(*IMPORT_GRAPH_DEPS)
     tables = graphs.import_graph(warehouse.gateway(), target.info().slug)
     edges, modules = tables[graphs.EDGES_TABLE], tables[graphs.MODULES_TABLE]
@@ -25,7 +29,7 @@ def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehous
                              "external_edges": sum(edges.column("is_external").to_pylist())},
         graphs.MODULES_TABLE: {"modules_in_cycles": sum(modules.column("in_cycle").to_pylist()),
                                "layers": len(set(modules.column("layer").to_pylist()))},
-    })
+    }, built_from=check)
 
 
 @step("symbol_uses", (symbol_uses.EDGES_TABLE,),
@@ -34,6 +38,10 @@ def import_graph(context: dg.AssetExecutionContext, target: TargetRepo, warehous
       symbol_uses.READS)
 def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
                      warehouse: Warehouse):
+    check = skip_check(context, warehouse)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
     warehouse.require(*symbol_uses.READS)
     uses = symbol_uses.symbol_uses(warehouse.gateway(), target.info().slug)
     if not uses.scip_rows:
@@ -42,7 +50,8 @@ def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
     elif uses.unattributed:
         context.log.warning(f"symbol_uses: {uses.unattributed} uses lie in lines no GOID spans "
                             "(files without core.goids rows); left out")
-    yield from outputs(context, {symbol_uses.EDGES_TABLE: uses.edges}, uses.as_metadata())
+    yield from outputs(context, {symbol_uses.EDGES_TABLE: uses.edges}, uses.as_metadata(),
+                       built_from=check)
 
 
 @step("graph_metrics", graph_metrics.TABLES,
@@ -50,13 +59,17 @@ def symbol_uses_step(context: dg.AssetExecutionContext, target: TargetRepo,
       "layers, clustering and diameter with igraph", graph_metrics.READS)
 def graph_metrics_step(context: dg.AssetExecutionContext, target: TargetRepo,
                        warehouse: Warehouse):
+    check = skip_check(context, warehouse)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
     warehouse.require(*graph_metrics.READS)
     metrics = graph_metrics.graph_metrics(warehouse.gateway(), target.info().slug)
     stats = {r["graph"]: r for r in metrics.tables[graph_metrics.STATS_TABLE].to_pylist()}
     yield from outputs(context, metrics.tables, metrics.as_metadata(), {
         graph_metrics.STATS_TABLE: {f"{g}_{k}": r[k] for g, r in stats.items()
                                     for k in ("nodes", "edges", "sccs", "layers")},
-    })
+    }, built_from=check)
 
 
 GRAPH_ASSETS = [import_graph, symbol_uses_step, graph_metrics_step]

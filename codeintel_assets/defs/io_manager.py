@@ -9,8 +9,14 @@ import pyarrow as pa
 
 from codeintel_assets.defs.resources import Warehouse
 from codeintel_assets.storage.catalog import TableSpec, table
-from codeintel_assets.storage.gateway import FileDelta, Sql, StalePlanError
-from codeintel_assets.storage.view_spec import ViewSpec
+from codeintel_assets.storage.gateway import (
+    Derived,
+    FileDelta,
+    Sql,
+    StalePlanError,
+    Unchanged,
+)
+from codeintel_assets.storage.view_spec import MadeView, ViewSpec
 
 # A delta planned against a ledger another writer changed since is planned again by running
 # the step again: a few times, a little apart (each retry re-plans against the new ledger).
@@ -39,25 +45,34 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
     replacing the target repository's rows in one transaction, or a `FileDelta`, which replaces
     only the rows of changed files (see StorageGateway.apply_delta). Other repositories' rows
     stay. A FileDelta planned against a ledger that changed since (StalePlanError) requests a
-    retry of its step, up to STALE_PLAN_RETRIES times. A `ViewSpec` (storage/views.py) is
-    created or replaced as a view (asset metadata kind 'view'). Inputs load as a `TableHandle`.
+    retry of its step, up to STALE_PLAN_RETRIES times. A `MadeView` (a view of storage/views.py
+    the docs_views step created or kept) is described (asset metadata kind 'view'). A `Derived` replaces the rows
+    and records the input digest they were built from; an `Unchanged` (a derived table whose
+    inputs did not change, already brought to the new commit by the step) writes nothing.
+    Inputs load as a `TableHandle`.
     """
 
     warehouse: Warehouse
 
     def handle_output(self, context: dg.OutputContext,
-                      obj: pa.Table | Sql | FileDelta | ViewSpec) -> None:
-        gateway = self.warehouse.gateway(f"step {context.step_key} of run {context.run_id[:8]}",
-                                         context.log.warning)
-        if isinstance(obj, ViewSpec):
-            columns = gateway.replace_view(obj)
+                      obj: pa.Table | Sql | FileDelta | Derived | Unchanged | MadeView) -> None:
+        if isinstance(obj, Unchanged):  # no connection: the step's skip check did the write
             context.add_output_metadata({
-                "kind": "view", "dagster/table_name": f"{gateway.db_path}:{obj.qualified_name}",
-                "dagster/column_schema": view_column_schema(obj),
-                "columns": len(columns), "reads": dg.MetadataValue.json(list(obj.reads)),
-                "definition": dg.MetadataValue.md(f"```sql\n{obj.select.strip()}\n```"),
+                "dagster/row_count": obj.row_count, "unchanged": True,
+                "input_digest": obj.input_digest, "commit": obj.commit})
+            return
+        if isinstance(obj, MadeView):  # the step created it (or kept it) already
+            spec = obj.spec
+            context.add_output_metadata({
+                "kind": "view", "dagster/table_name": f"{self.warehouse.db_file()}:"
+                f"{spec.qualified_name}", "dagster/column_schema": view_column_schema(spec),
+                "unchanged": obj.columns is None, "columns": len(spec.columns),
+                "reads": dg.MetadataValue.json(list(spec.reads)),
+                "definition": dg.MetadataValue.md(f"```sql\n{spec.select.strip()}\n```"),
             })
             return
+        gateway = self.warehouse.gateway(f"step {context.step_key} of run {context.run_id[:8]}",
+                                         context.log.warning)
         spec = table(".".join(context.asset_key.path))
         repo = self.warehouse.target.info().slug
         if isinstance(obj, FileDelta):
@@ -71,7 +86,9 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
                                         seconds_to_wait=STALE_PLAN_RETRY_WAIT_S) from exc
         else:
             result = gateway.replace_repo_rows(spec, repo, obj)
-        context.add_output_metadata({
+        derived = {"unchanged": False, "input_digest": obj.built_from} \
+            if isinstance(obj, Derived) else {}
+        context.add_output_metadata({**derived,
             "dagster/row_count": result.row_count,
             "dagster/table_name": f"{gateway.db_path}:{spec.qualified_name}",
             "dagster/column_schema": column_schema(spec),

@@ -7,7 +7,7 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from codeintel_assets.defs.common import outputs, step
+from codeintel_assets.defs.common import outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import risk
 from codeintel_assets.storage.catalog import table
@@ -36,11 +36,15 @@ class RiskConfig(dg.Config):
       "hotspots and diagnostics combined in DuckDB (storage/risk.py)", risk.READS)
 def risk_factors(context: dg.AssetExecutionContext, config: RiskConfig, target: TargetRepo,
                  warehouse: Warehouse):
-    warehouse.require(*risk.READS)
     try:
         weights = risk.RiskWeights(**config.model_dump())
     except ValueError as exc:
         raise dg.Failure(f"risk_factors: {exc}") from exc
+    check = skip_check(context, warehouse, weights)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
+    warehouse.require(*risk.READS)
     sql = risk.risk_factors(target.info().slug, weights)
     rows = conform(table(risk.RISK_TABLE), warehouse.gateway().query(sql.query, sql.params))
     levels = Counter(rows.column("risk_level").to_pylist())
@@ -48,7 +52,7 @@ def risk_factors(context: dg.AssetExecutionContext, config: RiskConfig, target: 
         "functions": rows.num_rows,
         "levels": dg.MetadataValue.json({k: levels.get(k, 0) for k in ("high", "medium", "low")}),
         "weights": dg.MetadataValue.json(config.model_dump()),
-    })
+    }, built_from=check)
 
 
 RISK_ASSETS = [risk_factors]

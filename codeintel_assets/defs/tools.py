@@ -21,7 +21,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from codeintel_assets.defs.common import heartbeat, key, outputs, step
+from codeintel_assets.defs.common import (
+    heartbeat,
+    key,
+    outputs,
+    skip_check,
+    step,
+    unchanged,
+)
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
@@ -173,9 +180,13 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
       "(definition line) and core.scip_occurrences (definition on the name token)",
       ("core.goids", "core.cst_nodes", "core.scip_occurrences"))
 def crosswalk(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
+    check = skip_check(context, warehouse)
+    if check.unchanged:
+        yield from unchanged(context, check)
+        return
     warehouse.require("core.goids", "core.cst_nodes", "core.scip_occurrences")
     yield from outputs(context, {"core.goid_crosswalk": derived.crosswalk(target.info().slug)},
-                       {})
+                       {}, built_from=check)
 
 
 TOOL_ASSETS = [scip_ingest, crosswalk]

@@ -1,17 +1,21 @@
 """The docs_views step: every view of storage/views.py as an asset (key [schema, name]), so
 views appear in the UI, in selections (`--select '*docs/v_call_graph_enriched'`) and in
-lineage. Each view's deps are exactly the tables it reads; the IO manager creates it through
-the gateway (StorageGateway.replace_view)."""
+lineage. Each view's deps are exactly the tables it reads. The step brings the selected views
+current over one connection (StorageGateway.replace_views: a view whose definition and code
+are those it was created with is kept) and yields each as a MadeView, which the IO manager
+only describes."""
 
 import dagster as dg
 
 from codeintel_assets.defs.common import POOL, key
 from codeintel_assets.defs.io_manager import view_column_schema
 from codeintel_assets.defs.resources import Warehouse
+from codeintel_assets.storage.tokens import code_version
+from codeintel_assets.storage.view_spec import MadeView
 from codeintel_assets.storage.views import VIEWS, ViewSpec
 
-ViewData = dg.PythonObjectDagsterType(ViewSpec, name="ViewData",
-                                      description="storage.views.ViewSpec")
+ViewData = dg.PythonObjectDagsterType(MadeView, name="ViewData",
+                                      description="storage.view_spec.MadeView")
 
 
 def _out(spec: ViewSpec) -> dg.AssetOut:
@@ -37,8 +41,9 @@ def _name(spec: ViewSpec) -> str:
 def docs_views(context: dg.AssetExecutionContext, warehouse: Warehouse):
     selected = [s for s in VIEWS.values() if key(s.qualified_name) in context.selected_asset_keys]
     warehouse.require(*dict.fromkeys(name for spec in selected for name in spec.reads))
+    made = warehouse.gateway().replace_views(selected, code_version())
     for spec in selected:
-        yield dg.Output(spec, output_name=_name(spec))
+        yield dg.Output(MadeView(spec, made[spec.qualified_name]), output_name=_name(spec))
 
 
 VIEW_ASSETS = [docs_views]

@@ -11,12 +11,15 @@ by a `FileDelta`: the rows of changed files are deleted and re-inserted, every r
 commit, and the table's ledger (which file fingerprints and which extractor version its rows come
 from, in the gateway's own `_codeintel` schema, see `ledger`) is replaced, all in the same
 transaction; a delta planned against another ledger state than the stored one is refused
-(StalePlanError) before anything changes. Statements bind named parameters ($name). Data
-arrives as Arrow (registered zero-copy) or as a SQL SELECT the database runs itself
-(`INSERT ... SELECT`), so big derived tables never pass through Python (see `tables`). Columns are validated against the catalog before anything is touched;
-when the catalog changes a table's columns the table is recreated (migrated) in the same
-transaction. Primary keys are declared in the catalog and verified by asset checks, not enforced
-by DuckDB indexes, because DuckDB rejects deleting and re-inserting one key inside a transaction.
+(StalePlanError) before anything changes. Every write also records the table's content token
+in the same transaction, and a derived table the tokens of its inputs (`tokens`: how a step
+whose inputs did not change keeps its rows, `skip_unchanged`). Statements bind named
+parameters ($name). Data arrives as Arrow (registered zero-copy) or as a SQL SELECT the
+database runs itself (`INSERT ... SELECT`), so big derived tables never pass through Python
+(see `tables`). Columns are validated against the catalog before anything is touched; when the
+catalog changes a table's columns the table is recreated (migrated) in the same transaction.
+Primary keys are declared in the catalog and verified by asset checks, not enforced by DuckDB
+indexes, because DuckDB rejects deleting and re-inserting one key inside a transaction.
 
 Waiting and failing (see `locking`): readers and writers wait, bounded, for the lock and report
 its holder; a write that fails in the database (disk full, file size limit, permissions)
@@ -40,6 +43,18 @@ import pyarrow.compute as pc
 from codeintel_assets.storage import user_sql
 from codeintel_assets.storage.catalog import TableSpec
 from codeintel_assets.storage.catalog import table as catalog_table
+from codeintel_assets.storage.gateway_types import (
+    Derived,
+    FileDelta,
+    MissingTableError,
+    Params,
+    SkipCheck,
+    Sql,
+    StaleTableError,
+    Unchanged,
+    WriteError,
+    WriteResult,
+)
 from codeintel_assets.storage.ledger import (
     Ledger,
     StalePlanError,
@@ -65,7 +80,13 @@ from codeintel_assets.storage.tables import (
     existing_types,
     run_statement,
 )
-from codeintel_assets.storage.view_spec import ViewSpec, create_view
+from codeintel_assets.storage.tokens import (
+    ensure_views,
+    record_write,
+    refresh_commit,
+    skip_plan,
+)
+from codeintel_assets.storage.view_spec import ViewSpec
 
 # One config for every connection: DuckDB refuses a second connection to the same file in one
 # process when its config differs.
@@ -75,75 +96,15 @@ READ_TIMEOUT_ENV = "CODEINTEL_READ_TIMEOUT_S"
 DEFAULT_READ_TIMEOUT_S = 60.0
 _log = logging.getLogger(__name__)
 
-# Raised through the gateway, defined beside their code.
-__all__ = ["LockTimeoutError", "SchemaMismatchError", "StalePlanError", "StorageGateway",
-           "WriteError", "conform", "ledger_digest"]
-
-# Named parameters ($name) of a statement: one style everywhere, bound by name, never counted.
-Params = Mapping[str, object]
+# Raised or taken through the gateway, defined beside their code.
+__all__ = ["Derived", "FileDelta", "LockTimeoutError", "MissingTableError", "SchemaMismatchError",
+           "SkipCheck", "Sql", "StalePlanError", "StaleTableError", "StorageGateway",
+           "Unchanged", "WriteError", "WriteResult", "conform", "ledger_digest"]
 
 
 def default_read_timeout_s() -> float:
     """Seconds a read waits for the warehouse: $CODEINTEL_READ_TIMEOUT_S, else 60."""
     return float(os.environ.get(READ_TIMEOUT_ENV) or DEFAULT_READ_TIMEOUT_S)
-
-
-class StaleTableError(RuntimeError):
-    """A stored table lacks columns the catalog (and the reader) expects."""
-
-
-class MissingTableError(LookupError):
-    """A required table does not exist in the database."""
-
-
-class WriteError(RuntimeError):
-    """The database refused a write (no space left, file size limit, permissions, I/O); the
-    message names the file, the table and DuckDB's cause, which is also `__cause__`. The
-    transaction was rolled back: the table keeps its previous rows."""
-
-
-@dataclass(frozen=True)
-class Sql:
-    """A SELECT the gateway runs inside the database as `INSERT INTO t BY NAME <query>`, with
-    its named parameters (`$repo` in `query`, {"repo": ...} in `params`)."""
-
-    query: str
-    params: Params = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FileDelta:
-    """An update of one repository's rows of a file-level table (each row names its file in
-    `rel_path` or `config_path`).
-
-    rows: catalog rows of the re-extracted files. to_delete: rel_paths whose stored rows are
-    deleted first (added, modified and deleted files); ignored when `full`, which replaces all of
-    the repository's rows. ledger: rel_path -> fingerprint of every file the table covers after
-    the write (failed files left out, so they are retried). version: extractor and catalog
-    version of the rows. commit: the snapshot sha all of the repository's rows carry afterwards.
-    planned_against: the `ledger_digest` of the ledger the delta was planned from; the write
-    raises StalePlanError when the stored ledger differs (None: not checked). derived_from:
-    qualified table name -> `ledger_digest` of other tables the rows were computed from (the
-    string literals config references are matched against); checked the same way.
-    """
-
-    rows: pa.Table
-    to_delete: tuple[str, ...]
-    ledger: dict[str, str]
-    version: str
-    commit: str
-    full: bool
-    planned_against: str | None = None
-    derived_from: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    table: str
-    row_count: int
-    migrated: bool
-    # The first PREVIEW_ROWS rows of the repository, for output metadata.
-    preview: list[dict] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
@@ -268,15 +229,44 @@ class StorageGateway:
 
     # ---- writes ------------------------------------------------------------------------
 
-    def replace_repo_rows(self, spec: TableSpec, repo: str, data: pa.Table | Sql) -> WriteResult:
-        """Replace every row of `repo` in `spec` with `data`, in one transaction.
+    def replace_repo_rows(self, spec: TableSpec, repo: str, data: pa.Table | Sql | Derived
+                          ) -> WriteResult:
+        """Replace every row of `repo` in `spec` with `data`, in one transaction; a `Derived`
+        also records the input digest its rows were built from (see `skip_unchanged`).
 
         `data` is an Arrow table whose column names equal the catalog's (order and types are
         conformed by name), or a `Sql` SELECT producing those columns. Rows of other
         repositories are kept. An empty `data` leaves an empty (but existing) table. The table's
         ledger for `repo` is dropped: rows written whole carry no file fingerprints.
         """
+        if isinstance(data, Derived):
+            return self._write(spec, repo, data.data, delta=None, built_from=data.built_from)
         return self._write(spec, repo, data, delta=None)
+
+    def skip_unchanged(self, outputs: list[TableSpec], inputs: list[str], repo: str,
+                       salt: str) -> SkipCheck:
+        """Whether the derived tables `outputs` of one step can be kept as they are: their
+        inputs (qualified names) have the tokens they were built from, with `salt` (the
+        step's code and configuration). If so, each output's rows take the inputs' commit
+        (what a rebuild would write) in one transaction, and SkipCheck.unchanged names them;
+        otherwise nothing changes and SkipCheck.input_digest is what the rebuild records
+        (`Derived`). One connection. See `storage.tokens`."""
+        names = [s.qualified_name for s in outputs]
+        with self.connect() as con:
+            digest, commit = skip_plan(con, names, inputs, repo, salt)
+            if commit is None:
+                return SkipCheck(digest)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = {s.qualified_name: refresh_commit(con, s, repo, commit)
+                          for s in outputs}
+                con.execute("COMMIT")
+            except BaseException as exc:
+                _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
+                if isinstance(exc, duckdb.Error):
+                    raise self._write_error(", ".join(names), exc) from exc
+                raise
+        return SkipCheck(digest, {n: Unchanged(digest, commit, int(counts[n])) for n in names})
 
     def apply_delta(self, spec: TableSpec, repo: str, delta: FileDelta) -> WriteResult:
         """Apply `delta` to `repo`'s rows of the file-level table `spec` in one transaction:
@@ -299,7 +289,7 @@ class StorageGateway:
             return read_ledgers(con, specs, repo)
 
     def _write(self, spec: TableSpec, repo: str, data: pa.Table | Sql,
-               delta: FileDelta | None) -> WriteResult:
+               delta: FileDelta | None, built_from: str | None = None) -> WriteResult:
         if isinstance(data, pa.Table):
             data = conform(spec, data)
             foreign = pc.sum(pc.invert(pc.equal(data["repo"], repo)).fill_null(True)).as_py()
@@ -351,6 +341,10 @@ class StorageGateway:
                     record_ledger(con, spec, repo, delta.ledger, delta.version, delta.commit)
                 else:
                     record_ledger(con, spec, repo, None)
+                # A delta that changed no file changed only `commit`: its token stays.
+                record_write(con, spec, repo, delta is not None and not (
+                    delta.full or delta.to_delete or delta.rows.num_rows),
+                    delta.commit if delta is not None else None, built_from)
                 count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = $repo",
                                     key).fetchall()[0][0]
             except BaseException as exc:
@@ -374,7 +368,13 @@ class StorageGateway:
         type) pairs. Raises duckdb.CatalogException when a table it reads does not exist,
         ViewMismatchError when its columns are not the declared ones (nothing changes)."""
         with self.connect() as con:
-            return create_view(con, spec)
+            return ensure_views(con, [spec], "", force=True)[spec.qualified_name]
+
+    def replace_views(self, specs: list[ViewSpec], salt: str) -> dict[str, list | None]:
+        """`replace_view` of those of `specs` whose definition or `salt` changed since they
+        were created, over one connection; None for those kept (`tokens.ensure_views`)."""
+        with self.connect() as con:
+            return ensure_views(con, specs, salt)
 
     def _write_error(self, table: str, exc: BaseException) -> WriteError:
         return WriteError(f"{self.db_path}: writing {table} failed and was rolled back (the "

@@ -3,7 +3,7 @@ in the DuckDB file as views, so every repository's rows are always current witho
 The views themselves are in storage/views.py and the modules it imports. Each view declares the
 tables it reads (its asset's deps) and its columns (`name TYPE -- description`, as the catalog's
 tables); `create_view` checks that the SELECT produces exactly those columns. The gateway
-creates them under its lock (StorageGateway.replace_view). Imports only duckdb and the table
+creates them under its lock (StorageGateway.replace_view, replace_views). Imports only duckdb and the table
 notation, so the gateway can import it.
 """
 
@@ -15,6 +15,15 @@ from dataclasses import dataclass
 import duckdb
 
 from codeintel_assets.storage.table_spec import Column, parse_columns
+
+
+@dataclass(frozen=True)
+class MadeView:
+    """A view the docs_views step brought current (StorageGateway.replace_views): `columns`
+    its (column, type) pairs when it was created now, None when it was kept as it was."""
+
+    spec: ViewSpec
+    columns: list[tuple[str, str]] | None
 
 
 class ViewMismatchError(ValueError):

@@ -27,7 +27,7 @@ from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.diagnostics_update import version_qualifiers
 from codeintel_assets.tools import scip_decode, scip_merge
-from codeintel_assets.tools.glean_scip import indexer_version
+from codeintel_assets.tools.glean_scip import Earlier, indexer_version
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.registry import SCIP
 from codeintel_assets.tools.service import ToolService
@@ -126,12 +126,13 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         (lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist())
         if warehouse.has("core.imports") else None, previous is not None, warehouse.policy())
     context.log.info(f"scip_ingest: {plan.summary()}")
+    earlier = None if previous is None else Earlier(previous, frozenset(current))
     with heartbeat(context, SCIP.name):
         built = scip_merge.update_index(
             index_path, previous, plan.full, plan.files, plan.keeps, current,
             lambda files, out: tools.scip_index(root, out, info.slug,
                                                 scip_update.PROJECT_VERSION, python, files,
-                                                previous))
+                                                earlier))
     symbols, occurrences = scip_decode.decode(index_path, root,
                                               None if plan.full else plan.files)
     occurrences = [o for o in occurrences if o["rel_path"] in current

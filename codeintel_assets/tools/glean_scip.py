@@ -33,11 +33,9 @@ No dagster import: ToolService.scip_index calls `run_index`.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from itertools import pairwise
 from pathlib import Path
 
 from codeintel_assets.tools import scip_pb2
@@ -51,14 +49,19 @@ from codeintel_assets.tools.glean_facts import (
     ByteLines,
     GleanFacts,
     decl_offset,
-    inherited,
     read_facts,
+)
+from codeintel_assets.tools.glean_symbols import (
+    Earlier,
+    Namer,
+    external_symbol,
+    known_symbols,
 )
 from codeintel_assets.tools.pyrefly import config_failure, has_config
 from codeintel_assets.tools.registry import PYREFLY, SCIP
+from codeintel_assets.tools.scip_config import effective_config
 from codeintel_assets.tools.scip_index import ScipIndexResult
 from codeintel_assets.tools.scip_merge import write_index
-from codeintel_assets.tools.scip_symbols import METHOD, parse_symbol
 
 INDEXER = "pyrefly"
 INDEXER_HELP = ("What builds the SCIP index (core.scip_*): 'pyrefly' (its Glean facts, "
@@ -66,8 +69,6 @@ INDEXER_HELP = ("What builds the SCIP index (core.scip_*): 'pyrefly' (its Glean 
 THREADS_HELP = ("pyrefly --threads for the symbol index (0: pyrefly's choice; fewer threads "
                 "bound its memory).")
 CONSTANTS = frozenset({"None", "True", "False"})
-_SIMPLE = re.compile(r"[A-Za-z0-9_+\-$]+")
-_SUFFIX = {"cls": "#", "func": "()."}
 _WRITE = scip_pb2.WriteAccess
 
 
@@ -77,148 +78,20 @@ def indexer_version(indexer: str) -> str:
     return f"{indexer} {(PYREFLY if indexer == INDEXER else SCIP).version()}"
 
 
-def _escape(name: str) -> str:
-    return name if _SIMPLE.fullmatch(name) else "`" + name.replace("`", "``") + "`"
-
-
-def _field(text: str) -> str:
-    return text.replace(" ", "  ") if text else "."
-
-
-class Namer:
-    """Glean names -> SCIP symbols for one conversion (see the module docstring).
-
-    `known`: Glean name -> symbol of an earlier index's declarations (`known_symbols`),
-    for targets declared in files this run did not index; `known_bases` their classes' bases."""
-
-    def __init__(self, facts: GleanFacts, project_name: str, project_version: str,
-                 known: dict[str, str] | None = None,
-                 known_bases: dict[str, list[str]] | None = None) -> None:
-        self.head = f"scip-python python {_field(project_name)} {_field(project_version)} "
-        self.kind: dict[str, str] = {}
-        self.module_of: dict[str, str] = {}
-        for d in facts.decls:
-            if d.kind != "imp":
-                self.kind.setdefault(d.name, d.kind)
-            if d.kind == "module":
-                self.module_of[d.rel_path] = d.name
-        self.params = facts.params
-        self.bases = {**(known_bases or {}), **facts.bases}
-        self.known = known or {}
-        self._own: dict[str, str | None] = {}
-
-    def declared(self, name: str) -> bool:
-        return name in self.kind or name in self.known
-
-    def symbol(self, name: str, rel_path: str) -> str | None:
-        """The global symbol of `name` declared in `rel_path`; None for a local."""
-        if name not in self._own:
-            self._own[name] = self._build(name, self.module_of.get(rel_path, ""))
-        return self._own[name]
-
-    def _build(self, name: str, module: str) -> str | None:
-        if not module or not (name == module or name.startswith(module + ".")):
-            return None
-        out = [self.head, _escape(module), "/"]
-        if name == module:
-            return "".join([*out, "__init__:"])
-        parts = name[len(module) + 1:].split(".")
-        prefix = module
-        for i, part in enumerate(parts):
-            prefix = f"{prefix}.{part}"
-            if part == "<locals>":
-                continue
-            kind = self.kind.get(prefix)
-            if i and parts[i - 1] == "<locals>" and kind not in _SUFFIX:
-                function = prefix.rsplit(".", 2)[0]
-                if i == len(parts) - 1 and part in self.params.get(function, ()):
-                    out.append(f"({_escape(part)})")
-                    continue
-                return None  # a local variable
-            out.append(_escape(part) + _SUFFIX.get(kind, "."))
-        return "".join(out)
-
-    def target(self, name: str, rel_of: Callable[[str], str | None]) -> str | None:
-        """The global symbol of a reference target declared in the repository, along the
-        bases for an attribute named after a receiver's class; None if it is not (or is a
-        local). `rel_of(name)`: the file declaring `name` in this run, else None."""
-        found = self._lookup(name, rel_of)
-        if found is None:
-            base_name = inherited(name, self.bases, self.declared)
-            found = self._lookup(base_name, rel_of) if base_name else None
-        return found
-
-    def _lookup(self, name: str, rel_of: Callable[[str], str | None]) -> str | None:
-        rel = rel_of(name)
-        return self.symbol(name, rel) if rel is not None else self.known.get(name)
-
-
-def external_symbol(name: str, target_file: str) -> str:
-    """A library's (or typeshed's) name as a symbol, its module taken from `target_file`."""
-    module = re.sub(r"\.pyi?$", "", target_file).replace("/", ".").removesuffix(".__init__")
-    package = _field(module.split(".", 1)[0])
-    head = f"scip-python python {package} . {_escape(module)}/"
-    if name == module:
-        return head + "__init__:"
-    rest = name[len(module) + 1:] if name.startswith(module + ".") else name
-    return head + "".join(_escape(p) + "." for p in rest.split("."))
-
-
-def glean_name(symbol: str, head: str) -> str | None:
-    """The Glean name of one of our own global symbols (the inverse of Namer.symbol: a
-    function's or method's descriptor is followed by `<locals>`); None for another's."""
-    if not symbol.startswith(head):
-        return None
-    try:
-        descriptors = parse_symbol(symbol).descriptors
-    except ValueError:
-        return None
-    names = [descriptors[0].name] if descriptors else []
-    for prev, d in pairwise(descriptors):
-        if d.name == "__init__" and d.suffix == ":":
-            break
-        if prev.suffix == METHOD:
-            names.append("<locals>")
-        names.append(d.name)
-    return ".".join(names) or None
-
-
-def known_symbols(index: scip_pb2.Index | None, project_name: str, project_version: str
-                  ) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """(Glean name -> symbol, class name -> base names) of the repository's declarations in
-    an earlier index written by this module; empty without one."""
-    known: dict[str, str] = {}
-    bases: dict[str, list[str]] = {}
-    if index is None:
-        return known, bases
-    head = f"scip-python python {_field(project_name)} {_field(project_version)} "
-    for doc in index.documents:
-        for info in doc.symbols:
-            name = glean_name(info.symbol, head)
-            if name is None:
-                continue
-            known.setdefault(name, info.symbol)
-            parents = [glean_name(r.symbol, head) for r in info.relationships
-                       if r.is_implementation]
-            if parents:
-                bases[name] = [p for p in parents if p]
-    return known, bases
-
-
 def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: str,
             project_version: str, tool_version: str,
-            previous: scip_pb2.Index | None = None) -> scip_pb2.Index:
+            earlier: Earlier | None = None) -> scip_pb2.Index:
     """A SCIP index of `files` (root-relative posix paths; one Document each, empty for a file
     without facts) from `facts`, symbols named as the module docstring says. Source files are
     read from `root` (OSError if one is missing)."""
-    known, known_bases = known_symbols(previous, project_name, project_version)
-    namer = Namer(facts, project_name, project_version, known, known_bases)
+    wanted = set(files)
+    namer = Namer(facts, project_name, project_version,
+                  known_symbols(earlier, wanted, project_name, project_version))
     index = scip_pb2.Index()
     index.metadata.tool_info.name = INDEXER
     index.metadata.tool_info.version = tool_version
     index.metadata.project_root = Path(root).resolve().as_uri()
     index.metadata.text_document_encoding = scip_pb2.UTF8
-    wanted = set(files)
     docs = {rel: _document(index, rel) for rel in sorted(wanted)}
     lines: dict[str, ByteLines] = {}
 
@@ -265,7 +138,8 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
         span = (x.rel_path, x.start, x.length)
         if span in chosen and not chosen[span][0]:
             continue  # a repository target already chosen
-        symbol = namer.target(x.target, declared_in.get) or locals_.get((x.rel_path, x.target))
+        symbol = namer.target(x.target, declared_in.get, x.target_file) or \
+            locals_.get((x.rel_path, x.target))
         if symbol is not None:
             chosen[span] = (False, symbol)
         elif x.target_file and not repo_file(x.target_file) and span not in chosen:
@@ -320,6 +194,21 @@ def _occurrence(doc: scip_pb2.Document, lines: ByteLines, start: int, end: int, 
     doc.occurrences.add(range=rng, symbol=symbol, symbol_roles=roles)
 
 
+def extra_paths(root: Path) -> list[str]:
+    """The target's pyright `extraPaths` (tools/scip_config.effective_config, relative to
+    its config's folder) that are folders inside `root`, root-relative: scip-python resolves
+    imports through them, and as search paths before `.` they make pyrefly name those
+    modules as they are imported (`helpers`, not `support.helpers`)."""
+    path, config = effective_config(root)
+    paths = config.get("extraPaths")
+    out = []
+    for p in paths if isinstance(paths, list) else []:
+        folder = (path.parent / p).resolve() if isinstance(p, str) else None
+        if folder and folder.is_dir() and folder.is_relative_to(root) and folder != root:
+            out.append(folder.relative_to(root).as_posix())
+    return out
+
+
 def _repo_files(root: str) -> Callable[[str], bool]:
     seen: dict[str, bool] = {}
 
@@ -332,15 +221,15 @@ def _repo_files(root: str) -> Callable[[str], bool]:
 
 def run_index(runner, root: str, output: str, project_name: str, project_version: str,
               timeout_s: float, executable: str, python: str | None, files: Sequence[str],
-              threads: int = 0, previous: scip_pb2.Index | None = None) -> ScipIndexResult:
+              threads: int = 0, earlier: Earlier | None = None) -> ScipIndexResult:
     """Index `files` (root-relative posix paths) of the project at `root` into the SCIP file
     `output`: `pyrefly check --report-glean <temp dir beside output> --search-path .
     [--preset default] --python-interpreter-path <python> -j <threads> <files>` with cwd=root
     (nothing in root is written; the facts are deleted after conversion), one run per
     512 KiB of file arguments. pyrefly reports the facts of the named files only and resolves
     their references into every other module, so an update indexes just the files that can
-    change; `previous` (the index it updates) names the targets declared in files not run
-    (`known_symbols`). Raises ToolNotFoundError, TargetCausedError (a configuration pyrefly
+    change; `earlier` (the index it updates) names the targets declared in the files not
+    run (`known_symbols`). Raises ToolNotFoundError, TargetCausedError (a configuration pyrefly
     refuses), ToolCrashError (a panic), ToolTimeoutError or ToolExecutionError, leaving
     nothing at `output`."""
     started = time.perf_counter()
@@ -348,18 +237,19 @@ def run_index(runner, root: str, output: str, project_name: str, project_version
     out.parent.mkdir(parents=True, exist_ok=True)
     preset = [] if has_config(root) else ["--preset", "default"]
     chunks = chunk_paths(list(files))
+    search = [a for p in (*extra_paths(Path(root).resolve()), ".") for a in ("--search-path", p)]
     with tempfile.TemporaryDirectory(prefix=".glean-", dir=out.parent) as tmp:
         for chunk in chunks:
             argv = [absolute_executable(executable), "check", "--summary=none",
                     "--progress-bar", "no", "--output-format", "min-text",
-                    "--report-glean", tmp, "--search-path", ".", *preset,
+                    "--report-glean", tmp, *search, *preset,
                     *(["--python-interpreter-path", python] if python else []),
                     "--threads", str(threads), *path_args(chunk)]
             run_tool(runner, PYREFLY.name, root, argv, timeout_s, (0, 1),
                      target_failure=config_failure, crash_codes=(101,))
         facts = read_facts(sorted(Path(tmp).glob("*.json")))
     index = convert(facts, root, files, project_name, project_version, PYREFLY.version(),
-                    previous)
+                    earlier)
     size = write_index(index, out)
     return ScipIndexResult(output=str(out), size_bytes=size,
                            tool_version=index.metadata.tool_info.version,

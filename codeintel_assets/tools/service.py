@@ -40,7 +40,6 @@ from codeintel_assets.tools import (
     pyright,
     pytest_ini,
     ruff,
-    scip_pb2,
     test_requirements,
     testimpact,
     testmerge,
@@ -340,14 +339,14 @@ class ToolService(dg.ConfigurableResource):
 
     def scip_index(self, root: str, output: str, project_name: str, project_version: str,
                    python: TargetPython, files: Sequence[str],
-                   previous: scip_pb2.Index | None = None) -> ScipIndexResult:
-        """The SCIP index of `files` at `output` by `symbol_indexer` (`previous`: the index this
+                   earlier: glean_scip.Earlier | None = None) -> ScipIndexResult:
+        """The SCIP index of `files` at `output` by `symbol_indexer` (`earlier`: the index this
         updates). Raises ToolDisabledError when scip is off, else the indexer's errors."""
         self._require(SCIP.name)
         if self.symbol_indexer == glean_scip.INDEXER:
             return glean_scip.run_index(
                 self.runner(), root, output, project_name, project_version, self.timeout_s,
-                self.pyrefly_path, python.executable, files, self.symbol_index_threads, previous)
+                self.pyrefly_path, python.executable, files, self.symbol_index_threads, earlier)
         return run_index(self.runner(), root, output, project_name, project_version,
                          self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
                          python_bin_dir=python.bin_dir, files=files)

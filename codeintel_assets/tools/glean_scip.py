@@ -36,6 +36,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from codeintel_assets.tools import scip_pb2
@@ -45,6 +46,7 @@ from codeintel_assets.tools.diagnostics import (
     path_args,
     run_tool,
 )
+from codeintel_assets.tools.glean_attributes import instance_attributes
 from codeintel_assets.tools.glean_facts import (
     ByteLines,
     GleanFacts,
@@ -85,6 +87,16 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
     without facts) from `facts`, symbols named as the module docstring says. Source files are
     read from `root` (OSError if one is missing)."""
     wanted = set(files)
+    lines: dict[str, ByteLines] = {}
+
+    def byte_lines(rel: str) -> ByteLines:
+        if rel not in lines:
+            lines[rel] = ByteLines(Path(root, rel).read_bytes())
+        return lines[rel]
+
+    # B1 of docs/indexers.md: instance attributes declared at their first `self.x =` store.
+    facts = replace(facts, decls=[*facts.decls,
+                                  *instance_attributes(facts, wanted, byte_lines)])
     namer = Namer(facts, project_name, project_version,
                   known_symbols(earlier, wanted, project_name, project_version))
     index = scip_pb2.Index()
@@ -93,13 +105,6 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
     index.metadata.project_root = Path(root).resolve().as_uri()
     index.metadata.text_document_encoding = scip_pb2.UTF8
     docs = {rel: _document(index, rel) for rel in sorted(wanted)}
-    lines: dict[str, ByteLines] = {}
-
-    def byte_lines(rel: str) -> ByteLines:
-        if rel not in lines:
-            lines[rel] = ByteLines(Path(root, rel).read_bytes())
-        return lines[rel]
-
     declared_in = {d.name: d.rel_path for d in facts.decls if d.kind != "imp"}
     locals_: dict[tuple[str, str], str] = {}  # (rel_path, Glean name) -> `local N`
     counts: dict[str, int] = {}

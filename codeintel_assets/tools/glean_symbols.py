@@ -55,6 +55,9 @@ class Namer:
         self.bases = {**known.bases, **facts.bases}
         self.known = known.symbols
         self._own: dict[str, str | None] = {}
+        self.classes_named: dict[str, list[str]] = {}  # short name -> classes (with bases)
+        for cls in sorted({n for n, k in self.kind.items() if k == "cls"} | set(self.bases)):
+            self.classes_named.setdefault(cls.rsplit(".", 1)[-1], []).append(cls)
 
     def declared(self, name: str) -> bool:
         return name in self.kind or name in self.known
@@ -92,7 +95,8 @@ class Namer:
         """The global symbol of a reference target declared in the repository, along the
         bases for an attribute named after a receiver's class; None if it is not (or is a
         local). `rel_of(name)`: the file declaring `name` in this run, else None."""
-        for candidate in (name, self.renamed(name, target_file)):
+        for candidate in (name, self.renamed(name, target_file),
+                          self.receiver_member(name, target_file)):
             found = self._lookup(candidate, rel_of) if candidate else None
             if found is None and candidate:
                 base_name = inherited(candidate, self.bases, self.declared)
@@ -111,6 +115,21 @@ class Namer:
             alias = ".".join(parts[k:])
             if name == alias or name.startswith(alias + "."):
                 return module + name[len(alias):]
+        return None
+
+    def receiver_member(self, name: str, target_file: str | None) -> str | None:
+        """pyrefly names an inherited attribute after the declaring class's module and the
+        receiver's class (`pkg.base.Sub.greet` for `Base.greet` of pkg/base.py on a `Sub` of
+        pkg/a.py): the declared member of that module found along the bases of the classes
+        named like the receiver (sorted), else None."""
+        module = self.module_of.get(target_file or "")
+        owner, _, attr = name.rpartition(".")
+        if not module or not owner.startswith(module + "."):
+            return None
+        for cls in self.classes_named.get(owner.rsplit(".", 1)[-1], ()):
+            found = inherited(f"{cls}.{attr}", self.bases, self.declared)
+            if found and found.startswith(module + "."):
+                return found
         return None
 
     def _lookup(self, name: str, rel_of: Callable[[str], str | None]) -> str | None:

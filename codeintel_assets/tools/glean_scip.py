@@ -10,14 +10,16 @@ grammar says, tools/scip_symbols.py):
 - a parameter: `f().(x)`; any other name under `<locals>`: `local N`, numbered per document in
   order of definition;
 - a name declared in another module: its declaration's symbol (from this run's facts, else from
-  `known`: the symbols of an earlier index, so an update names what a full run names);
+  the documents of the earlier index an update keeps: tools/glean_symbols.py, which names);
 - outside the repository: `scip-python python <top-level module> . `mod`/name.` (every
   descriptor a term: Glean does not say what kind a library name is), the module from the
   target's file.
 
 Occurrences: a declaration's name token (tools/glean_facts.decl_offset) is the definition of
 its symbol's first declaration; a later declaration of the same name (a rebinding, a property
-setter) is a reference with WriteAccess, as scip-python records it. References come from
+setter; a parameter excepted) is a reference with WriteAccess, as scip-python records it;
+instance attributes are declared at their first store (tools/glean_attributes.py, B1); a dotted
+module path in an import is one occurrence naming the whole module (A1). References come from
 XRefsByFile; of the targets pyrefly lists at one span, the first that names a declaration of
 the repository wins, else the first outside it. Dropped (docs/indexers.md B3, A4): targets
 named after a receiver's class that no class along its bases declares (B2: bases followed

@@ -16,7 +16,7 @@ from codeintel_assets.tools.service import ToolService
 FILES = {
     "pkg/__init__.py": "",
     "pkg/base.py": "class Base:\n    def greet(self, name):\n        self.count = 1\n"
-                   "        return name\n",
+                   "        n = name\n        return n\n",
     "pkg/a.py": "from pkg.base import Base\n\n\nclass Sub(Base):\n    pass\n\n\n"
                 "def f(x=None):\n    s = Sub()\n    s.greet(name='x')\n"
                 "    return s.count, [i for i in range(3)], True\n",
@@ -47,7 +47,7 @@ def test_glean_facts_become_scip_pythons_symbols(tmp_path):
             # B1: the instance attribute at its first store
             ("`pkg.base`/Base#count.", "pkg/base.py", 3, 13),
             ("`pkg.a`/f().(x)", "pkg/a.py", 8, 6), ("`pkg.a`/__init__:", "pkg/a.py", 1, 0),
-            ("local 0", "pkg/a.py", 9, 4)} <= defined
+            ("local 0", "pkg/a.py", 9, 4), ("local 0", "pkg/base.py", 4, 8)} <= defined
     refs = {(o["start_line"], o["start_col"]): o["symbol"].removeprefix(HEAD)
             for o in occurrences if o["rel_path"] == "pkg/a.py" and not o["is_definition"]}
     # `from pkg.base import`: one occurrence naming the module; `s.greet` and `s.count`

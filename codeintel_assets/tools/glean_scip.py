@@ -110,7 +110,7 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
     declared_in = {d.name: d.rel_path for d in facts.decls if d.kind != "imp"}
     locals_: dict[tuple[str, str], str] = {}  # (rel_path, Glean name) -> `local N`
     counts: dict[str, int] = {}
-    defined: set[str] = set()
+    defined: set[tuple[str, str]] = set()
     for d in sorted(facts.decls, key=lambda d: (d.rel_path, d.start)):
         if d.kind == "imp" or d.rel_path not in wanted:
             continue
@@ -122,9 +122,11 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
                 counts[d.rel_path] = counts.get(d.rel_path, -1) + 1
                 locals_[key] = f"local {counts[d.rel_path]}"
             symbol = locals_[key]
-        first = symbol not in defined
+        # `local N` ids restart in every document
+        key = (d.rel_path, symbol) if symbol.startswith("local ") else ("", symbol)
+        first = key not in defined
         if first:
-            defined.add(symbol)
+            defined.add(key)
             info = doc.symbols.add(symbol=symbol)
             for base in facts.bases.get(d.name, ()):
                 base_symbol = namer.target(base, declared_in.get)

@@ -228,6 +228,18 @@ def _repo_files(root: str) -> Callable[[str], bool]:
     return check
 
 
+def glean_argv(executable: str, root: str, report_dir: str, python: str | None, threads: int,
+               files: Sequence[str]) -> list[str]:
+    """The `pyrefly check --report-glean` command line of `run_index` (cwd = `root`), also
+    what benchmark_indexers times."""
+    search = [a for p in (*extra_paths(Path(root).resolve()), ".") for a in ("--search-path", p)]
+    return [absolute_executable(executable), "check", "--summary=none", "--progress-bar", "no",
+            "--output-format", "min-text", "--report-glean", report_dir, *search,
+            *([] if has_config(root) else ["--preset", "default"]),
+            *(["--python-interpreter-path", python] if python else []),
+            "--threads", str(threads), *path_args(files)]
+
+
 def run_index(runner, root: str, output: str, project_name: str, project_version: str,
               timeout_s: float, executable: str, python: str | None, files: Sequence[str],
               threads: int = 0, earlier: Earlier | None = None) -> ScipIndexResult:
@@ -244,16 +256,10 @@ def run_index(runner, root: str, output: str, project_name: str, project_version
     started = time.perf_counter()
     out = Path(output).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    preset = [] if has_config(root) else ["--preset", "default"]
     chunks = chunk_paths(list(files))
-    search = [a for p in (*extra_paths(Path(root).resolve()), ".") for a in ("--search-path", p)]
     with tempfile.TemporaryDirectory(prefix=".glean-", dir=out.parent) as tmp:
         for chunk in chunks:
-            argv = [absolute_executable(executable), "check", "--summary=none",
-                    "--progress-bar", "no", "--output-format", "min-text",
-                    "--report-glean", tmp, *search, *preset,
-                    *(["--python-interpreter-path", python] if python else []),
-                    "--threads", str(threads), *path_args(chunk)]
+            argv = glean_argv(executable, root, tmp, python, threads, chunk)
             run_tool(runner, PYREFLY.name, root, argv, timeout_s, (0, 1),
                      target_failure=config_failure, crash_codes=(101,))
         facts = read_facts(sorted(Path(tmp).glob("*.json")))

@@ -139,24 +139,26 @@ def run_pyrefly(root: Path, files: list[str], workdir: Path, timeout_s: float,
     """`pyrefly check --report-glean DIR` on `files` with the target's interpreter, one run;
     with glean=False the same check without the report (the floor: what tools/pyrefly runs).
 
-    `--search-path .` names modules from the root (without it pyrefly 1.4 named `pkg/a.py`
-    `a` in its declarations while references said `pkg.a`); `--preset default` as tools/pyrefly
-    passes for an unconfigured target. Diagnostics are not read (exit code 1 is normal)."""
+    The Glean run is the pipeline's command line (tools/glean_scip.glean_argv: `--search-path .`
+    names modules from the root; without it pyrefly 1.4 named `pkg/a.py` `a` in its
+    declarations while references said `pkg.a`); `--preset default` as tools/pyrefly passes for
+    an unconfigured target. Diagnostics are not read (exit code 1 is normal)."""
     from codeintel_assets.tools import pyrefly
+    from codeintel_assets.tools.glean_scip import glean_argv
     from codeintel_assets.tools.service import ToolService
 
     service = ToolService()
     python = service.target_python(str(root))
     measured = Measured("pyrefly" if glean else "pyrefly-check")
     out = workdir / "glean"
-    report = ["--report-glean", str(out), "--search-path", "."] if glean else []
     if glean and out.exists():
         for stale in out.glob("*.json"):
             stale.unlink()
-    argv = [service.pyrefly_path, "check", "--summary=none", "--progress-bar", "no",
-            "--output-format", "min-text", *report,
-            *([] if pyrefly.has_config(str(root)) else ["--preset", "default"]),
-            "--python-interpreter-path", python.executable, *files]
+    argv = glean_argv(service.pyrefly_path, str(root), str(out), python.executable, 0, files) \
+        if glean else [service.pyrefly_path, "check", "--summary=none", "--progress-bar", "no",
+                       "--output-format", "min-text",
+                       *([] if pyrefly.has_config(str(root)) else ["--preset", "default"]),
+                       "--python-interpreter-path", python.executable, *files]
     result = TimedRunner(measured, workdir, default_timeout_s=timeout_s).run(
         argv, cwd=root, ok_codes=range(-256, 256))
     if result.returncode not in (0, 1):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -16,10 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codeintel_assets.extract.pysource import name_position, read_python
+from codeintel_assets.tools.glean_facts import (
+    ByteLines,
+    Pos,
+    decl_offset,
+    inherited,
+    read_facts,
+)
 
 # ---- one shape for both: positions -------------------------------------------------------
 
-Pos = tuple[str, int, int]  # (rel_path, 1-based line, 0-based UTF-8 byte column)
 UNRESOLVED = "unresolved"
 
 
@@ -76,63 +81,19 @@ def _scip_key(symbol: str, rel_path: str) -> tuple[str, str]:
     return (symbol, rel_path if symbol.startswith("local ") else "")
 
 
-class ByteLines:
-    """Byte offset -> (1-based line, byte column) of one file, lines ending as ast ends them."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.starts = [0] + [m.end() for m in re.finditer(rb"\r\n|\r|\n", data)]
-
-    def pos(self, offset: int) -> tuple[int, int]:
-
-
-        line = bisect.bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1]
-
-
 def glean_positions(glean_dir: Path, root: Path, scanned: set[str],
                     inherit: bool = True) -> Index:
-    """pyrefly's Glean facts as an Index.
+    """pyrefly's Glean facts (tools/glean_facts.read_facts) as an Index.
 
-    Definitions come from python.DeclarationLocation.4: a module at 1:0 (SCIP's place for it);
-    a class or function at its name token (the span covers the whole statement, decorators
-    excluded, so the name is searched after `class`/`def`); a variable at the first whole-word
-    occurrence of its last name component inside its span. `imp` declarations are skipped:
-    SCIP records an import as a reference, and Glean has an xref at the same token.
-    References come from python.xrefs.XRefsByFile.1 (source byte span, target name and file):
-    the target is the definition site of that name when the repository declares it,
-    UNRESOLVED when no declaration has that name but its file is a repository file (or it has
-    no file: an attribute of an unknown type), else 'ext:<last component>'. Spans are byte
-    offsets from the start of the file. pyrefly names an attribute reference after the
-    receiver's class (`Sub.method` for a method `Base` declares); with `inherit`, such a name
-    is looked up along the bases python.DefinitionLocation.4 gives each class (breadth first),
-    and Index.inherited counts the references resolved so."""
-    decls: list[tuple[str, str, str, int, int]] = []  # kind, name, rel, start, length
-    xrefs: list[tuple[str, int, str, str | None]] = []  # rel, start, target name, its file
-    bases: dict[str, list[str]] = {}
-    for path in sorted(glean_dir.glob("*.json")):
-        for pred in json.loads(path.read_bytes())[1:]:
-            name = pred.get("predicate")
-            if name == "python.DeclarationLocation.4":
-                for fact in pred["facts"]:
-                    key = fact["key"]
-                    (kind, decl), = key["declaration"].items()
-                    if kind == "imp":
-                        continue
-                    decls.append((kind, decl["key"]["name"]["key"], key["file"]["key"],
-                                  key["span"]["start"], key["span"]["length"]))
-            elif name == "python.DefinitionLocation.4":
-                for fact in pred["facts"]:
-                    cls = fact["key"]["definition"].get("cls")
-                    if cls:
-                        bases[cls["key"]["declaration"]["key"]["name"]["key"]] = [
-                            b["key"]["name"]["key"] for b in cls["key"].get("bases", [])]
-            elif name == "python.xrefs.XRefsByFile.1":
-                for fact in pred["facts"]:
-                    rel = fact["key"]["file"]["key"]
-                    xrefs.extend((rel, x["source"]["start"], x["target"]["name"]["key"],
-                                  x["target"].get("file", {}).get("key"))
-                                 for x in fact["key"]["xrefs"])
+    Definitions: each declaration's name token (tools/glean_facts.decl_offset; a module at
+    1:0). `imp` declarations are skipped: SCIP records an import as a reference, and Glean
+    has an xref at the same token. References: the target is the definition site of that name
+    when the repository declares it, UNRESOLVED when no declaration has that name but its file
+    is a repository file (or it has no file: an attribute of an unknown type), else
+    'ext:<last component>'. With `inherit`, a name pyrefly gives after the receiver's class
+    is looked up along the class bases (glean_facts.inherited), and Index.inherited counts the
+    references resolved so."""
+    facts = read_facts(sorted(glean_dir.glob("*.json")))
     lines: dict[str, ByteLines] = {}
 
     def byte_lines(rel: str) -> ByteLines:
@@ -141,52 +102,30 @@ def glean_positions(glean_dir: Path, root: Path, scanned: set[str],
         return lines[rel]
 
     out, site_of = Index(), {}
-    for kind, name, rel, start, length in decls:
-        if rel not in scanned:
+    for decl in facts.decls:
+        if decl.kind == "imp" or decl.rel_path not in scanned:
             continue
-        pos = (rel, 1, 0) if kind == "module" else _glean_decl_pos(
-            byte_lines(rel), kind, name, start, length, rel)
-        out.defs.setdefault(pos, name)
-        site_of[name] = min(site_of.get(name, pos), pos)
-    for rel, start, target, target_file in xrefs:
-        if rel not in scanned:
+        where = byte_lines(decl.rel_path)
+        pos = (decl.rel_path, 1, 0) if decl.kind == "module" else (
+            decl.rel_path, *where.pos(decl_offset(where, decl)))
+        out.defs.setdefault(pos, decl.name)
+        site_of[decl.name] = min(site_of.get(decl.name, pos), pos)
+    for x in facts.xrefs:
+        if x.rel_path not in scanned:
             continue
-        line, col = byte_lines(rel).pos(start)
-        site = site_of.get(target)
+        line, col = byte_lines(x.rel_path).pos(x.start)
+        site = site_of.get(x.target)
         if site is None and inherit:
-            site = _inherited(target, bases, site_of)
+            base_name = inherited(x.target, facts.bases, site_of.__contains__)
+            site = site_of.get(base_name) if base_name else None
             out.inherited += site is not None
         if site is None:
-            site = UNRESOLVED if target_file in scanned or (target_file is None and "." in target) \
-                else "ext:" + target.rsplit(".", 1)[-1]
-        out.refs[(rel, line, col)].add(site)
-        out.ref_names.setdefault((rel, line, col), target)
+            site = UNRESOLVED if x.target_file in scanned or (
+                x.target_file is None and "." in x.target) \
+                else "ext:" + x.target.rsplit(".", 1)[-1]
+        out.refs[(x.rel_path, line, col)].add(site)
+        out.ref_names.setdefault((x.rel_path, line, col), x.target)
     return out
-
-
-def _inherited(target: str, bases: dict[str, list[str]], site_of: dict[str, Pos]) -> Pos | None:
-    owner, _, attr = target.rpartition(".")
-    queue, seen = list(bases.get(owner, ())), set()
-    while queue:
-        base = queue.pop(0)
-        if base in seen:
-            continue
-        seen.add(base)
-        if f"{base}.{attr}" in site_of:
-            return site_of[f"{base}.{attr}"]
-        queue.extend(bases.get(base, ()))
-    return None
-
-
-def _glean_decl_pos(lines: ByteLines, kind: str, name: str, start: int, length: int,
-                    rel: str) -> Pos:
-    local = re.escape(name.rsplit(".", 1)[-1].encode())
-    # Word boundaries on UTF-8 bytes: a non-ASCII byte is part of an identifier.
-    word = rb"(?<![\w\x80-\xff])(" + local + rb")(?![\w\x80-\xff])"
-    pattern = rb"(?:class|def)\s+" + word if kind in ("cls", "func") else word
-    found = re.compile(pattern).search(lines.data, start, start + max(length, 1) + 64)
-    offset = found.start(1) if found else start
-    return (rel, *lines.pos(offset))
 
 
 # ---- agreement -----------------------------------------------------------------------------

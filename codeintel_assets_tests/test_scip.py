@@ -475,11 +475,13 @@ def test_crash_culprit_parsing(tmp_path):
 
 def test_crashing_file_fails_the_warn_check_and_keeps_the_run_green(scip_python, tmp_path):
     """The asset: scip-python's culprit is named by `scip_python_completed` (WARN), the index of
-    every other file is stored, the run succeeds."""
+    every other file is stored, the run succeeds. (scip-python chosen: pyrefly, the default
+    indexer, does not crash on this file.)"""
     root = make_git_repo(tmp_path / "repo", {**CRASH, "pyproject.toml": PYPROJECT})
     db = tmp_path / "s.duckdb"
+    scip = {"symbol_indexer": "scip-python"}
     result = run.materialize("core/file_state,core/scip_occurrences", target=str(root),
-                             db=str(db), tools=["scip"])
+                             db=str(db), tools=["scip"], tool_config=scip)
     assert result.success
     [check] = [e.event_specific_data for e in result.all_events
                if e.event_type_value == "ASSET_CHECK_EVALUATION"
@@ -497,7 +499,7 @@ def test_crashing_file_fails_the_warn_check_and_keeps_the_run_green(scip_python,
     with mock.patch.object(scip_update, "CLOSURE_FULL_SHARE", 1.0):  # 1 file of 3 is 33%
         result = run.materialize("core/file_state,core/imports,core/scip_occurrences",
                                  target=str(root), db=str(db), tools=["scip"],
-                                 full_rebuild_share=1.0)
+                                 full_rebuild_share=1.0, tool_config=scip)
     [check] = [e.event_specific_data for e in result.all_events
                if e.event_type_value == "ASSET_CHECK_EVALUATION"
                and e.event_specific_data.asset_check_key.name == "scip_python_completed"]

@@ -1,4 +1,4 @@
-"""symbol_uses: graph.symbol_use_edges from a real in-process run (scip-python on a temp Git
+"""symbol_uses: graph.symbol_use_edges from a real in-process run (the symbol indexer on a temp Git
 repository) against uses counted by hand, and the empty table when SCIP is disabled."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SELECT = "*graph/symbol_use_edges"
 
 FILES = {
     "pkg/__init__.py": "",
-    "pkg/deco.py": "def traced(fn):\n    return fn\n",
+    "pkg/deco.py": "def traced(fn):\n    wrapped = fn\n    return wrapped\n",
     "pkg/core.py": '''from pkg.deco import traced
 
 LIMIT = 10
@@ -69,8 +69,9 @@ BOX_SIZE = Box().size
 # Counted from FILES: imports are uses (pkg/app.py line 1 names pkg.core, Greeter and double);
 # definitions are not (VALUE, LIMIT, every def's name token); the decorator @traced (core.py
 # line 6) lies before double's `def` line, so it is a use by the module; `str` is a builtin
-# (not the repository's); greet's `self` is never read (no row); scip-python 0.6 names the `len`
-# of core.py line 13 `local 0` (a document-local symbol): left out. Box.size: `@size.setter` is
+# (not the repository's); greet's `self` is never read (no row); `wrapped` in deco.py is a local
+# (`local N`): left out; so is the `len` of core.py line 13, a builtin for pyrefly and `local 0`
+# for scip-python 0.6 (docs/indexers.md C2). Box.size: `@size.setter` is
 # a use by the class (a decorator line); the setter's own name token is an occurrence of the
 # getter's symbol without the definition role, yet a definition (core.goids' size#2), not a use;
 # both GOIDs carry the symbol in the crosswalk, and def_goid is the getter's, whose name token
@@ -135,7 +136,7 @@ def test_symbol_use_edges_match_hand_counts(indexed):
         SELECT count(*) FROM core.scip_occurrences o JOIN core.scip_symbols s USING (repo, symbol)
         WHERE NOT o.is_definition AND s.def_rel_path IS NOT NULL AND NOT s.is_local""") == \
         rows(indexed, "SELECT sum(use_count) + 1 FROM graph.symbol_use_edges")
-    # scip-python does produce `local` occurrences here; none becomes an edge.
+    # The indexer does produce `local` occurrences here (`wrapped`); none becomes an edge.
     assert rows(indexed, "SELECT count(*) > 0 FROM core.scip_occurrences "
                          "WHERE starts_with(symbol, 'local ')") == [(True,)]
     assert rows(indexed, "SELECT count(*) FROM graph.symbol_use_edges "

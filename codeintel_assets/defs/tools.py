@@ -34,6 +34,7 @@ from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.diagnostics_update import version_qualifiers
 from codeintel_assets.tools import scip_decode, scip_merge
+from codeintel_assets.tools.glean_scip import Earlier, indexer_version
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.registry import SCIP
 from codeintel_assets.tools.service import ToolService
@@ -95,12 +96,14 @@ def index_file(db_path: Path, slug: str) -> str:
     return os.path.join(db_path.parent, "scip", name)
 
 
-@step("scip_ingest", SCIP_TABLES, "scip-python's SCIP index (protobuf, decoded with the "
-      "package's scip_pb2) of the files a change can affect, merged into the index of the "
-      "others (storage/scip_update.py)", ("core.file_state", "core.imports"),
+@step("scip_ingest", SCIP_TABLES, "The SCIP index (protobuf, decoded with the package's "
+      "scip_pb2; by pyrefly's Glean facts, tools/glean_scip.py, or scip-python: "
+      "ToolService.symbol_indexer) of the files a change can affect, merged into the index of "
+      "the others (storage/scip_update.py)", ("core.file_state", "core.imports"),
       extra_outs={"index__scip": dg.AssetOut(
           key=INDEX_KEY, group_name="index", dagster_type=dg.Nothing, is_required=False,
-          description="The SCIP index file of the target, built by scip-python and updated "
+          description="The SCIP index file of the target, built by ToolService.symbol_indexer "
+          "(pyrefly by default, or scip-python) and updated "
           "document by document after a push (one document per indexed file, in canonical "
           "form: tools/scip_merge.py); metadata gives its path, size, tool version and "
           "document count.", kinds={"scip"},
@@ -125,23 +128,26 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     previous = scip_merge.previous_index(index_path)
     plan = scip_update.plan_scip(
         warehouse.gateway(), info.slug, current, version_qualifiers(
-            {SCIP.name: SCIP.version()}, [python.executable, *tools.distributions(python)],
+            {SCIP.name: indexer_version(tools.symbol_indexer)}, [python.executable, *tools.distributions(python)],
             warehouse.file_inputs("config").fingerprints),
         (lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist())
         if warehouse.has("core.imports") else None, previous is not None, warehouse.policy())
     context.log.info(f"scip_ingest: {plan.summary()}")
+    earlier = None if previous is None else Earlier(previous, frozenset(current))
     with heartbeat(context, SCIP.name):
         built = scip_merge.update_index(
             index_path, previous, plan.full, plan.files, plan.keeps, current,
             lambda files, out: tools.scip_index(root, out, info.slug,
-                                                scip_update.PROJECT_VERSION, python, files))
+                                                scip_update.PROJECT_VERSION, python, files,
+                                                earlier))
     symbols, occurrences = scip_decode.decode(index_path, root,
                                               None if plan.full else plan.files)
     occurrences = [o for o in occurrences if o["rel_path"] in current
                    and not plan.keeps(o["rel_path"])]
     update = {**plan.summary(), "files": dg.MetadataValue.json(list(plan.files[:100]))}
+    indexer = {"indexer": tools.symbol_indexer, "indexer_version": built.tool_version}
     index_meta = {"path": index_path, "size_bytes": built.size_bytes,
-                  "tool_version": built.tool_version,
+                  "tool_version": built.tool_version, **indexer,
                   "document_count": built.document_count,
                   "holds": "one document per Python file of the scan, each from the run that "
                   "last indexed it (scip_update: which)",
@@ -156,7 +162,7 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         "core.scip_occurrences": scip_update.occurrences_delta(
             table("core.scip_occurrences").from_rows(with_ident(occurrences, info.slug, commit)),
             plan, current, commit),
-    }, {"index_path": index_path, "excluded_files": len(built.excluded_files),
+    }, {"index_path": index_path, **indexer, "excluded_files": len(built.excluded_files),
         "index_s": round(built.wall_s, 2), **update, **python.metadata()})
     # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
     # scip-python names them itself, so they are excluded and the rest indexed without them.

@@ -1,5 +1,7 @@
-"""Incremental updates of the SCIP index and its tables (scip_ingest): which files scip-python
-indexes after a change, and how the index and rows that result are put together. No Dagster.
+"""Incremental updates of the SCIP index and its tables (scip_ingest): which files the symbol
+indexer (ToolService.symbol_indexer: pyrefly's Glean facts, tools/glean_scip.py, or
+scip-python; "scip-python" below stands for either) indexes after a change, and how the index
+and rows that result are put together. No Dagster.
 
 The SCIP document of a file is what pyright makes of it, and that depends on the files it
 imports (the types of names, which symbol a reference resolves to), as a type checker's
@@ -12,7 +14,7 @@ FileDelta: it carries the ledger); core.scip_symbols, whose rows gather every do
 SymbolInformation and definition occurrences, is decoded whole from the merged index.
 
 A full index instead when: core.scip_occurrences has no ledger or another version (the ledger
-version holds scip-python's version, the target's interpreter and distributions and the
+version holds the indexer's name and version, the target's interpreter and distributions and the
 tool configuration files, as the static tools' does), the warehouse's index file is missing
 or unreadable, Warehouse.full_rebuild or more than its share of the files changed, or the
 closure holds more than CLOSURE_FULL_SHARE of the Python files (one scip-python process
@@ -37,7 +39,7 @@ from codeintel_assets.storage.incremental import (
 )
 
 VERSION = 1  # bumped when the rows change for unchanged input
-LIBRARIES: tuple[str, ...] = ()  # scip-python's version is a qualifier
+LIBRARIES: tuple[str, ...] = ()  # the indexer's name and version are a qualifier
 LEDGER_TABLE = "core.scip_occurrences"
 # scip-python's --project-version: the version part of every symbol of the repository's own
 # code. SCIP's placeholder for "none", not the commit: the documents kept from earlier runs and

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from filelock import FileLock
@@ -34,6 +35,7 @@ from codeintel_assets.tools import (
     automation,
     environment,
     git_history,
+    glean_scip,
     pyrefly,
     pyright,
     pytest_ini,
@@ -180,6 +182,9 @@ class ToolService(dg.ConfigurableResource):
         default=20, description="Selective test runs (only the tests a change can affect, "
         "tools/testimpact.py) in a row before a full one.")
     scip_node_heap_mb: int = Field(default=4096, description="Node heap for scip-python, MiB.")
+    symbol_indexer: Literal["pyrefly", "scip-python"] = Field(
+        "pyrefly", description=glean_scip.INDEXER_HELP)
+    symbol_index_threads: int = Field(0, description=glean_scip.THREADS_HELP)
 
     def runner(self) -> ToolRunner:
         return ToolRunner(default_timeout_s=self.timeout_s)
@@ -333,13 +338,15 @@ class ToolService(dg.ConfigurableResource):
     # ---- SCIP ------------------------------------------------------------------------------
 
     def scip_index(self, root: str, output: str, project_name: str, project_version: str,
-                   python: TargetPython, files: Sequence[str]) -> ScipIndexResult:
-        """Build the SCIP index of `files` (root-relative posix paths: the scan's Python files,
-        whatever the target's pyright `include` says) at `output`, resolving imports in
-        `python`'s environment (scip_index.run_index: a partial index is never left, a file
-        that crashes scip-python is excluded and the files it had not emitted indexed again,
-        nothing in `root` is written). Raises ToolDisabledError when scip is off, else run_index's errors."""
+                   python: TargetPython, files: Sequence[str],
+                   earlier: glean_scip.Earlier | None = None) -> ScipIndexResult:
+        """The SCIP index of `files` at `output` by `symbol_indexer` (`earlier`: the index this
+        updates). Raises ToolDisabledError when scip is off, else the indexer's errors."""
         self._require(SCIP.name)
+        if self.symbol_indexer == glean_scip.INDEXER:
+            return glean_scip.run_index(
+                self.runner(), root, output, project_name, project_version, self.timeout_s,
+                self.pyrefly_path, python.executable, files, self.symbol_index_threads, earlier)
         return run_index(self.runner(), root, output, project_name, project_version,
                          self.timeout_s, node_heap_mb=self.scip_node_heap_mb,
                          python_bin_dir=python.bin_dir, files=files)

@@ -75,6 +75,9 @@ class Callee:
     # The other resolution's target where SCIP and the static rules disagree (evidence).
     disagrees: str | None = None
     guessed: bool = False  # chosen as the binding that runs last among disagreeing ones
+    # Called by the statement or builtin at the site, not by the site's own call expression
+    # (`with` -> __enter__, a sorted key): graph.call_graph_edges.kind 'implicit'.
+    implicit: bool = False
 
 
 class Linker:
@@ -306,14 +309,31 @@ class Linker:
             return Callee(None, value.qualname, value.kind)
         return Callee(None, None, "unknown")
 
-    def resolve(self, refs: list[dict]) -> Callee:
-        """The callee of a call site from its candidate references: the one in-repo definition
-        they agree on; several distinct ones are `ambiguous`; none, a builtin or external
-        target if one is known, else `unknown`."""
+    def resolve_all(self, refs: list[dict]) -> list[Callee]:
+        """Every callee of a call site: `resolve`'s answer, or, where its candidates name
+        several in-repo definitions (a name bound to one function or another, a dict of
+        handlers), one Callee per definition, in target order."""
+        got = self.resolve(refs)
+        if got.via != "ambiguous":
+            return [got]
+        chosen = {c.goid: c for c, _ in self._found([r for r in refs if not r.get("fallback")])
+                  if c.goid is not None}
+        return sorted((Callee(c.goid, c.target, c.via, got.candidates, guessed=c.guessed)
+                       for c in chosen.values()), key=lambda c: c.target)
+
+    def implicit(self, refs: list[dict]) -> list[Callee]:
+        """The in-repo callees of references a statement or builtin calls (`extra` refs:
+        extract/calls.py), each marked implicit with the protocol as its rule."""
+        out = {}
+        for r in refs:
+            c = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
+            if c.goid is not None and c.goid not in out:
+                out[c.goid] = Callee(c.goid, c.target, r["extra"], implicit=True)
+        return list(out.values())
+
+    def _found(self, refs: list[dict]) -> list[tuple[Callee, dict]]:
         star_hit = False
         found: list[tuple[Callee, dict]] = []
-        fallback = [r for r in refs if r.get("fallback")]
-        refs = [r for r in refs if not r.get("fallback")]
         for r in refs:
             if r["mode"] == "param":
                 continue
@@ -327,6 +347,14 @@ class Linker:
             elif r["mode"] == "builtin" and star_hit:
                 continue
             found.append((callee, r))
+        return found
+
+    def resolve(self, refs: list[dict]) -> Callee:
+        """The callee of a call site from its candidate references: the one in-repo definition
+        they agree on; several distinct ones are `ambiguous`; none, a builtin or external
+        target if one is known, else `unknown`."""
+        fallback = [r for r in refs if r.get("fallback")]
+        found = self._found([r for r in refs if not r.get("fallback")])
         got = pick([c for c, _ in found])
         # `except ImportError: def f()`: the fallback is what runs when the import is not
         # there to resolve (nothing known about it)

@@ -327,8 +327,8 @@ def _parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], link
 
 
 def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) -> list[Callee]:
-    """The definitions the resolved callers of `param`'s function pass for it; [] when one of
-    them passes something unknown there."""
+    """The definitions the resolved callers of `param`'s function pass for it (a caller
+    passing something unknown there adds nothing: the known ones are still called)."""
     fn_goid, fn_kind = linker.defs[param["ref"]]
     params = linker.params(param["ref"])
     shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
@@ -338,8 +338,6 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
             if (arg["kw"] == param["param"] or (
                     arg["pos"] is not None and param["index"] is not None
                     and arg["pos"] + shift == param["index"])):
-                if not arg["refs"]:  # something unknown is passed there too
-                    return []
                 for r in arg["refs"]:
                     c = linker.callee(linker.ref(r), "parameter")
                     if c.goid is not None:

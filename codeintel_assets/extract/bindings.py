@@ -34,7 +34,8 @@ class Binding:
     """One binding of a name. `value` is an ast expression (what was assigned), a reference
     dict (a def, import, parameter, self/cls), ("annotation" | "items", expr, scope) for an
     annotated name or a loop target, ("unpack", expr, path, scope) for a name of an unpacking
-    target (ScopeBindings._bind_unpack), or OPAQUE. `scope` is where `value` is evaluated; `line`
+    target (ScopeBindings._bind_unpack), ("each", iterable, path, scope) for a name of a loop's
+tuple target (the item at `path` of each item), or OPAQUE. `scope` is where `value` is evaluated; `line`
     where the binding happens; `span` the (first, last) lines it is visible on, None for the
     whole scope."""
 
@@ -101,7 +102,7 @@ def dedupe(refs: list[dict]) -> list[dict]:
     """`refs` without repeats, first occurrence kept (the order is preference)."""
     seen, out = set(), []
     for r in refs:
-        k = (r["ref"], r["mode"], r["attr"], r.get("param"))
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"))
         if k not in seen:
             seen.add(k)
             out.append(r)
@@ -146,8 +147,9 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
-        if isinstance(value, dict) and value["mode"] != "param":
-            self.callable_names.add(name)
+        if (isinstance(value, dict) and value["mode"] != "param") or (
+                isinstance(value, ast.Name) and value.id in self.callable_names):
+            self.callable_names.add(name)  # also `chosen = helper`: worth resolving
 
     # ---- pass 1: bindings, collected while walking -------------------------------------
 
@@ -344,6 +346,14 @@ class ScopeBindings:
               and not iterable.args):  # `for k, fn in handlers.items():` -> the values
             self._bind_opaque(target.elts[0], scope, span)
             self.bind(scope, target.elts[1].id, ("items", iterable.func.value, scope), span)
+        elif isinstance(target, (ast.Tuple, ast.List)) and not any(
+                isinstance(e, ast.Starred) for e in target.elts):
+            # `for name, fn in PAIRS:` -> fn is item 1 of each (literal) item of PAIRS
+            for i, e in enumerate(target.elts):
+                if isinstance(e, ast.Name):
+                    self.bind(scope, e.id, ("each", iterable, (i,), scope), span)
+                else:
+                    self._bind_opaque(e, scope, span)
         else:
             self._bind_opaque(target, scope, span)
 

@@ -63,8 +63,8 @@ def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> lis
             elts = lit.elts if key is None else lit.elts[key:key + 1 or None]
             values += [(e, where) for e in elts if not isinstance(e, ast.Starred)]
     values += _added(calls, container, scope, key)
-    if not values and not literals:
-        return None
+    if not values and not literals:  # not held here: read it where it is stored
+        return item_refs(calls, container, scope, depth, key_path(key)) or None
     out = []
     for v, where in values[:_MAX_ITEMS]:
         if isinstance(v, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
@@ -73,6 +73,47 @@ def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> lis
         if got is None:
             return None
         out += [{**r, "via": "container_item"} for r in got]
+    return out
+
+
+def item_refs(calls, container: ast.expr, scope: Scope, depth: int, path: str
+              ) -> list[dict]:
+    """References that read item `path` (`[]`, `["key"]`, `[0]`) of a container this file
+    does not hold as a literal (an imported one, a function's result): the linker looks the
+    items up (storage/call_items.py)."""
+    base = calls.refs(container, scope, depth + 1) or []
+    return [extend(r, path, "container_item") for r in base
+            if r["mode"] == "value" and "[" not in r["attr"]
+            and (r["attr"] in ("", "()") or r["via"] == "import_alias")]
+
+
+def key_path(key) -> str:
+    """The attribute step reading the item under constant `key` (any item: None)."""
+    return f"[{json.dumps(key)}]" if isinstance(key, (str, int)) else "[]"
+
+
+def stored_items(calls, value: ast.expr, scope: Scope, name: str | None = None) -> list[dict]:
+    """Item references (`item`: the constant key or index, null when unknown) of a literal
+    container `value`, plus those added to `name` in `scope` (`d[k] = v`, `d.update`): what
+    core.definition_refs keeps of a module-level container or a returned literal."""
+    out = []
+    if isinstance(value, ast.Dict):
+        pairs = [(k.value if isinstance(k, ast.Constant) else None, v)
+                 for k, v in zip(value.keys, value.values, strict=True)]
+    elif isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        pairs = [(i if isinstance(value, (ast.List, ast.Tuple)) else None, e)
+                 for i, e in enumerate(value.elts) if not isinstance(e, ast.Starred)]
+    else:
+        return []
+    if name is not None:
+        pairs += [(k, v) for n, s, k, v in calls.adds if n == name and
+                  calls._binding_scope(n, s) is scope]
+    for key, v in pairs[:_MAX_ITEMS]:
+        key = key if isinstance(key, (str, int)) and not isinstance(key, bool) else None
+        if isinstance(v, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
+            continue  # nested containers are read in their own file only
+        out += [{**r, "item": key} for r in calls.refs(v, scope) or ()
+                if r["mode"] != "builtin" and r["mode"] != "param"]
     return out
 
 
@@ -110,8 +151,11 @@ def unpacked(calls, value: ast.expr, path: tuple, scope: Scope, depth: int
     none of whose items is the name itself, so it stands for no callee ([]) but is iterated
     through `starred_items`. None (opaque) when `value` is no literal."""
     expr = value
-    for step in path:
+    for n, step in enumerate(path):
         lits = _literal(calls, expr, scope, depth)
+        if not lits and not any(isinstance(s, tuple) for s in path[n:]):
+            return item_refs(calls, expr, scope, depth,
+                             "".join(key_path(s) for s in path[n:])) or None
         if len(lits) != 1 or isinstance(lits[0][0], ast.Dict):
             return None
         (lit, scope), = lits
@@ -123,6 +167,24 @@ def unpacked(calls, value: ast.expr, path: tuple, scope: Scope, depth: int
         expr = lit.elts[step]
     got = calls.refs(expr, scope, depth + 1)
     return None if got is None else [{**r, "via": "assigned_alias"} for r in got]
+
+
+def each(calls, iterable: ast.expr, path: tuple, scope: Scope, depth: int
+         ) -> list[dict] | None:
+    """References of the name at `path` of a loop's tuple target, over every item of the
+    literal `iterable` (`for name, fn in (("a", f), ("b", g))`: f and g); None when the
+    iterable or one of its items is no literal."""
+    lits = _literal(calls, iterable, scope, depth)
+    if not lits:
+        return None
+    out = []
+    for lit, where in lits:
+        for item in lit.elts if not isinstance(lit, ast.Dict) else lit.keys:
+            got = unpacked(calls, item, path, where, depth + 1)
+            if got is None:
+                return None
+            out += [{**r, "via": "container_item"} for r in got]
+    return out
 
 
 def starred_items(calls, value: ast.expr, path: tuple, scope: Scope, depth: int

@@ -93,6 +93,8 @@ class FileCalls(ScopeBindings):
         found = self._binding_scope(name, scope)
         if found is not None:
             visible = [b for b in found.bindings[name] if b.visible_at(line)]
+            # in a comprehension or lambda, its own variable hides the scope's other bindings
+            visible = [b for b in visible if b.span is not None] or visible
             if visible:
                 return self._bound(name, visible, found, scope, depth, line)
             # only comprehension/lambda bindings elsewhere: the name is read further out
@@ -158,8 +160,9 @@ class FileCalls(ScopeBindings):
             via = "local_name" if value["via"] == "def" else value["via"]
             return [{**value, "via": via}]
         if isinstance(value, tuple):
-            if value[0] == "unpack":
-                return call_values.unpacked(self, *value[1:3], value[3], depth)
+            if value[0] in ("unpack", "each"):
+                flow = call_values.unpacked if value[0] == "unpack" else call_values.each
+                return flow(self, *value[1:3], value[3], depth)
             tag, expr, scope = value
             if tag == "annotation":  # x: Foo -> an instance of Foo
                 refs = self.refs(unquote_annotation(expr), scope, depth)
@@ -314,12 +317,14 @@ class FileCalls(ScopeBindings):
                 returned: list[dict] = []
                 for expr in self.returns.get(inner.qualname, ()):
                     returned += callables(self.refs(expr, inner))
+                    returned += call_values.stored_items(self, expr, inner)
                 rows.append({"qualname": inner.qualname, "kind": "function",
                              "params": json.dumps(inner.params), "arity": inner.arity,
                              "return_refs": json.dumps(dedupe(returned))})
         aliases: dict[str, dict] = {}
         for (value, scope, name) in self.assigns:
-            got = callables(self.refs(value, scope))
+            got = callables(self.refs(value, scope)) + (call_values.stored_items(
+                self, value, scope, name) if scope.kind == "module" else [])
             aliases[f"{scope.qualname}.{name}"] = {
                 "qualname": f"{scope.qualname}.{name}", "kind": "alias",
                 "value_refs": json.dumps(dedupe(got)) if got else None}

@@ -98,6 +98,8 @@ class Linker:
         self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
         self.packages = packages
         self.aliases = aliases or {}
+        # module-level container qualname -> its item references (storage/call_items.py)
+        self.items: dict[str, list[dict]] = {}
         self.implementations = implementations or {}
         # A name defined twice in one scope (`#2`, `#3`...): its last definition is the one
         # bound once the module or class body has run.
@@ -281,7 +283,7 @@ class Linker:
 
     def _returns(self, qualname: str) -> list[dict]:
         facts = self.facts.get(qualname)
-        return (facts.return_refs or []) if facts else []
+        return [r for r in facts.return_refs or () if "item" not in r] if facts else []
 
     def params(self, qualname: str) -> list[str]:
         facts = self.facts.get(qualname)

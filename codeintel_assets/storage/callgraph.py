@@ -26,6 +26,8 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.storage import call_items
+from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
     DefFacts,
@@ -190,7 +192,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
-        refs = decode(site["refs"]) or []
+        refs = call_items.expand(decode(site["refs"]) or [], linker)
         extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
         implied = linker.implicit(extra)
         if extra and len(extra) == len(refs):  # a with/for/raise statement: no call of its own
@@ -295,10 +297,15 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
         else:
             imports.setdefault(module, {})[name] = imported
     packages = {r["module"].split(".")[0] for r in goid_rows if r["module"]}
-    aliases = {q: decode(refs) for q, refs in alias_rows}  # the last assignment wins
+    aliases, items = {}, {}
+    for q, refs in alias_rows:  # the last assignment wins
+        aliases[q], items[q] = split_items(decode(refs))
+    aliases = {q: refs for q, refs in aliases.items() if refs}
     # A name in a shadowed stub (its own references) means the implementation's name.
     implementations = {m: implementation_name(m, m) for m in stubs}
-    return Linker(defs, facts, imports, stars, packages, aliases, implementations)
+    linker = Linker(defs, facts, imports, stars, packages, aliases, implementations)
+    linker.items = {q: refs for q, refs in items.items() if refs}
+    return linker
 
 
 def _parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linker: Linker

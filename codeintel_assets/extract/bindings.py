@@ -134,6 +134,7 @@ class ScopeBindings:
         # Names bound anywhere in the file to a def, class, import, self or cls: the only
         # arguments worth resolving for parameter flow.
         self.callable_names: set[str] = set()
+        self.container_names: set[str] = set()  # names bound to a container literal
 
     def bind(self, scope: Scope, name: str, value, span: tuple[int, int] | None = None
              ) -> None:
@@ -150,6 +151,8 @@ class ScopeBindings:
         if (isinstance(value, dict) and value["mode"] != "param") or (
                 isinstance(value, ast.Name) and value.id in self.callable_names):
             self.callable_names.add(name)  # also `chosen = helper`: worth resolving
+        elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
+            self.container_names.add(name)  # its items are followed when it is passed
 
     # ---- pass 1: bindings, collected while walking -------------------------------------
 

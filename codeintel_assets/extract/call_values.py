@@ -19,6 +19,7 @@ from codeintel_assets.extract.bindings import Scope, dedupe, extend
 # Builtins that call a function argument: name -> (positional index or None, keyword).
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
               "map": (0, None), "filter": (0, None)}
+CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
 
 
@@ -83,8 +84,15 @@ def item_refs(calls, container: ast.expr, scope: Scope, depth: int, path: str
     items up (storage/call_items.py)."""
     base = calls.refs(container, scope, depth + 1) or []
     return [extend(r, path, "container_item") for r in base
-            if r["mode"] == "value" and "[" not in r["attr"]
+            if r["mode"] in ("value", "param") and "[" not in r["attr"]
             and (r["attr"] in ("", "()") or r["via"] == "import_alias")]
+
+
+def argument_items(calls, arg: ast.expr, scope: Scope) -> list[dict]:
+    """The items of a container passed as an argument (`item` null: any key), for
+    parameter flow into a parameter that is iterated or indexed."""
+    return dedupe([{**r, "item": None} for r in items(calls, arg, scope, 0) or ()
+                   if r["mode"] != "builtin"])
 
 
 def key_path(key) -> str:

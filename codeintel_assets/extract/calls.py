@@ -341,7 +341,8 @@ def _enclosing_class(scope: Scope) -> Scope | None:
 # Arguments that may be a function or class (what parameter flow follows): names, attributes
 # and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
 # and resolving every argument would cost more than the rest of the pass.
-_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda)
+# Container literals are followed for their items (a list of handlers passed on).
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set)
 
 
 def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
@@ -363,6 +364,9 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
 
 
 def _arg_refs(arg: ast.expr, scope: Scope, calls: FileCalls) -> list[dict]:
+    if isinstance(arg, call_values.CONTAINERS) or (
+            isinstance(arg, ast.Name) and arg.id in calls.container_names):
+        return call_values.argument_items(calls, arg, scope)
     head = arg
     while isinstance(head, (ast.Attribute, ast.Call)):  # Store().get: a method of an instance
         head = head.value if isinstance(head, ast.Attribute) else head.func

@@ -25,10 +25,10 @@ def expand(refs: list[dict], linker) -> list[dict]:
         if not any("[" in r["attr"] for r in refs):
             return refs
         out = []
-        for r in refs:
-            out += _items_of(r, linker) if "[" in r["attr"] else [r]
+        for r in refs:  # a parameter's items are bound by parameter flow
+            out += _items_of(r, linker) if "[" in r["attr"] and r["mode"] != "param" else [r]
         refs = out
-    return [r for r in refs if "[" not in r["attr"]]
+    return [r for r in refs if "[" not in r["attr"] or r["mode"] == "param"]
 
 
 def _items_of(r: dict, linker) -> list[dict]:

@@ -224,7 +224,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
-        param = next((r for r in refs if r["mode"] == "param" and not r["attr"]), None)
+        param = next((r for r in refs if r["mode"] == "param"
+                      and (not r["attr"] or r["attr"].startswith("["))), None)
         resolved.append((site, callees + implied, param))
     resolved = _parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
@@ -345,7 +346,7 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
             if (arg["kw"] == param["param"] or (
                     arg["pos"] is not None and param["index"] is not None
                     and arg["pos"] + shift == param["index"])):
-                for r in arg["refs"]:
+                for r in _argument(arg["refs"], param["attr"], linker):
                     c = linker.callee(linker.ref(r), "parameter")
                     if c.goid is not None:
                         passed.setdefault(c.goid, c)
@@ -354,6 +355,17 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
         names = tuple(c.target for c in callees)
         callees = [Callee(c.goid, c.target, "parameter_any", names) for c in callees]
     return callees
+
+
+def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
+    """What an argument's references give a parameter read as `attr` ('' the parameter
+    itself, `[]`... an item of it): a container's items (`item` refs), or the items of a
+    container the argument names."""
+    if not attr:
+        return [r for r in refs if "item" not in r]
+    plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
+    return [{k: v for k, v in r.items() if k != "item"} for r in refs if "item" in r] + \
+        call_items.expand(plain, linker)
 
 
 def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict

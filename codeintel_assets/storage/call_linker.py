@@ -25,9 +25,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.extract.pysource import OVERLOAD_MARK
-
 _SEGMENT = re.compile(r"\.([^.()]+)|\(\)")
 _MAX_DEPTH = 12
 # Bases outside the repository that define nothing a subclass calls as its own.
@@ -377,29 +374,3 @@ def pick(callees: list[Callee]) -> Callee:
 
 def decode(text: str | None):
     return json.loads(text) if text else None
-
-
-def scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
-    """The callee of the GOID SCIP names at a call's name token (None: SCIP decides nothing).
-    A module is never a callee: scip-python names the module at star-imported names. A name
-    defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
-    choose between them. A class means its constructor. pyright prefers a stub to the .py
-    beside it, which is what runs: a shadowed stub's definition means what its name is bound
-    to in the implementation (through re-exports), else nothing. pyright's symbol of an
-    overloaded name is defined at its first signature: an @overload signature means the
-    implementation, which has the plain qualname."""
-    if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
-        return None
-    qualname = goid_row["qualname"]
-    if goid_row["shadowed_stub"]:
-        callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
-                               "scip")
-        return callee if callee.goid is not None else None
-    if goid_row["is_overload"]:
-        callee = linker.callee(linker.dotted(qualname.rsplit(OVERLOAD_MARK, 1)[0]), "scip")
-        return callee if callee.goid is not None else None
-    if qualname in linker.latest:
-        return None
-    if goid_row["kind"] == "class":
-        return linker.callee(linker.dotted(qualname), "scip")
-    return Callee(goid_row["goid"], qualname, "scip")

@@ -8,12 +8,16 @@ Resolution of a call site, in order:
    rule, joined here in DuckDB so the step needs no LibCST); a class means its constructor.
 2. static rules: the file-local references of core.call_sites (extract/calls.py: local and
    enclosing scopes, module globals, import aliases, self/cls, super(), assignments, returns,
-   containers, decorators) resolved across files by storage/call_linker.py (re-exports, star
-   imports, MRO, constructors).
-3. parameter flow: a call through a parameter (`fn()` in `def apply(fn)`) resolves when every
-   resolved call of that function passes the same definition there.
-Builtins and external code keep callee_goid NULL with their dotted target; several distinct
-in-repo candidates are `ambiguous` (no guess); nothing known is `unknown`.
+   containers, unpacking, decorators) resolved across files by storage/call_linker.py
+   (re-exports, star imports, MRO, constructors) and storage/call_items.py (items of
+   containers stored in another module or returned by a function).
+3. parameter flow (storage/call_resolution.py): a call through a parameter (`fn()` in
+   `def apply(fn)`, `for f in fns: f()`) reaches every definition the resolved calls of that
+   function pass there.
+A site may reach several callees: one row each (several in-repo candidates, the functions
+passed to a parameter, and the implicit callees a statement or builtin calls: `with`, `for`,
+`raise X`, `sorted(key=f)`). Builtins and external code keep callee_goid NULL with their
+dotted target; nothing known is `unknown`.
 """
 
 from __future__ import annotations
@@ -26,14 +30,13 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_items
+from codeintel_assets.storage import call_items, call_resolution
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
     DefFacts,
     Linker,
     decode,
-    scip_callee,
 )
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
@@ -51,7 +54,6 @@ _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
 _SEVERAL_CONFIDENCE = 0.7  # one of several callees the static rules find for one site
-_FLOW_ROUNDS = 3  # parameter-flow rounds (a function passed on through parameters)
 # Static rules that follow the file's own name bindings (defs, imports, module globals) and
 # the MRO: where they disagree with SCIP, they win. On django 5.2.19 scip-python names a
 # re-exported class or function wrongly at such sites (`models.CheckConstraint(...)` as
@@ -200,7 +202,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 resolved.append((site, implied, None))
             continue
         refs = [r for r in refs if not r.get("extra")]
-        by_scip = scip_callee(goids.get(site["scip_goid"]), linker)
+        by_scip = call_resolution.scip_callee(goids.get(site["scip_goid"]), linker)
         if by_scip is not None:
             callee = by_scip
             static = linker.resolve(refs)  # measured against pyright's answer (metadata)
@@ -227,7 +229,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         param = next((r for r in refs if r["mode"] == "param"
                       and (not r["attr"] or r["attr"].startswith("["))), None)
         resolved.append((site, callees + implied, param))
-    resolved = _parameter_flow(resolved, linker)
+    resolved = call_resolution.parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
@@ -307,65 +309,6 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
     linker = Linker(defs, facts, imports, stars, packages, aliases, implementations)
     linker.items = {q: refs for q, refs in items.items() if refs}
     return linker
-
-
-def _parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linker: Linker
-                    ) -> list[tuple[dict, list[Callee], dict | None]]:
-    """Resolve calls through a parameter from the arguments the function's resolved callers
-    pass at that position or keyword (a bound method's self shifts positions): one callee per
-    definition passed there. Rounds repeat while they resolve more (a parameter passed on as
-    another's argument: `def outer(fn): inner(fn)`), at most _FLOW_ROUNDS."""
-    for _ in range(_FLOW_ROUNDS):
-        calls_to: dict[Decimal, list[dict]] = {}
-        for site, callees, _ in resolved:
-            for callee in callees:
-                if callee.goid is not None and not callee.implicit:
-                    calls_to.setdefault(callee.goid, []).append(site)
-        out, changed = [], False
-        for site, callees, param in resolved:
-            if callees[0].goid is None and param is not None and param["ref"] in linker.defs:
-                got = _passed(param, calls_to, linker)
-                if got:
-                    callees, changed = got + callees[1:], True
-            out.append((site, callees, param))
-        resolved = out
-        if not changed:
-            break
-    return resolved
-
-
-def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) -> list[Callee]:
-    """The definitions the resolved callers of `param`'s function pass for it (a caller
-    passing something unknown there adds nothing: the known ones are still called)."""
-    fn_goid, fn_kind = linker.defs[param["ref"]]
-    params = linker.params(param["ref"])
-    shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
-    passed: dict[Decimal, Callee] = {}
-    for caller_site in calls_to.get(fn_goid, ()):
-        for arg in decode(caller_site["args"]) or ():
-            if (arg["kw"] == param["param"] or (
-                    arg["pos"] is not None and param["index"] is not None
-                    and arg["pos"] + shift == param["index"])):
-                for r in _argument(arg["refs"], param["attr"], linker):
-                    c = linker.callee(linker.ref(r), "parameter")
-                    if c.goid is not None:
-                        passed.setdefault(c.goid, c)
-    callees = sorted(passed.values(), key=lambda c: c.target)
-    if len(callees) > 1:  # each is really called from the site: one edge each
-        names = tuple(c.target for c in callees)
-        callees = [Callee(c.goid, c.target, "parameter_any", names) for c in callees]
-    return callees
-
-
-def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
-    """What an argument's references give a parameter read as `attr` ('' the parameter
-    itself, `[]`... an item of it): a container's items (`item` refs), or the items of a
-    container the argument names."""
-    if not attr:
-        return [r for r in refs if "item" not in r]
-    plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
-    return [{k: v for k, v in r.items() if k != "item"} for r in refs if "item" in r] + \
-        call_items.expand(plain, linker)
 
 
 def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict

@@ -239,6 +239,12 @@ class FileCalls(ScopeBindings):
                     and self._bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
                 return None if base is None else classes_of(base)
+            lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
+                if isinstance(expr.func, ast.Name) else []
+            if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
+                # `pick = lambda: square; pick()`: what the lambda's body evaluates to
+                return [r for b in lambdas for r in self.refs(b.value.body, b.scope, depth + 1)
+                        or ()]
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
@@ -253,6 +259,9 @@ class FileCalls(ScopeBindings):
             return call_values.items(self, expr.value, scope, depth + 1, key) or []
         if isinstance(expr, ast.NamedExpr):
             return self.refs(expr.value, scope, depth + 1)
+        if isinstance(expr, ast.IfExp):  # `f if c else g`: either
+            body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
+            return None if body is None or orelse is None else body + orelse
         return []
 
     # ---- rows ----------------------------------------------------------------------------

@@ -69,8 +69,9 @@ def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
     if not attr:
         return [r for r in refs if "item" not in r]
     plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
-    return [{k: v for k, v in r.items() if k != "item"} for r in refs if "item" in r] + \
-        call_items.expand(plain, linker)
+    after = attr.partition("]")[2]  # `for h in handlers: h.run()`: `.run` of each item
+    return [{**{k: v for k, v in r.items() if k != "item"}, "attr": r["attr"] + after}
+            for r in refs if "item" in r] + call_items.expand(plain, linker)
 
 
 def scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:

@@ -320,8 +320,11 @@ def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
         caller = callers.get((site["rel_path"], site["caller_qualname"]))
         if caller is None:  # core.goids lags core.call_sites (a failed goids step): skip
             continue
-        for callee in callees:
-            rows.append(_row(repo, site, caller, callee, several=len(callees) > 1))
+        keys = set()
+        for callee in callees:  # one row per callee (the key's callee_key)
+            if (callee.target or "?") not in keys:
+                keys.add(callee.target or "?")
+                rows.append(_row(repo, site, caller, callee, several=len(callees) > 1))
         if all(c.implicit for c in callees):
             continue  # a with/for/raise statement: no call site of its own
         sites += 1

@@ -95,6 +95,17 @@ def argument_items(calls, arg: ast.expr, scope: Scope) -> list[dict]:
                    if r["mode"] != "builtin"])
 
 
+def get_item(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict]:
+    """`d.get(key, default)` on a container whose items are known: the item(s) under `key`,
+    or the default."""
+    key = call.args[0].value if isinstance(call.args[0], ast.Constant) else None
+    got = items(calls, call.func.value, scope, depth + 1, key)
+    if not got:
+        return []
+    default = calls.refs(call.args[1], scope, depth + 1) or [] if len(call.args) > 1 else []
+    return got + default
+
+
 def key_path(key) -> str:
     """The attribute step reading the item under constant `key` (any item: None)."""
     return f"[{json.dumps(key)}]" if isinstance(key, (str, int)) else "[]"

@@ -239,6 +239,10 @@ class FileCalls(ScopeBindings):
                     and self._bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
                 return None if base is None else classes_of(base)
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "get" and expr.args:
+                got = call_values.get_item(self, expr, scope, depth)
+                if got:
+                    return got
             lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):

@@ -130,6 +130,9 @@ class ScopeBindings:
         # Items put into a named container after its binding: (name, scope, key or None,
         # value) of `d[k] = v`, `d.update({k: v})`, `xs.append(v)`, `xs.extend([...])`.
         self.adds: list[tuple[str, Scope, object, ast.expr]] = []
+        # The same into any other receiver (`self.hooks[when].append(f)`): (receiver, scope,
+        # key, value); extract/call_values.py reads those on an instance's attribute.
+        self.attr_adds: list[tuple[ast.expr, Scope, object, ast.expr]] = []
         self.line = 0  # line of the node being visited: where its bindings happen
         # Names bound anywhere in the file to a def, class, import, self or cls: the only
         # arguments worth resolving for parameter flow.
@@ -297,9 +300,12 @@ class ScopeBindings:
                 self._bind_unpack(t, value, scope, ())
             elif isinstance(t, ast.Starred):
                 self._bind_opaque(t, scope)
-            elif isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+            elif isinstance(t, ast.Subscript):
                 key = t.slice.value if isinstance(t.slice, ast.Constant) else None
-                self.adds.append((t.value.id, scope, key, value))
+                if isinstance(t.value, ast.Name):
+                    self.adds.append((t.value.id, scope, key, value))
+                else:
+                    self.attr_adds.append((t.value, scope, key, value))
             # x.attr = v and x[k] = v bind no name: x is read, not rebound
 
     def _bind_unpack(self, target, value: ast.expr, scope: Scope, path: tuple) -> None:
@@ -324,20 +330,22 @@ class ScopeBindings:
         """`d.update({k: v})`, `xs.append(v)`, `xs.extend([v, w])`, `s.add(v)`,
         `d.setdefault(k, v)`: items put into the container named `d`/`xs`."""
         func = node.func
-        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-                and node.args):
+        if not (isinstance(func, ast.Attribute) and node.args):
             return
-        name, arg = func.value.id, node.args[-1]
+        arg, pairs = node.args[-1], []
         if func.attr in ("append", "add", "insert", "setdefault"):
             key = node.args[0].value if func.attr == "setdefault" and isinstance(
                 node.args[0], ast.Constant) else None
-            self.adds.append((name, scope, key, arg))
+            pairs = [(key, arg)]
         elif func.attr == "update" and isinstance(arg, ast.Dict):
-            for k, v in zip(arg.keys, arg.values, strict=True):
-                self.adds.append((name, scope, k.value if isinstance(k, ast.Constant)
-                                  else None, v))
+            pairs = [(k.value if isinstance(k, ast.Constant) else None, v)
+                     for k, v in zip(arg.keys, arg.values, strict=True)]
         elif func.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)):
-            self.adds += [(name, scope, None, e) for e in arg.elts]
+            pairs = [(None, e) for e in arg.elts]
+        if isinstance(func.value, ast.Name):
+            self.adds += [(func.value.id, scope, k, v) for k, v in pairs]
+        else:
+            self.attr_adds += [(func.value, scope, k, v) for k, v in pairs]
 
     def _bind_loop(self, target, iterable, scope: Scope,
                    span: tuple[int, int] | None = None) -> None:

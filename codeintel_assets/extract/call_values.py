@@ -53,6 +53,14 @@ def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> lis
     """References of the items of a container (a literal, or a name bound to literals and
     filled by adds), the values under constant `key` when given; None when nothing is known
     of it (no literal found)."""
+    held = _attribute_items(calls, container, scope)
+    if held:
+        out = []
+        for v, where in held[:_MAX_ITEMS]:
+            if not isinstance(v, CONTAINERS):
+                out += [{**r, "via": "container_item"} for r in calls.refs(v, where, depth + 1)
+                        or ()]
+        return out
     values: list[tuple[ast.expr, Scope]] = []
     literals = _literal(calls, container, scope, depth)
     for lit, where in literals:
@@ -134,6 +142,36 @@ def stored_items(calls, value: ast.expr, scope: Scope, name: str | None = None) 
         out += [{**r, "item": key} for r in calls.refs(v, scope) or ()
                 if r["mode"] != "builtin" and r["mode"] != "param"]
     return out
+
+
+def _self_attribute(expr: ast.expr, scope: Scope) -> tuple[str, str] | None:
+    """(class, attribute) when `expr` reads a container kept on the instance in a method:
+    `self.hooks`, `self.hooks[when]`, `self.subs.get(k, [])`, `self.subs.setdefault(k, [])`
+    (keys are not told apart: every item of the attribute, at any depth)."""
+    while True:
+        if isinstance(expr, ast.Subscript):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) \
+                and expr.func.attr in ("get", "setdefault"):
+            expr = expr.func.value
+        else:
+            break
+    if not (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name)):
+        return None
+    while scope is not None and scope.kind == "function":  # a def nested in the method
+        scope = scope.parent
+    if scope is None or scope.kind != "method" or scope.params[:1] != [expr.value.id]:
+        return None
+    return scope.parent.qualname, expr.attr
+
+
+def _attribute_items(calls, expr: ast.expr, scope: Scope) -> list[tuple[ast.expr, Scope]]:
+    """Values the class's methods put into the instance attribute `expr` reads."""
+    key = _self_attribute(expr, scope)
+    if key is None:
+        return []
+    return [(v, s) for receiver, s, _, v in calls.attr_adds
+            if _self_attribute(receiver, s) == key]
 
 
 def nested_item(calls, expr: ast.Subscript, scope: Scope, depth: int) -> list[dict] | None:

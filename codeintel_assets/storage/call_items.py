@@ -43,8 +43,9 @@ def _items_of(r: dict, linker) -> list[dict]:
         stored = split_items(facts.return_refs if facts else None)[1]
     else:
         stored = []
+    keep = {"extra": r["extra"]} if "extra" in r else {}  # a statement's call stays one
     return [{**{k: v for k, v in item.items() if k != "item"},
-             "attr": item["attr"] + after, "via": "container_item"}
+             "attr": item["attr"] + after, "via": "container_item", **keep}
             for item in stored if key is None or item["item"] is None or item["item"] == key]
 
 

@@ -194,10 +194,11 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
-        refs = call_items.expand(decode(site["refs"]) or [], linker)
+        raw = decode(site["refs"]) or []
+        refs = call_items.expand(raw, linker)
         extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
         implied = linker.implicit(extra)
-        if extra and len(extra) == len(refs):  # a with/for/raise statement: no call of its own
+        if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
             if implied:
                 resolved.append((site, implied, None))
             continue

@@ -24,6 +24,7 @@ BINDING_TYPES = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
+    ast.Raise,
     ast.MatchAs, ast.MatchStar, ast.MatchMapping, *_COMPREHENSIONS,
 })
 
@@ -32,7 +33,9 @@ BINDING_TYPES = frozenset({
 class Binding:
     """One binding of a name. `value` is an ast expression (what was assigned), a reference
     dict (a def, import, parameter, self/cls), ("annotation" | "items", expr, scope) for an
-    annotated name or a loop target, or OPAQUE. `scope` is where `value` is evaluated; `line`
+    annotated name or a loop target, ("unpack", expr, path, scope) for a name of an unpacking
+    target (ScopeBindings._bind_unpack), ("each", iterable, path, scope) for a name of a loop's
+tuple target (the item at `path` of each item), or OPAQUE. `scope` is where `value` is evaluated; `line`
     where the binding happens; `span` the (first, last) lines it is visible on, None for the
     whole scope."""
 
@@ -99,7 +102,7 @@ def dedupe(refs: list[dict]) -> list[dict]:
     """`refs` without repeats, first occurrence kept (the order is preference)."""
     seen, out = set(), []
     for r in refs:
-        k = (r["ref"], r["mode"], r["attr"], r.get("param"))
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"))
         if k not in seen:
             seen.add(k)
             out.append(r)
@@ -121,10 +124,20 @@ class ScopeBindings:
         self.returns: dict[str, list[ast.expr]] = {}
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: list[tuple[ast.expr, Scope, str]] = []  # module/class `name = value`
+        # Statements that call without an ast.Call: (protocol, expression, scope) of every
+        # `with` item (with), `for`/comprehension iterable (for), `raise X` without a call.
+        self.statements: list[tuple[str, ast.expr, Scope]] = []
+        # Items put into a named container after its binding: (name, scope, key or None,
+        # value) of `d[k] = v`, `d.update({k: v})`, `xs.append(v)`, `xs.extend([...])`.
+        self.adds: list[tuple[str, Scope, object, ast.expr]] = []
+        # The same into any other receiver (`self.hooks[when].append(f)`): (receiver, scope,
+        # key, value); extract/call_values.py reads those on an instance's attribute.
+        self.attr_adds: list[tuple[ast.expr, Scope, object, ast.expr]] = []
         self.line = 0  # line of the node being visited: where its bindings happen
         # Names bound anywhere in the file to a def, class, import, self or cls: the only
         # arguments worth resolving for parameter flow.
         self.callable_names: set[str] = set()
+        self.container_names: set[str] = set()  # names bound to a container literal
 
     def bind(self, scope: Scope, name: str, value, span: tuple[int, int] | None = None
              ) -> None:
@@ -138,8 +151,11 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
-        if isinstance(value, dict) and value["mode"] != "param":
-            self.callable_names.add(name)
+        if (isinstance(value, dict) and value["mode"] != "param") or (
+                isinstance(value, ast.Name) and value.id in self.callable_names):
+            self.callable_names.add(name)  # also `chosen = helper`: worth resolving
+        elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
+            self.container_names.add(name)  # its items are followed when it is passed
 
     # ---- pass 1: bindings, collected while walking -------------------------------------
 
@@ -155,13 +171,17 @@ class ScopeBindings:
             # exact: this very definition (`f#2` is not `f`, whatever runs last)
             self.bind(scope, node.name, ref(v.qualname, "def", exact=True))
             self.defs.append((node, inner))
-            for dec in node.decorator_list:
-                # `@dec` calls dec with the def; `@factory(x)` calls the factory's result
-                self.calls.append((dec, scope, True, v.qualname))
+            decs = node.decorator_list
+            for i, dec in enumerate(decs):
+                # `@dec` calls dec with the def, or with what the decorator below it returned;
+                # `@factory(x)` calls the factory's result
+                self.calls.append((dec, scope, True,
+                                   decs[i + 1] if i + 1 < len(decs) else v.qualname))
             if not isinstance(node, ast.ClassDef):
                 self._bind_params(node, inner, scope)
         elif isinstance(node, ast.Call):
             self.calls.append((node, scope, False, None))
+            self._container_call(node, scope)
         elif isinstance(node, ast.Import):
             for a in node.names:
                 head = a.asname or a.name.split(".")[0]
@@ -185,14 +205,20 @@ class ScopeBindings:
             self.returns.setdefault(scope.qualname, []).append(node.value)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._bind_loop(node.target, node.iter, scope)
+            self.statements.append(("for", node.iter, scope))
         elif isinstance(node, _COMPREHENSIONS):
             span = (node.lineno, node.end_lineno)
             for gen in node.generators:
                 self._bind_loop(gen.target, gen.iter, scope, span)
+                self.statements.append(("for", gen.iter, scope))
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
+                self.statements.append(("with", item.context_expr, scope))
                 if item.optional_vars is not None:
                     self._bind_opaque(item.optional_vars, scope)
+        elif isinstance(node, ast.Raise):
+            if node.exc is not None and not isinstance(node.exc, ast.Call):
+                self.statements.append(("raise", node.exc, scope))
         elif isinstance(node, ast.ExceptHandler):
             self.handler_spans.append((node.lineno, node.end_lineno))
             if node.name:
@@ -250,7 +276,8 @@ class ScopeBindings:
             return
         if (len(targets) == 1 and isinstance(targets[0], ast.Tuple)
                 and isinstance(value, ast.Tuple) and len(value.elts) == len(targets[0].elts)
-                and not any(isinstance(e, ast.Starred) for e in value.elts)):
+                and not any(isinstance(e, ast.Starred)
+                            for e in (*value.elts, *targets[0].elts))):
             targets, values = targets[0].elts, value.elts  # a, b = C(), D(): pairwise
         else:
             values = [value] * len(targets)
@@ -269,14 +296,75 @@ class ScopeBindings:
                   and _first_param(scope.node) == t.value.id):
                 scope.parent.self_attrs.setdefault(t.attr, []).append(Binding(value, scope,
                                                                               self.line))
-            elif isinstance(t, (ast.Tuple, ast.List, ast.Starred)):
+            elif isinstance(t, (ast.Tuple, ast.List)):
+                self._bind_unpack(t, value, scope, ())
+            elif isinstance(t, ast.Starred):
                 self._bind_opaque(t, scope)
+            elif isinstance(t, ast.Subscript):
+                key = t.slice.value if isinstance(t.slice, ast.Constant) else None
+                if isinstance(t.value, ast.Name):
+                    self.adds.append((t.value.id, scope, key, value))
+                else:
+                    self.attr_adds.append((t.value, scope, key, value))
             # x.attr = v and x[k] = v bind no name: x is read, not rebound
+
+    def _bind_unpack(self, target, value: ast.expr, scope: Scope, path: tuple) -> None:
+        """`a, (b, *c) = value`: each name is bound to ("unpack", value, path, scope), path
+        the indexes down to it; a starred name's last step is ("*", first, after) (the items
+        from `first` to `after` from the end), read by calls.py against a literal."""
+        elts = target.elts
+        star = next((i for i, e in enumerate(elts) if isinstance(e, ast.Starred)), None)
+        for i, e in enumerate(elts):
+            step = i if star is None or i < star else (i - len(elts) if i > star else
+                                                        ("*", i, len(elts) - i - 1))
+            if isinstance(e, ast.Starred):
+                e = e.value
+            if isinstance(e, ast.Name):
+                self.bind(scope, e.id, ("unpack", value, (*path, step), scope))
+            elif isinstance(e, (ast.Tuple, ast.List)) and not isinstance(step, tuple):
+                self._bind_unpack(e, value, scope, (*path, step))
+            else:
+                self._bind_opaque(e, scope)
+
+    def _container_call(self, node: ast.Call, scope: Scope) -> None:
+        """`d.update({k: v})`, `xs.append(v)`, `xs.extend([v, w])`, `s.add(v)`,
+        `d.setdefault(k, v)`: items put into the container named `d`/`xs`."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and node.args):
+            return
+        arg, pairs = node.args[-1], []
+        if func.attr in ("append", "add", "insert", "setdefault"):
+            key = node.args[0].value if func.attr == "setdefault" and isinstance(
+                node.args[0], ast.Constant) else None
+            pairs = [(key, arg)]
+        elif func.attr == "update" and isinstance(arg, ast.Dict):
+            pairs = [(k.value if isinstance(k, ast.Constant) else None, v)
+                     for k, v in zip(arg.keys, arg.values, strict=True)]
+        elif func.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)):
+            pairs = [(None, e) for e in arg.elts]
+        if isinstance(func.value, ast.Name):
+            self.adds += [(func.value.id, scope, k, v) for k, v in pairs]
+        else:
+            self.attr_adds += [(func.value, scope, k, v) for k, v in pairs]
 
     def _bind_loop(self, target, iterable, scope: Scope,
                    span: tuple[int, int] | None = None) -> None:
         if isinstance(target, ast.Name):  # `for h in handlers:` -> every item of handlers
             self.bind(scope, target.id, ("items", iterable, scope), span)
+        elif (isinstance(target, ast.Tuple) and len(target.elts) == 2
+              and isinstance(target.elts[1], ast.Name) and isinstance(iterable, ast.Call)
+              and isinstance(iterable.func, ast.Attribute) and iterable.func.attr == "items"
+              and not iterable.args):  # `for k, fn in handlers.items():` -> the values
+            self._bind_opaque(target.elts[0], scope, span)
+            self.bind(scope, target.elts[1].id, ("items", iterable.func.value, scope), span)
+        elif isinstance(target, (ast.Tuple, ast.List)) and not any(
+                isinstance(e, ast.Starred) for e in target.elts):
+            # `for name, fn in PAIRS:` -> fn is item 1 of each (literal) item of PAIRS
+            for i, e in enumerate(target.elts):
+                if isinstance(e, ast.Name):
+                    self.bind(scope, e.id, ("each", iterable, (i,), scope), span)
+                else:
+                    self._bind_opaque(e, scope, span)
         else:
             self._bind_opaque(target, scope, span)
 

@@ -28,6 +28,7 @@ import ast
 import builtins
 import json
 
+from codeintel_assets.extract import call_values
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -92,6 +93,8 @@ class FileCalls(ScopeBindings):
         found = self._binding_scope(name, scope)
         if found is not None:
             visible = [b for b in found.bindings[name] if b.visible_at(line)]
+            # in a comprehension or lambda, its own variable hides the scope's other bindings
+            visible = [b for b in visible if b.span is not None] or visible
             if visible:
                 return self._bound(name, visible, found, scope, depth, line)
             # only comprehension/lambda bindings elsewhere: the name is read further out
@@ -157,6 +160,9 @@ class FileCalls(ScopeBindings):
             via = "local_name" if value["via"] == "def" else value["via"]
             return [{**value, "via": via}]
         if isinstance(value, tuple):
+            if value[0] in ("unpack", "each"):
+                flow = call_values.unpacked if value[0] == "unpack" else call_values.each
+                return flow(self, *value[1:3], value[3], depth)
             tag, expr, scope = value
             if tag == "annotation":  # x: Foo -> an instance of Foo
                 refs = self.refs(unquote_annotation(expr), scope, depth)
@@ -174,26 +180,14 @@ class FileCalls(ScopeBindings):
                 else r for r in refs]
 
     def _items(self, container: ast.expr, scope: Scope, depth: int) -> list[dict] | None:
-        """References of the items of a literal list/tuple/set/dict (values), or of a name
-        bound to one."""
-        if isinstance(container, (ast.List, ast.Tuple, ast.Set)):
-            elts = container.elts
-        elif isinstance(container, ast.Dict):
-            elts = container.values
-        elif isinstance(container, ast.Name) and depth < _MAX_DEPTH:
-            bound = self._bindings_of(container.id, scope, container.lineno)
-            if bound is None or len(bound) != 1 or not isinstance(bound[0].value, ast.expr):
-                return None
-            return self._items(bound[0].value, bound[0].scope, depth + 1)
-        else:
-            return None
-        out = []
-        for e in elts:
-            got = self.refs(e, scope, depth + 1)
-            if got is None:
-                return None
-            out += [{**r, "via": "container_item"} for r in got]
-        return out
+        """References of the items of a container: a literal list/tuple/set/dict (values),
+        a name bound to one (and the items added to it), a starred unpacking's rest."""
+        if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
+            for b in self._bindings_of(container.id, scope, container.lineno) or ():
+                if isinstance(b.value, tuple) and b.value[0] == "unpack" \
+                        and isinstance(b.value[2][-1], tuple):
+                    return call_values.starred_items(self, *b.value[1:3], b.value[3], depth)
+        return call_values.items(self, container, scope, depth)
 
     def refs(self, expr: ast.expr, scope: Scope, depth: int = 0) -> list[dict] | None:
         """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
@@ -245,42 +239,34 @@ class FileCalls(ScopeBindings):
                     and self._bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
                 return None if base is None else classes_of(base)
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "get" and expr.args:
+                got = call_values.get_item(self, expr, scope, depth)
+                if got:
+                    return got
+            lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
+                if isinstance(expr.func, ast.Name) else []
+            if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
+                # `pick = lambda: square; pick()`: what the lambda's body evaluates to
+                return [r for b in lambdas for r in self.refs(b.value.body, b.scope, depth + 1)
+                        or ()]
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
             return [extend(r, "()", "returned_value" if r["via"] != "self_method"
                             else r["via"]) for r in base if r["mode"] != "builtin"]
-        if isinstance(expr, ast.Subscript):
-            if isinstance(expr.slice, ast.Constant):
-                item = self._item(expr.value, expr.slice.value, scope, depth)
-                if item is not None:
-                    return item
-            elif not isinstance(expr.slice, ast.Slice):  # pts[i]: any item of a literal
-                items = self._items(expr.value, scope, depth + 1)
-                if items and len({signature([r]) for r in items}) == 1:
-                    return items[:1]
-            return []
+        if isinstance(expr, ast.Subscript):  # an item under a constant key, else any item
+            if isinstance(expr.slice, ast.Slice):
+                return []
+            if isinstance(expr.value, ast.Subscript):
+                return call_values.nested_item(self, expr, scope, depth) or []
+            key = expr.slice.value if isinstance(expr.slice, ast.Constant) else None
+            return call_values.items(self, expr.value, scope, depth + 1, key) or []
         if isinstance(expr, ast.NamedExpr):
             return self.refs(expr.value, scope, depth + 1)
+        if isinstance(expr, ast.IfExp):  # `f if c else g`: either
+            body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
+            return None if body is None or orelse is None else body + orelse
         return []
-
-    def _item(self, container, key, scope: Scope, depth: int) -> list[dict] | None:
-        if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
-            bound = self._bindings_of(container.id, scope, container.lineno)
-            if bound and len(bound) == 1 and isinstance(bound[0].value, ast.expr):
-                return self._item(bound[0].value, key, bound[0].scope, depth + 1)
-            return None
-        if isinstance(container, ast.Dict):
-            for k, v in zip(container.keys, container.values, strict=True):
-                if isinstance(k, ast.Constant) and k.value == key:
-                    got = self.refs(v, scope, depth + 1)
-                    return None if got is None else [{**r, "via": "container_item"}
-                                                      for r in got]
-        if isinstance(container, (ast.List, ast.Tuple)) and isinstance(key, int) \
-                and -len(container.elts) <= key < len(container.elts):
-            got = self.refs(container.elts[key], scope, depth + 1)
-            return None if got is None else [{**r, "via": "container_item"} for r in got]
-        return None
 
     # ---- rows ----------------------------------------------------------------------------
 
@@ -291,13 +277,18 @@ class FileCalls(ScopeBindings):
             if is_decorator:  # called with the decorated def as its one argument
                 line, col = node.end_lineno, node.end_col_offset
                 refs = [{**r, "via": "decorator"} for r in self.refs(node, scope) or ()]
-                args = [{"pos": 0, "kw": None, "refs": [ref(decorated, "local_name")]}]
+                # called with the def, or with what the decorator below it returned
+                passed = [extend(r, "()", "returned_value") for r in callables(
+                    self.refs(decorated, scope))] if isinstance(decorated, ast.expr) \
+                    else [ref(decorated, "local_name")]
+                args = [{"pos": 0, "kw": None, "refs": dedupe(passed)}]
                 name_pos = (None, None) if isinstance(node, ast.Call) else callee_name_position(node)
                 text = self._text(node)
             else:
                 expr = node.func
                 line, col = expr.end_lineno, expr.end_col_offset
                 refs = self.refs(expr, scope) or []
+                refs = refs + call_values.callback_refs(self, node, refs, scope)
                 args = _args(node, scope, self)
                 name_pos = callee_name_position(expr)
                 text = self._text(expr)
@@ -308,7 +299,7 @@ class FileCalls(ScopeBindings):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return rows
+        return rows + call_values.statement_rows(self)
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to
@@ -339,12 +330,14 @@ class FileCalls(ScopeBindings):
                 returned: list[dict] = []
                 for expr in self.returns.get(inner.qualname, ()):
                     returned += callables(self.refs(expr, inner))
+                    returned += call_values.stored_items(self, expr, inner)
                 rows.append({"qualname": inner.qualname, "kind": "function",
                              "params": json.dumps(inner.params), "arity": inner.arity,
                              "return_refs": json.dumps(dedupe(returned))})
         aliases: dict[str, dict] = {}
         for (value, scope, name) in self.assigns:
-            got = callables(self.refs(value, scope))
+            got = callables(self.refs(value, scope)) + (call_values.stored_items(
+                self, value, scope, name) if scope.kind == "module" else [])
             aliases[f"{scope.qualname}.{name}"] = {
                 "qualname": f"{scope.qualname}.{name}", "kind": "alias",
                 "value_refs": json.dumps(dedupe(got)) if got else None}
@@ -361,7 +354,8 @@ def _enclosing_class(scope: Scope) -> Scope | None:
 # Arguments that may be a function or class (what parameter flow follows): names, attributes
 # and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
 # and resolving every argument would cost more than the rest of the pass.
-_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda)
+# Container literals are followed for their items (a list of handlers passed on).
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set)
 
 
 def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
@@ -383,9 +377,12 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
 
 
 def _arg_refs(arg: ast.expr, scope: Scope, calls: FileCalls) -> list[dict]:
+    if isinstance(arg, call_values.CONTAINERS) or (
+            isinstance(arg, ast.Name) and arg.id in calls.container_names):
+        return call_values.argument_items(calls, arg, scope)
     head = arg
-    while isinstance(head, ast.Attribute):
-        head = head.value
+    while isinstance(head, (ast.Attribute, ast.Call)):  # Store().get: a method of an instance
+        head = head.value if isinstance(head, ast.Attribute) else head.func
     if not isinstance(head, ast.Name) or head.id not in calls.callable_names:
         return []
     return dedupe(callables(calls.refs(arg, scope)))

@@ -25,9 +25,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.extract.pysource import OVERLOAD_MARK
-
 _SEGMENT = re.compile(r"\.([^.()]+)|\(\)")
 _MAX_DEPTH = 12
 # Bases outside the repository that define nothing a subclass calls as its own.
@@ -75,6 +72,9 @@ class Callee:
     # The other resolution's target where SCIP and the static rules disagree (evidence).
     disagrees: str | None = None
     guessed: bool = False  # chosen as the binding that runs last among disagreeing ones
+    # Called by the statement or builtin at the site, not by the site's own call expression
+    # (`with` -> __enter__, a sorted key): graph.call_graph_edges.kind 'implicit'.
+    implicit: bool = False
 
 
 class Linker:
@@ -95,6 +95,8 @@ class Linker:
         self.defs, self.facts, self.imports, self.stars = defs, facts, imports, stars
         self.packages = packages
         self.aliases = aliases or {}
+        # module-level container qualname -> its item references (storage/call_items.py)
+        self.items: dict[str, list[dict]] = {}
         self.implementations = implementations or {}
         # A name defined twice in one scope (`#2`, `#3`...): its last definition is the one
         # bound once the module or class body has run.
@@ -278,7 +280,7 @@ class Linker:
 
     def _returns(self, qualname: str) -> list[dict]:
         facts = self.facts.get(qualname)
-        return (facts.return_refs or []) if facts else []
+        return [r for r in facts.return_refs or () if "item" not in r] if facts else []
 
     def params(self, qualname: str) -> list[str]:
         facts = self.facts.get(qualname)
@@ -306,14 +308,31 @@ class Linker:
             return Callee(None, value.qualname, value.kind)
         return Callee(None, None, "unknown")
 
-    def resolve(self, refs: list[dict]) -> Callee:
-        """The callee of a call site from its candidate references: the one in-repo definition
-        they agree on; several distinct ones are `ambiguous`; none, a builtin or external
-        target if one is known, else `unknown`."""
+    def resolve_all(self, refs: list[dict]) -> list[Callee]:
+        """Every callee of a call site: `resolve`'s answer, or, where its candidates name
+        several in-repo definitions (a name bound to one function or another, a dict of
+        handlers), one Callee per definition, in target order."""
+        got = self.resolve(refs)
+        if got.via != "ambiguous":
+            return [got]
+        chosen = {c.goid: c for c, _ in self._found([r for r in refs if not r.get("fallback")])
+                  if c.goid is not None}
+        return sorted((Callee(c.goid, c.target, c.via, got.candidates, guessed=c.guessed)
+                       for c in chosen.values()), key=lambda c: c.target)
+
+    def implicit(self, refs: list[dict]) -> list[Callee]:
+        """The in-repo callees of references a statement or builtin calls (`extra` refs:
+        extract/calls.py), each marked implicit with the protocol as its rule."""
+        out = {}
+        for r in refs:
+            c = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
+            if c.goid is not None and c.goid not in out:
+                out[c.goid] = Callee(c.goid, c.target, r["extra"], implicit=True)
+        return list(out.values())
+
+    def _found(self, refs: list[dict]) -> list[tuple[Callee, dict]]:
         star_hit = False
         found: list[tuple[Callee, dict]] = []
-        fallback = [r for r in refs if r.get("fallback")]
-        refs = [r for r in refs if not r.get("fallback")]
         for r in refs:
             if r["mode"] == "param":
                 continue
@@ -327,6 +346,14 @@ class Linker:
             elif r["mode"] == "builtin" and star_hit:
                 continue
             found.append((callee, r))
+        return found
+
+    def resolve(self, refs: list[dict]) -> Callee:
+        """The callee of a call site from its candidate references: the one in-repo definition
+        they agree on; several distinct ones are `ambiguous`; none, a builtin or external
+        target if one is known, else `unknown`."""
+        fallback = [r for r in refs if r.get("fallback")]
+        found = self._found([r for r in refs if not r.get("fallback")])
         got = pick([c for c, _ in found])
         # `except ImportError: def f()`: the fallback is what runs when the import is not
         # there to resolve (nothing known about it)
@@ -347,29 +374,3 @@ def pick(callees: list[Callee]) -> Callee:
 
 def decode(text: str | None):
     return json.loads(text) if text else None
-
-
-def scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
-    """The callee of the GOID SCIP names at a call's name token (None: SCIP decides nothing).
-    A module is never a callee: scip-python names the module at star-imported names. A name
-    defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
-    choose between them. A class means its constructor. pyright prefers a stub to the .py
-    beside it, which is what runs: a shadowed stub's definition means what its name is bound
-    to in the implementation (through re-exports), else nothing. pyright's symbol of an
-    overloaded name is defined at its first signature: an @overload signature means the
-    implementation, which has the plain qualname."""
-    if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
-        return None
-    qualname = goid_row["qualname"]
-    if goid_row["shadowed_stub"]:
-        callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
-                               "scip")
-        return callee if callee.goid is not None else None
-    if goid_row["is_overload"]:
-        callee = linker.callee(linker.dotted(qualname.rsplit(OVERLOAD_MARK, 1)[0]), "scip")
-        return callee if callee.goid is not None else None
-    if qualname in linker.latest:
-        return None
-    if goid_row["kind"] == "class":
-        return linker.callee(linker.dotted(qualname), "scip")
-    return Callee(goid_row["goid"], qualname, "scip")

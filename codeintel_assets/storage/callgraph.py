@@ -8,12 +8,16 @@ Resolution of a call site, in order:
    rule, joined here in DuckDB so the step needs no LibCST); a class means its constructor.
 2. static rules: the file-local references of core.call_sites (extract/calls.py: local and
    enclosing scopes, module globals, import aliases, self/cls, super(), assignments, returns,
-   containers, decorators) resolved across files by storage/call_linker.py (re-exports, star
-   imports, MRO, constructors).
-3. parameter flow: a call through a parameter (`fn()` in `def apply(fn)`) resolves when every
-   resolved call of that function passes the same definition there.
-Builtins and external code keep callee_goid NULL with their dotted target; several distinct
-in-repo candidates are `ambiguous` (no guess); nothing known is `unknown`.
+   containers, unpacking, decorators) resolved across files by storage/call_linker.py
+   (re-exports, star imports, MRO, constructors) and storage/call_items.py (items of
+   containers stored in another module or returned by a function).
+3. parameter flow (storage/call_resolution.py): a call through a parameter (`fn()` in
+   `def apply(fn)`, `for f in fns: f()`) reaches every definition the resolved calls of that
+   function pass there.
+A site may reach several callees: one row each (several in-repo candidates, the functions
+passed to a parameter, and the implicit callees a statement or builtin calls: `with`, `for`,
+`raise X`, `sorted(key=f)`). Builtins and external code keep callee_goid NULL with their
+dotted target; nothing known is `unknown`.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.storage import call_items, call_resolution
+from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
     DefFacts,
     Linker,
     decode,
-    pick,
-    scip_callee,
 )
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
@@ -42,13 +46,14 @@ EDGES_TABLE = "graph.call_graph_edges"
 
 # Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
 # value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
-_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "parameter_any": 0.5, "assigned_alias": 0.8,
-               "returned_value": 0.8,
+_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
+               "returned_value": 0.8, "parameter_any": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
                "inherited_external": 0.7}
 _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
+_SEVERAL_CONFIDENCE = 0.7  # one of several callees the static rules find for one site
 # Static rules that follow the file's own name bindings (defs, imports, module globals) and
 # the MRO: where they disagree with SCIP, they win. On django 5.2.19 scip-python names a
 # re-exported class or function wrongly at such sites (`models.CheckConstraint(...)` as
@@ -186,33 +191,46 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
-    resolved: list[tuple[dict, Callee, dict | None]] = []
+    resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     for site in sites:
-        refs = decode(site["refs"]) or []
-        by_scip = scip_callee(goids.get(site["scip_goid"]), linker)
+        raw = decode(site["refs"]) or []
+        refs = call_items.expand(raw, linker)
+        extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
+        implied = linker.implicit(extra)
+        if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
+            if implied:
+                resolved.append((site, implied, None))
+            continue
+        refs = [r for r in refs if not r.get("extra")]
+        by_scip = call_resolution.scip_callee(goids.get(site["scip_goid"]), linker)
         if by_scip is not None:
             callee = by_scip
             static = linker.resolve(refs)  # measured against pyright's answer (metadata)
             agreement[static.goid == callee.goid if static.goid is not None else None] += 1
             if static.goid in (None, callee.goid):
-                callee = Callee(callee.goid, callee.target, "scip")
+                callees = [Callee(callee.goid, callee.target, "scip")]
             elif static.via in BINDING_RULES:
-                callee = Callee(static.goid, static.target, static.via,
-                                disagrees=callee.target)
+                callees = [Callee(static.goid, static.target, static.via,
+                                  disagrees=callee.target)]
             else:
-                callee = Callee(callee.goid, callee.target, "scip", disagrees=static.target)
+                callees = [Callee(callee.goid, callee.target, "scip", disagrees=static.target)]
+            if static.via == "ambiguous":  # pyright names one of several: keep them all
+                others = [c for c in linker.resolve_all(refs) if c.goid != callee.goid]
+                callees += others
         else:
-            callee = linker.resolve(refs)
+            callees = linker.resolve_all(refs)
+            callee = callees[0]
             if (callee.goid is None and callee.via in ("unknown", "inherited_external")
                     and site["scip_external"]):
                 # pyright knows the receiver's type and it is outside the repository
                 target = scip_dotted(site["scip_external"])
-                callee = Callee(None, target, "builtin" if target.startswith("builtins.")
-                                else "external")
-        param = next((r for r in refs if r["mode"] == "param" and not r["attr"]), None)
-        resolved.append((site, callee, param))
-    resolved = _parameter_flow(resolved, linker)
+                callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
+                                  else "external")]
+        param = next((r for r in refs if r["mode"] == "param"
+                      and (not r["attr"] or r["attr"].startswith("["))), None)
+        resolved.append((site, callees + implied, param))
+    resolved = call_resolution.parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
@@ -283,102 +301,99 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
         else:
             imports.setdefault(module, {})[name] = imported
     packages = {r["module"].split(".")[0] for r in goid_rows if r["module"]}
-    aliases = {q: decode(refs) for q, refs in alias_rows}  # the last assignment wins
+    aliases, items = {}, {}
+    for q, refs in alias_rows:  # the last assignment wins
+        aliases[q], items[q] = split_items(decode(refs))
+    aliases = {q: refs for q, refs in aliases.items() if refs}
     # A name in a shadowed stub (its own references) means the implementation's name.
     implementations = {m: implementation_name(m, m) for m in stubs}
-    return Linker(defs, facts, imports, stars, packages, aliases, implementations)
-
-
-def _parameter_flow(resolved: list[tuple[dict, Callee, dict | None]], linker: Linker
-                    ) -> list[tuple[dict, Callee, dict | None]]:
-    """Resolve calls through a parameter from the arguments the function's resolved callers
-    pass at that position or keyword (one level; a bound method's self shifts positions)."""
-    calls_to: dict[Decimal, list[dict]] = {}
-    for site, callee, _ in resolved:
-        if callee.goid is not None:
-            calls_to.setdefault(callee.goid, []).append(site)
-    out = []
-    for site, callee, param in resolved:
-        if callee.goid is None and param is not None and param["ref"] in linker.defs:
-            fn_goid, fn_kind = linker.defs[param["ref"]]
-            params = linker.params(param["ref"])
-            shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
-            passed, unknown = [], False
-            for caller_site in calls_to.get(fn_goid, ()):
-                for arg in decode(caller_site["args"]) or ():
-                    if (arg["kw"] == param["param"] or (
-                            arg["pos"] is not None and param["index"] is not None
-                            and arg["pos"] + shift == param["index"])):
-                        if not arg["refs"]:  # something unknown is passed there too
-                            unknown = True
-                        passed += [linker.callee(linker.ref(r), "parameter")
-                                   for r in arg["refs"]]
-            got = pick(passed) if not unknown else Callee(None, None, "unknown")
-            if got.goid is not None:
-                callee = Callee(got.goid, got.target, "parameter")
-            elif got.via == "ambiguous":
-                # Every definition passed there is really called from this site (a decorator's
-                # wrapper calls each function it wraps); one edge per site keeps the first,
-                # at lower confidence, and names the others.
-                first = min((c for c in passed if c.goid is not None), key=lambda c: c.target)
-                callee = Callee(first.goid, first.target, "parameter_any", got.candidates)
-        out.append((site, callee, param))
-    return out
+    linker = Linker(defs, facts, imports, stars, packages, aliases, implementations)
+    linker.items = {q: refs for q, refs in items.items() if refs}
+    return linker
 
 
 def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
            ) -> tuple[pa.Table, CallGraphStats]:
     rows = []
     counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
-    for site, callee, _ in resolved:
+    sites = 0
+    for site, callees, _ in resolved:
         caller = callers.get((site["rel_path"], site["caller_qualname"]))
         if caller is None:  # core.goids lags core.call_sites (a failed goids step): skip
             continue
-        known = callee.goid is not None or callee.via in _OUTSIDE_RULES
-        if callee.goid is not None:
+        keys = set()
+        for callee in callees:  # one row per callee (the key's callee_key)
+            if (callee.target or "?") not in keys:
+                keys.add(callee.target or "?")
+                rows.append(_row(repo, site, caller, callee, several=len(callees) > 1))
+        if all(c.implicit for c in callees):
+            continue  # a with/for/raise statement: no call site of its own
+        sites += 1
+        first = callees[0]
+        known = first.goid is not None or first.via in _OUTSIDE_RULES
+        if first.goid is not None:
             counts["in_repo"] += 1
-            counts["by_scip"] += callee.via == "scip"
+            counts["by_scip"] += first.via == "scip"
         elif known:
             counts["external"] += 1
         else:
-            counts[callee.via if callee.via == "ambiguous" else "unknown"] += 1
-        evidence = {"rule": callee.via}
-        if site["scip_symbol"] is not None:
-            evidence["scip_symbol"] = site["scip_symbol"]
-        if callee.candidates:
-            evidence["candidates"] = list(callee.candidates)
-        if callee.guessed:
-            evidence["chosen"] = "the binding that runs last"
-        if callee.disagrees:
-            evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
-        rows.append({
-            "repo": repo, "commit": site["commit"], "caller_goid": caller,
-            "callsite_path": site["rel_path"], "callsite_line": site["line"],
-            "callsite_col": site["col"], "callee_goid": callee.goid,
-            "callee_name": site["callee_name"], "callee_target": callee.target,
-            "kind": "direct" if known else "unresolved", "resolved_via": callee.via,
-            "confidence": (min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),
-                               _GUESS_CONFIDENCE if callee.guessed else 1.0)
-                           if known else 0.0),
-            "evidence": json.dumps(evidence),
-        })
-    stats = CallGraphStats(call_sites=len(rows), scip_available=scip_available,
+            counts[first.via if first.via == "ambiguous" else "unknown"] += 1
+    stats = CallGraphStats(call_sites=sites, scip_available=scip_available,
                            static_agrees_with_scip=agreement[True],
                            static_differs_from_scip=agreement[False],
                            static_unresolved_at_scip=agreement[None], **counts)
     return table(EDGES_TABLE).from_rows(rows), stats
 
 
+def _row(repo: str, site: dict, caller: Decimal, callee: Callee, several: bool) -> dict:
+    """One graph.call_graph_edges row: `callee` of `site`; `several`: one of the site's
+    several callees (confidence at most _SEVERAL_CONFIDENCE)."""
+    known = callee.goid is not None or callee.via in _OUTSIDE_RULES
+    evidence = {"rule": callee.via}
+    if site["scip_symbol"] is not None:
+        evidence["scip_symbol"] = site["scip_symbol"]
+    if callee.candidates:
+        evidence["candidates"] = list(callee.candidates)
+    if callee.guessed:
+        evidence["chosen"] = "the binding that runs last"
+    if callee.disagrees:
+        evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
+    confidence = 0.0
+    if known:
+        confidence = min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),
+                         _GUESS_CONFIDENCE if callee.guessed else 1.0,
+                         _SEVERAL_CONFIDENCE if several and callee.via != "scip" else 1.0)
+    return {
+        "repo": repo, "commit": site["commit"], "caller_goid": caller,
+        "callsite_path": site["rel_path"], "callsite_line": site["line"],
+        "callsite_col": site["col"], "callee_goid": callee.goid,
+        "callee_key": callee.target or "?",
+        "callee_name": site["callee_name"], "callee_target": callee.target,
+        "kind": "implicit" if callee.implicit else "direct" if known else "unresolved",
+        "resolved_via": callee.via, "confidence": confidence,
+        "evidence": json.dumps(evidence),
+    }
+
+
 def stored_stats(gateway: StorageGateway, repo: str) -> CallGraphStats:
     """CallGraphStats of the stored edges (what the resolved-share check reads)."""
     row = gateway.query("""
+        WITH sites AS (  -- a site's implicit callees (with, for, a sorted key) aside
+            SELECT count(callee_goid) > 0 AS in_repo,
+                   bool_or(resolved_via = 'scip') AS by_scip,
+                   bool_or(callee_goid IS NULL AND kind = 'direct') AS external,
+                   bool_or(resolved_via = 'ambiguous') AS ambiguous,
+                   bool_or(kind = 'unresolved' AND resolved_via <> 'ambiguous') AS unknown
+            FROM graph.call_graph_edges WHERE repo = $repo
+            GROUP BY callsite_path, callsite_line, callsite_col
+            HAVING bool_or(kind <> 'implicit')
+        )
         SELECT count(*) AS call_sites,
-               count(callee_goid) AS in_repo,
-               count(*) FILTER (WHERE resolved_via = 'scip') AS by_scip,
-               count(*) FILTER (WHERE callee_goid IS NULL AND kind = 'direct') AS external,
-               count(*) FILTER (WHERE resolved_via = 'ambiguous') AS ambiguous,
-               count(*) FILTER (WHERE kind = 'unresolved' AND resolved_via <> 'ambiguous')
-                   AS unknown,
-               count(*) FILTER (WHERE resolved_via = 'scip') > 0 AS scip_available
-        FROM graph.call_graph_edges WHERE repo = $repo""", {"repo": repo}).to_pylist()[0]
+               count(*) FILTER (WHERE in_repo) AS in_repo,
+               count(*) FILTER (WHERE by_scip) AS by_scip,
+               count(*) FILTER (WHERE external AND NOT in_repo) AS external,
+               count(*) FILTER (WHERE ambiguous) AS ambiguous,
+               count(*) FILTER (WHERE unknown) AS unknown,
+               count(*) FILTER (WHERE by_scip) > 0 AS scip_available
+        FROM sites""", {"repo": repo}).to_pylist()[0]
     return CallGraphStats(**row)

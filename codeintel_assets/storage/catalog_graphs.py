@@ -19,19 +19,21 @@ is_public BOOLEAN -- no part of the qualname after the module, nor of the module
 """)
 
 _table("graph", "call_graph_edges", ("repo", "caller_goid", "callsite_path", "callsite_line",
-                                     "callsite_col"),
-       "One edge per call site (core.call_sites): the caller's GOID and the callee's GOID, "
+                                     "callsite_col", "callee_key"),
+       "One row per callee a call site may reach (core.call_sites, plus the with, for and raise "
+       "statements that call the repository's code): the caller's GOID and the callee's GOID, "
        "resolved by the SCIP occurrence at the callee's name token, else by static rules.", """
 caller_goid DECIMAL(38,0) -- the innermost enclosing definition (class body code: the class; module-level code: the module)
 callsite_path VARCHAR -- file of the call
-callsite_line INTEGER -- line of the call's argument list: the end of the callee expression (for a bare decorator, the decorator's end)
-callsite_col INTEGER -- column there (0-based UTF-8 bytes): unique per call, also for f(x)(y) and a.b().c()
+callsite_line INTEGER -- line of the call's argument list: the end of the callee expression (for a bare decorator, the decorator's end); for a with, for or raise statement's implicit call, the line of its context, iterable or exception expression
+callsite_col INTEGER -- column there (0-based UTF-8 bytes): unique per call, also for f(x)(y) and a.b().c(); for an implicit statement call, where that expression starts
+callee_key VARCHAR -- what tells the callees of one site apart: callee_target, '?' when unknown
 callee_goid DECIMAL(38,0) -- GOID of the called definition; NULL for builtins, external code and unresolved calls
-callee_name VARCHAR -- the callee expression as written: self.client.get, make(), handlers['a'] (at most 200 characters)
+callee_name VARCHAR -- the callee expression as written: self.client.get, make(), handlers['a'] (at most 200 characters); for a statement, `with <expr>`, `for <expr>`, `raise <expr>`
 callee_target VARCHAR -- dotted target where known: the callee's qualname, builtins.len, os.path.join
-kind VARCHAR -- direct (the target is known: callee_goid, or a builtin or external target) | unresolved
-resolved_via VARCHAR -- scip | local_name | enclosing_scope | module_global | import_alias | star_import | self_method | cls_method | super | instance_method | attribute | constructor | assigned_alias | returned_value | container_item | parameter | parameter_any (one of several definitions passed there; the others in evidence) | decorator | builtin | external | inherited_external (a member no in-repo class defines, taken from a base outside the repository) | ambiguous | unknown
-confidence DOUBLE -- 1.0 for scip, lower for static rules (README: call graph)
+kind VARCHAR -- direct (the target is known: callee_goid, or a builtin or external target) | implicit (called by the statement or by a builtin at the site: with -> __enter__/__exit__, for and next() -> __iter__/__next__, raise X -> X's constructor, a function passed to sorted/min/max key=, map, filter, eval/exec of constant code) | unresolved
+resolved_via VARCHAR -- scip | local_name | enclosing_scope | module_global | import_alias | star_import | self_method | cls_method | super | instance_method | attribute | constructor | assigned_alias | returned_value | container_item | parameter | parameter_any (one of several definitions passed there; all are rows, the others in evidence) | decorator | builtin | external | inherited_external (a member no in-repo class defines, taken from a base outside the repository) | ambiguous | unknown; implicit rows: with | for | next | raise | callback | eval
+confidence DOUBLE -- 1.0 for scip, lower for static rules, at most 0.7 for one of several static callees of a site (README: call graph)
 evidence JSON -- how it was resolved: {"scip_symbol": ..., "candidates": [...], "rule": ...}
 """)
 

@@ -44,13 +44,15 @@ READS = ("graph.call_graph_nodes", "graph.call_graph_edges", "graph.import_modul
 # Per call-graph node (sorted by goid): the counts SQL can give.
 CALL_NODES_SQL = """
 WITH e AS (
-    SELECT caller_goid, callee_goid FROM graph.call_graph_edges
-    WHERE repo = $repo AND callee_goid IS NOT NULL
+    SELECT caller_goid, callee_goid, callsite_path, callsite_line, callsite_col
+    FROM graph.call_graph_edges WHERE repo = $repo AND callee_goid IS NOT NULL
 ), fin AS (
     SELECT callee_goid AS goid, count(DISTINCT caller_goid) AS fan_in, count(*) AS in_degree
     FROM e GROUP BY 1
 ), fout AS (
-    SELECT caller_goid AS goid, count(DISTINCT callee_goid) AS fan_out, count(*) AS out_degree,
+    SELECT caller_goid AS goid, count(DISTINCT callee_goid) AS fan_out,
+           -- a site with several callees (a handler dict) is one site
+           count(DISTINCT (callsite_path, callsite_line, callsite_col)) AS out_degree,
            bool_or(caller_goid = callee_goid) AS calls_itself
     FROM e GROUP BY 1
 )

@@ -28,7 +28,7 @@ callee_kind VARCHAR -- module | class | function | method
 callee_rel_path VARCHAR -- its file
 callee_name VARCHAR -- the callee expression as written
 callee_target VARCHAR -- dotted target where known (builtins.len, os.path.join)
-kind VARCHAR -- direct | unresolved
+kind VARCHAR -- direct | implicit | unresolved (graph.call_graph_edges)
 resolved_via VARCHAR -- the resolution rule (graph.call_graph_edges)
 confidence DOUBLE -- 1.0 for scip, lower for static rules
 """, """

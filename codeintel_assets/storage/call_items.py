@@ -1,0 +1,62 @@
+"""Items of containers across files, for the call graph: a reference whose attribute path
+reads an item (`[]` any item, `["key"]` or `[0]` one, extract/call_values.py) of a module-level
+container (`COMMANDS = {"add": cmd_add}` in another module) or of what a function returns
+(`return load, parse`), replaced by the references of the items stored there. The items come
+from core.definition_refs: `value_refs` of an alias row and `return_refs` of a function, the
+entries with an `item` key (the constant key or index; null when unknown). No DuckDB."""
+
+from __future__ import annotations
+
+import json
+
+_ROUNDS = 3  # nested containers followed at most this deep
+
+
+def split_items(refs: list[dict] | None) -> tuple[list[dict], list[dict]]:
+    """(plain references, item references) of a definition_refs JSON list."""
+    refs = refs or []
+    return [r for r in refs if "item" not in r], [r for r in refs if "item" in r]
+
+
+def expand(refs: list[dict], linker) -> list[dict]:
+    """`refs` with every item-reading reference replaced by the references of the items it
+    may read (none when the container is unknown: the site stays unresolved)."""
+    for _ in range(_ROUNDS):
+        if not any("[" in r["attr"] for r in refs):
+            return refs
+        out = []
+        for r in refs:  # a parameter's items are bound by parameter flow
+            out += _items_of(r, linker) if "[" in r["attr"] and r["mode"] != "param" else [r]
+        refs = out
+    return [r for r in refs if "[" not in r["attr"] or r["mode"] == "param"]
+
+
+def _items_of(r: dict, linker) -> list[dict]:
+    prefix, _, rest = r["attr"].partition("[")
+    text, _, after = rest.partition("]")
+    key = json.loads(text) if text else None
+    if prefix == "":
+        stored = _container(r["ref"], linker)
+    elif prefix == "()" and r["mode"] == "value":
+        value = linker.dotted(r["ref"], exact=r.get("exact", False))
+        facts = linker.facts.get(value.qualname)
+        stored = split_items(facts.return_refs if facts else None)[1]
+    else:
+        stored = []
+    keep = {"extra": r["extra"]} if "extra" in r else {}  # a statement's call stays one
+    return [{**{k: v for k, v in item.items() if k != "item"},
+             "attr": item["attr"] + after, "via": "container_item", **keep}
+            for item in stored if key is None or item["item"] is None or item["item"] == key]
+
+
+def _container(name: str, linker) -> list[dict]:
+    """Items stored in the module-level container `name`, through re-exports."""
+    for _ in range(4):
+        if name in linker.items:
+            return linker.items[name]
+        module, _, attr = name.rpartition(".")
+        target = linker.imports.get(module, {}).get(attr)
+        if target is None or target == name:
+            return []
+        name = target
+    return []

@@ -1,0 +1,100 @@
+"""Call-site resolution beyond the linker's references (storage/call_linker.py), for
+storage/callgraph.py: the callee SCIP names at a call's name token, and parameter flow (a call
+through a parameter reaches the definitions its callers pass there). No DuckDB."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.extract.pysource import OVERLOAD_MARK
+from codeintel_assets.storage import call_items
+from codeintel_assets.storage.call_linker import Callee, Linker, decode
+
+_FLOW_ROUNDS = 3  # parameter-flow rounds (a function passed on through parameters)
+
+
+def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linker: Linker
+                    ) -> list[tuple[dict, list[Callee], dict | None]]:
+    """Resolve calls through a parameter from the arguments the function's resolved callers
+    pass at that position or keyword (a bound method's self shifts positions): one callee per
+    definition passed there. Rounds repeat while they resolve more (a parameter passed on as
+    another's argument: `def outer(fn): inner(fn)`), at most _FLOW_ROUNDS."""
+    for _ in range(_FLOW_ROUNDS):
+        calls_to: dict[Decimal, list[dict]] = {}
+        for site, callees, _ in resolved:
+            for callee in callees:
+                if callee.goid is not None and not callee.implicit:
+                    calls_to.setdefault(callee.goid, []).append(site)
+        out, changed = [], False
+        for site, callees, param in resolved:
+            if callees[0].goid is None and param is not None and param["ref"] in linker.defs:
+                got = _passed(param, calls_to, linker)
+                if got:
+                    callees, changed = got + callees[1:], True
+            out.append((site, callees, param))
+        resolved = out
+        if not changed:
+            break
+    return resolved
+
+
+def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) -> list[Callee]:
+    """The definitions the resolved callers of `param`'s function pass for it (a caller
+    passing something unknown there adds nothing: the known ones are still called)."""
+    fn_goid, fn_kind = linker.defs[param["ref"]]
+    params = linker.params(param["ref"])
+    shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
+    passed: dict[Decimal, Callee] = {}
+    for caller_site in calls_to.get(fn_goid, ()):
+        for arg in decode(caller_site["args"]) or ():
+            if (arg["kw"] == param["param"] or (
+                    arg["pos"] is not None and param["index"] is not None
+                    and arg["pos"] + shift == param["index"])):
+                for r in _argument(arg["refs"], param["attr"], linker):
+                    c = linker.callee(linker.ref(r), "parameter")
+                    if c.goid is not None:
+                        passed.setdefault(c.goid, c)
+    callees = sorted(passed.values(), key=lambda c: c.target)
+    if len(callees) > 1:  # each is really called from the site: one edge each
+        names = tuple(c.target for c in callees)
+        callees = [Callee(c.goid, c.target, "parameter_any", names) for c in callees]
+    return callees
+
+
+def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
+    """What an argument's references give a parameter read as `attr` ('' the parameter
+    itself, `[]`... an item of it): a container's items (`item` refs), or the items of a
+    container the argument names."""
+    if not attr:
+        return [r for r in refs if "item" not in r]
+    plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
+    after = attr.partition("]")[2]  # `for h in handlers: h.run()`: `.run` of each item
+    return [{**{k: v for k, v in r.items() if k != "item"}, "attr": r["attr"] + after}
+            for r in refs if "item" in r] + call_items.expand(plain, linker)
+
+
+def scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
+    """The callee of the GOID SCIP names at a call's name token (None: SCIP decides nothing).
+    A module is never a callee: scip-python names the module at star-imported names. A name
+    defined twice (`f`, `f#2`) has one SCIP symbol, the first definition's: the static rules
+    choose between them. A class means its constructor. pyright prefers a stub to the .py
+    beside it, which is what runs: a shadowed stub's definition means what its name is bound
+    to in the implementation (through re-exports), else nothing. pyright's symbol of an
+    overloaded name is defined at its first signature: an @overload signature means the
+    implementation, which has the plain qualname."""
+    if goid_row is None or goid_row["kind"] not in ("function", "method", "class"):
+        return None
+    qualname = goid_row["qualname"]
+    if goid_row["shadowed_stub"]:
+        callee = linker.callee(linker.dotted(implementation_name(qualname, goid_row["module"])),
+                               "scip")
+        return callee if callee.goid is not None else None
+    if goid_row["is_overload"]:
+        callee = linker.callee(linker.dotted(qualname.rsplit(OVERLOAD_MARK, 1)[0]), "scip")
+        return callee if callee.goid is not None else None
+    if qualname in linker.latest:
+        return None
+    if goid_row["kind"] == "class":
+        return linker.callee(linker.dotted(qualname), "scip")
+    return Callee(goid_row["goid"], qualname, "scip")

@@ -40,8 +40,10 @@ TARGETS = (
 )
 # The steps that parse Python with `ast` (their seconds add up against one ast.parse pass) and
 # the one that parses with LibCST. docstrings_ingest and config_ingest's string literals were
-# parses of their own before ast_extract's one pass took them in (a step absent from a run
-# counts 0); config_ingest reads config files too and counts in full either way.
+# parses of their own before ast_extract's one pass took them in, and ast_extract is part of
+# repo_scan since the pass builds its rows from the scan's parse (the old names stay for older
+# runs' step lists; a step absent from a run counts 0); config_ingest reads config files too
+# and counts in full either way.
 AST_STEPS = ("repo_scan", "ast_extract", "docstrings_ingest", "config_ingest")
 CST_STEPS = ("cst_extract",)
 SYMBOL_INDEX_STEP = "scip_ingest"

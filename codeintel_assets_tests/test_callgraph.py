@@ -246,7 +246,7 @@ def test_one_file_edit_rereads_that_file(tmp_path):
     result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
                              console_log=False)
     assert result.success
-    sites = next(m.metadata for m in result.asset_materializations_for_node("ast_extract")
+    sites = next(m.metadata for m in result.asset_materializations_for_node("repo_scan")
                  if m.asset_key.path == ["core", "call_sites"])
     assert sites["files_extracted"].value == 1
     got = edges(db)

@@ -123,7 +123,8 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, tmp_path:
             "'core/ast_nodes+'") in readme_commands("codeintel_assets.definitions --select")
     workdir = project_copy(tmp_path / "project")
     db = tmp_path / "x.duckdb"
-    # ast_extract reads core.file_state: scan first, then ast_nodes and its direct children.
+    # The ast tables alone are built from core.file_state as stored: scan first, then
+    # ast_nodes and its direct children (repo_scan's step runs for ast_nodes only).
     dagster_materialize("core/file_state", sample_repo, db, workdir)
     with read_db(db) as con:
         assert tables_in(con) == {"core.file_state"}
@@ -131,13 +132,13 @@ def test_dagster_materialize_ast_nodes_and_children(sample_repo: Path, tmp_path:
 
     proc = dagster_materialize("core/ast_nodes+", sample_repo, db, workdir)
     logs = proc.stdout + proc.stderr
-    assert 'Started execution of step "ast_extract"' in logs
+    assert 'Started execution of step "repo_scan"' in logs
     assert 'Started execution of step "goids"' in logs
     assert 'Started execution of step "typing_ingest"' in logs  # reads core.ast_nodes too
-    assert 'Started execution of step "repo_scan"' not in logs
 
     with read_db(db) as con:
-        # ast_extract is a subsettable multi-asset: only core.ast_nodes of its tables is written.
+        # repo_scan is a subsettable multi-asset: only core.ast_nodes of its tables is written
+        # (core.file_state stays the first scan's: 11 rows).
         assert tables_in(con) == {"core.file_state", "core.ast_nodes", "core.goids",
                                   "analytics.typedness", "analytics.static_diagnostics",
                                   "analytics.diagnostics", "analytics.tool_failures"}
@@ -212,57 +213,58 @@ def test_codeintel_steps(workdir: Path):
     proc = run_cmd([CODEINTEL, "steps"], cwd=workdir, env=clean_env())
     assert proc.returncode == 0, describe(proc)
     steps = {s["step"]: s for s in json.loads(proc.stdout)}
-    assert list(steps) == ["repo_scan", "ast_extract", "cst_extract", "config_ingest",
+    assert list(steps) == ["repo_scan", "cst_extract", "config_ingest",
                            "goids", "typing_ingest", "coverage_ingest",
                            "tests_ingest", "scip_ingest", "crosswalk", "callgraph",
                            "import_graph", "symbol_uses", "graph_metrics",
                            "coverage_functions", "test_coverage_edges", "hotspots",
                            "function_history", "risk_factors", "docs_views"]
     assert steps["hotspots"]["reads"] == ["core.ast_metrics", "core.file_state"]
-    assert steps["hotspots"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["hotspots"]["requires"] == ["repo_scan"]
     assert steps["function_history"]["reads"] == ["core.goids"]
     assert steps["function_history"]["requires"] == ["goids"]
-    assert steps["repo_scan"]["tables"] == ["analytics.tags_index", "core.file_state",
-                                            "core.modules", "core.repo_map"]
+    # One parse per file: the ast tables are built from the scan's parse (a run selecting
+    # only them reads core.file_state as stored).
+    assert steps["repo_scan"]["tables"] == ["analytics.function_metrics",
+                                            "analytics.function_types", "analytics.tags_index",
+                                            "core.ast_metrics", "core.ast_nodes",
+                                            "core.call_sites", "core.definition_refs",
+                                            "core.docstrings", "core.file_state",
+                                            "core.imports", "core.modules", "core.repo_map",
+                                            "core.string_literals"]
     assert steps["repo_scan"]["requires"] == []
-    assert steps["ast_extract"]["tables"] == ["analytics.function_metrics",
-                                              "analytics.function_types", "core.ast_metrics",
-                                              "core.ast_nodes", "core.call_sites",
-                                              "core.definition_refs", "core.docstrings",
-                                              "core.imports", "core.string_literals"]
-    assert steps["ast_extract"]["requires"] == ["repo_scan"]
-    assert steps["ast_extract"]["reads"] == ["core.file_state"]
+    assert steps["repo_scan"]["reads"] == ["core.file_state"]
     assert steps["cst_extract"]["requires"] == ["repo_scan"]
     assert steps["cst_extract"]["tables"] == ["core.cst_nodes"]
-    # One parse per file: the literals come from ast_extract's pass, config_ingest reads them.
-    assert steps["config_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    # One parse per file: the literals come from the scan's pass, config_ingest reads them.
+    assert steps["config_ingest"]["requires"] == ["repo_scan"]
     assert steps["config_ingest"]["reads"] == ["core.file_state", "core.string_literals"]
     assert steps["config_ingest"]["tables"] == ["analytics.config_values"]
     assert steps["goids"]["tables"] == ["core.goids"]
-    assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["goids"]["requires"] == ["repo_scan"]
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
     # The tool steps (CATALOG.md's step graph).
-    assert steps["typing_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["typing_ingest"]["requires"] == ["repo_scan"]
     assert steps["coverage_ingest"]["requires"] == ["repo_scan"]
     # scip_ingest reads core.imports for the reverse import closure a push re-indexes.
-    assert steps["scip_ingest"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["scip_ingest"]["requires"] == ["repo_scan"]
     assert steps["scip_ingest"]["reads"] == ["core.file_state", "core.imports"]
     # test_goid is a join to core.goids (issue 9), along the class's MRO for an inherited
     # test (core.definition_refs' bases, core.imports' re-exports), beyond CATALOG.md's step
     # graph (README).
-    assert steps["tests_ingest"]["requires"] == ["ast_extract", "goids", "repo_scan"]
+    assert steps["tests_ingest"]["requires"] == ["goids", "repo_scan"]
     assert steps["tests_ingest"]["reads"] == ["core.definition_refs", "core.file_state",
                                               "core.goids", "core.imports", "core.modules"]
     assert steps["scip_ingest"]["tables"] == ["core.scip_occurrences", "core.scip_symbols",
                                               "index.scip"]
     assert steps["crosswalk"]["requires"] == ["cst_extract", "goids", "scip_ingest"]
-    # The graph steps (CATALOG.md: import_graph | ast_extract).
+    # The graph steps (CATALOG.md: import_graph | ast_extract, now part of repo_scan).
     assert steps["import_graph"]["tables"] == ["graph.import_graph_edges", "graph.import_modules"]
-    assert steps["import_graph"]["requires"] == ["ast_extract", "repo_scan"]
+    assert steps["import_graph"]["requires"] == ["repo_scan"]
     assert steps["import_graph"]["reads"] == ["core.imports", "core.modules"]
     # symbol_uses reads the crosswalk too, and the call linker's tables for a stub's
     # implementation (README: step deps beyond the catalog).
-    assert steps["symbol_uses"]["requires"] == ["ast_extract", "crosswalk", "goids",
+    assert steps["symbol_uses"]["requires"] == ["crosswalk", "goids", "repo_scan",
                                                 "scip_ingest"]
     assert steps["symbol_uses"]["reads"] == ["core.definition_refs", "core.goid_crosswalk",
                                              "core.goids", "core.imports",
@@ -272,7 +274,7 @@ def test_codeintel_steps(workdir: Path):
                                                 "analytics.graph_metrics_modules",
                                                 "analytics.graph_stats"]
     # callgraph (CATALOG.md: goids, ast_extract, scip_ingest) reads no core.ast_nodes.
-    assert steps["callgraph"]["requires"] == ["ast_extract", "goids", "scip_ingest"]
+    assert steps["callgraph"]["requires"] == ["goids", "repo_scan", "scip_ingest"]
     assert steps["callgraph"]["reads"] == ["core.call_sites", "core.definition_refs",
                                            "core.goids", "core.imports", "core.scip_occurrences",
                                            "core.scip_symbols"]
@@ -287,7 +289,7 @@ def test_codeintel_steps(workdir: Path):
     assert steps["docs_views"]["tables"] == sorted(VIEWS)
     assert steps["docs_views"]["reads"] == sorted({t for v in VIEWS.values() for t in v.reads})
     assert steps["risk_factors"]["requires"] == [
-        "ast_extract", "coverage_functions", "hotspots", "repo_scan", "test_coverage_edges",
+        "coverage_functions", "hotspots", "repo_scan", "test_coverage_edges",
         "typing_ingest"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])

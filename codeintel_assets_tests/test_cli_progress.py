@@ -71,8 +71,8 @@ def test_pipe_gets_plain_lines_and_the_log_file_gets_dagster_events(sample_repo,
     assert "core.goids=18" in done["goids"]
     # A parsing step's progress line sits between its start and done lines.
     (parsed,) = [i for i, ln in enumerate(lines)
-                 if re.fullmatch(r"ast_extract 6/6 files \(\d+ files/s, \d+\.\ds\)", ln)]
-    assert lines.index("start ast_extract") < parsed < lines.index(done["ast_extract"])
+                 if re.fullmatch(r"repo_scan 11/11 files \(\d+ files/s, \d+\.\ds\)", ln)]
+    assert lines.index("start repo_scan") < parsed < lines.index(done["repo_scan"])
     # The one tool that ran reports its start and end inside its step.
     assert lines.index("tool ruff started") > lines.index("start typing_ingest")
     assert any(re.fullmatch(r"tool ruff finished after \d+\.\ds", ln) for ln in lines), err
@@ -117,15 +117,16 @@ def test_verbose_prints_dagster_events_and_honours_codeintel_db(sample_repo, tmp
 
 
 def test_failed_step_is_reported_and_exits_1(sample_repo, tmp_path, cwd):
-    # ast_extract alone on a new database: core.file_state is missing.
+    # core.ast_nodes alone on a new database: core.file_state, which it is built from as
+    # stored when the run does not write it, is missing.
     proc = materialize_cli("--target", sample_repo, "--db", tmp_path / "f.duckdb",
                            "--select", "core/ast_nodes", cwd=cwd)
     assert proc.returncode == 1, describe(proc)
     lines = proc.stderr.splitlines()
-    assert "start ast_extract" in lines
-    (failed,) = [ln for ln in lines if ln.startswith("failed ast_extract ")]
+    assert "start repo_scan" in lines
+    (failed,) = [ln for ln in lines if ln.startswith("failed repo_scan ")]
     assert "UpstreamMissingError: core.file_state has not been materialized" in failed
-    assert any(ln.startswith("run failed in steps: ast_extract (details in ") for ln in lines)
+    assert any(ln.startswith("run failed in steps: repo_scan (details in ") for ln in lines)
     assert proc.stdout == ""
     assert "STEP_FAILURE" in log_file_of(proc).read_text()
 
@@ -138,7 +139,7 @@ def test_progress_reaches_the_dagster_run_log_at_info(sample_repo, tmp_path):
                              tools=["ruff"], instance=instance)
     info = [e.user_message for e in instance.all_logs(result.run_id)
             if e.dagster_event is None and e.level == logging.INFO]
-    assert any(re.fullmatch(r"ast_extract 6/6 files \(\d+ files/s, \d+\.\ds\)", m)
+    assert any(re.fullmatch(r"repo_scan 11/11 files \(\d+ files/s, \d+\.\ds\)", m)
                for m in info), info
     assert "tool ruff started" in info
     assert any(re.fullmatch(r"tool ruff finished after \d+\.\ds", m) for m in info), info

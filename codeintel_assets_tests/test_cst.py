@@ -12,6 +12,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 import codeintel_assets.extract.cst as cst_extract
+import codeintel_assets.extract.cst_metadata as cst_metadata
 from codeintel_assets.extract.cst import extract_cst
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.storage.catalog import table
@@ -342,8 +343,64 @@ def test_wrapper_fallback_gives_the_same_rows(tmp_path, monkeypatch):
     class Changed:  # stands in for a LibCST release whose provider API moved
         pass
 
-    monkeypatch.setattr(cst_extract, "ExpressionContextProvider", Changed)
+    monkeypatch.setattr(cst_metadata, "ExpressionContextProvider", Changed)
     assert extract(tmp_path, source) == fast
+
+
+# Constructs whose scoping or positions take LibCST special paths: walrus, global/nonlocal,
+# comprehensions (first iterable outside), lambdas, class bodies hidden from methods, string
+# annotations and typing.cast, match patterns, f-strings, star targets, decorators, parens,
+# backslash continuations, CRLF and a non-ASCII name.
+SCOPING = (
+    "import typing\r\nfrom typing import cast, List as L\r\nx = 1\r\n"
+    "def outer(a, *b, c=x, **d) -> 'L[int]':\r\n"
+    "    global x\r\n    y = [x for x in b if (z := x)]\r\n"
+    "    def inner():\r\n        nonlocal y\r\n        y = cast('L[int]', a)\r\n"
+    "        return (lambda q: q(y))(inner)\r\n"
+    "    return inner\r\n"
+    "class K(typing.Generic):\r\n    v = 1\r\n    w = [v for _ in range(3)]\r\n"
+    "    @staticmethod\r\n    def m(): return v, K.v\r\n"
+    "match outer(1):\r\n    case [a, *rest] if a: print(a, rest)\r\n"
+    "    case {'k': K() as kk, **kw}: print(kk, kw)\r\n"
+    "s = f\"{outer(2)!r:>{x}}\" + \\\r\n    'tail'\r\n"
+    "(p, *q), r = é = [1, 2], 3\r\ndel p\r\nfor i, j in {}.items(): i(j)\r\n"
+)
+
+
+def test_metadata_equals_the_providers_for_every_node():
+    """cst_metadata's spans equal PositionProvider's for every node, and the scopes give
+    QualifiedNameProvider's names for every name, attribute and call."""
+    module = cst.parse_module(SCOPING)
+    spans, scopes = cst_metadata.metadata(module)
+    wrapper = MetadataWrapper(cst.parse_module(SCOPING))
+    positions = wrapper.resolve(PositionProvider)
+    qualified = wrapper.resolve(QualifiedNameProvider)
+    assert len(spans) == len(positions)
+    assert sorted(spans.values()) == sorted((r.start.line, r.start.column, r.end.line,
+                                             r.end.column) for r in positions.values())
+
+    def names(tree, of):  # (position, qualified names) of every Name/Attribute/Call
+        out = []
+
+        class Each(cst.CSTVisitor):
+            def on_visit(self, node):
+                if isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+                    out.append((type(node).__name__, of(node)))
+                return True
+
+        tree.visit(Each())
+        return out
+
+    got = names(module, lambda n: sorted(q.name for q in scopes[n].get_qualified_names_for(n))
+                if n in scopes else [])
+    def provided(node):  # QualifiedNameProvider's values are lazy
+        value = qualified.get(node, ())
+        return sorted(q.name for q in (value() if callable(value) else value))
+
+    expected = names(wrapper.module, provided)
+    assert got == expected
+    assert ("Call", ["typing.cast"]) in got and any("outer.<locals>" in q for _, n in got
+                                                      for q in n)
 
 
 def test_parse_errors_propagate(tmp_path):

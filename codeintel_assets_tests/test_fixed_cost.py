@@ -73,7 +73,7 @@ def test_a_no_change_commit_opens_the_warehouse_a_bounded_number_of_times(tmp_pa
     assert 10 < opens <= NO_CHANGE_INGEST_OPENS, opens
     steps = {e.step_key for e in result.get_step_success_events()}
     assert {s for s in steps if s.endswith("_primary_keys")} == {
-        f"{s}_primary_keys" for s in ("repo_scan", "ast_extract", "cst_extract",
+        f"{s}_primary_keys" for s in ("repo_scan", "cst_extract",
                                       "config_ingest", "goids")}
     assert not any(s.endswith("_primary_key_unique_not_null") for s in steps)
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e.passed

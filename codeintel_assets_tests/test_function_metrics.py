@@ -148,7 +148,7 @@ def test_one_file_edit_rereads_that_file(tmp_path):
     git(repo, "commit", "-qam", "edit")
     result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[], console_log=False)
     assert result.success
-    meta = next(m.metadata for m in result.asset_materializations_for_node("ast_extract")
+    meta = next(m.metadata for m in result.asset_materializations_for_node("repo_scan")
                 if m.asset_key.path == ["analytics", "function_metrics"])
     assert meta["files_extracted"].value == 1
     got = metrics(db)

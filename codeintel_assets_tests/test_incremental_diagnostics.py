@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codeintel_assets import run
-from codeintel_assets.defs.ingest import ast_extract, goids, repo_scan
+from codeintel_assets.defs.ingest import goids, repo_scan
 from codeintel_assets.defs.static_analysis import TYPING_TABLES, typing_ingest
 from codeintel_assets.storage import diagnostics_update
 from codeintel_assets.storage.compare import table_differences
@@ -34,7 +34,7 @@ from codeintel_assets_tests.conftest import SHAPES, git, make_git_repo, write_fi
 from codeintel_assets_tests.test_incremental import PY_CONTENTS, commit_round
 from codeintel_assets_tests.test_isolate import DEEP
 
-SELECT = dg.AssetSelection.assets(repo_scan, ast_extract, goids, typing_ingest)
+SELECT = dg.AssetSelection.assets(repo_scan, goids, typing_ingest)
 STATIC = ["pyright", "pyrefly", "ruff"]
 
 # ---- the import closure ----------------------------------------------------------------------

@@ -180,13 +180,14 @@ def test_downstream_asset_loads_a_table_handle(materialized):
 def test_steps_mirror_the_step_graph():
     steps = {s["step"]: s for s in run.steps()}
     assert steps["repo_scan"]["requires"] == []
-    assert steps["repo_scan"]["tables"] == sorted(
-        ["core.file_state", "core.modules", "core.repo_map", "analytics.tags_index"])
-    for name in ("ast_extract", "cst_extract"):
-        assert steps[name]["requires"] == ["repo_scan"] and steps[name]["reads"] == ["core.file_state"]
-    assert "core.docstrings" in steps["ast_extract"]["tables"]  # one parse per file
-    assert steps["config_ingest"]["requires"] == ["ast_extract", "repo_scan"]
-    assert steps["goids"]["requires"] == ["ast_extract", "repo_scan"]
+    # One parse per file: the ast tables come from the scan's parse.
+    assert {"core.file_state", "core.modules", "core.repo_map", "analytics.tags_index",
+            "core.ast_nodes", "core.docstrings"} <= set(steps["repo_scan"]["tables"])
+    assert "ast_extract" not in steps
+    assert steps["cst_extract"]["requires"] == ["repo_scan"]
+    assert steps["cst_extract"]["reads"] == ["core.file_state"]
+    assert steps["config_ingest"]["requires"] == ["repo_scan"]
+    assert steps["goids"]["requires"] == ["repo_scan"]
     assert steps["goids"]["reads"] == ["core.ast_nodes", "core.file_state"]
 
 

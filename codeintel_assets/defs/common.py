@@ -55,19 +55,30 @@ TableData = dg.PythonObjectDagsterType(
 
 def step(name: str, tables: tuple[str, ...], source: str, deps: tuple[str, ...] = (),
          extra_outs: dict[str, dg.AssetOut] | None = None, can_subset: bool = True,
-         check_specs: Sequence[dg.AssetCheckSpec] = ()):
+         check_specs: Sequence[dg.AssetCheckSpec] = (),
+         own_deps: Mapping[str, tuple[str, ...]] | None = None):
     """One step of the step graph: a multi-asset over its tables (subsettable if several,
-    unless `can_subset` is False), with the checks only its run can evaluate."""
+    unless `can_subset` is False), with the checks only its run can evaluate. `own_deps`:
+    table -> other tables of this step it is built from (a run selecting only it reads them
+    as stored, and it follows their updates as other steps' tables do)."""
     subsettable = can_subset and len(tables) + len(extra_outs or {}) > 1
+    own_deps = own_deps or {}
+
     # Everything downstream of repo_scan follows its upstream tables (the automation sensor);
     # repo_scan itself is started by the git-HEAD sensor, the hook, or a user.
-    condition = dg.AutomationCondition.eager() if deps else None
-    outs = {key(t).to_python_identifier(): dg.AssetOut.from_spec(
-        spec(t, source).replace_attributes(automation_condition=condition),
-        dagster_type=TableData, is_required=not subsettable) for t in tables}
+    def out(t: str) -> dg.AssetOut:
+        condition = dg.AutomationCondition.eager() if deps or own_deps.get(t) else None
+        return dg.AssetOut.from_spec(
+            spec(t, source).replace_attributes(automation_condition=condition),
+            dagster_type=TableData, is_required=not subsettable)
+
+    outs = {key(t).to_python_identifier(): out(t) for t in tables}
+    internal = {key(t).to_python_identifier(): {key(d) for d in (*deps, *own_deps[t])}
+                for t in own_deps} or None
     return dg.multi_asset(name=name, deps=[key(d) for d in deps], can_subset=subsettable,
                           pool=POOL, outs={**outs, **(extra_outs or {})},
-                          check_specs=list(check_specs) or None)
+                          check_specs=list(check_specs) or None,
+                          internal_asset_deps=internal)
 
 
 def progress_logger(context, label: str):
@@ -105,8 +116,12 @@ def run_metadata(result: ExtractResult) -> dict:
     }
 
 
-def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], tables):
-    result = run_extractor(fn, jobs, schemas(*tables), workers=target.workers or None,
+def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], tables,
+            extra_schemas: Mapping[str, pa.Schema] | None = None):
+    """`run_extractor` of `fn` over `jobs` into the catalog `tables` (and `extra_schemas`:
+    name -> schema of rows that are no table), logging failures and dropped values."""
+    result = run_extractor(fn, jobs, {**schemas(*tables), **(extra_schemas or {})},
+                           workers=target.workers or None,
                            progress=progress_logger(context, label),
                            keys={t: table(t).primary_key for t in tables})
     for err in result.errors:

@@ -14,6 +14,7 @@ from collections import Counter
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codeintel_assets.defs.common import (
     extract,
@@ -39,9 +40,14 @@ from codeintel_assets.extract.goids import (
     goids_from_ast_nodes,
 )
 from codeintel_assets.extract.parallel import ExtractResult, FileJob
+from codeintel_assets.extract.naming import module_names
+from codeintel_assets.extract.package_roots import declared_source_roots
 from codeintel_assets.extract.scan import (
+    PASS_FILES,
+    PASS_FILES_SCHEMA,
     SkippedPath,
     absolute,
+    language_of,
     list_tree,
     scanner,
     split_unchanged,
@@ -64,12 +70,15 @@ GIT_REFUSED = "git refused the repository, e.g. dubious ownership: README, funct
 GIT_CHECK = completion_spec("core.repo_map", "git", GIT_REFUSED)
 
 
-@step("repo_scan", REPO_SCAN_TABLES, "the work tree (git ls-files through ToolService, else "
-      "os.walk; os.stat, blake2b, ast.parse), git, tags_index.yaml and CODEOWNERS",
-      check_specs=[GIT_CHECK])
+@step("repo_scan", (*REPO_SCAN_TABLES, *python_pass.TABLES), "the work tree (git ls-files "
+      "through ToolService, else os.walk; os.stat, blake2b), git, tags_index.yaml and "
+      "CODEOWNERS; Python's ast module (one ast.parse and one walk per file for every table of "
+      "the step; docstring-parser for core.docstrings)", check_specs=[GIT_CHECK],
+      own_deps={t: ("core.file_state",) for t in python_pass.TABLES})
 def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
               tools: ToolService):
-    """Scan the work tree: file state, modules, the repository row and path tags.
+    """Scan the work tree: file state, modules, the repository row and path tags; and the
+    ast tables, from the scan's one parse of each Python file it reads (`_ast_outputs`).
 
     Files whose size and mtime equal the previous scan's are not read again; the change set
     (added, modified, deleted, unchanged by content hash) goes to core.repo_map and metadata,
@@ -98,9 +107,20 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
         root, paths, previous,
         int(previous_scan.replace(tzinfo=dt.UTC).timestamp() * 1e9)
         if reuse and previous_scan else None)
-    jobs = [FileJob(info.slug, info.commit, p, absolute(root, p)) for p in to_scan]
-    result = extract(context, target, "repo_scan", scanner(target.max_file_bytes), jobs,
-                      ["core.file_state"])
+    # generated_at anchors the next scan's mtime test, so it must describe the scan that
+    # wrote core.file_state: a run that writes repo_map but not file_state keeps the old one.
+    writes_state = key("core.file_state") in context.selected_asset_keys
+    # The ast tables' rows come from the scan's parse when the scan's file_state is written.
+    pass_tables = [t for t in AST_TABLES if key(t) in context.selected_asset_keys
+                   and writes_state]
+    names = module_names([p for p in paths if language_of(p) == "python"],
+                         declared_source_roots(root)) if pass_tables else {}
+    scanned_modules = {p: names[p].module if p in names else None for p in to_scan}
+    jobs = [FileJob(info.slug, info.commit, p, absolute(root, p), scanned_modules[p])
+            for p in to_scan]
+    result = extract(context, target, "repo_scan",
+                     scanner(target.max_file_bytes, pass_tables), jobs,
+                     ["core.file_state", *pass_tables], {PASS_FILES: PASS_FILES_SCHEMA})
     # A file the walk listed but the scan could not read is skipped as unreadable too.
     left_out = sorted([*listing.skipped, *(SkippedPath(e.rel_path, "unreadable", e.error)
                                            for e in result.errors)], key=lambda s: s.rel_path)
@@ -128,9 +148,6 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
         info, [r["rel_path"] for r in state if r["language"] == "python"], tags_of,
         load_codeowners(root))
     changes = ChangeSet.diff({r["rel_path"]: r["content_hash"] for r in previous}, hashes)
-    # generated_at anchors the next scan's mtime test, so it must describe the scan that
-    # wrote core.file_state: a run that writes repo_map but not file_state keeps the old one.
-    writes_state = key("core.file_state") in context.selected_asset_keys
     repo_map = repo_tables.repo_map(info, file_state.num_rows, modules.num_rows,
                                     changes.counts(),
                                     started if writes_state or previous_scan is None
@@ -155,6 +172,9 @@ def repo_scan(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: 
     yield from outputs(context, {"core.file_state": state_delta, "core.modules": modules,
                                   "core.repo_map": repo_map, "analytics.tags_index": tags_index},
                         metadata)
+    if any(key(t) in context.selected_asset_keys for t in AST_TABLES):
+        yield from _ast_outputs(context, target, warehouse,
+                                result if pass_tables else None, scanned_modules)
     yield from completion(context, GIT_CHECK, not info.git_error,
                           {"commit": info.commit or "-", "git_error": info.git_error or "-"})
 
@@ -186,23 +206,47 @@ def _previous_scan(warehouse: Warehouse) -> dt.datetime | None:
     return rows.column(0)[0].as_py() if rows.num_rows else None
 
 
-# ---- ast_extract ---------------------------------------------------------------------------
+# ---- the ast tables (repo_scan's pass) ------------------------------------------------------
 
 AST_TABLES = python_pass.TABLES
 
 
-@step("ast_extract", AST_TABLES, "Python's ast module (one ast.parse and one walk per file for "
-      "every table of the step; docstring-parser for core.docstrings)", ("core.file_state",))
-def ast_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
-    """Parse the Python files that scanned ok and changed since each table was written, once
-    per file for all the selected tables (extract/python_pass.py)."""
+def _ast_outputs(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse,
+                 scanned: ExtractResult | None, scanned_modules: dict[str, str | None]):
+    """Output events of the selected ast tables (extract/python_pass.py), brought current with
+    core.file_state as stored (so called after the scan's file_state was written, when it
+    was): the files the scan parsed and built rows for (`scanned`, its PASS_FILES, built for
+    the module of `scanned_modules`) are taken from the scan; the others the tables need are
+    parsed here, once each."""
     inputs = warehouse.file_inputs("python")
     selected = [t for t in AST_TABLES if key(t) in context.selected_asset_keys]
-    deltas, metadata = update_files(
-        context, warehouse, AST_TABLES, inputs.fingerprints, python_pass,
-        jobs_extractor(context, target, "ast_extract", python_pass.python_extractor(selected),
-                       inputs.jobs, selected),
-        commit=inputs.commit)
+    built = set(scanned.tables[PASS_FILES].column("rel_path").to_pylist()) if scanned else set()
+    # A module name depends on the whole file set: rows built for another name are redone.
+    ready = {p for p in built if p in inputs.jobs
+             and inputs.jobs[p].module == scanned_modules.get(p)}
+    parse = jobs_extractor(context, target, "ast_extract", python_pass.python_extractor(selected),
+                           inputs.jobs, selected)
+
+    def compute(paths: list[str]) -> ExtractResult:
+        result = parse([p for p in paths if p not in ready])
+        taken = [p for p in paths if p in ready]
+        if taken:
+            wanted = pa.array(taken, pa.string())
+            for name in selected:
+                rows = scanned.tables[name]
+                rows = rows.filter(pc.is_in(rows[table(name).path_column], wanted))
+                result.tables[name] = pa.concat_tables([rows, result.tables[name]])
+            # Values the scan's pass could not store count as this extraction's losses.
+            taken_set = set(taken)
+            result.dropped += [d for d in scanned.dropped
+                               if d.table in selected and d.rel_path in taken_set]
+        result.files = len(paths)
+        return result
+
+    deltas, metadata = update_files(context, warehouse, AST_TABLES, inputs.fingerprints,
+                                    python_pass, compute, commit=inputs.commit)
+    for name in deltas:
+        metadata[name]["files_from_scan"] = len(ready)
     yield from outputs(context, deltas, {}, metadata)
 
 
@@ -279,7 +323,7 @@ def goids(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Ware
     yield from outputs(context, deltas, {}, metadata)
 
 
-INGEST_ASSETS = [repo_scan, ast_extract, cst_extract, config_ingest, goids]
+INGEST_ASSETS = [repo_scan, cst_extract, config_ingest, goids]
 # What a push refreshes first (the git-push sensor, the post-commit hook): the file-level tables
 # of the work tree. The tool-backed assets follow by their automation conditions.
 INGEST_SELECTION = dg.AssetSelection.assets(*INGEST_ASSETS)

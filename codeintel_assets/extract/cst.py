@@ -17,29 +17,21 @@ Units follow the project's (Python `ast`) convention, not LibCST's:
   def or class starts at `def` / `async` / `class`, not at its first decorator (as `ast`'s
   `lineno`), and the module row spans 1:0 to the end of the last line (as the ast row).
 
-Cost: LibCST is much slower than `ast` (about 45x `ast.parse` over Django with this module's
-shortcuts; the parse alone is about 10x), so run it through `parallel.run_extractor`.
+Cost: LibCST is much slower than `ast` (its bare parse alone is about 8x `ast.parse`); with
+cst_metadata's shortcuts this extractor takes about 2.2-2.5x the bare `libcst.parse_module` of
+the same files in CPU (it took 4.2-4.3x before them; this repository, README "Parse floors"),
+so run it through `parallel.run_extractor`, one worker process per core.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import re
-from collections.abc import Mapping
-from dataclasses import fields
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import (
-    CodeRange,
-    ExpressionContextProvider,
-    MetadataWrapper,
-    PositionProvider,
-    Scope,
-    ScopeProvider,
-)
 
+from codeintel_assets.extract.cst_metadata import NEWLINE_RE, child_fields, metadata
 from codeintel_assets.extract.lines import CHAR, LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
@@ -62,29 +54,6 @@ RECORDED_KINDS: tuple[str, ...] = (
 _KIND_OF: dict[type, str] = {getattr(cst, k): k for k in RECORDED_KINDS}
 
 PREVIEW_CHARS = 200
-
-# LibCST's own line-break rule (libcst.metadata.position_provider.NEWLINE_RE): \r\n, \r or \n.
-_NEWLINE_RE = re.compile(r"\r\n?|\n")
-
-# Fields that only ever hold whitespace, comments, brackets or punctuation tokens; the walk
-# never descends into them (they cannot contain a recorded node).
-_SKIP_FIELDS = frozenset({
-    "lpar", "rpar", "leading_lines", "lines_after_decorators", "header", "footer",
-    "trailing_whitespace", "comma", "semicolon", "colon", "first_colon", "second_colon", "dot",
-    "equal", "operator", "lbracket", "rbracket", "lbrace", "rbrace", "separator",
-    "trailing_comma", "newline", "asynchronous", "empty_lines",
-})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    names = _CHILD_FIELDS.get(node_type)
-    if names is None:
-        names = _CHILD_FIELDS[node_type] = tuple(
-            f.name for f in fields(node_type)
-            if f.name not in _SKIP_FIELDS and not f.name.startswith("whitespace")
-        )
-    return names
 
 
 def extract_cst(job: FileJob) -> dict[str, list[dict]]:
@@ -137,7 +106,7 @@ def extract_cst(job: FileJob) -> dict[str, list[dict]]:
 def _rows(job: FileJob) -> list[dict]:
     source = read_python(job.abs_path)
     module = cst.parse_module(source)
-    positions, scopes = _metadata(module)
+    positions, scopes = metadata(module)
 
     def qnames(node: cst.CSTNode) -> list[str]:
         scope = scopes.get(node)
@@ -147,7 +116,7 @@ def _rows(job: FileJob) -> list[dict]:
 
     # Line starts (character offsets), by LibCST's line numbering.
     line_starts = [0]
-    line_starts.extend(m.end() for m in _NEWLINE_RE.finditer(source))
+    line_starts.extend(m.end() for m in NEWLINE_RE.finditer(source))
     # A final line break does not start another line (as ast counts); an empty file has one.
     last_line = max(1, len(line_starts) - (1 if source.endswith(("\n", "\r")) else 0))
     # LibCST counts columns in characters; stored columns are UTF-8 bytes (only non-ASCII
@@ -165,9 +134,7 @@ def _rows(job: FileJob) -> list[dict]:
         node, parents = stack.pop()
         kind = _KIND_OF.get(type(node))
         if kind is not None:
-            rng = positions[node]
-            sl, sc = rng.start.line, rng.start.column
-            el, ec = rng.end.line, rng.end.column
+            sl, sc, el, ec = positions[node]
             if kind == "Module":
                 # As the ast Module row: 1:0 to the end of the last line (LibCST ends it at
                 # (last line + 1, 0) after a final newline, a line that does not exist).
@@ -210,7 +177,7 @@ def _rows(job: FileJob) -> list[dict]:
             parents = (*parents, kind)
 
         children: list[cst.CSTNode] = []
-        for name in _child_fields(type(node)):
+        for name in child_fields(type(node)):
             value = getattr(node, name)
             if isinstance(value, cst.CSTNode):
                 children.append(value)
@@ -234,36 +201,6 @@ def _rows(job: FileJob) -> list[dict]:
 
 def _row_order(row: dict) -> tuple[int, int, int, int]:
     return row["start_line"], row["start_col"], -row["end_line"], -row["end_col"]
-
-
-def _metadata(module: cst.Module) -> tuple[Mapping[cst.CSTNode, CodeRange],
-                                          Mapping[cst.CSTNode, Scope]]:
-    """LibCST's PositionProvider and ScopeProvider metadata (node -> CodeRange / Scope).
-
-    `MetadataWrapper.resolve_many` gives the same mappings but wastes full tree walks: after
-    its non-batchable providers (PositionProvider) it always runs a batched traversal, even
-    with no batchable provider left, and the batchable ExpressionContextProvider and
-    ScopeProvider each do their own walk inside `visit_Module` while the batched visitor walks
-    the whole tree again doing nothing (its `on_visit` always returns True). Those idle walks
-    cost about a third of the extraction, so the providers are run directly here (same code,
-    same results: the tests compare them with the wrapper and QualifiedNameProvider). That
-    touches their `_computed` caches; if a LibCST release changes them, fall back to the
-    wrapper.
-    """
-    try:
-        positions = PositionProvider()
-        positions._gen_impl(module)
-        contexts = ExpressionContextProvider()
-        contexts.visit_Module(module)
-        scopes = ScopeProvider()
-        scopes.metadata = {ExpressionContextProvider: contexts._computed}
-        scopes.visit_Module(module)
-        return positions._computed, scopes._computed
-    except AttributeError:
-        # The module comes straight from the parser (no shared nodes): skip the deep copy.
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        resolved = wrapper.resolve_many([PositionProvider, ScopeProvider])
-        return resolved[PositionProvider], resolved[ScopeProvider]
 
 
 def _import_names(node: cst.Import | cst.ImportFrom) -> list[str]:

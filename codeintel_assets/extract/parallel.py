@@ -31,6 +31,17 @@ ProgressFn = Callable[[int, int, float], None]
 # Below this many files the process pool's start-up costs more than it saves.
 INLINE_BELOW = 48
 
+# CPU seconds worker processes spent in chunks for this process so far (benchmarks read it
+# through `worker_cpu_s`; chunks run inline count in this process's own CPU time instead).
+_worker_cpu = [0.0]
+
+
+def worker_cpu_s() -> float:
+    """CPU seconds (user + system) the worker processes of `run_extractor` calls made from
+    this process have spent on their chunks so far; a step's share is the difference across
+    it. Inline runs (one worker, few files) are not counted: they are this process's time."""
+    return _worker_cpu[0]
+
 
 @dataclass(frozen=True)
 class FileJob:
@@ -117,7 +128,7 @@ def run_extractor(
 
     if workers <= 1 or len(jobs) < INLINE_BELOW:
         for chunk in _chunks(jobs, chunk_size):
-            collect(_run_chunk(fn, shapes, chunk), len(chunk))
+            collect(_run_chunk(fn, shapes, chunk)[:3], len(chunk))
     else:
         queue = deque(_chunks(jobs, chunk_size))
         while queue:
@@ -154,7 +165,9 @@ def _run_pool(fn, shapes, queue: deque, workers: int, collect) -> list[list[File
             for fut in finished:
                 chunk = in_flight.pop(fut)
                 try:
-                    collect(fut.result(), len(chunk))
+                    *result, cpu_s = fut.result()
+                    _worker_cpu[0] += cpu_s
+                    collect(tuple(result), len(chunk))
                 except BrokenProcessPool:
                     lost.append(chunk)
                 except Exception:  # the chunk's result did not come back (e.g. unpicklable)
@@ -169,6 +182,13 @@ _UNSTORABLE = (pa.ArrowException, UnicodeError, ValueError, TypeError, OverflowE
 
 
 def _run_chunk(fn: Extractor, shapes: Shapes, chunk: Sequence[FileJob]):
+    """(tables, errors, dropped values, CPU seconds spent) of one chunk."""
+    started = time.process_time()
+    tables, errors, dropped = _chunk_tables(fn, shapes, chunk)
+    return tables, errors, dropped, time.process_time() - started
+
+
+def _chunk_tables(fn: Extractor, shapes: Shapes, chunk: Sequence[FileJob]):
     produced: list[tuple[FileJob, dict[str, list[dict]]]] = []
     errors: list[FileError] = []
     for job in chunk:

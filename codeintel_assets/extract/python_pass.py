@@ -10,13 +10,18 @@ modules parsed and walked the file itself.
 
 Only the tables asked for are built (a subset run of ast_extract writes only its selection);
 docstrings and literals alone still need the parse, and a walk of their own.
+
+repo_scan parses every Python file it reads to judge its parse_status: `rows_from_tree`
+builds the rows from that tree (scan.scan_file), so a file the scan read is not parsed again;
+`extract_python` is for the files the scan did not read (unchanged since the previous scan).
 """
 
 from __future__ import annotations
 
 import ast
 import gc
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from codeintel_assets.extract import config_references, docstrings, python_ast
@@ -59,18 +64,33 @@ def extract_python(job: FileJob, tables: Collection[str] = TABLES) -> dict[str, 
     thousands of acyclic objects whose allocations trigger collections that find nothing
     yet cost about a third of the pass (measured on Django); it is restored before returning.
     """
+    with paused_gc():
+        source = read_python(job.abs_path)
+        return _rows(job, source, ast.parse(source, filename=job.rel_path), frozenset(tables))
+
+
+def rows_from_tree(job: FileJob, source: str, tree: ast.Module,
+                   tables: Collection[str] = TABLES) -> dict[str, list[dict]]:
+    """`extract_python`'s rows from a tree already parsed: `source` is the file's text as
+    `pysource.decode_python` gives it and `tree` its `ast.parse`. Errors propagate."""
+    with paused_gc():
+        return _rows(job, source, tree, frozenset(tables))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off inside, restored after (see `extract_python`)."""
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _rows(job, frozenset(tables))
+        yield
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _rows(job: FileJob, tables: frozenset[str]) -> dict[str, list[dict]]:
-    source = read_python(job.abs_path)
-    tree = ast.parse(source, filename=job.rel_path)
+def _rows(job: FileJob, source: str, tree: ast.Module,
+          tables: frozenset[str]) -> dict[str, list[dict]]:
     defs: list[Visit] | None = [] if DOCSTRINGS_TABLE in tables else None
     strings: set[str] | None = set() if LITERALS_TABLE in tables else None
     out: dict[str, list[dict]] = {}

@@ -7,6 +7,11 @@ Symlinks are never followed. Each file is stat'ed, hashed (blake2b-128 of its by
 must decode (PEP 263 cookie, else UTF-8) and parse with `ast`; any file with a NUL byte is
 'binary'; a file over `max_file_bytes` is 'too_large' and is hashed but not decoded.
 
+That parse is the file's one `ast.parse` of the snapshot: given the ast tables to build
+(`python_tables`), the scan builds their rows from its tree (python_pass.rows_from_tree) and
+lists the file in PASS_FILES; only files the scan did not read are parsed again, by
+python_pass.extract_python.
+
 What the scan leaves out but would otherwise have scanned is accounted for (SkippedPath):
 ignored and excluded paths, symlinks (to files or directories, broken or not), directories it
 cannot list, and matching names that are not regular files (a FIFO named `x.py` would block a
@@ -26,12 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pathspec
+import pyarrow as pa
 
 from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_message
 from codeintel_assets.extract.naming import is_stub
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import decode_python
+from codeintel_assets.extract.python_pass import paused_gc, rows_from_tree
 from codeintel_assets.paths import RootPaths
 
 if TYPE_CHECKING:
@@ -213,8 +220,20 @@ def _not_regular(path: str) -> tuple[str, str] | None:
     return None
 
 
-def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, list[dict]]:
-    """One core.file_state row: stat, content hash and parse status of `job`'s file."""
+# Not a table: the rel_paths whose ast-table rows the scan built (`scan_file`), handed to
+# run_extractor with PASS_FILES_SCHEMA next to the tables.
+PASS_FILES = "repo_scan.python_pass_files"
+PASS_FILES_SCHEMA = pa.schema([("rel_path", pa.string())])
+
+
+def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+              python_tables: Sequence[str] = ()) -> dict[str, list[dict]]:
+    """One core.file_state row: stat, content hash and parse status of `job`'s file.
+
+    With `python_tables` (names from python_pass.TABLES) a Python file that parsed also gets
+    those tables' rows, built from the scan's tree for `job.module`, and a PASS_FILES row. If
+    building them fails, the file has neither: the scan's row stands, and the ast pass of the
+    files the scan did not cover records the failure."""
     language = language_of(job.rel_path)
     # Non-blocking, and checked after opening: a file replaced by a FIFO since the walk must
     # fail here rather than block the worker forever.
@@ -227,9 +246,17 @@ def scan_file(job: FileJob, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dic
            "language": language, "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
            "content_hash": content_hash(data),
            "parse_status": "ok", "parse_error": None, "is_stub": is_stub(job.rel_path)}
-    status, error = classify(data, language, max_file_bytes)
-    row["parse_status"], row["parse_error"] = status, error
-    return {"core.file_state": [row]}
+    with paused_gc():
+        status, error, source, tree = _verdict(data, language, max_file_bytes)
+        row["parse_status"], row["parse_error"] = status, error
+        out = {"core.file_state": [row]}
+        if python_tables and tree is not None:
+            try:
+                out.update(rows_from_tree(job, source, tree, python_tables))
+            except Exception:  # noqa: BLE001 - left to the ast pass, which records it
+                return out
+            out[PASS_FILES] = [{"rel_path": job.rel_path}]
+        return out
 
 
 def content_hash(data: bytes) -> str:
@@ -252,23 +279,32 @@ def changed_since_scan(root: str | os.PathLike, hashes: dict[str, str]) -> set[s
 
 
 def classify(data: bytes, language: str | None, max_file_bytes: int) -> tuple[str, str | None]:
+    """(parse_status, parse_error) of a file's bytes (module docstring)."""
+    return _verdict(data, language, max_file_bytes)[:2]
+
+
+def _verdict(data: bytes, language: str | None, max_file_bytes: int,
+             ) -> tuple[str, str | None, str | None, ast.Module | None]:
+    """`classify`'s verdict, with the decoded text and, for Python that parsed, the tree."""
     if len(data) > max_file_bytes:
-        return "too_large", too_large_message(len(data), max_file_bytes)
+        return "too_large", too_large_message(len(data), max_file_bytes), None, None
     if b"\x00" in data:
-        return "binary", "file contains NUL bytes"
+        return "binary", "file contains NUL bytes", None, None
     try:
         text = decode_python(data) if language == "python" else data.decode("utf-8")
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
         expected = "Python source (PEP 263 coding cookie, else UTF-8)" if language == "python" \
             else "UTF-8 text"
-        return "decode_error", f"not decodable as {expected}: {exc}"
+        return "decode_error", f"not decodable as {expected}: {exc}", None, None
+    tree = None
     if language == "python":
         try:
-            ast.parse(text)
+            tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-            return "syntax_error", f"{type(exc).__name__}: {exc.msg if isinstance(exc, SyntaxError) else exc}{where}"
-    return "ok", None
+            return ("syntax_error", f"{type(exc).__name__}: "
+                    f"{exc.msg if isinstance(exc, SyntaxError) else exc}{where}", text, None)
+    return "ok", None, text, tree
 
 
 # A file whose mtime falls this close to the previous scan may have changed again within the
@@ -306,8 +342,10 @@ def split_unchanged(root: str | os.PathLike, paths: Sequence[str],
     return reused, to_scan
 
 
-def scanner(max_file_bytes: int):
-    return partial(scan_file, max_file_bytes=max_file_bytes)
+def scanner(max_file_bytes: int, python_tables: Sequence[str] = ()):
+    """The picklable per-file extractor of the scan (`scan_file`)."""
+    return partial(scan_file, max_file_bytes=max_file_bytes,
+                   python_tables=tuple(python_tables))
 
 
 def absolute(root: str | Path, rel_path: str) -> str:

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--skip-tool", action="append", default=[], metavar="TOOL",
                      choices=TOOL_NAMES, help=f"do not run this ToolService tool (one of "
                      f"{', '.join(TOOL_NAMES)}); its tables are written empty. Repeatable. "
-                     "`--skip-tool tests` avoids executing the target's test suite.")
+                     "`--skip-tool tests` avoids executing the target's test suite; "
+                     "`scip` is the symbol index, which pyrefly builds by default "
+                     "(tools.symbol_indexer), so `--skip-tool pyrefly` leaves it.")
     run.add_argument("--python", metavar="PATH",
                      help="interpreter of the target's environment (default: "
                      "$CODEINTEL_TARGET_PYTHON, else <target>/.venv, else <target>/venv, else "

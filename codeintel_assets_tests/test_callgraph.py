@@ -369,6 +369,7 @@ from ._make import Api, attrib, attrs
 s = attributes = attrs
 ib = attr = attrib
 first, second = attrs, attrib
+HANDLERS = {"a]b": attrs, "c": attrib}  # a key holding `]`, read in another module
 ''',
     "lib/_make.py": '''\
 def attrs(maybe_cls=None):
@@ -387,7 +388,7 @@ class Api:
 ''',
     "user.py": '''\
 import lib
-from lib import attributes, s
+from lib import HANDLERS, attributes, s
 
 
 def use():
@@ -398,6 +399,7 @@ def use():
     lib.first()
     lib.second()
     lib.Api().start()
+    HANDLERS["a]b"]()
 ''',
 }
 
@@ -442,4 +444,5 @@ def test_chained_and_tuple_assignments_alias_every_target(tmp_path):
     assert got == {"s": "lib._make.attrs", "attributes": "lib._make.attrs",
                    "lib.ib": "lib._make.attrib", "lib.attr": "lib._make.attrib",
                    "lib.first": "lib._make.attrs", "lib.second": "lib._make.attrib",
-                   "lib.Api": "lib._make.Api", "lib.Api().start": "lib._make.Api.run"}
+                   "lib.Api": "lib._make.Api", "lib.Api().start": "lib._make.Api.run",
+                   'HANDLERS["a]b"]': "lib._make.attrs"}

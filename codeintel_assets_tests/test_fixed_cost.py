@@ -151,3 +151,26 @@ def test_a_content_token_ignores_commit_and_row_order(tmp_path):
     assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "other").unchanged
     gateway.replace_repo_rows(spec, "r", modules("c4", ["a"]))
     assert not gateway.skip_unchanged([derived], [spec.qualified_name], "r", "salt").unchanged
+
+    # Inputs at two commits (a tool step that did not run at c5) give no digest: a table built
+    # from them is rebuilt once they agree, though no input row changed (derived steps join
+    # their inputs on commit: review finding).
+    state = table("core.file_state")
+    gateway.replace_repo_rows(state, "r", pa.Table.from_pylist(
+        [{c: None for c in state.column_names} | {"repo": "r", "commit": "c4",
+                                                   "rel_path": "a.py"}],
+        schema=state.arrow_schema))
+    inputs = [spec.qualified_name, state.qualified_name]
+    agreed = gateway.skip_unchanged([derived], inputs, "r", "salt")
+    gateway.replace_repo_rows(derived, "r", Derived(derived.empty(), agreed.input_digest))
+    assert agreed.input_digest
+    assert gateway.skip_unchanged([derived], inputs, "r", "salt").unchanged  # kept
+    gateway.replace_repo_rows(spec, "r", modules("c5", ["a"]))  # core.file_state lags at c4
+    lagging = gateway.skip_unchanged([derived], inputs, "r", "salt")
+    assert lagging.input_digest is None and not lagging.unchanged
+    gateway.replace_repo_rows(derived, "r", Derived(derived.empty(), lagging.input_digest))
+    gateway.replace_repo_rows(state, "r", pa.Table.from_pylist(
+        [{c: None for c in state.column_names} | {"repo": "r", "commit": "c5",
+                                                   "rel_path": "a.py"}],
+        schema=state.arrow_schema))
+    assert not gateway.skip_unchanged([derived], inputs, "r", "salt").unchanged

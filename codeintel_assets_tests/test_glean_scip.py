@@ -65,3 +65,25 @@ def test_glean_facts_become_scip_pythons_symbols(tmp_path):
     _index(root, again, ["pkg/a.py"], Earlier(parse_index(out), frozenset(FILES)))
     full = [d for d in parse_index(out).documents if d.relative_path == "pkg/a.py"]
     assert list(parse_index(again).documents) == full
+
+
+def test_a_pyrefly_panic_costs_only_the_file_it_panics_on(tmp_path):
+    """A panic (exit 101) is bisected: the file it panics on alone gets an empty document and is
+    named in excluded_files; the other files keep their facts. The panic is real pyrefly's
+    exit code from a wrapper that runs real pyrefly unless pkg/a.py is among its files."""
+    root = tmp_path / "proj"
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    wrapper = tmp_path / "pyrefly-panics-on-a"
+    wrapper.write_text(f"#!{sys.executable}\nimport os, sys\n"
+                       "if 'pkg/a.py' in sys.argv:\n"
+                       "    sys.stderr.write('thread main panicked\\n'); sys.exit(101)\n"
+                       f"os.execv({ToolService().pyrefly_path!r}, sys.argv)\n")
+    wrapper.chmod(0o755)
+    out = tmp_path / "w" / "index.scip"
+    built = glean_scip.run_index(ToolRunner(), str(root), str(out), "demo", ".", 120,
+                                 str(wrapper), sys.executable, sorted(FILES))
+    assert built.excluded_files == ("pkg/a.py",) and built.attempts > 1
+    documents = {d.relative_path: len(d.occurrences) for d in parse_index(str(out)).documents}
+    assert documents["pkg/a.py"] == 0 and documents["pkg/base.py"] > 0

@@ -52,9 +52,11 @@ def gw(tmp_path):
          "untested_reason": "no_executable_lines"}])
     # A failure is the code's unless its message says the environment lacks a module from
     # outside the repository or a plugin's fixture: test_env and test_fixture are not counted,
-    # test_own (a module of the repository's own package is missing) is.
+    # test_own (a module of the repository's own package is missing) and test_name (a name
+    # the repository's own module lacks) are.
     failures = {"t.py::test_bad": "AssertionError: assert 1 == 2",
                 "t.py::test_own": "ModuleNotFoundError: No module named 'pkg.gone'",
+                "t.py::test_name": "ImportError: cannot import name 'f' from 'pkg.mod'",
                 "t.py::test_env": "ModuleNotFoundError: No module named 'hypothesis'",
                 "t.py::test_fixture": "fixture 'benchmark' not found"}
     write(gateway, "analytics.test_catalog", [
@@ -65,6 +67,7 @@ def gw(tmp_path):
         {"test_id": "t.py::test_ok", "goid": 1, "last_status": "passed"},
         {"test_id": "t.py::test_bad", "goid": 1, "last_status": "failed"},
         {"test_id": "t.py::test_own", "goid": 1, "last_status": "failed"},
+        {"test_id": "t.py::test_name", "goid": 1, "last_status": "failed"},
         {"test_id": "t.py::test_ok", "goid": 2, "last_status": "passed"},
         {"test_id": "t.py::test_env", "goid": 2, "last_status": "failed"},
         {"test_id": "t.py::test_fixture", "goid": 2, "last_status": "error"}])
@@ -131,12 +134,12 @@ def test_components_and_score_match_the_documented_formulas(gw):
         assert row["risk_score"] == pytest.approx(expected_score(parts, w)), goid
     assert rows[2]["static_errors"] == 2
     assert (rows[1]["covering_tests"], rows[1]["failing_tests"],
-            rows[1]["environment_failing_tests"]) == (3, 2, 0)
+            rows[1]["environment_failing_tests"]) == (4, 3, 0)
     assert (rows[2]["covering_tests"], rows[2]["failing_tests"],
             rows[2]["environment_failing_tests"]) == (3, 0, 2)
     detail = {d["component"]: d["detail"]
               for d in json.loads(rows[1]["risk_explanation"])["drivers"]}
-    assert detail["failing_test"] == "2 of 3 covering tests fail"
+    assert detail["failing_test"] == "3 of 4 covering tests fail"
     assert json.loads(rows[2]["owners"]) == ["@shop/core"]
     assert json.loads(rows[3]["owners"]) == []
     assert [g for g, r in rows.items() if r["is_test"]] == [3, 4]  # pkg/b.py is tagged tests
@@ -259,7 +262,8 @@ def test_function_layer_views_have_their_declared_columns(gw):
                      "ORDER BY ALL").to_pylist()
     assert [(r["test_id"], int(r["goid"]), r["test_status"]) for r in edges] == [
         ("t.py::test_bad", 1, "failed"), ("t.py::test_env", 2, "failed"),
-        ("t.py::test_fixture", 2, "error"), ("t.py::test_ok", 1, "passed"),
+        ("t.py::test_fixture", 2, "error"), ("t.py::test_name", 1, "failed"),
+        ("t.py::test_ok", 1, "passed"),
         ("t.py::test_ok", 2, "passed"), ("t.py::test_own", 1, "failed")]
     files = {r["rel_path"]: r for r in gw.query("SELECT * FROM docs.v_file_summary").to_pylist()}
     assert files["pkg/a.py"]["coverage_ratio"] == pytest.approx(0.75)

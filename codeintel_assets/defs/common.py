@@ -161,10 +161,10 @@ def skip_check(context, warehouse: Warehouse, config: object = None) -> SkipChec
     selected = [table(".".join(k.path)) for k in sorted(own, key=lambda k: k.path)
                 if k in context.selected_asset_keys]
     salt = f"{code_version()}\0{context.assets_def.node_def.name}\0{config!r}"
-    check = warehouse.gateway().skip_unchanged(
-        selected, sorted(".".join(d.path) for d in deps), warehouse.target.info().slug, salt)
-    # Asked to rebuild everything: rebuild (the kept rows' new commit is overwritten anyway).
-    return dataclasses.replace(check, unchanged={}) if warehouse.full_rebuild else check
+    # Asked to rebuild everything: the digest only, nothing kept or written.
+    return warehouse.gateway().skip_unchanged(
+        selected, sorted(".".join(d.path) for d in deps), warehouse.target.info().slug, salt,
+        keep=not warehouse.full_rebuild)
 
 
 def unchanged(context, check: SkipCheck):

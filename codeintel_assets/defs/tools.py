@@ -128,7 +128,8 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     previous = scip_merge.previous_index(index_path)
     plan = scip_update.plan_scip(
         warehouse.gateway(), info.slug, current, version_qualifiers(
-            {SCIP.name: indexer_version(tools.symbol_indexer)}, [python.executable, *tools.distributions(python)],
+            {SCIP.name: indexer_version(tools.symbol_indexer)},
+            [python.executable, *tools.distributions(python)],
             warehouse.file_inputs("config").fingerprints),
         (lambda: warehouse.read("core.imports", IMPORT_COLUMNS).to_pylist())
         if warehouse.has("core.imports") else None, previous is not None, warehouse.policy())
@@ -164,10 +165,11 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             plan, current, commit),
     }, {"index_path": index_path, **indexer, "excluded_files": len(built.excluded_files),
         "index_s": round(built.wall_s, 2), **update, **python.metadata()})
-    # The files scip-python crashed on are culprits as the static tools' are (tools/isolate.py);
-    # scip-python names them itself, so they are excluded and the rest indexed without them.
-    culprits = [Culprit("scip-python", path, "scip-python crashed while indexing this file; "
-                        "the files it had not emitted were indexed without it", rows_kept=False)
+    # The files the indexer crashed on are culprits as the static tools' are (tools/isolate.py):
+    # scip-python names them itself, pyrefly's are found by bisection; the rest is indexed.
+    culprits = [Culprit(tools.symbol_indexer, path, f"{tools.symbol_indexer} crashed while "
+                        "indexing this file; the other files were indexed without it",
+                        rows_kept=False)
                 for path in built.excluded_files]
     # A file an earlier run crashed on has no document still, as a full run would find.
     culprits += [Culprit("scip-python", path, "no document since an earlier run (scip-python "

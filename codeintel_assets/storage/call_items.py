@@ -31,10 +31,27 @@ def expand(refs: list[dict], linker) -> list[dict]:
     return [r for r in refs if "[" not in r["attr"] or r["mode"] == "param"]
 
 
+_KEY = json.JSONDecoder()
+
+
+def _read_key(rest: str) -> tuple[object, str] | None:
+    """(the key, the path after its `]`) of an item step's text after `[` (`"a]b"]...`:
+    call_values.key_path writes the key as JSON, which may hold `]`); None when malformed."""
+    if rest.startswith("]"):
+        return None, rest[1:]
+    try:
+        key, end = _KEY.raw_decode(rest)
+    except ValueError:
+        return None
+    return (key, rest[end + 1:]) if rest[end:end + 1] == "]" else None
+
+
 def _items_of(r: dict, linker) -> list[dict]:
     prefix, _, rest = r["attr"].partition("[")
-    text, _, after = rest.partition("]")
-    key = json.loads(text) if text else None
+    read = _read_key(rest)
+    if read is None:  # not a path call_values writes: no claim, the site stays unresolved
+        return []
+    key, after = read
     if prefix == "":
         stored = _container(r["ref"], linker)
     elif prefix == "()" and r["mode"] == "value":

@@ -244,17 +244,18 @@ class StorageGateway:
         return self._write(spec, repo, data, delta=None)
 
     def skip_unchanged(self, outputs: list[TableSpec], inputs: list[str], repo: str,
-                       salt: str) -> SkipCheck:
+                       salt: str, keep: bool = True) -> SkipCheck:
         """Whether the derived tables `outputs` of one step can be kept as they are: their
         inputs (qualified names) have the tokens they were built from, with `salt` (the
         step's code and configuration). If so, each output's rows take the inputs' commit
         (what a rebuild would write) in one transaction, and SkipCheck.unchanged names them;
         otherwise nothing changes and SkipCheck.input_digest is what the rebuild records
-        (`Derived`). One connection. See `storage.tokens`."""
+        (`Derived`); `keep` False (a full rebuild) only computes the digest. One connection.
+        See `storage.tokens`."""
         names = [s.qualified_name for s in outputs]
         with self.connect() as con:
             digest, commit = skip_plan(con, names, inputs, repo, salt)
-            if commit is None:
+            if commit is None or not keep:
                 return SkipCheck(digest)
             con.execute("BEGIN TRANSACTION")
             try:

@@ -83,7 +83,8 @@ WITH fm AS (
     -- The environment's failures: a missing module that is not the repository's own (a
     -- missing module of its own is the code's bug), or a fixture no installed plugin provides.
     SELECT c.test_id,
-           coalesce(regexp_extract(c.message, 'No module named ''([^''.]+)', 1) NOT IN (
+           coalesce(nullif(regexp_extract(c.message, 'No module named ''([^''.]+)', 1), '')
+                    NOT IN (
                         SELECT package FROM top_packages)
                     AND regexp_matches(c.message, '^(ModuleNotFoundError|ImportError)'), false)
            OR regexp_matches(coalesce(c.message, ''), '^fixture ''[^'']+'' not found')
@@ -230,9 +231,10 @@ WITH fm AS (
 )
 SELECT repo, "commit", goid, rel_path, qualname, lineno, end_lineno, cyclomatic_complexity,
        cognitive_complexity, loc, typedness_bucket, coverage_ratio, tested, untested_reason,
-       covering_tests, failing_tests, environment_failing_tests, static_errors, file_churn, file_commits, hotspot_score,
-       owners, tags, is_test, is_vendored, complexity_risk, coverage_risk, typedness_risk, static_error_risk,
-       churn_risk, hotspot_risk, failing_test_risk, risk_score,
+       covering_tests, failing_tests, environment_failing_tests, static_errors, file_churn,
+       file_commits, hotspot_score, owners, tags, is_test, is_vendored, complexity_risk,
+       coverage_risk, typedness_risk, static_error_risk, churn_risk, hotspot_risk,
+       failing_test_risk, risk_score,
        CASE WHEN risk_score >= $high THEN 'high' WHEN risk_score >= $medium THEN 'medium'
             ELSE 'low' END AS risk_level,
        to_json({

@@ -147,15 +147,20 @@ def inputs_commit(tokens: Mapping[str, TableToken], inputs: Sequence[str]) -> st
 def skip_plan(con: duckdb.DuckDBPyConnection, outputs: Sequence[str], inputs: Sequence[str],
               repo: str, salt: str) -> tuple[str | None, str | None]:
     """(input digest of `inputs` with `salt`, the commit the kept `outputs` take), the commit
-    None unless every output exists and was built from that digest and the inputs agree on
-    one commit (see `input_digest`, `inputs_commit`)."""
+    None unless every output exists and was built from that digest. The digest is None (a
+    table built from it records none, so it is never kept) unless the inputs agree on one
+    commit (`inputs_commit`): tokens leave `commit` out, yet derived steps join their inputs
+    on it (coverage rows of another commit than core.goids' count as no coverage data), so
+    rows built from inputs of several commits must be rebuilt once the inputs agree again,
+    even when no row of theirs changed (see `input_digest`)."""
     present = present_tables(con, [*inputs, *outputs])
     tokens = read_tokens(con, [*inputs, *outputs], repo)
-    digest = input_digest(tokens, inputs, present, salt)
+    commit = inputs_commit(tokens, inputs)
+    digest = input_digest(tokens, inputs, present, salt) if commit is not None else None
     if digest is None or any(n not in present or n not in tokens or tokens[n].built_from != digest
                              for n in outputs):
         return digest, None
-    return digest, inputs_commit(tokens, inputs)
+    return digest, commit
 
 
 def refresh_commit(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str, commit: str

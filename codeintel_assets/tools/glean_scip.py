@@ -34,7 +34,9 @@ No dagster import: ToolService.scip_index calls `run_index`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +51,7 @@ from codeintel_assets.tools.diagnostics import (
     run_tool,
 )
 from codeintel_assets.tools.glean_attributes import instance_attributes
+from codeintel_assets.tools.isolate import isolate
 from codeintel_assets.tools.glean_facts import (
     ByteLines,
     GleanFacts,
@@ -63,23 +66,39 @@ from codeintel_assets.tools.glean_symbols import (
 )
 from codeintel_assets.tools.pyrefly import config_failure, has_config
 from codeintel_assets.tools.registry import PYREFLY, SCIP
+from codeintel_assets.tools.runner import ToolCrashError
 from codeintel_assets.tools.scip_config import effective_config
 from codeintel_assets.tools.scip_index import ScipIndexResult
 from codeintel_assets.tools.scip_merge import write_index
 
 INDEXER = "pyrefly"
 INDEXER_HELP = ("What builds the SCIP index (core.scip_*): 'pyrefly' (its Glean facts, "
-                "converted by tools/glean_scip.py) or 'scip-python'; docs/indexers.md compares them.")
+                "converted by tools/glean_scip.py) or 'scip-python'; docs/indexers.md "
+                "compares them.")
 THREADS_HELP = ("pyrefly --threads for the symbol index (0: pyrefly's choice; fewer threads "
                 "bound its memory).")
 CONSTANTS = frozenset({"None", "True", "False"})
 _WRITE = scip_pb2.WriteAccess
 
 
+def _converter_digest() -> str:
+    """A digest of the converter's source (this module and the glean_* modules it uses): a
+    change to how facts become rows must re-index every file, not only the changed ones."""
+    from codeintel_assets.tools import glean_attributes, glean_facts, glean_symbols
+
+    h = hashlib.blake2b(digest_size=6)
+    for module in (sys.modules[__name__], glean_attributes, glean_facts, glean_symbols):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()
+
+
 def indexer_version(indexer: str) -> str:
     """`<indexer> <installed version>` of ToolService.symbol_indexer ('pyrefly' or
-    'scip-python'): a qualifier of the SCIP tables' ledger, so switching either re-indexes."""
-    return f"{indexer} {(PYREFLY if indexer == INDEXER else SCIP).version()}"
+    'scip-python'), for pyrefly with the converter's source digest: a qualifier of the SCIP
+    tables' ledger, so switching either, or changing the converter, re-indexes."""
+    if indexer == INDEXER:
+        return f"{indexer} {PYREFLY.version()} converter {_converter_digest()}"
+    return f"{indexer} {SCIP.version()}"
 
 
 def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: str,
@@ -245,29 +264,49 @@ def run_index(runner, root: str, output: str, project_name: str, project_version
               threads: int = 0, earlier: Earlier | None = None) -> ScipIndexResult:
     """Index `files` (root-relative posix paths) of the project at `root` into the SCIP file
     `output`: `pyrefly check --report-glean <temp dir beside output> --search-path .
-    [--preset default] --python-interpreter-path <python> -j <threads> <files>` with cwd=root
-    (nothing in root is written; the facts are deleted after conversion), one run per
+    [--preset default] --python-interpreter-path <python> --threads <threads> <files>` with
+    cwd=root (nothing in root is written; the facts are deleted after conversion), one run per
     512 KiB of file arguments. pyrefly reports the facts of the named files only and resolves
     their references into every other module, so an update indexes just the files that can
     change; `earlier` (the index it updates) names the targets declared in the files not
-    run (`known_symbols`). Raises ToolNotFoundError, TargetCausedError (a configuration pyrefly
-    refuses), ToolCrashError (a panic), ToolTimeoutError or ToolExecutionError, leaving
-    nothing at `output`."""
+    run (`known_symbols`). A run that panics is bisected (tools/isolate.py): the files it
+    crashes on alone get empty documents and are `excluded_files`, every other file keeps its
+    facts. Raises ToolNotFoundError, TargetCausedError (a configuration pyrefly refuses),
+    ToolCrashError (a panic on more than isolate.MAX_CULPRITS files), ToolTimeoutError or
+    ToolExecutionError, leaving nothing at `output`."""
     started = time.perf_counter()
     out = Path(output).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     chunks = chunk_paths(list(files))
     with tempfile.TemporaryDirectory(prefix=".glean-", dir=out.parent) as tmp:
-        for chunk in chunks:
-            argv = glean_argv(executable, root, tmp, python, threads, chunk)
+        runs = iter(range(1 << 30))
+
+        def facts_of(group: list[str]) -> list[dict]:
+            """One pyrefly run over `group` into a folder of its own: its facts files (a
+            run that crashes leaves none behind that are read)."""
+            folder = Path(tmp) / str(next(runs))
+            folder.mkdir()
+            argv = glean_argv(executable, root, str(folder), python, threads, group)
             run_tool(runner, PYREFLY.name, root, argv, timeout_s, (0, 1),
                      target_failure=config_failure, crash_codes=(101,))
-        facts = read_facts(sorted(Path(tmp).glob("*.json")))
+            return [{"path": str(p)} for p in sorted(folder.glob("*.json"))]
+
+        found, culprits, attempts = [], [], 0
+        for chunk in chunks:
+            attempts += 1
+            try:
+                found += facts_of(chunk)
+            except ToolCrashError as exc:
+                isolated = isolate(PYREFLY.name, chunk, facts_of, exc)
+                found += isolated.rows
+                culprits += [c.rel_path for c in isolated.culprits if not c.rows_kept]
+                attempts += isolated.runs
+        facts = read_facts([Path(f["path"]) for f in found])
     index = convert(facts, root, files, project_name, project_version, PYREFLY.version(),
                     earlier)
     size = write_index(index, out)
     return ScipIndexResult(output=str(out), size_bytes=size,
                            tool_version=index.metadata.tool_info.version,
-                           document_count=len(index.documents), excluded_files=(),
-                           attempts=len(chunks), wall_s=round(time.perf_counter() - started, 3),
+                           document_count=len(index.documents), excluded_files=tuple(culprits),
+                           attempts=attempts, wall_s=round(time.perf_counter() - started, 3),
                            analysis_failures=0)

@@ -288,8 +288,9 @@ def test_codeintel_steps(workdir: Path):
                                                      "analytics.test_catalog", "core.goids"]
     assert steps["docs_views"]["tables"] == sorted(VIEWS)
     assert steps["docs_views"]["reads"] == sorted({t for v in VIEWS.values() for t in v.reads})
+    # ... and tests_ingest: a failure's message tells the environment's from the code's.
     assert steps["risk_factors"]["requires"] == [
-        "coverage_functions", "hotspots", "repo_scan", "test_coverage_edges",
+        "coverage_functions", "hotspots", "repo_scan", "test_coverage_edges", "tests_ingest",
         "typing_ingest"]
     # Every catalog table is written by exactly one step (index.scip is a file, not a table).
     written = sorted(t for s in steps.values() for t in s["tables"])

@@ -1,6 +1,6 @@
 """The callgraph step (graph.call_graph_nodes, graph.call_graph_edges) and its checks. Thin
 wiring: resolution lives in storage/callgraph.py and storage/call_linker.py, the file-local
-half in extract/calls.py (run by ast_extract)."""
+half in extract/calls.py (run by repo_scan)."""
 
 from dataclasses import asdict
 

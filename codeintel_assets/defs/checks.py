@@ -102,7 +102,7 @@ GRAPH_CHECKS = [
     symbol_uses_name_known_goids,
     metrics_per_node_check("analytics.graph_metrics_functions", "graph.call_graph_nodes", "goid"),
     metrics_per_node_check("analytics.graph_metrics_modules", "graph.import_modules", "module"),
-    # One row per function and method GOID: function_metrics is written by ast_extract (core.goids
+    # One row per function and method GOID: function_metrics is written by repo_scan (core.goids
     # by goids from the same ast rows), the others from core.goids of the same snapshot. A
     # stub a .py beside it implements, and an @overload signature, never run: no rows
     # (core.goids.shadowed_stub, is_overload).

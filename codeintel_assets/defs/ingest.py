@@ -265,7 +265,7 @@ def cst_extract(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
 
 
 @step("config_ingest", ("analytics.config_values",), "tomllib, PyYAML, json, configparser and "
-      ".env files; references from core.string_literals (ast_extract)",
+      ".env files; references from core.string_literals (repo_scan)",
       ("core.file_state", LITERALS_TABLE))
 def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse: Warehouse):
     """Config values of changed config files; references are then matched for every config

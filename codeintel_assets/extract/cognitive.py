@@ -2,7 +2,7 @@
 
 complexipy (8.3.0, Rust over ruff's ast) is the reference analytics.function_metrics is checked
 against (test_function_metrics.py); this module reproduces its rules on CPython's ast so that the
-number comes from the tree ast_extract already has. The rules, where they refine the paper:
+number comes from the tree repo_scan already has. The rules, where they refine the paper:
 
 - +1 plus the nesting level for `if`, a ternary, `for`/`while` (their `else` adds nothing), each
   `except` clause and `match`; +1 (no nesting) for `elif` and `else` of an `if`. Bodies of those

@@ -4,7 +4,7 @@
 `string_literals` / `file_literals` collect the string constants of Python files, masked like
 config values; `attach_references` marks each config key with the Python files whose literals
 name it, by the same SQL (`storage.derived.REFERENCES_SQL`, run in an in-memory DuckDB) the
-pipeline runs inside the warehouse. Rows of core.string_literals are built by ast_extract's
+pipeline runs inside the warehouse. Rows of core.string_literals are built by repo_scan's
 one pass (`extract.python_pass`) and versioned with LITERALS_VERSION. Free of Dagster so worker
 processes import it cheaply.
 """

@@ -1,5 +1,5 @@
 """analytics.function_metrics and analytics.function_types: one row per function/method of a file,
-from the ast ast_extract already walks (extract/python_ast.py feeds every pysource Visit to
+from the ast repo_scan already walks (extract/python_ast.py feeds every pysource Visit to
 FunctionMetrics.visit; nothing is parsed again).
 
 Each def's numbers cover its own body: nodes whose pysource scope is the def. A nested def or

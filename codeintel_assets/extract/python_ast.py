@@ -1,4 +1,4 @@
-"""ast_extract: `core.ast_nodes`, `core.ast_metrics`, `core.imports`, `core.call_sites`,
+"""repo_scan: `core.ast_nodes`, `core.ast_metrics`, `core.imports`, `core.call_sites`,
 `core.definition_refs`, `analytics.function_metrics` and `analytics.function_types` from one
 `ast.parse` (call resolution within the file: extract/calls.py; per-function metrics:
 extract/function_metrics.py).

@@ -1,4 +1,4 @@
-"""ast_extract's one pass over a Python file: every `ast`-derived table from one `ast.parse`.
+"""repo_scan's one pass over a Python file: every `ast`-derived table from one `ast.parse`.
 
 `extract_python` reads the file (PEP 263 / UTF-8), parses it once and walks the tree once
 (`pysource.walk` inside `python_ast.ast_rows`), and gives the rows of the tables in TABLES:
@@ -8,7 +8,7 @@ analytics.function_metrics, analytics.function_types (python_ast), core.docstrin
 (config_references: the walk's str constants, masked). Before this pass each of those three
 modules parsed and walked the file itself.
 
-Only the tables asked for are built (a subset run of ast_extract writes only its selection);
+Only the tables asked for are built (a subset run of repo_scan writes only its selection);
 docstrings and literals alone still need the parse, and a walk of their own.
 
 repo_scan parses every Python file it reads to judge its parse_status: `rows_from_tree`

@@ -1,7 +1,7 @@
 """analytics.typedness rows: annotation coverage per file plus type-checker error counts.
 
 Annotation counts come from the FunctionDef/AsyncFunctionDef rows of core.ast_nodes
-(params_total, params_annotated, returns_annotated, computed by ast_extract: the bound
+(params_total, params_annotated, returns_annotated, computed by repo_scan: the bound
 self/cls of a method is not counted); error counts from pyright and pyrefly.
 """
 

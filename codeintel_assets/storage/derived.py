@@ -100,7 +100,7 @@ def config_values_with_references(gateway: StorageGateway, repo: str, config: Fi
                                   ) -> pa.Table:
     """Every analytics.config_values row of `repo` once `config` is applied (the stored rows it
     keeps plus its new ones), with reference_paths / reference_modules / reference_count
-    matched inside DuckDB against the stored core.string_literals (ast_extract's one pass
+    matched inside DuckDB against the stored core.string_literals (repo_scan's one pass
     writes them before this step runs; no literals table: no references). A Python change can
     add a reference to any key, so this is the whole table, for a full write."""
     params: dict = {}

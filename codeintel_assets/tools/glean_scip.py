@@ -35,6 +35,7 @@ No dagster import: ToolService.scip_index calls `run_index`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import sys
 import tempfile
@@ -279,7 +280,7 @@ def run_index(runner, root: str, output: str, project_name: str, project_version
     out.parent.mkdir(parents=True, exist_ok=True)
     chunks = chunk_paths(list(files))
     with tempfile.TemporaryDirectory(prefix=".glean-", dir=out.parent) as tmp:
-        runs = iter(range(1 << 30))
+        runs = itertools.count()
 
         def facts_of(group: list[str]) -> list[dict]:
             """One pyrefly run over `group` into a folder of its own: its facts files (a

@@ -21,6 +21,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # The node types visit() handles; every other node is skipped by one set lookup (callers
 # walking a whole tree test it first, saving a method call per node).
 BINDING_TYPES = frozenset({
+    ast.Module,
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
@@ -121,6 +122,7 @@ class ScopeBindings:
         # (Call node or decorator expression, scope, is_decorator, decorated def's qualname)
         self.calls: list[tuple[ast.AST, Scope, bool, str | None]] = []
         self.defs: list[tuple[ast.AST, Scope]] = []
+        self.tree: ast.Module | None = None
         self.returns: dict[str, list[ast.expr]] = {}
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: list[tuple[ast.expr, Scope, str]] = []  # module/class `name = value`
@@ -162,6 +164,9 @@ class ScopeBindings:
     def visit(self, v: Visit) -> None:
         node = v.node
         if type(node) not in BINDING_TYPES:  # most nodes (names, constants...) bind nothing
+            return
+        if type(node) is ast.Module:  # kept for the branches of its body (call_branches)
+            self.tree = node
             return
         scope = self.scopes.get(v.scope.qualname, self.root)
         self.line = getattr(node, "lineno", 0)

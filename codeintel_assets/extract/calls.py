@@ -28,7 +28,7 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_values
+from codeintel_assets.extract import call_branches, call_values
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -252,8 +252,14 @@ class FileCalls(ScopeBindings):
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
-            return [extend(r, "()", "returned_value" if r["via"] != "self_method"
-                            else r["via"]) for r in base if r["mode"] != "builtin"]
+            out = [extend(r, "()", "returned_value" if r["via"] != "self_method"
+                          else r["via"]) for r in base if r["mode"] != "builtin"]
+            consts = call_branches.constant_args(expr)
+            if consts is None:
+                return out
+            # what the callee returns may depend on them (call_branches.return_guards)
+            return [{**r, "consts": [*r.get("consts", ()), [len(r["attr"]) - 2, consts]]}
+                    for r in out]
         if isinstance(expr, ast.Subscript):  # an item under a constant key, else any item
             if isinstance(expr.slice, ast.Slice):
                 return []
@@ -328,8 +334,12 @@ class FileCalls(ScopeBindings):
                              "bases": json.dumps(bases)})
             else:
                 returned: list[dict] = []
-                for expr in self.returns.get(inner.qualname, ()):
-                    returned += callables(self.refs(expr, inner))
+                exprs = self.returns.get(inner.qualname, ())
+                guards = call_branches.return_guards(node, inner.params) \
+                    if len(exprs) > 1 else {}
+                for expr in exprs:
+                    when = {"when": guards[id(expr)]} if id(expr) in guards else {}
+                    returned += [{**r, **when} for r in callables(self.refs(expr, inner))]
                     returned += call_values.stored_items(self, expr, inner)
                 rows.append({"qualname": inner.qualname, "kind": "function",
                              "params": json.dumps(inner.params), "arity": inner.arity,
@@ -341,7 +351,32 @@ class FileCalls(ScopeBindings):
             aliases[f"{scope.qualname}.{name}"] = {
                 "qualname": f"{scope.qualname}.{name}", "kind": "alias",
                 "value_refs": json.dumps(dedupe(got)) if got else None}
-        return rows + [a for a in aliases.values() if a["value_refs"]]
+        return rows + [a for a in aliases.values() if a["value_refs"]] + self._live_defs()
+
+    def _live_defs(self) -> list[dict]:
+        """Alias rows of names a module or class body defines more than once where the
+        definition bound after the body ran is not simply the last one (branches of an `if`,
+        a version check): value_refs name the definitions that may be bound (exact)."""
+        qualnames = {id(node): inner.qualname for node, inner in self.defs}
+        owners = {q.partition("#")[0].rpartition(".")[0] for q in qualnames.values()
+                  if "#" in q}
+        if not owners or self.tree is None:
+            return []
+        last: dict[str, str] = {}  # plain qualname -> its last definition's (source order)
+        for q in qualnames.values():
+            last[q.partition("#")[0]] = q
+        bodies = [(self.module, self.tree.body)] if self.module in owners else []
+        bodies += [(inner.qualname, node.body) for node, inner in self.defs
+                   if isinstance(node, ast.ClassDef) and inner.qualname in owners]
+        rows = []
+        for owner, body in bodies:
+            for name, nodes in call_branches.live_definitions(body).items():
+                live = [qualnames[id(n)] for n in nodes if id(n) in qualnames]
+                if live and live != [last.get(f"{owner}.{name}")]:
+                    refs = [ref(q, "local_name", exact=True) for q in live]
+                    rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
+                                 "value_refs": json.dumps(refs)})
+        return rows
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
 from codeintel_assets.storage import call_items, call_resolution
+from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
@@ -307,7 +308,7 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
     aliases = {q: refs for q, refs in aliases.items() if refs}
     # A name in a shadowed stub (its own references) means the implementation's name.
     implementations = {m: implementation_name(m, m) for m in stubs}
-    linker = Linker(defs, facts, imports, stars, packages, aliases, implementations)
+    linker = FlowLinker(defs, facts, imports, stars, packages, aliases, implementations)
     linker.items = {q: refs for q, refs in items.items() if refs}
     return linker
 

@@ -255,9 +255,12 @@ class ScopeBindings:
             else:
                 self.bind(inner, a.arg, ref(inner.qualname, "parameter", mode="param",
                                             param=a.arg, index=i))
-        for a in (args.vararg, args.kwarg):
-            if a is not None:
-                self.bind(inner, a.arg, OPAQUE)
+        if args.vararg is not None:  # a tuple of the positional arguments from its index on
+            self.bind(inner, args.vararg.arg, ref(inner.qualname, "parameter", mode="param",
+                                                  param=args.vararg.arg,
+                                                  index=len(positional), star=True))
+        if args.kwarg is not None:
+            self.bind(inner, args.kwarg.arg, OPAQUE)
         for a in args.kwonlyargs:
             self.bind(inner, a.arg, ("annotation", a.annotation, outer)
                       if a.annotation is not None

@@ -390,7 +390,10 @@ def _enclosing_class(scope: Scope) -> Scope | None:
 # and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
 # and resolving every argument would cost more than the rest of the pass.
 # Container literals are followed for their items (a list of handlers passed on).
-_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set)
+# A call whose callee is such a name is followed too: a factory's result (`all_of(in_range(1,
+# 2))`, a closure) or a constructor's instance passed on.
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set,
+                   ast.Call)
 
 
 def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
@@ -404,11 +407,15 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
         if isinstance(a, ast.Starred):
             break  # positions after *args are unknown
         if isinstance(a, _MAYBE_CALLABLE):
-            out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls)})
+            out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls),
+                        "call": isinstance(a, ast.Call)})
     for k in node.keywords:
         if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
-            out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls)})
-    return out
+            out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls),
+                        "call": isinstance(k.value, ast.Call)})
+    # a call's result that is nothing known is data: no entry (the rows stay small)
+    return [{k: v for k, v in a.items() if k != "call"} for a in out
+            if a["refs"] or not a["call"]]
 
 
 def _arg_refs(arg: ast.expr, scope: Scope, calls: FileCalls) -> list[dict]:

@@ -46,12 +46,18 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
     params = linker.params(param["ref"])
     shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
     passed: dict[Decimal, Callee] = {}
+    star, attr = param.get("star"), param["attr"]
+    if star:  # `*args`: each argument from its index on is one item of the tuple
+        if not attr.startswith("[") or "]" not in attr:
+            return []
+        attr = attr.partition("]")[2]
     for caller_site in calls_to.get(fn_goid, ()):
         for arg in decode(caller_site["args"]) or ():
-            if (arg["kw"] == param["param"] or (
-                    arg["pos"] is not None and param["index"] is not None
-                    and arg["pos"] + shift == param["index"])):
-                for r in _argument(arg["refs"], param["attr"], linker):
+            if star and arg["pos"] is not None and arg["pos"] + shift >= param["index"] or (
+                    not star and (arg["kw"] == param["param"] or (
+                        arg["pos"] is not None and param["index"] is not None
+                        and arg["pos"] + shift == param["index"]))):
+                for r in _argument(arg["refs"], attr, linker):
                     c = linker.callee(linker.ref(r), "parameter")
                     if c.goid is not None:
                         passed.setdefault(c.goid, c)

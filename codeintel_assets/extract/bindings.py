@@ -153,8 +153,9 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
+        head = value.func if isinstance(value, ast.Call) else value  # `x = Node()`: too
         if (isinstance(value, dict) and value["mode"] != "param") or (
-                isinstance(value, ast.Name) and value.id in self.callable_names):
+                isinstance(head, ast.Name) and head.id in self.callable_names):
             self.callable_names.add(name)  # also `chosen = helper`: worth resolving
         elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             self.container_names.add(name)  # its items are followed when it is passed

@@ -58,9 +58,10 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
                         arg["pos"] is not None and param["index"] is not None
                         and arg["pos"] + shift == param["index"]))):
                 for r in _argument(arg["refs"], attr, linker):
-                    c = linker.callee(linker.ref(r), "parameter")
-                    if c.goid is not None:
-                        passed.setdefault(c.goid, c)
+                    for value in linker.values(r):
+                        c = linker.callee(value, "parameter")
+                        if c.goid is not None:
+                            passed.setdefault(c.goid, c)
     callees = sorted(passed.values(), key=lambda c: c.target)
     if len(callees) > 1:  # each is really called from the site: one edge each
         names = tuple(c.target for c in callees)

@@ -228,8 +228,10 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
-        param = next((r for r in refs if r["mode"] == "param"
-                      and (not r["attr"] or r["attr"].startswith("["))), None)
+        # a parameter, its item or attribute (`fn()`, `fns[0]()`, `sink.write()`): what the
+        # callers pass there (no call on the way: a parameter's result is not followed)
+        param = next((r for r in refs if r["mode"] == "param" and "()" not in r["attr"]),
+                     None)
         resolved.append((site, callees + implied, param))
     resolved = call_resolution.parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)

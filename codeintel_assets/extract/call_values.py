@@ -14,13 +14,44 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract.bindings import Scope, dedupe, extend
+from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend
 
 # Builtins that call a function argument: name -> (positional index or None, keyword).
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
               "map": (0, None), "filter": (0, None)}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
+
+
+_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
+
+
+def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
+    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`... copies
+    (a container of the same items), None for any other call."""
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in _COPIES and len(call.args) == 1 \
+            and not isinstance(call.args[0], ast.Starred) \
+            and calls._bindings_of(func.id, scope) is None:
+        return call.args[0]
+    return None
+
+
+def default_refs(calls, param: dict, depth: int) -> list[dict]:
+    """References of the default value of parameter `param` (a param reference) when it is
+    a name or attribute (`strategy=flat`, `cls=Command`): evaluated where the def is."""
+    scope = calls.scopes.get(param["ref"])
+    args = getattr(scope.node, "args", None) if scope is not None else None
+    if args is None:
+        return []
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
+                     strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    default = next((d for a, d in pairs if a.arg == param["param"]), None)
+    if not isinstance(default, (ast.Name, ast.Attribute)):
+        return []
+    return [{**r, "via": "parameter_default", "default": True}
+            for r in callables(calls.refs(default, scope.parent, depth + 1))]
 
 
 def _literal(calls, expr: ast.expr, scope: Scope, depth: int) -> list[tuple]:

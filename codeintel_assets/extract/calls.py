@@ -158,6 +158,8 @@ class FileCalls(ScopeBindings):
             return None
         if isinstance(value, dict):
             via = "local_name" if value["via"] == "def" else value["via"]
+            if value["mode"] == "param":  # `strategy=flat`: the default when none is passed
+                return [value] + call_values.default_refs(self, value, depth)
             return [{**value, "via": via}]
         if isinstance(value, tuple):
             if value[0] in ("unpack", "each"):
@@ -243,6 +245,9 @@ class FileCalls(ScopeBindings):
                 got = call_values.get_item(self, expr, scope, depth)
                 if got:
                     return got
+            copied = call_values.copied(self, expr, scope)
+            if copied is not None:  # list(xs), sorted(xs): a container of xs's items
+                return self.refs(copied, scope, depth + 1)
             lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
@@ -295,7 +300,9 @@ class FileCalls(ScopeBindings):
                 line, col = expr.end_lineno, expr.end_col_offset
                 refs = self.refs(expr, scope) or []
                 refs = refs + call_values.callback_refs(self, node, refs, scope)
-                args = _args(node, scope, self)
+                # a builtin's arguments flow into no parameter: its call arguments are data
+                args = _args(node, scope, self, not refs or any(
+                    r["mode"] != "builtin" for r in refs))
                 name_pos = callee_name_position(expr)
                 text = self._text(expr)
             rows.append({
@@ -396,7 +403,8 @@ _MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast
                    ast.Call)
 
 
-def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
+def _args(node: ast.Call, scope: Scope, calls: FileCalls, results: bool = True
+          ) -> list[dict]:
     """The arguments of a call that may be callables, with their references ([] when
     unknown: a lambda, a variable...), so parameter flow can tell a known function passed at
     a position from an unknown one. Only names the file binds to a def, class or import (or
@@ -406,11 +414,12 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
     for i, a in enumerate(node.args):
         if isinstance(a, ast.Starred):
             break  # positions after *args are unknown
-        if isinstance(a, _MAYBE_CALLABLE):
+        if isinstance(a, _MAYBE_CALLABLE) and (results or not isinstance(a, ast.Call)):
             out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls),
                         "call": isinstance(a, ast.Call)})
     for k in node.keywords:
-        if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
+        if k.arg and isinstance(k.value, _MAYBE_CALLABLE) and (
+                results or not isinstance(k.value, ast.Call)):
             out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls),
                         "call": isinstance(k.value, ast.Call)})
     # a call's result that is nothing known is data: no entry (the rows stay small)

@@ -28,10 +28,15 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
                     calls_to.setdefault(callee.goid, []).append(site)
         out, changed = [], False
         for site, callees, param in resolved:
-            if callees[0].goid is None and param is not None and param["ref"] in linker.defs:
+            # a parameter's default (`strategy=flat`) is one value; the callers pass others
+            default = param is not None and param.get("default", False)
+            if (callees[0].goid is None or default) and param is not None \
+                    and param["ref"] in linker.defs:
                 got = _passed(param, calls_to, linker)
+                if default:
+                    got = [c for c in got if c.goid not in {d.goid for d in callees}]
                 if got:
-                    callees, changed = got + callees[1:], True
+                    callees, changed = got + callees[not default:], True
             out.append((site, callees, param))
         resolved = out
         if not changed:

@@ -48,7 +48,7 @@ EDGES_TABLE = "graph.call_graph_edges"
 # Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
 # value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
-               "returned_value": 0.8, "parameter_any": 0.7,
+               "returned_value": 0.8, "parameter_any": 0.7, "parameter_default": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
                "inherited_external": 0.7}
 _STATIC_CONFIDENCE = 0.9
@@ -232,6 +232,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         # callers pass there (no call on the way: a parameter's result is not followed)
         param = next((r for r in refs if r["mode"] == "param" and "()" not in r["attr"]),
                      None)
+        if param is not None and any(r.get("default") for r in refs):
+            param = {**param, "default": True}  # the callees so far are only its default
         resolved.append((site, callees + implied, param))
     resolved = call_resolution.parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)

@@ -351,6 +351,10 @@ class ScopeBindings:
                      for k, v in zip(arg.keys, arg.values, strict=True)]
         elif func.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)):
             pairs = [(None, e) for e in arg.elts]
+        elif func.attr == "extend" and isinstance(arg, ast.Name):
+            # `xs.extend(children)`: any item of children (a subscript whose key is unknown)
+            pairs = [(None, ast.copy_location(ast.Subscript(
+                value=arg, slice=ast.Name(id="*", ctx=ast.Load()), ctx=ast.Load()), arg))]
         if isinstance(func.value, ast.Name):
             self.adds += [(func.value.id, scope, k, v) for k, v in pairs]
         else:

@@ -28,7 +28,7 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_branches, call_values
+from codeintel_assets.extract import call_branches, call_definitions, call_values
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -330,60 +330,8 @@ class FileCalls(ScopeBindings):
         return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
 
     def definition_refs(self) -> list[dict]:
-        """core.definition_refs rows (without repo/commit/rel_path): one per class and def
-        (bases; params, return_refs), one per module- or class-level alias (value_refs: what
-        `from m import name` or an inherited attribute resolves to; the last assignment)."""
-        rows = []
-        for node, inner in self.defs:
-            if isinstance(node, ast.ClassDef):
-                bases = [dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
-                rows.append({"qualname": inner.qualname, "kind": "class",
-                             "bases": json.dumps(bases)})
-            else:
-                returned: list[dict] = []
-                exprs = self.returns.get(inner.qualname, ())
-                guards = call_branches.return_guards(node, inner.params) \
-                    if len(exprs) > 1 else {}
-                for expr in exprs:
-                    when = {"when": guards[id(expr)]} if id(expr) in guards else {}
-                    returned += [{**r, **when} for r in callables(self.refs(expr, inner))]
-                    returned += call_values.stored_items(self, expr, inner)
-                rows.append({"qualname": inner.qualname, "kind": "function",
-                             "params": json.dumps(inner.params), "arity": inner.arity,
-                             "return_refs": json.dumps(dedupe(returned))})
-        aliases: dict[str, dict] = {}
-        for (value, scope, name) in self.assigns:
-            got = callables(self.refs(value, scope)) + (call_values.stored_items(
-                self, value, scope, name) if scope.kind == "module" else [])
-            aliases[f"{scope.qualname}.{name}"] = {
-                "qualname": f"{scope.qualname}.{name}", "kind": "alias",
-                "value_refs": json.dumps(dedupe(got)) if got else None}
-        return rows + [a for a in aliases.values() if a["value_refs"]] + self._live_defs()
-
-    def _live_defs(self) -> list[dict]:
-        """Alias rows of names a module or class body defines more than once where the
-        definition bound after the body ran is not simply the last one (branches of an `if`,
-        a version check): value_refs name the definitions that may be bound (exact)."""
-        qualnames = {id(node): inner.qualname for node, inner in self.defs}
-        owners = {q.partition("#")[0].rpartition(".")[0] for q in qualnames.values()
-                  if "#" in q}
-        if not owners or self.tree is None:
-            return []
-        last: dict[str, str] = {}  # plain qualname -> its last definition's (source order)
-        for q in qualnames.values():
-            last[q.partition("#")[0]] = q
-        bodies = [(self.module, self.tree.body)] if self.module in owners else []
-        bodies += [(inner.qualname, node.body) for node, inner in self.defs
-                   if isinstance(node, ast.ClassDef) and inner.qualname in owners]
-        rows = []
-        for owner, body in bodies:
-            for name, nodes in call_branches.live_definitions(body).items():
-                live = [qualnames[id(n)] for n in nodes if id(n) in qualnames]
-                if live and live != [last.get(f"{owner}.{name}")]:
-                    refs = [ref(q, "local_name", exact=True) for q in live]
-                    rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
-                                 "value_refs": json.dumps(refs)})
-        return rows
+        """core.definition_refs rows (without repo/commit/rel_path): call_definitions.rows."""
+        return call_definitions.rows(self)
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:
@@ -412,8 +360,14 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls, results: bool = True
     more than the rest of the pass."""
     out = []
     for i, a in enumerate(node.args):
-        if isinstance(a, ast.Starred):
-            break  # positions after *args are unknown
+        if isinstance(a, ast.Starred):  # positions after *args are unknown
+            spread = [r for r in calls.refs(a.value, scope) or ()
+                      if r["mode"] == "param" and r.get("star") and not r["attr"]] \
+                if isinstance(a.value, ast.Name) else []
+            if spread:  # its own *args passed on: parameter flow follows them
+                out.append({"pos": i, "kw": None, "refs": spread, "spread": True,
+                            "call": False})
+            break
         if isinstance(a, _MAYBE_CALLABLE) and (results or not isinstance(a, ast.Call)):
             out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls),
                         "call": isinstance(a, ast.Call)})

@@ -13,7 +13,13 @@ Two things make a reference stand for several values:
 
 from __future__ import annotations
 
-from codeintel_assets.storage.call_linker import _MAX_DEPTH, _SEGMENT, UNKNOWN, Linker, Value
+from codeintel_assets.storage.call_linker import (
+    _MAX_DEPTH,
+    _SEGMENT,
+    UNKNOWN,
+    Linker,
+    Value,
+)
 
 _MAX_VALUES = 16  # values followed per reference (more is a dispatch table, not a branch)
 
@@ -25,16 +31,24 @@ class FlowLinker(Linker):
         super().__init__(*args, **kwargs)
         # (function, its call's constant arguments) -> what it returns: shared sub-answers
         self._returned_by: dict[tuple, list[Value]] = {}
+        self._subclasses: dict[str, list[str]] | None = None  # class -> classes below it
 
     def values(self, r: dict, depth: int = 0) -> list[Value]:
         """Every value reference `r` may evaluate to ([UNKNOWN] when none is known)."""
-        if r["mode"] != "value" or depth > _MAX_DEPTH:
+        if r["mode"] not in ("value", "super") or depth > _MAX_DEPTH:
             return [self.ref(r, depth)]
-        exact = r.get("exact", False)
+        exact, attr, offset = r.get("exact", False), r["attr"], 0
         start = self.dotted(r["ref"], depth, exact)
-        found = [start] if exact else self._branches(start, depth)
-        consts = {at: args for at, args in r.get("consts", ())}
-        for m in _SEGMENT.finditer(r["attr"]):
+        if r["mode"] == "super":
+            first = _SEGMENT.match(attr)
+            if first is None or not first.group(1) or start.kind != "class":
+                return [self.ref(r, depth)]
+            found = self._super(start.qualname, first.group(1))
+            attr, offset = attr[first.end():], first.end()
+        else:
+            found = [start] if exact else self._branches(start, depth)
+        consts = {at - offset: args for at, args in r.get("consts", ())}
+        for m in _SEGMENT.finditer(attr):
             step: list[Value] = []
             for value in found:
                 if value.kind == "unknown":
@@ -47,6 +61,26 @@ class FlowLinker(Linker):
             if not found:
                 return [UNKNOWN]
         return found or [UNKNOWN]
+
+    def _super(self, cls: str, name: str) -> list[Value]:
+        """`super().name` in class `cls`: the first definition of `name` after `cls` in the
+        MRO of `cls` and of every subclass of it (a mixin's super() reaches the class the
+        subclass puts after it: `class Article(TimestampMixin, ValidateMixin, Base)`)."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for q, (_, kind) in self.defs.items():
+                if kind == "class":
+                    for base in self.mro(q)[1:]:
+                        self._subclasses.setdefault(base, []).append(q)
+        out = []
+        for sub in [cls, *self._subclasses.get(cls, ())]:
+            mro = self.mro(sub)
+            for after in mro[mro.index(cls) + 1:]:
+                q = f"{after}.{name}"
+                if q in self.defs:
+                    out.append(self._def(q))
+                    break
+        return list(dict.fromkeys(out))[:_MAX_VALUES] or [UNKNOWN]
 
     def _branches(self, value: Value, depth: int) -> list[Value]:
         """The definitions a redefined name may be bound to, for the definition Linker

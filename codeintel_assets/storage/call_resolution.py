@@ -14,6 +14,16 @@ from codeintel_assets.storage.call_linker import Callee, Linker, decode
 _FLOW_ROUNDS = 3  # parameter-flow rounds (a function passed on through parameters)
 
 
+def site_param(refs: list[dict]) -> dict | None:
+    """The parameter reference a call site reads, if any: the parameter, its item or
+    attribute (`fn()`, `fns[0]()`, `sink.write()`; no call on the way: a parameter's result is
+    not followed), marked `default` when the site's other callees are its default's."""
+    param = next((r for r in refs if r["mode"] == "param" and "()" not in r["attr"]), None)
+    if param is not None and any(r.get("default") for r in refs):
+        param = {**param, "default": True}
+    return param
+
+
 def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linker: Linker
                     ) -> list[tuple[dict, list[Callee], dict | None]]:
     """Resolve calls through a parameter from the arguments the function's resolved callers
@@ -44,9 +54,12 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
     return resolved
 
 
-def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) -> list[Callee]:
+def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, depth: int = 0
+            ) -> list[Callee]:
     """The definitions the resolved callers of `param`'s function pass for it (a caller
-    passing something unknown there adds nothing: the known ones are still called)."""
+    passing something unknown there adds nothing: the known ones are still called). A caller
+    spreading its own `*args` into a `*args` (`super().__init__(name, *children)`) passes
+    what its callers pass there (at most _FLOW_ROUNDS such steps)."""
     fn_goid, fn_kind = linker.defs[param["ref"]]
     params = linker.params(param["ref"])
     shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
@@ -58,6 +71,16 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) ->
         attr = attr.partition("]")[2]
     for caller_site in calls_to.get(fn_goid, ()):
         for arg in decode(caller_site["args"]) or ():
+            if arg.get("spread"):
+                if star and depth < _FLOW_ROUNDS:
+                    for r in arg["refs"]:
+                        if r["ref"] in linker.defs:
+                            forwarded = _passed({**r, "attr": "[]" + attr}, calls_to, linker,
+                                                depth + 1)
+                            for c in forwarded:
+                                passed.setdefault(c.goid, Callee(c.goid, c.target,
+                                                                 "parameter"))
+                continue
             if star and arg["pos"] is not None and arg["pos"] + shift >= param["index"] or (
                     not star and (arg["kw"] == param["param"] or (
                         arg["pos"] is not None and param["index"] is not None

@@ -31,7 +31,6 @@ import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
 from codeintel_assets.storage import call_items, call_resolution
-from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
@@ -39,6 +38,7 @@ from codeintel_assets.storage.call_linker import (
     Linker,
     decode,
 )
+from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -228,13 +228,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
-        # a parameter, its item or attribute (`fn()`, `fns[0]()`, `sink.write()`): what the
-        # callers pass there (no call on the way: a parameter's result is not followed)
-        param = next((r for r in refs if r["mode"] == "param" and "()" not in r["attr"]),
-                     None)
-        if param is not None and any(r.get("default") for r in refs):
-            param = {**param, "default": True}  # the callees so far are only its default
-        resolved.append((site, callees + implied, param))
+        resolved.append((site, callees + implied, call_resolution.site_param(refs)))
     resolved = call_resolution.parameter_flow(resolved, linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),

@@ -14,11 +14,11 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend
+from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
 
 # Builtins that call a function argument: name -> (positional index or None, keyword).
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
-              "map": (0, None), "filter": (0, None)}
+              "map": (0, None), "filter": (0, None), "list.sort": (None, "key")}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
 
@@ -35,6 +35,31 @@ def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
             and calls._bindings_of(func.id, scope) is None:
         return call.args[0]
     return None
+
+
+_LITERAL_TYPES = {ast.Dict: "dict", ast.List: "list", ast.Set: "set", ast.Tuple: "tuple",
+                  ast.JoinedStr: "str", ast.DictComp: "dict", ast.ListComp: "list",
+                  ast.SetComp: "set"}
+
+
+def literal_method(calls, expr: ast.Attribute, scope: Scope) -> list[dict]:
+    """`"-".join`, `{...}.items`, `counts.items` with `counts` bound only to dict literals:
+    the builtin type's method (`builtins.str.join`), an external callee; [] otherwise."""
+    value = expr.value
+    if isinstance(value, ast.Name):
+        bound = calls._bindings_of(value.id, scope, value.lineno) or ()
+        kinds = {_literal_type(b.value) for b in bound if isinstance(b.value, ast.expr)}
+        kind = kinds.pop() if len(kinds) == 1 and len(bound) == len(
+            [b for b in bound if isinstance(b.value, ast.expr)]) else None
+    else:
+        kind = _literal_type(value)
+    return [ref(f"builtins.{kind}.{expr.attr}", "builtin", mode="builtin")] if kind else []
+
+
+def _literal_type(value) -> str | None:
+    if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+        return type(value.value).__name__
+    return _LITERAL_TYPES.get(type(value))
 
 
 def default_refs(calls, param: dict, depth: int) -> list[dict]:

@@ -204,6 +204,8 @@ class FileCalls(ScopeBindings):
                 return None
             if expr.attr == "__class__":  # an instance's class
                 return classes_of(base)
+            if not base:  # `"-".join`, `counts.items` of a dict literal: a builtin's method
+                return call_values.literal_method(self, expr, scope)
             out = []
             for r in base:
                 if r["mode"] == "builtin":

@@ -133,15 +133,27 @@ def return_guards(fn: ast.AST, params: list[str]) -> dict[int, list[dict]]:
                     negated = {k: v for k, v in g.items() if k != "eq"} | {"ne": g["eq"]}
                     visit(stmt.body, [*guards, g])
                     visit(stmt.orelse, [*guards, negated])
-                    if not stmt.orelse and stmt.body and \
-                            isinstance(stmt.body[-1], (ast.Return, ast.Raise)):
-                        guards.append(negated)
+                    guards += _exits(stmt, params)
                     continue
             for _, block in _blocks(stmt):
                 visit(block, guards)
 
     visit(getattr(fn, "body", []), [])
     return out
+
+
+def _exits(stmt: ast.If, params: list[str]) -> list[dict]:
+    """What holds after an `if`/`elif` chain whose guarded bodies end in return or raise:
+    none of their conditions (`if k == "a": return f` / `elif k == "b": return g`)."""
+    out = []
+    while True:
+        g = _guard(stmt.test, params)
+        if g is None or not stmt.body or not isinstance(stmt.body[-1], (ast.Return, ast.Raise)):
+            return out
+        out.append({k: v for k, v in g.items() if k != "eq"} | {"ne": g["eq"]})
+        if len(stmt.orelse) != 1 or not isinstance(stmt.orelse[0], ast.If):
+            return out
+        stmt = stmt.orelse[0]
 
 
 def _guard(test: ast.expr, params: list[str]) -> dict | None:

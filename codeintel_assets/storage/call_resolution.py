@@ -4,6 +4,7 @@ through a parameter reaches the definitions its callers pass there). No DuckDB."
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from codeintel_assets.extract.naming import implementation_name
@@ -70,7 +71,7 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, de
             return []
         attr = attr.partition("]")[2]
     for caller_site in calls_to.get(fn_goid, ()):
-        for arg in decode(caller_site["args"]) or ():
+        for arg in _decoded(caller_site["args"]):
             if arg.get("spread"):
                 if star and depth < _FLOW_ROUNDS:
                     for r in arg["refs"]:
@@ -97,6 +98,13 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, de
     return callees
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _decoded(args: str | None) -> tuple[dict, ...]:
+    """A call site's args JSON, decoded once: parameter flow reads a caller's arguments for
+    every parameter of the callee it follows, each round (read-only)."""
+    return tuple(decode(args) or ())
+
+
 def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
     """What an argument's references give a parameter read as `attr` ('' the parameter
     itself, `[]`... an item of it): a container's items (`item` refs), or the items of a
@@ -104,6 +112,8 @@ def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
     if not attr:
         return [r for r in refs if "item" not in r]
     plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
+    if not attr.startswith("["):  # `sink.write`: a container's items are no receiver
+        return call_items.expand(plain, linker)
     after = attr.partition("]")[2]  # `for h in handlers: h.run()`: `.run` of each item
     return [{**{k: v for k, v in r.items() if k != "item"}, "attr": r["attr"] + after}
             for r in refs if "item" in r] + call_items.expand(plain, linker)

@@ -91,7 +91,7 @@ def _blocks(stmt: ast.stmt) -> list[tuple[str, list[ast.stmt]]]:
 def live_definitions(body: list[ast.stmt]) -> dict[str, list[ast.AST]]:
     """Name -> the def and class statements of `body` (and of the blocks it nests, not inside
     other defs) that may be the name's binding after `body` ran, in source order, for every
-    name defined more than once: a definition is dead when a later one of the name sits in
+    name defined there: a definition is dead when a later one of the name sits in
     its own block or in a block around it (it always replaces it), or when it sits in a
     branch the version decides against."""
     found: list[tuple[str, ast.AST, tuple]] = []

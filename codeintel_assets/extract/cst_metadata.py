@@ -136,7 +136,7 @@ class _Syntactic:
     """The context manager `record_syntactic_position` returns: the node's span is what was
     generated inside, or starts/ends where `start_node`/`end_node`'s spans do."""
 
-    __slots__ = ("end_node", "node", "start", "start_node", "state")
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
 
     def __init__(self, state: _PositionState, node: cst.CSTNode,
                  start_node: cst.CSTNode | None, end_node: cst.CSTNode | None) -> None:

@@ -29,7 +29,7 @@ def decode_python(data: bytes) -> str:
     """
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     text = data.decode(encoding)
-    return text.removeprefix("\ufeff")
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def read_python(path: str) -> str:

@@ -109,7 +109,8 @@ def ast_rows(job: FileJob, source: str, tree: ast.Module, defs: list[Visit] | No
             functions.visit(visit)
         n_nodes += 1
         depth_sum += depth
-        max_depth = max(max_depth, depth)
+        if depth > max_depth:
+            max_depth = depth
         # One lookup per node type instead of a chain of isinstance tests: most nodes are
         # leaves (names, constants, contexts) with no flag at all.
         flags = _FLAGS.get(node_type)

@@ -344,7 +344,7 @@ def _enclosing_class(scope: Scope) -> Scope | None:
 
 
 # Arguments that may be a function or class (what parameter flow follows): names, attributes
-# and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
+# and lambdas. Literals and arithmetic never are; a subscript's result seldom is,
 # and resolving every argument would cost more than the rest of the pass.
 # Container literals are followed for their items (a list of handlers passed on).
 # A call whose callee is such a name is followed too: a factory's result (`all_of(in_range(1,

@@ -21,6 +21,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # The node types visit() handles; every other node is skipped by one set lookup (callers
 # walking a whole tree test it first, saving a method call per node).
 BINDING_TYPES = frozenset({
+    ast.Module,
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
@@ -121,6 +122,7 @@ class ScopeBindings:
         # (Call node or decorator expression, scope, is_decorator, decorated def's qualname)
         self.calls: list[tuple[ast.AST, Scope, bool, str | None]] = []
         self.defs: list[tuple[ast.AST, Scope]] = []
+        self.tree: ast.Module | None = None
         self.returns: dict[str, list[ast.expr]] = {}
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: list[tuple[ast.expr, Scope, str]] = []  # module/class `name = value`
@@ -151,8 +153,9 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
+        head = value.func if isinstance(value, ast.Call) else value  # `x = Node()`: too
         if (isinstance(value, dict) and value["mode"] != "param") or (
-                isinstance(value, ast.Name) and value.id in self.callable_names):
+                isinstance(head, ast.Name) and head.id in self.callable_names):
             self.callable_names.add(name)  # also `chosen = helper`: worth resolving
         elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             self.container_names.add(name)  # its items are followed when it is passed
@@ -162,6 +165,9 @@ class ScopeBindings:
     def visit(self, v: Visit) -> None:
         node = v.node
         if type(node) not in BINDING_TYPES:  # most nodes (names, constants...) bind nothing
+            return
+        if type(node) is ast.Module:  # kept for the branches of its body (call_branches)
+            self.tree = node
             return
         scope = self.scopes.get(v.scope.qualname, self.root)
         self.line = getattr(node, "lineno", 0)
@@ -250,9 +256,12 @@ class ScopeBindings:
             else:
                 self.bind(inner, a.arg, ref(inner.qualname, "parameter", mode="param",
                                             param=a.arg, index=i))
-        for a in (args.vararg, args.kwarg):
-            if a is not None:
-                self.bind(inner, a.arg, OPAQUE)
+        if args.vararg is not None:  # a tuple of the positional arguments from its index on
+            self.bind(inner, args.vararg.arg, ref(inner.qualname, "parameter", mode="param",
+                                                  param=args.vararg.arg,
+                                                  index=len(positional), star=True))
+        if args.kwarg is not None:
+            self.bind(inner, args.kwarg.arg, OPAQUE)
         for a in args.kwonlyargs:
             self.bind(inner, a.arg, ("annotation", a.annotation, outer)
                       if a.annotation is not None
@@ -342,6 +351,10 @@ class ScopeBindings:
                      for k, v in zip(arg.keys, arg.values, strict=True)]
         elif func.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)):
             pairs = [(None, e) for e in arg.elts]
+        elif func.attr == "extend" and isinstance(arg, ast.Name):
+            # `xs.extend(children)`: any item of children (a subscript whose key is unknown)
+            pairs = [(None, ast.copy_location(ast.Subscript(
+                value=arg, slice=ast.Name(id="*", ctx=ast.Load()), ctx=ast.Load()), arg))]
         if isinstance(func.value, ast.Name):
             self.adds += [(func.value.id, scope, k, v) for k, v in pairs]
         else:

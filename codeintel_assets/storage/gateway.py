@@ -339,7 +339,8 @@ class StorageGateway:
                     run_statement(con, f'UPDATE {table} SET "commit" = $commit WHERE repo = $repo '
                                   'AND "commit" IS DISTINCT FROM $commit',
                                   {**key, "commit": delta.commit})
-                    record_ledger(con, spec, repo, delta.ledger, delta.version, delta.commit)
+                    record_ledger(con, spec, repo, delta.ledger, delta.version, delta.commit,
+                                  stored=delta.planned_against)
                 else:
                     record_ledger(con, spec, repo, None)
                 # A delta that changed no file changed only `commit`: its token stays.

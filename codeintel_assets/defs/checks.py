@@ -8,8 +8,8 @@ import dagster as dg
 from codeintel_assets.defs.common import key
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import queries
-from codeintel_assets.storage.check_memo import memoized, memoized_one
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
+from codeintel_assets.storage.check_memo import memoized, memoized_one
 from codeintel_assets.storage.views import VIEWS, ViewSpec
 
 PRIMARY_KEY_CHECK = "primary_key_unique_not_null"

@@ -9,6 +9,7 @@ import dagster as dg
 from codeintel_assets.defs.common import key, outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import callgraph, queries
+from codeintel_assets.storage.check_memo import memoized_one
 
 # Not core.ast_nodes: what the call graph needs of each definition is in core.definition_refs,
 # so `--select 'core/ast_nodes+'` (one layer down) does not pull in a step whose other inputs
@@ -50,7 +51,11 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                 description="Every call edge's caller_goid and non-NULL callee_goid exist in "
                 "core.goids.")
 def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    got = queries.call_edge_unknown_goids(warehouse.gateway(), target.info().slug)
+    gateway, repo = warehouse.gateway(), target.info().slug
+    got = memoized_one(gateway, repo, "call_edges_reference_goids",
+                       [callgraph.EDGES_TABLE, "core.goids"],
+                       lambda: queries.call_edge_unknown_goids(gateway, repo),
+                       queries.EdgeGoidCheck)
     return dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata())
 
 
@@ -58,7 +63,10 @@ def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.A
                 description=f"Share of call sites whose target is known (in-repo GOID, builtin "
                 f"or external); warns below {RESOLVED_SHARE_FLOOR:.0%}.")
 def call_edges_resolved_share(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    stats = callgraph.stored_stats(warehouse.gateway(), target.info().slug)
+    gateway, repo = warehouse.gateway(), target.info().slug
+    stats = memoized_one(gateway, repo, "call_edges_resolved_share", [callgraph.EDGES_TABLE],
+                         lambda: callgraph.stored_stats(gateway, repo),
+                         callgraph.CallGraphStats)
     share = stats.resolved_share
     return dg.AssetCheckResult(
         passed=share is None or share >= RESOLVED_SHARE_FLOOR,

@@ -9,6 +9,7 @@ from codeintel_assets.defs.common import key
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
+from codeintel_assets.storage.check_memo import memoized, memoized_one
 from codeintel_assets.storage.views import VIEWS, ViewSpec
 
 PRIMARY_KEY_CHECK = "primary_key_unique_not_null"
@@ -46,7 +47,19 @@ def primary_key_checks(step: str, specs: list[TableSpec]) -> dg.AssetChecksDefin
         dg.AssetCheckSpec(PRIMARY_KEY_CHECK, asset=k, description=f"({', '.join(s.primary_key)}) "
                           f"is unique and non-null in {s.qualified_name}.")
         for k, s in by_key.items()],
-        lambda gateway, repo, chosen: queries.primary_key_violations(gateway, chosen, repo))
+        _memo_primary_keys)
+
+
+def _memo_primary_keys(gateway, repo: str, chosen: list[TableSpec]) -> dict:
+    """`queries.primary_key_violations` of the tables of `chosen` that changed since their
+    last check (`check_memo`); the others' results as recorded then."""
+    specs = {f"{s.qualified_name}:{PRIMARY_KEY_CHECK}": s for s in chosen}
+    found = memoized(
+        gateway, repo, {n: [s.qualified_name] for n, s in specs.items()},
+        lambda names: {f"{q}:{PRIMARY_KEY_CHECK}": v for q, v in queries.primary_key_violations(
+            gateway, [specs[n] for n in names], repo).items()},
+        queries.KeyViolations)
+    return {specs[n].qualified_name: v for n, v in found.items()}
 
 
 @dg.asset_check(
@@ -55,7 +68,10 @@ def primary_key_checks(step: str, specs: list[TableSpec]) -> dg.AssetChecksDefin
     "one GOID (matched on rel_path and qualname).",
 )
 def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    coverage = queries.goid_coverage(warehouse.gateway(), target.info().slug)
+    gateway, repo = warehouse.gateway(), target.info().slug
+    coverage = memoized_one(gateway, repo, "every_definition_has_one_goid",
+                         ["core.ast_nodes", "core.goids"],
+                         lambda: queries.goid_coverage(gateway, repo), queries.GoidCoverage)
     return dg.AssetCheckResult(passed=coverage.passed, metadata=coverage.as_metadata())
 
 
@@ -65,7 +81,11 @@ def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> d
     f"symbol (warns below {queries.SCIP_SHARE_FLOOR:.0%}: the index then misses files).",
 )
 def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    coverage = queries.scip_symbol_coverage(warehouse.gateway(), target.info().slug)
+    gateway, repo = warehouse.gateway(), target.info().slug
+    coverage = memoized_one(gateway, repo, "goids_have_scip_symbols",
+                         ["core.goids", "core.goid_crosswalk"],
+                         lambda: queries.scip_symbol_coverage(gateway, repo),
+                         queries.ScipSymbolCoverage)
     return dg.AssetCheckResult(passed=coverage.passed,
                                severity=dg.AssetCheckSeverity.WARN,
                                metadata=coverage.as_metadata())
@@ -77,7 +97,11 @@ def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.Asse
     "GOID of core.goids.")
 def symbol_uses_name_known_goids(target: TargetRepo, warehouse: Warehouse
                                  ) -> dg.AssetCheckResult:
-    unknown = queries.symbol_use_unknown_goids(warehouse.gateway(), target.info().slug)
+    gateway, repo = warehouse.gateway(), target.info().slug
+    unknown = memoized_one(gateway, repo, "symbol_uses_name_known_goids",
+                        ["graph.symbol_use_edges", "core.goids"],
+                        lambda: queries.symbol_use_unknown_goids(gateway, repo),
+                        queries.UnknownGoids)
     return dg.AssetCheckResult(passed=unknown.passed, metadata=unknown.as_metadata())
 
 
@@ -91,8 +115,10 @@ def metrics_per_node_check(metrics: str, nodes: str, node_key: str,
                     description=f"{metrics} has a row for every {which}{node_key} of {nodes} "
                     "and no other rows.")
     def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-        counts = queries.node_rows(warehouse.gateway(), target.info().slug, metrics, nodes,
-                                   node_key, node_filter)
+        gateway, repo = warehouse.gateway(), target.info().slug
+        counts = memoized_one(gateway, repo, f"{metrics}:{name}", [metrics, nodes],
+                           lambda: queries.node_rows(gateway, repo, metrics, nodes, node_key,
+                                                     node_filter), queries.NodeRows)
         return dg.AssetCheckResult(passed=counts.passed, metadata=counts.as_metadata())
 
     return _check

@@ -9,7 +9,11 @@ import dagster as dg
 import pyarrow as pa
 
 from codeintel_assets import progress
-from codeintel_assets.defs.io_manager import column_schema
+from codeintel_assets.defs.io_manager import (
+    STALE_PLAN_RETRIES,
+    STALE_PLAN_RETRY_WAIT_S,
+    column_schema,
+)
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.extract.parallel import ExtractResult, FileJob, run_extractor
 from codeintel_assets.storage import incremental
@@ -19,6 +23,7 @@ from codeintel_assets.storage.gateway import (
     FileDelta,
     SkipCheck,
     Sql,
+    StalePlanError,
     Unchanged,
 )
 from codeintel_assets.storage.incremental import ExtractFn
@@ -184,14 +189,16 @@ def update_files(context, warehouse: Warehouse, tables: Sequence[str],
                  fingerprints: Mapping[str, str], extractor: ModuleType, extract_fn: ExtractFn,
                  qualifiers: Sequence[str] = (), reads_files: bool = True,
                  force_full: bool = False, only_selected: bool = True,
-                 commit: str | None = None,
-                 ) -> tuple[dict[str, FileDelta], dict[str, dict]]:
+                 commit: str | None = None, keep_unchanged: bool = True,
+                 ) -> tuple[dict[str, FileDelta | Unchanged], dict[str, dict]]:
     """`storage.incremental.update_files` for the file-level `tables` of one step (the
     selected ones, unless `only_selected` is False), logging to the run: a FileDelta and the
     output metadata per table. `extractor` is the module declaring VERSION and LIBRARIES;
     `reads_files` when it reads the work tree (edits since the scan are then detected).
     `commit`: the snapshot's commit when the caller has read it (FileInputs.commit; saves a
-    DuckDB open), else read from core.file_state."""
+    DuckDB open), else read from core.file_state. With `keep_unchanged`, the tables none of
+    whose files changed are brought to the new commit here, together over one connection, and
+    come back as Unchanged (a caller that rewrites a table from its delta passes False)."""
     if only_selected:
         tables = [t for t in tables if key(t) in context.selected_asset_keys]
     result = incremental.update_files(
@@ -200,11 +207,23 @@ def update_files(context, warehouse: Warehouse, tables: Sequence[str],
         qualifiers=qualifiers,
         root=warehouse.target.abs_root if reads_files else None, policy=warehouse.policy(),
         force_full=force_full)
+    deltas: dict[str, FileDelta | Unchanged] = dict(result.deltas)
+    idle = {n: d for n, d in deltas.items() if keep_unchanged and not (
+        d.full or d.to_delete or d.rows.num_rows) and key(n) in context.selected_asset_keys}
+    if idle:
+        try:
+            counts = warehouse.gateway().apply_deltas(warehouse.target.info().slug, idle)
+        except StalePlanError as exc:  # as the IO manager does: plan again
+            context.log.warning(f"{', '.join(idle)}: {exc}; retrying the step")
+            raise dg.RetryRequested(max_retries=STALE_PLAN_RETRIES,
+                                    seconds_to_wait=STALE_PLAN_RETRY_WAIT_S) from exc
+        deltas.update({n: Unchanged(d.planned_against or "", d.commit, counts[n])
+                       for n, d in idle.items()})
     metadata = {name: {**run_metadata(result.extracted), **update.summary(),
                        "changed_paths": dg.MetadataValue.json(
                            list(update.plan.changes.to_delete[:100]))}
                 for name, update in result.tables.items()}
-    return result.deltas, metadata
+    return deltas, metadata
 
 
 def jobs_extractor(context, target: TargetRepo, label: str, fn, jobs: Mapping[str, FileJob],

@@ -281,7 +281,8 @@ def config_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
         jobs_extractor(context, target, "config_ingest", config_extractor(target.max_file_bytes),
                        config.jobs, ["analytics.config_values"]),
         # The scan's limit decides what is too_large: another limit, other rows.
-        qualifiers=(f"max{target.max_file_bytes}",), commit=config.commit or None)
+        qualifiers=(f"max{target.max_file_bytes}",), commit=config.commit or None,
+        keep_unchanged=False)
     delta = configs["analytics.config_values"]
     # References of unchanged config files can change too: the table is rewritten whole,
     # matched inside DuckDB against the stored literals.

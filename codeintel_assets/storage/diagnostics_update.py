@@ -153,7 +153,13 @@ def merge(stored: Iterable[dict], new: Iterable[dict], plan: StaticPlan,
 def diagnostics_delta(rows, plan: StaticPlan, current: Mapping[str, str], commit: str,
                       complete: bool) -> FileDelta:
     """analytics.diagnostics written whole (`rows`: Arrow) with the ledger of `current`, or an
-    empty ledger when a tool did not complete (timed out): the next run is then a full one."""
+    empty ledger when a tool did not complete (timed out): the next run is then a full one.
+    When no file changed since the ledger, a delta that keeps the stored rows."""
     planned = plan.planned
+    if complete and not plan.full and not planned.plan.changes.to_delete:
+        # No file changed, so no tool ran: the stored rows stand and take the new commit
+        # (the gateway rewrites only `commit`, not every row).
+        return FileDelta(rows.slice(0, 0), (), dict(current), planned.version, commit, False,
+                         planned_against=planned.ledger_state)
     return FileDelta(rows, (), dict(current) if complete else {}, planned.version, commit, True,
                      planned_against=planned.ledger_state)

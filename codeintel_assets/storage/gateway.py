@@ -58,10 +58,8 @@ from codeintel_assets.storage.gateway_types import (
 from codeintel_assets.storage.ledger import (
     Ledger,
     StalePlanError,
-    check_plan,
     ledger_digest,
     read_ledgers,
-    record_ledger,
 )
 from codeintel_assets.storage.location import warehouse_folder
 from codeintel_assets.storage.locking import (
@@ -71,18 +69,16 @@ from codeintel_assets.storage.locking import (
     default_label,
     open_duckdb,
 )
+from codeintel_assets.storage.table_write import write_rows
 from codeintel_assets.storage.tables import (
     SchemaMismatchError,
     check_columns,
     conform,
     describe_columns,
-    ensure_table,
     existing_types,
-    run_statement,
 )
 from codeintel_assets.storage.tokens import (
     ensure_views,
-    record_write,
     refresh_commit,
     skip_plan,
 )
@@ -279,6 +275,26 @@ class StorageGateway:
             raise SchemaMismatchError(f"{spec.qualified_name} is not a file-level table")
         return self._write(spec, repo, delta.rows, delta=delta)
 
+    def apply_deltas(self, repo: str, deltas: Mapping[str, FileDelta]) -> dict[str, int]:
+        """`apply_delta` of several file-level tables (qualified name -> FileDelta) over one
+        connection and in one transaction (a step whose files did not change keeps a dozen
+        tables: one open, not one each): qualified name -> the repository's row count after.
+        Raises as apply_delta; nothing is written when one fails."""
+        names = ", ".join(deltas)
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = {name: write_rows(con, catalog_table(name), repo,
+                                           conform(catalog_table(name), d.rows), d, None)[0]
+                          for name, d in deltas.items()}
+                con.execute("COMMIT")
+            except BaseException as exc:
+                _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
+                if isinstance(exc, _STORAGE_ERRORS):
+                    raise self._write_error(names, exc) from exc
+                raise
+        return counts
+
     def ledger(self, spec: TableSpec, repo: str) -> tuple[str, dict[str, str]] | None:
         """(version, rel_path -> fingerprint) the stored rows of `repo` were built from, or None
         when the table or its ledger does not exist (so the next write must be full)."""
@@ -303,51 +319,7 @@ class StorageGateway:
                 check_columns(spec, describe_columns(con, data.query, dict(data.params)))
             con.execute("BEGIN TRANSACTION")
             try:
-                if delta is not None and delta.planned_against is not None:
-                    check_plan(con, spec, repo, delta.planned_against)
-                for source, digest in (delta.derived_from if delta is not None else {}).items():
-                    check_plan(con, catalog_table(source), repo, digest)
-                migrated = ensure_table(con, spec)
-                if migrated and delta is not None and not delta.full:
-                    raise SchemaMismatchError(f"{table}: an incremental update cannot follow a "
-                                              "catalog change; rebuild it in full")
-                key = {"repo": repo}
-                # Only a SELECT can bring other repositories' rows (an Arrow batch was checked
-                # above): count them around its insert, not around every write.
-                others = f"SELECT count(*) FROM {table} WHERE repo IS DISTINCT FROM $repo"
-                before = con.execute(others, key).fetchall()[0][0] \
-                    if isinstance(data, Sql) else 0
-                if delta is None or delta.full:
-                    run_statement(con, f"DELETE FROM {table} WHERE repo = $repo", key)
-                elif delta.to_delete:
-                    con.register("_paths", pa.table({"p": pa.array(delta.to_delete, pa.string())}))
-                    run_statement(con, f'DELETE FROM {table} WHERE repo = $repo AND '
-                                  f'"{spec.path_column}" IN (SELECT p FROM _paths)', key)
-                    con.unregister("_paths")
-                if isinstance(data, Sql):
-                    run_statement(con, f"INSERT INTO {table} BY NAME {data.query}",
-                                  dict(data.params))
-                elif data.num_rows:
-                    con.register("_batch", data)
-                    run_statement(con, f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
-                    con.unregister("_batch")
-                if isinstance(data, Sql) and con.execute(others, key).fetchall()[0][0] != before:
-                    raise SchemaMismatchError(f"{table}: the SELECT produced rows of other "
-                                              f"repositories than {repo!r}")
-                if delta is not None:
-                    # Unchanged files' rows describe the new snapshot too.
-                    run_statement(con, f'UPDATE {table} SET "commit" = $commit WHERE repo = $repo '
-                                  'AND "commit" IS DISTINCT FROM $commit',
-                                  {**key, "commit": delta.commit})
-                    record_ledger(con, spec, repo, delta.ledger, delta.version, delta.commit)
-                else:
-                    record_ledger(con, spec, repo, None)
-                # A delta that changed no file changed only `commit`: its token stays.
-                record_write(con, spec, repo, delta is not None and not (
-                    delta.full or delta.to_delete or delta.rows.num_rows),
-                    delta.commit if delta is not None else None, built_from)
-                count = con.execute(f"SELECT count(*) FROM {table} WHERE repo = $repo",
-                                    key).fetchall()[0][0]
+                count, migrated = write_rows(con, spec, repo, data, delta, built_from)
             except BaseException as exc:
                 _cleanup(lambda: con.execute("ROLLBACK"), exc, "rolling back")
                 if isinstance(exc, _STORAGE_ERRORS):

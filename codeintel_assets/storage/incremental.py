@@ -211,7 +211,10 @@ def update_files(gateway: StorageGateway, repo: str, tables: Sequence[str],
     planned = plan_tables(gateway, repo, tables, fingerprints,
                           extractor_version(extractor, *qualifiers), policy, force_full)
     paths = sorted(set().union(*(p.plan.to_extract for p in planned.values())))
-    result = extract(paths)
+    # Nothing to extract (a commit that changed none of the files): no extractor to start. A
+    # full plan always extracts (an extractor reading its input whole may have no paths).
+    result = extract(paths) if paths or any(p.plan.full for p in planned.values()) \
+        else ExtractResult({name: table(name).empty() for name in planned})
     unrecorded = {e.rel_path for e in result.errors}
     if root is not None:
         edited = changed_since_scan(root, {p: fingerprint_hash(fingerprints[p])

@@ -79,17 +79,27 @@ def check_plan(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
 
 
 def record_ledger(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str,
-                  ledger: Mapping[str, str] | None, version: str = "", commit: str = "") -> None:
+                  ledger: Mapping[str, str] | None, version: str = "", commit: str = "",
+                  stored: str | None = None) -> None:
     """Replace `spec`'s ledger of `repo` with `ledger` (rel_path -> fingerprint), built with
-    `version` at `commit`; `ledger` None drops it (rows written whole carry no fingerprints)."""
+    `version` at `commit`; `ledger` None drops it (rows written whole carry no fingerprints).
+    `stored`: the `ledger_digest` of the stored ledger, when the caller checked it inside this
+    transaction (`check_plan`); a ledger equal to it keeps its file rows (a no-change commit
+    would rewrite thousands) and takes only the new commit."""
     if ledger is None and not ledger_exists(con):
+        return
+    key = {"t": spec.qualified_name, "repo": repo}
+    if ledger is not None and stored is not None and stored != "absent" \
+            and ledger_digest((version, dict(ledger))) == stored:
+        run_statement(con, f"UPDATE {VERSIONS} SET commit = $commit, updated_at = "
+                      "now()::TIMESTAMP WHERE table_name = $t AND repo = $repo",
+                      {**key, "commit": commit})
         return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER} (table_name VARCHAR, repo VARCHAR, "
                 "rel_path VARCHAR, fingerprint VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (table_name VARCHAR, repo VARCHAR, "
                 "version VARCHAR, commit VARCHAR, updated_at TIMESTAMP)")
-    key = {"t": spec.qualified_name, "repo": repo}
     run_statement(con, f"DELETE FROM {LEDGER} WHERE table_name = $t AND repo = $repo", key)
     run_statement(con, f"DELETE FROM {VERSIONS} WHERE table_name = $t AND repo = $repo", key)
     if ledger is None:

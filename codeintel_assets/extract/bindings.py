@@ -24,7 +24,7 @@ BINDING_TYPES = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
-    ast.Raise,
+    ast.Raise, ast.If, ast.Assert,
     ast.MatchAs, ast.MatchStar, ast.MatchMapping, *_COMPREHENSIONS,
 })
 
@@ -227,10 +227,26 @@ class ScopeBindings:
             for a in ast.walk(node.args):
                 if isinstance(a, ast.arg):
                     self.bind(scope, a.arg, OPAQUE, (node.lineno, node.end_lineno))
+        elif isinstance(node, (ast.If, ast.Assert)):
+            self._narrow(node, scope)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             self.bind(scope, node.name, OPAQUE)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             self.bind(scope, node.rest, OPAQUE)
+
+    def _narrow(self, node, scope: Scope) -> None:
+        """`if isinstance(x, C):` binds x to ("isinstance", C, scope) on its body's lines,
+        `assert isinstance(x, C)` from the assert to the scope's end (what the name is known
+        to be there: extract/receiver_types.py)."""
+        test = node.test
+        if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
+                and test.func.id == "isinstance" and len(test.args) == 2
+                and isinstance(test.args[0], ast.Name) and not test.keywords):
+            return
+        end = getattr(scope.node, "end_lineno", None) or 10 ** 9
+        span = (node.body[0].lineno, node.body[-1].end_lineno) if isinstance(node, ast.If) \
+            else (node.lineno, end)
+        self.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)
 
     def _bind_params(self, node, inner: Scope, outer: Scope) -> None:
         args = node.args

@@ -28,7 +28,7 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_values
+from codeintel_assets.extract import call_values, receiver_types
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -44,7 +44,6 @@ from codeintel_assets.extract.bindings import (
 from codeintel_assets.extract.pysource import (
     callee_name_position,
     dotted_name,
-    unquote_annotation,
 )
 
 _BUILTINS = frozenset(dir(builtins))
@@ -164,9 +163,8 @@ class FileCalls(ScopeBindings):
                 flow = call_values.unpacked if value[0] == "unpack" else call_values.each
                 return flow(self, *value[1:3], value[3], depth)
             tag, expr, scope = value
-            if tag == "annotation":  # x: Foo -> an instance of Foo
-                refs = self.refs(unquote_annotation(expr), scope, depth)
-                return [extend(r, "()", "instance_method") for r in refs or ()]
+            if tag in ("annotation", "isinstance"):  # x: Foo -> an instance of Foo
+                return receiver_types.instances(self, tag, expr, scope, depth)
             return self._items(expr, scope, depth)
         if isinstance(value, ast.Lambda):
             return []
@@ -182,6 +180,9 @@ class FileCalls(ScopeBindings):
     def _items(self, container: ast.expr, scope: Scope, depth: int) -> list[dict] | None:
         """References of the items of a container: a literal list/tuple/set/dict (values),
         a name bound to one (and the items added to it), a starred unpacking's rest."""
+        typed = receiver_types.element_instances(self, container, scope, depth)
+        if typed:  # `xs: list[A]`: instances of A
+            return typed
         if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
             for b in self._bindings_of(container.id, scope, container.lineno) or ():
                 if isinstance(b.value, tuple) and b.value[0] == "unpack" \

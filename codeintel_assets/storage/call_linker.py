@@ -75,6 +75,7 @@ class Callee:
     # Called by the statement or builtin at the site, not by the site's own call expression
     # (`with` -> __enter__, a sorted key): graph.call_graph_edges.kind 'implicit'.
     implicit: bool = False
+    kind: str = ""  # graph kind other than direct/implicit: dispatch (storage/call_dispatch.py)
 
 
 class Linker:

@@ -23,14 +23,13 @@ dotted target; nothing known is `unknown`.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_items, call_resolution
+from codeintel_assets.storage import call_dispatch, call_items, call_resolution
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
@@ -49,7 +48,7 @@ EDGES_TABLE = "graph.call_graph_edges"
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
                "returned_value": 0.8, "parameter_any": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
-               "inherited_external": 0.7}
+               "inherited_external": 0.7, **call_dispatch.CONFIDENCE}
 _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
@@ -193,6 +192,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
+    dispatch = call_dispatch.Dispatch(linker)
     for site in sites:
         raw = decode(site["refs"]) or []
         refs = call_items.expand(raw, linker)
@@ -224,25 +224,18 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
             if (callee.goid is None and callee.via in ("unknown", "inherited_external")
                     and site["scip_external"]):
                 # pyright knows the receiver's type and it is outside the repository
-                target = scip_dotted(site["scip_external"])
+                target = call_resolution.scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
         param = next((r for r in refs if r["mode"] == "param"
                       and (not r["attr"] or r["attr"].startswith("["))), None)
+        dispatch.note(len(resolved), site, refs, decode(site["args"]) or [],
+                      goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, param))
-    resolved = call_resolution.parameter_flow(resolved, linker)
+    resolved = call_resolution.parameter_flow(dispatch.apply(resolved), linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
-
-
-def scip_dotted(symbol: str) -> str:
-    """The dotted name of a SCIP symbol's descriptors:
-    `scip-python python python-stdlib 3.11 builtins/str#join().` -> `builtins.str.join`."""
-    parts = symbol.split(" ", 4)
-    descriptors = re.sub(r"\([^)]*\)", "", parts[4] if len(parts) == 5 else symbol)
-    names = [n.strip("`") for n in re.split(r"[/#.:!\[\]]", descriptors)]
-    return ".".join(n for n in names if n)
 
 
 def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
@@ -369,7 +362,8 @@ def _row(repo: str, site: dict, caller: Decimal, callee: Callee, several: bool) 
         "callsite_col": site["col"], "callee_goid": callee.goid,
         "callee_key": callee.target or "?",
         "callee_name": site["callee_name"], "callee_target": callee.target,
-        "kind": "implicit" if callee.implicit else "direct" if known else "unresolved",
+        "kind": callee.kind or ("implicit" if callee.implicit else
+                                "direct" if known else "unresolved"),
         "resolved_via": callee.via, "confidence": confidence,
         "evidence": json.dumps(evidence),
     }

@@ -28,7 +28,7 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_values, receiver_types
+from codeintel_assets.extract import attribute_calls, call_values, receiver_types
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -63,6 +63,15 @@ class FileCalls(ScopeBindings):
         self.lines = lines
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
         self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
+        # `name.attr` accesses (maybe of a property: extract/attribute_calls.py) and scope
+        self.attributes: list[tuple[ast.Attribute, Scope]] = []
+
+    def visit(self, v) -> None:
+        if type(v.node) is ast.Attribute:
+            if type(v.node.value) is ast.Name:
+                self.attributes.append((v.node, self.scopes.get(v.scope.qualname, self.root)))
+        else:
+            super().visit(v)
 
     # ---- pass 2: resolution ----------------------------------------------------------------
 
@@ -300,7 +309,7 @@ class FileCalls(ScopeBindings):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return rows + call_values.statement_rows(self)
+        return rows + call_values.statement_rows(self) + attribute_calls.access_rows(self)
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to
@@ -342,7 +351,8 @@ class FileCalls(ScopeBindings):
             aliases[f"{scope.qualname}.{name}"] = {
                 "qualname": f"{scope.qualname}.{name}", "kind": "alias",
                 "value_refs": json.dumps(dedupe(got)) if got else None}
-        return rows + [a for a in aliases.values() if a["value_refs"]]
+        return rows + [a for a in aliases.values() if a["value_refs"]] \
+            + attribute_calls.property_rows(self.defs)
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:

@@ -326,6 +326,8 @@ class Linker:
         extract/calls.py), each marked implicit with the protocol as its rule."""
         out = {}
         for r in refs:
+            if r["extra"].startswith("property"):  # storage/call_properties.py's
+                continue
             c = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
             if c.goid is not None and c.goid not in out:
                 out[c.goid] = Callee(c.goid, c.target, r["extra"], implicit=True)

@@ -29,7 +29,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_dispatch, call_items, call_resolution
+from codeintel_assets.storage import call_dispatch, call_items, call_properties, call_resolution
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
@@ -130,7 +130,7 @@ ORDER BY rel_path
 """
 FACTS_SQL = """
 SELECT qualname, bases, params, return_refs FROM core.definition_refs
-WHERE repo = $repo AND kind <> 'alias'
+WHERE repo = $repo AND kind IN ('class', 'function')
 ORDER BY rel_path
 """
 ALIASES_SQL = """
@@ -187,6 +187,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                         params=params).to_arrow_table().to_pylist()
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
         linker = _read_linker(con, params, goid_rows)
+        properties = call_properties.Properties.read(con, params, linker)
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
@@ -197,7 +198,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         raw = decode(site["refs"]) or []
         refs = call_items.expand(raw, linker)
         extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
-        implied = linker.implicit(extra)
+        implied = linker.implicit(extra) + properties.callees(extra)
         if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
             if implied:
                 resolved.append((site, implied, None))

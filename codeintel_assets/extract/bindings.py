@@ -24,7 +24,7 @@ BINDING_TYPES = frozenset({
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
-    ast.Raise, ast.If, ast.Assert, ast.Attribute,
+    ast.Raise, ast.If, ast.Assert,
     ast.MatchAs, ast.MatchStar, ast.MatchMapping, *_COMPREHENSIONS,
 })
 

@@ -28,18 +28,22 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import attribute_calls, call_values, receiver_types
+from codeintel_assets.extract import call_values, receiver_types
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
     Scope,
-    ScopeBindings,
     callables,
     classes_of,
     dedupe,
     extend,
     ref,
     signature,
+)
+from codeintel_assets.extract.implicit_calls import (
+    ImplicitCalls,
+    operator_refs,
+    property_rows,
 )
 from codeintel_assets.extract.pysource import (
     callee_name_position,
@@ -51,7 +55,7 @@ _MAX_DEPTH = 8  # alias chains (a = b; b = c ...) followed at most this deep
 _NAME_MAX = 200
 
 
-class FileCalls(ScopeBindings):
+class FileCalls(ImplicitCalls):
     """Call sites and definition facts of one module's ast.
 
     Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
@@ -63,15 +67,6 @@ class FileCalls(ScopeBindings):
         self.lines = lines
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
         self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
-        # `name.attr` accesses (maybe of a property: extract/attribute_calls.py) and scope
-        self.attributes: list[tuple[ast.Attribute, Scope]] = []
-
-    def visit(self, v) -> None:
-        if type(v.node) is ast.Attribute:
-            if type(v.node.value) is ast.Name:
-                self.attributes.append((v.node, self.scopes.get(v.scope.qualname, self.root)))
-        else:
-            super().visit(v)
 
     # ---- pass 2: resolution ----------------------------------------------------------------
 
@@ -276,7 +271,7 @@ class FileCalls(ScopeBindings):
         if isinstance(expr, ast.IfExp):  # `f if c else g`: either
             body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
             return None if body is None or orelse is None else body + orelse
-        return []
+        return operator_refs(self, expr, scope, depth)  # `v + w`: what v.__add__ returns
 
     # ---- rows ----------------------------------------------------------------------------
 
@@ -309,7 +304,7 @@ class FileCalls(ScopeBindings):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return rows + call_values.statement_rows(self) + attribute_calls.access_rows(self)
+        return rows + call_values.statement_rows(self) + self.implicit_rows()
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to
@@ -352,7 +347,7 @@ class FileCalls(ScopeBindings):
                 "qualname": f"{scope.qualname}.{name}", "kind": "alias",
                 "value_refs": json.dumps(dedupe(got)) if got else None}
         return rows + [a for a in aliases.values() if a["value_refs"]] \
-            + attribute_calls.property_rows(self.defs)
+            + property_rows(self.defs)
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:

@@ -326,7 +326,7 @@ class Linker:
         extract/calls.py), each marked implicit with the protocol as its rule."""
         out = {}
         for r in refs:
-            if r["extra"].startswith("property"):  # storage/call_properties.py's
+            if r["extra"].startswith(("property", "dunder")):  # storage/call_implicit.py
                 continue
             c = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
             if c.goid is not None and c.goid not in out:

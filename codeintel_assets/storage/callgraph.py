@@ -29,7 +29,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_dispatch, call_items, call_properties, call_resolution
+from codeintel_assets.storage import call_dispatch, call_implicit, call_items, call_resolution
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import (
     Callee,
@@ -187,7 +187,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                         params=params).to_arrow_table().to_pylist()
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
         linker = _read_linker(con, params, goid_rows)
-        properties = call_properties.Properties.read(con, params, linker)
+        properties = call_implicit.Properties.read(con, params, linker)
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}

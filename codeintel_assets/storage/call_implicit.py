@@ -1,8 +1,14 @@
-"""Property accessors reached by attribute accesses, for storage/callgraph.py: a reference
-`C().attr` marked `extra` property | property_set | property_del (extract/attribute_calls.py)
-reaches the getter, setter or deleter of the first class along C's MRO that defines `attr`,
-when that definition is a property (core.definition_refs rows of kind property). An edge of
-kind 'implicit', resolved_via 'property', at the access's line. No DuckDB beyond `read`.
+"""Implicit calls of attribute accesses and operators, for storage/callgraph.py (the
+references extract/implicit_calls.py marks `extra`):
+
+- property | property_set | property_del: `C().attr` reaches the getter, setter or deleter
+  of the first class along C's MRO that defines `attr`, when that definition is a property
+  (core.definition_refs rows of kind property); resolved_via 'property';
+- `dunder:<names>`: on an instance of C, the first of the dunders C's MRO defines in the
+  repository (a base outside the repository defining it, or none: no edge); resolved_via
+  'operator'.
+
+Edges of kind 'implicit' at the expression's line. No DuckDB beyond `read`.
 """
 
 from __future__ import annotations
@@ -36,9 +42,14 @@ class Properties:
         return cls(linker, con.sql(PROPERTIES_SQL, params=params).fetchall())
 
     def callees(self, refs: list[dict]) -> list[Callee]:
-        """The accessors `refs` reach (references of other `extra` kinds are skipped)."""
+        """The accessors and dunders `refs` reach (other `extra` kinds are skipped)."""
         out: dict = {}
         for r in refs:
+            if r["extra"].startswith("dunder:"):
+                got = self.dunder(r)
+                if got is not None:
+                    out.setdefault(got.goid, got)
+                continue
             role = _ROLE.get(r.get("extra"))
             prefix, _, name = r["attr"].rpartition(".")
             if role is None or name not in self.names:
@@ -51,6 +62,20 @@ class Properties:
                 goid = self.linker.defs[target][0]
                 out.setdefault(goid, Callee(goid, target, "property", implicit=True))
         return list(out.values())
+
+    def dunder(self, r: dict) -> Callee | None:
+        """The first of the reference's dunders its instance's class defines."""
+        value = self.linker.ref(r)
+        if value.kind != "instance":
+            return None
+        for name in r["extra"][len("dunder:"):].split(","):
+            got = self.linker.member(value, name)
+            if got.kind in ("function", "method"):
+                return Callee(self.linker.defs[got.qualname][0], got.qualname, "operator",
+                              implicit=True)
+            if got.kind != "unknown":  # an attribute, or a base outside the repository
+                return None
+        return None
 
     def accessor(self, cls: str, name: str, role: str) -> str | None:
         """The `role` accessor of `name` on an instance of `cls`: the first class of its MRO

@@ -248,6 +248,9 @@ class FileCalls(ImplicitCalls):
                 got = call_values.get_item(self, expr, scope, depth)
                 if got:
                     return got
+            got = receiver_types.getattr_refs(self, expr, scope, depth)
+            if got is not None:  # getattr(self, "visit_" + kind): a method by its name
+                return got
             lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):

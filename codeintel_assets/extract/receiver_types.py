@@ -96,3 +96,32 @@ def class_exprs_or_generic(expr: ast.expr) -> list[ast.expr]:
                 for p in class_exprs_or_generic(unquote_annotation(e))]
     return [expr]
 
+
+
+def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] | None:
+    """`getattr(obj, name[, default])` on an instance `obj`: its attribute `name` (a constant),
+    or, for a name built as `"visit_" + x` or `f"visit_{x}"`, the receiver marked `pattern`
+    (`visit_*`: storage/call_dispatch.py reaches every method of the receiver's classes whose
+    name fits), plus the default's references. None when `call` is no such getattr."""
+    func = call.func
+    if not (isinstance(func, ast.Name) and func.id == "getattr" and 2 <= len(call.args) <= 3
+            and not call.keywords and calls._bindings_of("getattr", scope) is None):
+        return None
+    name, pattern = call.args[1], None
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        pattern = name.value
+    elif isinstance(name, ast.BinOp) and isinstance(name.op, ast.Add) \
+            and isinstance(name.left, ast.Constant) and isinstance(name.left.value, str):
+        pattern = name.left.value + "*"
+    elif isinstance(name, ast.JoinedStr) and len(name.values) > 1:
+        parts = [v.value if isinstance(v, ast.Constant) else "*" for v in name.values]
+        pattern = "".join(parts)
+    out = []
+    if pattern is not None and pattern.strip("*"):
+        for r in calls.refs(call.args[0], scope, depth + 1) or ():
+            if r["mode"] == "value" and r["attr"].endswith("()"):
+                out.append(extend(r, f".{pattern}", "attribute") if "*" not in pattern
+                           else {**r, "via": "getattr_pattern", "pattern": pattern})
+    if len(call.args) == 3:
+        out += calls.refs(call.args[2], scope, depth + 1) or []
+    return out

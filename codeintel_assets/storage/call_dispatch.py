@@ -12,6 +12,8 @@ How the receiver's type is known (the edge's resolved_via, `dispatch_<how>`):
   `__init__`);
 - super: `super().m()` in class L: on an instance of a subclass, the MRO after L may pass
   through classes L does not know (a diamond: Left's super() reaches Right on a Both);
+- getattr_pattern (the whole rule): `getattr(recv, "visit_" + x)`, `getattr(recv,
+  f"visit_{x}")` reach every method whose name fits `visit_*` of the receiver's classes;
 - scip: no static receiver, but the SCIP occurrence at the method's name token (pyright's type
   of the receiver, core.scip_occurrences) names method `C.m`: C is the receiver's class.
 
@@ -26,6 +28,7 @@ elsewhere: a framework, a factory by string), every class of the subtree counts.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 from codeintel_assets.storage.call_linker import Callee, Linker, Value
@@ -34,7 +37,7 @@ from codeintel_assets.storage.call_linker import Callee, Linker, Value
 # be any class of the subtree; through SCIP's type alone, less sure still.
 CONFIDENCE = {f"dispatch_{how}": 0.6 for how in
               ("self", "cls", "annotation", "isinstance", "constructor", "value", "super")}
-CONFIDENCE["dispatch_scip"] = 0.5
+CONFIDENCE["dispatch_scip"] = CONFIDENCE["getattr_pattern"] = 0.5
 KIND = "dispatch"
 _LAST = re.compile(r"\.([^.()\[\]]+)$")
 _NOT_NAMING = ("self_method", "cls_method", "super")
@@ -45,11 +48,13 @@ class Dispatch:
     the sites with a method call on a typed receiver (`note`); `apply` then adds the
     dispatch callees."""
 
-    def __init__(self, linker: Linker):
+    def __init__(self, linker: Linker, properties=None):
         self.linker = linker
+        self.properties = properties  # call_implicit.Properties: accessors of subclasses
         self.named: set[str] = set()
         self._pending: list[tuple[int, list[dict], dict | None, str]] = []
         self._subclasses: dict[str, list[str]] | None = None
+        self._methods: dict[str, list[str]] | None = None
         self._cone: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         for refs in (*linker.aliases.values(), *linker.items.values(),
                      *(f.return_refs or () for f in linker.facts.values())):
@@ -73,10 +78,12 @@ class Dispatch:
              scip_row: dict | None) -> None:
         """Site `index` of the resolved list, with its (non-implicit) references, its
         arguments' references and its SCIP-named GOID row."""
-        self._name(refs)
+        self._name([r for r in refs if not r.get("extra")])  # a statement's: self's too
         for a in args:
             self._name(a["refs"])
-        if any(_LAST.search(r["attr"]) for r in refs) or (
+        if any(_LAST.search(r["attr"]) or "pattern" in r for r in refs
+               if not r.get("extra")) or any(r.get("extra", "").startswith("property")
+                                            for r in refs) or (
                 scip_row is not None and scip_row["kind"] == "method"):
             self._pending.append((index, refs, scip_row, site["callee_name"]))
 
@@ -91,7 +98,8 @@ class Dispatch:
                 continue
             reached, drop = got
             have = {c.goid for c in callees}
-            kept = [c for c in callees if c.goid is None or c.goid not in drop]
+            kept = [c for c in callees if (c.goid is None and (c.via != "unknown" or not reached))
+                    or c.goid not in drop]
             added = [c for c in reached if c.goid not in have]
             if added or len(kept) < len(callees):
                 resolved[index] = (site, (kept + added) or callees, param)
@@ -102,8 +110,11 @@ class Dispatch:
         """(dispatch callees, GOIDs of base callees no named class reaches) of one site."""
         receivers: dict[tuple[str, str, bool], str] = {}  # (class, method, super) -> how
         known = False  # a static rule knows the receiver (`Base.m(self)` is no dispatch)
+        patterned = self._patterned(refs) + self._accessors(refs)
         for r in refs:
             last = _LAST.search(r["attr"])
+            if r.get("extra"):
+                continue
             if r["mode"] == "super" and last is not None and last.start() == 0:
                 receivers.setdefault((r["ref"], last.group(1), True), "super")
             if r["mode"] != "value" or last is None:
@@ -118,9 +129,9 @@ class Dispatch:
             if self.linker.defs.get(cls, (None, ""))[1] == "class" \
                     and name.rsplit(".", 1)[-1] == method:
                 receivers[(cls, method, False)] = "scip"
-        if not receivers:
+        if not receivers and not patterned:
             return None
-        reached: dict = {}
+        reached = {c.goid: c for c in patterned}
         drop: set = set()
         for (cls, method, is_super), how in receivers.items():
             cone = self.cone(cls, method, is_super)
@@ -133,6 +144,57 @@ class Dispatch:
                 goid = self.linker.defs[t][0]
                 reached.setdefault(goid, Callee(goid, t, f"dispatch_{how}", kind=KIND))
         return list(reached.values()), drop - reached.keys()
+
+    def _accessors(self, refs: list[dict]) -> list[Callee]:
+        """Property accessors a read, assignment or `del` of `C().name` reaches in the named
+        classes of C's subtree (the accessor C's own MRO gives is the site's already)."""
+        out = {}
+        for r in refs:
+            role = (self.properties.ROLES.get(r.get("extra"))
+                    if self.properties is not None else None)
+            prefix, _, name = r["attr"].rpartition(".")
+            if role is None or name not in self.properties.names:
+                continue
+            value = self.linker.ref({**r, "attr": prefix})
+            subtree = self.subclasses().get(value.qualname, ()) \
+                if value.kind == "instance" else ()
+            for sub in [c for c in subtree if c in self.named] or subtree:
+                got = self.properties.accessor(sub, name, role)
+                if got is not None and got in self.linker.defs:
+                    goid = self.linker.defs[got][0]
+                    out.setdefault(goid, Callee(goid, got, "property", implicit=True))
+        return list(out.values())
+
+    def _patterned(self, refs: list[dict]) -> list[Callee]:
+        """Methods `getattr(recv, "visit_" + x)` reaches (a reference with `pattern`): each
+        method of a named class of the receiver's subtree (all when none is named) whose name
+        fits, found along that class's MRO."""
+        out = {}
+        for r in refs:
+            value = self.linker.ref(r) if "pattern" in r else None
+            if value is None or value.kind != "instance":
+                continue
+            subtree = [value.qualname, *self.subclasses().get(value.qualname, ())]
+            classes = [c for c in subtree if c in self.named] or subtree
+            for sub in classes:
+                for cls in self.linker.mro(sub):
+                    for name in fnmatch.filter(self.methods().get(cls, ()), r["pattern"]):
+                        got = self.linker.member(Value("instance", sub), name)
+                        if got.kind in ("function", "method"):
+                            goid = self.linker.defs[got.qualname][0]
+                            out.setdefault(goid, Callee(goid, got.qualname, "getattr_pattern",
+                                                        kind=KIND))
+        return list(out.values())
+
+    def methods(self) -> dict[str, list[str]]:
+        """In-repo class -> the names of the methods it defines."""
+        if self._methods is None:
+            self._methods = {}
+            for q, (_, kind) in self.linker.defs.items():
+                if kind == "method" and "#" not in q:
+                    cls, _, name = q.rpartition(".")
+                    self._methods.setdefault(cls, []).append(name)
+        return self._methods
 
     def cone(self, cls: str, method: str, is_super: bool = False) -> list[tuple[str, bool]]:
         """(the definition `method` resolves to, the class is named) for an instance of class

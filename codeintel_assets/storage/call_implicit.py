@@ -22,11 +22,13 @@ SELECT qualname, value_refs FROM core.definition_refs
 WHERE repo = $repo AND kind = 'property'
 ORDER BY rel_path
 """
-_ROLE = {"property": "getter", "property_set": "setter", "property_del": "deleter"}
+ROLES = {"property": "getter", "property_set": "setter", "property_del": "deleter"}
 
 
 class Properties:
     """Accessors by (class, property name): role (getter | setter | deleter) -> qualname."""
+
+    ROLES = ROLES
 
     def __init__(self, linker: Linker, rows: list[tuple[str, str]]):
         self.linker = linker
@@ -50,7 +52,7 @@ class Properties:
                 if got is not None:
                     out.setdefault(got.goid, got)
                 continue
-            role = _ROLE.get(r.get("extra"))
+            role = ROLES.get(r.get("extra"))
             prefix, _, name = r["attr"].rpartition(".")
             if role is None or name not in self.names:
                 continue

@@ -337,7 +337,7 @@ class Linker:
         star_hit = False
         found: list[tuple[Callee, dict]] = []
         for r in refs:
-            if r["mode"] == "param":
+            if r["mode"] == "param" or "pattern" in r:  # a name pattern: call_dispatch.py
                 continue
             callee = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
             if r.get("last"):

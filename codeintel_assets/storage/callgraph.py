@@ -193,7 +193,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
-    dispatch = call_dispatch.Dispatch(linker)
+    dispatch = call_dispatch.Dispatch(linker, properties)
     for site in sites:
         raw = decode(site["refs"]) or []
         refs = call_items.expand(raw, linker)
@@ -201,6 +201,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         implied = linker.implicit(extra) + properties.callees(extra)
         if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
             if implied:
+                dispatch.note(len(resolved), site, extra, [], None)
                 resolved.append((site, implied, None))
             continue
         refs = [r for r in refs if not r.get("extra")]

@@ -28,7 +28,12 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract.bindings import BINDING_TYPES, Scope, ScopeBindings, extend
+from codeintel_assets.extract.bindings import (
+    BINDING_TYPES,
+    Scope,
+    ScopeBindings,
+    extend,
+)
 from codeintel_assets.extract.pysource import dotted_name
 
 _GETTERS = frozenset({"property", "cached_property", "abstractproperty"})

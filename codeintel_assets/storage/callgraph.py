@@ -29,14 +29,15 @@ from decimal import Decimal
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_dispatch, call_implicit, call_items, call_resolution
-from codeintel_assets.storage.call_items import split_items
-from codeintel_assets.storage.call_linker import (
-    Callee,
-    DefFacts,
-    Linker,
-    decode,
+from codeintel_assets.storage import (
+    call_dispatch,
+    call_implicit,
+    call_items,
+    call_resolution,
+    call_wrappers,
 )
+from codeintel_assets.storage.call_items import split_items
+from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -48,7 +49,7 @@ EDGES_TABLE = "graph.call_graph_edges"
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
                "returned_value": 0.8, "parameter_any": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
-               "inherited_external": 0.7, **call_dispatch.CONFIDENCE}
+               "inherited_external": 0.7, "wrapper": 0.7, **call_dispatch.CONFIDENCE}
 _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
@@ -234,7 +235,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         dispatch.note(len(resolved), site, refs, decode(site["args"]) or [],
                       goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, param))
-    resolved = call_resolution.parameter_flow(dispatch.apply(resolved), linker)
+    resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
+                                                                linker), linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)

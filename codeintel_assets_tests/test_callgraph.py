@@ -128,14 +128,26 @@ EXPECTED = {
 
 
 def edges(db: Path) -> dict[tuple, tuple]:
+    """Edges by (caller, line, callee_name); a decorated callee's wrapper (a second row of
+    the site, resolved_via wrapper) is read by `wrappers`."""
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.execute("""
             SELECT c.qualname, e.callsite_line, e.callee_name,
                    coalesce(k.qualname, e.callee_target), e.resolved_via, e.kind, e.confidence,
                    e.evidence
             FROM graph.call_graph_edges e JOIN core.goids c ON c.goid = e.caller_goid
-            LEFT JOIN core.goids k ON k.goid = e.callee_goid""").fetchall()
+            LEFT JOIN core.goids k ON k.goid = e.callee_goid
+            WHERE e.resolved_via <> 'wrapper'""").fetchall()
     return {r[:3]: r[3:] for r in got}
+
+
+def wrappers(db: Path) -> set[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return set(con.execute("""
+            SELECT c.qualname, e.callsite_line, k.qualname
+            FROM graph.call_graph_edges e JOIN core.goids c ON c.goid = e.caller_goid
+            JOIN core.goids k ON k.goid = e.callee_goid
+            WHERE e.resolved_via = 'wrapper'""").fetchall())
 
 
 def test_static_rules_resolve_every_call(tmp_path):
@@ -145,6 +157,8 @@ def test_static_rules_resolve_every_call(tmp_path):
     assert result.success
     got = edges(db)
     assert {k: v[:2] for k, v in got.items()} == EXPECTED
+    # `ship(...)` runs the wrapper @deco returned (the wrapper's own fn() is parameter flow)
+    assert wrappers(db) == {("main.main", 8, "shop.models.deco.<locals>.wrapper")}
     assert all(v[2] == ("dispatch" if v[1].startswith("dispatch_") else "direct")
                for v in got.values())
     assert {v[3] for v in got.values() if v[1] not in ("builtin", "external")} <= \

@@ -42,6 +42,7 @@ from codeintel_assets.extract.bindings import (
 )
 from codeintel_assets.extract.implicit_calls import (
     ImplicitCalls,
+    merged,
     operator_refs,
     property_rows,
 )
@@ -307,7 +308,7 @@ class FileCalls(ImplicitCalls):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return rows + call_values.statement_rows(self) + self.implicit_rows()
+        return merged(rows + call_values.statement_rows(self) + self.implicit_rows())
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to

@@ -174,6 +174,21 @@ class ImplicitCalls(ScopeBindings):
                 for node, scope, refs, names in by_line.values()]
 
 
+def merged(rows: list[dict]) -> list[dict]:
+    """`rows` with those at one (line, col) made one (core.call_sites' key): the first row's
+    fields, every row's references (`extra` ones are implicit callees of the site: `len(x)`
+    is a call of len and of x's __len__, `h[k](x)` of __getitem__ and of the item)."""
+    first: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        at = (row["line"], row["col"])
+        if at not in first:
+            first[at] = row
+        else:
+            kept = first[at]
+            kept["refs"] = json.dumps(json.loads(kept["refs"]) + json.loads(row["refs"]))
+    return list(first.values())
+
+
 _IMPLICIT_TYPES = frozenset(ImplicitCalls.VISITED)
 # Every node type FileCalls.visit needs (callers walking a tree test it first).
 VISITED_TYPES = _IMPLICIT_TYPES | BINDING_TYPES

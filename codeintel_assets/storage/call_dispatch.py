@@ -31,7 +31,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from codeintel_assets.storage.call_linker import Callee, Linker, Value
+from codeintel_assets.storage.call_linker import Callee, Linker, Value, decode
 
 # Below a direct resolution (0.9) and one of several static callees (0.7): the receiver may
 # be any class of the subtree; through SCIP's type alone, less sure still.
@@ -55,6 +55,7 @@ class Dispatch:
         self._pending: list[tuple[int, list[dict], dict | None, str]] = []
         self._subclasses: dict[str, list[str]] | None = None
         self._methods: dict[str, list[str]] | None = None
+        self._done: dict[tuple, tuple | None] = {}
         self._cone: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         for refs in (*linker.aliases.values(), *linker.items.values(),
                      *(f.return_refs or () for f in linker.facts.values())):
@@ -74,13 +75,13 @@ class Dispatch:
             if value.kind == "class":
                 self.named.add(value.qualname)
 
-    def note(self, index: int, site: dict, refs: list[dict], args: list[dict],
-             scip_row: dict | None) -> None:
-        """Site `index` of the resolved list, with its (non-implicit) references, its
-        arguments' references and its SCIP-named GOID row."""
+    def note(self, index: int, site: dict, refs: list[dict], scip_row: dict | None) -> None:
+        """Site `index` of the resolved list, with its references (a statement's are all
+        `extra`) and its SCIP-named GOID row; the site's arguments name classes too."""
         self._name([r for r in refs if not r.get("extra")])  # a statement's: self's too
-        for a in args:
-            self._name(a["refs"])
+        if site["args"] != "[]":
+            for a in decode(site["args"]) or ():
+                self._name(a["refs"])
         if any(_LAST.search(r["attr"]) or "pattern" in r for r in refs
                if not r.get("extra")) or any(r.get("extra", "").startswith("property")
                                             for r in refs) or (
@@ -93,7 +94,12 @@ class Dispatch:
         base callee dropped where no named class reaches it)."""
         for index, refs, scip_row, name in self._pending:
             site, callees, param = resolved[index]
-            got = self._dispatch(refs, scip_row, name)
+            key = (tuple((r["ref"], r["mode"], r["attr"], r["via"], r.get("typed"),
+                          r.get("pattern"), r.get("extra")) for r in refs),
+                   scip_row["qualname"] if scip_row else None, name.rsplit(".", 1)[-1])
+            if key not in self._done:  # `self.m()` in one class: many sites, one answer
+                self._done[key] = self._dispatch(refs, scip_row, name)
+            got = self._done[key]
             if not got:
                 continue
             reached, drop = got

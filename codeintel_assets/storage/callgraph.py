@@ -202,7 +202,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         implied = linker.implicit(extra) + properties.callees(extra)
         if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
             if implied:
-                dispatch.note(len(resolved), site, extra, [], None)
+                dispatch.note(len(resolved), site, extra, None)
                 resolved.append((site, implied, None))
             continue
         refs = [r for r in refs if not r.get("extra")]
@@ -232,8 +232,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                                   else "external")]
         param = next((r for r in refs if r["mode"] == "param"
                       and (not r["attr"] or r["attr"].startswith("["))), None)
-        dispatch.note(len(resolved), site, refs, decode(site["args"]) or [],
-                      goids.get(site["scip_goid"]))
+        dispatch.note(len(resolved), site, refs, goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, param))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
                                                                 linker), linker)

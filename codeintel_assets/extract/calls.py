@@ -162,7 +162,8 @@ class FileCalls(ImplicitCalls):
             return None
         if isinstance(value, dict):
             via = "local_name" if value["via"] == "def" else value["via"]
-            return [{**value, "via": via}]
+            default = receiver_types.default_refs(self, value, depth)  # `cls=Command`
+            return [{**value, "via": via, **({"default": True} if default else {})}] + default
         if isinstance(value, tuple):
             if value[0] in ("unpack", "each"):
                 flow = call_values.unpacked if value[0] == "unpack" else call_values.each

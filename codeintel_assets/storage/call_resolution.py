@@ -29,9 +29,14 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
                     calls_to.setdefault(callee.goid, []).append(site)
         out, changed = [], False
         for site, callees, param in resolved:
-            if callees[0].goid is None and param is not None and param["ref"] in linker.defs:
+            if param is not None and (callees[0].goid is None or param.get("default")) \
+                    and param["ref"] in linker.defs:
                 got = _passed(param, calls_to, linker)
-                if got:
+                if callees[0].goid is not None:  # `cls=Command`: the default's callee stays
+                    got = [c for c in got if c.goid not in {k.goid for k in callees}]
+                    if got:
+                        callees, changed = callees + got, True
+                elif got:
                     callees, changed = got + callees[1:], True
             out.append((site, callees, param))
         resolved = out

@@ -7,9 +7,10 @@ How the receiver's type is known (the edge's resolved_via, `dispatch_<how>`):
 - self / cls: the first parameter of a method (extract/bindings.py);
 - annotation / isinstance: a parameter's or variable's annotation, an isinstance test
   (extract/receiver_types.py; the file's ast);
-- constructor: `x = C(...)`, `C(...).m()` (the reference's head is a class, then `()`);
+- constructor (`x = C(...)`, `C(...).m()`): the class is exact, there is no dispatch (the
+  MRO's method is the site's callee already);
 - value: another value flow the references follow (a returned instance, an attribute set in
-  `__init__`);
+  `__init__`): C or a subclass;
 - super: `super().m()` in class L: on an instance of a subclass, the MRO after L may pass
   through classes L does not know (a diamond: Left's super() reaches Right on a Both);
 - getattr_pattern (the whole rule): `getattr(recv, "visit_" + x)`, `getattr(recv,
@@ -36,11 +37,14 @@ from codeintel_assets.storage.call_linker import Callee, Linker, Value, decode
 # Below a direct resolution (0.9) and one of several static callees (0.7): the receiver may
 # be any class of the subtree; through SCIP's type alone, less sure still.
 CONFIDENCE = {f"dispatch_{how}": 0.6 for how in
-              ("self", "cls", "annotation", "isinstance", "constructor", "value", "super")}
+              ("self", "cls", "annotation", "isinstance", "value", "super")}
 CONFIDENCE["dispatch_scip"] = CONFIDENCE["getattr_pattern"] = 0.5
 KIND = "dispatch"
 _LAST = re.compile(r"\.([^.()\[\]]+)$")
 _NOT_NAMING = ("self_method", "cls_method", "super")
+# Receivers whose class is exact: `C()` itself (a value flowing further, through returns or
+# attributes, may come from a parameter or a subclass's constructor: it dispatches).
+_EXACT = ("constructor",)
 
 
 class Dispatch:
@@ -127,8 +131,11 @@ class Dispatch:
                 continue
             value = self.linker.ref({**r, "attr": r["attr"][:last.start()]})
             known = known or value.kind != "unknown"
+            how = _how(r, self.linker)
+            if how in _EXACT:  # `C().m()`, `x = C(); x.m()`: C itself, no subclass
+                continue
             if value.kind == "instance" or (value.kind == "class" and r["via"] == "cls_method"):
-                receivers.setdefault((value.qualname, last.group(1), False), _how(r, self.linker))
+                receivers.setdefault((value.qualname, last.group(1), False), how)
         if not receivers and scip_row is not None and scip_row["kind"] == "method" \
                 and "." in name and not known and not any(r["mode"] == "super" for r in refs):
             cls, _, method = scip_row["qualname"].rpartition(".")

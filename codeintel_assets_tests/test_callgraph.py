@@ -465,3 +465,37 @@ def test_chained_and_tuple_assignments_alias_every_target(tmp_path):
                    "lib.first": "lib._make.attrs", "lib.second": "lib._make.attrib",
                    "lib.Api": "lib._make.Api", "lib.Api().start": "lib._make.Api.run",
                    'HANDLERS["a]b"]': "lib._make.attrs"}
+
+
+def test_branch_facts_decide_versions_and_return_conditions():
+    """call_branches on its own (no repository): a version test is decided against the running
+    interpreter, any other test is not; a later definition in the same or an enclosing block
+    kills an earlier one; returns carry the constant-argument conditions of their branch."""
+    import ast
+
+    from codeintel_assets.extract import call_branches
+
+    def test_of(src):
+        return ast.parse(src).body[0].test
+
+    assert call_branches.decided(test_of("if sys.version_info >= (3, 8): pass")) is True
+    assert call_branches.decided(test_of("if sys.version_info[0] == 2: pass")) is False
+    assert call_branches.decided(test_of("if not sys.version_info[:2] < (3, 6): pass")) is True
+    assert call_branches.decided(test_of("if sys.version_info >= (3, 8) and FLAG: pass")) is None
+    assert call_branches.decided(test_of("if FLAG: pass")) is None
+    body = ast.parse("def f(): pass\nif FLAG:\n    def g(): pass\nelse:\n    def g(): pass\n"
+                     "def f(): pass\nif sys.version_info < (3,):\n    def h(): pass\n"
+                     "else:\n    def h(): pass\ndef h(): pass\n").body
+    live = call_branches.live_definitions(body)
+    assert {n: [d.lineno for d in ds] for n, ds in live.items()} == {
+        "f": [6], "g": [3, 5], "h": [11]}
+    fn = ast.parse("def pick(kind, x):\n    if kind == 'a':\n        return A\n"
+                   "    elif kind == 'b':\n        return B\n    return C\n").body[0]
+    guards = call_branches.return_guards(fn, ["kind", "x"])
+    returned = {r.value.id: guards.get(id(r.value)) for r in ast.walk(fn)
+                if isinstance(r, ast.Return)}
+    assert returned["A"] == [{"param": "kind", "index": 0, "eq": "a"}]
+    assert returned["B"] == [{"param": "kind", "index": 0, "ne": "a"},
+                             {"param": "kind", "index": 0, "eq": "b"}]
+    assert returned["C"] == [{"param": "kind", "index": 0, "ne": "a"},
+                             {"param": "kind", "index": 0, "ne": "b"}]

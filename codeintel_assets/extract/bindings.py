@@ -21,10 +21,11 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # The node types visit() handles; every other node is skipped by one set lookup (callers
 # walking a whole tree test it first, saving a method call per node).
 BINDING_TYPES = frozenset({
+    ast.Module,
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Call, ast.Import, ast.ImportFrom,
     ast.Global, ast.Nonlocal, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr,
     ast.Return, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Lambda,
-    ast.Raise, ast.If, ast.Assert,
+    ast.Raise,
     ast.MatchAs, ast.MatchStar, ast.MatchMapping, *_COMPREHENSIONS,
 })
 
@@ -121,6 +122,7 @@ class ScopeBindings:
         # (Call node or decorator expression, scope, is_decorator, decorated def's qualname)
         self.calls: list[tuple[ast.AST, Scope, bool, str | None]] = []
         self.defs: list[tuple[ast.AST, Scope]] = []
+        self.tree: ast.Module | None = None
         self.returns: dict[str, list[ast.expr]] = {}
         self.handler_spans: list[tuple[int, int]] = []  # except handlers' (first, last) lines
         self.assigns: list[tuple[ast.expr, Scope, str]] = []  # module/class `name = value`
@@ -151,8 +153,9 @@ class ScopeBindings:
                 outer = outer.function_parent()
             target = outer if outer is not None and outer.kind != "module" else scope
         target.bindings.setdefault(name, []).append(Binding(value, scope, self.line, span))
+        head = value.func if isinstance(value, ast.Call) else value  # `x = Node()`: too
         if (isinstance(value, dict) and value["mode"] != "param") or (
-                isinstance(value, ast.Name) and value.id in self.callable_names):
+                isinstance(head, ast.Name) and head.id in self.callable_names):
             self.callable_names.add(name)  # also `chosen = helper`: worth resolving
         elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Set)):
             self.container_names.add(name)  # its items are followed when it is passed
@@ -162,6 +165,9 @@ class ScopeBindings:
     def visit(self, v: Visit) -> None:
         node = v.node
         if type(node) not in BINDING_TYPES:  # most nodes (names, constants...) bind nothing
+            return
+        if type(node) is ast.Module:  # kept for the branches of its body (call_branches)
+            self.tree = node
             return
         scope = self.scopes.get(v.scope.qualname, self.root)
         self.line = getattr(node, "lineno", 0)
@@ -227,26 +233,10 @@ class ScopeBindings:
             for a in ast.walk(node.args):
                 if isinstance(a, ast.arg):
                     self.bind(scope, a.arg, OPAQUE, (node.lineno, node.end_lineno))
-        elif isinstance(node, (ast.If, ast.Assert)):
-            self._narrow(node, scope)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             self.bind(scope, node.name, OPAQUE)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             self.bind(scope, node.rest, OPAQUE)
-
-    def _narrow(self, node, scope: Scope) -> None:
-        """`if isinstance(x, C):` binds x to ("isinstance", C, scope) on its body's lines,
-        `assert isinstance(x, C)` from the assert to the scope's end (what the name is known
-        to be there: extract/receiver_types.py)."""
-        test = node.test
-        if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
-                and test.func.id == "isinstance" and len(test.args) == 2
-                and isinstance(test.args[0], ast.Name) and not test.keywords):
-            return
-        end = getattr(scope.node, "end_lineno", None) or 10 ** 9
-        span = (node.body[0].lineno, node.body[-1].end_lineno) if isinstance(node, ast.If) \
-            else (node.lineno, end)
-        self.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)
 
     def _bind_params(self, node, inner: Scope, outer: Scope) -> None:
         args = node.args
@@ -266,9 +256,12 @@ class ScopeBindings:
             else:
                 self.bind(inner, a.arg, ref(inner.qualname, "parameter", mode="param",
                                             param=a.arg, index=i))
-        for a in (args.vararg, args.kwarg):
-            if a is not None:
-                self.bind(inner, a.arg, OPAQUE)
+        if args.vararg is not None:  # a tuple of the positional arguments from its index on
+            self.bind(inner, args.vararg.arg, ref(inner.qualname, "parameter", mode="param",
+                                                  param=args.vararg.arg,
+                                                  index=len(positional), star=True))
+        if args.kwarg is not None:
+            self.bind(inner, args.kwarg.arg, OPAQUE)
         for a in args.kwonlyargs:
             self.bind(inner, a.arg, ("annotation", a.annotation, outer)
                       if a.annotation is not None
@@ -358,6 +351,10 @@ class ScopeBindings:
                      for k, v in zip(arg.keys, arg.values, strict=True)]
         elif func.attr == "extend" and isinstance(arg, (ast.List, ast.Tuple)):
             pairs = [(None, e) for e in arg.elts]
+        elif func.attr == "extend" and isinstance(arg, ast.Name):
+            # `xs.extend(children)`: any item of children (a subscript whose key is unknown)
+            pairs = [(None, ast.copy_location(ast.Subscript(
+                value=arg, slice=ast.Name(id="*", ctx=ast.Load()), ctx=ast.Load()), arg))]
         if isinstance(func.value, ast.Name):
             self.adds += [(func.value.id, scope, k, v) for k, v in pairs]
         else:

@@ -14,13 +14,69 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract.bindings import Scope, dedupe, extend
+from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
 
 # Builtins that call a function argument: name -> (positional index or None, keyword).
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
-              "map": (0, None), "filter": (0, None)}
+              "map": (0, None), "filter": (0, None), "list.sort": (None, "key")}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
+
+
+_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
+
+
+def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
+    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`... copies
+    (a container of the same items), None for any other call."""
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in _COPIES and len(call.args) == 1 \
+            and not isinstance(call.args[0], ast.Starred) \
+            and calls._bindings_of(func.id, scope) is None:
+        return call.args[0]
+    return None
+
+
+_LITERAL_TYPES = {ast.Dict: "dict", ast.List: "list", ast.Set: "set", ast.Tuple: "tuple",
+                  ast.JoinedStr: "str", ast.DictComp: "dict", ast.ListComp: "list",
+                  ast.SetComp: "set"}
+
+
+def literal_method(calls, expr: ast.Attribute, scope: Scope) -> list[dict]:
+    """`"-".join`, `{...}.items`, `counts.items` with `counts` bound only to dict literals:
+    the builtin type's method (`builtins.str.join`), an external callee; [] otherwise."""
+    value = expr.value
+    if isinstance(value, ast.Name):
+        bound = calls._bindings_of(value.id, scope, value.lineno) or ()
+        kinds = {_literal_type(b.value) for b in bound if isinstance(b.value, ast.expr)}
+        kind = kinds.pop() if len(kinds) == 1 and len(bound) == len(
+            [b for b in bound if isinstance(b.value, ast.expr)]) else None
+    else:
+        kind = _literal_type(value)
+    return [ref(f"builtins.{kind}.{expr.attr}", "builtin", mode="builtin")] if kind else []
+
+
+def _literal_type(value) -> str | None:
+    if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+        return type(value.value).__name__
+    return _LITERAL_TYPES.get(type(value))
+
+
+def default_refs(calls, param: dict, depth: int) -> list[dict]:
+    """References of the default value of parameter `param` (a param reference) when it is
+    a name or attribute (`strategy=flat`, `cls=Command`): evaluated where the def is."""
+    scope = calls.scopes.get(param["ref"])
+    args = getattr(scope.node, "args", None) if scope is not None else None
+    if args is None:
+        return []
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
+                     strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    default = next((d for a, d in pairs if a.arg == param["param"]), None)
+    if not isinstance(default, (ast.Name, ast.Attribute)):
+        return []
+    return [{**r, "via": "parameter_default", "default": True}
+            for r in callables(calls.refs(default, scope.parent, depth + 1))]
 
 
 def _literal(calls, expr: ast.expr, scope: Scope, depth: int) -> list[tuple]:

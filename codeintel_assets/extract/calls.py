@@ -28,7 +28,13 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_values, receiver_types
+from codeintel_assets.extract import (
+    call_branches,
+    call_definitions,
+    call_values,
+    receiver_types,
+)
+from codeintel_assets.extract import implicit_calls as implicit
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -40,23 +46,14 @@ from codeintel_assets.extract.bindings import (
     ref,
     signature,
 )
-from codeintel_assets.extract.implicit_calls import (
-    ImplicitCalls,
-    merged,
-    operator_refs,
-    property_rows,
-)
-from codeintel_assets.extract.pysource import (
-    callee_name_position,
-    dotted_name,
-)
+from codeintel_assets.extract.pysource import callee_name_position, dotted_name
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_DEPTH = 8  # alias chains (a = b; b = c ...) followed at most this deep
 _NAME_MAX = 200
 
 
-class FileCalls(ImplicitCalls):
+class FileCalls(implicit.ImplicitCalls):
     """Call sites and definition facts of one module's ast.
 
     Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
@@ -162,8 +159,9 @@ class FileCalls(ImplicitCalls):
             return None
         if isinstance(value, dict):
             via = "local_name" if value["via"] == "def" else value["via"]
-            default = receiver_types.default_refs(self, value, depth)  # `cls=Command`
-            return [{**value, "via": via, **({"default": True} if default else {})}] + default
+            if value["mode"] == "param":  # `strategy=flat`: the default when none is passed
+                return [value] + call_values.default_refs(self, value, depth)
+            return [{**value, "via": via}]
         if isinstance(value, tuple):
             if value[0] in ("unpack", "each"):
                 flow = call_values.unpacked if value[0] == "unpack" else call_values.each
@@ -186,9 +184,8 @@ class FileCalls(ImplicitCalls):
     def _items(self, container: ast.expr, scope: Scope, depth: int) -> list[dict] | None:
         """References of the items of a container: a literal list/tuple/set/dict (values),
         a name bound to one (and the items added to it), a starred unpacking's rest."""
-        typed = receiver_types.element_instances(self, container, scope, depth)
-        if typed:  # `xs: list[A]`: instances of A
-            return typed
+        if typed := receiver_types.element_instances(self, container, scope, depth):
+            return typed  # `xs: list[A]`: instances of A
         if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
             for b in self._bindings_of(container.id, scope, container.lineno) or ():
                 if isinstance(b.value, tuple) and b.value[0] == "unpack" \
@@ -209,6 +206,8 @@ class FileCalls(ImplicitCalls):
                 return None
             if expr.attr == "__class__":  # an instance's class
                 return classes_of(base)
+            if not base:  # `"-".join`, `counts.items` of a dict literal: a builtin's method
+                return call_values.literal_method(self, expr, scope)
             out = []
             for r in base:
                 if r["mode"] == "builtin":
@@ -250,9 +249,11 @@ class FileCalls(ImplicitCalls):
                 got = call_values.get_item(self, expr, scope, depth)
                 if got:
                     return got
-            got = receiver_types.getattr_refs(self, expr, scope, depth)
-            if got is not None:  # getattr(self, "visit_" + kind): a method by its name
-                return got
+            if (got := receiver_types.getattr_refs(self, expr, scope, depth)) is not None:
+                return got  # getattr(self, "visit_" + kind): a method by its name
+            copied = call_values.copied(self, expr, scope)
+            if copied is not None:  # list(xs), sorted(xs): a container of xs's items
+                return self.refs(copied, scope, depth + 1)
             lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
@@ -262,8 +263,14 @@ class FileCalls(ImplicitCalls):
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
-            return [extend(r, "()", "returned_value" if r["via"] != "self_method"
-                            else r["via"]) for r in base if r["mode"] != "builtin"]
+            out = [extend(r, "()", "returned_value" if r["via"] != "self_method"
+                          else r["via"]) for r in base if r["mode"] != "builtin"]
+            consts = call_branches.constant_args(expr)
+            if consts is None:
+                return out
+            # what the callee returns may depend on them (call_branches.return_guards)
+            return [{**r, "consts": [*r.get("consts", ()), [len(r["attr"]) - 2, consts]]}
+                    for r in out]
         if isinstance(expr, ast.Subscript):  # an item under a constant key, else any item
             if isinstance(expr.slice, ast.Slice):
                 return []
@@ -276,7 +283,7 @@ class FileCalls(ImplicitCalls):
         if isinstance(expr, ast.IfExp):  # `f if c else g`: either
             body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
             return None if body is None or orelse is None else body + orelse
-        return operator_refs(self, expr, scope, depth)  # `v + w`: what v.__add__ returns
+        return implicit.operator_refs(self, expr, scope, depth)  # `v + w`: v.__add__()
 
     # ---- rows ----------------------------------------------------------------------------
 
@@ -299,7 +306,9 @@ class FileCalls(ImplicitCalls):
                 line, col = expr.end_lineno, expr.end_col_offset
                 refs = self.refs(expr, scope) or []
                 refs = refs + call_values.callback_refs(self, node, refs, scope)
-                args = _args(node, scope, self)
+                # a builtin's arguments flow into no parameter: its call arguments are data
+                args = _args(node, scope, self, not refs or any(
+                    r["mode"] != "builtin" for r in refs))
                 name_pos = callee_name_position(expr)
                 text = self._text(expr)
             rows.append({
@@ -309,7 +318,7 @@ class FileCalls(ImplicitCalls):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return merged(rows + call_values.statement_rows(self) + self.implicit_rows())
+        return implicit.merged(rows + call_values.statement_rows(self) + self.implicit_rows())
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to
@@ -327,32 +336,8 @@ class FileCalls(ImplicitCalls):
         return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
 
     def definition_refs(self) -> list[dict]:
-        """core.definition_refs rows (without repo/commit/rel_path): one per class and def
-        (bases; params, return_refs), one per module- or class-level alias (value_refs: what
-        `from m import name` or an inherited attribute resolves to; the last assignment)."""
-        rows = []
-        for node, inner in self.defs:
-            if isinstance(node, ast.ClassDef):
-                bases = [dedupe(self.refs(b, inner.parent) or []) for b in node.bases]
-                rows.append({"qualname": inner.qualname, "kind": "class",
-                             "bases": json.dumps(bases)})
-            else:
-                returned: list[dict] = []
-                for expr in self.returns.get(inner.qualname, ()):
-                    returned += callables(self.refs(expr, inner))
-                    returned += call_values.stored_items(self, expr, inner)
-                rows.append({"qualname": inner.qualname, "kind": "function",
-                             "params": json.dumps(inner.params), "arity": inner.arity,
-                             "return_refs": json.dumps(dedupe(returned))})
-        aliases: dict[str, dict] = {}
-        for (value, scope, name) in self.assigns:
-            got = callables(self.refs(value, scope)) + (call_values.stored_items(
-                self, value, scope, name) if scope.kind == "module" else [])
-            aliases[f"{scope.qualname}.{name}"] = {
-                "qualname": f"{scope.qualname}.{name}", "kind": "alias",
-                "value_refs": json.dumps(dedupe(got)) if got else None}
-        return rows + [a for a in aliases.values() if a["value_refs"]] \
-            + property_rows(self.defs)
+        """core.definition_refs rows: call_definitions.rows and implicit.property_rows."""
+        return call_definitions.rows(self) + implicit.property_rows(self.defs)
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:
@@ -363,13 +348,17 @@ def _enclosing_class(scope: Scope) -> Scope | None:
 
 
 # Arguments that may be a function or class (what parameter flow follows): names, attributes
-# and lambdas. Literals and arithmetic never are; a call's or subscript's result seldom is,
+# and lambdas. Literals and arithmetic never are; a subscript's result seldom is,
 # and resolving every argument would cost more than the rest of the pass.
 # Container literals are followed for their items (a list of handlers passed on).
-_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set)
+# A call whose callee is such a name is followed too: a factory's result (`all_of(in_range(1,
+# 2))`, a closure) or a constructor's instance passed on.
+_MAYBE_CALLABLE = (ast.Name, ast.Attribute, ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.Set,
+                   ast.Call)
 
 
-def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
+def _args(node: ast.Call, scope: Scope, calls: FileCalls, results: bool = True
+          ) -> list[dict]:
     """The arguments of a call that may be callables, with their references ([] when
     unknown: a lambda, a variable...), so parameter flow can tell a known function passed at
     a position from an unknown one. Only names the file binds to a def, class or import (or
@@ -377,14 +366,25 @@ def _args(node: ast.Call, scope: Scope, calls: FileCalls) -> list[dict]:
     more than the rest of the pass."""
     out = []
     for i, a in enumerate(node.args):
-        if isinstance(a, ast.Starred):
-            break  # positions after *args are unknown
-        if isinstance(a, _MAYBE_CALLABLE):
-            out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls)})
+        if isinstance(a, ast.Starred):  # positions after *args are unknown
+            spread = [r for r in calls.refs(a.value, scope) or ()
+                      if r["mode"] == "param" and r.get("star") and not r["attr"]] \
+                if isinstance(a.value, ast.Name) else []
+            if spread:  # its own *args passed on: parameter flow follows them
+                out.append({"pos": i, "kw": None, "refs": spread, "spread": True,
+                            "call": False})
+            break
+        if isinstance(a, _MAYBE_CALLABLE) and (results or not isinstance(a, ast.Call)):
+            out.append({"pos": i, "kw": None, "refs": _arg_refs(a, scope, calls),
+                        "call": isinstance(a, ast.Call)})
     for k in node.keywords:
-        if k.arg and isinstance(k.value, _MAYBE_CALLABLE):
-            out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls)})
-    return out
+        if k.arg and isinstance(k.value, _MAYBE_CALLABLE) and (
+                results or not isinstance(k.value, ast.Call)):
+            out.append({"pos": None, "kw": k.arg, "refs": _arg_refs(k.value, scope, calls),
+                        "call": isinstance(k.value, ast.Call)})
+    # a call's result that is nothing known is data: no entry (the rows stay small)
+    return [{k: v for k, v in a.items() if k != "call"} for a in out
+            if a["refs"] or not a["call"]]
 
 
 def _arg_refs(arg: ast.expr, scope: Scope, calls: FileCalls) -> list[dict]:

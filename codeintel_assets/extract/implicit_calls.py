@@ -35,7 +35,7 @@ from codeintel_assets.extract.bindings import (
     extend,
 )
 from codeintel_assets.extract.pysource import dotted_name
-from codeintel_assets.extract.receiver_types import note_defaults
+from codeintel_assets.extract.receiver_types import narrow
 
 _GETTERS = frozenset({"property", "cached_property", "abstractproperty"})
 _ROLES = {"setter": "setter", "deleter": "deleter", "getter": "getter"}
@@ -105,24 +105,21 @@ class ImplicitCalls(ScopeBindings):
 
     # Node types besides bindings.BINDING_TYPES this pass needs visited.
     VISITED = (ast.Attribute, ast.BinOp, ast.Compare, ast.UnaryOp, ast.BoolOp, ast.Subscript,
-               ast.FormattedValue, ast.IfExp, ast.While)
+               ast.FormattedValue, ast.IfExp, ast.While, ast.If, ast.Assert)
 
     def __init__(self, module: str, is_package: bool):
         super().__init__(module, is_package)
         self.implicit: list[tuple[ast.expr, Scope, ast.expr, str, str]] = []
-        # (def qualname, parameter) -> (default expression, its scope): receiver_types.py
-        self.param_defaults: dict[tuple[str, str], tuple[ast.expr, Scope]] = {}
 
     def visit(self, v) -> None:
         node, kind = v.node, type(v.node)
         if kind not in _IMPLICIT_TYPES:
             super().visit(v)
-            if kind in (ast.FunctionDef, ast.AsyncFunctionDef):  # `cls=Command`
-                note_defaults(self, node, v.qualname, self.scopes.get(v.scope.qualname,
-                                                                      self.root))
-            if kind not in (ast.If, ast.Assert, ast.Call):
+            if kind is not ast.Call:
                 return
         scope = self.scopes.get(v.scope.qualname, self.root)
+        if kind in (ast.If, ast.Assert):  # isinstance narrows a name in the body
+            narrow(self, node, scope)
         add = self.implicit.append
         if kind is ast.Attribute:
             if type(node.value) is ast.Name:

@@ -127,27 +127,17 @@ def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] 
     return out
 
 
-def note_defaults(calls, node: ast.AST, qualname: str, outer: Scope) -> None:
-    """Record the defaults of def `node`'s parameters that may be a class or function
-    (`cls=Command`, `factory=make`): (def qualname, parameter) -> (expression, the scope it is
-    evaluated in), read by `default_refs`."""
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
-                     strict=True)) + [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults,
-                                                             strict=True) if d is not None]
-    for a, default in pairs:
-        if isinstance(default, (ast.Name, ast.Attribute)):
-            calls.param_defaults[(qualname, a.arg)] = (default, outer)
 
-
-def default_refs(calls, param: dict, depth: int) -> list[dict]:
-    """The references of a parameter's default (`cls=Command`: Command), what the parameter
-    is when a call leaves it out; the parameter's reference is marked `default` so that
-    parameter flow adds what callers pass to it (storage/call_resolution.py)."""
-    if param["mode"] != "param":
-        return []
-    found = calls.param_defaults.get((param["ref"], param.get("param")))
-    if found is None:
-        return []
-    return [r for r in calls.refs(found[0], found[1], depth + 1) or () if r["mode"] == "value"]
+def narrow(calls, node: ast.If | ast.Assert, scope: Scope) -> None:
+    """`if isinstance(x, C):` binds x to ("isinstance", C, scope) on its body's lines,
+    `assert isinstance(x, C)` from the assert to the scope's end (`instances` reads it)."""
+    test = node.test
+    if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
+            and test.func.id == "isinstance" and len(test.args) == 2
+            and isinstance(test.args[0], ast.Name) and not test.keywords):
+        return
+    end = getattr(scope.node, "end_lineno", None) or 10 ** 9
+    span = (node.body[0].lineno, node.body[-1].end_lineno) if isinstance(node, ast.If) \
+        else (node.lineno, end)
+    calls.line = node.lineno  # where the binding happens (ScopeBindings.bind reads it)
+    calls.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)

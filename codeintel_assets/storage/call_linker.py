@@ -339,17 +339,23 @@ class Linker:
         for r in refs:
             if r["mode"] == "param" or "pattern" in r:  # a name pattern: call_dispatch.py
                 continue
-            callee = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
-            if r.get("last"):
-                callee = Callee(callee.goid, callee.target, callee.via, guessed=True)
-            if r["via"] == "star_import":
-                if callee.goid is None:
-                    continue  # the star-imported module does not define it
-                star_hit = True
-            elif r["mode"] == "builtin" and star_hit:
-                continue
-            found.append((callee, r))
+            for value in self.values(r):
+                callee = self.callee(value, r["via"], named="(" not in r["attr"])
+                if r.get("last"):
+                    callee = Callee(callee.goid, callee.target, callee.via, guessed=True)
+                if r["via"] == "star_import":
+                    if callee.goid is None:
+                        continue  # the star-imported module does not define it
+                    star_hit = True
+                elif r["mode"] == "builtin" and star_hit:
+                    continue
+                found.append((callee, r))
         return found
+
+    def values(self, r: dict) -> list[Value]:
+        """The values reference `r` may stand for: here its one `ref`
+        (storage/call_points.py follows branches and several returns)."""
+        return [self.ref(r)]
 
     def resolve(self, refs: list[dict]) -> Callee:
         """The callee of a call site from its candidate references: the one in-repo definition

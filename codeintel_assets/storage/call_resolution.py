@@ -4,6 +4,7 @@ through a parameter reaches the definitions its callers pass there). No DuckDB."
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -13,6 +14,16 @@ from codeintel_assets.storage import call_items
 from codeintel_assets.storage.call_linker import Callee, Linker, decode
 
 _FLOW_ROUNDS = 3  # parameter-flow rounds (a function passed on through parameters)
+
+
+def site_param(refs: list[dict]) -> dict | None:
+    """The parameter reference a call site reads, if any: the parameter, its item or
+    attribute (`fn()`, `fns[0]()`, `sink.write()`; no call on the way: a parameter's result is
+    not followed), marked `default` when the site's other callees are its default's."""
+    param = next((r for r in refs if r["mode"] == "param" and "()" not in r["attr"]), None)
+    if param is not None and any(r.get("default") for r in refs):
+        param = {**param, "default": True}
+    return param
 
 
 def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linker: Linker
@@ -29,15 +40,15 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
                     calls_to.setdefault(callee.goid, []).append(site)
         out, changed = [], False
         for site, callees, param in resolved:
-            if param is not None and (callees[0].goid is None or param.get("default")) \
+            # a parameter's default (`strategy=flat`) is one value; the callers pass others
+            default = param is not None and param.get("default", False)
+            if (callees[0].goid is None or default) and param is not None \
                     and param["ref"] in linker.defs:
                 got = _passed(param, calls_to, linker)
-                if callees[0].goid is not None:  # `cls=Command`: the default's callee stays
-                    got = [c for c in got if c.goid not in {k.goid for k in callees}]
-                    if got:
-                        callees, changed = callees + got, True
-                elif got:
-                    callees, changed = got + callees[1:], True
+                if default:
+                    got = [c for c in got if c.goid not in {d.goid for d in callees}]
+                if got:
+                    callees, changed = got + callees[not default:], True
             out.append((site, callees, param))
         resolved = out
         if not changed:
@@ -45,27 +56,54 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
     return resolved
 
 
-def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker) -> list[Callee]:
+def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, depth: int = 0
+            ) -> list[Callee]:
     """The definitions the resolved callers of `param`'s function pass for it (a caller
-    passing something unknown there adds nothing: the known ones are still called)."""
+    passing something unknown there adds nothing: the known ones are still called). A caller
+    spreading its own `*args` into a `*args` (`super().__init__(name, *children)`) passes
+    what its callers pass there (at most _FLOW_ROUNDS such steps)."""
     fn_goid, fn_kind = linker.defs[param["ref"]]
     params = linker.params(param["ref"])
     shift = 1 if fn_kind == "method" and params[:1] in (["self"], ["cls"]) else 0
     passed: dict[Decimal, Callee] = {}
+    star, attr = param.get("star"), param["attr"]
+    if star:  # `*args`: each argument from its index on is one item of the tuple
+        if not attr.startswith("[") or "]" not in attr:
+            return []
+        attr = attr.partition("]")[2]
     for caller_site in calls_to.get(fn_goid, ()):
-        for arg in decode(caller_site["args"]) or ():
-            if (arg["kw"] == param["param"] or (
-                    arg["pos"] is not None and param["index"] is not None
-                    and arg["pos"] + shift == param["index"])):
-                for r in _argument(arg["refs"], param["attr"], linker):
-                    c = linker.callee(linker.ref(r), "parameter")
-                    if c.goid is not None:
-                        passed.setdefault(c.goid, c)
+        for arg in _decoded(caller_site["args"]):
+            if arg.get("spread"):
+                if star and depth < _FLOW_ROUNDS:
+                    for r in arg["refs"]:
+                        if r["ref"] in linker.defs:
+                            forwarded = _passed({**r, "attr": "[]" + attr}, calls_to, linker,
+                                                depth + 1)
+                            for c in forwarded:
+                                passed.setdefault(c.goid, Callee(c.goid, c.target,
+                                                                 "parameter"))
+                continue
+            if star and arg["pos"] is not None and arg["pos"] + shift >= param["index"] or (
+                    not star and (arg["kw"] == param["param"] or (
+                        arg["pos"] is not None and param["index"] is not None
+                        and arg["pos"] + shift == param["index"]))):
+                for r in _argument(arg["refs"], attr, linker):
+                    for value in linker.values(r):
+                        c = linker.callee(value, "parameter")
+                        if c.goid is not None:
+                            passed.setdefault(c.goid, c)
     callees = sorted(passed.values(), key=lambda c: c.target)
     if len(callees) > 1:  # each is really called from the site: one edge each
         names = tuple(c.target for c in callees)
         callees = [Callee(c.goid, c.target, "parameter_any", names) for c in callees]
     return callees
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _decoded(args: str | None) -> tuple[dict, ...]:
+    """A call site's args JSON, decoded once: parameter flow reads a caller's arguments for
+    every parameter of the callee it follows, each round (read-only)."""
+    return tuple(decode(args) or ())
 
 
 def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
@@ -75,6 +113,8 @@ def _argument(refs: list[dict], attr: str, linker: Linker) -> list[dict]:
     if not attr:
         return [r for r in refs if "item" not in r]
     plain = [{**r, "attr": r["attr"] + attr} for r in refs if "item" not in r]
+    if not attr.startswith("["):  # `sink.write`: a container's items are no receiver
+        return call_items.expand(plain, linker)
     after = attr.partition("]")[2]  # `for h in handlers: h.run()`: `.run` of each item
     return [{**{k: v for k, v in r.items() if k != "item"}, "attr": r["attr"] + after}
             for r in refs if "item" in r] + call_items.expand(plain, linker)

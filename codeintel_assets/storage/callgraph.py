@@ -38,6 +38,7 @@ from codeintel_assets.storage import (
 )
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode
+from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
 
@@ -47,7 +48,7 @@ EDGES_TABLE = "graph.call_graph_edges"
 # Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
 # value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
-               "returned_value": 0.8, "parameter_any": 0.7,
+               "returned_value": 0.8, "parameter_any": 0.7, "parameter_default": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
                "inherited_external": 0.7, "wrapper": 0.7, **call_dispatch.CONFIDENCE}
 _STATIC_CONFIDENCE = 0.9
@@ -230,10 +231,8 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = call_resolution.scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
-        param = next((r for r in refs if r["mode"] == "param"
-                      and (not r["attr"] or r["attr"].startswith("["))), None)
         dispatch.note(len(resolved), site, refs, goids.get(site["scip_goid"]))
-        resolved.append((site, callees + implied, param))
+        resolved.append((site, callees + implied, call_resolution.site_param(refs)))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
                                                                 linker), linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
@@ -303,7 +302,7 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
     aliases = {q: refs for q, refs in aliases.items() if refs}
     # A name in a shadowed stub (its own references) means the implementation's name.
     implementations = {m: implementation_name(m, m) for m in stubs}
-    linker = Linker(defs, facts, imports, stars, packages, aliases, implementations)
+    linker = FlowLinker(defs, facts, imports, stars, packages, aliases, implementations)
     linker.items = {q: refs for q, refs in items.items() if refs}
     return linker
 

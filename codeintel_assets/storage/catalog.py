@@ -106,11 +106,11 @@ _table("core", "definition_refs", ("repo", "rel_path", "qualname", "kind"),
        "alias of a Python file, resolved as far as the file decides (extract/calls.py).", """
 rel_path VARCHAR -- the file
 qualname VARCHAR -- a def or class qualname (as core.goids); for an alias, the scope's qualname and the name (`pkg.compat.scan` for `scan = _scan_v2`)
-kind VARCHAR -- class | function (FunctionDef/AsyncFunctionDef, methods too) | alias (the last `name = value` of a module or class body) | property (a method that is a property accessor, beside its function row)
+kind VARCHAR -- class | function (FunctionDef/AsyncFunctionDef, methods too) | alias (the last `name = value` of a module or class body; or a name defined in several branches: the definitions that may be bound) | property (a method that is a property accessor, beside its function row)
 bases JSON -- class: each base as candidate references (as core.call_sites.refs), in order
 params JSON -- function: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
 arity INTEGER -- function: parameters, all kinds, the bound self/cls excluded (as core.ast_nodes.params_total)
-return_refs JSON -- function: references of the functions and classes it returns by name
+return_refs JSON -- function: references of the functions and classes it returns by name; `when`: the conditions on constant arguments under which it returns one ([{"param", "index", "eq" or "ne"}], extract/call_branches.py)
 value_refs JSON -- alias: references of the value (`handler = helper` in a class body); property: {"name", "role": getter | setter | deleter}
 """)
 
@@ -127,8 +127,8 @@ callee_name VARCHAR -- the callee expression as written: self.client.get, make()
 name_line INTEGER -- line of the callee's name token (a Name, or an Attribute's last name); NULL for other callees
 name_col INTEGER -- its column (0-based UTF-8 bytes): where the SCIP occurrence naming the callee starts
 is_decorator BOOLEAN -- the call a decorator makes at the decorator line (bare @dec, or the call of a decorator factory's result)
-refs JSON -- file-local resolution, candidates in order: [{"ref": absolute dotted name, "mode": value | super | param | builtin, "attr": path after ref (`.name`, `()`), "via": rule, flags exact / last / fallback}] (extract/calls.py); [] when nothing is known
-args JSON -- arguments that may be callables: [{"pos": index or null, "kw": keyword or null, "refs": [...] ([] when unknown)}] (what parameter flow follows)
+refs JSON -- file-local resolution, candidates in order: [{"ref": absolute dotted name, "mode": value | super | param | builtin, "attr": path after ref (`.name`, `()`), "via": rule, flags exact / last / fallback / default (a parameter's default value), "consts": [[offset of a `()` in attr, its constant arguments]]}] (extract/calls.py); [] when nothing is known
+args JSON -- arguments that may be callables: [{"pos": index or null, "kw": keyword or null, "refs": [...] ([] when unknown), "spread": true for the caller's own *args passed on}] (what parameter flow follows)
 """)
 
 _table("core", "ast_metrics", ("repo", "rel_path"),

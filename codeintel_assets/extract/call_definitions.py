@@ -1,0 +1,73 @@
+"""core.definition_refs rows of one file (extract/calls.py's FileCalls resolves the
+references): per class its bases, per def its params and return_refs (with the conditions on
+constant arguments under which it returns each: extract/call_branches.py), per module- or
+class-level name an alias row (the last assignment's value_refs; for a name defined in several
+branches, the definitions that may be bound)."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from codeintel_assets.extract import call_branches, call_values
+from codeintel_assets.extract.bindings import callables, dedupe, ref
+
+
+def rows(calls) -> list[dict]:
+    """core.definition_refs rows (without repo/commit/rel_path): one per class and def
+    (bases; params, return_refs), one per module- or class-level alias (value_refs: what
+    `from m import name` or an inherited attribute resolves to; the last assignment)."""
+    rows = []
+    for node, inner in calls.defs:
+        if isinstance(node, ast.ClassDef):
+            bases = [dedupe(calls.refs(b, inner.parent) or []) for b in node.bases]
+            rows.append({"qualname": inner.qualname, "kind": "class",
+                         "bases": json.dumps(bases)})
+        else:
+            returned: list[dict] = []
+            exprs = calls.returns.get(inner.qualname, ())
+            guards = call_branches.return_guards(node, inner.params) \
+                if len(exprs) > 1 else {}
+            for expr in exprs:
+                when = {"when": guards[id(expr)]} if id(expr) in guards else {}
+                returned += [{**r, **when} for r in callables(calls.refs(expr, inner))]
+                returned += call_values.stored_items(calls, expr, inner)
+            rows.append({"qualname": inner.qualname, "kind": "function",
+                         "params": json.dumps(inner.params), "arity": inner.arity,
+                         "return_refs": json.dumps(dedupe(returned))})
+    aliases: dict[str, dict] = {}
+    for (value, scope, name) in calls.assigns:
+        got = callables(calls.refs(value, scope)) + (call_values.stored_items(
+            calls, value, scope, name) if scope.kind == "module" else [])
+        aliases[f"{scope.qualname}.{name}"] = {
+            "qualname": f"{scope.qualname}.{name}", "kind": "alias",
+            "value_refs": json.dumps(dedupe(got)) if got else None}
+    return rows + [a for a in aliases.values() if a["value_refs"]] + _live_defs(calls)
+
+
+def _live_defs(calls) -> list[dict]:
+    """Alias rows of names a module or class body defines more than once where the
+    definition bound after the body ran is not simply the last one (branches of an `if`,
+    a version check): value_refs name the definitions that may be bound (exact)."""
+    qualnames = {id(node): inner.qualname for node, inner in calls.defs}
+    owners = {q.partition("#")[0].rpartition(".")[0] for q in qualnames.values()
+              if "#" in q}
+    if not owners or calls.tree is None:
+        return []
+    last: dict[str, str] = {}  # plain qualname -> its last definition's (source order)
+    for q in qualnames.values():
+        last[q.partition("#")[0]] = q
+    bodies = [(calls.module, calls.tree.body)] if calls.module in owners else []
+    bodies += [(inner.qualname, node.body) for node, inner in calls.defs
+               if isinstance(node, ast.ClassDef) and inner.qualname in owners]
+    rows = []
+    for owner, body in bodies:
+        for name, nodes in call_branches.live_definitions(body).items():
+            live = [qualnames[id(n)] for n in nodes if id(n) in qualnames]
+            if live and live != [last.get(f"{owner}.{name}")]:
+                refs = [ref(q, "local_name", exact=True) for q in live]
+                rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
+                             "value_refs": json.dumps(refs)})
+    return rows
+
+

@@ -8,8 +8,9 @@ test_callgraph_corpus.py). An edge is (caller qualname, call-site line, callee q
 qualnames as core.goids writes them; both runs are scored per corpus category and overall:
 
 - truth: the "edges" of every program's expected.json (also those marked "untraced": reachable,
-  just not on the traced run). Calls of builtins, third-party code and lambdas ("external") and
-  implicit calls (property getters, operator dunders, iteration; "implicit") are not edges.
+  just not on the traced run), property accessors and overrides reached by dispatch among
+  them. Calls of builtins, third-party code and lambdas ("external") and the implicit calls
+  the graph does not claim yet (operator dunders, `len()`/`list()`; "implicit") are not edges.
 - prediction: every row of graph.call_graph_edges whose caller lies in a corpus package and whose
   callee_goid is not NULL (a NULL callee is no claim about the repository's code).
 - tp: predicted and true; fp: predicted, not true; fn: true, not predicted. precision =

@@ -168,6 +168,9 @@ def read_source(program: Program) -> Source:
                 sites.add((scope, node.func.end_lineno))
             elif isinstance(node, IMPLICIT_SITES):  # with, for, raise X: calls at the statement
                 sites.add((scope, node.lineno))
+            elif isinstance(node, (ast.Attribute, ast.BinOp, ast.Compare, ast.UnaryOp, ast.Name,
+                                   ast.Subscript, ast.FormattedValue)):
+                sites.add((scope, node.end_lineno))  # a property or a dunder: at the expression
             if visit.kind in ("class", "function", "method"):
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 qualname = _relative(visit.qualname, program.package)

@@ -28,12 +28,17 @@ import ast
 import builtins
 import json
 
-from codeintel_assets.extract import call_branches, call_definitions, call_values
+from codeintel_assets.extract import (
+    call_branches,
+    call_definitions,
+    call_values,
+    receiver_types,
+)
+from codeintel_assets.extract import implicit_calls as implicit
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
     Scope,
-    ScopeBindings,
     callables,
     classes_of,
     dedupe,
@@ -41,18 +46,14 @@ from codeintel_assets.extract.bindings import (
     ref,
     signature,
 )
-from codeintel_assets.extract.pysource import (
-    callee_name_position,
-    dotted_name,
-    unquote_annotation,
-)
+from codeintel_assets.extract.pysource import callee_name_position, dotted_name
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_DEPTH = 8  # alias chains (a = b; b = c ...) followed at most this deep
 _NAME_MAX = 200
 
 
-class FileCalls(ScopeBindings):
+class FileCalls(implicit.ImplicitCalls):
     """Call sites and definition facts of one module's ast.
 
     Feed every Visit of pysource.walk (in order) to `visit`, then read `call_rows()` and
@@ -166,9 +167,8 @@ class FileCalls(ScopeBindings):
                 flow = call_values.unpacked if value[0] == "unpack" else call_values.each
                 return flow(self, *value[1:3], value[3], depth)
             tag, expr, scope = value
-            if tag == "annotation":  # x: Foo -> an instance of Foo
-                refs = self.refs(unquote_annotation(expr), scope, depth)
-                return [extend(r, "()", "instance_method") for r in refs or ()]
+            if tag in ("annotation", "isinstance"):  # x: Foo -> an instance of Foo
+                return receiver_types.instances(self, tag, expr, scope, depth)
             return self._items(expr, scope, depth)
         if isinstance(value, ast.Lambda):
             return []
@@ -184,6 +184,8 @@ class FileCalls(ScopeBindings):
     def _items(self, container: ast.expr, scope: Scope, depth: int) -> list[dict] | None:
         """References of the items of a container: a literal list/tuple/set/dict (values),
         a name bound to one (and the items added to it), a starred unpacking's rest."""
+        if typed := receiver_types.element_instances(self, container, scope, depth):
+            return typed  # `xs: list[A]`: instances of A
         if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
             for b in self._bindings_of(container.id, scope, container.lineno) or ():
                 if isinstance(b.value, tuple) and b.value[0] == "unpack" \
@@ -247,6 +249,8 @@ class FileCalls(ScopeBindings):
                 got = call_values.get_item(self, expr, scope, depth)
                 if got:
                     return got
+            if (got := receiver_types.getattr_refs(self, expr, scope, depth)) is not None:
+                return got  # getattr(self, "visit_" + kind): a method by its name
             copied = call_values.copied(self, expr, scope)
             if copied is not None:  # list(xs), sorted(xs): a container of xs's items
                 return self.refs(copied, scope, depth + 1)
@@ -279,7 +283,7 @@ class FileCalls(ScopeBindings):
         if isinstance(expr, ast.IfExp):  # `f if c else g`: either
             body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
             return None if body is None or orelse is None else body + orelse
-        return []
+        return implicit.operator_refs(self, expr, scope, depth)  # `v + w`: v.__add__()
 
     # ---- rows ----------------------------------------------------------------------------
 
@@ -314,7 +318,7 @@ class FileCalls(ScopeBindings):
                 "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
                 "args": json.dumps(args) if args else "[]",
             })
-        return rows + call_values.statement_rows(self)
+        return implicit.merged(rows + call_values.statement_rows(self) + self.implicit_rows())
 
     def _text(self, expr: ast.expr) -> str:
         """The callee as written: a dotted name, else its source text on one line, cut to
@@ -332,8 +336,8 @@ class FileCalls(ScopeBindings):
         return text if len(text) <= _NAME_MAX else text[: _NAME_MAX - 3] + "..."
 
     def definition_refs(self) -> list[dict]:
-        """core.definition_refs rows (without repo/commit/rel_path): call_definitions.rows."""
-        return call_definitions.rows(self)
+        """core.definition_refs rows: call_definitions.rows and implicit.property_rows."""
+        return call_definitions.rows(self) + implicit.property_rows(self.defs)
 
 
 def _enclosing_class(scope: Scope) -> Scope | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract.bindings import BINDING_TYPES
+from codeintel_assets.extract.implicit_calls import VISITED_TYPES
 from codeintel_assets.extract.calls import FileCalls
 from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
 from codeintel_assets.extract.naming import shadowed_stub
@@ -103,7 +103,7 @@ def ast_rows(job: FileJob, source: str, tree: ast.Module, defs: list[Visit] | No
                 strings.add(node.value)
         elif defs is not None and visit.qualname is not None:
             defs.append(visit)
-        if node_type in BINDING_TYPES:
+        if node_type in VISITED_TYPES:
             calls.visit(visit)
         if node_type in VISITED:
             functions.visit(visit)

@@ -75,6 +75,7 @@ class Callee:
     # Called by the statement or builtin at the site, not by the site's own call expression
     # (`with` -> __enter__, a sorted key): graph.call_graph_edges.kind 'implicit'.
     implicit: bool = False
+    kind: str = ""  # graph kind other than direct/implicit: dispatch (storage/call_dispatch.py)
 
 
 class Linker:
@@ -325,6 +326,8 @@ class Linker:
         extract/calls.py), each marked implicit with the protocol as its rule."""
         out = {}
         for r in refs:
+            if r["extra"].startswith(("property", "dunder")):  # storage/call_implicit.py
+                continue
             c = self.callee(self.ref(r), r["via"], named="(" not in r["attr"])
             if c.goid is not None and c.goid not in out:
                 out[c.goid] = Callee(c.goid, c.target, r["extra"], implicit=True)
@@ -334,7 +337,7 @@ class Linker:
         star_hit = False
         found: list[tuple[Callee, dict]] = []
         for r in refs:
-            if r["mode"] == "param":
+            if r["mode"] == "param" or "pattern" in r:  # a name pattern: call_dispatch.py
                 continue
             for value in self.values(r):
                 callee = self.callee(value, r["via"], named="(" not in r["attr"])

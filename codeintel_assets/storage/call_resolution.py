@@ -5,6 +5,7 @@ through a parameter reaches the definitions its callers pass there). No DuckDB."
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 
 from codeintel_assets.extract.naming import implementation_name
@@ -143,3 +144,12 @@ def scip_callee(goid_row: dict | None, linker: Linker) -> Callee | None:
     if goid_row["kind"] == "class":
         return linker.callee(linker.dotted(qualname), "scip")
     return Callee(goid_row["goid"], qualname, "scip")
+
+
+def scip_dotted(symbol: str) -> str:
+    """The dotted name of a SCIP symbol's descriptors:
+    `scip-python python python-stdlib 3.11 builtins/str#join().` -> `builtins.str.join`."""
+    parts = symbol.split(" ", 4)
+    descriptors = re.sub(r"\([^)]*\)", "", parts[4] if len(parts) == 5 else symbol)
+    names = [n.strip("`") for n in re.split(r"[/#.:!\[\]]", descriptors)]
+    return ".".join(n for n in names if n)

@@ -23,21 +23,21 @@ dotted target; nothing known is `unknown`.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.storage import call_items, call_resolution
-from codeintel_assets.storage.call_items import split_items
-from codeintel_assets.storage.call_linker import (
-    Callee,
-    DefFacts,
-    Linker,
-    decode,
+from codeintel_assets.storage import (
+    call_dispatch,
+    call_implicit,
+    call_items,
+    call_resolution,
+    call_wrappers,
 )
+from codeintel_assets.storage.call_items import split_items
+from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode
 from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import StorageGateway, conform
@@ -50,7 +50,7 @@ EDGES_TABLE = "graph.call_graph_edges"
 _CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
                "returned_value": 0.8, "parameter_any": 0.7, "parameter_default": 0.7,
                "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
-               "inherited_external": 0.7}
+               "inherited_external": 0.7, "wrapper": 0.7, **call_dispatch.CONFIDENCE}
 _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
@@ -132,7 +132,7 @@ ORDER BY rel_path
 """
 FACTS_SQL = """
 SELECT qualname, bases, params, return_refs FROM core.definition_refs
-WHERE repo = $repo AND kind <> 'alias'
+WHERE repo = $repo AND kind IN ('class', 'function')
 ORDER BY rel_path
 """
 ALIASES_SQL = """
@@ -189,18 +189,21 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                         params=params).to_arrow_table().to_pylist()
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
         linker = _read_linker(con, params, goid_rows)
+        properties = call_implicit.Properties.read(con, params, linker)
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
+    dispatch = call_dispatch.Dispatch(linker, properties)
     for site in sites:
         raw = decode(site["refs"]) or []
         refs = call_items.expand(raw, linker)
         extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
-        implied = linker.implicit(extra)
+        implied = linker.implicit(extra) + properties.callees(extra)
         if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
             if implied:
+                dispatch.note(len(resolved), site, extra, None)
                 resolved.append((site, implied, None))
             continue
         refs = [r for r in refs if not r.get("extra")]
@@ -225,23 +228,16 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
             if (callee.goid is None and callee.via in ("unknown", "inherited_external")
                     and site["scip_external"]):
                 # pyright knows the receiver's type and it is outside the repository
-                target = scip_dotted(site["scip_external"])
+                target = call_resolution.scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
+        dispatch.note(len(resolved), site, refs, goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, call_resolution.site_param(refs)))
-    resolved = call_resolution.parameter_flow(resolved, linker)
+    resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
+                                                                linker), linker)
     edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
     return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
                      stats)
-
-
-def scip_dotted(symbol: str) -> str:
-    """The dotted name of a SCIP symbol's descriptors:
-    `scip-python python python-stdlib 3.11 builtins/str#join().` -> `builtins.str.join`."""
-    parts = symbol.split(" ", 4)
-    descriptors = re.sub(r"\([^)]*\)", "", parts[4] if len(parts) == 5 else symbol)
-    names = [n.strip("`") for n in re.split(r"[/#.:!\[\]]", descriptors)]
-    return ".".join(n for n in names if n)
 
 
 def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
@@ -368,7 +364,8 @@ def _row(repo: str, site: dict, caller: Decimal, callee: Callee, several: bool) 
         "callsite_col": site["col"], "callee_goid": callee.goid,
         "callee_key": callee.target or "?",
         "callee_name": site["callee_name"], "callee_target": callee.target,
-        "kind": "implicit" if callee.implicit else "direct" if known else "unresolved",
+        "kind": callee.kind or ("implicit" if callee.implicit else
+                                "direct" if known else "unresolved"),
         "resolved_via": callee.via, "confidence": confidence,
         "evidence": json.dumps(evidence),
     }

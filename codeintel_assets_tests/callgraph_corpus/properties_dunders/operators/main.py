@@ -1,4 +1,4 @@
-"""Operator dunders run by `+`, `*`, `==`, abs() and repr() are implicit; an explicit
+"""Operator dunders run by `+`, `*`, `==`, abs() and repr() are implicit edges; an explicit
 `v.__add__(w)` is an ordinary call site."""
 from properties_dunders__operators.vector import Vector
 

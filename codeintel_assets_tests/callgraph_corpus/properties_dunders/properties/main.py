@@ -1,5 +1,5 @@
-"""Properties: reading and assigning them runs the getter and setter (`kelvin#2`) without a call
-site of their own (implicit); calls inside them are ordinary edges. `@property` and
+"""Properties: reading and assigning them runs the getter and setter (`kelvin#2`): edges at
+the access's line (implicit); calls inside them are ordinary edges. `@property` and
 `@kelvin.setter` are decorator calls of external code."""
 from properties_dunders__properties.temperature import Temperature
 

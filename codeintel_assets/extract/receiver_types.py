@@ -1,0 +1,143 @@
+"""Receiver types as abstract values, for extract/calls.py (FileCalls): the instances an
+annotated or `isinstance`-narrowed name stands for, as references the call graph follows.
+
+A reference to an instance of class `C` is `C`'s reference with `()` appended (what `C()`
+evaluates to), so `self`, `x = C()`, `x: C` and `isinstance(x, C)` all give `recv.m` the
+reference `C().m`; storage/call_dispatch.py then adds the overrides of `m` in C's subclasses.
+References made here carry `typed`: how the type was known (annotation | isinstance), which
+the dispatch edge's resolved_via reports. Rules and the facts they use:
+
+- annotation: a parameter's or variable's annotation (`p: Param`, `x: "Cmd"`, unions `A | B`,
+  `Optional[A]`, `Union[A, B]`); the elements of a container annotation (`list[A]`,
+  `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
+- isinstance: `if isinstance(x, C):` (and `elif`) narrows `x` to C (or each class of a tuple)
+  on the lines of its body; `assert isinstance(x, C)` from the assert to the scope's end
+  (extract/bindings.py binds the narrowed name).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codeintel_assets.extract.bindings import Scope, extend
+from codeintel_assets.extract.pysource import dotted_name, unquote_annotation
+
+_UNIONS = frozenset({"Optional", "Union"})
+# Generic containers whose last type argument is the type of what iterating them gives
+# (dict-like ones iterate keys, but `.values()`/items loops are what holds instances).
+_CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple",
+                         "Tuple", "Sequence", "MutableSequence", "Iterable", "Iterator",
+                         "Collection", "AbstractSet", "MutableSet", "Generator", "deque",
+                         "Deque"})
+
+
+def _last(name: str | None) -> str:
+    return (name or "").rsplit(".", 1)[-1]
+
+
+def class_exprs(annotation: ast.expr) -> list[ast.expr]:
+    """The class expressions an annotation names as the value's type (unions split; None,
+    literals and generic containers name none)."""
+    expr = unquote_annotation(annotation)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        return class_exprs(expr.left) + class_exprs(expr.right)
+    if isinstance(expr, ast.Subscript):
+        if _last(dotted_name(expr.value)) in _UNIONS:
+            inner = expr.slice
+            return [c for e in (inner.elts if isinstance(inner, ast.Tuple) else [inner])
+                    for c in class_exprs(e)]
+        return []
+    if isinstance(expr, (ast.Name, ast.Attribute)) and dotted_name(expr) not in ("None",):
+        return [expr]
+    if isinstance(expr, ast.Tuple):  # isinstance(x, (A, B))
+        return [c for e in expr.elts for c in class_exprs(e)]
+    return []
+
+
+def instances(calls, tag: str, expr: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """References of the instances `expr` types (tag annotation: an annotation; isinstance:
+    the second argument of isinstance), each marked `typed` = tag."""
+    out = []
+    for cls in class_exprs(expr):
+        out += [{**extend(r, "()", "instance_method"), "typed": tag}
+                for r in calls.refs(cls, scope, depth) or ()
+                if r["mode"] == "value" and "()" not in r["attr"]]
+    return out
+
+
+def element_instances(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """References of the items of a name annotated as a generic container (`xs: list[A]`:
+    instances of A), [] when it has no such annotation."""
+    if not isinstance(container, ast.Name):
+        return []
+    out = []
+    for b in calls._bindings_of(container.id, scope, container.lineno) or ():
+        if isinstance(b.value, tuple) and b.value[0] == "annotation":
+            ann = unquote_annotation(b.value[1])
+            for part in class_exprs_or_generic(ann):
+                if isinstance(part, ast.Subscript) and \
+                        _last(dotted_name(part.value)) in _CONTAINERS:
+                    inner = part.slice
+                    elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+                    elts = [e for e in elts if not (isinstance(e, ast.Constant)
+                                                    and e.value is Ellipsis)]
+                    if elts:
+                        out += instances(calls, "annotation", elts[-1], b.value[2], depth + 1)
+    return out
+
+
+def class_exprs_or_generic(expr: ast.expr) -> list[ast.expr]:
+    """The parts of a union annotation (`list[A] | None`: `list[A]`), unsplit otherwise."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        return class_exprs_or_generic(expr.left) + class_exprs_or_generic(expr.right)
+    if isinstance(expr, ast.Subscript) and _last(dotted_name(expr.value)) in _UNIONS:
+        inner = expr.slice
+        return [p for e in (inner.elts if isinstance(inner, ast.Tuple) else [inner])
+                for p in class_exprs_or_generic(unquote_annotation(e))]
+    return [expr]
+
+
+
+def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] | None:
+    """`getattr(obj, name[, default])` on an instance `obj`: its attribute `name` (a constant),
+    or, for a name built as `"visit_" + x` or `f"visit_{x}"`, the receiver marked `pattern`
+    (`visit_*`: storage/call_dispatch.py reaches every method of the receiver's classes whose
+    name fits), plus the default's references. None when `call` is no such getattr."""
+    func = call.func
+    if not (isinstance(func, ast.Name) and func.id == "getattr" and 2 <= len(call.args) <= 3
+            and not call.keywords and calls._bindings_of("getattr", scope) is None):
+        return None
+    name, pattern = call.args[1], None
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        pattern = name.value
+    elif isinstance(name, ast.BinOp) and isinstance(name.op, ast.Add) \
+            and isinstance(name.left, ast.Constant) and isinstance(name.left.value, str):
+        pattern = name.left.value + "*"
+    elif isinstance(name, ast.JoinedStr) and len(name.values) > 1:
+        parts = [v.value if isinstance(v, ast.Constant) else "*" for v in name.values]
+        pattern = "".join(parts)
+    out = []
+    if pattern is not None and pattern.strip("*"):
+        for r in calls.refs(call.args[0], scope, depth + 1) or ():
+            if r["mode"] == "value" and r["attr"].endswith("()"):
+                out.append(extend(r, f".{pattern}", "attribute") if "*" not in pattern
+                           else {**r, "via": "getattr_pattern", "pattern": pattern})
+    if len(call.args) == 3:
+        out += calls.refs(call.args[2], scope, depth + 1) or []
+    return out
+
+
+
+def narrow(calls, node: ast.If | ast.Assert, scope: Scope) -> None:
+    """`if isinstance(x, C):` binds x to ("isinstance", C, scope) on its body's lines,
+    `assert isinstance(x, C)` from the assert to the scope's end (`instances` reads it)."""
+    test = node.test
+    if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
+            and test.func.id == "isinstance" and len(test.args) == 2
+            and isinstance(test.args[0], ast.Name) and not test.keywords):
+        return
+    end = getattr(scope.node, "end_lineno", None) or 10 ** 9
+    span = (node.body[0].lineno, node.body[-1].end_lineno) if isinstance(node, ast.If) \
+        else (node.lineno, end)
+    calls.line = node.lineno  # where the binding happens (ScopeBindings.bind reads it)
+    calls.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)

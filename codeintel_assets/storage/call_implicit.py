@@ -1,0 +1,91 @@
+"""Implicit calls of attribute accesses and operators, for storage/callgraph.py (the
+references extract/implicit_calls.py marks `extra`):
+
+- property | property_set | property_del: `C().attr` reaches the getter, setter or deleter
+  of the first class along C's MRO that defines `attr`, when that definition is a property
+  (core.definition_refs rows of kind property); resolved_via 'property';
+- `dunder:<names>`: on an instance of C, the first of the dunders C's MRO defines in the
+  repository (a base outside the repository defining it, or none: no edge); resolved_via
+  'operator'.
+
+Edges of kind 'implicit' at the expression's line. No DuckDB beyond `read`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from codeintel_assets.storage.call_linker import Callee, Linker
+
+PROPERTIES_SQL = """
+SELECT qualname, value_refs FROM core.definition_refs
+WHERE repo = $repo AND kind = 'property'
+ORDER BY rel_path
+"""
+ROLES = {"property": "getter", "property_set": "setter", "property_del": "deleter"}
+
+
+class Properties:
+    """Accessors by (class, property name): role (getter | setter | deleter) -> qualname."""
+
+    ROLES = ROLES
+
+    def __init__(self, linker: Linker, rows: list[tuple[str, str]]):
+        self.linker = linker
+        self.accessors: dict[tuple[str, str], dict[str, str]] = {}
+        for qualname, value in rows:
+            facts = json.loads(value)
+            cls = qualname.rpartition(".")[0]
+            self.accessors.setdefault((cls, facts["name"]), {})[facts["role"]] = qualname
+        self.names = {name for _, name in self.accessors}
+
+    @classmethod
+    def read(cls, con, params: dict, linker: Linker) -> Properties:
+        return cls(linker, con.sql(PROPERTIES_SQL, params=params).fetchall())
+
+    def callees(self, refs: list[dict]) -> list[Callee]:
+        """The accessors and dunders `refs` reach (other `extra` kinds are skipped)."""
+        out: dict = {}
+        for r in refs:
+            if r["extra"].startswith("dunder:"):
+                got = self.dunder(r)
+                if got is not None:
+                    out.setdefault(got.goid, got)
+                continue
+            role = ROLES.get(r.get("extra"))
+            prefix, _, name = r["attr"].rpartition(".")
+            if role is None or name not in self.names:
+                continue
+            value = self.linker.ref({**r, "attr": prefix})
+            if value.kind != "instance":
+                continue
+            target = self.accessor(value.qualname, name, role)
+            if target is not None and target in self.linker.defs:
+                goid = self.linker.defs[target][0]
+                out.setdefault(goid, Callee(goid, target, "property", implicit=True))
+        return list(out.values())
+
+    def dunder(self, r: dict) -> Callee | None:
+        """The first of the reference's dunders its instance's class defines."""
+        value = self.linker.ref(r)
+        if value.kind != "instance":
+            return None
+        for name in r["extra"][len("dunder:"):].split(","):
+            got = self.linker.member(value, name)
+            if got.kind in ("function", "method"):
+                return Callee(self.linker.defs[got.qualname][0], got.qualname, "operator",
+                              implicit=True)
+            if got.kind != "unknown":  # an attribute, or a base outside the repository
+                return None
+        return None
+
+    def accessor(self, cls: str, name: str, role: str) -> str | None:
+        """The `role` accessor of `name` on an instance of `cls`: the first class of its MRO
+        defining `name` decides (a plain attribute or method there: none)."""
+        for c in self.linker.mro(cls):
+            found = self.accessors.get((c, name))
+            if found is not None:
+                return found.get(role)
+            if f"{c}.{name}" in self.linker.defs:
+                return None
+        return None

@@ -207,15 +207,17 @@ def _materialize(repo: Path, db: Path, python: Path | None, tools: list[str] | N
 
 def evaluate(repo: Path, work: Path, python: Path | None = None,
              sources: list[str] | None = None, pytest_args: tuple[str, ...] = (),
-             extras: str = "", tools: list[str] | None = None) -> OracleReport:
+             extras: str = "", tools: list[str] | None = None,
+             also: tuple[str, ...] = ()) -> OracleReport:
     """Run `repo`'s suite under the recorder in a copy under `work` (in `python`'s environment,
-    else a new virtual environment there with `extras`), index `repo` with the pipeline into
+    else a new virtual environment there with `extras` and the requirements `also`), index `repo` with the pipeline into
     `work/static.duckdb`, and score. `sources` are folders relative to `repo`."""
     tree = copy_tree(repo, work / "run")
     roots = [tree / s for s in sources] if sources else default_sources(tree)
     on_path = python is not None
     # absolute, not resolved: a venv's python is a link that must keep its venv
-    python = Path(os.path.abspath(python)) if python else make_venv(tree, work / "venv", extras)
+    python = Path(os.path.abspath(python)) if python else \
+        make_venv(tree, work / "venv", extras, also)
     calls = run_suite(python, tree, roots, work / "traces", pytest_args, on_path=on_path)
     db = work / "static.duckdb"
     _materialize(repo, db, python, tools)
@@ -239,11 +241,11 @@ def format_report(report: OracleReport, verbose: bool = False) -> str:
 
 
 def as_json(report: OracleReport) -> dict:
-    """`report` as JSON-ready data; misses as {kind, caller, line, callee}."""
+    """`report` as JSON-ready data (lists, not tuples); misses as {kind, caller, line, callee}."""
     data = asdict(report)
     data["misses"] = [{"kind": p.kind, "caller": p.caller, "line": p.line, "callee": p.callee}
                       for p in report.misses]
-    return data
+    return json.loads(json.dumps(data))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a folder of the project's own code, relative (repeatable)")
     parser.add_argument("--pytest-args", default="", help="arguments for pytest (one string)")
     parser.add_argument("--extras", default="", help="extras of the project to install")
+    parser.add_argument("--with", dest="also", action="append", default=[],
+                        help="one more requirement for the new environment (repeatable)")
     parser.add_argument("--tools", help="comma-separated tools (default: the pipeline's)")
     parser.add_argument("--workdir", type=Path, help="keep the work here (default: temp)")
     parser.add_argument("--json", type=Path, help="also write the report to this file")
@@ -273,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             unpack_as_git_repo(fetch_sdist(args.requirement), work / "sdist")
         report = evaluate(repo, work, args.python, args.source, tuple(
             shlex.split(args.pytest_args)), args.extras,
-            args.tools.split(",") if args.tools is not None else None)
+            args.tools.split(",") if args.tools is not None else None, tuple(args.also))
     print(format_report(report, args.verbose))
     if args.json:
         args.json.write_text(json.dumps(as_json(report), indent=2, sort_keys=True) + "\n",

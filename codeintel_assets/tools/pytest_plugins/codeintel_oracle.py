@@ -73,7 +73,7 @@ def _code(code):
 
 
 def pytest_configure(config):
-    settings = json.loads(os.environ.get("CODEINTEL_ORACLE", "{}"))
+    settings = json.loads(os.environ.get("CODEINTEL_ORACLE") or "{}")
     if not settings:
         return
     repo = os.path.join(os.path.realpath(settings["repo"]), "")

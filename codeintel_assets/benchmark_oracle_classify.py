@@ -64,6 +64,8 @@ def _name(node: ast.expr) -> str | None:
         return node.attr
     if isinstance(node, ast.Call):  # a decorator factory: @functools.cached_property()
         return _name(node.func)
+    if isinstance(node, ast.Subscript):  # a generic base: class LineGenerator(Visitor[Line])
+        return _name(node.value)
     return None
 
 

@@ -20,6 +20,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets.tools.test_requirements import declared
 from codeintel_assets.tools.testimpact import PLUGIN_DIR
@@ -87,14 +90,19 @@ def copy_tree(root: Path, dest: Path) -> Path:
 def make_venv(tree: Path, venv: Path, extras: str = "", extra: tuple[str, ...] = (),
               runner: ToolRunner | None = None) -> Path:
     """A virtual environment at `venv` with `tree` installed editable (`extras`, e.g. "d",
-    in brackets), its declared test requirements, pytest and `extra` requirements; its python.
-    Raises ToolExecutionError when pip fails."""
+    in brackets), its declared test requirements (the first declaration of each), pytest and
+    `extra` requirements; its python. Raises ToolExecutionError when pip fails."""
     runner = runner or ToolRunner(default_timeout_s=INSTALL_TIMEOUT_S)
     runner.run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
     version = runner.run([str(python), "-c", "import platform;print(platform.python_version())"]
                          ).stdout.strip()
-    requirements = [d.requirement for d in declared(str(tree), version)]
+    # the first declaration of each distribution: click's requirements/tests.txt and
+    # tests37.txt pin the same packages at versions pip cannot install together
+    first: dict[str, str] = {}
+    for d in declared(str(tree), version):
+        first.setdefault(canonicalize_name(Requirement(d.requirement).name), d.requirement)
+    requirements = list(first.values())
     target = f"{tree}[{extras}]" if extras else str(tree)
     runner.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                 "-e", target, "pytest", *requirements, *extra])

@@ -47,6 +47,7 @@ from codeintel_assets.benchmark_oracle_record import (
     copy_tree,
     default_sources,
     make_venv,
+    read_traces,
     run_suite,
 )
 
@@ -127,9 +128,10 @@ class GoidMap:
         return None
 
     def enclosing(self, code: CodeRef) -> Definition | None:
-        """The innermost definition (or module) around a lambda's or comprehension's code."""
+        """The innermost definition (def, class or module) around a lambda's or comprehension's
+        code, as the call graph names the caller of the calls in it."""
         around = [d for d in self.in_file.get(code.path, [])
-                  if d.start <= code.first_line <= d.end and d.kind != "class"]
+                  if d.start <= code.first_line <= d.end]
         return min(around, key=lambda d: d.end - d.start, default=None)
 
 
@@ -179,7 +181,7 @@ def score(target: str, calls: list[RuntimeCall], definitions: list[Definition],
                             ((call.caller, caller), (call.callee, callee)) if d is None)
             continue
         kind = classifier.kind(caller.path, caller.qualname, (caller.start, caller.end),
-                               call.line, call.callee)
+                               call.line, call.callee, call.via)
         rank = (KINDS.index(kind), call.line)
         key = (caller.goid, callee.goid)
         if key not in best or rank < best[key][:2]:
@@ -205,24 +207,46 @@ def _materialize(repo: Path, db: Path, python: Path | None, tools: list[str] | N
                     target_python=str(python) if python else None)
 
 
-def evaluate(repo: Path, work: Path, python: Path | None = None,
-             sources: list[str] | None = None, pytest_args: tuple[str, ...] = (),
-             extras: str = "", tools: list[str] | None = None,
-             also: tuple[str, ...] = ()) -> OracleReport:
-    """Run `repo`'s suite under the recorder in a copy under `work` (in `python`'s environment,
-    else a new virtual environment there with `extras` and the requirements `also`), index `repo` with the pipeline into
-    `work/static.duckdb`, and score. `sources` are folders relative to `repo`."""
-    tree = copy_tree(repo, work / "run")
-    roots = [tree / s for s in sources] if sources else default_sources(tree)
-    on_path = python is not None
+@dataclass(frozen=True)
+class Options:
+    """How to run the suite and index the tree: `python` (None: a new virtual environment in
+    the work folder with `extras` and the requirements `also`), `sources` (folders relative to
+    the tree; None: default_sources), `pytest_args`, `tools` (None: the pipeline's default),
+    and what to take from an earlier run in the same work folder: its traces
+    (`reuse_traces`, the suite is not run again) and its index (`reuse_index`)."""
+
+    python: Path | None = None
+    sources: tuple[str, ...] | None = None
+    pytest_args: tuple[str, ...] = ()
+    extras: str = ""
+    also: tuple[str, ...] = ()
+    tools: tuple[str, ...] | None = None
+    reuse_traces: bool = False
+    reuse_index: bool = False
+
+
+def evaluate(repo: Path, work: Path, options: Options = Options()) -> OracleReport:
+    """Run `repo`'s suite under the recorder in a copy at `work/run` (traces in
+    `work/traces`), index `repo` with the pipeline into `work/static.duckdb`, and score."""
+    tree, venv = work / "run", work / "venv"
     # absolute, not resolved: a venv's python is a link that must keep its venv
-    python = Path(os.path.abspath(python)) if python else \
-        make_venv(tree, work / "venv", extras, also)
-    calls = run_suite(python, tree, roots, work / "traces", pytest_args, on_path=on_path)
+    python = Path(os.path.abspath(options.python)) if options.python else venv / "bin" / "python"
+    if options.reuse_traces and list((work / "traces").glob("trace-*.json")):
+        calls = read_traces(work / "traces", tree)
+    else:
+        copy_tree(repo, tree)
+        if options.python is None:
+            make_venv(tree, venv, options.extras, options.also)
+        roots = [tree / s for s in options.sources] if options.sources else default_sources(tree)
+        calls = run_suite(python, tree, roots, work / "traces", options.pytest_args,
+                          on_path=options.python is not None)
     db = work / "static.duckdb"
-    _materialize(repo, db, python, tools)
+    if not (options.reuse_index and db.is_file()):
+        db.unlink(missing_ok=True)
+        _materialize(repo, db, python, list(options.tools) if options.tools is not None else None)
     definitions, edges = load_static(db)
-    classifier = Classifier(read_facts(repo, {d.path for d in definitions}))
+    # the sources the suite ran, whose lines the traces name (`repo` may have moved on since)
+    classifier = Classifier(read_facts(tree, {d.path for d in definitions}))
     return score(repo.name, calls, definitions, edges, classifier)
 
 
@@ -265,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="one more requirement for the new environment (repeatable)")
     parser.add_argument("--tools", help="comma-separated tools (default: the pipeline's)")
     parser.add_argument("--workdir", type=Path, help="keep the work here (default: temp)")
+    parser.add_argument("--reuse-traces", action="store_true",
+                        help="with --workdir: take the traces of an earlier run there")
+    parser.add_argument("--reuse-index", action="store_true",
+                        help="with --workdir: take the index (static.duckdb) of an earlier run")
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument("--verbose", action="store_true", help="list misses and unmapped")
     args = parser.parse_args(argv)
@@ -273,11 +301,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="callgraph-oracle-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        repo = args.repo.resolve() if args.repo else \
-            unpack_as_git_repo(fetch_sdist(args.requirement), work / "sdist")
-        report = evaluate(repo, work, args.python, args.source, tuple(
-            shlex.split(args.pytest_args)), args.extras,
-            args.tools.split(",") if args.tools is not None else None, tuple(args.also))
+        unpacked = sorted(p for p in (work / "sdist").glob("*") if p.is_dir())
+        if args.repo:
+            repo = args.repo.resolve()
+        elif unpacked and (args.reuse_traces or args.reuse_index):
+            repo = unpacked[0]
+        else:
+            repo = unpack_as_git_repo(fetch_sdist(args.requirement), work / "sdist")
+        report = evaluate(repo, work, Options(
+            args.python, tuple(args.source) if args.source else None,
+            tuple(shlex.split(args.pytest_args)), args.extras, tuple(args.also),
+            tuple(args.tools.split(",")) if args.tools is not None else None,
+            args.reuse_traces, args.reuse_index))
     print(format_report(report, args.verbose))
     if args.json:
         args.json.write_text(json.dumps(as_json(report), indent=2, sort_keys=True) + "\n",

@@ -19,8 +19,10 @@ expression spanning the caller's line whose function is `name` or `<expr>.name`)
 6. generator: named on the line, or not named anywhere on it (a generator object created
    elsewhere, iterated here), and the callee is a generator or coroutine body starting.
 7. plain: named on the line.
-8. wrapper: not named on the line, and the callee is a nested def (a decorator's wrapper, run
-   by a call of the decorated name) or the caller is one (the wrapper calling the wrapped).
+8. wrapper: not named on the line, and the callee is a def its enclosing def returns (a
+   decorator's wrapper, `return wrapper` or `return update_wrapper(wrapper, f)`, run by a call
+   of the decorated name, with no library frame between: not a framework calling a decorated
+   function) or the caller is one (the wrapper calling the wrapped).
 9. callback: the rest: a function passed as a value and called through a parameter, a
    variable or a library (`sorted(key=f)`, `map(f, xs)`, `transform(line)` with `transform`
    a parameter).
@@ -47,12 +49,14 @@ LOCALS = "<locals>"
 
 @dataclass
 class FileFacts:
-    """What one file's source says: call names per line, property defs by first line (the
-    first decorator's, as co_firstlineno), lines of computed getattr calls, and classes
-    (qualname without module -> (base names, method names))."""
+    """What one file's source says: call names per line, property defs and returned closures
+    (nested defs their enclosing def returns) by first line (the first decorator's, as
+    co_firstlineno), lines of computed getattr calls, and classes (qualname without module ->
+    (base names, method names))."""
 
     called: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     properties: set[int] = field(default_factory=set)
+    returned: set[int] = field(default_factory=set)
     computed_getattr: list[int] = field(default_factory=list)
     classes: dict[str, tuple[list[str], set[str]]] = field(default_factory=dict)
 
@@ -67,6 +71,23 @@ def _name(node: ast.expr) -> str | None:
     if isinstance(node, ast.Subscript):  # a generic base: class LineGenerator(Visitor[Line])
         return _name(node.value)
     return None
+
+
+def _returned_closures(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[int]:
+    """First lines of the defs nested in `func` (not deeper) that a `return` of `func` names."""
+    nested, returned, todo = [], set(), list(func.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nested.append(node)
+            continue
+        if isinstance(node, (ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Return) and node.value is not None:
+            returned.update(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
+        todo.extend(ast.iter_child_nodes(node))
+    return [min([d.lineno, *(x.lineno for x in d.decorator_list)]) for d in nested
+            if d.name in returned]
 
 
 def file_facts(tree: ast.Module) -> FileFacts:
@@ -86,6 +107,7 @@ def file_facts(tree: ast.Module) -> FileFacts:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             if any(_name(d) in PROPERTY_DECORATORS for d in node.decorator_list):
                 facts.properties.add(first)
+            facts.returned.update(_returned_closures(node))
             if scope and scope[-1] != LOCALS and ".".join(scope) in facts.classes:
                 facts.classes[".".join(scope)][1].add(node.name)
             inner = [*scope, node.name, LOCALS]
@@ -143,10 +165,10 @@ class Classifier:
         return False
 
     def kind(self, path: str, caller: str, caller_span: tuple[int, int], line: int,
-             callee: CodeRef) -> str:
+             callee: CodeRef, via: bool = False) -> str:
         """The kind of the call that the def `caller` (its core.goids qualname; in file `path`,
         spanning `caller_span`, first and last line) made at `line` to `callee`: one of KINDS,
-        by the module docstring's rules."""
+        by the module docstring's rules; `via` says library frames stood between them."""
         facts = self.facts.get(path, FileFacts())
         callee_facts = self.facts.get(callee.path, FileFacts())
         name = callee.name
@@ -168,6 +190,7 @@ class Classifier:
             return "generator"
         if named:
             return "plain"
-        if LOCALS in callee.qualname.split(".") or LOCALS in caller.split("."):
+        if (callee.first_line in callee_facts.returned and not via) or \
+                caller_span[0] in facts.returned:
             return "wrapper"
         return "callback"

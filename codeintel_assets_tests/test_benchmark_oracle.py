@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from codeintel_assets.benchmark_oracle import as_json, evaluate, format_report
+from codeintel_assets.benchmark_oracle import Options, as_json, evaluate, format_report
 from codeintel_assets_tests.conftest import make_git_repo
 
 CORE = '''import functools
@@ -100,7 +100,7 @@ def test_callback_from_a_test():
 def test_oracle_kinds_on_a_tiny_suite(tmp_path):
     repo = make_git_repo(tmp_path / "tiny", {"pkg/__init__.py": "", "pkg/core.py": CORE,
                                              "tests/test_core.py": TEST})
-    report = evaluate(repo, tmp_path / "work", python=Path(sys.executable), tools=[])
+    report = evaluate(repo, tmp_path / "work", Options(python=Path(sys.executable), tools=()))
     pairs = {(p.caller.removeprefix("pkg.core."), p.callee.removeprefix("pkg.core.")): p.kind
              for p in report.misses}
     kinds = {k.kind: (k.found, k.total) for k in report.kinds}

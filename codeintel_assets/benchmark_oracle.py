@@ -49,6 +49,7 @@ from codeintel_assets.benchmark_oracle_record import (
     make_venv,
     read_traces,
     run_suite,
+    suite_summary,
 )
 
 SELECT = "*graph/call_graph_edges"
@@ -95,10 +96,12 @@ class KindScore:
 
 @dataclass(frozen=True)
 class OracleReport:
-    """The scores of one target: `recorded` distinct (caller code, line, callee code) calls,
+    """The scores of one target: `suite` pytest's closing line and wall time (the profiled
+    run), `recorded` distinct (caller code, line, callee code, via) calls,
     `excluded` counts by reason, `unmapped` the codes no GOID matched (sorted)."""
 
     target: str
+    suite: str
     recorded: int
     excluded: dict[str, int]
     kinds: tuple[KindScore, ...]
@@ -160,7 +163,7 @@ def _exclusion(call: RuntimeCall, facts_called: set[str]) -> str | None:
 
 
 def score(target: str, calls: list[RuntimeCall], definitions: list[Definition],
-          edges: set[tuple[int, int]], classifier: Classifier) -> OracleReport:
+          edges: set[tuple[int, int]], classifier: Classifier, suite: str = "") -> OracleReport:
     """Charge `calls` to definitions, classify and look each pair up in `edges`."""
     goids = GoidMap(definitions)
     excluded: dict[str, int] = defaultdict(int)
@@ -190,7 +193,7 @@ def score(target: str, calls: list[RuntimeCall], definitions: list[Definition],
                    for k, line, a, b in best.values())
     by_kind = {kind: [p for p in pairs if p.kind == kind] for kind in KINDS}
     kinds = tuple(_rate(kind, ps) for kind, ps in by_kind.items())
-    return OracleReport(target, len(calls), dict(sorted(excluded.items())), kinds,
+    return OracleReport(target, suite, len(calls), dict(sorted(excluded.items())), kinds,
                         _rate("overall", pairs), tuple(p for p in pairs if not p.found),
                         tuple(sorted(unmapped)))
 
@@ -247,13 +250,15 @@ def evaluate(repo: Path, work: Path, options: Options = Options()) -> OracleRepo
     definitions, edges = load_static(db)
     # the sources the suite ran, whose lines the traces name (`repo` may have moved on since)
     classifier = Classifier(read_facts(tree, {d.path for d in definitions}))
-    return score(repo.name, calls, definitions, edges, classifier)
+    return score(repo.name, calls, definitions, edges, classifier,
+                 suite_summary(work / "traces"))
 
 
 def format_report(report: OracleReport, verbose: bool = False) -> str:
     """A table of kinds (found, total, recall), the exclusions; with `verbose` the misses and
     the unmapped codes."""
-    lines = [f"{report.target}: {report.recorded} distinct runtime calls recorded; excluded "
+    lines = [f"{report.target}: suite {report.suite or '(unknown)'}",
+             f"  {report.recorded} distinct runtime calls recorded; excluded "
              + ", ".join(f"{k} {v}" for k, v in report.excluded.items()),
              f"  {'kind':<10} {'found':>6} {'total':>6} {'recall':>7}"]
     for row in (*report.kinds, report.overall):

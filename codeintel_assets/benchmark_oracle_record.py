@@ -35,6 +35,7 @@ TEST_DIRS = ("tests", "test", "testing")
 CO_OPTIMIZED = 0x1  # function code; unset for module and class bodies
 CO_GENERATOR_LIKE = 0x20 | 0x80 | 0x200  # generator, coroutine, async generator
 INSTALL_TIMEOUT_S = 1800.0
+SUMMARY = "pytest-summary.txt"
 
 
 @dataclass(frozen=True, order=True)
@@ -112,8 +113,8 @@ def make_venv(tree: Path, venv: Path, extras: str = "", extra: tuple[str, ...] =
 def run_suite(python: Path, tree: Path, sources: list[Path], out: Path,
               pytest_args: tuple[str, ...] = (), timeout_s: float = 7200.0,
               on_path: bool = False) -> list[RuntimeCall]:
-    """Run pytest of `python` in `tree` under the recorder (its traces go to `out`), and read
-    them back, paths relative to `tree`. `on_path` puts `tree` first on PYTHONPATH (for an
+    """Run pytest of `python` in `tree` under the recorder (its traces go to `out`, pytest's
+    closing line to `out/pytest-summary.txt`), and read them back, paths relative to `tree`. `on_path` puts `tree` first on PYTHONPATH (for an
     interpreter that does not have the copy installed). Raises ToolExecutionError when pytest
     exits other than 0 or 1, FileNotFoundError when no trace was written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -121,10 +122,20 @@ def run_suite(python: Path, tree: Path, sources: list[Path], out: Path,
     path = [PLUGIN_DIR, *([str(tree)] if on_path else []), os.environ.get("PYTHONPATH", "")]
     env = {"CODEINTEL_ORACLE": json.dumps(settings),
            "PYTHONPATH": os.pathsep.join(p for p in path if p)}
-    ToolRunner(default_timeout_s=timeout_s).run(
+    done = ToolRunner(default_timeout_s=timeout_s).run(
         [os.path.abspath(python), "-m", "pytest", "-q", "-p", PLUGIN, "-p", "no:cacheprovider",
          *pytest_args], cwd=tree, env=env, ok_codes=(0, 1))
+    lines = done.stdout.strip().splitlines()
+    (out / SUMMARY).write_text(f"{lines[-1].strip('= ') if lines else ''} "
+                               f"(wall {done.wall_s:.0f} s)\n", encoding="utf-8")
     return read_traces(out, tree)
+
+
+def suite_summary(out: Path) -> str:
+    """pytest's closing line and the wall time of the run that wrote the traces in `out`
+    ("" when unknown)."""
+    path = out / SUMMARY
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
 
 
 def read_traces(out: Path, tree: Path) -> list[RuntimeCall]:

@@ -120,4 +120,5 @@ def test_oracle_kinds_on_a_tiny_suite(tmp_path):
     data = as_json(report)
     assert json.loads(json.dumps(data, sort_keys=True)) == data
     assert data["overall"]["total"] == sum(k["total"] for k in data["kinds"])
+    assert "passed" in report.suite
     assert not list((repo).rglob("__pycache__")) and not (repo / ".pytest_cache").exists()

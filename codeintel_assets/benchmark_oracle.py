@@ -1,10 +1,19 @@
 """Recall of graph.call_graph_edges against the calls a real test suite makes (issue 27's runtime
 oracle), per kind of call.
 
-    python -m codeintel_assets.benchmark_oracle black==24.10.0 [--json OUT] [--verbose]
-    python -m codeintel_assets.benchmark_oracle click==8.1.8 [--json OUT] [--verbose]
-    python -m codeintel_assets.benchmark_oracle --repo . --python .venv/bin/python \\
-        --pytest-args "-n 0 codeintel_assets_tests/test_calls.py" [--json OUT] [--verbose]
+    python -m codeintel_assets.benchmark_oracle black==24.10.0 --extras d \
+        --with "pytest<9" --with "click<8.2" [--workdir W] [--json OUT] [--verbose]
+    python -m codeintel_assets.benchmark_oracle click==8.1.8 [--workdir W] [--json OUT] [--verbose]
+    python -m codeintel_assets.benchmark_oracle --repo . --python .venv/bin/python \
+        --pytest-args "-n 0 codeintel_assets_tests/test_python_ast.py ..." [--json OUT]
+    # after a change to the call graph: the same traces against a new index (no suite run)
+    python -m codeintel_assets.benchmark_oracle black==24.10.0 --workdir W --reuse-traces
+
+black's suite needs its `d` extra (tests/test_blackd.py imports aiohttp), pytest below 9
+(its tests/optional.py reads config.inicfg, which pytest 9 deprecates, and the suite turns
+warnings into errors) and click below 8.2 (its tests call CliRunner(mix_stderr=False)). This
+project's own suite runs in its own environment (`--python`), a subset of the fast modules
+(README, "The call graph", lists the one measured).
 
 Truth (benchmark_oracle_record.py): the target's test suite runs under sys.setprofile in a copy
 of its tree, in a virtual environment made in the work folder (the copy installed editable with
@@ -86,12 +95,13 @@ class Pair:
 
 @dataclass(frozen=True)
 class KindScore:
-    """Runtime pairs of one kind (or "overall") and how many of them the graph has."""
+    """Runtime pairs of one kind (or "overall") and how many of them the graph has; recall
+    found / total rounded to 4 places, None without pairs."""
 
     kind: str
     found: int
     total: int
-    recall: float
+    recall: float | None
 
 
 @dataclass(frozen=True)
@@ -200,7 +210,7 @@ def score(target: str, calls: list[RuntimeCall], definitions: list[Definition],
 
 def _rate(kind: str, pairs: list[Pair]) -> KindScore:
     found = sum(p.found for p in pairs)
-    return KindScore(kind, found, len(pairs), round(found / len(pairs), 4) if pairs else 1.0)
+    return KindScore(kind, found, len(pairs), round(found / len(pairs), 4) if pairs else None)
 
 
 def _materialize(repo: Path, db: Path, python: Path | None, tools: list[str] | None) -> None:
@@ -262,7 +272,8 @@ def format_report(report: OracleReport, verbose: bool = False) -> str:
              + ", ".join(f"{k} {v}" for k, v in report.excluded.items()),
              f"  {'kind':<10} {'found':>6} {'total':>6} {'recall':>7}"]
     for row in (*report.kinds, report.overall):
-        lines.append(f"  {row.kind:<10} {row.found:>6} {row.total:>6} {row.recall:>7.3f}")
+        recall = "-" if row.recall is None else f"{row.recall:.3f}"
+        lines.append(f"  {row.kind:<10} {row.found:>6} {row.total:>6} {recall:>7}")
     if verbose:
         lines += ["  misses:"] + [f"    {p}" for p in report.misses]
         lines += ["  unmapped:"] + [f"    {u}" for u in report.unmapped]
@@ -277,9 +288,8 @@ def as_json(report: OracleReport) -> dict:
     return json.loads(json.dumps(data))
 
 
-def main(argv: list[str] | None = None) -> int:
-    from codeintel_assets.benchmark import fetch_sdist, unpack_as_git_repo
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m codeintel_assets.benchmark_oracle",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("requirement", nargs="?", help="a PyPI sdist, name==version")
@@ -300,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --workdir: take the index (static.duckdb) of an earlier run")
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument("--verbose", action="store_true", help="list misses and unmapped")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from codeintel_assets.benchmark import fetch_sdist, unpack_as_git_repo
+
+    parser = build_parser()
     args = parser.parse_args(argv)
     if bool(args.requirement) == bool(args.repo):
         parser.error("give a requirement (name==version) or --repo, not both")

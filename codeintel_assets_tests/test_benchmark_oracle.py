@@ -5,11 +5,18 @@ and every kind of call lands in its kind with the graph's answer."""
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
-from codeintel_assets.benchmark_oracle import Options, as_json, evaluate, format_report
-from codeintel_assets_tests.conftest import make_git_repo
+from codeintel_assets.benchmark_oracle import (
+    Options,
+    as_json,
+    build_parser,
+    evaluate,
+    format_report,
+)
+from codeintel_assets_tests.conftest import make_git_repo, readme_commands
 
 CORE = '''import functools
 
@@ -122,3 +129,13 @@ def test_oracle_kinds_on_a_tiny_suite(tmp_path):
     assert data["overall"]["total"] == sum(k["total"] for k in data["kinds"])
     assert "passed" in report.suite
     assert not list((repo).rglob("__pycache__")) and not (repo / ".pytest_cache").exists()
+
+
+def test_readme_commands_parse():
+    """The README's oracle commands (the ones the lead re-runs) are valid command lines."""
+    commands = readme_commands("codeintel_assets.benchmark_oracle")
+    assert len(commands) == 4
+    for command in commands:
+        argv = shlex.split(command)
+        args = build_parser().parse_args(argv[argv.index("codeintel_assets.benchmark_oracle") + 1:])
+        assert bool(args.requirement) != bool(args.repo), command

@@ -1,8 +1,8 @@
 """Recall of graph.call_graph_edges against the calls a real test suite makes (issue 27's runtime
 oracle), per kind of call.
 
-    python -m codeintel_assets.benchmark_oracle black==24.10.0 --extras d \
-        --with "pytest<9" --with "click<8.2" [--workdir W] [--json OUT] [--verbose]
+    python -m codeintel_assets.benchmark_oracle black==24.10.0 --extras d --with "pytest<9" \
+        --with "click<8.2" --with "pathspec<1" [--workdir W] [--json OUT] [--verbose]
     python -m codeintel_assets.benchmark_oracle click==8.1.8 [--workdir W] [--json OUT] [--verbose]
     python -m codeintel_assets.benchmark_oracle --repo . --python .venv/bin/python \
         --pytest-args "-n 0 codeintel_assets_tests/test_python_ast.py ..." [--json OUT]
@@ -11,9 +11,11 @@ oracle), per kind of call.
 
 black's suite needs its `d` extra (tests/test_blackd.py imports aiohttp), pytest below 9
 (its tests/optional.py reads config.inicfg, which pytest 9 deprecates, and the suite turns
-warnings into errors) and click below 8.2 (its tests call CliRunner(mix_stderr=False)). This
+warnings into errors), click below 8.2 (its tests call CliRunner(mix_stderr=False)) and
+pathspec below 1 (1.x deprecates the 'gitwildmatch' its .gitignore handling uses). This
 project's own suite runs in its own environment (`--python`), a subset of the fast modules
-(README, "The call graph", lists the one measured).
+(README, "The call graph", lists the one measured). The suite's closing line is in the report
+(`suite`): failing tests run less code, so check it before comparing runs.
 
 Truth (benchmark_oracle_record.py): the target's test suite runs under sys.setprofile in a copy
 of its tree, in a virtual environment made in the work folder (the copy installed editable with

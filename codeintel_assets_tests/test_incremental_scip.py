@@ -131,7 +131,9 @@ def _materialize(repo: Path, db: Path) -> dict:
     assert result.success
     meta = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
-    return {k: getattr(v, "value", v) for k, v in meta["core/scip_occurrences"].items()}
+    out = {k: getattr(v, "value", v) for k, v in meta["core/scip_occurrences"].items()}
+    unchanged = meta["core/scip_symbols"].get("unchanged")
+    return {**out, "symbols_unchanged": getattr(unchanged, "value", unchanged)}
 
 
 def _in_repo_documentation(db: Path) -> list[tuple]:
@@ -154,6 +156,8 @@ def test_a_push_indexes_the_changed_files_and_their_importers(scip_python, tmp_p
     again = _materialize(repo, db)
     assert (again["scip_update"], again["reason"], again["files_indexed"]) == \
         ("incremental", "no Python file changed", 0)
+    # Nothing indexed: core.scip_symbols stands (not decoded again), as a derived step's does.
+    assert (first["symbols_unchanged"], again["symbols_unchanged"]) == (False, True)
     # pkg/a.py is read by pkg/__init__.py, pkg/sub/b.py and (through b) app.py; leaf.py,
     # src/c.py and tools/d.py keep their documents. tools/d.py is deleted: nobody imports it.
     write_files(repo, {"pkg/a.py": "def f(x: int) -> str:\n    return str(x)\n"})

@@ -32,6 +32,8 @@ from codeintel_assets.defs.common import (
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import Derived, SkipCheck
+from codeintel_assets.storage.tokens import code_version
 from codeintel_assets.storage.diagnostics_update import version_qualifiers
 from codeintel_assets.tools import scip_decode, scip_merge
 from codeintel_assets.tools.glean_scip import Earlier, indexer_version
@@ -141,8 +143,9 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
             lambda files, out: tools.scip_index(root, out, info.slug,
                                                 scip_update.PROJECT_VERSION, python, files,
                                                 earlier))
-    symbols, occurrences = scip_decode.decode(index_path, root,
-                                              None if plan.full else plan.files)
+    kept = _kept_symbols(warehouse, info.slug, index_path, plan)
+    symbols, occurrences = ([], []) if kept.unchanged and not plan.files else \
+        scip_decode.decode(index_path, root, None if plan.full else plan.files)
     occurrences = [o for o in occurrences if o["rel_path"] in current
                    and not plan.keeps(o["rel_path"])]
     update = {**plan.summary(), "files": dg.MetadataValue.json(list(plan.files[:100]))}
@@ -158,8 +161,9 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
     if INDEX_KEY in context.selected_asset_keys:
         yield dg.Output(None, output_name="index__scip", metadata=index_meta)
     yield from outputs(context, {
-        "core.scip_symbols": table("core.scip_symbols").from_rows(
-            with_ident(symbols, info.slug, commit)),
+        "core.scip_symbols": kept.unchanged.get("core.scip_symbols") or Derived(
+            table("core.scip_symbols").from_rows(with_ident(symbols, info.slug, commit)),
+            kept.input_digest),
         "core.scip_occurrences": scip_update.occurrences_delta(
             table("core.scip_occurrences").from_rows(with_ident(occurrences, info.slug, commit)),
             plan, current, commit),
@@ -180,6 +184,19 @@ def scip_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehouse
         "crashed" if culprits else "ok", reason,
         culprits=dg.MetadataValue.json([dataclasses.asdict(c) for c in culprits]),
         scip_update=plan.summary()["scip_update"], files_indexed=len(plan.files)))
+
+
+def _kept_symbols(warehouse: Warehouse, slug: str, index_path: str,
+                  plan: scip_update.ScipPlan) -> SkipCheck:
+    """Whether core.scip_symbols (decoded from the whole index) stands: it was built from an
+    index of the same bytes (the digest salts the check; core.file_state gives the commit the
+    kept rows take). Only checked when nothing was indexed (a no-change commit: the index
+    stands, so decoding it again would give the same rows); else only the digest the rebuild
+    records. One DuckDB open."""
+    salt = f"{code_version()}\0scip_symbols\0{scip_merge.index_digest(index_path)}"
+    return warehouse.gateway().skip_unchanged(
+        [table("core.scip_symbols")], ["core.file_state"], slug, salt,
+        keep=not warehouse.full_rebuild and not plan.full and not plan.files)
 
 
 # ---- crosswalk -----------------------------------------------------------------------------

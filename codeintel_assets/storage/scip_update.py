@@ -11,7 +11,10 @@ as the include list of its config (tools/scip_config.py); the warehouse's index 
 keeps every other document and takes the fresh ones for those files, deleted files' documents
 dropped (tools/scip_merge.py). core.scip_occurrences is replaced for the same files (a
 FileDelta: it carries the ledger); core.scip_symbols, whose rows gather every document's
-SymbolInformation and definition occurrences, is decoded whole from the merged index.
+SymbolInformation and definition occurrences, is decoded whole from the merged index, and
+recorded as built from the index file's bytes: a run that indexes nothing (a commit that changed
+no Python file) leaves the index as it is and keeps those rows (defs/tools.py), as a derived
+step keeps its own (storage/tokens.py).
 
 A full index instead when: core.scip_occurrences has no ledger or another version (the ledger
 version holds the indexer's name and version, the target's interpreter and distributions and the

@@ -37,9 +37,7 @@ def instance_attributes(facts: GleanFacts, files: Collection[str],
             tree = ast.parse(lines.data)
         except (SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ClassDef):
-                continue
+        for node in _classes(tree):
             name = by_start.get(lines.starts[node.lineno - 1] + node.col_offset)
             if name is None:
                 continue
@@ -51,6 +49,20 @@ def instance_attributes(facts: GleanFacts, files: Collection[str],
                        for attr, start in sorted(first.items(), key=lambda kv: kv[1])
                        if f"{name}.{attr}" not in declared)
     return out
+
+
+def _classes(tree: ast.Module):
+    """Every ClassDef of `tree`, breadth first along statement bodies only: a class is a
+    statement, and no expression holds one, so the expressions (most of the nodes) are not
+    walked."""
+    queue = [tree]
+    for node in queue:
+        if isinstance(node, ast.ClassDef):
+            yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                queue.extend(children)
 
 
 def _stores(method: ast.FunctionDef | ast.AsyncFunctionDef, lines: ByteLines,

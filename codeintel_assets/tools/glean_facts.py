@@ -76,9 +76,32 @@ def read_facts(paths: Iterable[Path]) -> GleanFacts:
     return out
 
 
+_WANTED = ("python.DeclarationLocation.4", "python.DefinitionLocation.4",
+           "python.xrefs.XRefsByFile.1")
+_DECODER = json.JSONDecoder()
+
+
+def _predicates(text: str):
+    """The predicates of one file that `read_file` reads, as dicts. pyrefly writes compact
+    JSON, one `{"predicate":"<name>",...}` object per predicate: only the wanted ones are
+    decoded (raw_decode from where each starts; a string value cannot hold that text
+    unescaped), which skips the six tenths of the bytes no table needs. Any other layout is
+    parsed whole."""
+    if '{"predicate":"' not in text:
+        yield from json.loads(text)[1:]
+        return
+    for name in _WANTED:
+        marker = '{"predicate":"%s"' % name
+        at = text.find(marker)
+        while at >= 0:
+            pred, end = _DECODER.raw_decode(text, at)
+            yield pred
+            at = text.find(marker, end)
+
+
 def read_file(path: Path, out: GleanFacts) -> None:
     """Add the facts of one Glean JSON file to `out`."""
-    for pred in json.loads(path.read_bytes())[1:]:
+    for pred in _predicates(path.read_bytes().decode()):
         name = pred.get("predicate")
         if name == "python.DeclarationLocation.4":
             for fact in pred["facts"]:
@@ -120,20 +143,36 @@ class ByteLines:
         return line, offset - self.starts[line - 1]
 
 
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+                  + bytes(range(0x80, 0x100)))  # a non-ASCII byte is part of an identifier
+# A class or function statement's name: the identifier after `class`/`def` (one pattern for
+# every name; compiling one per name cost more than the whole search).
+_DEF_NAME = re.compile(rb"(?:class|def)\s+([\w\x80-\xff]+)")
+
+
 def decl_offset(lines: ByteLines, decl: Decl) -> int:
     """Byte offset of a declaration's name token: 0 for a module (SCIP's place for it); for a
     class or function, the name after `class`/`def` (the span starts at the statement); for
     anything else, the first whole-word occurrence of its last name component inside (or
-    just after) its span; the span's start when the name is not found."""
+    just after) its span; the span's start when the name is not found. The search window is
+    [span start, span end + 64) and a name cut by its end counts as whole."""
     if decl.kind == "module":
         return 0
-    local = re.escape(decl.name.rsplit(".", 1)[-1].encode())
-    # Word boundaries on UTF-8 bytes: a non-ASCII byte is part of an identifier.
-    word = rb"(?<![\w\x80-\xff])(" + local + rb")(?![\w\x80-\xff])"
-    pattern = rb"(?:class|def)\s+" + word if decl.kind in ("cls", "func") else word
-    found = re.compile(pattern).search(lines.data, decl.start,
-                                       decl.start + max(decl.length, 1) + 64)
-    return found.start(1) if found else decl.start
+    local = decl.name.rsplit(".", 1)[-1].encode()
+    data, end = lines.data, decl.start + max(decl.length, 1) + 64
+    if decl.kind in ("cls", "func"):
+        for found in _DEF_NAME.finditer(data, decl.start, end):
+            if found.group(1) == local:
+                return found.start(1)
+        return decl.start
+    at = data.find(local, decl.start, end)
+    while at >= 0:
+        after = at + len(local)
+        if (at == 0 or data[at - 1] not in _WORD) and (after >= min(end, len(data))
+                                                        or data[after] not in _WORD):
+            return at
+        at = data.find(local, at + 1, end)
+    return decl.start
 
 
 def inherited(target: str, bases: dict[str, list[str]], declared) -> str | None:

@@ -161,14 +161,17 @@ def convert(facts: GleanFacts, root: str, files: Sequence[str], project_name: st
     repo_file = _repo_files(root)
     # (rel_path, start, length) -> (outside the repository?, symbol): one target a span
     chosen: dict[tuple[str, int, int], tuple[bool, str]] = {}
+    targets: dict[tuple[str, str | None], str | None] = {}
     for x in facts.xrefs:
         if x.rel_path not in wanted or x.target in CONSTANTS:
             continue
         span = (x.rel_path, x.start, x.length)
         if span in chosen and not chosen[span][0]:
             continue  # a repository target already chosen
-        symbol = namer.target(x.target, declared_in.get, x.target_file) or \
-            locals_.get((x.rel_path, x.target))
+        target = (x.target, x.target_file)  # most targets are referenced many times
+        if target not in targets:
+            targets[target] = namer.target(x.target, declared_in.get, x.target_file)
+        symbol = targets[target] or locals_.get((x.rel_path, x.target))
         if symbol is not None:
             chosen[span] = (False, symbol)
         elif x.target_file and not repo_file(x.target_file) and span not in chosen:

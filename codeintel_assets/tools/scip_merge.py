@@ -31,6 +31,7 @@ No dagster import here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -143,6 +144,12 @@ def write_index(index: scip_pb2.Index, path: str | os.PathLike) -> int:
     return len(data)
 
 
+def index_digest(path: str | os.PathLike) -> str:
+    """A digest of the index file's bytes (hex): what core.scip_symbols, decoded from the
+    whole index, was built from. Raises OSError."""
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
+
 def previous_index(path: str | os.PathLike) -> scip_pb2.Index | None:
     """The warehouse's index at `path`, None when it is missing or does not parse (the next
     update is then a full index)."""
@@ -196,6 +203,13 @@ def update_index(path: str, previous: scip_pb2.Index | None, full: bool,
     ones stand). Raises what `index` raises, leaving `path` as it was."""
     run, fresh = None, []
     here = frozenset(current)
+    if not full and not files and previous is not None and \
+            all(d.relative_path in here and keeps(d.relative_path) for d in previous.documents):
+        # Nothing to index and every document stands: the merge would be `previous` itself.
+        names = {d.relative_path for d in previous.documents}
+        return IndexUpdate(Path(path).stat().st_size, previous.metadata.tool_info.version,
+                           len(names), (), 0, 0, 0.0,
+                           tuple(sorted(p for p in current if keeps(p) and p not in names)))
     if files:
         scratch = f"{path}.update"
         run = index(list(files), scratch)

@@ -37,7 +37,9 @@ from codeintel_assets.extract.pysource import (
 # 7: @overload signatures leave the plain qualname to the implementation (pysource.walk)
 # and have no function_metrics or function_types rows
 # 8: no analytics.function_metrics / function_types rows for a stub a .py implements
-VERSION = 8
+# 9: core.call_sites and core.definition_refs carry value flow, receiver types, implicit
+# and property call sites (issues 20 and 27); JSON columns through json_text
+VERSION = 9
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter

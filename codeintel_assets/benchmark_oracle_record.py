@@ -83,7 +83,9 @@ def default_sources(root: Path) -> list[Path]:
 
 
 def copy_tree(root: Path, dest: Path) -> Path:
-    """`root` copied to `dest` without NOT_COPIED folders; `dest`."""
+    """`root` copied to `dest` without NOT_COPIED folders (a copy left by an earlier run in
+    the same work folder is replaced); `dest`."""
+    shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns(*NOT_COPIED))
     return dest
 
@@ -117,7 +119,8 @@ def run_suite(python: Path, tree: Path, sources: list[Path], out: Path,
     closing line to `out/pytest-summary.txt`), and read them back, paths relative to `tree`. `on_path` puts `tree` first on PYTHONPATH (for an
     interpreter that does not have the copy installed). Raises ToolExecutionError when pytest
     exits other than 0 or 1, FileNotFoundError when no trace was written."""
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # an earlier run's traces would mix with these
+    out.mkdir(parents=True)
     settings = {"repo": str(tree), "sources": [str(s) for s in sources], "out": str(out)}
     path = [PLUGIN_DIR, *([str(tree)] if on_path else []), os.environ.get("PYTHONPATH", "")]
     env = {"CODEINTEL_ORACLE": json.dumps(settings),

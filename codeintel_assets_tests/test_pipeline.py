@@ -226,15 +226,20 @@ def test_primary_key_check_fails_on_a_duplicate_key(materialized):
 
 def test_a_lone_surrogate_loses_only_its_literal(tmp_path, shape):
     """`'\\ud800'` cannot be stored as UTF-8: that literal's row is dropped (it is the key),
-    every other literal of the file is kept, and the metadata counts the loss."""
+    every other literal of the file is kept, and the metadata counts the loss. A call whose
+    argument is such a literal (click's tests: `pathlib.Path("\\udcff")`) keeps its call-site
+    row: its JSON columns hold U+FFFD instead (DuckDB's JSON refuses the escape)."""
     source = "A = 'first literal'\nB = 'lone \\ud800 surrogate'\nC = 'second literal'\n"
-    repo = make_git_repo(tmp_path / "s", {"m.py": source})
-    result = shape.materialize("core/file_state,core/string_literals", repo,
+    calls = "import pathlib\n\ndef f():\n    return pathlib.Path('\\udcff')\n"
+    repo = make_git_repo(tmp_path / "s", {"m.py": source, "n.py": calls})
+    result = shape.materialize("core/file_state,core/string_literals,core/call_sites", repo,
                                tmp_path / "s.duckdb", tools=[])
     assert result.success
     db = shape.db_of(repo, tmp_path / "s.duckdb")
     assert rows(db, "SELECT literal FROM core.string_literals ORDER BY literal") == [
         ("first literal",), ("second literal",)]
+    assert rows(db, "SELECT caller_qualname, callee_name FROM core.call_sites "
+                    "WHERE rel_path = 'n.py'") == [("n.f", "pathlib.Path")]
     [meta] = [e.materialization.metadata for e in result.get_asset_materialization_events()
               if e.asset_key.to_user_string() == "core/string_literals"]
     assert meta["rows_dropped"].value == 1 and meta["failed_files"].value == 0

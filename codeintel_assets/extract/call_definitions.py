@@ -7,10 +7,10 @@ branches, the definitions that may be bound)."""
 from __future__ import annotations
 
 import ast
-import json
 
 from codeintel_assets.extract import call_branches, call_values
 from codeintel_assets.extract.bindings import callables, dedupe, ref
+from codeintel_assets.extract.json_text import json_text
 
 
 def rows(calls) -> list[dict]:
@@ -22,7 +22,7 @@ def rows(calls) -> list[dict]:
         if isinstance(node, ast.ClassDef):
             bases = [dedupe(calls.refs(b, inner.parent) or []) for b in node.bases]
             rows.append({"qualname": inner.qualname, "kind": "class",
-                         "bases": json.dumps(bases)})
+                         "bases": json_text(bases)})
         else:
             returned: list[dict] = []
             exprs = calls.returns.get(inner.qualname, ())
@@ -33,15 +33,15 @@ def rows(calls) -> list[dict]:
                 returned += [{**r, **when} for r in callables(calls.refs(expr, inner))]
                 returned += call_values.stored_items(calls, expr, inner)
             rows.append({"qualname": inner.qualname, "kind": "function",
-                         "params": json.dumps(inner.params), "arity": inner.arity,
-                         "return_refs": json.dumps(dedupe(returned))})
+                         "params": json_text(inner.params), "arity": inner.arity,
+                         "return_refs": json_text(dedupe(returned))})
     aliases: dict[str, dict] = {}
     for (value, scope, name) in calls.assigns:
         got = callables(calls.refs(value, scope)) + (call_values.stored_items(
             calls, value, scope, name) if scope.kind == "module" else [])
         aliases[f"{scope.qualname}.{name}"] = {
             "qualname": f"{scope.qualname}.{name}", "kind": "alias",
-            "value_refs": json.dumps(dedupe(got)) if got else None}
+            "value_refs": json_text(dedupe(got)) if got else None}
     return rows + [a for a in aliases.values() if a["value_refs"]] + _live_defs(calls)
 
 
@@ -67,7 +67,7 @@ def _live_defs(calls) -> list[dict]:
             if live and live != [last.get(f"{owner}.{name}")]:
                 refs = [ref(q, "local_name", exact=True) for q in live]
                 rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
-                             "value_refs": json.dumps(refs)})
+                             "value_refs": json_text(refs)})
     return rows
 
 

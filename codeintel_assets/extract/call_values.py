@@ -12,9 +12,9 @@ callees of the site, next to the site's own callee; a statement's row has only s
 from __future__ import annotations
 
 import ast
-import json
 
 from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
+from codeintel_assets.extract.json_text import json_text
 
 # Builtins that call a function argument: name -> (positional index or None, keyword).
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
@@ -172,7 +172,7 @@ def get_item(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict]:
 
 def key_path(key) -> str:
     """The attribute step reading the item under constant `key` (any item: None)."""
-    return f"[{json.dumps(key)}]" if isinstance(key, (str, int)) else "[]"
+    return f"[{json_text(key)}]" if isinstance(key, (str, int)) else "[]"
 
 
 def stored_items(calls, value: ast.expr, scope: Scope, name: str | None = None) -> list[dict]:
@@ -372,5 +372,5 @@ def statement_rows(calls) -> list[dict]:
                 "caller_qualname": scope.qualname,
                 "callee_name": f"{protocol} {calls._text(expr)}"[:200],
                 "name_line": None, "name_col": None, "is_decorator": False,
-                "refs": json.dumps(dedupe(refs)), "args": "[]"})
+                "refs": json_text(dedupe(refs)), "args": "[]"})
     return rows

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 
 from codeintel_assets.extract import (
     call_branches,
@@ -46,6 +45,7 @@ from codeintel_assets.extract.bindings import (
     ref,
     signature,
 )
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import callee_name_position, dotted_name
 
 _BUILTINS = frozenset(dir(builtins))
@@ -315,8 +315,8 @@ class FileCalls(implicit.ImplicitCalls):
                 "line": line, "col": col, "module": self.module,
                 "caller_qualname": scope.qualname, "callee_name": text,
                 "name_line": name_pos[0], "name_col": name_pos[1],
-                "is_decorator": is_decorator, "refs": json.dumps(dedupe(refs)),
-                "args": json.dumps(args) if args else "[]",
+                "is_decorator": is_decorator, "refs": json_text(dedupe(refs)),
+                "args": json_text(args) if args else "[]",
             })
         return implicit.merged(rows + call_values.statement_rows(self) + self.implicit_rows())
 

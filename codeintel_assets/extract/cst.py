@@ -26,12 +26,12 @@ so run it through `parallel.run_extractor`, one worker process per core.
 from __future__ import annotations
 
 import gc
-import json
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from codeintel_assets.extract.cst_metadata import NEWLINE_RE, child_fields, metadata
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.lines import CHAR, LineIndex
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import read_python
@@ -159,7 +159,7 @@ def _rows(job: FileJob) -> list[dict]:
 
             parent_json = parents_json.get(parents)
             if parent_json is None:
-                parent_json = parents_json[parents] = json.dumps(list(parents))
+                parent_json = parents_json[parents] = json_text(list(parents))
             rows.append({
                 "repo": repo,
                 "commit": commit,
@@ -172,7 +172,7 @@ def _rows(job: FileJob) -> list[dict]:
                 "end_col": ec,
                 "text_preview": preview,
                 "parent_kinds": parent_json,
-                "qnames": json.dumps(names),
+                "qnames": json_text(names),
             })
             parents = (*parents, kind)
 

@@ -8,11 +8,11 @@ style 'unknown' (docstring-parser would call it rest).
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Iterable
 
 import docstring_parser
 
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import Visit, read_python, walk
 
@@ -74,16 +74,16 @@ def parse_docstring(text: str) -> dict:
         "style": style,
         "short_desc": doc.short_description,
         "long_desc": doc.long_description,
-        "params": json.dumps([
+        "params": json_text([
             {"name": p.arg_name, "type": p.type_name, "desc": p.description, "default": p.default}
             for p in doc.params
         ]),
-        "returns": json.dumps(None if returns is None else {
+        "returns": json_text(None if returns is None else {
             "type": returns.type_name, "desc": returns.description,
             "is_generator": returns.is_generator,
         }),
-        "raises": json.dumps([{"type": r.type_name, "desc": r.description} for r in doc.raises]),
-        "examples": json.dumps([
+        "raises": json_text([{"type": r.type_name, "desc": r.description} for r in doc.raises]),
+        "examples": json_text([
             "\n".join(x for x in (e.snippet, e.description) if x) for e in doc.examples
         ]),
     }

@@ -17,11 +17,11 @@ Units: lines are physical source lines; complexities are counts of decision poin
 from __future__ import annotations
 
 import ast
-import json
 from decimal import Decimal
 
 from codeintel_assets.extract.cognitive import cognitive_complexity
 from codeintel_assets.extract.goids import goid
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import Visit, dotted_name, is_overload_signature
 
 _FUNCTION_KINDS = ("function", "method")
@@ -173,7 +173,7 @@ class FunctionMetrics:
                 "param_typed_ratio": len(annotated) / total if total else None,
                 "has_return_annotation": returns,
                 "return_type": _text(lines, node.returns) if returns else None,
-                "param_types": json.dumps({_label(node, p): _text(lines, p.annotation)
+                "param_types": json_text({_label(node, p): _text(lines, p.annotation)
                                            if p.annotation is not None else None
                                            for p in params}),
                 "typedness_bucket": typedness(total, len(annotated), returns),

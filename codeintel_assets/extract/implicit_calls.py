@@ -34,6 +34,7 @@ from codeintel_assets.extract.bindings import (
     ScopeBindings,
     extend,
 )
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import dotted_name
 from codeintel_assets.extract.receiver_types import narrow
 
@@ -78,7 +79,7 @@ def property_rows(defs: list[tuple[ast.AST, Scope]]) -> list[dict]:
             role = accessor_role(node)
             if role is not None:
                 out.append({"qualname": inner.qualname, "kind": "property",
-                            "value_refs": json.dumps({"name": node.name, "role": role})})
+                            "value_refs": json_text({"name": node.name, "role": role})})
     return out
 
 
@@ -173,7 +174,7 @@ class ImplicitCalls(ScopeBindings):
                  "caller_qualname": scope.qualname,
                  "callee_name": ("implicit " + ", ".join(dict.fromkeys(names)))[:200],
                  "name_line": None, "name_col": None, "is_decorator": False,
-                 "refs": json.dumps(list(refs.values())), "args": "[]"}
+                 "refs": json_text(list(refs.values())), "args": "[]"}
                 for node, scope, refs, names in by_line.values()]
 
 
@@ -188,7 +189,7 @@ def merged(rows: list[dict]) -> list[dict]:
             first[at] = row
         else:
             kept = first[at]
-            kept["refs"] = json.dumps(json.loads(kept["refs"]) + json.loads(row["refs"]))
+            kept["refs"] = json_text(json.loads(kept["refs"]) + json.loads(row["refs"]))
     return list(first.values())
 
 

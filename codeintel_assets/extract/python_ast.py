@@ -12,11 +12,11 @@ counted in `core.ast_metrics` but not stored, which keeps the table about 5x sma
 from __future__ import annotations
 
 import ast
-import json
 
-from codeintel_assets.extract.implicit_calls import VISITED_TYPES
 from codeintel_assets.extract.calls import FileCalls
 from codeintel_assets.extract.function_metrics import VISITED, FunctionMetrics
+from codeintel_assets.extract.implicit_calls import VISITED_TYPES
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.naming import shadowed_stub
 from codeintel_assets.extract.parallel import FileJob
 from codeintel_assets.extract.pysource import (
@@ -37,7 +37,9 @@ from codeintel_assets.extract.pysource import (
 # 7: @overload signatures leave the plain qualname to the implementation (pysource.walk)
 # and have no function_metrics or function_types rows
 # 8: no analytics.function_metrics / function_types rows for a stub a .py implements
-VERSION = 8
+# 9: core.call_sites and core.definition_refs carry value flow, receiver types, implicit
+# and property call sites (issues 20 and 27); JSON columns through json_text
+VERSION = 9
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter
@@ -146,7 +148,7 @@ def ast_rows(job: FileJob, source: str, tree: ast.Module, defs: list[Visit] | No
                 if node.decorator_list:
                     row["decorator_start_line"] = min(d.lineno for d in node.decorator_list)
                     row["decorator_end_line"] = max(d.end_lineno for d in node.decorator_list)
-                row["decorators"] = json.dumps([ast.unparse(d) for d in node.decorator_list])
+                row["decorators"] = json_text([ast.unparse(d) for d in node.decorator_list])
                 if not isinstance(node, ast.ClassDef):
                     row.update(_annotations(node, visit.kind))
             elif isinstance(node, (ast.Import, ast.ImportFrom)):

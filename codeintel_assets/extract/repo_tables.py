@@ -4,13 +4,13 @@ analytics.tags_index and core.repo_map (with the change counts against the previ
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.naming import module_names
 from codeintel_assets.extract.package_roots import declared_source_roots
 from codeintel_assets.extract.pysource import module_is_package
@@ -30,8 +30,8 @@ def tags_index(info: RepoInfo, rules: Sequence[TagRule], paths: Sequence[str]
         for path in matched:
             tags_of[path].append(tag)
     rows = [{"repo": info.slug, "commit": info.commit, "tag": r.tag,
-             "description": r.description, "includes": json.dumps(list(r.includes)),
-             "excludes": json.dumps(list(r.excludes)), "matches": json.dumps(matches[r.tag])}
+             "description": r.description, "includes": json_text(list(r.includes)),
+             "excludes": json_text(list(r.excludes)), "matches": json_text(matches[r.tag])}
             for r in rules]
     return table("analytics.tags_index").from_rows(rows), {p: sorted(t) for p, t in tags_of.items()}
 
@@ -46,8 +46,8 @@ def modules(info: RepoInfo, python_paths: Sequence[str], tags_of: Mapping[str, l
         {"repo": info.slug, "commit": info.commit, "module": name.module, "rel_path": path,
          "language": "python", "is_package": module_is_package(path),
          "source_root": name.source_root, "name_status": name.status,
-         "tags": json.dumps(tags_of.get(path, [])),
-         "owners": json.dumps(owners_of(codeowners, path))}
+         "tags": json_text(tags_of.get(path, [])),
+         "owners": json_text(owners_of(codeowners, path))}
         for path, name in names.items()), key=lambda r: r["module"]))
 
 

@@ -9,8 +9,10 @@ it, nor joins on it), so it is recorded under `check:<name>` with the input dige
 is the same and each table still has the row count its token says (a cheap count of the
 repository's rows catches a row inserted or deleted behind the gateway's back; an UPDATE in place
 is not seen): one DuckDB open instead of a scan. A table without a token (written before
-tokens) makes no digest, and the check runs every time. A check whose table has `commit` in its
-primary key is not memoized (tokens leave commit out).
+tokens) makes no digest, and the check runs every time. A result is recorded only if the tokens
+of the tables it read are the same when it is recorded as before it was computed: a write that
+lands in between (another process's) would otherwise file the new rows' result under the old
+digest.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TypeVar
 
 from codeintel_assets.storage.gateway import StorageGateway
 from codeintel_assets.storage.tokens import (
+    TableToken,
     code_version,
     input_digest,
     present_tables,
@@ -68,11 +71,19 @@ def memoized(gateway: StorageGateway, repo: str, inputs: Mapping[str, Sequence[s
         out.update(found)
         with gateway.connect() as con:
             con.execute("BEGIN TRANSACTION")
+            now = read_tokens(con, tables, repo)
             for name in missing:
+                if any(_token(now, t) != _token(tokens, t) for t in inputs[name]):
+                    continue  # a write landed while the check ran: its result may be stale
                 record_token(con, PREFIX + name, repo, json.dumps(asdict(found[name])), None,
                              digests[name])
             con.execute("COMMIT")
     return out
+
+
+def _token(tokens: Mapping[str, TableToken], table: str) -> str | None:
+    got = tokens.get(table)
+    return None if got is None else got.token
 
 
 def memoized_one(gateway: StorageGateway, repo: str, name: str, reads: Sequence[str],

@@ -83,10 +83,12 @@ class Derived:
 
 @dataclass(frozen=True)
 class Unchanged:
-    """A derived table whose inputs did not change since it was built: the gateway kept its
-    rows and set their `commit` (StorageGateway.skip_unchanged), nothing is left to write.
-    input_digest: the digest its rows were built from; commit: the commit they carry now;
-    row_count: the repository's rows."""
+    """A table whose inputs did not change since it was built: the gateway kept its rows and
+    set their `commit`, nothing is left to write. Two ways in: a derived table
+    (StorageGateway.skip_unchanged), where input_digest is the digest of its input tables'
+    tokens; a file-level table with no file to extract (StorageGateway.apply_deltas), where it
+    is the ledger digest its file rows were planned against. commit: the commit they carry
+    now; row_count: the repository's rows."""
 
     input_digest: str
     commit: str

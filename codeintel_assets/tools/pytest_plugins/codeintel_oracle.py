@@ -16,12 +16,13 @@ and `via` true when a frame of code outside the repository stood between them. E
 worker writes its own file. Standard library and pytest only; nothing is written elsewhere.
 """
 
+import dis
 import json
 import os
 import sys
 import threading
 
-_RESUME = 151  # opcode.opmap["RESUME"] on 3.11 and 3.12; oparg 0 = the body starts
+_RESUME = dis.opmap["RESUME"]  # 151 on 3.11 and 3.12, 149 on 3.13; oparg 0 = the body starts
 _COROUTINE_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 _SOURCE, _REPO, _OTHER = 1, 2, 3
 

@@ -499,3 +499,30 @@ def test_branch_facts_decide_versions_and_return_conditions():
                              {"param": "kind", "index": 0, "eq": "b"}]
     assert returned["C"] == [{"param": "kind", "index": 0, "ne": "a"},
                              {"param": "kind", "index": 0, "ne": "b"}]
+
+
+def _file_rows(source: str) -> dict[str, list[dict]]:
+    """extract/python_ast.ast_rows of one module `m.py` (no repository, no DuckDB)."""
+    import ast
+
+    from codeintel_assets.extract.parallel import FileJob
+    from codeintel_assets.extract.python_ast import ast_rows
+
+    job = FileJob("r", "c", "m.py", "/nonexistent/m.py", "m")
+    return ast_rows(job, source, ast.parse(source))
+
+
+def test_long_operator_chain_keeps_the_file():
+    """`a + a + ... + a` in 2000 terms (Python 3.11 parses no 3000-term chain) neither recurses
+    nor walks the chain once per operation: the file's rows come back, fast, with the
+    dunder call of the chain's first operations."""
+    import time
+
+    source = ("class A:\n    def __add__(self, o):\n        return self\n\n\n"
+              "def f(a: A):\n    return " + " + ".join(["a"] * 2000) + "\n")
+    start = time.perf_counter()
+    rows = _file_rows(source)
+    assert time.perf_counter() - start < 2.0
+    (site,) = rows["core.call_sites"]
+    assert site["caller_qualname"] == "m.f"
+    assert {r["attr"] for r in json.loads(site["refs"])} >= {"().__add__()", "()"}

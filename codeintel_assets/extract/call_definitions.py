@@ -42,32 +42,41 @@ def rows(calls) -> list[dict]:
         aliases[f"{scope.qualname}.{name}"] = {
             "qualname": f"{scope.qualname}.{name}", "kind": "alias",
             "value_refs": json.dumps(dedupe(got)) if got else None}
-    return rows + [a for a in aliases.values() if a["value_refs"]] + _live_defs(calls)
+    aliases.update(_live_defs(calls, aliases))  # one row per qualname (the table's key)
+    return rows + [a for a in aliases.values() if a["value_refs"]]
 
 
-def _live_defs(calls) -> list[dict]:
-    """Alias rows of names a module or class body defines more than once where the
-    definition bound after the body ran is not simply the last one (branches of an `if`,
-    a version check): value_refs name the definitions that may be bound (exact)."""
+def _live_defs(calls, aliases: dict[str, dict]) -> dict[str, dict]:
+    """Qualname -> the alias row of a name a module or class body defines more than once
+    (defs, or a def and an assignment) where the definition bound after the body ran is not
+    simply the last def (branches of an `if`, a version check): value_refs name the defs
+    that may be bound (exact), and, when an assignment may be the binding, the references
+    of `aliases`' row of the name (its last assignment). A name whose binding is the last
+    def alone gets value_refs None (no alias: an assignment before it is dead)."""
     qualnames = {id(node): inner.qualname for node, inner in calls.defs}
     owners = {q.partition("#")[0].rpartition(".")[0] for q in qualnames.values()
-              if "#" in q}
+              if "#" in q or q in aliases}
     if not owners or calls.tree is None:
-        return []
+        return {}
     last: dict[str, str] = {}  # plain qualname -> its last definition's (source order)
     for q in qualnames.values():
         last[q.partition("#")[0]] = q
     bodies = [(calls.module, calls.tree.body)] if calls.module in owners else []
     bodies += [(inner.qualname, node.body) for node, inner in calls.defs
                if isinstance(node, ast.ClassDef) and inner.qualname in owners]
-    rows = []
+    rows = {}
     for owner, body in bodies:
         for name, nodes in call_branches.live_definitions(body).items():
+            qualname = f"{owner}.{name}"
             live = [qualnames[id(n)] for n in nodes if id(n) in qualnames]
-            if live and live != [last.get(f"{owner}.{name}")]:
-                refs = [ref(q, "local_name", exact=True) for q in live]
-                rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
-                             "value_refs": json.dumps(refs)})
+            assigned = qualname in aliases and any(id(n) not in qualnames for n in nodes)
+            if not live or (live == [last.get(qualname)] and qualname not in aliases):
+                continue
+            other = json.loads(aliases[qualname]["value_refs"] or "[]") if assigned else []
+            refs = [ref(q, "local_name", exact=True) for q in live] + other
+            rows[qualname] = {"qualname": qualname, "kind": "alias",
+                              "value_refs": json.dumps(dedupe(refs))
+                              if other or live != [last.get(qualname)] else None}
     return rows
 
 

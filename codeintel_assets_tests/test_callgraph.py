@@ -526,3 +526,26 @@ def test_long_operator_chain_keeps_the_file():
     (site,) = rows["core.call_sites"]
     assert site["caller_qualname"] == "m.f"
     assert {r["attr"] for r in json.loads(site["refs"])} >= {"().__add__()", "()"}
+
+
+def test_branch_defs_and_an_assignment_make_one_alias_row():
+    """A name defined in two branches and assigned in a third has one alias row (the table's
+    key) naming all three; a def after an assignment kills it (no alias row)."""
+    rows = _file_rows("def g(): ...\nif A:\n    def f(): ...\nelif B:\n    def f(): ...\n"
+                      "else:\n    f = g\nh = g\ndef h(): ...\n")["core.definition_refs"]
+    keys = [(r["qualname"], r["kind"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    aliases = {r["qualname"]: {v["ref"] for v in json.loads(r["value_refs"])}
+               for r in rows if r["kind"] == "alias"}
+    assert aliases == {"m.f": {"m.f", "m.f#2", "m.g"}}
+
+
+def test_an_assignment_after_isinstance_narrowing_wins():
+    """`assert isinstance(x, Node)` narrows x to the scope's end, but `x = Leaf()` after it
+    rebinds x: the call after that is Leaf's."""
+    rows = _file_rows("class Node:\n    def run(self): ...\nclass Leaf(Node):\n"
+                      "    def run(self): ...\ndef f(x):\n    assert isinstance(x, Node)\n"
+                      "    x.run()\n    x = Leaf()\n    x.run()\n")["core.call_sites"]
+    refs = {r["line"]: {v["ref"] for v in json.loads(r["refs"])} for r in rows
+            if r["callee_name"] == "x.run"}
+    assert refs == {7: {"m.Node"}, 9: {"m.Leaf"}}

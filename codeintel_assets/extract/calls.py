@@ -94,8 +94,14 @@ class FileCalls(implicit.ImplicitCalls):
         found = self._binding_scope(name, scope)
         if found is not None:
             visible = [b for b in found.bindings[name] if b.visible_at(line)]
-            # in a comprehension or lambda, its own variable hides the scope's other bindings
-            visible = [b for b in visible if b.span is not None] or visible
+            # in a comprehension, a lambda or an isinstance-narrowed block, its own binding
+            # hides the scope's other bindings, except those made after it starts and
+            # before `line` (`assert isinstance(x, A); x = B(); x.m()`: B)
+            spans = [b for b in visible if b.span is not None]
+            if spans:
+                start = max(b.span[0] for b in spans)
+                visible = [b for b in visible if b.span is None and start < b.line <= line
+                           ] or spans
             if visible:
                 return self._bound(name, visible, found, scope, depth, line)
             # only comprehension/lambda bindings elsewhere: the name is read further out

@@ -549,3 +549,33 @@ def test_an_assignment_after_isinstance_narrowing_wins():
     refs = {r["line"]: {v["ref"] for v in json.loads(r["refs"])} for r in rows
             if r["callee_name"] == "x.run"}
     assert refs == {7: {"m.Node"}, 9: {"m.Leaf"}}
+
+
+def test_getattr_patterns_need_a_specific_name():
+    """`getattr(self, "visit_" + k)` is a pattern; `"_" + k` and f"{kind}_{a}" name no family
+    of methods (no pattern); storage/call_dispatch reaches no dunder through one, and none at
+    all through a pattern fitting more than 32 methods."""
+    from decimal import Decimal
+
+    from codeintel_assets.storage.call_dispatch import Dispatch
+    from codeintel_assets.storage.call_linker import DefFacts, Linker
+
+    rows = _file_rows("class C:\n    def run(self, k, a):\n        getattr(self, 'visit_' + k)()\n"
+                      "        getattr(self, '_' + k)()\n        getattr(self, f'{k}_{a}')()\n"
+                      "        getattr(self, f'{k}_handler')()\n")["core.call_sites"]
+    patterns = {r["line"]: [v.get("pattern") for v in json.loads(r["refs"])] for r in rows
+                if r["callee_name"].startswith("getattr(")}
+    assert patterns == {3: ["visit_*"], 4: [], 5: [], 6: ["*_handler"]}
+
+    names = ["visit_a", "visit_b", "__init__", "__visit_x__"] + [f"on_{i}" for i in range(40)]
+    defs = {"m": (Decimal(1), "module"), "m.C": (Decimal(2), "class")}
+    defs.update({f"m.C.{n}": (Decimal(10 + i), "method") for i, n in enumerate(names)})
+    dispatch = Dispatch(Linker(defs, {"m.C": DefFacts([], None, None)}, {}, {}, {"m"}))
+
+    def reached(pattern: str) -> list[str]:
+        ref = {"ref": "m.C", "mode": "value", "attr": "()", "via": "getattr_pattern",
+               "pattern": pattern}
+        return sorted(c.target for c in dispatch._patterned([ref]))
+
+    assert reached("*visit*") == ["m.C.visit_a", "m.C.visit_b"]
+    assert reached("on_*") == []

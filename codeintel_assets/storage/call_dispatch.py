@@ -14,7 +14,9 @@ How the receiver's type is known (the edge's resolved_via, `dispatch_<how>`):
 - super: `super().m()` in class L: on an instance of a subclass, the MRO after L may pass
   through classes L does not know (a diamond: Left's super() reaches Right on a Both);
 - getattr_pattern (the whole rule): `getattr(recv, "visit_" + x)`, `getattr(recv,
-  f"visit_{x}")` reach every method whose name fits `visit_*` of the receiver's classes;
+  f"visit_{x}")` reach every method whose name fits `visit_*` of the receiver's classes
+  (dunders never; a pattern needs a literal prefix or suffix of 3 identifier characters, and
+  one fitting more than _MAX_PATTERN methods reaches none);
 - scip: no static receiver, but the SCIP occurrence at the method's name token (pyright's type
   of the receiver, core.scip_occurrences) names method `C.m`: C is the receiver's class.
 
@@ -45,6 +47,9 @@ _NOT_NAMING = ("self_method", "cls_method", "super")
 # Receivers whose class is exact: `C()` itself (a value flowing further, through returns or
 # attributes, may come from a parameter or a subclass's constructor: it dispatches).
 _EXACT = ("constructor",)
+# Methods one getattr pattern may reach: above it the rule is dropped for the site (a name
+# that fits that many methods is no dispatch table).
+_MAX_PATTERN = 32
 
 
 class Dispatch:
@@ -189,14 +194,19 @@ class Dispatch:
                 continue
             subtree = [value.qualname, *self.subclasses().get(value.qualname, ())]
             classes = [c for c in subtree if c in self.named] or subtree
+            found = {}
             for sub in classes:
                 for cls in self.linker.mro(sub):
                     for name in fnmatch.filter(self.methods().get(cls, ()), r["pattern"]):
+                        if name.startswith("__") and name.endswith("__"):
+                            continue  # a dunder is the language's, never a handler
                         got = self.linker.member(Value("instance", sub), name)
                         if got.kind in ("function", "method"):
                             goid = self.linker.defs[got.qualname][0]
-                            out.setdefault(goid, Callee(goid, got.qualname, "getattr_pattern",
-                                                        kind=KIND))
+                            found.setdefault(goid, Callee(goid, got.qualname,
+                                                          "getattr_pattern", kind=KIND))
+            if len(found) <= _MAX_PATTERN:  # more: the pattern says too little, no edges
+                out.update(found)
         return list(out.values())
 
     def methods(self) -> dict[str, list[str]]:

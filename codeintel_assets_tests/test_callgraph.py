@@ -558,7 +558,8 @@ def test_getattr_patterns_need_a_specific_name():
     from decimal import Decimal
 
     from codeintel_assets.storage.call_dispatch import Dispatch
-    from codeintel_assets.storage.call_linker import DefFacts, Linker
+    from codeintel_assets.storage.call_linker import DefFacts
+    from codeintel_assets.storage.call_points import FlowLinker
 
     rows = _file_rows("class C:\n    def run(self, k, a):\n        getattr(self, 'visit_' + k)()\n"
                       "        getattr(self, '_' + k)()\n        getattr(self, f'{k}_{a}')()\n"
@@ -570,7 +571,7 @@ def test_getattr_patterns_need_a_specific_name():
     names = ["visit_a", "visit_b", "__init__", "__visit_x__"] + [f"on_{i}" for i in range(40)]
     defs = {"m": (Decimal(1), "module"), "m.C": (Decimal(2), "class")}
     defs.update({f"m.C.{n}": (Decimal(10 + i), "method") for i, n in enumerate(names)})
-    dispatch = Dispatch(Linker(defs, {"m.C": DefFacts([], None, None)}, {}, {}, {"m"}))
+    dispatch = Dispatch(FlowLinker(defs, {"m.C": DefFacts([], None, None)}, {}, {}, {"m"}))
 
     def reached(pattern: str) -> list[str]:
         ref = {"ref": "m.C", "mode": "value", "attr": "()", "via": "getattr_pattern",
@@ -579,3 +580,55 @@ def test_getattr_patterns_need_a_specific_name():
 
     assert reached("*visit*") == ["m.C.visit_a", "m.C.visit_b"]
     assert reached("on_*") == []
+
+
+def _dispatch_of(classes: dict[str, list[str]], methods: list[str], abstract=frozenset()):
+    """A call_dispatch.Dispatch over module `m`'s `classes` (name -> base names) and
+    `methods` ("Class.name"), no DuckDB."""
+    from decimal import Decimal
+
+    from codeintel_assets.storage.call_dispatch import Dispatch
+    from codeintel_assets.storage.call_linker import DefFacts
+    from codeintel_assets.storage.call_points import FlowLinker
+
+    defs = {"m": (Decimal(1), "module")}
+    defs.update({f"m.{c}": (Decimal(len(defs) + 1), "class") for c in classes})
+    defs.update({f"m.{q}": (Decimal(len(defs) + 1 + i), "method") for i, q in enumerate(methods)})
+    facts = {f"m.{c}": DefFacts([[{"ref": f"m.{b}", "mode": "value", "attr": "",
+                                   "via": "local_name", "exact": True}] for b in bases],
+                                None, None) for c, bases in classes.items()}
+    return Dispatch(FlowLinker(defs, facts, {}, {}, {"m"}), abstract=frozenset(abstract))
+
+
+def test_dispatch_keeps_the_base_edge_an_unnamed_subclass_inherits():
+    """`x: Base; x.m()`, Base.m overridden by the named A: an unnamed subclass F (a framework
+    makes it) inherits Base.m, so that edge stays, unless Base.m is abstract; with every
+    subclass overriding m it goes; past 64 overrides the site keeps Base.m alone, saying so."""
+    site = [{"ref": "m.Base", "mode": "value", "attr": "().m", "via": "instance_method",
+             "typed": "annotation"}]
+
+    def run(dispatch):
+        dispatch.named = {"m.A"}
+        reached, drop, capped = dispatch._dispatch(site, None, "x.m")
+        return sorted(c.target for c in reached), len(drop), capped
+
+    classes = {"Base": [], "A": ["Base"], "F": ["Base"]}
+    assert run(_dispatch_of(classes, ["Base.m", "A.m"])) == (["m.A.m"], 0, {})
+    assert run(_dispatch_of(classes, ["Base.m", "A.m"], {"m.Base.m"})) == (["m.A.m"], 1, {})
+    assert run(_dispatch_of(classes, ["Base.m", "A.m", "F.m"])) == (["m.A.m"], 1, {})
+    many = {"Base": [], **{f"S{i}": ["Base"] for i in range(70)}}
+    dispatch = _dispatch_of(many, ["Base.m", *(f"S{i}.m" for i in range(70))])
+    reached, drop, capped = dispatch._dispatch(site, None, "x.m")
+    assert (reached, drop) == ([], set())
+    assert list(capped.values()) == ["70 overrides left out (more than 64)"]
+
+
+def test_abstract_methods_get_a_row():
+    """core.definition_refs kind abstract: `@abc.abstractmethod`, a body of a docstring and
+    `...`, or `raise NotImplementedError(...)`; a method with a real body has none."""
+    rows = _file_rows("import abc\nclass B:\n    @abc.abstractmethod\n    def a(self): return 1\n"
+                      "    def b(self):\n        'doc'\n        ...\n"
+                      "    def c(self): raise NotImplementedError('x')\n"
+                      "    def d(self): return 2\n")["core.definition_refs"]
+    assert sorted(r["qualname"] for r in rows if r["kind"] == "abstract") == [
+        "m.B.a", "m.B.b", "m.B.c"]

@@ -1,8 +1,9 @@
 """core.definition_refs rows of one file (extract/calls.py's FileCalls resolves the
 references): per class its bases, per def its params and return_refs (with the conditions on
-constant arguments under which it returns each: extract/call_branches.py), per module- or
-class-level name an alias row (the last assignment's value_refs; for a name defined in several
-branches, the definitions that may be bound)."""
+constant arguments under which it returns each: extract/call_branches.py), per abstract
+method a row of kind abstract (storage/call_dispatch.py keeps a base method's edge unless it
+is abstract), per module- or class-level name an alias row (the last assignment's value_refs;
+for a name defined in several branches, the definitions that may be bound)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 
 from codeintel_assets.extract import call_branches, call_values
 from codeintel_assets.extract.bindings import callables, dedupe, ref
+from codeintel_assets.extract.pysource import dotted_name
 
 
 def rows(calls) -> list[dict]:
@@ -35,6 +37,8 @@ def rows(calls) -> list[dict]:
             rows.append({"qualname": inner.qualname, "kind": "function",
                          "params": json.dumps(inner.params), "arity": inner.arity,
                          "return_refs": json.dumps(dedupe(returned))})
+            if inner.kind == "method" and _abstract(node):
+                rows.append({"qualname": inner.qualname, "kind": "abstract"})
     aliases: dict[str, dict] = {}
     for (value, scope, name) in calls.assigns:
         got = callables(calls.refs(value, scope)) + (call_values.stored_items(
@@ -44,6 +48,25 @@ def rows(calls) -> list[dict]:
             "value_refs": json.dumps(dedupe(got)) if got else None}
     aliases.update(_live_defs(calls, aliases))  # one row per qualname (the table's key)
     return rows + [a for a in aliases.values() if a["value_refs"]]
+
+
+def _abstract(node: ast.AST) -> bool:
+    """A method no instance runs as its own: decorated `abstractmethod` (any dotted spelling),
+    or whose body is only a docstring, `...`, `pass` or `raise NotImplementedError[(...)]`."""
+    for dec in node.decorator_list:
+        if (dotted_name(dec) or "").rpartition(".")[2] == "abstractmethod":
+            return True
+    for stmt in node.body:
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(
+                stmt.value, ast.Constant) and (stmt.value.value is Ellipsis
+                                               or isinstance(stmt.value.value, str))):
+            continue
+        exc = stmt.exc.func if isinstance(stmt, ast.Raise) and isinstance(
+            stmt.exc, ast.Call) else getattr(stmt, "exc", None)
+        if not (isinstance(stmt, ast.Raise) and isinstance(exc, ast.Name)
+                and exc.id == "NotImplementedError"):
+            return False
+    return True
 
 
 def _live_defs(calls, aliases: dict[str, dict]) -> dict[str, dict]:

@@ -499,3 +499,136 @@ def test_branch_facts_decide_versions_and_return_conditions():
                              {"param": "kind", "index": 0, "eq": "b"}]
     assert returned["C"] == [{"param": "kind", "index": 0, "ne": "a"},
                              {"param": "kind", "index": 0, "ne": "b"}]
+
+
+def _file_rows(source: str) -> dict[str, list[dict]]:
+    """extract/python_ast.ast_rows of one module `m.py` (no repository, no DuckDB)."""
+    import ast
+
+    from codeintel_assets.extract.parallel import FileJob
+    from codeintel_assets.extract.python_ast import ast_rows
+
+    job = FileJob("r", "c", "m.py", "/nonexistent/m.py", "m")
+    return ast_rows(job, source, ast.parse(source))
+
+
+def test_long_operator_chain_keeps_the_file():
+    """`a + a + ... + a` in 2000 terms (Python 3.11 parses no 3000-term chain) neither recurses
+    nor walks the chain once per operation: the file's rows come back, fast, with the
+    dunder call of the chain's first operations."""
+    import time
+
+    source = ("class A:\n    def __add__(self, o):\n        return self\n\n\n"
+              "def f(a: A):\n    return " + " + ".join(["a"] * 2000) + "\n")
+    start = time.perf_counter()
+    rows = _file_rows(source)
+    assert time.perf_counter() - start < 2.0
+    (site,) = rows["core.call_sites"]
+    assert site["caller_qualname"] == "m.f"
+    assert {r["attr"] for r in json.loads(site["refs"])} >= {"().__add__()", "()"}
+
+
+def test_branch_defs_and_an_assignment_make_one_alias_row():
+    """A name defined in two branches and assigned in a third has one alias row (the table's
+    key) naming all three; a def after an assignment kills it (no alias row)."""
+    rows = _file_rows("def g(): ...\nif A:\n    def f(): ...\nelif B:\n    def f(): ...\n"
+                      "else:\n    f = g\nh = g\ndef h(): ...\n")["core.definition_refs"]
+    keys = [(r["qualname"], r["kind"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    aliases = {r["qualname"]: {v["ref"] for v in json.loads(r["value_refs"])}
+               for r in rows if r["kind"] == "alias"}
+    assert aliases == {"m.f": {"m.f", "m.f#2", "m.g"}}
+
+
+def test_an_assignment_after_isinstance_narrowing_wins():
+    """`assert isinstance(x, Node)` narrows x to the scope's end, but `x = Leaf()` after it
+    rebinds x: the call after that is Leaf's."""
+    rows = _file_rows("class Node:\n    def run(self): ...\nclass Leaf(Node):\n"
+                      "    def run(self): ...\ndef f(x):\n    assert isinstance(x, Node)\n"
+                      "    x.run()\n    x = Leaf()\n    x.run()\n")["core.call_sites"]
+    refs = {r["line"]: {v["ref"] for v in json.loads(r["refs"])} for r in rows
+            if r["callee_name"] == "x.run"}
+    assert refs == {7: {"m.Node"}, 9: {"m.Leaf"}}
+
+
+def test_getattr_patterns_need_a_specific_name():
+    """`getattr(self, "visit_" + k)` is a pattern; `"_" + k` and f"{kind}_{a}" name no family
+    of methods (no pattern); storage/call_dispatch reaches no dunder through one, and none at
+    all through a pattern fitting more than 32 methods."""
+    from decimal import Decimal
+
+    from codeintel_assets.storage.call_dispatch import Dispatch
+    from codeintel_assets.storage.call_linker import DefFacts
+    from codeintel_assets.storage.call_points import FlowLinker
+
+    rows = _file_rows("class C:\n    def run(self, k, a):\n        getattr(self, 'visit_' + k)()\n"
+                      "        getattr(self, '_' + k)()\n        getattr(self, f'{k}_{a}')()\n"
+                      "        getattr(self, f'{k}_handler')()\n")["core.call_sites"]
+    patterns = {r["line"]: [v.get("pattern") for v in json.loads(r["refs"])] for r in rows
+                if r["callee_name"].startswith("getattr(")}
+    assert patterns == {3: ["visit_*"], 4: [], 5: [], 6: ["*_handler"]}
+
+    names = ["visit_a", "visit_b", "__init__", "__visit_x__"] + [f"on_{i}" for i in range(40)]
+    defs = {"m": (Decimal(1), "module"), "m.C": (Decimal(2), "class")}
+    defs.update({f"m.C.{n}": (Decimal(10 + i), "method") for i, n in enumerate(names)})
+    dispatch = Dispatch(FlowLinker(defs, {"m.C": DefFacts([], None, None)}, {}, {}, {"m"}))
+
+    def reached(pattern: str) -> list[str]:
+        ref = {"ref": "m.C", "mode": "value", "attr": "()", "via": "getattr_pattern",
+               "pattern": pattern}
+        return sorted(c.target for c in dispatch._patterned([ref]))
+
+    assert reached("*visit*") == ["m.C.visit_a", "m.C.visit_b"]
+    assert reached("on_*") == []
+
+
+def _dispatch_of(classes: dict[str, list[str]], methods: list[str], abstract=frozenset()):
+    """A call_dispatch.Dispatch over module `m`'s `classes` (name -> base names) and
+    `methods` ("Class.name"), no DuckDB."""
+    from decimal import Decimal
+
+    from codeintel_assets.storage.call_dispatch import Dispatch
+    from codeintel_assets.storage.call_linker import DefFacts
+    from codeintel_assets.storage.call_points import FlowLinker
+
+    defs = {"m": (Decimal(1), "module")}
+    defs.update({f"m.{c}": (Decimal(len(defs) + 1), "class") for c in classes})
+    defs.update({f"m.{q}": (Decimal(len(defs) + 1 + i), "method") for i, q in enumerate(methods)})
+    facts = {f"m.{c}": DefFacts([[{"ref": f"m.{b}", "mode": "value", "attr": "",
+                                   "via": "local_name", "exact": True}] for b in bases],
+                                None, None) for c, bases in classes.items()}
+    return Dispatch(FlowLinker(defs, facts, {}, {}, {"m"}), abstract=frozenset(abstract))
+
+
+def test_dispatch_keeps_the_base_edge_an_unnamed_subclass_inherits():
+    """`x: Base; x.m()`, Base.m overridden by the named A: an unnamed subclass F (a framework
+    makes it) inherits Base.m, so that edge stays, unless Base.m is abstract; with every
+    subclass overriding m it goes; past 64 overrides the site keeps Base.m alone, saying so."""
+    site = [{"ref": "m.Base", "mode": "value", "attr": "().m", "via": "instance_method",
+             "typed": "annotation"}]
+
+    def run(dispatch):
+        dispatch.named = {"m.A"}
+        reached, drop, capped = dispatch._dispatch(site, None, "x.m")
+        return sorted(c.target for c in reached), len(drop), capped
+
+    classes = {"Base": [], "A": ["Base"], "F": ["Base"]}
+    assert run(_dispatch_of(classes, ["Base.m", "A.m"])) == (["m.A.m"], 0, {})
+    assert run(_dispatch_of(classes, ["Base.m", "A.m"], {"m.Base.m"})) == (["m.A.m"], 1, {})
+    assert run(_dispatch_of(classes, ["Base.m", "A.m", "F.m"])) == (["m.A.m"], 1, {})
+    many = {"Base": [], **{f"S{i}": ["Base"] for i in range(70)}}
+    dispatch = _dispatch_of(many, ["Base.m", *(f"S{i}.m" for i in range(70))])
+    reached, drop, capped = dispatch._dispatch(site, None, "x.m")
+    assert (reached, drop) == ([], set())
+    assert list(capped.values()) == ["70 overrides left out (more than 64)"]
+
+
+def test_abstract_methods_get_a_row():
+    """core.definition_refs kind abstract: `@abc.abstractmethod`, a body of a docstring and
+    `...`, or `raise NotImplementedError(...)`; a method with a real body has none."""
+    rows = _file_rows("import abc\nclass B:\n    @abc.abstractmethod\n    def a(self): return 1\n"
+                      "    def b(self):\n        'doc'\n        ...\n"
+                      "    def c(self): raise NotImplementedError('x')\n"
+                      "    def d(self): return 2\n")["core.definition_refs"]
+    assert sorted(r["qualname"] for r in rows if r["kind"] == "abstract") == [
+        "m.B.a", "m.B.b", "m.B.c"]

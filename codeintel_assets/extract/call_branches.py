@@ -89,17 +89,24 @@ def _blocks(stmt: ast.stmt) -> list[tuple[str, list[ast.stmt]]]:
 
 
 def live_definitions(body: list[ast.stmt]) -> dict[str, list[ast.AST]]:
-    """Name -> the def and class statements of `body` (and of the blocks it nests, not inside
-    other defs) that may be the name's binding after `body` ran, in source order, for every
-    name defined there: a definition is dead when a later one of the name sits in
-    its own block or in a block around it (it always replaces it), or when it sits in a
-    branch the version decides against."""
+    """Name -> the def, class and assignment (`name = value`, ast.Assign or ast.AnnAssign)
+    statements of `body` (and of the blocks it nests, not inside other defs) that may be the
+    name's binding after `body` ran, in source order, for every name defined there: a
+    definition is dead when a later one of the name sits in its own block or in a block
+    around it (it always replaces it), or when it sits in a branch the version decides
+    against."""
     found: list[tuple[str, ast.AST, tuple]] = []
 
     def visit(stmts: list[ast.stmt], path: tuple) -> None:
         for stmt in stmts:
             if isinstance(stmt, _DEFS):
                 found.append((stmt.name, stmt, path))
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for t in targets:  # `a = b = f`, `a, b = f, g`: each name
+                    for name in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
+                        if isinstance(name, ast.Name):
+                            found.append((name.id, stmt, path))
             else:
                 for field, block in _blocks(stmt):
                     visit(block, (*path, (id(stmt), field)))

@@ -1,16 +1,19 @@
 """core.definition_refs rows of one file (extract/calls.py's FileCalls resolves the
 references): per class its bases, per def its params and return_refs (with the conditions on
-constant arguments under which it returns each: extract/call_branches.py), per module- or
-class-level name an alias row (the last assignment's value_refs; for a name defined in several
-branches, the definitions that may be bound)."""
+constant arguments under which it returns each: extract/call_branches.py), per abstract
+method a row of kind abstract (storage/call_dispatch.py keeps a base method's edge unless it
+is abstract), per module- or class-level name an alias row (the last assignment's value_refs;
+for a name defined in several branches, the definitions that may be bound)."""
 
 from __future__ import annotations
 
 import ast
+import json
 
 from codeintel_assets.extract import call_branches, call_values
 from codeintel_assets.extract.bindings import callables, dedupe, ref
 from codeintel_assets.extract.json_text import json_text
+from codeintel_assets.extract.pysource import dotted_name
 
 
 def rows(calls) -> list[dict]:
@@ -35,6 +38,8 @@ def rows(calls) -> list[dict]:
             rows.append({"qualname": inner.qualname, "kind": "function",
                          "params": json_text(inner.params), "arity": inner.arity,
                          "return_refs": json_text(dedupe(returned))})
+            if inner.kind == "method" and _abstract(node):
+                rows.append({"qualname": inner.qualname, "kind": "abstract"})
     aliases: dict[str, dict] = {}
     for (value, scope, name) in calls.assigns:
         got = callables(calls.refs(value, scope)) + (call_values.stored_items(
@@ -42,32 +47,60 @@ def rows(calls) -> list[dict]:
         aliases[f"{scope.qualname}.{name}"] = {
             "qualname": f"{scope.qualname}.{name}", "kind": "alias",
             "value_refs": json_text(dedupe(got)) if got else None}
-    return rows + [a for a in aliases.values() if a["value_refs"]] + _live_defs(calls)
+    aliases.update(_live_defs(calls, aliases))  # one row per qualname (the table's key)
+    return rows + [a for a in aliases.values() if a["value_refs"]]
 
 
-def _live_defs(calls) -> list[dict]:
-    """Alias rows of names a module or class body defines more than once where the
-    definition bound after the body ran is not simply the last one (branches of an `if`,
-    a version check): value_refs name the definitions that may be bound (exact)."""
+def _abstract(node: ast.AST) -> bool:
+    """A method no instance runs as its own: decorated `abstractmethod` (any dotted spelling),
+    or whose body is only a docstring, `...`, `pass` or `raise NotImplementedError[(...)]`."""
+    for dec in node.decorator_list:
+        if (dotted_name(dec) or "").rpartition(".")[2] == "abstractmethod":
+            return True
+    for stmt in node.body:
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(
+                stmt.value, ast.Constant) and (stmt.value.value is Ellipsis
+                                               or isinstance(stmt.value.value, str))):
+            continue
+        exc = stmt.exc.func if isinstance(stmt, ast.Raise) and isinstance(
+            stmt.exc, ast.Call) else getattr(stmt, "exc", None)
+        if not (isinstance(stmt, ast.Raise) and isinstance(exc, ast.Name)
+                and exc.id == "NotImplementedError"):
+            return False
+    return True
+
+
+def _live_defs(calls, aliases: dict[str, dict]) -> dict[str, dict]:
+    """Qualname -> the alias row of a name a module or class body defines more than once
+    (defs, or a def and an assignment) where the definition bound after the body ran is not
+    simply the last def (branches of an `if`, a version check): value_refs name the defs
+    that may be bound (exact), and, when an assignment may be the binding, the references
+    of `aliases`' row of the name (its last assignment). A name whose binding is the last
+    def alone gets value_refs None (no alias: an assignment before it is dead)."""
     qualnames = {id(node): inner.qualname for node, inner in calls.defs}
     owners = {q.partition("#")[0].rpartition(".")[0] for q in qualnames.values()
-              if "#" in q}
+              if "#" in q or q in aliases}
     if not owners or calls.tree is None:
-        return []
+        return {}
     last: dict[str, str] = {}  # plain qualname -> its last definition's (source order)
     for q in qualnames.values():
         last[q.partition("#")[0]] = q
     bodies = [(calls.module, calls.tree.body)] if calls.module in owners else []
     bodies += [(inner.qualname, node.body) for node, inner in calls.defs
                if isinstance(node, ast.ClassDef) and inner.qualname in owners]
-    rows = []
+    rows = {}
     for owner, body in bodies:
         for name, nodes in call_branches.live_definitions(body).items():
+            qualname = f"{owner}.{name}"
             live = [qualnames[id(n)] for n in nodes if id(n) in qualnames]
-            if live and live != [last.get(f"{owner}.{name}")]:
-                refs = [ref(q, "local_name", exact=True) for q in live]
-                rows.append({"qualname": f"{owner}.{name}", "kind": "alias",
-                             "value_refs": json_text(refs)})
+            assigned = qualname in aliases and any(id(n) not in qualnames for n in nodes)
+            if not live or (live == [last.get(qualname)] and qualname not in aliases):
+                continue
+            other = json.loads(aliases[qualname]["value_refs"] or "[]") if assigned else []
+            refs = [ref(q, "local_name", exact=True) for q in live] + other
+            rows[qualname] = {"qualname": qualname, "kind": "alias",
+                              "value_refs": json_text(dedupe(refs))
+                              if other or live != [last.get(qualname)] else None}
     return rows
 
 

@@ -66,8 +66,6 @@ class FileCalls(implicit.ImplicitCalls):
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
         self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
 
-    # ---- pass 2: resolution ----------------------------------------------------------------
-
     def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding of `name` a read in `scope` sees (LEGB; class bodies are
         not enclosing scopes; global/nonlocal declarations redirect)."""
@@ -94,8 +92,11 @@ class FileCalls(implicit.ImplicitCalls):
         found = self._binding_scope(name, scope)
         if found is not None:
             visible = [b for b in found.bindings[name] if b.visible_at(line)]
-            # in a comprehension or lambda, its own variable hides the scope's other bindings
-            visible = [b for b in visible if b.span is not None] or visible
+            # a comprehension's, lambda's or isinstance block's own binding hides the scope's
+            # others but those made after it starts, before `line` (`x = B()` after an assert)
+            if spans := [b for b in visible if b.span is not None]:
+                start = max(b.span[0] for b in spans)
+                visible = [b for b in visible if not b.span and start < b.line <= line] or spans
             if visible:
                 return self._bound(name, visible, found, scope, depth, line)
             # only comprehension/lambda bindings elsewhere: the name is read further out
@@ -284,8 +285,6 @@ class FileCalls(implicit.ImplicitCalls):
             body, orelse = (self.refs(e, scope, depth + 1) for e in (expr.body, expr.orelse))
             return None if body is None or orelse is None else body + orelse
         return implicit.operator_refs(self, expr, scope, depth)  # `v + w`: v.__add__()
-
-    # ---- rows ----------------------------------------------------------------------------
 
     def call_rows(self) -> list[dict]:
         """core.call_sites rows (without repo/commit/rel_path) of every recorded call."""

@@ -83,12 +83,22 @@ def property_rows(defs: list[tuple[ast.AST, Scope]]) -> list[dict]:
     return out
 
 
+# Operations an operand may chain on its name (`a + b + c` is 2): resolving one costs a
+# calls.refs depth per operation, and past calls._MAX_DEPTH (8, less the lookup's own levels)
+# it fails, so a longer chain is no operand. The walk stops there: `a + a + ... + a` in 2000
+# terms is a 2000-deep tree, visited once per BinOp.
+_MAX_OPERATIONS = 4
+
+
 def _simple(expr) -> bool:
-    """A name, `name.attr` or an operation on one: the operands worth resolving (cheap,
-    cached bindings)."""
-    return type(expr) is ast.Name or (type(expr) is ast.Attribute
-                                      and type(expr.value) is ast.Name) or (
-        type(expr) is ast.BinOp and _simple(expr.left))
+    """A name, `name.attr` or an operation on one (at most _MAX_OPERATIONS deep): the
+    operands worth resolving (cheap, cached bindings)."""
+    for _ in range(_MAX_OPERATIONS + 1):
+        kind = type(expr)
+        if kind is not ast.BinOp:
+            return kind is ast.Name or (kind is ast.Attribute and type(expr.value) is ast.Name)
+        expr = expr.left
+    return False
 
 
 def operator_refs(calls, expr: ast.expr, scope: Scope, depth: int) -> list[dict]:

@@ -102,7 +102,8 @@ def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] 
     """`getattr(obj, name[, default])` on an instance `obj`: its attribute `name` (a constant),
     or, for a name built as `"visit_" + x` or `f"visit_{x}"`, the receiver marked `pattern`
     (`visit_*`: storage/call_dispatch.py reaches every method of the receiver's classes whose
-    name fits), plus the default's references. None when `call` is no such getattr."""
+    name fits; only with a literal prefix or suffix of 3 identifier characters: `"_" + x`
+    is no pattern), plus the default's references. None when `call` is no such getattr."""
     func = call.func
     if not (isinstance(func, ast.Name) and func.id == "getattr" and 2 <= len(call.args) <= 3
             and not call.keywords and calls._bindings_of("getattr", scope) is None):
@@ -117,6 +118,8 @@ def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] 
         parts = [v.value if isinstance(v, ast.Constant) else "*" for v in name.values]
         pattern = "".join(parts)
     out = []
+    if pattern is not None and "*" in pattern and not _specific(pattern):
+        pattern = None  # `"_" + k`, f"{kind}_{a}": would reach every private method
     if pattern is not None and pattern.strip("*"):
         for r in calls.refs(call.args[0], scope, depth + 1) or ():
             if r["mode"] == "value" and r["attr"].endswith("()"):
@@ -126,6 +129,13 @@ def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] 
         out += calls.refs(call.args[2], scope, depth + 1) or []
     return out
 
+
+
+def _specific(pattern: str) -> bool:
+    """Whether a getattr name pattern has a literal prefix or suffix of at least 3 identifier
+    characters (`visit_*`, `*_handler`): one that names a family of methods."""
+    head, tail = pattern.split("*", 1)[0], pattern.rsplit("*", 1)[-1]
+    return any(len(part) >= 3 and part.replace("_", "a").isalnum() for part in (head, tail))
 
 
 def narrow(calls, node: ast.If | ast.Assert, scope: Scope) -> None:

@@ -14,7 +14,9 @@ How the receiver's type is known (the edge's resolved_via, `dispatch_<how>`):
 - super: `super().m()` in class L: on an instance of a subclass, the MRO after L may pass
   through classes L does not know (a diamond: Left's super() reaches Right on a Both);
 - getattr_pattern (the whole rule): `getattr(recv, "visit_" + x)`, `getattr(recv,
-  f"visit_{x}")` reach every method whose name fits `visit_*` of the receiver's classes;
+  f"visit_{x}")` reach every method whose name fits `visit_*` of the receiver's classes
+  (dunders never; a pattern needs a literal prefix or suffix of 3 identifier characters, and
+  one fitting more than _MAX_PATTERN methods reaches none);
 - scip: no static receiver, but the SCIP occurrence at the method's name token (pyright's type
   of the receiver, core.scip_occurrences) names method `C.m`: C is the receiver's class.
 
@@ -22,17 +24,23 @@ Narrowing (rapid type analysis, approximated): a class is *named* when a call si
 references, an argument, a module-level alias or container, or a return value mentions it as a
 value (not through self/cls, an annotation or an isinstance test). When some class of C's
 subtree (C included) is named, only named classes count: an override in a class the code never
-names, and the base method when every named class overrides it (an abstract method), are
-reached by no instance, and the base edge is dropped. When none is named (instances made
-elsewhere: a framework, a factory by string), every class of the subtree counts.
+names is reached by no instance. When none is named (instances made elsewhere: a framework, a
+factory by string), every class of the subtree counts. The base method's own edge is dropped
+when every class counted overrides it and either every in-repo subclass, named or not,
+overrides it too (a subclass only a framework or a string makes may inherit it: then it
+stays), or it is abstract (core.definition_refs kind abstract: `@abstractmethod`, a body of
+`...`, `pass`, a docstring or `raise NotImplementedError`). A site reaching more than
+_MAX_FAN_OUT overrides keeps the base edge alone, its evidence saying so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 
-from codeintel_assets.storage.call_linker import Callee, Linker, Value, decode
+from codeintel_assets.storage.call_linker import Callee, Value, decode
+from codeintel_assets.storage.call_points import FlowLinker
 
 # Below a direct resolution (0.9) and one of several static callees (0.7): the receiver may
 # be any class of the subtree; through SCIP's type alone, less sure still.
@@ -45,6 +53,15 @@ _NOT_NAMING = ("self_method", "cls_method", "super")
 # Receivers whose class is exact: `C()` itself (a value flowing further, through returns or
 # attributes, may come from a parameter or a subclass's constructor: it dispatches).
 _EXACT = ("constructor",)
+# Methods one getattr pattern may reach: above it the rule is dropped for the site (a name
+# that fits that many methods is no dispatch table).
+_MAX_PATTERN = 32
+# Overrides one site may reach: more is a framework's hook (`save`, `run`) every class has, and
+# edges to all of them say nothing a reader can follow.
+_MAX_FAN_OUT = 64
+ABSTRACT_SQL = """
+SELECT qualname FROM core.definition_refs WHERE repo = $repo AND kind = 'abstract'
+"""
 
 
 class Dispatch:
@@ -52,12 +69,13 @@ class Dispatch:
     the sites with a method call on a typed receiver (`note`); `apply` then adds the
     dispatch callees."""
 
-    def __init__(self, linker: Linker, properties=None):
+    def __init__(self, linker: FlowLinker, properties=None,
+                 abstract: frozenset[str] = frozenset()):
         self.linker = linker
         self.properties = properties  # call_implicit.Properties: accessors of subclasses
+        self.abstract = abstract  # qualnames of abstract methods (ABSTRACT_SQL)
         self.named: set[str] = set()
         self._pending: list[tuple[int, list[dict], dict | None, str]] = []
-        self._subclasses: dict[str, list[str]] | None = None
         self._methods: dict[str, list[str]] | None = None
         self._done: dict[tuple, tuple | None] = {}
         self._cone: dict[tuple[str, str], list[tuple[str, bool]]] = {}
@@ -106,18 +124,21 @@ class Dispatch:
             got = self._done[key]
             if not got:
                 continue
-            reached, drop = got
+            reached, drop, capped = got
             have = {c.goid for c in callees}
             kept = [c for c in callees if (c.goid is None and (c.via != "unknown" or not reached))
                     or c.goid not in drop]
+            kept = [dataclasses.replace(c, note=capped[c.goid]) if c.goid in capped else c
+                    for c in kept]
             added = [c for c in reached if c.goid not in have]
-            if added or len(kept) < len(callees):
+            if added or len(kept) < len(callees) or capped:
                 resolved[index] = (site, (kept + added) or callees, param)
         return resolved
 
     def _dispatch(self, refs: list[dict], scip_row: dict | None, name: str
-                  ) -> tuple[list[Callee], set] | None:
-        """(dispatch callees, GOIDs of base callees no named class reaches) of one site."""
+                  ) -> tuple[list[Callee], set, dict] | None:
+        """(dispatch callees, GOIDs of base callees no class reaches (the module docstring),
+        base GOID -> the evidence note of a site whose overrides were too many) of one site."""
         receivers: dict[tuple[str, str, bool], str] = {}  # (class, method, super) -> how
         known = False  # a static rule knows the receiver (`Base.m(self)` is no dispatch)
         patterned = self._patterned(refs) + self._accessors(refs)
@@ -146,17 +167,27 @@ class Dispatch:
             return None
         reached = {c.goid: c for c in patterned}
         drop: set = set()
+        capped: dict = {}
         for (cls, method, is_super), how in receivers.items():
             cone = self.cone(cls, method, is_super)
             live = [t for t, is_named in cone if is_named]
             targets = set(live) if live else {t for t, _ in cone}
             base = self._resolve(cls, cls, method, is_super)
-            if base.kind in ("function", "method") and base.qualname not in targets:
+            is_def = base.kind in ("function", "method")
+            overrides = sorted(targets - {base.qualname})
+            if len(overrides) > _MAX_FAN_OUT:
+                if is_def:
+                    capped[self.linker.defs[base.qualname][0]] = \
+                        f"{len(overrides)} overrides left out (more than {_MAX_FAN_OUT})"
+                continue
+            inherited = sum(t == base.qualname for t, _ in cone) > 1  # by a subclass
+            if is_def and base.qualname not in targets and (
+                    base.qualname in self.abstract or not inherited):
                 drop.add(self.linker.defs[base.qualname][0])
-            for t in sorted(targets - {base.qualname}):
+            for t in overrides:
                 goid = self.linker.defs[t][0]
                 reached.setdefault(goid, Callee(goid, t, f"dispatch_{how}", kind=KIND))
-        return list(reached.values()), drop - reached.keys()
+        return list(reached.values()), drop - reached.keys(), capped
 
     def _accessors(self, refs: list[dict]) -> list[Callee]:
         """Property accessors a read, assignment or `del` of `C().name` reaches in the named
@@ -189,14 +220,19 @@ class Dispatch:
                 continue
             subtree = [value.qualname, *self.subclasses().get(value.qualname, ())]
             classes = [c for c in subtree if c in self.named] or subtree
+            found = {}
             for sub in classes:
                 for cls in self.linker.mro(sub):
                     for name in fnmatch.filter(self.methods().get(cls, ()), r["pattern"]):
+                        if name.startswith("__") and name.endswith("__"):
+                            continue  # a dunder is the language's, never a handler
                         got = self.linker.member(Value("instance", sub), name)
                         if got.kind in ("function", "method"):
                             goid = self.linker.defs[got.qualname][0]
-                            out.setdefault(goid, Callee(goid, got.qualname, "getattr_pattern",
-                                                        kind=KIND))
+                            found.setdefault(goid, Callee(goid, got.qualname,
+                                                          "getattr_pattern", kind=KIND))
+            if len(found) <= _MAX_PATTERN:  # more: the pattern says too little, no edges
+                out.update(found)
         return list(out.values())
 
     def methods(self) -> dict[str, list[str]]:
@@ -236,16 +272,10 @@ class Dispatch:
 
     def subclasses(self) -> dict[str, list[str]]:
         """In-repo class -> every in-repo class with it in its MRO (itself excluded)."""
-        if self._subclasses is None:
-            self._subclasses = {}
-            for q, (_, kind) in self.linker.defs.items():
-                if kind == "class":
-                    for base in self.linker.mro(q)[1:]:
-                        self._subclasses.setdefault(base, []).append(q)
-        return self._subclasses
+        return self.linker.subclasses()
 
 
-def _how(r: dict, linker: Linker) -> str:
+def _how(r: dict, linker: FlowLinker) -> str:
     """How a receiver reference's type is known (the module docstring's list)."""
     if r.get("typed"):
         return r["typed"]

@@ -76,6 +76,7 @@ class Callee:
     # (`with` -> __enter__, a sorted key): graph.call_graph_edges.kind 'implicit'.
     implicit: bool = False
     kind: str = ""  # graph kind other than direct/implicit: dispatch (storage/call_dispatch.py)
+    note: str = ""  # what the resolution left out (evidence.dispatch)
 
 
 class Linker:

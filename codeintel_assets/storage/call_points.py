@@ -66,14 +66,8 @@ class FlowLinker(Linker):
         """`super().name` in class `cls`: the first definition of `name` after `cls` in the
         MRO of `cls` and of every subclass of it (a mixin's super() reaches the class the
         subclass puts after it: `class Article(TimestampMixin, ValidateMixin, Base)`)."""
-        if self._subclasses is None:
-            self._subclasses = {}
-            for q, (_, kind) in self.defs.items():
-                if kind == "class":
-                    for base in self.mro(q)[1:]:
-                        self._subclasses.setdefault(base, []).append(q)
         out = []
-        for sub in [cls, *self._subclasses.get(cls, ())]:
+        for sub in [cls, *self.subclasses().get(cls, ())]:
             mro = self.mro(sub)
             for after in mro[mro.index(cls) + 1:]:
                 q = f"{after}.{name}"
@@ -81,6 +75,17 @@ class FlowLinker(Linker):
                     out.append(self._def(q))
                     break
         return list(dict.fromkeys(out))[:_MAX_VALUES] or [UNKNOWN]
+
+    def subclasses(self) -> dict[str, list[str]]:
+        """In-repo class -> every in-repo class with it in its MRO (itself excluded); built
+        once, for super() here and for storage/call_dispatch.py."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for q, (_, kind) in self.defs.items():
+                if kind == "class":
+                    for base in self.mro(q)[1:]:
+                        self._subclasses.setdefault(base, []).append(q)
+        return self._subclasses
 
     def _branches(self, value: Value, depth: int) -> list[Value]:
         """The definitions a redefined name may be bound to, for the definition Linker

@@ -190,12 +190,14 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
         linker = _read_linker(con, params, goid_rows)
         properties = call_implicit.Properties.read(con, params, linker)
+        abstract = frozenset(q for (q,) in con.sql(call_dispatch.ABSTRACT_SQL,
+                                                   params=params).fetchall())
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
-    dispatch = call_dispatch.Dispatch(linker, properties)
+    dispatch = call_dispatch.Dispatch(linker, properties, abstract)
     for site in sites:
         raw = decode(site["refs"]) or []
         refs = call_items.expand(raw, linker)
@@ -353,6 +355,8 @@ def _row(repo: str, site: dict, caller: Decimal, callee: Callee, several: bool) 
         evidence["chosen"] = "the binding that runs last"
     if callee.disagrees:
         evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
+    if callee.note:
+        evidence["dispatch"] = callee.note
     confidence = 0.0
     if known:
         confidence = min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),

@@ -106,7 +106,7 @@ _table("core", "definition_refs", ("repo", "rel_path", "qualname", "kind"),
        "alias of a Python file, resolved as far as the file decides (extract/calls.py).", """
 rel_path VARCHAR -- the file
 qualname VARCHAR -- a def or class qualname (as core.goids); for an alias, the scope's qualname and the name (`pkg.compat.scan` for `scan = _scan_v2`)
-kind VARCHAR -- class | function (FunctionDef/AsyncFunctionDef, methods too) | alias (the last `name = value` of a module or class body; or a name defined in several branches: the definitions that may be bound) | property (a method that is a property accessor, beside its function row)
+kind VARCHAR -- class | function (FunctionDef/AsyncFunctionDef, methods too) | alias (the last `name = value` of a module or class body; or a name defined in several branches: the definitions that may be bound) | property (a method that is a property accessor, beside its function row) | abstract (a method decorated `abstractmethod` or whose body is only a docstring, `...`, `pass` or `raise NotImplementedError`, beside its function row)
 bases JSON -- class: each base as candidate references (as core.call_sites.refs), in order
 params JSON -- function: parameter names in call order (positional-only, positional, *args, keyword-only, **kwargs; self/cls included)
 arity INTEGER -- function: parameters, all kinds, the bound self/cls excluded (as core.ast_nodes.params_total)
@@ -352,8 +352,7 @@ match_status VARCHAR -- exact (ast, cst and SCIP all matched) | partial | none
 
 
 # The graph and function layers register their tables here too (one TABLES, one lookup).
-from codeintel_assets.storage import (  # noqa: E402,F401
-    catalog_analytics, catalog_graphs, catalog_history)
+from codeintel_assets.storage import catalog_analytics, catalog_graphs, catalog_history  # noqa: E402,F401
 
 
 def table(qualified_name: str) -> TableSpec:

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from codeintel_assets.storage import views_functions  # noqa: F401 - registers its views
 from codeintel_assets.storage.view_spec import (  # noqa: F401 - re-exported
-    VIEWS, ViewMismatchError, ViewSpec, create_view, define_view, view)
+    VIEWS,
+    ViewMismatchError,
+    ViewSpec,
+    create_view,
+    define_view,
+    view,
+)
 
 CALL_GRAPH_ENRICHED = define_view(
     "docs", "v_call_graph_enriched", ("graph.call_graph_edges", "graph.call_graph_nodes"),

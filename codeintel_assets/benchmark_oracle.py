@@ -14,7 +14,7 @@ black's suite needs its `d` extra (tests/test_blackd.py imports aiohttp), pytest
 warnings into errors), click below 8.2 (its tests call CliRunner(mix_stderr=False)) and
 pathspec below 1 (1.x deprecates the 'gitwildmatch' its .gitignore handling uses). This
 project's own suite runs in its own environment (`--python`), a subset of the fast modules
-(README, "The call graph", lists the one measured). The suite's closing line is in the report
+(docs/assets.md, "The call graph", lists the one measured). The suite's closing line is in the report
 (`suite`): failing tests run less code, so check it before comparing runs.
 
 Truth (benchmark_oracle_record.py): the target's test suite runs under sys.setprofile in a copy

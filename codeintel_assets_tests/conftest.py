@@ -214,10 +214,11 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
-def readme_commands(section_marker: str) -> list[str]:
-    """The shell commands of the README's first ```bash block containing `section_marker`, one
-    per command (continuation lines joined, comments and blank lines dropped)."""
-    text = (PROJECT / "README.md").read_text()
+def readme_commands(section_marker: str, doc: str = "README.md") -> list[str]:
+    """The shell commands of the first ```bash block containing `section_marker` in `doc` (the
+    README, or a page under docs/), one per command (continuation lines joined, comments and
+    blank lines dropped)."""
+    text = (PROJECT / doc).read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```bash")[1:]]
     block = next(b for b in blocks if section_marker in b)
     joined = re.sub(r"\\\n\s*", "", block)

@@ -132,8 +132,8 @@ def test_oracle_kinds_on_a_tiny_suite(tmp_path):
 
 
 def test_readme_commands_parse():
-    """The README's oracle commands (the ones the lead re-runs) are valid command lines."""
-    commands = readme_commands("codeintel_assets.benchmark_oracle")
+    """docs/assets.md's oracle commands (the ones the lead re-runs) are valid command lines."""
+    commands = readme_commands("codeintel_assets.benchmark_oracle", "docs/assets.md")
     assert len(commands) == 4
     for command in commands:
         argv = shlex.split(command)

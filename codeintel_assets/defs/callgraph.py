@@ -18,7 +18,7 @@ CALLGRAPH_DEPS = ("core.goids", "core.definition_refs", "core.call_sites", "core
                   "core.scip_symbols", "core.scip_occurrences")
 # Below this share of call sites with a known target (in-repo, builtin or external) the
 # resolved-share check warns: on django 5.2.19 80% are known with SCIP, 77% with the static
-# rules alone (README, "The call graph").
+# rules alone (docs/assets.md, "The call graph").
 RESOLVED_SHARE_FLOOR = 0.6
 
 

@@ -46,7 +46,7 @@ def _status_note(context, status: str, step_name: str, head: history.Head | None
                "there, creation commits reached past it are NULL (fetch with --unshallow)")
     elif status == history.GIT_REFUSED:
         why = (f"git refused the repository ({head.error if head else ''}): history columns "
-               "are zeros / NULL; allow it with safe.directory (README: function history)")
+               "are zeros / NULL; allow it with safe.directory (docs/assets.md: function history)")
     else:
         why = ("not a Git checkout" if status == history.NO_GIT
                else "the repository has no commits") + ": history columns are zeros / NULL"

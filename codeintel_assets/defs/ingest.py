@@ -66,7 +66,7 @@ from codeintel_assets.tools.service import ToolService
 REPO_SCAN_TABLES = ("core.file_state", "core.modules", "core.repo_map", "analytics.tags_index")
 # git refusing the checkout (dubious ownership: owned by another user) is the target's doing:
 # the scan goes on without a commit, this WARN check fails with git's reason.
-GIT_REFUSED = "git refused the repository, e.g. dubious ownership: README, function history"
+GIT_REFUSED = "git refused the repository, e.g. dubious ownership: docs/assets.md, function history"
 GIT_CHECK = completion_spec("core.repo_map", "git", GIT_REFUSED)
 
 

@@ -20,7 +20,7 @@ def build_jobs(tags: dict[str, str]) -> list:
         dg.define_asset_job(
             launch.MULTIPROCESS_JOB, selection=dg.AssetSelection.all(), tags=tags,
             executor_def=dg.multiprocess_executor,
-            description="Every asset, one process per step (see README, Scaling out)."),
+            description="Every asset, one process per step (see docs/design.md, Executors)."),
         dg.define_asset_job(
             launch.INGEST_JOB, selection=INGEST_SELECTION, tags=tags,
             description="Re-index the work tree: repo_scan and the file-level ingestion "

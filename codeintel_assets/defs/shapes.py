@@ -92,6 +92,6 @@ def build_definitions(shape: Shape, extra_assets: list[dg.AssetsDefinition] = ()
                    "io_manager": DuckDBIOManager(warehouse=warehouse),
                    "duckdb": WarehouseDuckDB(warehouse=warehouse)},
         # Steps are short and parse in their own process pool: one process per run avoids
-        # paying Dagster's per-step process start-up. See README "Scaling out".
+        # paying Dagster's per-step process start-up. See docs/design.md, "Executors".
         executor=dg.in_process_executor,
     )

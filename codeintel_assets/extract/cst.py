@@ -19,7 +19,7 @@ Units follow the project's (Python `ast`) convention, not LibCST's:
 
 Cost: LibCST is much slower than `ast` (its bare parse alone is about 8x `ast.parse`); with
 cst_metadata's shortcuts this extractor takes about 2.2-2.5x the bare `libcst.parse_module` of
-the same files in CPU (it took 4.2-4.3x before them; this repository, README "Parse floors"),
+the same files in CPU (it took 4.2-4.3x before them; this repository, docs/benchmarks.md "Parse floors"),
 so run it through `parallel.run_extractor`, one worker process per core.
 """
 

@@ -3,7 +3,7 @@
 cst_extract needs, per file, LibCST's syntactic `PositionProvider` ranges and the
 `ScopeProvider` scope of a few nodes (for `QualifiedNameProvider`'s names). `metadata` runs
 those providers' own code, minus what the profile (cProfile over this repository, 150 files:
-4.2x the bare `libcst.parse_module` before, see README) showed to be neither the parse nor the
+4.2x the bare `libcst.parse_module` before, see docs/benchmarks.md) showed to be neither the parse nor the
 analysis:
 
 - `MetadataWrapper.resolve_many` walks the whole tree several extra times doing nothing

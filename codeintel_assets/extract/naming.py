@@ -1,7 +1,7 @@
 """Module names: every Python file's dotted import name, from its path alone.
 
 The one place a file's module name is computed: core.modules, core.goids/qualnames and every
-extractor's `module` column derive from `module_names`. The rule (also in the README):
+extractor's `module` column derive from `module_names`. The rule (also in docs/assets.md):
 
 1. Source root. Under a directory named `src` that is not itself a package, or under a
    directory the target's packaging metadata declares (extract/package_roots.py: setuptools

@@ -7,7 +7,7 @@ from codeintel_assets.storage.table_spec import define as _table
 
 _table("analytics", "function_metrics", ("repo", "goid"),
        "One row per function and method GOID: size, parameters, control flow and complexity of "
-       "its own body (a nested def is one statement of its parent; README: function metrics).",
+       "its own body (a nested def is one statement of its parent; docs/assets.md: function metrics).",
        """
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file

@@ -19,9 +19,9 @@ lines_deleted INTEGER -- lines deleted by those commits
 churn INTEGER -- lines_added + lines_deleted
 last_changed_at TIMESTAMP -- author time of the newest commit that changed it (any age; NULL without history)
 complexity INTEGER -- core.ast_metrics.complexity (branching statements of the file)
-score DOUBLE -- in [0, 1]: sqrt(change x complexity), each log-scaled to the repository's maximum (README: hotspots); 0 without history
+score DOUBLE -- in [0, 1]: sqrt(change x complexity), each log-scaled to the repository's maximum (docs/assets.md: hotspots); 0 without history
 window_days INTEGER -- length of the window, days before the HEAD commit's time
-history_status VARCHAR -- git (history read) | shallow (a shallow clone: history read up to its boundary commits) | no_git (not a Git checkout) | no_commits | git_refused (git refused the repository, e.g. dubious ownership: README, function history) | submodule (the file is in a submodule: its history is another repository's)
+history_status VARCHAR -- git (history read) | shallow (a shallow clone: history read up to its boundary commits) | no_git (not a Git checkout) | no_commits | git_refused (git refused the repository, e.g. dubious ownership: docs/assets.md, function history) | submodule (the file is in a submodule: its history is another repository's)
 """)
 
 _table("analytics", "function_history", ("repo", "goid"),
@@ -39,8 +39,8 @@ commit_count INTEGER -- commits in the window that changed its span (git log -L 
 author_count INTEGER -- distinct author emails of those commits
 lines_added INTEGER -- lines those commits added inside the span (zero-context diffs)
 lines_deleted INTEGER -- lines those commits removed at the span: the preimage lines of their hunks touching it
-churn_score DOUBLE -- (lines_added + lines_deleted) / current span length, within the window (README: function history)
-stability_bucket VARCHAR -- new | volatile | active | stable (README: function history)
+churn_score DOUBLE -- (lines_added + lines_deleted) / current span length, within the window (docs/assets.md: function history)
+stability_bucket VARCHAR -- new | volatile | active | stable (docs/assets.md: function history)
 window_days INTEGER -- length of the window, days before the HEAD commit's time
 """)
 
@@ -48,7 +48,7 @@ _table("analytics", "coverage_functions", ("repo", "goid"),
        "One row per function and method GOID: its lines' coverage in the shared test run. A "
        "line belongs to its innermost definition: a nested def's lines are not its parent's, "
        "a method's not its class's; the def line and decorators are the enclosing scope's "
-       "(README: coverage per function).",
+       "(docs/assets.md: coverage per function).",
        """
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
@@ -79,7 +79,7 @@ last_status VARCHAR -- the test's status in the run (as analytics.test_catalog.s
 _table("analytics", "goid_risk_factors", ("repo", "goid"),
        "One row per function and method GOID: the risk inputs, a score per component in [0, 1], "
        "their weighted mean risk_score and the components that drove it (storage/risk.py; "
-       "README: risk).", """
+       "docs/assets.md: risk).", """
 goid DECIMAL(38,0) -- the def's GOID (as core.goids)
 rel_path VARCHAR -- the defining file
 qualname VARCHAR -- module-qualified qualname (as core.goids)
@@ -110,7 +110,7 @@ static_error_risk DOUBLE -- 1 - 0.5^static_errors
 churn_risk DOUBLE -- ln(1 + file_churn) / ln(1 + the repository's largest file_churn); NULL unless hotspots.history_status is git and some file changed in 2 or more commits of the window (too little history otherwise)
 hotspot_risk DOUBLE -- hotspot_score; NULL when churn_risk is
 failing_test_risk DOUBLE -- 1 when a covering test failed, else 0; NULL without a test run
-risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: README: risk)
+risk_score DOUBLE -- in [0, 1]: the weighted mean of the component risks that are not NULL (weights: docs/assets.md: risk)
 risk_level VARCHAR -- high (risk_score >= high threshold) | medium (>= medium threshold) | low
-risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]; "unknown_reasons": {component: reason}, e.g. "too little history: no file changed in more than 1 commit" (README: risk)}
+risk_explanation JSON -- {"drivers": [{component, score, weight, contribution, detail}] by contribution, largest first, contributions > 0 only; "unknown": [components without data]; "unknown_reasons": {component: reason}, e.g. "too little history: no file changed in more than 1 commit" (docs/assets.md: risk)}
 """)

@@ -12,7 +12,7 @@ files changed (`storage.changes.plan_update`). Otherwise, per tool:
   everything, since some of its rules read which files exist (I001's first-party detection,
   INP001's `__init__.py`) and a whole lint costs about a second on django;
 - pyrefly checks the whole project whenever anything changed: sound by construction, and a
-  few seconds on django (measured in the README); a partial check would need a closure over
+  few seconds on django (measured in docs/benchmarks.md); a partial check would need a closure over
   pyrefly's own resolution (its fallback search path is every ancestor folder);
 - pyright checks the changed files and their reverse import closure (storage/import_closure.py),
   or every file when the closure is more than `CLOSURE_FULL_SHARE` of them.

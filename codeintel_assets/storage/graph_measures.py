@@ -4,7 +4,7 @@ diameter estimate. No Dagster, no DuckDB: nodes are 0..n-1 (the caller's sorted 
 distinct (src, dst) index pairs without self-loops.
 
 igraph was chosen by measurement over networkx and rustworkx on django 5.2.19's graphs
-(codeintel_assets/benchmark_graphs.py; numbers in the README, "Symbol uses and graph
+(codeintel_assets/benchmark_graphs.py; numbers in docs/assets.md, "Symbol uses and graph
 metrics"): the fastest of the three on every measure there but closeness on the call graph
 (rustworkx, on both cores: 0.07 s against 0.11 s), the only one with both a sampled betweenness
 (a `sources` subset) and average clustering, single-threaded (its sums add up in one order), and

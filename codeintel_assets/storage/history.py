@@ -1,4 +1,4 @@
-"""analytics.hotspots and analytics.function_history from Git history (README: "Hotspots and
+"""analytics.hotspots and analytics.function_history from Git history (docs/assets.md: "Hotspots and
 function history"). Free of Dagster: the git passes come in through a `GitSource` (ToolService
 implements it), rows go out as Arrow; the derived columns are SQL in an in-memory DuckDB.
 

@@ -38,7 +38,7 @@ READS = ("analytics.function_metrics", "analytics.function_types",
          "analytics.coverage_functions", "analytics.test_coverage_edges", "analytics.hotspots",
          "analytics.diagnostics", "analytics.tags_index", "core.modules", "core.file_state",
          "analytics.test_catalog")
-# History is evidence once some file changed in this many commits of the window (README: risk).
+# History is evidence once some file changed in this many commits of the window (docs/assets.md: risk).
 MIN_COMMITS = 2
 COMPONENTS = ("complexity", "coverage", "typedness", "static_error", "churn", "hotspot",
               "failing_test")
@@ -51,7 +51,7 @@ class RiskWeights:
 
     The defaults put complexity and missing tests first, a reviewer's first two questions,
     then recent change (hotspot, churn), and count static errors and failing tests as
-    evidence of defects. README: risk says what they were checked against."""
+    evidence of defects. docs/assets.md: risk says what they were checked against."""
 
     complexity: float = 0.30
     coverage: float = 0.25
@@ -120,7 +120,7 @@ WITH fm AS (
 ), hot AS (
     -- Only read history is evidence: without Git (or refused by it), commits or full history
     -- (a shallow clone), or for a submodule's file, churn and hotspot are unknown, not zero
-    -- (history_status; README: risk). Nor is a window in which no file changed twice (one
+    -- (history_status; docs/assets.md: risk). Nor is a window in which no file changed twice (one
     -- commit: every file's churn is its size and its hotspot score 1): change frequency then
     -- tells the files nothing.
     SELECT rel_path, churn, commit_count, score,

@@ -22,7 +22,7 @@ runs came since the last full one.
   previous run did not know.
 
 A function body's change reaches only the tests that run a line of it, and those are
-selected; README's test-run section lists what selection can miss. No dagster import.
+selected; docs/running.md, "The test run", lists what selection can miss. No dagster import.
 """
 
 from __future__ import annotations

@@ -632,3 +632,60 @@ def test_abstract_methods_get_a_row():
                       "    def d(self): return 2\n")["core.definition_refs"]
     assert sorted(r["qualname"] for r in rows if r["kind"] == "abstract") == [
         "m.B.a", "m.B.b", "m.B.c"]
+
+
+TYPE_ALIASES = {"pkg/__init__.py": "", "pkg/nodes.py": '''from typing import Optional, Union
+
+
+class Leaf:
+    @property
+    def prefix(self):
+        return ""
+
+    def __str__(self):
+        return "leaf"
+
+
+class Node:
+    @property
+    def prefix(self):
+        return ""
+
+
+LN = Union[Leaf, Node]
+NL = Leaf | Node
+MaybeLeaf = Optional[Leaf]
+''', "pkg/use.py": '''from pkg.nodes import LN, NL, MaybeLeaf
+
+
+def f(x: LN):
+    return x.prefix
+
+
+def g(x: NL):
+    return x.prefix
+
+
+def h(x: MaybeLeaf):
+    return str(x)
+'''}
+
+
+def test_an_annotation_through_a_union_type_alias_reaches_each_class(tmp_path):
+    """black's `LN = Union[Leaf, Node]` (also `A | B`, `Optional[A]`), imported and used as an
+    annotation: a property read reaches each class's getter, `str(x)` the class's __str__."""
+    repo = make_git_repo(tmp_path / "aliases", TYPE_ALIASES)
+    db = tmp_path / "ta.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.execute(
+            "SELECT c.qualname, d.qualname, e.resolved_via FROM graph.call_graph_edges e "
+            "JOIN core.goids c ON c.goid = e.caller_goid "
+            "JOIN core.goids d ON d.goid = e.callee_goid "
+            "WHERE c.qualname LIKE 'pkg.use.%' ORDER BY 1, 2").fetchall()
+    assert got == [("pkg.use.f", "pkg.nodes.Leaf.prefix", "property"),
+                   ("pkg.use.f", "pkg.nodes.Node.prefix", "property"),
+                   ("pkg.use.g", "pkg.nodes.Leaf.prefix", "property"),
+                   ("pkg.use.g", "pkg.nodes.Node.prefix", "property"),
+                   ("pkg.use.h", "pkg.nodes.Leaf.__str__", "operator")]

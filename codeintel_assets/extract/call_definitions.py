@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import json
 
-from codeintel_assets.extract import call_branches, call_values
+from codeintel_assets.extract import call_branches, call_values, receiver_types
 from codeintel_assets.extract.bindings import callables, dedupe, ref
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import dotted_name
@@ -43,7 +43,8 @@ def rows(calls) -> list[dict]:
     aliases: dict[str, dict] = {}
     for (value, scope, name) in calls.assigns:
         got = callables(calls.refs(value, scope)) + (call_values.stored_items(
-            calls, value, scope, name) if scope.kind == "module" else [])
+            calls, value, scope, name) if scope.kind == "module" else []) + \
+            receiver_types.alias_classes(calls, value, scope)
         aliases[f"{scope.qualname}.{name}"] = {
             "qualname": f"{scope.qualname}.{name}", "kind": "alias",
             "value_refs": json_text(dedupe(got)) if got else None}

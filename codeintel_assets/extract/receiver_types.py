@@ -10,6 +10,8 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
 - annotation: a parameter's or variable's annotation (`p: Param`, `x: "Cmd"`, unions `A | B`,
   `Optional[A]`, `Union[A, B]`); the elements of a container annotation (`list[A]`,
   `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
+- alias: a module's `LN = Union[Leaf, Node]` (or `A | B`, `Optional[A]`) is an alias row of
+  those classes (extract/call_definitions.py), so `x: LN` follows it like any alias.
 - isinstance: `if isinstance(x, C):` (and `elif`) narrows `x` to C (or each class of a tuple)
   on the lines of its body; `assert isinstance(x, C)` from the assert to the scope's end
   (extract/bindings.py binds the narrowed name).
@@ -63,6 +65,18 @@ def instances(calls, tag: str, expr: ast.expr, scope: Scope, depth: int) -> list
                 for r in calls.refs(cls, scope, depth) or ()
                 if r["mode"] == "value" and "()" not in r["attr"]]
     return out
+
+
+def alias_classes(calls, value: ast.expr, scope: Scope) -> list[dict]:
+    """References of the classes a type alias names (`LN = Union[Leaf, Node]`, `NL = A | B`,
+    `M = Optional[A]`), so an annotation `x: LN` (in this module or one importing LN) types x
+    as each of them; [] for any other value (a plain name is already its own reference)."""
+    is_union = (isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr)) or (
+        isinstance(value, ast.Subscript) and _last(dotted_name(value.value)) in _UNIONS)
+    if not is_union:
+        return []
+    return [r for cls in class_exprs(value) for r in calls.refs(cls, scope) or ()
+            if r["mode"] == "value" and "()" not in r["attr"]]
 
 
 def element_instances(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:

@@ -48,36 +48,41 @@ class Properties:
         out: dict = {}
         for r in refs:
             if r["extra"].startswith("dunder:"):
-                got = self.dunder(r)
-                if got is not None:
+                for got in self.dunder(r):
                     out.setdefault(got.goid, got)
                 continue
             role = ROLES.get(r.get("extra"))
             prefix, _, name = r["attr"].rpartition(".")
             if role is None or name not in self.names:
                 continue
-            value = self.linker.ref({**r, "attr": prefix})
-            if value.kind != "instance":
-                continue
-            target = self.accessor(value.qualname, name, role)
-            if target is not None and target in self.linker.defs:
-                goid = self.linker.defs[target][0]
-                out.setdefault(goid, Callee(goid, target, "property", implicit=True))
+            for value in self._values({**r, "attr": prefix}):
+                target = self.accessor(value.qualname, name, role)
+                if target is not None and target in self.linker.defs:
+                    goid = self.linker.defs[target][0]
+                    out.setdefault(goid, Callee(goid, target, "property", implicit=True))
         return list(out.values())
 
-    def dunder(self, r: dict) -> Callee | None:
-        """The first of the reference's dunders its instance's class defines."""
-        value = self.linker.ref(r)
-        if value.kind != "instance":
-            return None
-        for name in r["extra"][len("dunder:"):].split(","):
-            got = self.linker.member(value, name)
-            if got.kind in ("function", "method"):
-                return Callee(self.linker.defs[got.qualname][0], got.qualname, "operator",
-                              implicit=True)
-            if got.kind != "unknown":  # an attribute, or a base outside the repository
-                return None
-        return None
+    def _values(self, r: dict) -> list:
+        """The instances `r` may stand for: several through a type alias of a union
+        (`x: LN` with `LN = Union[Leaf, Node]`) when the linker follows points-to sets."""
+        values = getattr(self.linker, "values", None)
+        found = values(r) if values is not None else [self.linker.ref(r)]
+        return [v for v in found if v.kind == "instance"]
+
+    def dunder(self, r: dict) -> list[Callee]:
+        """Per instance the reference may stand for, the first of its dunders that
+        instance's class defines."""
+        out = []
+        for value in self._values(r):
+            for name in r["extra"][len("dunder:"):].split(","):
+                got = self.linker.member(value, name)
+                if got.kind in ("function", "method"):
+                    out.append(Callee(self.linker.defs[got.qualname][0], got.qualname,
+                                      "operator", implicit=True))
+                    break
+                if got.kind != "unknown":  # an attribute, or a base outside the repository
+                    break
+        return out
 
     def accessor(self, cls: str, name: str, role: str) -> str | None:
         """The `role` accessor of `name` on an instance of `cls`: the first class of its MRO

@@ -45,6 +45,8 @@ class FlowLinker(Linker):
                 return [self.ref(r, depth)]
             found = self._super(start.qualname, first.group(1))
             attr, offset = attr[first.end():], first.end()
+        elif start.kind == "unknown" and r["ref"] in self.aliases:
+            found = self._alias_values(r["ref"], depth)  # `LN = Union[Leaf, Node]`: each
         else:
             found = [start] if exact else self._branches(start, depth)
         consts = {at - offset: args for at, args in r.get("consts", ())}
@@ -61,6 +63,12 @@ class FlowLinker(Linker):
             if not found:
                 return [UNKNOWN]
         return found or [UNKNOWN]
+
+    def _alias_values(self, qualname: str, depth: int) -> list[Value]:
+        """Every value a module- or class-level assignment may bind, where Linker._alias
+        keeps one candidate only (a type alias of a union names several classes)."""
+        got = (self.ref(a, depth + 1) for a in self.aliases[qualname])
+        return list(dict.fromkeys(v for v in got if v.kind != "unknown"))[:_MAX_VALUES]
 
     def _super(self, cls: str, name: str) -> list[Value]:
         """`super().name` in class `cls`: the first definition of `name` after `cls` in the

@@ -192,21 +192,17 @@ class Dispatch:
     def _accessors(self, refs: list[dict]) -> list[Callee]:
         """Property accessors a read, assignment or `del` of `C().name` reaches in the named
         classes of C's subtree (the accessor C's own MRO gives is the site's already)."""
+        if self.properties is None:
+            return []
         out = {}
-        for r in refs:
-            role = (self.properties.ROLES.get(r.get("extra"))
-                    if self.properties is not None else None)
-            prefix, _, name = r["attr"].rpartition(".")
-            if role is None or name not in self.properties.names:
-                continue
-            value = self.linker.ref({**r, "attr": prefix})
+        for receiver, name, role in self.properties.accesses(refs):
+            value = self.linker.ref(receiver)
             subtree = self.subclasses().get(value.qualname, ()) \
                 if value.kind == "instance" else ()
             for sub in [c for c in subtree if c in self.named] or subtree:
-                got = self.properties.accessor(sub, name, role)
-                if got is not None and got in self.linker.defs:
-                    goid = self.linker.defs[got][0]
-                    out.setdefault(goid, Callee(goid, got, "property", implicit=True))
+                got = self.properties.edge(sub, name, role)
+                if got is not None:
+                    out.setdefault(got.goid, got)
         return list(out.values())
 
     def _patterned(self, refs: list[dict]) -> list[Callee]:

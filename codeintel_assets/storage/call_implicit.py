@@ -14,6 +14,7 @@ Edges of kind 'implicit' at the expression's line. No DuckDB beyond `read`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from codeintel_assets.storage.call_linker import Callee, Linker
 
@@ -27,8 +28,6 @@ ROLES = {"property": "getter", "property_set": "setter", "property_del": "delete
 
 class Properties:
     """Accessors by (class, property name): role (getter | setter | deleter) -> qualname."""
-
-    ROLES = ROLES
 
     def __init__(self, linker: Linker, rows: list[tuple[str, str]]):
         self.linker = linker
@@ -51,16 +50,30 @@ class Properties:
                 for got in self.dunder(r):
                     out.setdefault(got.goid, got)
                 continue
+            for receiver, name, role in self.accesses([r]):
+                for value in self._values(receiver):
+                    got = self.edge(value.qualname, name, role)
+                    if got is not None:
+                        out.setdefault(got.goid, got)
+        return list(out.values())
+
+    def accesses(self, refs: list[dict]) -> Iterator[tuple[dict, str, str]]:
+        """(the receiver's reference, property name, role) of each reference in `refs` that
+        reads, assigns or deletes `C().name` for a name some repository class has a property
+        of."""
+        for r in refs:
             role = ROLES.get(r.get("extra"))
             prefix, _, name = r["attr"].rpartition(".")
-            if role is None or name not in self.names:
-                continue
-            for value in self._values({**r, "attr": prefix}):
-                target = self.accessor(value.qualname, name, role)
-                if target is not None and target in self.linker.defs:
-                    goid = self.linker.defs[target][0]
-                    out.setdefault(goid, Callee(goid, target, "property", implicit=True))
-        return list(out.values())
+            if role is not None and name in self.names:
+                yield {**r, "attr": prefix}, name, role
+
+    def edge(self, cls: str, name: str, role: str) -> Callee | None:
+        """The implicit edge to the `role` accessor of `name` on an instance of `cls`, None
+        when its MRO gives no repository accessor."""
+        target = self.accessor(cls, name, role)
+        if target is None or target not in self.linker.defs:
+            return None
+        return Callee(self.linker.defs[target][0], target, "property", implicit=True)
 
     def _values(self, r: dict) -> list:
         """The instances `r` may stand for: several through a type alias of a union

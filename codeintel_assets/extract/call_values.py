@@ -32,7 +32,7 @@ def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
     func = call.func
     if isinstance(func, ast.Name) and func.id in _COPIES and len(call.args) == 1 \
             and not isinstance(call.args[0], ast.Starred) \
-            and calls._bindings_of(func.id, scope) is None:
+            and calls.bindings_of(func.id, scope) is None:
         return call.args[0]
     return None
 
@@ -47,7 +47,7 @@ def literal_method(calls, expr: ast.Attribute, scope: Scope) -> list[dict]:
     the builtin type's method (`builtins.str.join`), an external callee; [] otherwise."""
     value = expr.value
     if isinstance(value, ast.Name):
-        bound = calls._bindings_of(value.id, scope, value.lineno) or ()
+        bound = calls.bindings_of(value.id, scope, value.lineno) or ()
         kinds = {_literal_type(b.value) for b in bound if isinstance(b.value, ast.expr)}
         kind = kinds.pop() if len(kinds) == 1 and len(bound) == len(
             [b for b in bound if isinstance(b.value, ast.expr)]) else None
@@ -86,7 +86,7 @@ def _literal(calls, expr: ast.expr, scope: Scope, depth: int) -> list[tuple]:
         return [(expr, scope)]
     if isinstance(expr, ast.Name) and depth < 8:
         out = []
-        for b in calls._bindings_of(expr.id, scope, expr.lineno) or ():
+        for b in calls.bindings_of(expr.id, scope, expr.lineno) or ():
             if isinstance(b.value, ast.expr):
                 out += _literal(calls, b.value, b.scope, depth + 1)
         return out

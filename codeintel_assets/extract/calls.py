@@ -80,7 +80,7 @@ class FileCalls(implicit.ImplicitCalls):
             scope = scope.parent
         return None
 
-    def _bindings_of(self, name: str, scope: Scope, line: int = 0) -> list[Binding] | None:
+    def bindings_of(self, name: str, scope: Scope, line: int = 0) -> list[Binding] | None:
         found = self._binding_scope(name, scope)
         if found is None:
             return None
@@ -188,7 +188,7 @@ class FileCalls(implicit.ImplicitCalls):
         if typed := receiver_types.element_instances(self, container, scope, depth):
             return typed  # `xs: list[A]`: instances of A
         if isinstance(container, ast.Name) and depth < _MAX_DEPTH:
-            for b in self._bindings_of(container.id, scope, container.lineno) or ():
+            for b in self.bindings_of(container.id, scope, container.lineno) or ():
                 if isinstance(b.value, tuple) and b.value[0] == "unpack" \
                         and isinstance(b.value[2][-1], tuple):
                     return call_values.starred_items(self, *b.value[1:3], b.value[3], depth)
@@ -234,7 +234,7 @@ class FileCalls(implicit.ImplicitCalls):
             return out
         if isinstance(expr, ast.Call):
             if (isinstance(expr.func, ast.Name) and expr.func.id == "super"
-                    and self._bindings_of("super", scope) is None):
+                    and self.bindings_of("super", scope) is None):
                 if expr.args:  # super(X, self): the MRO after class X
                     named = self.refs(expr.args[0], scope, depth + 1) or []
                     return [ref(r["ref"], "super", mode="super", exact=r.get("exact", False))
@@ -243,7 +243,7 @@ class FileCalls(implicit.ImplicitCalls):
                 return [ref(cls.qualname, "super", mode="super", exact=True)] if cls else []
             if (isinstance(expr.func, ast.Name) and expr.func.id == "type"
                     and len(expr.args) == 1 and not expr.keywords
-                    and self._bindings_of("type", scope) is None):  # type(x): x's class
+                    and self.bindings_of("type", scope) is None):  # type(x): x's class
                 base = self.refs(expr.args[0], scope, depth + 1)
                 return None if base is None else classes_of(base)
             if isinstance(expr.func, ast.Attribute) and expr.func.attr == "get" and expr.args:
@@ -255,7 +255,7 @@ class FileCalls(implicit.ImplicitCalls):
             copied = call_values.copied(self, expr, scope)
             if copied is not None:  # list(xs), sorted(xs): a container of xs's items
                 return self.refs(copied, scope, depth + 1)
-            lambdas = self._bindings_of(expr.func.id, scope, expr.lineno) or [] \
+            lambdas = self.bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
                 # `pick = lambda: square; pick()`: what the lambda's body evaluates to

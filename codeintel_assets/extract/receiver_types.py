@@ -85,7 +85,7 @@ def element_instances(calls, container: ast.expr, scope: Scope, depth: int) -> l
     if not isinstance(container, ast.Name):
         return []
     out = []
-    for b in calls._bindings_of(container.id, scope, container.lineno) or ():
+    for b in calls.bindings_of(container.id, scope, container.lineno) or ():
         if isinstance(b.value, tuple) and b.value[0] == "annotation":
             ann = unquote_annotation(b.value[1])
             for part in class_exprs_or_generic(ann):
@@ -120,7 +120,7 @@ def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] 
     is no pattern), plus the default's references. None when `call` is no such getattr."""
     func = call.func
     if not (isinstance(func, ast.Name) and func.id == "getattr" and 2 <= len(call.args) <= 3
-            and not call.keywords and calls._bindings_of("getattr", scope) is None):
+            and not call.keywords and calls.bindings_of("getattr", scope) is None):
         return None
     name, pattern = call.args[1], None
     if isinstance(name, ast.Constant) and isinstance(name.value, str):

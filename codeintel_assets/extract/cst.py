@@ -6,7 +6,8 @@ Data comes from LibCST (libcst.parse_module, parsed once per file). Positions ar
 (`scope.get_qualified_names_for(node)` with `ScopeProvider`'s scope of the node) but only
 for the few nodes that need one. The providers are run directly rather than through
 `MetadataWrapper.resolve_many`, which walks the whole tree several extra times, and the
-position pass also collects the recorded nodes (see `cst_metadata.metadata`). Nothing here imports Dagster, so worker processes load it cheaply.
+position pass also collects the recorded nodes (see `cst_metadata.metadata`). Nothing here
+imports Dagster, so worker processes load it cheaply.
 
 Units follow the project's (Python `ast`) convention, not LibCST's:
 
@@ -166,7 +167,7 @@ def _rows(job: FileJob) -> list[dict]:
             "end_col": ec,
             "text_preview": preview,
             "parent_kinds": parent_json,
-            "qnames": json_text(names),
+            "qnames": json_text(names) if names else "[]",  # most rows: no dumps call
         })
 
     # Source order by span (a decorated def's syntactic start, `def`, follows its decorators);

@@ -332,8 +332,9 @@ _ASSIGNMENT_LIKE: dict[type, bool] = {}
 
 
 def _scope_on_leave(self: scope_provider.ScopeVisitor, original_node: cst.CSTNode) -> None:
-    """ScopeVisitor.on_leave (LibCST 1.x), its isinstance against a tuple of ABCs cached."""
-    self.provider.set_metadata(original_node, self.scope)
+    """ScopeVisitor.on_leave (LibCST 1.x), its isinstance against a tuple of ABCs cached and
+    ScopeProvider.set_metadata (a plain store in `_computed`) inlined."""
+    self.provider._computed[original_node] = self.scope
     node_type = type(original_node)
     like = _ASSIGNMENT_LIKE.get(node_type)
     if like is None:

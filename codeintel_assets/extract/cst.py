@@ -19,9 +19,10 @@ Units follow the project's (Python `ast`) convention, not LibCST's:
   `lineno`), and the module row spans 1:0 to the end of the last line (as the ast row).
 
 Cost: LibCST is much slower than `ast` (its bare parse alone is about 8x `ast.parse`); with
-cst_metadata's shortcuts this extractor takes about 2.2-2.5x the bare `libcst.parse_module` of
-the same files in CPU (it took 4.2-4.3x before them; this repository, docs/benchmarks.md "Parse floors"),
-so run it through `parallel.run_extractor`, one worker process per core.
+cst_metadata's shortcuts this extractor takes about 1.7-1.9x the bare `libcst.parse_module` of
+the same files in CPU (4.2-4.3x before any, 2.0-2.4x before the id-keyed spans, cached visit
+hooks and the position pass collecting the rows' nodes; docs/benchmarks.md "Parse floors"), so
+run it through `parallel.run_extractor`, one worker process per core.
 """
 
 from __future__ import annotations

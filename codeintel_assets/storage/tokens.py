@@ -32,7 +32,7 @@ import duckdb
 
 from codeintel_assets.storage.catalog import TableSpec
 from codeintel_assets.storage.ledger import LEDGER_SCHEMA
-from codeintel_assets.storage.tables import run_statement
+from codeintel_assets.storage.tables import present, run_statement
 from codeintel_assets.storage.view_spec import ViewSpec, create_view
 
 TOKENS = f"{LEDGER_SCHEMA}.table_tokens"
@@ -59,8 +59,7 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = $s "
-                            "AND table_name = 'table_tokens'", {"s": LEDGER_SCHEMA}).fetchall())
+    return bool(present(con, [TOKENS]))
 
 
 def content_token(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str) -> str:
@@ -178,11 +177,8 @@ def refresh_commit(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str, c
 
 
 def present_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> set[str]:
-    """Which of the qualified table names `names` exist."""
-    rows = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                       "WHERE list_contains($names, table_schema || '.' || table_name)",
-                       {"names": list(names)}).fetchall()
-    return {r[0] for r in rows}
+    """Which of the qualified table (or view) names `names` exist."""
+    return present(con, names)
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection, specs: Sequence[ViewSpec], salt: str,

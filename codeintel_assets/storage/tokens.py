@@ -62,10 +62,19 @@ def _exists(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(present(con, [TOKENS]))
 
 
+# Columns no derived step reads, left out of their table's token like `commit`: a file whose
+# mtime moved without its content (a checkout, a `git reset --hard`, `touch`) must not rebuild
+# what is built on core.file_state (the SCIP symbols, typedness, the test run's plan). Only
+# repo_scan reads mtime_ns, and from the rows themselves.
+UNTOKENED = {"core.file_state": ("mtime_ns",)}
+
+
 def content_token(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str) -> str:
-    """'<rows>:<sum of row hashes>' of `repo`'s stored rows of `spec`, `commit` left out.
-    One scan of the repository's rows (DuckDB's hash is deterministic, not seeded)."""
-    cols = ", ".join(f'"{c}"' for c in spec.column_names if c not in ("repo", "commit"))
+    """'<rows>:<sum of row hashes>' of `repo`'s stored rows of `spec`, `commit` (and the
+    table's UNTOKENED columns) left out. One scan of the repository's rows (DuckDB's hash is
+    deterministic, not seeded)."""
+    left_out = ("repo", "commit", *UNTOKENED.get(spec.qualified_name, ()))
+    cols = ", ".join(f'"{c}"' for c in spec.column_names if c not in left_out)
     count, total = con.execute(
         f"SELECT count(*), coalesce(sum(hash({cols}))::HUGEINT, 0) "
         f"FROM {spec.qualified_name} WHERE repo = $repo", {"repo": repo}).fetchall()[0]

@@ -65,6 +65,10 @@ class FileCalls(implicit.ImplicitCalls):
         self.lines = lines
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
         self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
+        # A binding's references found with the depth limit cut somewhere below are partial
+        # (None or []); kept apart, by depth, so a shallower read resolves it again in full.
+        self._partial: dict[tuple[int, int], list[dict] | None] = {}
+        self._cut = False  # set when refs stops at _MAX_DEPTH
 
     def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding of `name` a read in `scope` sees (LEGB; class bodies are
@@ -126,9 +130,7 @@ class FileCalls(implicit.ImplicitCalls):
         try:
             results = []
             for b in bindings:
-                if id(b) not in self._resolved:
-                    self._resolved[id(b)] = self._value_refs(b.value, b.scope, depth + 1)
-                got = self._resolved[id(b)]
+                got = self._binding_refs(b, depth)
                 if got is None:
                     return None
                 if got:
@@ -151,6 +153,22 @@ class FileCalls(implicit.ImplicitCalls):
                          else "enclosing_scope"}
                 out.append(r)
         return out
+
+    def _binding_refs(self, b: Binding, depth: int) -> list[dict] | None:
+        """The references binding `b` stands for, read at `depth` (cached: in full, or, when
+        the depth limit cut the search, per depth)."""
+        if id(b) in self._resolved:
+            return self._resolved[id(b)]
+        if (id(b), depth) in self._partial:
+            return self._partial[(id(b), depth)]
+        outer, self._cut = self._cut, False
+        got = self._value_refs(b.value, b.scope, depth + 1)
+        if self._cut:
+            self._partial[(id(b), depth)] = got
+        else:
+            self._resolved[id(b)] = got
+        self._cut = self._cut or outer
+        return got
 
     def _in_handler(self, line: int) -> bool:
         return any(a <= line <= b for a, b in self.handler_spans)
@@ -198,6 +216,7 @@ class FileCalls(implicit.ImplicitCalls):
         """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
         None when a binding on the way is opaque."""
         if depth > _MAX_DEPTH:
+            self._cut = True
             return None
         if isinstance(expr, ast.Name):
             return self._lookup(expr.id, scope, depth, expr.lineno)

@@ -6,7 +6,11 @@ references extract/implicit_calls.py marks `extra`):
   (core.definition_refs rows of kind property); resolved_via 'property';
 - `dunder:<names>`: on an instance of C, the first of the dunders C's MRO defines in the
   repository (a base outside the repository defining it, or none: no edge); resolved_via
-  'operator'.
+  'operator';
+- a call of a class (`Leaf(...)`, `cls()`, a class reached through a value) runs its
+  `__new__` before its `__init__`: the `__new__` C's MRO defines in the repository
+  (`allocators`); resolved_via 'constructor_new'. From the site's own references (the class
+  they evaluate to, storage/call_points.py), not SCIP.
 
 Edges of kind 'implicit' at the expression's line. No DuckDB beyond `read`.
 """
@@ -24,6 +28,23 @@ WHERE repo = $repo AND kind = 'property'
 ORDER BY rel_path
 """
 ROLES = {"property": "getter", "property_set": "setter", "property_del": "deleter"}
+
+
+def allocators(refs: list[dict], linker: Linker) -> list[Callee]:
+    """The in-repo `__new__` each class the call site's callee references (`refs`, none
+    `extra`) may evaluate to runs when called; [] for anything else."""
+    values = getattr(linker, "values", None)
+    out: dict = {}
+    for r in refs:
+        for value in (values(r) if values is not None else [linker.ref(r)]):
+            if value.kind != "class":
+                continue
+            got = linker.member(value, "__new__")
+            if got.kind in ("function", "method") and got.qualname in linker.defs:
+                goid = linker.defs[got.qualname][0]
+                out.setdefault(goid, Callee(goid, got.qualname, "constructor_new",
+                                            implicit=True))
+    return list(out.values())
 
 
 class Properties:

@@ -233,6 +233,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = call_resolution.scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
+        implied += call_implicit.allocators(refs, linker)  # C(...) runs C's __new__ too
         dispatch.note(len(resolved), site, refs, goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, call_resolution.site_param(refs)))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),

@@ -10,7 +10,8 @@ to be an instance (self, an annotated or isinstance-narrowed name, `x = C()`:
 extract/receiver_types.py). Those become references `C()` + a step, marked `extra`:
 
 - `property` | `property_set` | `property_del`: `name.attr` read (not called), assigned,
-  deleted; the reference is `C().attr`;
+  deleted (an augmented assignment `name.attr += v` reads and assigns); the reference is
+  `C().attr`;
 - `dunder:<names>`: the reference is the operand `C()`, `names` the dunders tried in order
   (the first the class's MRO defines runs): `a + b` -> `__add__` of a, `x in c` ->
   `__contains__,__iter__` of c, `if x`/`not x`/`and`/`or` -> `__bool__,__len__`, `x[k]` ->
@@ -126,6 +127,10 @@ class ImplicitCalls(ScopeBindings):
         node, kind = v.node, type(v.node)
         if kind not in _IMPLICIT_TYPES:
             super().visit(v)
+            if kind is ast.AugAssign and type(node.target) is ast.Attribute \
+                    and type(node.target.value) is ast.Name:  # `x.p += 1` reads p, then sets
+                self.implicit.append((node.target, self.scopes.get(v.scope.qualname, self.root),
+                                      node.target.value, f".{node.target.attr}", "property"))
             if kind is not ast.Call:
                 return
         scope = self.scopes.get(v.scope.qualname, self.root)

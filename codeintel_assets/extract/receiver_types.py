@@ -61,19 +61,37 @@ def instances(calls, tag: str, expr: ast.expr, scope: Scope, depth: int) -> list
     the second argument of isinstance), each marked `typed` = tag."""
     out = []
     for cls in class_exprs(expr):
+        if union := _union_alias(calls, cls, scope):  # `LN = Union[Leaf, Node]` here: each
+            out += instances(calls, tag, union, scope, depth + 1)
+            continue
         out += [{**extend(r, "()", "instance_method"), "typed": tag}
                 for r in calls.refs(cls, scope, depth) or ()
                 if r["mode"] == "value" and "()" not in r["attr"]]
     return out
 
 
+def _union_alias(calls, cls: ast.expr, scope: Scope) -> ast.expr | None:
+    """The union a name is bound to in this file (`LN = Union[Leaf, Node]`, `NL = A | B`),
+    when that is its only binding; else None (alias_classes covers an imported alias)."""
+    if not isinstance(cls, ast.Name):
+        return None
+    bindings = calls.bindings_of(cls.id, scope) or ()
+    if len(bindings) != 1 or not isinstance(bindings[0].value, ast.expr):
+        return None
+    value = bindings[0].value
+    return value if _is_union(value) else None
+
+
+def _is_union(value: ast.expr) -> bool:
+    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr)) or (
+        isinstance(value, ast.Subscript) and _last(dotted_name(value.value)) in _UNIONS)
+
+
 def alias_classes(calls, value: ast.expr, scope: Scope) -> list[dict]:
     """References of the classes a type alias names (`LN = Union[Leaf, Node]`, `NL = A | B`,
     `M = Optional[A]`), so an annotation `x: LN` (in this module or one importing LN) types x
     as each of them; [] for any other value (a plain name is already its own reference)."""
-    is_union = (isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr)) or (
-        isinstance(value, ast.Subscript) and _last(dotted_name(value.value)) in _UNIONS)
-    if not is_union:
+    if not _is_union(value):
         return []
     return [r for cls in class_exprs(value) for r in calls.refs(cls, scope) or ()
             if r["mode"] == "value" and "()" not in r["attr"]]

@@ -34,6 +34,7 @@ from codeintel_assets.extract import (
     receiver_types,
 )
 from codeintel_assets.extract import implicit_calls as implicit
+from codeintel_assets.extract.binding_cache import BindingCache
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -64,11 +65,7 @@ class FileCalls(implicit.ImplicitCalls):
         super().__init__(module, is_package)
         self.lines = lines
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
-        self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
-        # A binding's references found with the depth limit cut somewhere below are partial
-        # (None or []); kept apart, by depth, so a shallower read resolves it again in full.
-        self._partial: dict[tuple[int, int], list[dict] | None] = {}
-        self._cut = False  # set when refs stops at _MAX_DEPTH
+        self._resolved = BindingCache()  # id(Binding) -> its references
 
     def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding of `name` a read in `scope` sees (LEGB; class bodies are
@@ -130,7 +127,8 @@ class FileCalls(implicit.ImplicitCalls):
         try:
             results = []
             for b in bindings:
-                got = self._binding_refs(b, depth)
+                got = self._resolved.get(id(b), depth, lambda b=b: self._value_refs(
+                    b.value, b.scope, depth + 1))
                 if got is None:
                     return None
                 if got:
@@ -153,22 +151,6 @@ class FileCalls(implicit.ImplicitCalls):
                          else "enclosing_scope"}
                 out.append(r)
         return out
-
-    def _binding_refs(self, b: Binding, depth: int) -> list[dict] | None:
-        """The references binding `b` stands for, read at `depth` (cached: in full, or, when
-        the depth limit cut the search, per depth)."""
-        if id(b) in self._resolved:
-            return self._resolved[id(b)]
-        if (id(b), depth) in self._partial:
-            return self._partial[(id(b), depth)]
-        outer, self._cut = self._cut, False
-        got = self._value_refs(b.value, b.scope, depth + 1)
-        if self._cut:
-            self._partial[(id(b), depth)] = got
-        else:
-            self._resolved[id(b)] = got
-        self._cut = self._cut or outer
-        return got
 
     def _in_handler(self, line: int) -> bool:
         return any(a <= line <= b for a, b in self.handler_spans)
@@ -216,7 +198,7 @@ class FileCalls(implicit.ImplicitCalls):
         """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
         None when a binding on the way is opaque."""
         if depth > _MAX_DEPTH:
-            self._cut = True
+            self._resolved.cut = True  # a partial answer: not the binding's (BindingCache)
             return None
         if isinstance(expr, ast.Name):
             return self._lookup(expr.id, scope, depth, expr.lineno)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 
 from codeintel_assets.extract.bindings import (
     BINDING_TYPES,
@@ -37,7 +38,7 @@ from codeintel_assets.extract.bindings import (
 )
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import dotted_name
-from codeintel_assets.extract.receiver_types import narrow
+from codeintel_assets.extract.receiver_types import bind_attribute_type, narrow
 
 _GETTERS = frozenset({"property", "cached_property", "abstractproperty"})
 _ROLES = {"setter": "setter", "deleter": "deleter", "getter": "getter"}
@@ -58,6 +59,7 @@ BUILTIN_DUNDERS = {"len": "__len__", "str": "__str__,__repr__", "repr": "__repr_
                    "reversed": "__reversed__,__len__", "list": "__iter__", "tuple": "__iter__",
                    "sorted": "__iter__", "set": "__iter__", "dict": "__iter__"}
 _OPERANDS = (ast.Name, ast.Attribute)
+_INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")  # `C().name`: an instance's attribute
 
 
 def accessor_role(node: ast.AST) -> str | None:
@@ -131,6 +133,8 @@ class ImplicitCalls(ScopeBindings):
                     and type(node.target.value) is ast.Name:  # `x.p += 1` reads p, then sets
                 self.implicit.append((node.target, self.scopes.get(v.scope.qualname, self.root),
                                       node.target.value, f".{node.target.attr}", "property"))
+            if kind is ast.AnnAssign:  # `x: T` in a class, `self.x: T`: the attribute's type
+                bind_attribute_type(node, self.scopes.get(v.scope.qualname, self.root))
             if kind is not ast.Call:
                 return
         scope = self.scopes.get(v.scope.qualname, self.root)
@@ -138,7 +142,7 @@ class ImplicitCalls(ScopeBindings):
             narrow(self, node, scope)
         add = self.implicit.append
         if kind is ast.Attribute:
-            if type(node.value) is ast.Name:
+            if _simple(node.value):  # `x.p`, `self.parent.p`
                 add((node, scope, node.value, f".{node.attr}", _ACCESS[type(node.ctx)]))
         elif kind is ast.BinOp and _simple(node.left) and type(node.op) in _BINOPS:
             add((node, scope, node.left, "", f"dunder:__{_BINOPS[type(node.op)]}__"))
@@ -175,8 +179,10 @@ class ImplicitCalls(ScopeBindings):
         for node, scope, operand, step, extra in self.implicit:
             if id(operand) in called or (extra.startswith("property") and id(node) in called):
                 continue  # `x.m()` calls m: no property; `x.f(...)` is no operand
-            refs = [r for r in self.refs(operand, scope) or ()
-                    if r["mode"] == "value" and r["attr"].endswith("()")]
+            # an instance, or an attribute of one (`x in line.mode`, `tree.root.depth`:
+            # storage types it by the alias row of Line.mode, Tree.root)
+            refs = [r for r in self.refs(operand, scope) or () if r["mode"] == "value"
+                    and (r["attr"].endswith("()") or _INSTANCE_ATTR.search(r["attr"]))]
             if not refs:
                 continue
             key = (scope.qualname, node.end_lineno)

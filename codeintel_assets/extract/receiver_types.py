@@ -12,6 +12,11 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
   `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
 - alias: a module's `LN = Union[Leaf, Node]` (or `A | B`, `Optional[A]`) is an alias row of
   those classes (extract/call_definitions.py), so `x: LN` follows it like any alias.
+- attribute: `x: T` in a class body (with or without a value: a dataclass field, `parent:
+  Optional[Node] = None`) and `self.x: T` in a method type the instance attribute x (the
+  class's self_attrs, which `self.x.m()` in the file reads); the alias row `C.x` of the
+  class's attributes (call_definitions.attribute_rows: declared types, else the instances
+  assigned, `self.x = D(...)`) types `obj.x` in other files.
 - isinstance: `if isinstance(x, C):` (and `elif`) narrows `x` to C (or each class of a tuple)
   on the lines of its body; `assert isinstance(x, C)` from the assert to the scope's end
   (extract/bindings.py binds the narrowed name).
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import ast
 
-from codeintel_assets.extract.bindings import Scope, extend
+from codeintel_assets.extract.bindings import Binding, Scope, extend, first_param
 from codeintel_assets.extract.pysource import dotted_name, unquote_annotation
 
 _UNIONS = frozenset({"Optional", "Union"})
@@ -183,3 +188,31 @@ def narrow(calls, node: ast.If | ast.Assert, scope: Scope) -> None:
         else (node.lineno, end)
     calls.line = node.lineno  # where the binding happens (ScopeBindings.bind reads it)
     calls.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)
+
+
+def bind_attribute_type(node: ast.AnnAssign, scope: Scope) -> None:
+    """`x: T` in a class body, `self.x: T` in a method: the class's attribute x holds a T
+    (an ("annotation", T, scope) binding among its self_attrs)."""
+    t = node.target
+    if isinstance(t, ast.Name) and scope.kind == "class":
+        cls, name = scope, t.id
+    elif (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+          and scope.kind == "method" and scope.parent is not None
+          and scope.parent.kind == "class" and first_param(scope.node) == t.value.id):
+        cls, name = scope.parent, t.attr
+    else:
+        return
+    cls.self_attrs.setdefault(name, []).append(
+        Binding(("annotation", node.annotation, scope), scope, node.lineno))
+
+
+def attribute_refs(calls, bindings: list[Binding]) -> list[dict]:
+    """The instances a class attribute holds: those its annotations declare, else those
+    assigned to it (`self.x = D(...)`); [] when neither names one."""
+    typed = [b for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"]
+    if typed:
+        return [r for b in typed for r in instances(calls, "annotation", b.value[1],
+                                                    b.value[2], 1)]
+    return [r for b in bindings if isinstance(b.value, ast.expr)
+            for r in calls.refs(b.value, b.scope) or ()
+            if r["mode"] == "value" and r["attr"].endswith("()")]

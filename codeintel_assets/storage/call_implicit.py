@@ -70,10 +70,12 @@ ROLES = {"property": "getter", "property_set": "setter", "property_del": "delete
 def scip_reads(con, params: dict, sites: list[dict]) -> list[dict]:
     """Statement sites (storage/callgraph.py's site rows) of the property reads SCIP names
     (the module docstring), but those at a line where one of `sites` already reads a property
-    of that name."""
+    of that name, and those on a decorator's line (`@name.setter`)."""
     covered = set()
     for site in sites:
-        if site["callee_name"].startswith("implicit ") and '"property"' in site["refs"]:
+        if site["is_decorator"]:  # `@name.setter` names the getter: no read at runtime
+            covered.add((site["rel_path"], site["line"], None))
+        elif site["callee_name"].startswith("implicit ") and '"property"' in site["refs"]:
             for r in json.loads(site["refs"]):
                 if r.get("extra") == "property":
                     covered.add((site["rel_path"], site["line"], r["attr"].rpartition(".")[2]))
@@ -81,7 +83,7 @@ def scip_reads(con, params: dict, sites: list[dict]) -> list[dict]:
     for path, line, col, commit, getter, caller in con.sql(SCIP_READS_SQL,
                                                             params=params).fetchall():
         cls, _, name = getter.partition("#")[0].rpartition(".")
-        if (path, line, name) in covered:
+        if (path, line, name) in covered or (path, line, None) in covered:
             continue
         ref = {"ref": cls, "mode": "value", "attr": f"().{name}", "via": "implicit",
                "exact": True, "typed": "scip", "extra": "property"}

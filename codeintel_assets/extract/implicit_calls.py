@@ -59,7 +59,9 @@ BUILTIN_DUNDERS = {"len": "__len__", "str": "__str__,__repr__", "repr": "__repr_
                    "reversed": "__reversed__,__len__", "list": "__iter__", "tuple": "__iter__",
                    "sorted": "__iter__", "set": "__iter__", "dict": "__iter__"}
 _OPERANDS = (ast.Name, ast.Attribute)
-_INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")  # `C().name`: an instance's attribute
+# `C().name` (an instance's attribute) or `f()[]` (an item of what a call returns): storage
+# types them (alias rows of attributes, items of declared returns: call_items.py)
+_INSTANCE_ATTR = re.compile(r"\(\)(\.[A-Za-z_]\w*|\[\])$")
 
 
 def accessor_role(node: ast.AST) -> str | None:
@@ -179,8 +181,8 @@ class ImplicitCalls(ScopeBindings):
         for node, scope, operand, step, extra in self.implicit:
             if id(operand) in called or (extra.startswith("property") and id(node) in called):
                 continue  # `x.m()` calls m: no property; `x.f(...)` is no operand
-            # an instance, or an attribute of one (`x in line.mode`, `tree.root.depth`:
-            # storage types it by the alias row of Line.mode, Tree.root)
+            # an instance, an attribute of one (`x in line.mode`, `tree.root.depth`: storage
+            # types it by the alias row of Line.mode), an item of a call's result
             refs = [r for r in self.refs(operand, scope) or () if r["mode"] == "value"
                     and (r["attr"].endswith("()") or _INSTANCE_ATTR.search(r["attr"]))]
             if not refs:

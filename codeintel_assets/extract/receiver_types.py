@@ -10,6 +10,9 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
 - annotation: a parameter's or variable's annotation (`p: Param`, `x: "Cmd"`, unions `A | B`,
   `Optional[A]`, `Union[A, B]`); the elements of a container annotation (`list[A]`,
   `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
+- return annotation: a def whose returns name no function, class or container item the
+  call graph follows returns instances of its declared return type (`-> Line`), and items of
+  its declared container (`-> Iterator[Line]`: `for line in f()`); `declared_returns`.
 - alias: a module's `LN = Union[Leaf, Node]` (or `A | B`, `Optional[A]`) is an alias row of
   those classes (extract/call_definitions.py), so `x: LN` follows it like any alias.
 - attribute: `x: T` in a class body (with or without a value: a dataclass field, `parent:
@@ -35,7 +38,8 @@ _UNIONS = frozenset({"Optional", "Union"})
 _CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple",
                          "Tuple", "Sequence", "MutableSequence", "Iterable", "Iterator",
                          "Collection", "AbstractSet", "MutableSet", "Generator", "deque",
-                         "Deque"})
+                         "Deque", "AsyncIterator", "AsyncIterable", "AsyncGenerator"})
+_GENERATORS = frozenset({"Generator", "AsyncGenerator"})  # [yield, send(, return)]
 
 
 def _last(name: str | None) -> str:
@@ -104,23 +108,42 @@ def alias_classes(calls, value: ast.expr, scope: Scope) -> list[dict]:
 
 def element_instances(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:
     """References of the items of a name annotated as a generic container (`xs: list[A]`:
-    instances of A), [] when it has no such annotation."""
-    if not isinstance(container, ast.Name):
+    instances of A), or of the file's class's attribute so annotated (`self.leaves` with
+    `leaves: list[Leaf]` in the class body); [] when it has no such annotation."""
+    if isinstance(container, ast.Name):
+        bindings = calls.bindings_of(container.id, scope, container.lineno) or ()
+    elif isinstance(container, ast.Attribute) and isinstance(container.value, ast.Name):
+        bindings = [b for r in calls.refs(container.value, scope, depth + 1) or ()
+                    if r["mode"] == "value" and r["attr"] == "()"
+                    and r["ref"] in calls.scopes and calls.scopes[r["ref"]].kind == "class"
+                    for b in calls.scopes[r["ref"]].self_attrs.get(container.attr, ())]
+    else:
         return []
+    return [r for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"
+            for r in annotation_elements(calls, b.value[1], b.value[2], depth)]
+
+
+def annotation_elements(calls, annotation: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """Instances of the element type of a generic container annotation (`list[A]`,
+    `Sequence[A] | None`, `dict[str, A]`: A's); [] for any other annotation."""
     out = []
-    for b in calls.bindings_of(container.id, scope, container.lineno) or ():
-        if isinstance(b.value, tuple) and b.value[0] == "annotation":
-            ann = unquote_annotation(b.value[1])
-            for part in class_exprs_or_generic(ann):
-                if isinstance(part, ast.Subscript) and \
-                        _last(dotted_name(part.value)) in _CONTAINERS:
-                    inner = part.slice
-                    elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-                    elts = [e for e in elts if not (isinstance(e, ast.Constant)
-                                                    and e.value is Ellipsis)]
-                    if elts:
-                        out += instances(calls, "annotation", elts[-1], b.value[2], depth + 1)
+    for part in class_exprs_or_generic(unquote_annotation(annotation)):
+        if isinstance(part, ast.Subscript) and _last(dotted_name(part.value)) in _CONTAINERS:
+            inner = part.slice
+            elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            elts = [e for e in elts if not (isinstance(e, ast.Constant)
+                                            and e.value is Ellipsis)]
+            if elts:  # a generator yields its first argument; the others hold their last
+                at = 0 if _last(dotted_name(part.value)) in _GENERATORS else -1
+                out += instances(calls, "annotation", elts[at], scope, depth + 1)
     return out
+
+
+def declared_returns(calls, annotation: ast.expr, scope: Scope) -> list[dict]:
+    """return_refs of a def's return annotation: instances of the declared type, and marked
+    `item` None the items of a declared container or generator."""
+    return instances(calls, "annotation", annotation, scope, 1) + [
+        {**r, "item": None} for r in annotation_elements(calls, annotation, scope, 1)]
 
 
 def class_exprs_or_generic(expr: ast.expr) -> list[ast.expr]:
@@ -207,12 +230,15 @@ def bind_attribute_type(node: ast.AnnAssign, scope: Scope) -> None:
 
 
 def attribute_refs(calls, bindings: list[Binding]) -> list[dict]:
-    """The instances a class attribute holds: those its annotations declare, else those
-    assigned to it (`self.x = D(...)`); [] when neither names one."""
+    """The instances a class attribute holds: those its annotations declare (and, marked
+    `item` None, the items of a container it declares), else those assigned to it (`self.x =
+    D(...)`); [] when neither names one."""
     typed = [b for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"]
-    if typed:
+    if typed:  # and the items of a container it declares (`children: list[NL]`: any item)
         return [r for b in typed for r in instances(calls, "annotation", b.value[1],
-                                                    b.value[2], 1)]
+                                                    b.value[2], 1)] + [
+            {**r, "item": None} for b in typed
+            for r in annotation_elements(calls, b.value[1], b.value[2], 1)]
     return [r for b in bindings if isinstance(b.value, ast.expr)
             for r in calls.refs(b.value, b.scope) or ()
             if r["mode"] == "value" and r["attr"].endswith("()")]

@@ -12,6 +12,7 @@ callees of the site, next to the site's own callee; a statement's row has only s
 from __future__ import annotations
 
 import ast
+import re
 
 from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
 from codeintel_assets.extract.json_text import json_text
@@ -20,6 +21,9 @@ from codeintel_assets.extract.json_text import json_text
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
               "map": (0, None), "filter": (0, None), "list.sort": (None, "key")}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
+# `C().name` at the end of a reference's path: an instance's attribute, whose declaration
+# (an alias row of C.name) storage follows; implicit_calls and storage/call_items read it too
+INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
 
 
@@ -147,9 +151,12 @@ def item_refs(calls, container: ast.expr, scope: Scope, depth: int, path: str
     does not hold as a literal (an imported one, a function's result): the linker looks the
     items up (storage/call_items.py)."""
     base = calls.refs(container, scope, depth + 1) or []
+    # also a method's result (`tree.walk()`) and an instance's attribute (`node.children`):
+    # the items their declarations give (storage/call_items.py)
     return [extend(r, path, "container_item") for r in base
             if r["mode"] in ("value", "param") and "[" not in r["attr"]
-            and (r["attr"] in ("", "()") or r["via"] == "import_alias")]
+            and (r["attr"].endswith("()") or r["attr"] == "" or r["via"] == "import_alias"
+                 or INSTANCE_ATTR.fullmatch(r["attr"]))]
 
 
 def argument_items(calls, arg: ast.expr, scope: Scope) -> list[dict]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 
 from codeintel_assets.extract.bindings import (
     BINDING_TYPES,
@@ -36,6 +35,7 @@ from codeintel_assets.extract.bindings import (
     ScopeBindings,
     extend,
 )
+from codeintel_assets.extract.call_values import INSTANCE_ATTR
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import dotted_name
 from codeintel_assets.extract.receiver_types import bind_attribute_type, narrow
@@ -59,9 +59,6 @@ BUILTIN_DUNDERS = {"len": "__len__", "str": "__str__,__repr__", "repr": "__repr_
                    "reversed": "__reversed__,__len__", "list": "__iter__", "tuple": "__iter__",
                    "sorted": "__iter__", "set": "__iter__", "dict": "__iter__"}
 _OPERANDS = (ast.Name, ast.Attribute)
-# `C().name` (an instance's attribute) or `f()[]` (an item of what a call returns): storage
-# types them (alias rows of attributes, items of declared returns: call_items.py)
-_INSTANCE_ATTR = re.compile(r"\(\)(\.[A-Za-z_]\w*|\[\])$")
 
 
 def accessor_role(node: ast.AST) -> str | None:
@@ -184,7 +181,7 @@ class ImplicitCalls(ScopeBindings):
             # an instance, an attribute of one (`x in line.mode`, `tree.root.depth`: storage
             # types it by the alias row of Line.mode), an item of a call's result
             refs = [r for r in self.refs(operand, scope) or () if r["mode"] == "value"
-                    and (r["attr"].endswith("()") or _INSTANCE_ATTR.search(r["attr"]))]
+                    and (r["attr"].endswith(("()", "()[]")) or INSTANCE_ATTR.search(r["attr"]))]
             if not refs:
                 continue
             key = (scope.qualname, node.end_lineno)

@@ -199,7 +199,9 @@ class Dispatch:
             value = self.linker.ref(receiver)
             subtree = self.subclasses().get(value.qualname, ()) \
                 if value.kind == "instance" else ()
-            for sub in [c for c in subtree if c in self.named] or subtree:
+            # the cone's rule: once C or a subclass is named, only named classes count
+            named = value.qualname in self.named or any(c in self.named for c in subtree)
+            for sub in [c for c in subtree if c in self.named] if named else subtree:
                 got = self.properties.edge(sub, name, role)
                 if got is not None:
                     out.setdefault(got.goid, got)

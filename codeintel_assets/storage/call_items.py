@@ -9,10 +9,10 @@ entries with an `item` key (the constant key or index; null when unknown). No Du
 from __future__ import annotations
 
 import json
-import re
+
+from codeintel_assets.extract.call_values import INSTANCE_ATTR
 
 _ROUNDS = 3  # nested containers followed at most this deep
-_INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*")  # `C().name`: an instance's attribute
 
 
 def split_items(refs: list[dict] | None) -> tuple[list[dict], list[dict]]:
@@ -57,13 +57,14 @@ def _items_of(r: dict, linker) -> list[dict]:
     key, after = read
     if prefix == "":
         stored = _container(r["ref"], linker)
-    elif r["mode"] == "value" and _INSTANCE_ATTR.fullmatch(prefix):
+    elif r["mode"] == "value" and INSTANCE_ATTR.fullmatch(prefix):
         # `node.children[]`: the items the class's attribute declares (alias row items of
         # C.children along C's MRO, extract/call_definitions.attribute_rows)
         stored = _attribute(linker.ref({**r, "attr": prefix.rpartition(".")[0]}),
                             prefix.rpartition(".")[2], linker)
-    elif prefix == "()" and r["mode"] == "value":
-        value = linker.dotted(r["ref"], exact=r.get("exact", False))
+    elif prefix.endswith("()") and r["mode"] == "value":  # `load()[0]`, `tree.walk()[]`
+        value = linker.dotted(r["ref"], exact=r.get("exact", False)) if prefix == "()" \
+            else linker.ref({**r, "attr": prefix[:-2]})
         facts = linker.facts.get(value.qualname)
         stored = split_items(facts.return_refs if facts else None)[1]
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 
+from codeintel_assets.extract import receiver_types
 from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
 from codeintel_assets.extract.json_text import json_text
 
@@ -113,6 +114,8 @@ def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> lis
     """References of the items of a container (a literal, or a name bound to literals and
     filled by adds), the values under constant `key` when given; None when nothing is known
     of it (no literal found)."""
+    if typed := receiver_types.element_instances(calls, container, scope, depth):
+        return typed  # `xs: list[A]`, `self.leaves` declared list[Leaf]: A's, Leaf's
     held = _attribute_items(calls, container, scope)
     if held:
         out = []

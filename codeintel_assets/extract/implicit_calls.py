@@ -141,7 +141,9 @@ class ImplicitCalls(ScopeBindings):
             narrow(self, node, scope)
         add = self.implicit.append
         if kind is ast.Attribute:
-            if _simple(node.value):  # `x.p`, `self.parent.p`
+            value = node.value
+            if _simple(value) or (type(value) is ast.Subscript and _simple(value.value)):
+                # `x.p`, `self.parent.p`, `node.children[1].p`
                 add((node, scope, node.value, f".{node.attr}", _ACCESS[type(node.ctx)]))
         elif kind is ast.BinOp and _simple(node.left) and type(node.op) in _BINOPS:
             add((node, scope, node.left, "", f"dunder:__{_BINOPS[type(node.op)]}__"))
@@ -179,9 +181,9 @@ class ImplicitCalls(ScopeBindings):
             if id(operand) in called or (extra.startswith("property") and id(node) in called):
                 continue  # `x.m()` calls m: no property; `x.f(...)` is no operand
             # an instance, an attribute of one (`x in line.mode`, `tree.root.depth`: storage
-            # types it by the alias row of Line.mode), an item of a call's result
+            # types it by the alias row of Line.mode), an item of a container storage knows
             refs = [r for r in self.refs(operand, scope) or () if r["mode"] == "value"
-                    and (r["attr"].endswith(("()", "()[]")) or INSTANCE_ATTR.search(r["attr"]))]
+                    and (r["attr"].endswith(("()", "]")) or INSTANCE_ATTR.search(r["attr"]))]
             if not refs:
                 continue
             key = (scope.qualname, node.end_lineno)

@@ -22,18 +22,16 @@ from codeintel_assets.extract.json_text import json_text
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
               "map": (0, None), "filter": (0, None), "list.sort": (None, "key")}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
-# `C().name` at the end of a reference's path: an instance's attribute, whose declaration
-# (an alias row of C.name) storage follows; implicit_calls and storage/call_items read it too
-INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")
+INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")  # `C().name` ending a path: an attribute
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
 
 
-_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
+_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
 
 
 def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
-    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`... copies
-    (a container of the same items), None for any other call."""
+    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`, `iter(xs)`...
+    copies or iterates (the same items), None for any other call."""
     func = call.func
     if isinstance(func, ast.Name) and func.id in _COPIES and len(call.args) == 1 \
             and not isinstance(call.args[0], ast.Starred) \
@@ -110,11 +108,28 @@ def _added(calls, expr: ast.expr, scope: Scope, key) -> list[tuple[ast.expr, Sco
             and (key is None or k is None or k == key)]
 
 
+def _typed_items(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """Instances of the element type a container is declared with, also through a copy or
+    iterator of it (`iter(self.leaves)`) and a name bound once (`LL = list(leaves)`)."""
+    for _ in range(3):
+        if typed := receiver_types.element_instances(calls, container, scope, depth):
+            return typed
+        if isinstance(container, ast.Call) and (src := copied(calls, container, scope)):
+            container = src
+        elif isinstance(container, ast.Name) and len(
+                bound := calls.bindings_of(container.id, scope, container.lineno) or ()) == 1 \
+                and isinstance(bound[0].value, (ast.Call, ast.Attribute)):
+            container, scope = bound[0].value, bound[0].scope
+        else:
+            return []
+    return []
+
+
 def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> list[dict] | None:
     """References of the items of a container (a literal, or a name bound to literals and
     filled by adds), the values under constant `key` when given; None when nothing is known
     of it (no literal found)."""
-    if typed := receiver_types.element_instances(calls, container, scope, depth):
+    if typed := _typed_items(calls, container, scope, depth):
         return typed  # `xs: list[A]`, `self.leaves` declared list[Leaf]: A's, Leaf's
     held = _attribute_items(calls, container, scope)
     if held:
@@ -154,8 +169,7 @@ def item_refs(calls, container: ast.expr, scope: Scope, depth: int, path: str
     does not hold as a literal (an imported one, a function's result): the linker looks the
     items up (storage/call_items.py)."""
     base = calls.refs(container, scope, depth + 1) or []
-    # also a method's result (`tree.walk()`) and an instance's attribute (`node.children`):
-    # the items their declarations give (storage/call_items.py)
+    # also a method's result, an instance's attribute (`tree.walk()`, `node.children`)
     return [extend(r, path, "container_item") for r in base
             if r["mode"] in ("value", "param") and "[" not in r["attr"]
             and (r["attr"].endswith("()") or r["attr"] == "" or r["via"] == "import_alias"

@@ -103,6 +103,17 @@ def _simple(expr) -> bool:
     return False
 
 
+def _operand(expr) -> bool:
+    """`_simple`, or an item of one (`LL[i]`), or a call of one (`Line(mode=m)`, `f(x)`):
+    the operands of comparisons and of the builtins that call a dunder."""
+    kind = type(expr)
+    if kind is ast.Subscript:
+        return _simple(expr.value)
+    if kind is ast.Call:
+        return _simple(expr.func)
+    return _simple(expr)
+
+
 def operator_refs(calls, expr: ast.expr, scope: Scope, depth: int) -> list[dict]:
     """What `a + b` evaluates to when `a` is an instance: what its `__add__` returns."""
     if type(expr) is not ast.BinOp or type(expr.op) not in _BINOPS or not _simple(expr.left):
@@ -150,9 +161,9 @@ class ImplicitCalls(ScopeBindings):
         elif kind is ast.Compare:
             left = node.left
             for op, right in zip(node.ops, node.comparators, strict=True):
-                if type(op) in (ast.In, ast.NotIn) and _simple(right):
+                if type(op) in (ast.In, ast.NotIn) and _operand(right):
                     add((node, scope, right, "", "dunder:__contains__,__iter__"))
-                elif type(op) in _COMPARE and _simple(left):
+                elif type(op) in _COMPARE and _operand(left):
                     add((node, scope, left, "", f"dunder:{_COMPARE[type(op)]}"))
                 left = right
         elif kind is ast.UnaryOp and _simple(node.operand) and type(node.op) in _UNARY:
@@ -169,7 +180,7 @@ class ImplicitCalls(ScopeBindings):
         elif kind in (ast.If, ast.While, ast.IfExp, ast.Assert) and _simple(node.test):
             add((node.test, scope, node.test, "", f"dunder:{_TRUTH}"))
         elif kind is ast.Call and type(node.func) is ast.Name and node.args \
-                and node.func.id in BUILTIN_DUNDERS and _simple(node.args[0]):
+                and node.func.id in BUILTIN_DUNDERS and _operand(node.args[0]):
             add((node.func, scope, node.args[0], "", f"dunder:{BUILTIN_DUNDERS[node.func.id]}"))
 
     def implicit_rows(self) -> list[dict]:

@@ -232,13 +232,16 @@ def bind_attribute_type(node: ast.AnnAssign, scope: Scope) -> None:
 def attribute_refs(calls, bindings: list[Binding]) -> list[dict]:
     """The instances a class attribute holds: those its annotations declare (and, marked
     `item` None, the items of a container it declares), else those assigned to it (`self.x =
-    D(...)`); [] when neither names one."""
+    D(...)`, `self.x = x` with `x: D`); [] when neither names one."""
     typed = [b for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"]
     if typed:  # and the items of a container it declares (`children: list[NL]`: any item)
         return [r for b in typed for r in instances(calls, "annotation", b.value[1],
                                                     b.value[2], 1)] + [
             {**r, "item": None} for b in typed
             for r in annotation_elements(calls, b.value[1], b.value[2], 1)]
+    # assigned: an annotated parameter (`self.command = command`) or a call of a name
+    # (`self.root = Node(...)`); a call through a path (`types.convert_type(t)`) may return
+    # one of several values, the linker's single candidate is no type to dispatch on
     return [r for b in bindings if isinstance(b.value, ast.expr)
             for r in calls.refs(b.value, b.scope) or ()
-            if r["mode"] == "value" and r["attr"].endswith("()")]
+            if r["mode"] == "value" and (r.get("typed") or r["attr"] == "()")]

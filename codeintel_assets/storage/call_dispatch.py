@@ -152,7 +152,7 @@ class Dispatch:
                 continue
             value = self.linker.ref({**r, "attr": r["attr"][:last.start()]})
             known = known or value.kind != "unknown"
-            how = _how(r, self.linker)
+            how = _how({**r, "attr": r["attr"][:last.start()]}, self.linker)  # the receiver's
             if how in _EXACT:  # `C().m()`, `x = C(); x.m()`: C itself, no subclass
                 continue
             if value.kind == "instance" or (value.kind == "class" and r["via"] == "cls_method"):
@@ -274,11 +274,12 @@ class Dispatch:
 
 
 def _how(r: dict, linker: FlowLinker) -> str:
-    """How a receiver reference's type is known (the module docstring's list)."""
+    """How a receiver reference's type is known (the module docstring's list); `r` is the
+    receiver's reference (the method's step cut off)."""
     if r.get("typed"):
         return r["typed"]
     if r["via"] in ("self_method", "cls_method"):
         return "self" if r["via"] == "self_method" else "cls"
-    if r["attr"].startswith("()") and linker.dotted(r["ref"]).kind == "class":
+    if r["attr"] == "()" and linker.dotted(r["ref"]).kind == "class":  # not `C().attr`
         return "constructor"
     return "value"

@@ -35,8 +35,9 @@ def rows(calls) -> list[dict]:
                 when = {"when": guards[id(expr)]} if id(expr) in guards else {}
                 returned += [{**r, **when} for r in callables(calls.refs(expr, inner))]
                 returned += call_values.stored_items(calls, expr, inner)
-            if not returned and node.returns is not None:  # `-> Line`, `-> Iterator[Line]`
-                returned = receiver_types.declared_returns(calls, node.returns, inner.parent)
+            if node.returns is not None:  # `-> Line` when nothing else, `-> Iterator[Line]`
+                typed, items = receiver_types.declared_returns(calls, node.returns, inner.parent)
+                returned += items + ([] if returned else typed)
             rows.append({"qualname": inner.qualname, "kind": "function",
                          "params": json_text(inner.params), "arity": inner.arity,
                          "return_refs": json_text(dedupe(returned))})

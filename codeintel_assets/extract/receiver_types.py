@@ -11,8 +11,9 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
   `Optional[A]`, `Union[A, B]`); the elements of a container annotation (`list[A]`,
   `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
 - return annotation: a def whose returns name no function, class or container item the
-  call graph follows returns instances of its declared return type (`-> Line`), and items of
-  its declared container (`-> Iterator[Line]`: `for line in f()`); `declared_returns`.
+  call graph follows returns instances of its declared return type (`-> Line`); every def
+  holds the items of its declared container (`-> Iterator[Line]`: `for line in f()`);
+  `declared_returns`.
 - alias: a module's `LN = Union[Leaf, Node]` (or `A | B`, `Optional[A]`) is an alias row of
   those classes (extract/call_definitions.py), so `x: LN` follows it like any alias.
 - attribute: `x: T` in a class body (with or without a value: a dataclass field, `parent:
@@ -139,10 +140,11 @@ def annotation_elements(calls, annotation: ast.expr, scope: Scope, depth: int) -
     return out
 
 
-def declared_returns(calls, annotation: ast.expr, scope: Scope) -> list[dict]:
-    """return_refs of a def's return annotation: instances of the declared type, and marked
-    `item` None the items of a declared container or generator."""
-    return instances(calls, "annotation", annotation, scope, 1) + [
+def declared_returns(calls, annotation: ast.expr, scope: Scope
+                     ) -> tuple[list[dict], list[dict]]:
+    """return_refs of a def's return annotation: (instances of the declared type, the items
+    of a declared container or generator marked `item` None)."""
+    return instances(calls, "annotation", annotation, scope, 1), [
         {**r, "item": None} for r in annotation_elements(calls, annotation, scope, 1)]
 
 

@@ -18,8 +18,9 @@ references extract/implicit_calls.py marks `extra`):
   is left to them;
 - a call of a class (`Leaf(...)`, `cls()`, a class reached through a value) runs its
   `__new__` before its `__init__`: the `__new__` C's MRO defines in the repository
-  (`Properties.allocators`); resolved_via 'constructor_new'. From the site's own references
-  (the class they evaluate to, storage/call_points.py), not SCIP.
+  (`Properties.allocators`); resolved_via 'constructor_new'; a class without an in-repo
+  `__init__` (a dataclass) runs its `__post_init__` (constructor_post_init). From the site's
+  own references (the class they evaluate to, storage/call_points.py), not SCIP.
 
 Edges of kind 'implicit' at the expression's line. No DuckDB beyond `read` and `scip_reads`.
 """
@@ -134,11 +135,15 @@ class Properties:
         out: dict = {}
         for r in refs:
             for value in self._values(r, kinds=("class",)):
-                got = self.linker.member(value, "__new__")
-                if got.kind in ("function", "method") and got.qualname in self.linker.defs:
-                    goid = self.linker.defs[got.qualname][0]
-                    out.setdefault(goid, Callee(goid, got.qualname, "constructor_new",
-                                                implicit=True))
+                # a generated __init__ (a dataclass: no in-repo __init__) runs __post_init__
+                names = ["__new__"] + (["__post_init__"] if self.linker.member(
+                    value, "__init__").kind not in ("function", "method") else [])
+                for name in names:
+                    got = self.linker.member(value, name)
+                    if got.kind in ("function", "method") and got.qualname in self.linker.defs:
+                        goid = self.linker.defs[got.qualname][0]
+                        out.setdefault(goid, Callee(goid, got.qualname, f"constructor_{name[2:-2]}",
+                                                    implicit=True))
         return list(out.values())
 
     def accesses(self, refs: list[dict]) -> Iterator[tuple[dict, str, str]]:

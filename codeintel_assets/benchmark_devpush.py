@@ -152,11 +152,13 @@ def measure(source: Path, work: Path, poll_s: int, timeout_s: float) -> list[Pha
     dagster = str(Path(sys.executable).with_name("dagster"))
     edited = _edit_target(repo)
     phases = []
+    # The sensor may launch the first run before every code location reports LOADED.
+    initial = Phase("initial", _git(repo, "rev-parse", "HEAD"), "", load_before=os.getloadavg())
+    start = time.time()
     with running_dagster_dev(home, env, work / "dagster_dev.log", (dagster, "dev")) as dev:
-        start = time.time()
-        initial = Phase("initial", _git(repo, "rev-parse", "HEAD"), "", load_before=os.getloadavg())
-        _wait_current(dev, initial, start - 1, timeout_s, settle_s=2 * poll_s + 5)
+        _wait_current(dev, initial, start, timeout_s, settle_s=2 * poll_s + 5)
         phases.append(initial)
+        print(_line(initial), flush=True)
         for n, name in enumerate(("hook", "sensor"), 1):
             hook = install_hook(repo, dev.url) if name == "hook" else None
             load, since = os.getloadavg(), time.time()
@@ -198,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(_line(phases[0]))
     if args.json:
         args.json.write_text(json.dumps([asdict(p) for p in phases], indent=1))
     return 0 if all(p.current_s is not None for p in phases) else 1

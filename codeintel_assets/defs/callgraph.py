@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import dagster as dg
 
+from codeintel_assets.defs.checks import cross_table
 from codeintel_assets.defs.common import key, outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import callgraph, queries
@@ -52,11 +53,11 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                 "core.goids.")
 def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
     gateway, repo = warehouse.gateway(), target.info().slug
-    got = memoized_one(gateway, repo, "call_edges_reference_goids",
-                       [callgraph.EDGES_TABLE, "core.goids"],
-                       lambda: queries.call_edge_unknown_goids(gateway, repo),
-                       queries.EdgeGoidCheck)
-    return dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata())
+    tables = [callgraph.EDGES_TABLE, "core.goids"]
+    return cross_table(warehouse, tables, lambda: memoized_one(
+        gateway, repo, "call_edges_reference_goids", tables,
+        lambda: queries.call_edge_unknown_goids(gateway, repo), queries.EdgeGoidCheck),
+        lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
 
 
 @dg.asset_check(asset=key(callgraph.EDGES_TABLE),

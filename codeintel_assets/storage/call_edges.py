@@ -67,7 +67,7 @@ def edges(repo: str, resolved, callers: dict[tuple[str, str], Decimal], scip_ava
     definition; a site whose caller has none is skipped (core.goids lags core.call_sites after
     a failed goids step). `agreement`: static rules vs SCIP at SCIP-resolved sites."""
     cols: dict[str, list] = {c: [] for c in _COLUMNS}
-    evidence_memo: dict[tuple, str] = {}
+    evidence_memo: dict[tuple, int] = {}  # evidence content -> its index in `texts`
     counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
     sites = 0
     for site, callees, _ in resolved:
@@ -97,11 +97,14 @@ def edges(repo: str, resolved, callers: dict[tuple[str, str], Decimal], scip_ava
                            static_unresolved_at_scip=agreement[None], **counts)
     spec = table(EDGES_TABLE)
     cols["repo"] = [repo] * len(cols["commit"])
+    # evidence holds indices into the distinct texts: Arrow copies each text per row in C
+    texts = pa.array([_evidence(*k) for k in evidence_memo], pa.string())
+    cols["evidence"] = texts.take(pa.array(cols["evidence"], pa.int32()))
     return pa.Table.from_pydict(cols, schema=spec.arrow_schema), stats
 
 
 def _add(cols: dict[str, list], site: dict, caller: Decimal, callee: Callee, several: bool,
-         evidence_memo: dict[tuple, str]) -> None:
+         evidence_memo: dict[tuple, int]) -> None:
     """Append one row: `callee` of `site`; `several`: one of the site's several callees
     (confidence at most _SEVERAL_CONFIDENCE)."""
     known = callee.goid is not None or callee.via in _OUTSIDE_RULES
@@ -109,7 +112,7 @@ def _add(cols: dict[str, list], site: dict, caller: Decimal, callee: Callee, sev
            callee.disagrees, callee.note)
     evidence = evidence_memo.get(key)
     if evidence is None:
-        evidence = evidence_memo[key] = _evidence(callee, site["scip_symbol"])
+        evidence = evidence_memo[key] = len(evidence_memo)
     confidence = 0.0
     if known:
         confidence = min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),
@@ -131,17 +134,19 @@ def _add(cols: dict[str, list], site: dict, caller: Decimal, callee: Callee, sev
     cols["evidence"].append(evidence)
 
 
-def _evidence(callee: Callee, scip_symbol: str | None) -> str:
-    """How `callee` was resolved, as the evidence column's JSON."""
-    evidence = {"rule": callee.via}
+def _evidence(via: str, scip_symbol: str | None, candidates: tuple[str, ...], guessed: bool,
+              disagrees: str | None, note: str) -> str:
+    """How a callee was resolved (a Callee's fields and the site's SCIP symbol), as the
+    evidence column's JSON."""
+    evidence = {"rule": via}
     if scip_symbol is not None:
         evidence["scip_symbol"] = scip_symbol
-    if callee.candidates:
-        evidence["candidates"] = list(callee.candidates)
-    if callee.guessed:
+    if candidates:
+        evidence["candidates"] = list(candidates)
+    if guessed:
         evidence["chosen"] = "the binding that runs last"
-    if callee.disagrees:
-        evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
-    if callee.note:
-        evidence["dispatch"] = callee.note
+    if disagrees:
+        evidence["static" if via == "scip" else "scip"] = disagrees
+    if note:
+        evidence["dispatch"] = note
     return json.dumps(evidence)

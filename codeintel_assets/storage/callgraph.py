@@ -29,6 +29,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.extract.python_pass import paused_gc
 from codeintel_assets.storage import (
     call_dispatch,
     call_edges,
@@ -148,7 +149,14 @@ class CallGraph:
 
 def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGraph:
     """Both tables of `repo` (whole-repository tables), conformed to the catalog. `scip`:
-    the SCIP tables exist (else static rules only)."""
+    the SCIP tables exist (else static rules only). The cyclic garbage collector is paused
+    meanwhile: resolution allocates millions of small acyclic objects, and the collections
+    they trigger rescan the growing heap for nothing (a quarter of the CPU on django)."""
+    with paused_gc():
+        return _call_graph(gateway, repo, scip)
+
+
+def _call_graph(gateway: StorageGateway, repo: str, scip: bool) -> CallGraph:
     params = {"repo": repo}
     with gateway.connect() as con:  # one connection: the reads see one state
         nodes = con.sql(NODES_SQL, params=params).to_arrow_table()

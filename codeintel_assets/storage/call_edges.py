@@ -9,6 +9,7 @@ SCIP symbol (every `self.assertEqual` of a test class): it is encoded once per d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,9 @@ import pyarrow as pa
 from codeintel_assets.storage import call_dispatch
 from codeintel_assets.storage.call_linker import Callee
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway_types import FileDelta
+from codeintel_assets.storage.ledger import Ledger
+from codeintel_assets.storage.tokens import code_version
 
 EDGES_TABLE = "graph.call_graph_edges"
 
@@ -61,11 +65,12 @@ class CallGraphStats:
 
 
 def edges(repo: str, resolved, callers: dict[tuple[str, str], Decimal], scip_available: bool,
-          agreement: dict) -> tuple[pa.Table, CallGraphStats]:
+          agreement: dict, files: set[str] | None = None) -> tuple[pa.Table, CallGraphStats]:
     """The edge rows of `resolved` ((site row, callees, param) per site) as a catalog table of
-    `repo`, and the counts. `callers`: (rel_path, qualname) -> GOID of the enclosing
-    definition; a site whose caller has none is skipped (core.goids lags core.call_sites after
-    a failed goids step). `agreement`: static rules vs SCIP at SCIP-resolved sites."""
+    `repo`, and the counts (of every site). `callers`: (rel_path, qualname) -> GOID of the
+    enclosing definition; a site whose caller has none is skipped (core.goids lags
+    core.call_sites after a failed goids step). `agreement`: static rules vs SCIP at
+    SCIP-resolved sites. `files`: only the rows of these files (None: all)."""
     cols: dict[str, list] = {c: [] for c in _COLUMNS}
     evidence_memo: dict[tuple, int] = {}  # evidence content -> its index in `texts`
     counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
@@ -74,12 +79,13 @@ def edges(repo: str, resolved, callers: dict[tuple[str, str], Decimal], scip_ava
         caller = callers.get((site["rel_path"], site["caller_qualname"]))
         if caller is None:
             continue
-        keys = set()
-        several = len(callees) > 1
-        for callee in callees:  # one row per callee (the key's callee_key)
-            if (callee.target or "?") not in keys:
-                keys.add(callee.target or "?")
-                _add(cols, site, caller, callee, several, evidence_memo)
+        if files is None or site["rel_path"] in files:
+            keys = set()
+            several = len(callees) > 1
+            for callee in callees:  # one row per callee (the key's callee_key)
+                if (callee.target or "?") not in keys:
+                    keys.add(callee.target or "?")
+                    _add(cols, site, caller, callee, several, evidence_memo)
         if all(c.implicit for c in callees):
             continue  # a with/for/raise statement: no call site of its own
         sites += 1
@@ -101,6 +107,27 @@ def edges(repo: str, resolved, callers: dict[tuple[str, str], Decimal], scip_ava
     texts = pa.array([_evidence(*k) for k in evidence_memo], pa.string())
     cols["evidence"] = texts.take(pa.array(cols["evidence"], pa.int32()))
     return pa.Table.from_pydict(cols, schema=spec.arrow_schema), stats
+
+
+def file_digests(resolved, callers: dict[tuple[str, str], Decimal]) -> dict[str, str]:
+    """rel_path -> a digest of everything its edge rows are made of but `commit` (each
+    site's caller, position, callee text, SCIP symbol and callees, in site order): equal
+    digests, equal rows. Files with call sites only."""
+    hashes: dict[str, hashlib.blake2b] = {}
+    texts: dict[int, bytes] = {}  # id of a callee list -> its repr (lists are shared)
+    for site, callees, _ in resolved:
+        caller = callers.get((site["rel_path"], site["caller_qualname"]))
+        h = hashes.get(site["rel_path"])
+        if h is None:
+            h = hashes[site["rel_path"]] = hashlib.blake2b(digest_size=16)
+        if caller is None:
+            continue
+        text = texts.get(id(callees))
+        if text is None:
+            text = texts[id(callees)] = repr(callees).encode()
+        h.update(f"{caller}\0{site['line']}\0{site['col']}\0{site['callee_name']}\0"
+                 f"{site['scip_symbol']}\0".encode() + text + b"\1")
+    return {path: h.hexdigest() for path, h in hashes.items()}
 
 
 def _add(cols: dict[str, list], site: dict, caller: Decimal, callee: Callee, several: bool,
@@ -150,3 +177,41 @@ def _evidence(via: str, scip_symbol: str | None, candidates: tuple[str, ...], gu
     if note:
         evidence["dispatch"] = note
     return json.dumps(evidence)
+
+
+@dataclass(frozen=True)
+class EdgeWrite:
+    """How graph.call_graph_edges is written: `delta` replaces the rows of the files whose
+    digest (`file_digests`) changed and deletes those of files without call sites now
+    (`delta.full`: every row), its ledger the new digests. `reason` says why full or what
+    changed (asset metadata)."""
+
+    delta: FileDelta
+    reason: str
+
+    @property
+    def mode(self) -> str:
+        return "full" if self.delta.full else "incremental"
+
+
+def write_plan(stored: Ledger, digests: dict[str, str], version: str, full: bool
+               ) -> tuple[bool, tuple[str, ...], str]:
+    """(full, the files whose rows to replace or delete, reason) of a write of rows with
+    `digests`, over the `stored` ledger (None: none); `full`: asked to rebuild."""
+    if full:
+        return True, (), "full: full rebuild asked"
+    if stored is None:
+        return True, (), "full: no ledger of the stored rows"
+    if stored[0] != version:
+        return True, (), "full: catalog or code changed"
+    old = stored[1]
+    changed = sorted(p for p, d in digests.items() if old.get(p) != d)
+    gone = sorted(p for p in old if p not in digests)
+    return False, tuple(changed + gone), \
+        f"{len(changed)} of {len(digests)} files' edges changed, {len(gone)} files gone"
+
+
+def version() -> str:
+    """The ledger version of graph.call_graph_edges: the catalog's, and the code's (rows are
+    made by this package's code: other code, other rows for the same digests)."""
+    return f"{table(EDGES_TABLE).version()}+{code_version()}"

@@ -43,7 +43,8 @@ from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode
 from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import StorageGateway, conform
+from codeintel_assets.storage.gateway import FileDelta, StorageGateway, conform
+from codeintel_assets.storage.ledger import ledger_digest, read_ledgers
 
 NODES_TABLE = "graph.call_graph_nodes"
 
@@ -143,20 +144,24 @@ SCIP_ROWS_SQL = "SELECT count(*) FROM core.scip_occurrences WHERE repo = $repo"
 @dataclass(frozen=True)
 class CallGraph:
     nodes: pa.Table
-    edges: pa.Table
+    edges: call_edges.EdgeWrite
     stats: CallGraphStats
 
 
-def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGraph:
-    """Both tables of `repo` (whole-repository tables), conformed to the catalog. `scip`:
-    the SCIP tables exist (else static rules only). The cyclic garbage collector is paused
+def call_graph(gateway: StorageGateway, repo: str, scip: bool = True, full: bool = False
+               ) -> CallGraph:
+    """Both tables of `repo`, conformed to the catalog: the nodes whole, the edges as the
+    write of the files whose edges changed since the stored rows (every call site is
+    resolved again: dispatch, parameter flow and wrappers read the whole repository; see
+    call_edges.write_plan), all of them when `full`. `scip`: the SCIP tables exist (else
+    static rules only). The cyclic garbage collector is paused
     meanwhile: resolution allocates millions of small acyclic objects, and the collections
     they trigger rescan the growing heap for nothing (a quarter of the CPU on django)."""
     with paused_gc():
-        return _call_graph(gateway, repo, scip)
+        return _call_graph(gateway, repo, scip, full)
 
 
-def _call_graph(gateway: StorageGateway, repo: str, scip: bool) -> CallGraph:
+def _call_graph(gateway: StorageGateway, repo: str, scip: bool, full: bool) -> CallGraph:
     params = {"repo": repo}
     with gateway.connect() as con:  # one connection: the reads see one state
         nodes = con.sql(NODES_SQL, params=params).to_arrow_table()
@@ -168,6 +173,7 @@ def _call_graph(gateway: StorageGateway, repo: str, scip: bool) -> CallGraph:
         abstract = frozenset(q for (q,) in con.sql(call_dispatch.ABSTRACT_SQL,
                                                    params=params).fetchall())
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
+        stored = read_ledgers(con, [table(EDGES_TABLE)], repo)[EDGES_TABLE]
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
@@ -190,8 +196,14 @@ def _call_graph(gateway: StorageGateway, repo: str, scip: bool) -> CallGraph:
         resolved.append((site, local.callees, local.param))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
                                                                 linker), linker)
-    edges, stats = call_edges.edges(repo, resolved, callers, scip_rows > 0, agreement)
-    return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
+    digests, version = call_edges.file_digests(resolved, callers), call_edges.version()
+    full, files, reason = call_edges.write_plan(stored, digests, version, full)
+    rows, stats = call_edges.edges(repo, resolved, callers, scip_rows > 0, agreement,
+                                   None if full else set(files))
+    delta = FileDelta(conform(table(EDGES_TABLE), rows), files, digests, version,
+                      sites[0]["commit"] if sites else "", full,
+                      planned_against=ledger_digest(stored))
+    return CallGraph(conform(table(NODES_TABLE), nodes), call_edges.EdgeWrite(delta, reason),
                      stats)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 import pyarrow as pa
@@ -35,6 +35,7 @@ _STATIC_CONFIDENCE = 0.9
 _OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
 _GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
 _SEVERAL_CONFIDENCE = 0.7  # one of several callees the static rules find for one site
+_FIELDS = tuple(f.name for f in fields(Callee))
 _COLUMNS = ("commit", "caller_goid", "callsite_path", "callsite_line", "callsite_col",
             "callee_goid", "callee_key", "callee_name", "callee_target", "kind",
             "resolved_via", "confidence", "evidence")
@@ -113,21 +114,37 @@ def file_digests(resolved, callers: dict[tuple[str, str], Decimal]) -> dict[str,
     """rel_path -> a digest of everything its edge rows are made of but `commit` (each
     site's caller, position, callee text, SCIP symbol and callees, in site order): equal
     digests, equal rows. Files with call sites only."""
-    hashes: dict[str, hashlib.blake2b] = {}
-    texts: dict[int, bytes] = {}  # id of a callee list -> its repr (lists are shared)
+    parts: dict[str, list[str]] = {}
+    texts: dict[int, str] = {}  # id of a callee list -> its text (sites share their lists)
+    tuples: dict[int, str] = {}  # id of a candidates tuple -> its digest (a site's callees
+    # share one: 857 candidates on each of 857 callees at one django site)
     for site, callees, _ in resolved:
         caller = callers.get((site["rel_path"], site["caller_qualname"]))
-        h = hashes.get(site["rel_path"])
-        if h is None:
-            h = hashes[site["rel_path"]] = hashlib.blake2b(digest_size=16)
+        file = parts.setdefault(site["rel_path"], [])
         if caller is None:
             continue
         text = texts.get(id(callees))
         if text is None:
-            text = texts[id(callees)] = repr(callees).encode()
-        h.update(f"{caller}\0{site['line']}\0{site['col']}\0{site['callee_name']}\0"
-                 f"{site['scip_symbol']}\0".encode() + text + b"\1")
-    return {path: h.hexdigest() for path, h in hashes.items()}
+            text = texts[id(callees)] = "\2".join(_text(c, tuples) for c in callees)
+        file.append(f"{caller}\0{site['line']}\0{site['col']}\0{site['callee_name']}\0"
+                    f"{site['scip_symbol']}\0{text}\1")
+    return {path: hashlib.blake2b("".join(p).encode(), digest_size=16).hexdigest()
+            for path, p in parts.items()}
+
+
+def _text(callee: Callee, tuples: dict[int, str]) -> str:
+    """Every field of `callee`, a tuple as its digest (kept by id in `tuples`)."""
+    out = []
+    for f in _FIELDS:
+        value = getattr(callee, f)
+        if isinstance(value, tuple):
+            got = tuples.get(id(value))
+            if got is None:
+                got = tuples[id(value)] = hashlib.blake2b(
+                    repr(value).encode(), digest_size=16).hexdigest()
+            value = got
+        out.append(repr(value))
+    return "\3".join(out)
 
 
 def _add(cols: dict[str, list], site: dict, caller: Decimal, callee: Callee, several: bool,

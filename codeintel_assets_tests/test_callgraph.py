@@ -659,7 +659,12 @@ def test_abstract_methods_get_a_row():
 TYPE_ALIASES = {"pkg/__init__.py": "", "pkg/nodes.py": '''from typing import Optional, Union
 
 
-class Leaf:
+class Base:
+    def __new__(cls, *args):
+        return super().__new__(cls)
+
+
+class Leaf(Base):
     @property
     def prefix(self):
         return ""
@@ -677,7 +682,16 @@ class Node:
 LN = Union[Leaf, Node]
 NL = Leaf | Node
 MaybeLeaf = Optional[Leaf]
-''', "pkg/use.py": '''from pkg.nodes import LN, NL, MaybeLeaf
+
+
+def p(x: LN):
+    return x.prefix
+
+
+class Tree:
+    root: Optional[Leaf] = None
+    children: list[LN] = []
+''', "pkg/use.py": '''from pkg.nodes import LN, NL, Leaf, MaybeLeaf, Tree
 
 
 def f(x: LN):
@@ -690,12 +704,26 @@ def g(x: NL):
 
 def h(x: MaybeLeaf):
     return str(x)
+
+
+def k(t: Tree):
+    return t.root.prefix
+
+
+def m(t: Tree):
+    return str(t.children[0])
+
+
+def n():
+    return Leaf()
 '''}
 
 
 def test_an_annotation_through_a_union_type_alias_reaches_each_class(tmp_path):
-    """black's `LN = Union[Leaf, Node]` (also `A | B`, `Optional[A]`), imported and used as an
-    annotation: a property read reaches each class's getter, `str(x)` the class's __str__."""
+    """black's `LN = Union[Leaf, Node]` (also `A | B`, `Optional[A]`), imported or in its own
+    module and used as an annotation: a property read reaches each class's getter, `str(x)`
+    the class's __str__; class attributes declared `Optional[Leaf]` and `list[LN]` type
+    `t.root` and `t.children[0]` in another module; `Leaf()` runs Base.__new__ too."""
     repo = make_git_repo(tmp_path / "aliases", TYPE_ALIASES)
     db = tmp_path / "ta.duckdb"
     assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
@@ -705,9 +733,16 @@ def test_an_annotation_through_a_union_type_alias_reaches_each_class(tmp_path):
             "SELECT c.qualname, d.qualname, e.resolved_via FROM graph.call_graph_edges e "
             "JOIN core.goids c ON c.goid = e.caller_goid "
             "JOIN core.goids d ON d.goid = e.callee_goid "
-            "WHERE c.qualname LIKE 'pkg.use.%' ORDER BY 1, 2").fetchall()
-    assert got == [("pkg.use.f", "pkg.nodes.Leaf.prefix", "property"),
+            "WHERE c.qualname LIKE 'pkg.use.%' OR c.qualname = 'pkg.nodes.p' "
+            "ORDER BY 1, 2").fetchall()
+    assert got == [("pkg.nodes.p", "pkg.nodes.Leaf.prefix", "property"),
+                   ("pkg.nodes.p", "pkg.nodes.Node.prefix", "property"),
+                   ("pkg.use.f", "pkg.nodes.Leaf.prefix", "property"),
                    ("pkg.use.f", "pkg.nodes.Node.prefix", "property"),
                    ("pkg.use.g", "pkg.nodes.Leaf.prefix", "property"),
                    ("pkg.use.g", "pkg.nodes.Node.prefix", "property"),
-                   ("pkg.use.h", "pkg.nodes.Leaf.__str__", "operator")]
+                   ("pkg.use.h", "pkg.nodes.Leaf.__str__", "operator"),
+                   ("pkg.use.k", "pkg.nodes.Leaf.prefix", "property"),
+                   ("pkg.use.m", "pkg.nodes.Leaf.__str__", "operator"),
+                   ("pkg.use.n", "pkg.nodes.Base.__new__", "constructor_new"),
+                   ("pkg.use.n", "pkg.nodes.Leaf", "constructor")]

@@ -12,22 +12,24 @@ import json
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from codeintel_assets import devserver
 from codeintel_assets.storage.catalog import TABLES, table
 from codeintel_assets.storage.views import VIEWS
-from codeintel_assets_tests.conftest import git, project_copy, readme_commands, stray_paths
+from codeintel_assets_tests.conftest import (
+    git,
+    project_copy,
+    readme_commands,
+    stray_paths,
+)
 
 BIN = Path(sys.executable).parent
 DAGSTER = BIN / "dagster"
@@ -367,115 +369,17 @@ def test_codeintel_materialize_prints_summary(sample_repo: Path, workdir: Path, 
 # ---- 4. dagster dev + GraphQL ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _restore_default_signals() -> None:  # runs in the child before exec
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any non-zombie process is left in process group `pgid`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def _stop_group(proc: subprocess.Popen, grace_s: float = 30.0) -> None:
-    """SIGTERM the whole process group, wait for a graceful shutdown, then SIGKILL it."""
-    pgid = proc.pid  # start_new_session=True: the child leads its own group
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and (proc.poll() is None or _group_alive(pgid)):
-        time.sleep(0.25)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-
-
-class DagsterDev:
-    def __init__(self, port: int, proc: subprocess.Popen, log: Path):
-        self.port, self.proc, self.log = port, proc, log
-        self.url = f"http://127.0.0.1:{port}"
-
-    def log_tail(self, n: int = 6000) -> str:
-        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
-
-    def gql(self, query: str, variables: dict | None = None) -> dict:
-        req = urllib.request.Request(
-            f"{self.url}/graphql", method="POST",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"})
-        with _LOCAL.open(req, timeout=30) as resp:
-            body = json.loads(resp.read())
-        assert not body.get("errors"), json.dumps(body["errors"], indent=1)
-        return body["data"]
-
-
 @pytest.fixture
 def dev_project(tmp_path: Path) -> Path:
     """A project-root-like cwd: a Git checkout of the project's configuration files."""
     return project_copy(tmp_path / "project")
 
 
-@contextmanager
 def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path,
                         command: tuple[str, ...] = (str(DAGSTER), "dev")):
-    """`command` (`dagster dev`) started in `cwd` (its workspace.yaml and dagster.yaml, or
-    $DAGSTER_HOME's), ready and its code location loaded; stopped by process group on exit."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [*command, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, preexec_fn=_restore_default_signals)
-    dev = DagsterDev(port, proc, log)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, f"dagster dev exited {proc.returncode}:\n{dev.log_tail()}"
-            assert time.monotonic() < deadline, f"dagster dev not ready in 90 s:\n{dev.log_tail()}"
-            try:
-                with _LOCAL.open(f"{dev.url}/server_info", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        # The webserver may answer before the code location has loaded.
-        status_q = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
-        while True:
-            entries = dev.gql(status_q)["workspaceOrError"]["locationEntries"]
-            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                break
-            assert time.monotonic() < deadline, f"location not loaded: {entries}\n{dev.log_tail()}"
-            time.sleep(0.5)
-        yield dev
-    finally:
-        _stop_group(proc)
+    """`command` (`dagster dev`) started in `cwd`, ready and its code location loaded; stopped
+    by process group on exit (codeintel_assets.devserver)."""
+    return devserver.running_dagster_dev(cwd, env, log, command)
 
 
 @pytest.fixture
@@ -488,7 +392,7 @@ def dagster_dev(sample_repo: Path, dev_project: Path, tmp_path: Path):
         yield dev, db, dev_project
 
 
-def wait_for_run(dev: DagsterDev, tags: dict[str, str], timeout_s: float = 300) -> dict:
+def wait_for_run(dev: devserver.DagsterDev, tags: dict[str, str], timeout_s: float = 300) -> dict:
     """The first finished run carrying `tags` (waits for it)."""
     deadline = time.monotonic() + timeout_s
     query = {"filter": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}

@@ -302,7 +302,7 @@ class ScopeBindings:
                                                                          self.line))
             elif (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
                   and scope.kind == "method" and scope.parent is not None
-                  and _first_param(scope.node) == t.value.id):
+                  and first_param(scope.node) == t.value.id):
                 scope.parent.self_attrs.setdefault(t.attr, []).append(Binding(value, scope,
                                                                               self.line))
             elif isinstance(t, (ast.Tuple, ast.List)):
@@ -387,7 +387,8 @@ class ScopeBindings:
                 self.bind(scope, n.id, OPAQUE, span)
 
 
-def _first_param(node) -> str | None:
+def first_param(node) -> str | None:
+    """The name of a def's first positional parameter (self, cls), None without one."""
     args = getattr(node, "args", None)
     positional = [*args.posonlyargs, *args.args] if args else []
     return positional[0].arg if positional else None

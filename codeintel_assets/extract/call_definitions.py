@@ -35,6 +35,9 @@ def rows(calls) -> list[dict]:
                 when = {"when": guards[id(expr)]} if id(expr) in guards else {}
                 returned += [{**r, **when} for r in callables(calls.refs(expr, inner))]
                 returned += call_values.stored_items(calls, expr, inner)
+            if node.returns is not None:  # `-> Line` when nothing else, `-> Iterator[Line]`
+                typed, items = receiver_types.declared_returns(calls, node.returns, inner.parent)
+                returned += items + ([] if returned else typed)
             rows.append({"qualname": inner.qualname, "kind": "function",
                          "params": json_text(inner.params), "arity": inner.arity,
                          "return_refs": json_text(dedupe(returned))})
@@ -49,7 +52,30 @@ def rows(calls) -> list[dict]:
             "qualname": f"{scope.qualname}.{name}", "kind": "alias",
             "value_refs": json_text(dedupe(got)) if got else None}
     aliases.update(_live_defs(calls, aliases))  # one row per qualname (the table's key)
+    aliases.update(attribute_rows(calls, aliases))
     return rows + [a for a in aliases.values() if a["value_refs"]]
+
+
+def attribute_rows(calls, aliases: dict[str, dict]) -> dict[str, dict]:
+    """Qualname -> the alias row `C.x` of an instance attribute of class C that holds
+    instances (receiver_types.attribute_refs: declared, else assigned), so `obj.x.m()` in
+    another file follows it; a declared type replaces the row of the class-level value
+    (`mode: Mode = field(...)`), assigned instances join it. Names a def of the class binds
+    are left to it."""
+    out = {}
+    for cls in [s for s in calls.scopes.values() if s.kind == "class"]:
+        for name, bindings in cls.self_attrs.items():
+            qualname = f"{cls.qualname}.{name}"
+            got = receiver_types.attribute_refs(calls, bindings)
+            if not got or qualname in calls.scopes:
+                continue
+            declared = any(isinstance(b.value, tuple) and b.value[0] == "annotation"
+                           for b in bindings)
+            old = aliases.get(qualname, {}).get("value_refs")
+            kept = [] if declared or not old else json.loads(old)
+            out[qualname] = {"qualname": qualname, "kind": "alias",
+                             "value_refs": json_text(dedupe(kept + got))}
+    return out
 
 
 def _abstract(node: ast.AST) -> bool:

@@ -12,7 +12,9 @@ callees of the site, next to the site's own callee; a statement's row has only s
 from __future__ import annotations
 
 import ast
+import re
 
+from codeintel_assets.extract import receiver_types
 from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
 from codeintel_assets.extract.json_text import json_text
 
@@ -20,15 +22,16 @@ from codeintel_assets.extract.json_text import json_text
 _CALLBACKS = {"sorted": (None, "key"), "min": (None, "key"), "max": (None, "key"),
               "map": (0, None), "filter": (0, None), "list.sort": (None, "key")}
 CONTAINERS = (ast.List, ast.Tuple, ast.Dict, ast.Set)
+INSTANCE_ATTR = re.compile(r"\(\)\.[A-Za-z_]\w*$")  # `C().name` ending a path: an attribute
 _MAX_ITEMS = 64  # items of one container followed (a literal of thousands is data)
 
 
-_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed"})
+_COPIES = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
 
 
 def copied(calls, call: ast.Call, scope: Scope) -> ast.expr | None:
-    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`... copies
-    (a container of the same items), None for any other call."""
+    """The iterable the builtin `list(xs)`, `tuple(xs)`, `sorted(xs, key=...)`, `iter(xs)`...
+    copies or iterates (the same items), None for any other call."""
     func = call.func
     if isinstance(func, ast.Name) and func.id in _COPIES and len(call.args) == 1 \
             and not isinstance(call.args[0], ast.Starred) \
@@ -105,10 +108,29 @@ def _added(calls, expr: ast.expr, scope: Scope, key) -> list[tuple[ast.expr, Sco
             and (key is None or k is None or k == key)]
 
 
+def _typed_items(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """Instances of the element type a container is declared with, also through a copy or
+    iterator of it (`iter(self.leaves)`) and a name bound once (`LL = list(leaves)`)."""
+    for _ in range(3):
+        if typed := receiver_types.element_instances(calls, container, scope, depth):
+            return typed
+        if isinstance(container, ast.Call) and (src := copied(calls, container, scope)):
+            container = src
+        elif isinstance(container, ast.Name) and len(
+                bound := calls.bindings_of(container.id, scope, container.lineno) or ()) == 1 \
+                and isinstance(bound[0].value, (ast.Call, ast.Attribute)):
+            container, scope = bound[0].value, bound[0].scope
+        else:
+            return []
+    return []
+
+
 def items(calls, container: ast.expr, scope: Scope, depth: int, key=None) -> list[dict] | None:
     """References of the items of a container (a literal, or a name bound to literals and
     filled by adds), the values under constant `key` when given; None when nothing is known
     of it (no literal found)."""
+    if typed := _typed_items(calls, container, scope, depth):
+        return typed  # `xs: list[A]`, `self.leaves` declared list[Leaf]: A's, Leaf's
     held = _attribute_items(calls, container, scope)
     if held:
         out = []
@@ -147,9 +169,11 @@ def item_refs(calls, container: ast.expr, scope: Scope, depth: int, path: str
     does not hold as a literal (an imported one, a function's result): the linker looks the
     items up (storage/call_items.py)."""
     base = calls.refs(container, scope, depth + 1) or []
+    # also a method's result, an instance's attribute (`tree.walk()`, `node.children`)
     return [extend(r, path, "container_item") for r in base
             if r["mode"] in ("value", "param") and "[" not in r["attr"]
-            and (r["attr"] in ("", "()") or r["via"] == "import_alias")]
+            and (r["attr"].endswith("()") or r["attr"] == "" or r["via"] == "import_alias"
+                 or INSTANCE_ATTR.fullmatch(r["attr"]))]
 
 
 def argument_items(calls, arg: ast.expr, scope: Scope) -> list[dict]:

@@ -34,6 +34,7 @@ from codeintel_assets.extract import (
     receiver_types,
 )
 from codeintel_assets.extract import implicit_calls as implicit
+from codeintel_assets.extract.binding_cache import BindingCache
 from codeintel_assets.extract.bindings import (
     OPAQUE,
     Binding,
@@ -64,7 +65,7 @@ class FileCalls(implicit.ImplicitCalls):
         super().__init__(module, is_package)
         self.lines = lines
         self._active: set[tuple[int, str]] = set()  # (scope, name) being resolved: cycles
-        self._resolved: dict[int, list[dict] | None] = {}  # id(Binding) -> its references
+        self._resolved = BindingCache()  # id(Binding) -> its references
 
     def _binding_scope(self, name: str, scope: Scope) -> Scope | None:
         """The scope whose binding of `name` a read in `scope` sees (LEGB; class bodies are
@@ -126,9 +127,8 @@ class FileCalls(implicit.ImplicitCalls):
         try:
             results = []
             for b in bindings:
-                if id(b) not in self._resolved:
-                    self._resolved[id(b)] = self._value_refs(b.value, b.scope, depth + 1)
-                got = self._resolved[id(b)]
+                got = self._resolved.get(id(b), depth, lambda b=b: self._value_refs(
+                    b.value, b.scope, depth + 1))
                 if got is None:
                     return None
                 if got:
@@ -198,6 +198,7 @@ class FileCalls(implicit.ImplicitCalls):
         """Candidate references of the value `expr` evaluates to in `scope`: [] when unknown,
         None when a binding on the way is opaque."""
         if depth > _MAX_DEPTH:
+            self._resolved.cut = True  # a partial answer: not the binding's (BindingCache)
             return None
         if isinstance(expr, ast.Name):
             return self._lookup(expr.id, scope, depth, expr.lineno)

@@ -10,7 +10,8 @@ to be an instance (self, an annotated or isinstance-narrowed name, `x = C()`:
 extract/receiver_types.py). Those become references `C()` + a step, marked `extra`:
 
 - `property` | `property_set` | `property_del`: `name.attr` read (not called), assigned,
-  deleted; the reference is `C().attr`;
+  deleted (an augmented assignment `name.attr += v` reads and assigns); the reference is
+  `C().attr`;
 - `dunder:<names>`: the reference is the operand `C()`, `names` the dunders tried in order
   (the first the class's MRO defines runs): `a + b` -> `__add__` of a, `x in c` ->
   `__contains__,__iter__` of c, `if x`/`not x`/`and`/`or` -> `__bool__,__len__`, `x[k]` ->
@@ -34,9 +35,10 @@ from codeintel_assets.extract.bindings import (
     ScopeBindings,
     extend,
 )
+from codeintel_assets.extract.call_values import INSTANCE_ATTR
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.pysource import dotted_name
-from codeintel_assets.extract.receiver_types import narrow
+from codeintel_assets.extract.receiver_types import bind_attribute_type, narrow
 
 _GETTERS = frozenset({"property", "cached_property", "abstractproperty"})
 _ROLES = {"setter": "setter", "deleter": "deleter", "getter": "getter"}
@@ -101,6 +103,17 @@ def _simple(expr) -> bool:
     return False
 
 
+def _operand(expr) -> bool:
+    """`_simple`, or an item of one (`LL[i]`), or a call of one (`Line(mode=m)`, `f(x)`):
+    the operands of comparisons and of the builtins that call a dunder."""
+    kind = type(expr)
+    if kind is ast.Subscript:
+        return _simple(expr.value)
+    if kind is ast.Call:
+        return _simple(expr.func)
+    return _simple(expr)
+
+
 def operator_refs(calls, expr: ast.expr, scope: Scope, depth: int) -> list[dict]:
     """What `a + b` evaluates to when `a` is an instance: what its `__add__` returns."""
     if type(expr) is not ast.BinOp or type(expr.op) not in _BINOPS or not _simple(expr.left):
@@ -126,6 +139,12 @@ class ImplicitCalls(ScopeBindings):
         node, kind = v.node, type(v.node)
         if kind not in _IMPLICIT_TYPES:
             super().visit(v)
+            if kind is ast.AugAssign and type(node.target) is ast.Attribute \
+                    and type(node.target.value) is ast.Name:  # `x.p += 1` reads p, then sets
+                self.implicit.append((node.target, self.scopes.get(v.scope.qualname, self.root),
+                                      node.target.value, f".{node.target.attr}", "property"))
+            if kind is ast.AnnAssign:  # `x: T` in a class, `self.x: T`: the attribute's type
+                bind_attribute_type(node, self.scopes.get(v.scope.qualname, self.root))
             if kind is not ast.Call:
                 return
         scope = self.scopes.get(v.scope.qualname, self.root)
@@ -133,16 +152,18 @@ class ImplicitCalls(ScopeBindings):
             narrow(self, node, scope)
         add = self.implicit.append
         if kind is ast.Attribute:
-            if type(node.value) is ast.Name:
+            value = node.value
+            if _simple(value) or (type(value) is ast.Subscript and _simple(value.value)):
+                # `x.p`, `self.parent.p`, `node.children[1].p`
                 add((node, scope, node.value, f".{node.attr}", _ACCESS[type(node.ctx)]))
         elif kind is ast.BinOp and _simple(node.left) and type(node.op) in _BINOPS:
             add((node, scope, node.left, "", f"dunder:__{_BINOPS[type(node.op)]}__"))
         elif kind is ast.Compare:
             left = node.left
             for op, right in zip(node.ops, node.comparators, strict=True):
-                if type(op) in (ast.In, ast.NotIn) and _simple(right):
+                if type(op) in (ast.In, ast.NotIn) and _operand(right):
                     add((node, scope, right, "", "dunder:__contains__,__iter__"))
-                elif type(op) in _COMPARE and _simple(left):
+                elif type(op) in _COMPARE and _operand(left):
                     add((node, scope, left, "", f"dunder:{_COMPARE[type(op)]}"))
                 left = right
         elif kind is ast.UnaryOp and _simple(node.operand) and type(node.op) in _UNARY:
@@ -159,7 +180,7 @@ class ImplicitCalls(ScopeBindings):
         elif kind in (ast.If, ast.While, ast.IfExp, ast.Assert) and _simple(node.test):
             add((node.test, scope, node.test, "", f"dunder:{_TRUTH}"))
         elif kind is ast.Call and type(node.func) is ast.Name and node.args \
-                and node.func.id in BUILTIN_DUNDERS and _simple(node.args[0]):
+                and node.func.id in BUILTIN_DUNDERS and _operand(node.args[0]):
             add((node.func, scope, node.args[0], "", f"dunder:{BUILTIN_DUNDERS[node.func.id]}"))
 
     def implicit_rows(self) -> list[dict]:
@@ -170,8 +191,10 @@ class ImplicitCalls(ScopeBindings):
         for node, scope, operand, step, extra in self.implicit:
             if id(operand) in called or (extra.startswith("property") and id(node) in called):
                 continue  # `x.m()` calls m: no property; `x.f(...)` is no operand
-            refs = [r for r in self.refs(operand, scope) or ()
-                    if r["mode"] == "value" and r["attr"].endswith("()")]
+            # an instance, an attribute of one (`x in line.mode`, `tree.root.depth`: storage
+            # types it by the alias row of Line.mode), an item of a container storage knows
+            refs = [r for r in self.refs(operand, scope) or () if r["mode"] == "value"
+                    and (r["attr"].endswith(("()", "]")) or INSTANCE_ATTR.search(r["attr"]))]
             if not refs:
                 continue
             key = (scope.qualname, node.end_lineno)

@@ -39,7 +39,9 @@ from codeintel_assets.extract.pysource import (
 # 8: no analytics.function_metrics / function_types rows for a stub a .py implements
 # 9: core.call_sites and core.definition_refs carry value flow, receiver types, implicit
 # and property call sites (issues 20 and 27); JSON columns through json_text
-VERSION = 9
+# 10: receiver types kept when first read at the depth limit, a module's own union alias
+# types an annotation, `x.p += v` reads p too
+VERSION = 10
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter

@@ -10,8 +10,17 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
 - annotation: a parameter's or variable's annotation (`p: Param`, `x: "Cmd"`, unions `A | B`,
   `Optional[A]`, `Union[A, B]`); the elements of a container annotation (`list[A]`,
   `Sequence[A]`, `dict[str, A]`'s values...) for a loop over it. The file's own ast only.
+- return annotation: a def whose returns name no function, class or container item the
+  call graph follows returns instances of its declared return type (`-> Line`); every def
+  holds the items of its declared container (`-> Iterator[Line]`: `for line in f()`);
+  `declared_returns`.
 - alias: a module's `LN = Union[Leaf, Node]` (or `A | B`, `Optional[A]`) is an alias row of
   those classes (extract/call_definitions.py), so `x: LN` follows it like any alias.
+- attribute: `x: T` in a class body (with or without a value: a dataclass field, `parent:
+  Optional[Node] = None`) and `self.x: T` in a method type the instance attribute x (the
+  class's self_attrs, which `self.x.m()` in the file reads); the alias row `C.x` of the
+  class's attributes (call_definitions.attribute_rows: declared types, else the instances
+  assigned, `self.x = D(...)`) types `obj.x` in other files.
 - isinstance: `if isinstance(x, C):` (and `elif`) narrows `x` to C (or each class of a tuple)
   on the lines of its body; `assert isinstance(x, C)` from the assert to the scope's end
   (extract/bindings.py binds the narrowed name).
@@ -21,7 +30,7 @@ from __future__ import annotations
 
 import ast
 
-from codeintel_assets.extract.bindings import Scope, extend
+from codeintel_assets.extract.bindings import Binding, Scope, extend, first_param
 from codeintel_assets.extract.pysource import dotted_name, unquote_annotation
 
 _UNIONS = frozenset({"Optional", "Union"})
@@ -30,7 +39,8 @@ _UNIONS = frozenset({"Optional", "Union"})
 _CONTAINERS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple",
                          "Tuple", "Sequence", "MutableSequence", "Iterable", "Iterator",
                          "Collection", "AbstractSet", "MutableSet", "Generator", "deque",
-                         "Deque"})
+                         "Deque", "AsyncIterator", "AsyncIterable", "AsyncGenerator"})
+_GENERATORS = frozenset({"Generator", "AsyncGenerator"})  # [yield, send(, return)]
 
 
 def _last(name: str | None) -> str:
@@ -61,19 +71,37 @@ def instances(calls, tag: str, expr: ast.expr, scope: Scope, depth: int) -> list
     the second argument of isinstance), each marked `typed` = tag."""
     out = []
     for cls in class_exprs(expr):
+        if union := _union_alias(calls, cls, scope):  # `LN = Union[Leaf, Node]` here: each
+            out += instances(calls, tag, union, scope, depth + 1)
+            continue
         out += [{**extend(r, "()", "instance_method"), "typed": tag}
                 for r in calls.refs(cls, scope, depth) or ()
                 if r["mode"] == "value" and "()" not in r["attr"]]
     return out
 
 
+def _union_alias(calls, cls: ast.expr, scope: Scope) -> ast.expr | None:
+    """The union a name is bound to in this file (`LN = Union[Leaf, Node]`, `NL = A | B`),
+    when that is its only binding; else None (alias_classes covers an imported alias)."""
+    if not isinstance(cls, ast.Name):
+        return None
+    bindings = calls.bindings_of(cls.id, scope) or ()
+    if len(bindings) != 1 or not isinstance(bindings[0].value, ast.expr):
+        return None
+    value = bindings[0].value
+    return value if _is_union(value) else None
+
+
+def _is_union(value: ast.expr) -> bool:
+    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr)) or (
+        isinstance(value, ast.Subscript) and _last(dotted_name(value.value)) in _UNIONS)
+
+
 def alias_classes(calls, value: ast.expr, scope: Scope) -> list[dict]:
     """References of the classes a type alias names (`LN = Union[Leaf, Node]`, `NL = A | B`,
     `M = Optional[A]`), so an annotation `x: LN` (in this module or one importing LN) types x
     as each of them; [] for any other value (a plain name is already its own reference)."""
-    is_union = (isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr)) or (
-        isinstance(value, ast.Subscript) and _last(dotted_name(value.value)) in _UNIONS)
-    if not is_union:
+    if not _is_union(value):
         return []
     return [r for cls in class_exprs(value) for r in calls.refs(cls, scope) or ()
             if r["mode"] == "value" and "()" not in r["attr"]]
@@ -81,23 +109,43 @@ def alias_classes(calls, value: ast.expr, scope: Scope) -> list[dict]:
 
 def element_instances(calls, container: ast.expr, scope: Scope, depth: int) -> list[dict]:
     """References of the items of a name annotated as a generic container (`xs: list[A]`:
-    instances of A), [] when it has no such annotation."""
-    if not isinstance(container, ast.Name):
+    instances of A), or of the file's class's attribute so annotated (`self.leaves` with
+    `leaves: list[Leaf]` in the class body); [] when it has no such annotation."""
+    if isinstance(container, ast.Name):
+        bindings = calls.bindings_of(container.id, scope, container.lineno) or ()
+    elif isinstance(container, ast.Attribute) and isinstance(container.value, ast.Name):
+        bindings = [b for r in calls.refs(container.value, scope, depth + 1) or ()
+                    if r["mode"] == "value" and r["attr"] == "()"
+                    and r["ref"] in calls.scopes and calls.scopes[r["ref"]].kind == "class"
+                    for b in calls.scopes[r["ref"]].self_attrs.get(container.attr, ())]
+    else:
         return []
+    return [r for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"
+            for r in annotation_elements(calls, b.value[1], b.value[2], depth)]
+
+
+def annotation_elements(calls, annotation: ast.expr, scope: Scope, depth: int) -> list[dict]:
+    """Instances of the element type of a generic container annotation (`list[A]`,
+    `Sequence[A] | None`, `dict[str, A]`: A's); [] for any other annotation."""
     out = []
-    for b in calls.bindings_of(container.id, scope, container.lineno) or ():
-        if isinstance(b.value, tuple) and b.value[0] == "annotation":
-            ann = unquote_annotation(b.value[1])
-            for part in class_exprs_or_generic(ann):
-                if isinstance(part, ast.Subscript) and \
-                        _last(dotted_name(part.value)) in _CONTAINERS:
-                    inner = part.slice
-                    elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-                    elts = [e for e in elts if not (isinstance(e, ast.Constant)
-                                                    and e.value is Ellipsis)]
-                    if elts:
-                        out += instances(calls, "annotation", elts[-1], b.value[2], depth + 1)
+    for part in class_exprs_or_generic(unquote_annotation(annotation)):
+        if isinstance(part, ast.Subscript) and _last(dotted_name(part.value)) in _CONTAINERS:
+            inner = part.slice
+            elts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            elts = [e for e in elts if not (isinstance(e, ast.Constant)
+                                            and e.value is Ellipsis)]
+            if elts:  # a generator yields its first argument; the others hold their last
+                at = 0 if _last(dotted_name(part.value)) in _GENERATORS else -1
+                out += instances(calls, "annotation", elts[at], scope, depth + 1)
     return out
+
+
+def declared_returns(calls, annotation: ast.expr, scope: Scope
+                     ) -> tuple[list[dict], list[dict]]:
+    """return_refs of a def's return annotation: (instances of the declared type, the items
+    of a declared container or generator marked `item` None)."""
+    return instances(calls, "annotation", annotation, scope, 1), [
+        {**r, "item": None} for r in annotation_elements(calls, annotation, scope, 1)]
 
 
 def class_exprs_or_generic(expr: ast.expr) -> list[ast.expr]:
@@ -165,3 +213,37 @@ def narrow(calls, node: ast.If | ast.Assert, scope: Scope) -> None:
         else (node.lineno, end)
     calls.line = node.lineno  # where the binding happens (ScopeBindings.bind reads it)
     calls.bind(scope, test.args[0].id, ("isinstance", test.args[1], scope), span)
+
+
+def bind_attribute_type(node: ast.AnnAssign, scope: Scope) -> None:
+    """`x: T` in a class body, `self.x: T` in a method: the class's attribute x holds a T
+    (an ("annotation", T, scope) binding among its self_attrs)."""
+    t = node.target
+    if isinstance(t, ast.Name) and scope.kind == "class":
+        cls, name = scope, t.id
+    elif (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+          and scope.kind == "method" and scope.parent is not None
+          and scope.parent.kind == "class" and first_param(scope.node) == t.value.id):
+        cls, name = scope.parent, t.attr
+    else:
+        return
+    cls.self_attrs.setdefault(name, []).append(
+        Binding(("annotation", node.annotation, scope), scope, node.lineno))
+
+
+def attribute_refs(calls, bindings: list[Binding]) -> list[dict]:
+    """The instances a class attribute holds: those its annotations declare (and, marked
+    `item` None, the items of a container it declares), else those assigned to it (`self.x =
+    D(...)`, `self.x = x` with `x: D`); [] when neither names one."""
+    typed = [b for b in bindings if isinstance(b.value, tuple) and b.value[0] == "annotation"]
+    if typed:  # and the items of a container it declares (`children: list[NL]`: any item)
+        return [r for b in typed for r in instances(calls, "annotation", b.value[1],
+                                                    b.value[2], 1)] + [
+            {**r, "item": None} for b in typed
+            for r in annotation_elements(calls, b.value[1], b.value[2], 1)]
+    # assigned: an annotated parameter (`self.command = command`) or a call of a name
+    # (`self.root = Node(...)`); a call through a path (`types.convert_type(t)`) may return
+    # one of several values, the linker's single candidate is no type to dispatch on
+    return [r for b in bindings if isinstance(b.value, ast.expr)
+            for r in calls.refs(b.value, b.scope) or ()
+            if r["mode"] == "value" and (r.get("typed") or r["attr"] == "()")]

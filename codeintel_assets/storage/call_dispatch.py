@@ -162,7 +162,7 @@ class Dispatch:
                 continue
             value = self.linker.ref({**r, "attr": r["attr"][:last.start()]})
             known = known or value.kind != "unknown"
-            how = _how(r, self.linker)
+            how = _how({**r, "attr": r["attr"][:last.start()]}, self.linker)  # the receiver's
             if how in _EXACT:  # `C().m()`, `x = C(); x.m()`: C itself, no subclass
                 continue
             if value.kind == "instance" or (value.kind == "class" and r["via"] == "cls_method"):
@@ -209,7 +209,9 @@ class Dispatch:
             value = self.linker.ref(receiver)
             subtree = self.subclasses().get(value.qualname, ()) \
                 if value.kind == "instance" else ()
-            for sub in [c for c in subtree if c in self.named] or subtree:
+            # the cone's rule: once C or a subclass is named, only named classes count
+            named = value.qualname in self.named or any(c in self.named for c in subtree)
+            for sub in [c for c in subtree if c in self.named] if named else subtree:
                 got = self.properties.edge(sub, name, role)
                 if got is not None:
                     out.setdefault(got.goid, got)
@@ -282,11 +284,12 @@ class Dispatch:
 
 
 def _how(r: dict, linker: FlowLinker) -> str:
-    """How a receiver reference's type is known (the module docstring's list)."""
+    """How a receiver reference's type is known (the module docstring's list); `r` is the
+    receiver's reference (the method's step cut off)."""
     if r.get("typed"):
         return r["typed"]
     if r["via"] in ("self_method", "cls_method"):
         return "self" if r["via"] == "self_method" else "cls"
-    if r["attr"].startswith("()") and linker.dotted(r["ref"]).kind == "class":
+    if r["attr"] == "()" and linker.dotted(r["ref"]).kind == "class":  # not `C().attr`
         return "constructor"
     return "value"

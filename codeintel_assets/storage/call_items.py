@@ -1,13 +1,16 @@
 """Items of containers across files, for the call graph: a reference whose attribute path
 reads an item (`[]` any item, `["key"]` or `[0]` one, extract/call_values.py) of a module-level
-container (`COMMANDS = {"add": cmd_add}` in another module) or of what a function returns
-(`return load, parse`), replaced by the references of the items stored there. The items come
+container (`COMMANDS = {"add": cmd_add}` in another module), of what a function returns
+(`return load, parse`) or of an instance's attribute declared a container (`children:
+list[NL]`), replaced by the references of the items stored there. The items come
 from core.definition_refs: `value_refs` of an alias row and `return_refs` of a function, the
 entries with an `item` key (the constant key or index; null when unknown). No DuckDB."""
 
 from __future__ import annotations
 
 import json
+
+from codeintel_assets.extract.call_values import INSTANCE_ATTR
 
 _ROUNDS = 3  # nested containers followed at most this deep
 
@@ -54,8 +57,14 @@ def _items_of(r: dict, linker) -> list[dict]:
     key, after = read
     if prefix == "":
         stored = _container(r["ref"], linker)
-    elif prefix == "()" and r["mode"] == "value":
-        value = linker.dotted(r["ref"], exact=r.get("exact", False))
+    elif r["mode"] == "value" and INSTANCE_ATTR.fullmatch(prefix):
+        # `node.children[]`: the items the class's attribute declares (alias row items of
+        # C.children along C's MRO, extract/call_definitions.attribute_rows)
+        stored = _attribute(linker.ref({**r, "attr": prefix.rpartition(".")[0]}),
+                            prefix.rpartition(".")[2], linker)
+    elif prefix.endswith("()") and r["mode"] == "value":  # `load()[0]`, `tree.walk()[]`
+        value = linker.dotted(r["ref"], exact=r.get("exact", False)) if prefix == "()" \
+            else linker.ref({**r, "attr": prefix[:-2]})
         facts = linker.facts.get(value.qualname)
         stored = split_items(facts.return_refs if facts else None)[1]
     else:
@@ -64,6 +73,17 @@ def _items_of(r: dict, linker) -> list[dict]:
     return [{**{k: v for k, v in item.items() if k != "item"},
              "attr": item["attr"] + after, "via": "container_item", **keep}
             for item in stored if key is None or item["item"] is None or item["item"] == key]
+
+
+def _attribute(value, name: str, linker) -> list[dict]:
+    """Items of attribute `name` of an instance `value`, from the first class of its MRO
+    declaring them."""
+    if value.kind != "instance":
+        return []
+    for cls in linker.mro(value.qualname):
+        if f"{cls}.{name}" in linker.items:
+            return linker.items[f"{cls}.{name}"]
+    return []
 
 
 def _container(name: str, linker) -> list[dict]:

@@ -168,6 +168,7 @@ def _call_graph(gateway: StorageGateway, repo: str, scip: bool, full: bool) -> C
         sites = con.sql(SITES_SQL if scip else SITES_NO_SCIP_SQL,
                         params=params).to_arrow_table().to_pylist()
         goid_rows = con.sql(GOIDS_SQL, params=params).to_arrow_table().to_pylist()
+        sites += call_implicit.scip_reads(con, params, sites) if scip else []
         linker = _read_linker(con, params, goid_rows)
         properties = call_implicit.Properties.read(con, params, linker)
         abstract = frozenset(q for (q,) in con.sql(call_dispatch.ABSTRACT_SQL,
@@ -226,7 +227,7 @@ def _resolve(site: dict, linker: Linker, properties, goids: dict) -> _Local:
     raw = decode(site["refs"]) or []
     refs = call_items.expand(raw, linker)
     extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
-    implied = linker.implicit(extra) + properties.callees(extra)
+    implied = linker.implicit(extra) + properties.callees(refs)  # C(...): __new__ too
     if raw and all(r.get("extra") for r in raw):
         return _Local(True, extra, implied, None, _NOT_SCIP)
     refs = [r for r in refs if not r.get("extra")]

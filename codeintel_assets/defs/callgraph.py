@@ -33,15 +33,21 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
         return
     warehouse.require("core.goids", "core.definition_refs", "core.call_sites", "core.imports")
     scip = warehouse.has("core.scip_symbols", "core.scip_occurrences")
-    graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip)
+    graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip,
+                                 full=warehouse.full_rebuild)
     stats = graph.stats
     if not stats.scip_available:
         context.log.info("callgraph: core.scip_occurrences is empty (SCIP disabled or failed): "
                          "static rules only")
     share = stats.resolved_share
+    write = graph.edges
+    context.log.info(f"callgraph: {write.mode} write ({write.reason})")
     yield from outputs(context, {callgraph.NODES_TABLE: graph.nodes,
-                                 callgraph.EDGES_TABLE: graph.edges}, {}, {
-        callgraph.EDGES_TABLE: {**asdict(stats),
+                                 callgraph.EDGES_TABLE: write.delta}, {}, {
+        callgraph.EDGES_TABLE: {**asdict(stats), "update": write.mode, "reason": write.reason,
+                                "files_rewritten": len(write.delta.to_delete)
+                                if not write.delta.full else len(write.delta.ledger),
+                                "rows_written": write.delta.rows.num_rows,
                                 "resolution": "scip + static rules" if stats.scip_available
                                 else "static rules only (no SCIP)",
                                 "resolved_share": round(share, 4) if share is not None else None},

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from codeintel_assets.devserver import DagsterDev, running_dagster_dev
 from codeintel_assets.launch import COMMIT_TAG, POLL_ENV
+from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets.trigger import install_hook
 
 PROJECT = Path(__file__).resolve().parent.parent  # holds workspace.yaml and dagster.yaml
@@ -75,8 +75,7 @@ class Phase:
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return ToolRunner().run(["git", "-C", str(root), *args]).stdout.strip()
 
 
 def _edit_target(root: Path) -> str:
@@ -140,7 +139,7 @@ def measure(source: Path, work: Path, poll_s: int, timeout_s: float) -> list[Pha
     """Clone `source` into `work`, run `dagster dev` there, and measure the initial build and a
     hook and a sensor commit; returns the phases in that order."""
     repo, home = work / "repo", work / "project"
-    subprocess.run(["git", "clone", "-q", str(source), str(repo)], check=True)
+    ToolRunner().run(["git", "clone", "-q", str(source), str(repo)])
     for name in ("user.name", "user.email"):
         _git(repo, "config", name, "codeintel-devpush")
     home.mkdir()

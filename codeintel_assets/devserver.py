@@ -1,6 +1,7 @@
 """A `dagster dev` process started, waited for and stopped the way an operator would: in its own
 process group, on 127.0.0.1 at a free port, stopped by group (it ignores SIGTERM when started
-in the background, and its daemon and code server are children of their own).
+in the background, and its daemon and code server are children of their own); the process
+itself is the ToolRunner's (`start`, `stop`), like every program the package runs.
 
 Used by the end-to-end tests and by `benchmark_devpush` (seconds from a commit to every table
 current). No Dagster import: the server is a subprocess, spoken to through GraphQL
@@ -9,10 +10,7 @@ current). No Dagster import: the server is a subprocess, spoken to through Graph
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeintel_assets.tools.runner import Process, ToolRunner
 from codeintel_assets.trigger import graphql
 
 _LOCATIONS_Q = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
@@ -38,7 +37,7 @@ class DagsterDev:
     """A running `dagster dev`: its port, process (the group leader) and log file."""
 
     port: int
-    proc: subprocess.Popen
+    proc: Process
     log: Path
 
     @property
@@ -61,47 +60,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _restore_default_signals() -> None:  # runs in the child before exec
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any non-zombie process is left in process group `pgid` (read from /proc)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def stop_group(proc: subprocess.Popen, grace_s: float = 30.0) -> None:
-    """SIGTERM the whole process group `proc` leads, wait up to `grace_s` seconds for a graceful
-    shutdown, then SIGKILL what is left."""
-    pgid = proc.pid  # start_new_session=True: the child leads its own group
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and (proc.poll() is None or group_alive(pgid)):
-        time.sleep(0.25)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 @contextmanager
 def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path, command: Sequence[str],
                         ready_s: float = 90) -> Iterator[DagsterDev]:
@@ -109,18 +67,14 @@ def running_dagster_dev(cwd: Path, env: dict[str, str], log: Path, command: Sequ
     its workspace.yaml and dagster.yaml, or $DAGSTER_HOME does), yielded once the webserver
     answers and every code location is LOADED; stopped by process group on exit. Raises
     DevServerError when it exits or is not ready within `ready_s` seconds."""
-    port = free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [*command, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, preexec_fn=_restore_default_signals)
+    port, runner = free_port(), ToolRunner()
+    proc = runner.start([*command, "-h", "127.0.0.1", "-p", str(port)], cwd, env, log)
     dev = DagsterDev(port, proc, log)
     try:
         _wait_ready(dev, time.monotonic() + ready_s)
         yield dev
     finally:
-        stop_group(proc)
+        runner.stop(proc)
 
 
 def _wait_ready(dev: DagsterDev, deadline: float) -> None:

@@ -20,6 +20,10 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+# A program `ToolRunner.start` left running (the type callers outside tools/ name).
+Process = subprocess.Popen
 
 READ_ONLY_ENV = {"GIT_OPTIONAL_LOCKS": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -122,6 +126,60 @@ class ToolRunner:
             raise ToolExecutionError(argv, proc.returncode, tail(stderr), "tool failed")
         return ToolResult(tuple(argv), proc.returncode, stdout, stderr,
                           time.perf_counter() - started)
+
+
+    def start(self, argv: Sequence[str], cwd: str | os.PathLike, env: Mapping[str, str],
+              log: str | os.PathLike) -> Process:
+        """Start a long-running program (a server: `dagster dev`) in a session of its own,
+        its stdout and stderr into the file `log`, stdin closed, `env` as its whole
+        environment (not added to this process's: a server must not inherit our DAGSTER_HOME)
+        with SIGINT and SIGTERM at their defaults; stop it with `stop`. Raises
+        ToolNotFoundError when argv[0] is not found."""
+        if shutil.which(argv[0]) is None:
+            raise ToolNotFoundError(os.path.basename(argv[0]))
+        with open(log, "wb") as out:
+            return subprocess.Popen(
+                list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, env=dict(env), start_new_session=True,
+                preexec_fn=_restore_default_signals)
+
+    @staticmethod
+    def stop(proc: Process, grace_s: float = 30.0) -> None:
+        """SIGTERM the whole process group `proc` leads (what `start` made), wait up to
+        `grace_s` seconds for it to shut down gracefully, then SIGKILL what is left: `dagster
+        dev` leaves its daemon and code server running when only its own pid is signalled."""
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and (proc.poll() is None or _group_alive(proc.pid)):
+            time.sleep(0.25)
+        _kill_group(proc)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _restore_default_signals() -> None:  # runs in the child before exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any non-zombie process is left in process group `pgid` (read from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -103,7 +103,7 @@ def dedupe(refs: list[dict]) -> list[dict]:
     """`refs` without repeats, first occurrence kept (the order is preference)."""
     seen, out = set(), []
     for r in refs:
-        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"))
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"), "item" in r)
         if k not in seen:
             seen.add(k)
             out.append(r)

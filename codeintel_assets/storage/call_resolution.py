@@ -42,8 +42,8 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
         for site, callees, param in resolved:
             # a parameter's default (`strategy=flat`) is one value; the callers pass others
             default = param is not None and param.get("default", False)
-            if (callees[0].goid is None or default) and param is not None \
-                    and param["ref"] in linker.defs:
+            if param is not None and (callees[0].goid is None or default) \
+                    and param["ref"] in linker.defs:  # (a statement's callees may be none)
                 got = _passed(param, calls_to, linker)
                 if default:
                     got = [c for c in got if c.goid not in {d.goid for d in callees}]

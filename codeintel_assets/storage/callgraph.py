@@ -205,7 +205,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
         implied = linker.implicit(extra) + properties.callees(refs)  # C(...): __new__ too
         if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
-            if implied:
+            if implied or dispatch.accesses_property(extra):  # a subclass's accessor too
                 dispatch.note(len(resolved), site, extra, None)
                 resolved.append((site, implied, None))
             continue
@@ -234,7 +234,7 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
                 target = call_resolution.scip_dotted(site["scip_external"])
                 callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                                   else "external")]
-        dispatch.note(len(resolved), site, refs, goids.get(site["scip_goid"]))
+        dispatch.note(len(resolved), site, refs + extra, goids.get(site["scip_goid"]))
         resolved.append((site, callees + implied, call_resolution.site_param(refs)))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
                                                                 linker), linker)

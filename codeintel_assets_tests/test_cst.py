@@ -369,9 +369,15 @@ SCOPING = (
 
 def test_metadata_equals_the_providers_for_every_node():
     """cst_metadata's spans equal PositionProvider's for every node, and the scopes give
-    QualifiedNameProvider's names for every name, attribute and call."""
+    QualifiedNameProvider's names for every name, attribute and call; the nodes the code
+    generation records are a walk's (in source order: a def's decorators before its body)."""
     module = cst.parse_module(SCOPING)
-    spans, scopes = cst_metadata.metadata(module)
+    found = cst_metadata.metadata(module, cst_extract._KIND_OF)
+    spans, scopes = found.spans, found.scopes
+    def ids(recorded):
+        return sorted((id(node), kind, parents) for node, kind, parents in recorded)
+    assert ids(found.recorded) == ids(cst_metadata._walk_recorded(module, cst_extract._KIND_OF))
+    assert {kind for _, kind, _ in found.recorded} >= {"Module", "FunctionDef", "Call", "Match"}
     wrapper = MetadataWrapper(cst.parse_module(SCOPING))
     positions = wrapper.resolve(PositionProvider)
     qualified = wrapper.resolve(QualifiedNameProvider)

@@ -168,6 +168,12 @@ def test_a_content_token_ignores_commit_and_row_order(tmp_path):
     gateway.replace_repo_rows(derived, "r", Derived(derived.empty(), agreed.input_digest))
     assert agreed.input_digest
     assert gateway.skip_unchanged([derived], inputs, "r", "salt").unchanged  # kept
+    # A touched file (its mtime moved, not its bytes) keeps core.file_state's token.
+    gateway.replace_repo_rows(state, "r", pa.Table.from_pylist(
+        [{c: None for c in state.column_names} | {"repo": "r", "commit": "c4",
+                                                   "rel_path": "a.py", "mtime_ns": 7}],
+        schema=state.arrow_schema))
+    assert gateway.skip_unchanged([derived], inputs, "r", "salt").unchanged
     gateway.replace_repo_rows(spec, "r", modules("c5", ["a"]))  # core.file_state lags at c4
     lagging = gateway.skip_unchanged([derived], inputs, "r", "salt")
     assert lagging.input_digest is None and not lagging.unchanged

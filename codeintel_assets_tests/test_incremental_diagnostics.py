@@ -46,9 +46,10 @@ def test_names_of_files_and_statements():
     assert source_root("src/pkg/a.py", "pkg.a") == "src"
     assert source_root("tests/conftest.py", "conftest@tests/conftest.py") is None
     # Absolute: every prefix of the target, under each search root and under the file's own
-    # folder.
+    # folder and each folder above it (pyrefly's fallback search path).
     assert statement_names("app/x.py", "app.x", "a.b", 0) == \
         StatementNames(("a", "a.b"), ("app.a", "app.a.b"))
+    assert statement_names("app/sub/x.py", "app.sub.x", "a", 0).located == ("app.sub.a", "app.a")
     # Relative: the target under the folder it climbs to, whatever the module name says.
     assert statement_names("src/pkg/a.py", "pkg.a", "pkg.b.c", 1).located == \
         ("src.pkg", "src.pkg.b", "src.pkg.b.c")
@@ -133,7 +134,7 @@ def test_a_push_checks_the_changed_files_and_their_importers(tmp_path):
         meta = _materialize(repo, db)
     plan = _update(meta)
     assert plan["ruff"] == {"mode": "incremental", "files": 1, "reason": "1 changed files of 7"}
-    assert plan["pyrefly"]["mode"] == "full"
+    assert plan["pyrefly"] == plan["pyright"]
     assert plan["pyright"] == {"mode": "incremental", "files": 4,
                                "reason": "closure 4 files of 7 (1 changed)"}
     assert meta["analytics/diagnostics"]["pyright_reason"].value == plan["pyright"]["reason"]
@@ -158,6 +159,8 @@ TYPING_CONTENTS = [
     "import pkg.sub.b\n\nY: int = pkg.sub.b.VALUE\n",
     "from . import a\n\nZ: int = a.f('s')\n",
     "import tools.d\nfrom c import f\n\nW: bytes = f(tools.d.f(1))\n",
+    # under pkg/sub/, pyrefly resolves `a` from a folder above the file (pkg/a.py)
+    "import a\n\nV: str = a.f(1)\n",
     PY_CONTENTS[4], PY_CONTENTS[5],
 ]
 
@@ -192,7 +195,7 @@ def test_incremental_diagnostics_equal_full_rebuild(rounds):
             for ops in rounds:
                 commit_round(repo, ops)
                 plan = _update(_materialize(repo, incremental))
-                assert plan["pyright"]["mode"] == "incremental"
+                assert plan["pyright"]["mode"] == plan["pyrefly"]["mode"] == "incremental"
         _materialize(repo, tmp / "full.duckdb")
         assert table_differences(incremental, tmp / "full.duckdb", TYPING_TABLES) == {}
     finally:

@@ -95,10 +95,11 @@ def function_history(context: dg.AssetExecutionContext, config: HistoryConfig,
                            # never run: a stub a .py implements, an @overload signature
                            equal={"shadowed_stub": False, "is_overload": False})
     defs: dict[str, list[history.Definition]] = {}
-    for r in goids.to_pylist():
-        defs.setdefault(r["rel_path"], []).append(history.Definition(
-            r["goid"], r["rel_path"], r["qualname"],
-            Span(r["start_line"], r["end_line"], r["name_line"])))
+    cols = goids.to_pydict()  # columns zipped: ~35k rows on django, no dict per row
+    for goid, path, qualname, start, end, name in zip(*(cols[c] for c in (
+            "goid", "rel_path", "qualname", "start_line", "end_line", "name_line"))):
+        defs.setdefault(path, []).append(history.Definition(goid, path, qualname,
+                                                            Span(start, end, name)))
     upstream = warehouse.gateway().ledger(table("core.goids"), repo)
     goids_fps = upstream[1] if upstream else {}
     # core.goids' snapshot commit (core.file_state's, which this step does not read)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
-from codeintel_assets.defs.common import heartbeat, outputs, step
+from codeintel_assets.defs.common import heartbeat, key, outputs, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.defs.tools import (
     IMPORT_COLUMNS,
@@ -20,6 +20,8 @@ from codeintel_assets.defs.tools import (
 from codeintel_assets.extract.typedness import DEF_COLUMNS, typedness_rows
 from codeintel_assets.storage import diagnostics_update as update
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.gateway import SkipCheck
+from codeintel_assets.storage.tokens import code_version
 from codeintel_assets.tools import diagnostics as diag
 from codeintel_assets.tools.registry import (
     BY_NAME,
@@ -38,6 +40,10 @@ from codeintel_assets.tools.service import (
 
 TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics",
                  "analytics.tool_failures")
+DIAGNOSTICS = "analytics.diagnostics"
+# The tables typing_ingest computes from the merged diagnostics, and what they are built from.
+DERIVED_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.tool_failures")
+DERIVED_INPUTS = ("core.file_state", "core.ast_nodes", DIAGNOSTICS)
 TYPING_CHECKS = {t: completion_spec("analytics.diagnostics", t) for t in STATIC_TOOLS}
 
 
@@ -54,8 +60,6 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     current = inputs.fingerprints
     files = sorted(current)
     commit = warehouse.snapshot_commit() if inputs.commit is None else inputs.commit
-    defs = warehouse.read("core.ast_nodes", DEF_COLUMNS,
-                          one_of={"node_type": ("FunctionDef", "AsyncFunctionDef")}).to_pylist()
     python = tools.target_python(root, target.python)
     context.log.info(f"typing_ingest: target interpreter {python.executable} ({python.reason})")
     versions = {t: BY_NAME[t].version() for t in STATIC_TOOLS}
@@ -86,14 +90,12 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
     for run in runs.values():
         if not run.completed:
             context.log.warning(f"typing_ingest: {run.tool} {run.status}: {run.reason}")
-    stored = {t: [] if plan.full else warehouse.read(t, required=False).to_pylist()
-              for t in ("analytics.diagnostics", "analytics.tool_failures")}
-    rows = with_ident(update.merge(stored["analytics.diagnostics"], diag.number_occurrences(
-        [row for t in STATIC_TOOLS for row in runs[t].rows]), plan, current), repo, commit)
-    counts = diag.per_file_counts(rows, files)
-    errors = {c["rel_path"]: c["pyright_errors"] + c["pyrefly_errors"] for c in counts}
-    typedness = typedness_rows(repo, commit, files, defs, errors)
-    metadata = {"files": len(files), "diagnostics": len(rows),
+    complete = all(r.status != TIMED_OUT for r in runs.values())
+    # No tool checked a file (no Python file changed since the ledger): the stored rows stand
+    # and only take the new commit, so they are not read, merged or rewritten.
+    idle = complete and not plan.full and not plan.planned.plan.changes.to_delete
+    rows = None if idle else _merged(warehouse, runs, plan, current, repo, commit)
+    metadata = {"files": len(files),
                 "tools": dg.MetadataValue.json({t: runs[t].status for t in STATIC_TOOLS}),
                 "tool_wall_s": dg.MetadataValue.json(wall),
                 "tool_versions": dg.MetadataValue.json(versions),
@@ -101,20 +103,43 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
                                                         for t in STATIC_TOOLS}),
                 **{f"pyright_{k}": v for k, v in plan.tools[PYRIGHT.name].summary().items()},
                 **python.metadata()}
-    failures = update.merge(stored["analytics.tool_failures"], [
+    diagnostics = update.diagnostics_delta(
+        table(DIAGNOSTICS).from_rows([] if rows is None else rows), plan, current, commit,
+        complete=complete)
+    yield from outputs(context, {DIAGNOSTICS: diagnostics}, metadata, {DIAGNOSTICS: {
+        "diagnostics": len(rows)} if rows is not None else {"unchanged": True}})
+    # The tables computed from the merged rows are derived: kept while core.file_state,
+    # core.ast_nodes and analytics.diagnostics (as just written) have the tokens they were
+    # built from. The digest is read after that write and before any data read here.
+    derived = [table(t) for t in DERIVED_TABLES if key(t) in context.selected_asset_keys]
+    check = warehouse.gateway().skip_unchanged(derived,
+        list(DERIVED_INPUTS), repo, f"{code_version()}\0typing_ingest\0{plan.planned.version}",
+        keep=idle and not warehouse.full_rebuild)
+    stored_failures = [] if plan.full else \
+        warehouse.read("analytics.tool_failures", required=False).to_pylist()
+    failures = update.merge(stored_failures, [
         {"tool": c.tool, "rel_path": c.rel_path, "reason": c.reason, "rows_kept": c.rows_kept,
          "kind": "crash_with_others" if c.rows_kept else "crash"}
         for run in runs.values() for c in run.culprits], plan, current)
-    yield from outputs(context, {
-        "analytics.typedness": table("analytics.typedness").from_rows(typedness),
-        "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
-            with_ident(counts, repo, commit)),
-        "analytics.diagnostics": update.diagnostics_delta(
-            table("analytics.diagnostics").from_rows(rows), plan, current, commit,
-            complete=all(r.status != TIMED_OUT for r in runs.values())),
-        "analytics.tool_failures": table("analytics.tool_failures").from_rows(with_ident(
-            failures, repo, commit)),
-    }, metadata)
+    if check.unchanged:
+        yield from unchanged(context, check)
+    elif derived:
+        if rows is None:
+            rows = _merged(warehouse, runs, plan, current, repo, commit)
+        defs = warehouse.read("core.ast_nodes", DEF_COLUMNS, one_of={
+            "node_type": ("FunctionDef", "AsyncFunctionDef")}).to_pylist()
+        counts = diag.per_file_counts(rows, files)
+        errors = {c["rel_path"]: c["pyright_errors"] + c["pyrefly_errors"] for c in counts}
+        # Built from the diagnostics this step wrote only when it wrote them (else: not kept).
+        built = check if key(DIAGNOSTICS) in context.selected_asset_keys else SkipCheck(None)
+        yield from outputs(context, {
+            "analytics.typedness": table("analytics.typedness").from_rows(
+                typedness_rows(repo, commit, files, defs, errors)),
+            "analytics.static_diagnostics": table("analytics.static_diagnostics").from_rows(
+                with_ident(counts, repo, commit)),
+            "analytics.tool_failures": table("analytics.tool_failures").from_rows(with_ident(
+                failures, repo, commit)),
+        }, {**metadata, "diagnostics": len(rows)}, built_from=built)
     for tool, run in runs.items():
         culprits = [dataclasses.asdict(c) for c in run.culprits]
         # A crash on a file this run did not check again still stands, as a full run finds.
@@ -129,6 +154,15 @@ def typing_ingest(context: dg.AssetExecutionContext, target: TargetRepo, warehou
                                               fallback=run.fallback or "-",
                                               culprits=dg.MetadataValue.json(culprits),
                                               **excluded))
+
+
+def _merged(warehouse: Warehouse, runs: dict[str, StaticRun], plan: update.StaticPlan,
+            current: dict[str, str], repo: str, commit: str) -> list[dict]:
+    """analytics.diagnostics rows after this run: the stored rows the run leaves standing and
+    the tools' new ones, numbered, with repo and commit."""
+    stored = [] if plan.full else warehouse.read(DIAGNOSTICS, required=False).to_pylist()
+    return with_ident(update.merge(stored, diag.number_occurrences(
+        [row for t in STATIC_TOOLS for row in runs[t].rows]), plan, current), repo, commit)
 
 
 STATIC_ASSETS = [typing_ingest]

@@ -5,8 +5,9 @@ Data comes from LibCST (libcst.parse_module, parsed once per file). Positions ar
 `QualifiedNameProvider` would give, computed the way it computes them
 (`scope.get_qualified_names_for(node)` with `ScopeProvider`'s scope of the node) but only
 for the few nodes that need one. The providers are run directly rather than through
-`MetadataWrapper.resolve_many`, which walks the whole tree several extra times (see
-`_metadata`). Nothing here imports Dagster, so worker processes load it cheaply.
+`MetadataWrapper.resolve_many`, which walks the whole tree several extra times, and the
+position pass also collects the recorded nodes (see `cst_metadata.metadata`). Nothing here
+imports Dagster, so worker processes load it cheaply.
 
 Units follow the project's (Python `ast`) convention, not LibCST's:
 
@@ -18,9 +19,10 @@ Units follow the project's (Python `ast`) convention, not LibCST's:
   `lineno`), and the module row spans 1:0 to the end of the last line (as the ast row).
 
 Cost: LibCST is much slower than `ast` (its bare parse alone is about 8x `ast.parse`); with
-cst_metadata's shortcuts this extractor takes about 2.2-2.5x the bare `libcst.parse_module` of
-the same files in CPU (it took 4.2-4.3x before them; this repository, docs/benchmarks.md "Parse floors"),
-so run it through `parallel.run_extractor`, one worker process per core.
+cst_metadata's shortcuts this extractor takes about 1.7-1.9x the bare `libcst.parse_module` of
+the same files in CPU (4.2-4.3x before any, 2.0-2.4x before the id-keyed spans, cached visit
+hooks and the position pass collecting the rows' nodes; docs/benchmarks.md "Parse floors"), so
+run it through `parallel.run_extractor`, one worker process per core.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import gc
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from codeintel_assets.extract.cst_metadata import NEWLINE_RE, child_fields, metadata
+from codeintel_assets.extract.cst_metadata import NEWLINE_RE, metadata
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.lines import CHAR, LineIndex
 from codeintel_assets.extract.parallel import FileJob
@@ -106,7 +108,8 @@ def extract_cst(job: FileJob) -> dict[str, list[dict]]:
 def _rows(job: FileJob) -> list[dict]:
     source = read_python(job.abs_path)
     module = cst.parse_module(source)
-    positions, scopes = metadata(module)
+    found = metadata(module, _KIND_OF)
+    positions, scopes = found.spans, found.scopes
 
     def qnames(node: cst.CSTNode) -> list[str]:
         scope = scopes.get(node)
@@ -126,68 +129,51 @@ def _rows(job: FileJob) -> list[dict]:
     repo, commit, rel_path = job.repo, job.commit, job.rel_path
     rows: list[dict] = []
     parents_json: dict[tuple[str, ...], str] = {}
+    for node, kind, parents in found.recorded:
+        sl, sc, el, ec = positions[id(node)]
+        if kind == "Module":
+            # As the ast Module row: 1:0 to the end of the last line (LibCST ends it at
+            # (last line + 1, 0) after a final newline, a line that does not exist).
+            sl, sc, el = 1, 0, last_line
+            ec = len(source[line_starts[el - 1]:].split("\n", 1)[0].rstrip("\r\n"))
+        start_off = line_starts[sl - 1] + sc
+        end_off = line_starts[el - 1] + ec
+        preview = source[start_off:min(end_off, start_off + PREVIEW_CHARS)]
+        if lines is not None:
+            sc, ec = lines.byte_col(sl, sc, CHAR), lines.byte_col(el, ec, CHAR)
 
-    # Iterative pre-order walk (deeply nested expressions must not hit the recursion limit).
-    # Each entry: (node, kinds of the enclosing recorded nodes).
-    stack: list[tuple[cst.CSTNode, tuple[str, ...]]] = [(module, ())]
-    while stack:
-        node, parents = stack.pop()
-        kind = _KIND_OF.get(type(node))
-        if kind is not None:
-            sl, sc, el, ec = positions[node]
-            if kind == "Module":
-                # As the ast Module row: 1:0 to the end of the last line (LibCST ends it at
-                # (last line + 1, 0) after a final newline, a line that does not exist).
-                sl, sc, el = 1, 0, last_line
-                ec = len(source[line_starts[el - 1]:].split("\n", 1)[0].rstrip("\r\n"))
-            start_off = line_starts[sl - 1] + sc
-            end_off = line_starts[el - 1] + ec
-            preview = source[start_off:min(end_off, start_off + PREVIEW_CHARS)]
-            if lines is not None:
-                sc, ec = lines.byte_col(sl, sc, CHAR), lines.byte_col(el, ec, CHAR)
+        if kind == "Call":
+            names = qnames(node.func)
+        elif kind == "FunctionDef" or kind == "ClassDef":
+            names = qnames(node.name)
+        elif kind == "Decorator":
+            names = qnames(node.decorator)
+        elif kind == "Import" or kind == "ImportFrom":
+            names = _import_names(node)
+        else:
+            names = []
 
-            if kind == "Call":
-                names = qnames(node.func)
-            elif kind == "FunctionDef" or kind == "ClassDef":
-                names = qnames(node.name)
-            elif kind == "Decorator":
-                names = qnames(node.decorator)
-            elif kind == "Import" or kind == "ImportFrom":
-                names = _import_names(node)
-            else:
-                names = []
+        parent_json = parents_json.get(parents)
+        if parent_json is None:
+            parent_json = parents_json[parents] = json_text(list(parents))
+        rows.append({
+            "repo": repo,
+            "commit": commit,
+            "rel_path": rel_path,
+            "node_id": f"{rel_path}:{kind}:{sl}:{sc}:{el}:{ec}",
+            "kind": kind,
+            "start_line": sl,
+            "start_col": sc,
+            "end_line": el,
+            "end_col": ec,
+            "text_preview": preview,
+            "parent_kinds": parent_json,
+            "qnames": json_text(names) if names else "[]",  # most rows: no dumps call
+        })
 
-            parent_json = parents_json.get(parents)
-            if parent_json is None:
-                parent_json = parents_json[parents] = json_text(list(parents))
-            rows.append({
-                "repo": repo,
-                "commit": commit,
-                "rel_path": rel_path,
-                "node_id": f"{rel_path}:{kind}:{sl}:{sc}:{el}:{ec}",
-                "kind": kind,
-                "start_line": sl,
-                "start_col": sc,
-                "end_line": el,
-                "end_col": ec,
-                "text_preview": preview,
-                "parent_kinds": parent_json,
-                "qnames": json_text(names),
-            })
-            parents = (*parents, kind)
-
-        children: list[cst.CSTNode] = []
-        for name in child_fields(type(node)):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, (list, tuple)):
-                children.extend(v for v in value if isinstance(v, cst.CSTNode))
-        for child in reversed(children):
-            stack.append((child, parents))
-
-    # Source order (the walk follows LibCST's field order, which puts a def's decorators after
-    # its body); the sort is stable, so an enclosing node with the same start stays first.
+    # Source order by span (a decorated def's syntactic start, `def`, follows its decorators);
+    # the sort is stable and `recorded` is in pre-order, so an enclosing node with the same
+    # start stays first.
     rows.sort(key=_row_order)
     seen_ids: dict[str, int] = {}
     for row in rows:

@@ -130,7 +130,10 @@ def run_extractor(
         for chunk in _chunks(jobs, chunk_size):
             collect(_run_chunk(fn, shapes, chunk)[:3], len(chunk))
     else:
-        queue = deque(_chunks(jobs, chunk_size))
+        # Largest files first: the pool's last chunks are then the quickest, so no worker
+        # idles at the end while another finishes a large file (rows are collected in
+        # completion order anyway).
+        queue = deque(_chunks(sorted(jobs, key=_size, reverse=True), chunk_size))
         while queue:
             suspects = _run_pool(fn, shapes, queue, workers, collect)
             # A crash breaks the whole pool, so any chunk in flight may hold the culprit. Run
@@ -247,6 +250,14 @@ def _to_arrow(shapes: Shapes, produced: list[dict[str, list[dict]]]):
             rows[name].extend(r)
     return {name: pa.Table.from_pylist(r, schema=shapes[name][0])
             for name, r in rows.items() if r}
+
+
+def _size(job: FileJob) -> int:
+    """The file's size in bytes (0 when it cannot be read: its worker reports that)."""
+    try:
+        return os.path.getsize(job.abs_path)
+    except OSError:
+        return 0
 
 
 def _chunks(items: Sequence[FileJob], size: int) -> list[list[FileJob]]:

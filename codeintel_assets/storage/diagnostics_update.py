@@ -11,11 +11,11 @@ files changed (`storage.changes.plan_update`). Otherwise, per tool:
 - ruff lints the modified files; when files were added or deleted (renames are both), it lints
   everything, since some of its rules read which files exist (I001's first-party detection,
   INP001's `__init__.py`) and a whole lint costs about a second on django;
-- pyrefly checks the whole project whenever anything changed: sound by construction, and a
-  few seconds on django (measured in docs/benchmarks.md); a partial check would need a closure over
-  pyrefly's own resolution (its fallback search path is every ancestor folder);
-- pyright checks the changed files and their reverse import closure (storage/import_closure.py),
-  or every file when the closure is more than `CLOSURE_FULL_SHARE` of them.
+- pyright and pyrefly check the changed files and their reverse import closure
+  (storage/import_closure.py, whose names cover pyrefly's fallback search path, every folder
+  above the importing file), or every file when the closure is more than `CLOSURE_FULL_SHARE`
+  of them: a type checker's rows of a file depend on the file and what it imports, never on
+  the other files it is given (docs/incremental.md has the measurement).
 
 The rows of a tool stay for the files it did not check, are replaced for those it did, and go
 for deleted files; per-file counts and typedness are recomputed from the merged rows.
@@ -108,7 +108,8 @@ def plan_static(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, s
                 policy: RebuildPolicy = _DEFAULT_POLICY) -> StaticPlan:
     """Plan the three tools against the ledger of analytics.diagnostics (`fingerprints`:
     rel_path -> fingerprint of the Python files now). `imports()` gives core.imports rows
-    (rel_path, module, imported, level), read only when pyright's closure is needed."""
+    (rel_path, module, imported, level), read only when the type checkers' closure is
+    needed."""
     planned = plan_tables(gateway, repo, [LEDGER_TABLE], fingerprints,
                           extractor_version(sys.modules[__name__], *qualifiers),
                           policy)[LEDGER_TABLE]
@@ -127,13 +128,14 @@ def plan_static(gateway: StorageGateway, repo: str, fingerprints: Mapping[str, s
                     "which files exist") if moved else \
         ToolPlan(RUFF, False, changes.modified, f"{len(changes.modified)} changed files of "
                  f"{len(files):,}")
-    pyrefly = ToolPlan(PYREFLY, True, files, "whole project on any change")
     closure = change_closure(changes, fingerprints, imports(), CLOSURE_FULL_SHARE)
-    pyright = ToolPlan(PYRIGHT, True, files, closure.full_reason()) if closure.full else \
-        ToolPlan(PYRIGHT, False, tuple(sorted(closure.files)), f"closure "
-                 f"{len(closure.files):,} files of {len(files):,} "
-                 f"({len(changes.to_extract)} changed)")
-    return StaticPlan(planned, {RUFF: ruff, PYREFLY: pyrefly, PYRIGHT: pyright})
+    # pyright and pyrefly check the same files: a type checker's rows of a file depend on it
+    # and what it imports, transitively, never on which other files are checked with it.
+    typed = {t: ToolPlan(t, True, files, closure.full_reason()) if closure.full else
+             ToolPlan(t, False, tuple(sorted(closure.files)), f"closure "
+                      f"{len(closure.files):,} files of {len(files):,} "
+                      f"({len(changes.to_extract)} changed)") for t in (PYREFLY, PYRIGHT)}
+    return StaticPlan(planned, {RUFF: ruff, **typed})
 
 
 def _kept(stored: Iterable[dict], plan: StaticPlan, current: Mapping[str, str]) -> list[dict]:

@@ -11,14 +11,15 @@ to files by path, not through the module graph, because:
 - after a delete the graph's edge moves to an ancestor (or becomes external): the importers of
   the deleted module are no longer in it, yet their diagnostics change (an unresolved import);
 - pyright resolves an absolute import from the root, from `src/`, and, failing those, from the
-  importing file's folder; a relative one from the file's folder, whatever its module name.
+  importing file's folder, pyrefly from every folder above the file too; a relative one from
+  the file's folder, whatever its module name.
 
 So a file is named by its path from the root, dotted (`src/pkg/b.py` -> `src.pkg.b`,
 `pkg/__init__.py` -> `pkg`), and an import statement by every path it may resolve to: each
 dotted prefix of its target (`a`, `a.b`, `a.b.c` for `import a.b.c`) under each search root
-(the root, `src`, every source root of the repository's module names, the file's folder); a
-relative one by its target under the folder it climbs to (and that folder, whose `__init__.py`
-`from . import x` reads). X depends on F when a name of X's statements is F's name. A folder
+(the root, `src`, every source root of the repository's module names, the file's folder and
+every folder above it); a relative one by its target under the folder it climbs to (and that
+folder, whose `__init__.py` `from . import x` reads). X depends on F when a name of X's statements is F's name. A folder
 that starts or stops holding Python files (a namespace package appears or vanishes) is named
 the same way and counts as changed.
 """
@@ -69,8 +70,8 @@ def source_root(rel_path: str, module: str | None) -> str | None:
 class StatementNames:
     """What one import statement may read: `rooted`, dotted prefixes of its target that each
     search root resolves (`a`, `a.b` for `import a.b`), and `located`, dotted paths from the
-    repository root (the target under the importing file's folder or, for a relative import,
-    under the folder it climbs to)."""
+    repository root (the target under the importing file's folder and each folder above it
+    or, for a relative import, under the folder it climbs to)."""
 
     rooted: tuple[str, ...]
     located: tuple[str, ...]
@@ -84,7 +85,9 @@ def statement_names(rel_path: str, module: str | None, imported: str,
     folder = path_name(str(PurePosixPath(rel_path).parent))
     if level == 0:
         rooted = tuple(_prefixes(imported))
-        return StatementNames(rooted, tuple(_join(folder, p) for p in rooted))
+        # pyright falls back to the file's folder, pyrefly to every folder above it as well
+        return StatementNames(rooted, tuple(_join(a, p) for a in _prefixes(folder)[::-1]
+                                            for p in rooted))
     parts = folder.split(".") if folder else []
     base = ".".join(parts[:max(0, len(parts) - (level - 1))])
     if imported.startswith("."):

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from codeintel_assets.storage.catalog import TableSpec
-from codeintel_assets.storage.tables import existing_types, run_statement
+from codeintel_assets.storage.tables import existing_types, present, run_statement
 
 LEDGER_SCHEMA = "_codeintel"
 LEDGER = f"{LEDGER_SCHEMA}.file_ledger"
@@ -44,8 +44,7 @@ def ledger_digest(stored: Ledger) -> str:
 
 
 def ledger_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = $s "
-                            "AND table_name = 'table_versions'", {"s": LEDGER_SCHEMA}).fetchall())
+    return bool(present(con, [f"{LEDGER_SCHEMA}.table_versions"]))
 
 
 def read_ledgers(con: duckdb.DuckDBPyConnection, specs: list[TableSpec], repo: str

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from codeintel_assets.storage.catalog import TableSpec, table
 from codeintel_assets.storage.gateway import StorageGateway
+from codeintel_assets.storage.tables import present
 
 FILE_STATE_COLUMNS = ["rel_path", "commit", "parse_status", "parse_error", "content_hash"]
 
@@ -171,11 +172,8 @@ def existing_tables(gateway: StorageGateway, names: Sequence[str]) -> set[str]:
     checking its inputs pays one open, not one per table)."""
     if not names:
         return set()
-    found = gateway.query(
-        "SELECT DISTINCT table_schema || '.' || table_name AS name FROM "
-        "information_schema.tables WHERE table_schema || '.' || table_name IN "
-        "(SELECT unnest($names))", {"names": list(names)})
-    return set(found.column("name").to_pylist())
+    with gateway.connect() as con:
+        return present(con, names)
 
 
 def primary_key_violations(gateway: StorageGateway, specs: Sequence[TableSpec],

@@ -32,7 +32,7 @@ import duckdb
 
 from codeintel_assets.storage.catalog import TableSpec
 from codeintel_assets.storage.ledger import LEDGER_SCHEMA
-from codeintel_assets.storage.tables import run_statement
+from codeintel_assets.storage.tables import present, run_statement
 from codeintel_assets.storage.view_spec import ViewSpec, create_view
 
 TOKENS = f"{LEDGER_SCHEMA}.table_tokens"
@@ -59,14 +59,22 @@ def _ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = $s "
-                            "AND table_name = 'table_tokens'", {"s": LEDGER_SCHEMA}).fetchall())
+    return bool(present(con, [TOKENS]))
+
+
+# Columns no derived step reads, left out of their table's token like `commit`: a file whose
+# mtime moved without its content (a checkout, a `git reset --hard`, `touch`) must not rebuild
+# what is built on core.file_state (the SCIP symbols, typedness, the test run's plan). Only
+# repo_scan reads mtime_ns, and from the rows themselves.
+UNTOKENED = {"core.file_state": ("mtime_ns",)}
 
 
 def content_token(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str) -> str:
-    """'<rows>:<sum of row hashes>' of `repo`'s stored rows of `spec`, `commit` left out.
-    One scan of the repository's rows (DuckDB's hash is deterministic, not seeded)."""
-    cols = ", ".join(f'"{c}"' for c in spec.column_names if c not in ("repo", "commit"))
+    """'<rows>:<sum of row hashes>' of `repo`'s stored rows of `spec`, `commit` (and the
+    table's UNTOKENED columns) left out. One scan of the repository's rows (DuckDB's hash is
+    deterministic, not seeded)."""
+    left_out = ("repo", "commit", *UNTOKENED.get(spec.qualified_name, ()))
+    cols = ", ".join(f'"{c}"' for c in spec.column_names if c not in left_out)
     count, total = con.execute(
         f"SELECT count(*), coalesce(sum(hash({cols}))::HUGEINT, 0) "
         f"FROM {spec.qualified_name} WHERE repo = $repo", {"repo": repo}).fetchall()[0]
@@ -178,11 +186,8 @@ def refresh_commit(con: duckdb.DuckDBPyConnection, spec: TableSpec, repo: str, c
 
 
 def present_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> set[str]:
-    """Which of the qualified table names `names` exist."""
-    rows = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                       "WHERE list_contains($names, table_schema || '.' || table_name)",
-                       {"names": list(names)}).fetchall()
-    return {r[0] for r in rows}
+    """Which of the qualified table (or view) names `names` exist."""
+    return present(con, names)
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection, specs: Sequence[ViewSpec], salt: str,

@@ -130,8 +130,8 @@ def resolve_python(runner: ToolRunner, root: str, configured: str = "") -> Targe
 def installed_distributions(runner: ToolRunner, python: TargetPython) -> list[str]:
     """[sys.version, *sorted `name==version`] of every distribution importlib.metadata finds in
     `python` (site-packages and the user site; not $PYTHONPATH: the test run's overlay is keyed
-    separately by our pins). One process, ~0.1-0.5 s; not cached, since a `pip install` must
-    always be seen. Raises ToolNotFoundError when the interpreter does not run."""
+    separately by our pins). One process, ~0.1-0.5 s; not cached across runs (`Probes` keeps it
+    for one), since a `pip install` must always be seen. Raises ToolNotFoundError when the interpreter does not run."""
     try:
         version, names = json.loads(runner.run([python.executable, "-E", "-c", _DISTRIBUTIONS],
                                                timeout_s=120).stdout)
@@ -139,6 +139,25 @@ def installed_distributions(runner: ToolRunner, python: TargetPython) -> list[st
         raise ToolNotFoundError("python", f"the target interpreter {python.executable} could "
                                 f"not list its distributions: {exc}") from exc
     return [version, *names]
+
+
+class Probes:
+    """`resolve_python` and `installed_distributions` asked once each: one run's answers (the
+    environment is part of the run's snapshot, as the scanned tree is), kept by ToolService,
+    whose typing, index and test steps each asked again, a process each."""
+
+    def __init__(self) -> None:
+        self._found: dict = {}
+
+    def python(self, runner: ToolRunner, root: str, configured: str) -> TargetPython:
+        if (root, configured) not in self._found:
+            self._found[root, configured] = resolve_python(runner, root, configured)
+        return self._found[root, configured]
+
+    def distributions(self, runner: ToolRunner, python: TargetPython) -> list[str]:
+        if python not in self._found:
+            self._found[python] = installed_distributions(runner, python)
+        return list(self._found[python])
 
 
 def cache_dir() -> Path:

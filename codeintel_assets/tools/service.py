@@ -29,7 +29,7 @@ from typing import Literal
 
 import dagster as dg
 from filelock import FileLock
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from codeintel_assets.tools import (
     automation,
@@ -185,6 +185,7 @@ class ToolService(dg.ConfigurableResource):
     symbol_indexer: Literal["pyrefly", "scip-python"] = Field(
         "pyrefly", description=glean_scip.INDEXER_HELP)
     symbol_index_threads: int = Field(0, description=glean_scip.THREADS_HELP)
+    _probes: environment.Probes = PrivateAttr(default_factory=environment.Probes)  # per run
 
     def runner(self) -> ToolRunner:
         return ToolRunner(default_timeout_s=self.timeout_s)
@@ -200,14 +201,13 @@ class ToolService(dg.ConfigurableResource):
 
     def target_python(self, root: str, configured: str = "") -> TargetPython:
         """The interpreter the target's code runs and type-checks against (see
-        tools/environment.py for the order it is chosen in)."""
-        return environment.resolve_python(self.runner(), root, configured)
+        tools/environment.py for the order it is chosen in); probed once per run."""
+        return self._probes.python(self.runner(), root, configured)
 
     def distributions(self, python: TargetPython) -> list[str]:
         """[sys.version, *sorted `name==version`] installed in `python` (one process, ~0.1-0.5
-        s): what a type checker resolves imports against (environment.
-        installed_distributions)."""
-        return environment.installed_distributions(self.runner(), python)
+        s, once per run): what a type checker resolves imports against."""
+        return self._probes.distributions(self.runner(), python)
 
     # ---- static analysis: rows of analytics.diagnostics without repo/commit/occurrence -------
 

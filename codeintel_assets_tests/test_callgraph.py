@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
+from codeintel_assets.storage.compare import table_differences
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 SELECT = "*graph/call_graph_edges,graph/call_graph_nodes"
@@ -255,6 +256,8 @@ def test_mro_equals_pythons(tmp_path):
 
 
 def test_one_file_edit_rereads_that_file(tmp_path):
+    """A one-file edit re-extracts that file; an override added in one file changes the
+    edges of another."""
     repo = make_git_repo(tmp_path / "widgets", FILES)
     db = tmp_path / "ci.duckdb"
     assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
@@ -272,6 +275,25 @@ def test_one_file_edit_rereads_that_file(tmp_path):
     assert got[("shop.util.extra", 15, "_private")][:2] == ("shop.util._private",
                                                              "module_global")
     assert {k: v[:2] for k, v in got.items() if k[0] != "shop.util.extra"} == EXPECTED
+    # A new override in a subclass (shop/models.py) changes the dispatch edge at a call site
+    # in the base class's file (shop/base.py, not edited): the push rewrites the edges of
+    # both files, keeps the others', and equals a full rebuild.
+    write_files(repo, {"shop/models.py": FILES["shop/models.py"].replace(
+        "    @classmethod", "    def step(self):\n        return 2\n\n    @classmethod")})
+    git(repo, "commit", "-qam", "override step")
+    result = run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                             console_log=False)
+    meta = next(m.metadata for m in result.asset_materializations_for_node("callgraph")
+                if m.asset_key.path == ["graph", "call_graph_edges"])
+    assert (meta["update"].value, meta["files_rewritten"].value) == ("incremental", 2)
+    assert meta["reason"].value == "2 of 4 files' edges changed, 0 files gone"
+    assert edges(db)[("shop.base.Base.run", 6, "self.step")][:2] == \
+        ("shop.models.Order.step", "dispatch_self")
+    full = tmp_path / "full.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(full), tools=[],
+                           console_log=False).success
+    assert table_differences(db, full, ["graph.call_graph_edges",
+                                        "graph.call_graph_nodes"]) == {}
 
 
 @pytest.mark.parametrize("source", ["def f(:\n", "x = (\n"])

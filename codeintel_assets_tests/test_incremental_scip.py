@@ -179,7 +179,16 @@ def test_a_push_indexes_the_changed_files_and_their_importers(scip_python, tmp_p
 # Cross-file dependencies (calls of pkg.a.f, a package attribute, relative, `src/` and
 # namespace-package imports) and classes with methods, so edits change documents they leave
 # alone; a syntax error and undecodable bytes drop files from the index.
-CONTENTS = [*TYPING_CONTENTS, PY_CONTENTS[1], PY_CONTENTS[2]]
+# A class hierarchy across files (a base in pkg/a.py, a subclass elsewhere overriding its
+# method or not) makes edits change the call graph's dispatch edges in files they leave alone.
+HIERARCHY = [
+    "class Base:\n    def run(self):\n        return self.step()\n\n"
+    "    def step(self):\n        return 0\n",
+    "from pkg.a import Base\n\n\nclass Sub(Base):\n    def step(self):\n        return 1\n\n\n"
+    "Sub().run()\n",
+    "from pkg.a import Base\n\n\nclass Sub(Base):\n    pass\n\n\nSub().run()\n",
+]
+CONTENTS = [*TYPING_CONTENTS, PY_CONTENTS[1], PY_CONTENTS[2], *HIERARCHY]
 rounds = edit_rounds(CONTENTS)
 
 

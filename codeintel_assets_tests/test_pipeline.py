@@ -305,3 +305,20 @@ def test_readme_names_every_asset_group():
     listed = re.search(r"one asset group per\s+schema \(([^)]*)\)", readme).group(1)
     groups = {spec.group_name for spec in defs().resolve_all_asset_specs()}
     assert set(re.findall(r"`(\w+)`", listed)) == groups
+
+
+def test_a_check_comparing_with_a_table_never_built_says_so(sample_repo, tmp_path):
+    """The repo_scan step alone (benchmark_parse's selection): its function_metrics check
+    compares with core.goids, which no step of the selection writes; the check fails naming
+    it, and the run succeeds instead of erroring on DuckDB's catalog."""
+    from codeintel_assets.defs import ingest
+
+    scan = [a for a in ingest.INGEST_ASSETS if a.op.name == "repo_scan"]
+    result = run.materialize(dg.AssetSelection.assets(*scan), target=str(sample_repo),
+                             db=str(tmp_path / "scan.duckdb"), tools=[], raise_on_error=False)
+    assert result.success
+    (check,) = [c for c in result.get_asset_check_evaluations()
+                if c.check_name == "one_row_per_function_goid"]
+    assert not check.passed
+    assert check.metadata["measured"].value == \
+        "not evaluated: core.goids never materialized in this database"

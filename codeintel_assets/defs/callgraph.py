@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import dagster as dg
 
+from codeintel_assets.defs.checks import cross_table
 from codeintel_assets.defs.common import key, outputs, skip_check, step, unchanged
 from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import callgraph, queries
@@ -32,15 +33,21 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
         return
     warehouse.require("core.goids", "core.definition_refs", "core.call_sites", "core.imports")
     scip = warehouse.has("core.scip_symbols", "core.scip_occurrences")
-    graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip)
+    graph = callgraph.call_graph(warehouse.gateway(), target.info().slug, scip,
+                                 full=warehouse.full_rebuild)
     stats = graph.stats
     if not stats.scip_available:
         context.log.info("callgraph: core.scip_occurrences is empty (SCIP disabled or failed): "
                          "static rules only")
     share = stats.resolved_share
+    write = graph.edges
+    context.log.info(f"callgraph: {write.mode} write ({write.reason})")
     yield from outputs(context, {callgraph.NODES_TABLE: graph.nodes,
-                                 callgraph.EDGES_TABLE: graph.edges}, {}, {
-        callgraph.EDGES_TABLE: {**asdict(stats),
+                                 callgraph.EDGES_TABLE: write.delta}, {}, {
+        callgraph.EDGES_TABLE: {**asdict(stats), "update": write.mode, "reason": write.reason,
+                                "files_rewritten": len(write.delta.to_delete)
+                                if not write.delta.full else len(write.delta.ledger),
+                                "rows_written": write.delta.rows.num_rows,
                                 "resolution": "scip + static rules" if stats.scip_available
                                 else "static rules only (no SCIP)",
                                 "resolved_share": round(share, 4) if share is not None else None},
@@ -52,11 +59,11 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                 "core.goids.")
 def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
     gateway, repo = warehouse.gateway(), target.info().slug
-    got = memoized_one(gateway, repo, "call_edges_reference_goids",
-                       [callgraph.EDGES_TABLE, "core.goids"],
-                       lambda: queries.call_edge_unknown_goids(gateway, repo),
-                       queries.EdgeGoidCheck)
-    return dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata())
+    tables = [callgraph.EDGES_TABLE, "core.goids"]
+    return cross_table(warehouse, tables, lambda: memoized_one(
+        gateway, repo, "call_edges_reference_goids", tables,
+        lambda: queries.call_edge_unknown_goids(gateway, repo), queries.EdgeGoidCheck),
+        lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
 
 
 @dg.asset_check(asset=key(callgraph.EDGES_TABLE),

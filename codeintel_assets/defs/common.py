@@ -140,11 +140,11 @@ def extract(context, target: TargetRepo, label: str, fn, jobs: list[FileJob], ta
 def outputs(context, tables: Mapping[str, pa.Table | Sql | FileDelta], metadata: dict,
             per_table: Mapping[str, dict] | None = None, built_from: SkipCheck | None = None):
     """Output events for the selected tables: shared `metadata` plus each table's own. With
-    `built_from` (the step's `skip_check`), Arrow and Sql rows are wrapped as `Derived`, so
-    the write records the input digest they were built from."""
+    `built_from` (the step's `skip_check`), Arrow and Sql rows and FileDeltas are wrapped as
+    `Derived`, so the write records the input digest they were built from."""
     for name, data in tables.items():
         if key(name) in context.selected_asset_keys:
-            if built_from is not None and isinstance(data, pa.Table | Sql):
+            if built_from is not None and isinstance(data, pa.Table | Sql | FileDelta):
                 data = Derived(data, built_from.input_digest)
             yield dg.Output(data, output_name=key(name).to_python_identifier(),
                             metadata={**metadata, **(per_table or {}).get(name, {})})

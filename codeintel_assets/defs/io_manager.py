@@ -75,9 +75,12 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
                                          context.log.warning)
         spec = table(".".join(context.asset_key.path))
         repo = self.warehouse.target.info().slug
-        if isinstance(obj, FileDelta):
+        delta = obj.data if isinstance(obj, Derived) and isinstance(obj.data, FileDelta) \
+            else obj if isinstance(obj, FileDelta) else None
+        if delta is not None:
             try:
-                result = gateway.apply_delta(spec, repo, obj)
+                result = gateway.apply_delta(spec, repo, delta, obj.built_from
+                                             if isinstance(obj, Derived) else None)
             except StalePlanError as exc:
                 # Only a stale plan retries (a RetryPolicy would retry every failure, a
                 # missing upstream or tool too): the step runs again and plans anew.

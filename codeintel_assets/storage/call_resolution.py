@@ -32,31 +32,51 @@ def parameter_flow(resolved: list[tuple[dict, list[Callee], dict | None]], linke
     pass at that position or keyword (a bound method's self shifts positions): one callee per
     definition passed there. Rounds repeat while they resolve more (a parameter passed on as
     another's argument: `def outer(fn): inner(fn)`), at most _FLOW_ROUNDS."""
+    resolved = list(resolved)
+    # Only sites reading a parameter change; the callers of each function are indexed once
+    # and kept current as those sites resolve (django: 5,000 of 236,000 sites).
+    flowing = [i for i, (_, _, param) in enumerate(resolved)
+               if param is not None and param["ref"] in linker.defs]
+    calls_to: dict[Decimal, dict[int, dict]] = {}  # callee GOID -> index -> caller site
+    for i, (site, callees, _) in enumerate(resolved):
+        _index_calls(calls_to, i, site, callees)
     for _ in range(_FLOW_ROUNDS):
-        calls_to: dict[Decimal, list[dict]] = {}
-        for site, callees, _ in resolved:
-            for callee in callees:
-                if callee.goid is not None and not callee.implicit:
-                    calls_to.setdefault(callee.goid, []).append(site)
-        out, changed = [], False
-        for site, callees, param in resolved:
+        updates, passed = {}, {}  # passed: a parameter's answer this round
+        for i in flowing:
+            site, callees, param = resolved[i]
             # a parameter's default (`strategy=flat`) is one value; the callers pass others
-            default = param is not None and param.get("default", False)
-            if param is not None and (callees[0].goid is None or default) \
-                    and param["ref"] in linker.defs:  # (a statement's callees may be none)
-                got = _passed(param, calls_to, linker)
+            default = param.get("default", False)
+            if callees[0].goid is None or default:
+                key = tuple(sorted(param.items()))
+                if key not in passed:
+                    passed[key] = _passed(param, calls_to, linker)
+                got = passed[key]
                 if default:
                     got = [c for c in got if c.goid not in {d.goid for d in callees}]
                 if got:
-                    callees, changed = got + callees[not default:], True
-            out.append((site, callees, param))
-        resolved = out
-        if not changed:
+                    updates[i] = (site, got + callees[not default:], param)
+        if not updates:
             break
+        for i, update in updates.items():  # the next round reads this round's answers
+            _index_calls(calls_to, i, None, resolved[i][1])
+            resolved[i] = update
+            _index_calls(calls_to, i, update[0], update[1])
     return resolved
 
 
-def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, depth: int = 0
+def _index_calls(calls_to: dict[Decimal, dict[int, dict]], index: int, site: dict | None,
+                 callees: list[Callee]) -> None:
+    """Record site `index` as a caller of each of its direct callees (`site` None: forget
+    it)."""
+    for callee in callees:
+        if callee.goid is not None and not callee.implicit:
+            if site is None:
+                calls_to.get(callee.goid, {}).pop(index, None)
+            else:
+                calls_to.setdefault(callee.goid, {})[index] = site
+
+
+def _passed(param: dict, calls_to: dict[Decimal, dict[int, dict]], linker: Linker, depth: int = 0
             ) -> list[Callee]:
     """The definitions the resolved callers of `param`'s function pass for it (a caller
     passing something unknown there adds nothing: the known ones are still called). A caller
@@ -71,7 +91,7 @@ def _passed(param: dict, calls_to: dict[Decimal, list[dict]], linker: Linker, de
         if not attr.startswith("[") or "]" not in attr:
             return []
         attr = attr.partition("]")[2]
-    for caller_site in calls_to.get(fn_goid, ()):
+    for caller_site in calls_to.get(fn_goid, {}).values():
         for arg in _decoded(caller_site["args"]):
             if arg.get("spread"):
                 if star and depth < _FLOW_ROUNDS:

@@ -42,8 +42,10 @@ def add(resolved: list[tuple[dict, list, dict | None]], linker: Linker
                 if outer is not None and outer in linker.defs:
                     goid = linker.defs[outer][0]
                     added.setdefault(goid, Callee(goid, outer, "wrapper"))
-        have = {c.goid for c in callees}
-        out.append((site, callees + [c for g, c in added.items() if g not in have], param))
+        if added:  # else the same list: sites share their callee lists (call_edges digests)
+            have = {c.goid for c in callees}
+            callees = callees + [c for g, c in added.items() if g not in have]
+        out.append((site, callees, param))
     return out
 
 

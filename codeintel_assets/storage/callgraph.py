@@ -22,39 +22,32 @@ dotted target; nothing known is `unknown`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
+from codeintel_assets.extract.python_pass import paused_gc
 from codeintel_assets.storage import (
     call_dispatch,
+    call_edges,
     call_implicit,
     call_items,
     call_resolution,
     call_wrappers,
 )
+from codeintel_assets.storage.call_edges import EDGES_TABLE, CallGraphStats
 from codeintel_assets.storage.call_items import split_items
 from codeintel_assets.storage.call_linker import Callee, DefFacts, Linker, decode
 from codeintel_assets.storage.call_points import FlowLinker
 from codeintel_assets.storage.catalog import table
-from codeintel_assets.storage.gateway import StorageGateway, conform
+from codeintel_assets.storage.gateway import FileDelta, StorageGateway, conform
+from codeintel_assets.storage.ledger import ledger_digest, read_ledgers
 
 NODES_TABLE = "graph.call_graph_nodes"
-EDGES_TABLE = "graph.call_graph_edges"
 
-# Confidence of a static rule's edge: name-binding rules are as sure as Python's scoping;
-# value-flow rules (assignments, returns, containers, instances) can be bypassed at runtime.
-_CONFIDENCE = {"scip": 1.0, "parameter": 0.7, "assigned_alias": 0.8,
-               "returned_value": 0.8, "parameter_any": 0.7, "parameter_default": 0.7,
-               "container_item": 0.8, "instance_method": 0.8, "attribute": 0.8,
-               "inherited_external": 0.7, "wrapper": 0.7, **call_dispatch.CONFIDENCE}
-_STATIC_CONFIDENCE = 0.9
-_OUTSIDE_RULES = ("builtin", "external", "inherited_external")  # a known target, no GOID
-_GUESS_CONFIDENCE = 0.6  # one of a name's disagreeing bindings, the one that runs last
-_SEVERAL_CONFIDENCE = 0.7  # one of several callees the static rules find for one site
 # Static rules that follow the file's own name bindings (defs, imports, module globals) and
 # the MRO: where they disagree with SCIP, they win. On django 5.2.19 scip-python names a
 # re-exported class or function wrongly at such sites (`models.CheckConstraint(...)` as
@@ -149,39 +142,26 @@ SCIP_ROWS_SQL = "SELECT count(*) FROM core.scip_occurrences WHERE repo = $repo"
 
 
 @dataclass(frozen=True)
-class CallGraphStats:
-    """Counts of one call-graph build (step metadata)."""
-
-    call_sites: int
-    in_repo: int  # edges with a callee_goid
-    by_scip: int
-    external: int  # builtin or external target
-    ambiguous: int
-    unknown: int
-    scip_available: bool  # core.scip_occurrences had rows: SCIP took part
-    # At the call sites SCIP resolved to a GOID, what the static rules alone say: the same
-    # GOID, another (the losing target in evidence.static or evidence.scip), or nothing.
-    # (Not stored: 0 when read back.)
-    static_agrees_with_scip: int = 0
-    static_differs_from_scip: int = 0
-    static_unresolved_at_scip: int = 0
-
-    @property
-    def resolved_share(self) -> float | None:
-        """Share of call sites whose target is known (in-repo, builtin or external)."""
-        return (self.in_repo + self.external) / self.call_sites if self.call_sites else None
-
-
-@dataclass(frozen=True)
 class CallGraph:
     nodes: pa.Table
-    edges: pa.Table
+    edges: call_edges.EdgeWrite
     stats: CallGraphStats
 
 
-def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGraph:
-    """Both tables of `repo` (whole-repository tables), conformed to the catalog. `scip`:
-    the SCIP tables exist (else static rules only)."""
+def call_graph(gateway: StorageGateway, repo: str, scip: bool = True, full: bool = False
+               ) -> CallGraph:
+    """Both tables of `repo`, conformed to the catalog: the nodes whole, the edges as the
+    write of the files whose edges changed since the stored rows (every call site is
+    resolved again: dispatch, parameter flow and wrappers read the whole repository; see
+    call_edges.write_plan), all of them when `full`. `scip`: the SCIP tables exist (else
+    static rules only). The cyclic garbage collector is paused
+    meanwhile: resolution allocates millions of small acyclic objects, and the collections
+    they trigger rescan the growing heap for nothing (a quarter of the CPU on django)."""
+    with paused_gc():
+        return _call_graph(gateway, repo, scip, full)
+
+
+def _call_graph(gateway: StorageGateway, repo: str, scip: bool, full: bool) -> CallGraph:
     params = {"repo": repo}
     with gateway.connect() as con:  # one connection: the reads see one state
         nodes = con.sql(NODES_SQL, params=params).to_arrow_table()
@@ -194,53 +174,88 @@ def call_graph(gateway: StorageGateway, repo: str, scip: bool = True) -> CallGra
         abstract = frozenset(q for (q,) in con.sql(call_dispatch.ABSTRACT_SQL,
                                                    params=params).fetchall())
         scip_rows = con.sql(SCIP_ROWS_SQL, params=params).fetchall()[0][0] if scip else 0
+        stored = read_ledgers(con, [table(EDGES_TABLE)], repo)[EDGES_TABLE]
     callers = {(r["rel_path"], r["qualname"]): r["goid"] for r in goid_rows}
     goids = {r["goid"]: r for r in goid_rows}
     resolved: list[tuple[dict, list[Callee], dict | None]] = []
     agreement = {True: 0, False: 0, None: 0}  # static rules vs SCIP at SCIP-resolved sites
     dispatch = call_dispatch.Dispatch(linker, properties, abstract)
+    memo: dict[tuple, _Local] = {}  # a site's own resolution, by what it depends on
     for site in sites:
-        raw = decode(site["refs"]) or []
-        refs = call_items.expand(raw, linker)
-        extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
-        implied = linker.implicit(extra) + properties.callees(refs)  # C(...): __new__ too
-        if raw and all(r.get("extra") for r in raw):  # a with/for/raise statement: no call
-            if implied or dispatch.accesses_property(extra):  # a subclass's accessor too
-                dispatch.note(len(resolved), site, extra, None)
-                resolved.append((site, implied, None))
+        key = (site["refs"], site["scip_goid"], site["scip_external"])
+        local = memo.get(key)
+        if local is None:
+            local = memo[key] = _resolve(site, linker, properties, goids)
+        if local.statement:  # a with/for/raise statement: no call of its own
+            if local.callees or dispatch.accesses_property(local.refs):  # a subclass's too
+                dispatch.note(len(resolved), site, local.refs, None)
+                resolved.append((site, local.callees, None))
             continue
-        refs = [r for r in refs if not r.get("extra")]
-        by_scip = call_resolution.scip_callee(goids.get(site["scip_goid"]), linker)
-        if by_scip is not None:
-            callee = by_scip
-            static = linker.resolve(refs)  # measured against pyright's answer (metadata)
-            agreement[static.goid == callee.goid if static.goid is not None else None] += 1
-            if static.goid in (None, callee.goid):
-                callees = [Callee(callee.goid, callee.target, "scip")]
-            elif static.via in BINDING_RULES:
-                callees = [Callee(static.goid, static.target, static.via,
-                                  disagrees=callee.target)]
-            else:
-                callees = [Callee(callee.goid, callee.target, "scip", disagrees=static.target)]
-            if static.via == "ambiguous":  # pyright names one of several: keep them all
-                others = [c for c in linker.resolve_all(refs) if c.goid != callee.goid]
-                callees += others
-        else:
-            callees = linker.resolve_all(refs)
-            callee = callees[0]
-            if (callee.goid is None and callee.via in ("unknown", "inherited_external")
-                    and site["scip_external"]):
-                # pyright knows the receiver's type and it is outside the repository
-                target = call_resolution.scip_dotted(site["scip_external"])
-                callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
-                                  else "external")]
-        dispatch.note(len(resolved), site, refs + extra, goids.get(site["scip_goid"]))
-        resolved.append((site, callees + implied, call_resolution.site_param(refs)))
+        if local.agrees is not _NOT_SCIP:
+            agreement[local.agrees] += 1
+        dispatch.note(len(resolved), site, local.refs, goids.get(site["scip_goid"]))
+        resolved.append((site, local.callees, local.param))
     resolved = call_wrappers.add(call_resolution.parameter_flow(dispatch.apply(resolved),
                                                                 linker), linker)
-    edges, stats = _edges(repo, resolved, callers, scip_rows > 0, agreement)
-    return CallGraph(conform(table(NODES_TABLE), nodes), conform(table(EDGES_TABLE), edges),
+    digests, version = call_edges.file_digests(resolved, callers), call_edges.version()
+    full, files, reason = call_edges.write_plan(stored, digests, version, full)
+    rows, stats = call_edges.edges(repo, resolved, callers, scip_rows > 0, agreement,
+                                   None if full else set(files))
+    delta = FileDelta(conform(table(EDGES_TABLE), rows), files, digests, version,
+                      sites[0]["commit"] if sites else "", full,
+                      planned_against=ledger_digest(stored))
+    return CallGraph(conform(table(NODES_TABLE), nodes), call_edges.EdgeWrite(delta, reason),
                      stats)
+
+
+_NOT_SCIP = object()  # _Local.agrees of a site SCIP does not resolve to a GOID
+
+
+class _Local(NamedTuple):
+    """What one call site resolves to on its own (before dispatch, parameter flow and
+    wrappers): the same for every site with the same references and SCIP facts, so it is
+    computed once per distinct (refs, scip_goid, scip_external). Read-only: shared."""
+
+    statement: bool  # a with/for/raise statement's implicit calls only
+    refs: list[dict]  # the references dispatch reads (`extra` ones too: property accesses)
+    callees: list[Callee]
+    param: dict | None
+    agrees: object  # static rules vs SCIP (True, False, None: no static answer), or _NOT_SCIP
+
+
+def _resolve(site: dict, linker: Linker, properties, goids: dict) -> _Local:
+    raw = decode(site["refs"]) or []
+    refs = call_items.expand(raw, linker)
+    extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls
+    implied = linker.implicit(extra) + properties.callees(refs)  # C(...): __new__ too
+    if raw and all(r.get("extra") for r in raw):
+        return _Local(True, extra, implied, None, _NOT_SCIP)
+    refs = [r for r in refs if not r.get("extra")]
+    by_scip = call_resolution.scip_callee(goids.get(site["scip_goid"]), linker)
+    agrees = _NOT_SCIP
+    if by_scip is not None:
+        callee = by_scip
+        static = linker.resolve(refs)  # measured against pyright's answer (metadata)
+        agrees = static.goid == callee.goid if static.goid is not None else None
+        if static.goid in (None, callee.goid):
+            callees = [Callee(callee.goid, callee.target, "scip")]
+        elif static.via in BINDING_RULES:
+            callees = [Callee(static.goid, static.target, static.via, disagrees=callee.target)]
+        else:
+            callees = [Callee(callee.goid, callee.target, "scip", disagrees=static.target)]
+        if static.via == "ambiguous":  # pyright names one of several: keep them all
+            callees += [c for c in linker.resolve_all(refs) if c.goid != callee.goid]
+    else:
+        callees = linker.resolve_all(refs)
+        callee = callees[0]
+        if (callee.goid is None and callee.via in ("unknown", "inherited_external")
+                and site["scip_external"]):
+            # pyright knows the receiver's type and it is outside the repository
+            target = call_resolution.scip_dotted(site["scip_external"])
+            callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
+                              else "external")]
+    return _Local(False, refs + extra, callees + implied, call_resolution.site_param(refs),
+                  agrees)
 
 
 def repo_linker(gateway: StorageGateway, repo: str) -> Linker:
@@ -308,72 +323,6 @@ def _linker(goid_rows: list[dict], facts_rows: list[tuple], import_rows: list[tu
     linker = FlowLinker(defs, facts, imports, stars, packages, aliases, implementations)
     linker.items = {q: refs for q, refs in items.items() if refs}
     return linker
-
-
-def _edges(repo: str, resolved, callers, scip_available: bool, agreement: dict
-           ) -> tuple[pa.Table, CallGraphStats]:
-    rows = []
-    counts = {"in_repo": 0, "by_scip": 0, "external": 0, "ambiguous": 0, "unknown": 0}
-    sites = 0
-    for site, callees, _ in resolved:
-        caller = callers.get((site["rel_path"], site["caller_qualname"]))
-        if caller is None:  # core.goids lags core.call_sites (a failed goids step): skip
-            continue
-        keys = set()
-        for callee in callees:  # one row per callee (the key's callee_key)
-            if (callee.target or "?") not in keys:
-                keys.add(callee.target or "?")
-                rows.append(_row(repo, site, caller, callee, several=len(callees) > 1))
-        if all(c.implicit for c in callees):
-            continue  # a with/for/raise statement: no call site of its own
-        sites += 1
-        first = callees[0]
-        known = first.goid is not None or first.via in _OUTSIDE_RULES
-        if first.goid is not None:
-            counts["in_repo"] += 1
-            counts["by_scip"] += first.via == "scip"
-        elif known:
-            counts["external"] += 1
-        else:
-            counts[first.via if first.via == "ambiguous" else "unknown"] += 1
-    stats = CallGraphStats(call_sites=sites, scip_available=scip_available,
-                           static_agrees_with_scip=agreement[True],
-                           static_differs_from_scip=agreement[False],
-                           static_unresolved_at_scip=agreement[None], **counts)
-    return table(EDGES_TABLE).from_rows(rows), stats
-
-
-def _row(repo: str, site: dict, caller: Decimal, callee: Callee, several: bool) -> dict:
-    """One graph.call_graph_edges row: `callee` of `site`; `several`: one of the site's
-    several callees (confidence at most _SEVERAL_CONFIDENCE)."""
-    known = callee.goid is not None or callee.via in _OUTSIDE_RULES
-    evidence = {"rule": callee.via}
-    if site["scip_symbol"] is not None:
-        evidence["scip_symbol"] = site["scip_symbol"]
-    if callee.candidates:
-        evidence["candidates"] = list(callee.candidates)
-    if callee.guessed:
-        evidence["chosen"] = "the binding that runs last"
-    if callee.disagrees:
-        evidence["static" if callee.via == "scip" else "scip"] = callee.disagrees
-    if callee.note:
-        evidence["dispatch"] = callee.note
-    confidence = 0.0
-    if known:
-        confidence = min(_CONFIDENCE.get(callee.via, _STATIC_CONFIDENCE),
-                         _GUESS_CONFIDENCE if callee.guessed else 1.0,
-                         _SEVERAL_CONFIDENCE if several and callee.via != "scip" else 1.0)
-    return {
-        "repo": repo, "commit": site["commit"], "caller_goid": caller,
-        "callsite_path": site["rel_path"], "callsite_line": site["line"],
-        "callsite_col": site["col"], "callee_goid": callee.goid,
-        "callee_key": callee.target or "?",
-        "callee_name": site["callee_name"], "callee_target": callee.target,
-        "kind": callee.kind or ("implicit" if callee.implicit else
-                                "direct" if known else "unresolved"),
-        "resolved_via": callee.via, "confidence": confidence,
-        "evidence": json.dumps(evidence),
-    }
 
 
 def stored_stats(gateway: StorageGateway, repo: str) -> CallGraphStats:

@@ -265,15 +265,17 @@ class StorageGateway:
                 raise
         return SkipCheck(digest, {n: Unchanged(digest, commit, int(counts[n])) for n in names})
 
-    def apply_delta(self, spec: TableSpec, repo: str, delta: FileDelta) -> WriteResult:
+    def apply_delta(self, spec: TableSpec, repo: str, delta: FileDelta,
+                    built_from: str | None = None) -> WriteResult:
         """Apply `delta` to `repo`'s rows of the file-level table `spec` in one transaction:
         delete the rows of `delta.to_delete` (all rows when `delta.full`), insert `delta.rows`,
-        set `commit` on every row of the repository, and replace the table's ledger. Raises
+        set `commit` on every row of the repository, and replace the table's ledger;
+        `built_from`: the input digest of a derived table written per file (`Derived`). Raises
         StalePlanError, writing nothing, when `delta.planned_against` is set and the stored
         ledger is no longer the one the delta was planned against."""
         if spec.path_column is None:
             raise SchemaMismatchError(f"{spec.qualified_name} is not a file-level table")
-        return self._write(spec, repo, delta.rows, delta=delta)
+        return self._write(spec, repo, delta.rows, delta=delta, built_from=built_from)
 
     def apply_deltas(self, repo: str, deltas: Mapping[str, FileDelta]) -> dict[str, int]:
         """`apply_delta` of several file-level tables (qualified name -> FileDelta) over one

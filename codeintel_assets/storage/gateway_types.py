@@ -73,11 +73,12 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Derived:
-    """A derived table's rows (`data`: Arrow or `Sql`, replacing the repository's rows) with
-    the `input_digest` of the inputs they were built from (`storage.tokens.input_digest`; None:
-    not known, so the table is never skipped next time)."""
+    """A derived table's rows (`data`: Arrow or `Sql`, replacing the repository's rows, or a
+    FileDelta replacing those of some files: graph.call_graph_edges) with the `input_digest`
+    of the inputs they were built from (`storage.tokens.input_digest`; None: not known, so the
+    table is never skipped next time)."""
 
-    data: pa.Table | Sql
+    data: pa.Table | Sql | FileDelta
     built_from: str | None
 
 

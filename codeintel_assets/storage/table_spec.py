@@ -56,8 +56,10 @@ class TableSpec:
 
     @property
     def path_column(self) -> str | None:
-        """The column naming the file a row comes from (what file-level updates delete by)."""
-        return next((c for c in ("config_path", "rel_path") if c in self.column_names), None)
+        """The column naming the file a row comes from (what file-level updates delete by;
+        graph.call_graph_edges is written per file of its call sites too)."""
+        return next((c for c in ("config_path", "rel_path", "callsite_path")
+                     if c in self.column_names), None)
 
     def version(self) -> str:
         """CATALOG_VERSION and a digest of the columns and types: rows written under another

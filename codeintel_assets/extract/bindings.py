@@ -14,7 +14,12 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from codeintel_assets.extract.pysource import Visit, dotted_name, resolve_relative
+from codeintel_assets.extract.pysource import (
+    Visit,
+    dotted_name,
+    is_callable_annotation,
+    resolve_relative,
+)
 
 OPAQUE = "opaque"  # a binding the analysis does not model: reads through it stay unresolved
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -103,7 +108,7 @@ def dedupe(refs: list[dict]) -> list[dict]:
     """`refs` without repeats, first occurrence kept (the order is preference)."""
     seen, out = set(), []
     for r in refs:
-        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"))
+        k = (r["ref"], r["mode"], r["attr"], r.get("param"), r.get("item"), "item" in r)
         if k not in seen:
             seen.add(k)
             out.append(r)
@@ -251,7 +256,7 @@ class ScopeBindings:
                     self.bind(inner, a.arg, ref(cls, "cls_method"))
                 else:
                     self.bind(inner, a.arg, ref(cls, "self_method", attr="()"))
-            elif a.annotation is not None:
+            elif a.annotation is not None and not is_callable_annotation(a.annotation):
                 self.bind(inner, a.arg, ("annotation", a.annotation, outer))
             else:
                 self.bind(inner, a.arg, ref(inner.qualname, "parameter", mode="param",
@@ -264,7 +269,7 @@ class ScopeBindings:
             self.bind(inner, args.kwarg.arg, OPAQUE)
         for a in args.kwonlyargs:
             self.bind(inner, a.arg, ("annotation", a.annotation, outer)
-                      if a.annotation is not None
+                      if a.annotation is not None and not is_callable_annotation(a.annotation)
                       else ref(inner.qualname, "parameter", mode="param", param=a.arg,
                                index=None))
         names += [a.arg for a in (args.vararg,) if a] + [a.arg for a in args.kwonlyargs] \

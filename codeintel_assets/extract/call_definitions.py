@@ -31,7 +31,7 @@ def rows(calls) -> list[dict]:
             exprs = calls.returns.get(inner.qualname, ())
             guards = call_branches.return_guards(node, inner.params) \
                 if len(exprs) > 1 else {}
-            for expr in exprs:
+            for expr in _decorator_or_applied(exprs):
                 when = {"when": guards[id(expr)]} if id(expr) in guards else {}
                 returned += [{**r, **when} for r in callables(calls.refs(expr, inner))]
                 returned += call_values.stored_items(calls, expr, inner)
@@ -76,6 +76,26 @@ def attribute_rows(calls, aliases: dict[str, dict]) -> dict[str, dict]:
             out[qualname] = {"qualname": qualname, "kind": "alias",
                              "value_refs": json_text(dedupe(kept + got))}
     return out
+
+
+def _decorator_or_applied(exprs: list[ast.expr]) -> list[ast.expr]:
+    """A def's returned expressions without `d(...)` when it also returns `d` itself, a
+    name or a call of one (`if func is not None: return decorator(func)` / `return
+    decorator`; `return command(cls=cls)(name)` / `return command(name, cls)`): a decorator
+    usable with and without parentheses. Which one runs depends on whether the argument is a
+    callable, which the analysis does not know; `@factory(...)`, the spelling with
+    parentheses, gets the decorator (with both, its result's methods were callees of every
+    decorated def: click's `@click.command()` reached BaseCommand.__call__)."""
+    shapes = {_shape(e) for e in exprs} - {None}
+    return [e for e in exprs if not (isinstance(e, ast.Call) and _shape(e.func) in shapes)]
+
+
+def _shape(expr: ast.expr) -> tuple | None:
+    """A name, or a call of a shape (arguments left out); None for anything else."""
+    if isinstance(expr, ast.Name):
+        return ("name", expr.id)
+    inner = _shape(expr.func) if isinstance(expr, ast.Call) else None
+    return None if inner is None else ("call", inner)
 
 
 def _abstract(node: ast.AST) -> bool:

@@ -15,7 +15,7 @@ import ast
 import re
 
 from codeintel_assets.extract import receiver_types
-from codeintel_assets.extract.bindings import Scope, callables, dedupe, extend, ref
+from codeintel_assets.extract.bindings import Scope, dedupe, extend, ref
 from codeintel_assets.extract.json_text import json_text
 
 # Builtins that call a function argument: name -> (positional index or None, keyword).
@@ -63,23 +63,6 @@ def _literal_type(value) -> str | None:
     if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
         return type(value.value).__name__
     return _LITERAL_TYPES.get(type(value))
-
-
-def default_refs(calls, param: dict, depth: int) -> list[dict]:
-    """References of the default value of parameter `param` (a param reference) when it is
-    a name or attribute (`strategy=flat`, `cls=Command`): evaluated where the def is."""
-    scope = calls.scopes.get(param["ref"])
-    args = getattr(scope.node, "args", None) if scope is not None else None
-    if args is None:
-        return []
-    positional = [*args.posonlyargs, *args.args]
-    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults,
-                     strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
-    default = next((d for a, d in pairs if a.arg == param["param"]), None)
-    if not isinstance(default, (ast.Name, ast.Attribute)):
-        return []
-    return [{**r, "via": "parameter_default", "default": True}
-            for r in callables(calls.refs(default, scope.parent, depth + 1))]
 
 
 def _literal(calls, expr: ast.expr, scope: Scope, depth: int) -> list[tuple]:

@@ -121,7 +121,8 @@ class FileCalls(implicit.ImplicitCalls):
         in the same scope (module code runs top to bottom), else the last one (a function runs
         after its module)."""
         key = (id(scope), name)
-        if key in self._active:
+        if key in self._active:  # a cycle: the answer is partial, as one the depth limit
+            self._resolved.cut = True  # cuts (BindingCache keeps it per depth only)
             return []
         self._active.add(key)
         try:
@@ -131,8 +132,7 @@ class FileCalls(implicit.ImplicitCalls):
                     b.value, b.scope, depth + 1))
                 if got is None:
                     return None
-                if got:
-                    results.append((b.line, got))
+                results += [(b.line, got)] if got else []
         finally:
             self._active.discard(key)
         if len(results) > 1 and len({signature(got) for _, got in results}) > 1:
@@ -161,7 +161,7 @@ class FileCalls(implicit.ImplicitCalls):
         if isinstance(value, dict):
             via = "local_name" if value["via"] == "def" else value["via"]
             if value["mode"] == "param":  # `strategy=flat`: the default when none is passed
-                return [value] + call_values.default_refs(self, value, depth)
+                return [value] + self.defaults.refs(self, value, depth)
             return [{**value, "via": via}]
         if isinstance(value, tuple):
             if value[0] in ("unpack", "each"):
@@ -253,9 +253,8 @@ class FileCalls(implicit.ImplicitCalls):
                     return got
             if (got := receiver_types.getattr_refs(self, expr, scope, depth)) is not None:
                 return got  # getattr(self, "visit_" + kind): a method by its name
-            copied = call_values.copied(self, expr, scope)
-            if copied is not None:  # list(xs), sorted(xs): a container of xs's items
-                return self.refs(copied, scope, depth + 1)
+            if (copied := call_values.copied(self, expr, scope)) is not None:
+                return self.refs(copied, scope, depth + 1)  # list(xs), sorted(xs): xs's items
             lambdas = self.bindings_of(expr.func.id, scope, expr.lineno) or [] \
                 if isinstance(expr.func, ast.Name) else []
             if lambdas and all(isinstance(b.value, ast.Lambda) for b in lambdas):
@@ -265,6 +264,8 @@ class FileCalls(implicit.ImplicitCalls):
             base = self.refs(expr.func, scope, depth + 1)
             if base is None:
                 return None
+            if (cast := receiver_types.cast_refs(self, expr, base, scope, depth)) is not None:
+                return cast  # t.cast(T, v): v, else a T
             out = [extend(r, "()", "returned_value" if r["via"] != "self_method"
                           else r["via"]) for r in base if r["mode"] != "builtin"]
             consts = call_branches.constant_args(expr)

@@ -12,6 +12,9 @@ extract/receiver_types.py). Those become references `C()` + a step, marked `extr
 - `property` | `property_set` | `property_del`: `name.attr` read (not called), assigned,
   deleted (an augmented assignment `name.attr += v` reads and assigns); the reference is
   `C().attr`;
+  `getattr(x, "attr"[, default])` and `hasattr(x, "attr")` read `x.attr` too, `setattr(x,
+  "attr", v)` assigns and `delattr(x, "attr")` deletes it (a constant name; the row is the
+  builtin's call site);
 - `dunder:<names>`: the reference is the operand `C()`, `names` the dunders tried in order
   (the first the class's MRO defines runs): `a + b` -> `__add__` of a, `x in c` ->
   `__contains__,__iter__` of c, `if x`/`not x`/`and`/`or` -> `__bool__,__len__`, `x[k]` ->
@@ -37,6 +40,7 @@ from codeintel_assets.extract.bindings import (
 )
 from codeintel_assets.extract.call_values import INSTANCE_ATTR
 from codeintel_assets.extract.json_text import json_text
+from codeintel_assets.extract.param_defaults import Defaults
 from codeintel_assets.extract.pysource import dotted_name
 from codeintel_assets.extract.receiver_types import bind_attribute_type, narrow
 
@@ -59,6 +63,9 @@ BUILTIN_DUNDERS = {"len": "__len__", "str": "__str__,__repr__", "repr": "__repr_
                    "reversed": "__reversed__,__len__", "list": "__iter__", "tuple": "__iter__",
                    "sorted": "__iter__", "set": "__iter__", "dict": "__iter__"}
 _OPERANDS = (ast.Name, ast.Attribute)
+# Builtins that access an attribute named by their second argument: the access they make.
+_ATTR_BUILTINS = {"getattr": "property", "hasattr": "property", "setattr": "property_set",
+                  "delattr": "property_del"}
 
 
 def accessor_role(node: ast.AST) -> str | None:
@@ -134,10 +141,14 @@ class ImplicitCalls(ScopeBindings):
     def __init__(self, module: str, is_package: bool):
         super().__init__(module, is_package)
         self.implicit: list[tuple[ast.expr, Scope, ast.expr, str, str]] = []
+        self.defaults = Defaults()  # parameters' defaults, `if p is None: p = C` (C)
 
     def visit(self, v) -> None:
         node, kind = v.node, type(v.node)
         if kind not in _IMPLICIT_TYPES:
+            if kind is ast.Assign and self.defaults.take(node, self.scopes.get(v.scope.qualname,
+                                                                             self.root)):
+                return  # no binding: the parameter's default
             super().visit(v)
             if kind is ast.AugAssign and type(node.target) is ast.Attribute \
                     and type(node.target.value) is ast.Name:  # `x.p += 1` reads p, then sets
@@ -150,6 +161,8 @@ class ImplicitCalls(ScopeBindings):
         scope = self.scopes.get(v.scope.qualname, self.root)
         if kind in (ast.If, ast.Assert):  # isinstance narrows a name in the body
             narrow(self, node, scope)
+        if kind is ast.If:
+            self.defaults.note_if(self, node, scope)
         add = self.implicit.append
         if kind is ast.Attribute:
             value = node.value
@@ -182,6 +195,13 @@ class ImplicitCalls(ScopeBindings):
         elif kind is ast.Call and type(node.func) is ast.Name and node.args \
                 and node.func.id in BUILTIN_DUNDERS and _operand(node.args[0]):
             add((node.func, scope, node.args[0], "", f"dunder:{BUILTIN_DUNDERS[node.func.id]}"))
+        elif kind is ast.Call and type(node.func) is ast.Name and len(node.args) >= 2 \
+                and node.func.id in _ATTR_BUILTINS and type(node.args[1]) is ast.Constant \
+                and isinstance(node.args[1].value, str) and _simple(node.args[0]) \
+                and self.bindings_of(node.func.id, scope) is None:
+            # getattr(x, "meta", {}): x.meta; the position is the builtin's own call site
+            add((node.func, scope, node.args[0], f".{node.args[1].value}",
+                 _ATTR_BUILTINS[node.func.id]))
 
     def implicit_rows(self) -> list[dict]:
         """core.call_sites rows of the collected expressions whose operand is an instance
@@ -189,7 +209,8 @@ class ImplicitCalls(ScopeBindings):
         called = {id(node.func) for node, _, is_decorator, _ in self.calls if not is_decorator}
         by_line: dict[tuple[str, int], tuple[ast.expr, Scope, dict, list[str]]] = {}
         for node, scope, operand, step, extra in self.implicit:
-            if id(operand) in called or (extra.startswith("property") and id(node) in called):
+            if id(operand) in called or (extra.startswith("property") and id(node) in called
+                                         and type(node) is ast.Attribute):
                 continue  # `x.m()` calls m: no property; `x.f(...)` is no operand
             # an instance, an attribute of one (`x in line.mode`, `tree.root.depth`: storage
             # types it by the alias row of Line.mode), an item of a container storage knows

@@ -247,3 +247,18 @@ def unquote_annotation(expr: ast.expr) -> ast.expr:
         except SyntaxError:
             return expr
     return expr
+
+
+def is_callable_annotation(expr: ast.expr) -> bool:
+    """Whether an annotation is `Callable[...]` (any dotted spelling, bare or in `Optional[]`
+    / `| None`): it names no class, and what it holds is a function passed in."""
+    expr = unquote_annotation(expr)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        parts = [e for e in (expr.left, expr.right)
+                 if not (isinstance(e, ast.Constant) and e.value is None)]
+        return len(parts) == 1 and is_callable_annotation(parts[0])
+    if isinstance(expr, ast.Subscript) and (dotted_name(expr.value) or "").rsplit(
+            ".", 1)[-1] == "Optional":
+        return is_callable_annotation(expr.slice)
+    head = expr.value if isinstance(expr, ast.Subscript) else expr
+    return (dotted_name(head) or "").rsplit(".", 1)[-1] == "Callable"

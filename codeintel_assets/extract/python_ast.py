@@ -41,7 +41,10 @@ from codeintel_assets.extract.pysource import (
 # and property call sites (issues 20 and 27); JSON columns through json_text
 # 10: receiver types kept when first read at the depth limit, a module's own union alias
 # types an annotation, `x.p += v` reads p too
-VERSION = 10
+# 11: getattr/hasattr/setattr/delattr of a constant name access a property, typing.cast(T, v)
+# evaluates to T's instances (else v), a parameter's `if p is None: p = X` is its default, a
+# parameter annotated Callable[...] is a parameter reference (parameter flow), not a type
+VERSION = 11
 # Distributions whose installed version changes this module's rows ("python": the
 # interpreter); storage.incremental builds the ledger version from VERSION and these.
 LIBRARIES = ("python",)  # ast changes with the interpreter

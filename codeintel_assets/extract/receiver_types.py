@@ -21,6 +21,9 @@ the dispatch edge's resolved_via reports. Rules and the facts they use:
   class's self_attrs, which `self.x.m()` in the file reads); the alias row `C.x` of the
   class's attributes (call_definitions.attribute_rows: declared types, else the instances
   assigned, `self.x = D(...)`) types `obj.x` in other files.
+- cast: `typing.cast(T, v)` evaluates to v, which the code declares a T: the instances of T
+  when T names classes (`t.cast("Context", _local.stack[-1])` returned: the callers get a
+  Context), else v's references (`cls = t.cast(Type[C], Command)`: Command); `cast_refs`.
 - isinstance: `if isinstance(x, C):` (and `elif`) narrows `x` to C (or each class of a tuple)
   on the lines of its body; `assert isinstance(x, C)` from the assert to the scope's end
   (extract/bindings.py binds the narrowed name).
@@ -158,6 +161,21 @@ def class_exprs_or_generic(expr: ast.expr) -> list[ast.expr]:
                 for p in class_exprs_or_generic(unquote_annotation(e))]
     return [expr]
 
+
+
+_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+
+
+def cast_refs(calls, call: ast.Call, func_refs: list[dict], scope: Scope, depth: int
+              ) -> list[dict] | None:
+    """References of `cast(T, v)` (the module docstring): T's instances, else v's; None when
+    `call` (whose callee's references are `func_refs`) is no call of typing's cast with two
+    positional arguments."""
+    if len(call.args) != 2 or call.keywords or not any(
+            r["mode"] == "value" and r["ref"] + r["attr"] in _CASTS for r in func_refs):
+        return None
+    return instances(calls, "annotation", call.args[0], scope, depth + 1) or calls.refs(
+        call.args[1], scope, depth + 1)
 
 
 def getattr_refs(calls, call: ast.Call, scope: Scope, depth: int) -> list[dict] | None:

@@ -120,6 +120,13 @@ class Dispatch:
         if pending:
             self._pending.append((index, refs, scip_row, site["callee_name"]))
 
+    def accesses_property(self, refs: list[dict]) -> bool:
+        """Whether `refs` read, assign or delete an attribute some repository class has a
+        property of: a subclass's accessor may be reached where the receiver's own MRO gives
+        none (`self.name` in a base declaring `name: str`, a property in a subclass)."""
+        return self.properties is not None and next(self.properties.accesses(refs),
+                                                    None) is not None
+
     def apply(self, resolved: list[tuple[dict, list[Callee], dict | None]]
               ) -> list[tuple[dict, list[Callee], dict | None]]:
         """`resolved` with each noted site's dispatch callees added after its own (and its

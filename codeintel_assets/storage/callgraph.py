@@ -187,7 +187,7 @@ def _call_graph(gateway: StorageGateway, repo: str, scip: bool, full: bool) -> C
         if local is None:
             local = memo[key] = _resolve(site, linker, properties, goids)
         if local.statement:  # a with/for/raise statement: no call of its own
-            if local.callees:
+            if local.callees or dispatch.accesses_property(local.refs):  # a subclass's too
                 dispatch.note(len(resolved), site, local.refs, None)
                 resolved.append((site, local.callees, None))
             continue
@@ -217,7 +217,7 @@ class _Local(NamedTuple):
     computed once per distinct (refs, scip_goid, scip_external). Read-only: shared."""
 
     statement: bool  # a with/for/raise statement's implicit calls only
-    refs: list[dict]  # the references dispatch reads (a statement's: its `extra` ones)
+    refs: list[dict]  # the references dispatch reads (`extra` ones too: property accesses)
     callees: list[Callee]
     param: dict | None
     agrees: object  # static rules vs SCIP (True, False, None: no static answer), or _NOT_SCIP
@@ -254,7 +254,8 @@ def _resolve(site: dict, linker: Linker, properties, goids: dict) -> _Local:
             target = call_resolution.scip_dotted(site["scip_external"])
             callees = [Callee(None, target, "builtin" if target.startswith("builtins.")
                               else "external")]
-    return _Local(False, refs, callees + implied, call_resolution.site_param(refs), agrees)
+    return _Local(False, refs + extra, callees + implied, call_resolution.site_param(refs),
+                  agrees)
 
 
 def repo_linker(gateway: StorageGateway, repo: str) -> Linker:

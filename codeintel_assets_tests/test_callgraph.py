@@ -746,3 +746,31 @@ def test_an_annotation_through_a_union_type_alias_reaches_each_class(tmp_path):
                    ("pkg.use.m", "pkg.nodes.Leaf.__str__", "operator"),
                    ("pkg.use.n", "pkg.nodes.Base.__new__", "constructor_new"),
                    ("pkg.use.n", "pkg.nodes.Leaf", "constructor")]
+
+
+def test_a_site_with_many_callees_names_a_bounded_few_in_each_rows_evidence(tmp_path):
+    """Twenty functions passed to one parameter: twenty rows at the site inside `apply`, and
+    each row's evidence names the first EVIDENCE_CANDIDATES of them plus the count, not all
+    twenty (a django site had 857 rows listing 857 names each)."""
+    from codeintel_assets.storage.call_edges import EVIDENCE_CANDIDATES
+
+    names = [f"f{i:02}" for i in range(20)]
+    source = "".join(f"def {n}():\n    return {i}\n\n\n" for i, n in enumerate(names))
+    source += "def apply(fn):\n    return fn()\n\n\n" + "".join(
+        f"apply({n})\n" for n in names)
+    repo = make_git_repo(tmp_path / "widgets", {"m.py": source})
+    db = tmp_path / "ci.duckdb"
+    assert run.materialize(SELECT, target=str(repo), db=str(db), tools=[],
+                           console_log=False).success
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("""
+            SELECT k.qualname, e.resolved_via, e.evidence
+            FROM graph.call_graph_edges e JOIN core.goids c ON c.goid = e.caller_goid
+            JOIN core.goids k ON k.goid = e.callee_goid
+            WHERE c.qualname = 'm.apply' ORDER BY 1""").fetchall()
+    assert [r[0] for r in rows] == [f"m.{n}" for n in names]
+    for _, via, evidence in rows:
+        assert via == "parameter_any"
+        assert json.loads(evidence)["candidates"] == \
+            [f"m.{n}" for n in names][:EVIDENCE_CANDIDATES]
+        assert json.loads(evidence)["candidate_count"] == 20

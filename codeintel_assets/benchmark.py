@@ -231,10 +231,10 @@ class RssSampler:
 
 def tool_baselines(root: Path, tools: list[str], pytest_args: list[str]) -> dict:
     """Seconds of each bare tool command on the same Python files (no parsing, no DuckDB)."""
+    from codeintel_assets.defs.resources import ToolService
     from codeintel_assets.extract.scan import list_files
     from codeintel_assets.tools import pyrefly, pyright, ruff, scip_index
     from codeintel_assets.tools.runner import ToolRunner
-    from codeintel_assets.tools.service import ToolService
 
     service = ToolService()
     python = service.target_python(str(root)).executable

@@ -114,9 +114,9 @@ def python_files(root: Path) -> list[str]:
 def run_scip(root: Path, files: list[str], workdir: Path, timeout_s: float) -> tuple[Measured, Path]:
     """scip-python through run_index exactly as ToolService.scip_index calls it (the target's
     interpreter folder on PATH, the service's Node heap), timed per attempt."""
+    from codeintel_assets.defs.resources import ToolService
     from codeintel_assets.tools.runner import ToolExecutionError
     from codeintel_assets.tools.scip_index import run_index
-    from codeintel_assets.tools.service import ToolService
 
     service = ToolService()
     python = service.target_python(str(root))
@@ -143,9 +143,9 @@ def run_pyrefly(root: Path, files: list[str], workdir: Path, timeout_s: float,
     names modules from the root; without it pyrefly 1.4 named `pkg/a.py` `a` in its
     declarations while references said `pkg.a`); `--preset default` as tools/pyrefly passes for
     an unconfigured target. Diagnostics are not read (exit code 1 is normal)."""
+    from codeintel_assets.defs.resources import ToolService
     from codeintel_assets.tools import pyrefly
     from codeintel_assets.tools.glean_scip import glean_argv
-    from codeintel_assets.tools.service import ToolService
 
     service = ToolService()
     python = service.target_python(str(root))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from codeintel_assets.defs.resources import ToolService
 from codeintel_assets.tools import glean_scip
 from codeintel_assets.tools.glean_scip import Earlier
 from codeintel_assets.tools.runner import ToolRunner
 from codeintel_assets.tools.scip_decode import decode, parse_index
-from codeintel_assets.tools.service import ToolService
 
 FILES = {
     "pkg/__init__.py": "",

@@ -40,8 +40,9 @@ def test_no_import_cycles(graph):
     assert cycles == []
 
 
-@pytest.mark.parametrize("layer", ["codeintel_assets.extract", "codeintel_assets.storage"])
-def test_extract_and_storage_import_no_dagster(graph, layer):
+@pytest.mark.parametrize("layer", ["codeintel_assets.extract", "codeintel_assets.storage",
+                                   "codeintel_assets.tools"])
+def test_extract_storage_and_tools_import_no_dagster(graph, layer):
     """Plain Python: not even through another module of the package."""
     chains = graph.find_shortest_chains(importer=layer, imported="dagster", as_packages=True)
     assert chains == set(), chains
@@ -50,8 +51,10 @@ def test_extract_and_storage_import_no_dagster(graph, layer):
 
 
 def test_trigger_and_launch_import_no_dagster(graph):
-    """The Git hook must start fast: nothing it imports pulls Dagster in."""
-    for module in ("codeintel_assets.trigger", "codeintel_assets.launch"):
+    """The Git hook must start fast: nothing it imports pulls Dagster in (nor the dagster dev
+    driver of the tests and benchmark_devpush)."""
+    for module in ("codeintel_assets.trigger", "codeintel_assets.launch",
+                   "codeintel_assets.devserver"):
         assert graph.find_shortest_chain(importer=module, imported="dagster") is None, module
 
 

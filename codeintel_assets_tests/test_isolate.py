@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
+from codeintel_assets.defs.resources import ToolService
 from codeintel_assets.tools import ruff
 from codeintel_assets.tools.isolate import isolate
 from codeintel_assets.tools.runner import (
@@ -19,7 +20,7 @@ from codeintel_assets.tools.runner import (
     ToolExecutionError,
     ToolRunner,
 )
-from codeintel_assets.tools.service import CRASHED, ToolService
+from codeintel_assets.tools.service import CRASHED
 from codeintel_assets_tests.conftest import make_git_repo, write_files
 
 DEEP = "x = " + "+".join(["1"] * 2000) + "\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codeintel_assets.defs.resources import ToolService
 from codeintel_assets.tools.pytest_ini import addopts, declared_xdist, xdist_args
-from codeintel_assets.tools.service import ToolService
 from codeintel_assets_tests.conftest import write_files
 from codeintel_assets_tests.test_testimpact import effective
 

@@ -16,9 +16,10 @@ import duckdb
 import pytest
 
 from codeintel_assets import run
+from codeintel_assets.defs.resources import ToolService
 from codeintel_assets.tools import environment
 from codeintel_assets.tools.runner import ToolRunner
-from codeintel_assets.tools.service import CONFIG_ERROR, ToolService
+from codeintel_assets.tools.service import CONFIG_ERROR
 from codeintel_assets_tests.conftest import SAMPLE_FILES, make_git_repo
 
 PINNED = "tomli-w==1.2.0"

@@ -14,10 +14,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from codeintel_assets.defs.resources import ToolService
 from codeintel_assets.extract.scan import content_hash
 from codeintel_assets.tools import testcache, testimpact, testmerge
 from codeintel_assets.tools.pytest_report import test_rows
-from codeintel_assets.tools.service import ToolService
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 TOOLS = ToolService(enabled=["tests"], test_timeout_s=120)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from dagster._core.storage import tags as dagster_tags
 
+from codeintel_assets.defs.resources import ToolService
+from codeintel_assets.launch import TRIGGER_TAG
 from codeintel_assets.tools import automation, registry, testcache, worktree
 from codeintel_assets.tools.environment import TargetPython
 from codeintel_assets.tools.runner import ToolRunner
-from codeintel_assets.tools.service import ToolService
-from codeintel_assets.launch import TRIGGER_TAG
 from codeintel_assets_tests.conftest import git, make_git_repo, write_files
 
 RUNNER = ToolRunner(default_timeout_s=60)

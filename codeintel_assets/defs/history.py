@@ -10,13 +10,12 @@ from pydantic import Field
 
 from codeintel_assets.defs.common import outputs, step
 from codeintel_assets.defs.ingest import GIT_REFUSED
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, ToolService, Warehouse
 from codeintel_assets.defs.tools import completion, completion_spec
 from codeintel_assets.extract.line_trace import Span
 from codeintel_assets.storage import history
 from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.gateway import FileDelta
-from codeintel_assets.tools.service import ToolService
 
 HOTSPOTS_DEPS = ("core.file_state", "core.ast_metrics")
 HISTORY_DEPS = ("core.goids",)

@@ -25,7 +25,7 @@ from codeintel_assets.defs.common import (
     step,
     update_files,
 )
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, ToolService, Warehouse
 from codeintel_assets.defs.tools import completion, completion_spec
 from codeintel_assets.extract import config_values as config_extract
 from codeintel_assets.extract import cst as cst_extract_module
@@ -39,9 +39,9 @@ from codeintel_assets.extract.goids import (
     DEF_NODE_TYPES,
     goids_from_ast_nodes,
 )
-from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.naming import module_names
 from codeintel_assets.extract.package_roots import declared_source_roots
+from codeintel_assets.extract.parallel import ExtractResult, FileJob
 from codeintel_assets.extract.scan import (
     PASS_FILES,
     PASS_FILES_SCHEMA,
@@ -59,7 +59,6 @@ from codeintel_assets.storage.catalog import table
 from codeintel_assets.storage.changes import ChangeSet
 from codeintel_assets.storage.gateway import FileDelta, ledger_digest
 from codeintel_assets.storage.incremental import ledger_version
-from codeintel_assets.tools.service import ToolService
 
 # ---- repo_scan -----------------------------------------------------------------------------
 

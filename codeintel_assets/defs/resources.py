@@ -29,6 +29,7 @@ from codeintel_assets.storage.location import default_db_path
 from codeintel_assets.storage.locking import Reporter, default_label
 from codeintel_assets.tools.environment import PYTHON_ENV
 from codeintel_assets.tools.git import RepoInfo, repo_info
+from codeintel_assets.tools.service import Tools
 
 
 class UpstreamMissingError(RuntimeError):
@@ -134,6 +135,12 @@ class TargetRepo(dg.ConfigurableResource):
                 raise FileNotFoundError(f"target repository {self.abs_root!r} is not a directory")
             self._info = repo_info(self.abs_root)
         return self._info
+
+
+class ToolService(dg.ConfigurableResource, Tools):
+    """The `tools` resource: runs pyright, pyrefly, ruff, coverage+pytest, the symbol indexer
+    and git for the assets. Its configuration fields and methods are tools/service.Tools'
+    (plain Python, so tools/ imports no Dagster); this class only makes them a resource."""
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -24,14 +24,18 @@ from codeintel_assets.defs.history import HISTORY_ASSETS
 from codeintel_assets.defs.ingest import INGEST_ASSETS
 from codeintel_assets.defs.io_manager import DuckDBIOManager
 from codeintel_assets.defs.jobs import build_jobs
-from codeintel_assets.defs.resources import TargetRepo, Warehouse, WarehouseDuckDB
+from codeintel_assets.defs.resources import (
+    TargetRepo,
+    ToolService,
+    Warehouse,
+    WarehouseDuckDB,
+)
 from codeintel_assets.defs.risk import RISK_ASSETS
 from codeintel_assets.defs.sensors import automation_sensor, fleet_sensor, single_sensor
 from codeintel_assets.defs.static_analysis import STATIC_ASSETS
 from codeintel_assets.defs.testsuite import TEST_ASSETS
 from codeintel_assets.defs.tools import TOOL_ASSETS
 from codeintel_assets.defs.views import VIEW_ASSETS
-from codeintel_assets.tools.service import ToolService
 
 ASSETS = [*INGEST_ASSETS, *STATIC_ASSETS, *TEST_ASSETS, *TOOL_ASSETS, *CALLGRAPH_ASSETS, *GRAPH_ASSETS, *COVERAGE_ASSETS,
           *HISTORY_ASSETS, *RISK_ASSETS,

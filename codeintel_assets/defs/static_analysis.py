@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 
 from codeintel_assets.defs.common import heartbeat, key, outputs, step, unchanged
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, ToolService, Warehouse
 from codeintel_assets.defs.tools import (
     IMPORT_COLUMNS,
     completion,
@@ -30,13 +30,7 @@ from codeintel_assets.tools.registry import (
     RUFF,
     STATIC_TOOLS,
 )
-from codeintel_assets.tools.service import (
-    CRASHED,
-    OK,
-    TIMED_OUT,
-    StaticRun,
-    ToolService,
-)
+from codeintel_assets.tools.service import CRASHED, OK, TIMED_OUT, StaticRun
 
 TYPING_TABLES = ("analytics.typedness", "analytics.static_diagnostics", "analytics.diagnostics",
                  "analytics.tool_failures")

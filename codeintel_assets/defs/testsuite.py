@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from codeintel_assets.defs.common import heartbeat, outputs, step
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, ToolService, Warehouse
 from codeintel_assets.defs.tools import (
     completion,
     completion_spec,
@@ -43,7 +43,6 @@ from codeintel_assets.tools import (
     testmerge,
 )
 from codeintel_assets.tools.registry import TESTS
-from codeintel_assets.tools.service import ToolService
 from codeintel_assets.tools.testrun import TestRun
 
 TEST_RUN_READS = ("core.file_state", "core.modules")

@@ -29,17 +29,16 @@ from codeintel_assets.defs.common import (
     step,
     unchanged,
 )
-from codeintel_assets.defs.resources import TargetRepo, Warehouse
+from codeintel_assets.defs.resources import TargetRepo, ToolService, Warehouse
 from codeintel_assets.storage import derived, scip_update
 from codeintel_assets.storage.catalog import table
+from codeintel_assets.storage.diagnostics_update import version_qualifiers
 from codeintel_assets.storage.gateway import Derived, SkipCheck
 from codeintel_assets.storage.tokens import code_version
-from codeintel_assets.storage.diagnostics_update import version_qualifiers
 from codeintel_assets.tools import scip_decode, scip_merge
 from codeintel_assets.tools.glean_scip import Earlier, indexer_version
 from codeintel_assets.tools.isolate import Culprit
 from codeintel_assets.tools.registry import SCIP
-from codeintel_assets.tools.service import ToolService
 
 
 def with_ident(rows: list[dict], repo: str, commit: str) -> list[dict]:

@@ -1,4 +1,5 @@
-"""ToolService: the Dagster resource through which every external program runs.
+"""Tools: every external program runs through its methods; the Dagster resource ToolService
+(defs/resources.py) is this class as a resource, so tools/ stays Dagster-free.
 
 One typed method per question (pyright, pyrefly and ruff diagnostics, the shared coverage +
 pytest run, the SCIP index, git, the target's interpreter); callers get parsed rows, never raw
@@ -27,9 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import dagster as dg
 from filelock import FileLock
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from codeintel_assets.tools import (
     automation,
@@ -150,11 +150,12 @@ def _finished(tool: str, found: ToolRows, outcome: _Outcome | None = None) -> St
 
 
 class ToolDisabledError(RuntimeError):
-    """The tool is switched off in ToolService.enabled."""
+    """The tool is switched off in ToolService.enabled (defs/resources.py)."""
 
 
-class ToolService(dg.ConfigurableResource):
-    """Runs pyright, pyrefly, ruff, coverage+pytest, scip-python and git for the assets."""
+class Tools(BaseModel):
+    """Runs pyright, pyrefly, ruff, coverage+pytest, scip-python and git for the assets: the
+    fields are the `tools` resource's configuration (defs/resources.ToolService)."""
 
     enabled: list[str] = Field(
         default=list(TOOLS),

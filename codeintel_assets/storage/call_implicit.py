@@ -49,7 +49,7 @@ WITH getters AS (
                                AND d.qualname = g.qualname AND d.kind = 'property'
     WHERE sy.repo = $repo AND NOT coalesce(sy.is_local, false)
 ), reads AS (
-    SELECT o.rel_path, o."commit", o.start_line, o.start_col, any_value(gt.qualname) AS getter
+    SELECT o.rel_path, o."commit", o.start_line, o.start_col, min(gt.qualname) AS getter
     FROM core.scip_occurrences o JOIN getters gt USING (symbol)
     -- a setter's name token is an occurrence of its getter's symbol: a definition, no read
     ANTI JOIN core.goids n ON n.repo = o.repo AND n.rel_path = o.rel_path
@@ -58,10 +58,12 @@ WITH getters AS (
     GROUP BY ALL
 )
 SELECT r.rel_path, r.start_line AS line, r.start_col AS col, r."commit", r.getter,
-       arg_min(g.qualname, (g.end_line - g.name_line, -g.name_line)) AS caller_qualname
+       arg_min(g.qualname, (g.end_line - g.name_line, -g.name_line, g.qualname))
+           AS caller_qualname
 FROM reads r
 JOIN core.goids g ON g.repo = $repo AND g.rel_path = r.rel_path
                  AND r.start_line BETWEEN g.name_line AND g.end_line
+                 AND g."commit" = r."commit"  -- an index of another snapshot: positions moved
 GROUP BY ALL
 ORDER BY r.rel_path, r.start_line, r.start_col
 """

@@ -27,15 +27,13 @@ run it through `parallel.run_extractor`, one worker process per core.
 
 from __future__ import annotations
 
-import gc
-
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from codeintel_assets.extract.cst_metadata import NEWLINE_RE, metadata
 from codeintel_assets.extract.json_text import json_text
 from codeintel_assets.extract.lines import CHAR, LineIndex
-from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.parallel import FileJob, paused_gc
 from codeintel_assets.extract.pysource import read_python
 
 # Bump when the rows this module produces change for unchanged input: stored rows built by
@@ -96,13 +94,8 @@ def extract_cst(job: FileJob) -> dict[str, list[dict]]:
     nothing yet cost about 15%); it is restored before returning, so the file's few cycles
     (scope objects) are collected later.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return {TABLE: _rows(job)}
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _rows(job: FileJob) -> list[dict]:

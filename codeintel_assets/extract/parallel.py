@@ -14,13 +14,15 @@ the table's primary key; never the rest of the file. Each loss is a `DroppedValu
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -262,3 +264,18 @@ def _size(job: FileJob) -> int:
 
 def _chunks(items: Sequence[FileJob], size: int) -> list[list[FileJob]]:
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off inside, restored after (and only if it was on). For
+    work that allocates hundreds of thousands of acyclic objects (a file's syntax trees and
+    rows, the call graph's sites): the collections they trigger find almost nothing yet cost
+    15-33% of the time (measured on django); the few cycles are collected later."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc_was_enabled:
+            gc.enable()

@@ -19,9 +19,7 @@ builds the rows from that tree (scan.scan_file), so a file the scan read is not 
 from __future__ import annotations
 
 import ast
-import gc
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from functools import partial
 
 from codeintel_assets.extract import config_references, docstrings, python_ast
@@ -31,7 +29,7 @@ from codeintel_assets.extract.config_references import (
     literal_rows,
 )
 from codeintel_assets.extract.docstrings import docstring_rows
-from codeintel_assets.extract.parallel import Extractor, FileJob
+from codeintel_assets.extract.parallel import Extractor, FileJob, paused_gc
 from codeintel_assets.extract.pysource import Visit, read_python, walk
 
 AST_TABLES = ("core.ast_nodes", "core.ast_metrics", "core.imports", "core.call_sites",
@@ -75,18 +73,6 @@ def rows_from_tree(job: FileJob, source: str, tree: ast.Module,
     `pysource.decode_python` gives it and `tree` its `ast.parse`. Errors propagate."""
     with paused_gc():
         return _rows(job, source, tree, frozenset(tables))
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off inside, restored after (see `extract_python`)."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _rows(job: FileJob, source: str, tree: ast.Module,

@@ -36,9 +36,9 @@ import pyarrow as pa
 from codeintel_assets.extract.config_values import CONFIG_GLOBS, config_format
 from codeintel_assets.extract.limits import DEFAULT_MAX_FILE_BYTES, too_large_message
 from codeintel_assets.extract.naming import is_stub
-from codeintel_assets.extract.parallel import FileJob
+from codeintel_assets.extract.parallel import FileJob, paused_gc
 from codeintel_assets.extract.pysource import decode_python
-from codeintel_assets.extract.python_pass import paused_gc, rows_from_tree
+from codeintel_assets.extract.python_pass import rows_from_tree
 from codeintel_assets.paths import RootPaths
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from codeintel_assets.extract.naming import implementation_name
-from codeintel_assets.extract.python_pass import paused_gc
+from codeintel_assets.extract.parallel import paused_gc
 from codeintel_assets.storage import (
     call_dispatch,
     call_edges,

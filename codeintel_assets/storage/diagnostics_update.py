@@ -18,7 +18,9 @@ files changed (`storage.changes.plan_update`). Otherwise, per tool:
   the other files it is given (docs/incremental.md has the measurement).
 
 The rows of a tool stay for the files it did not check, are replaced for those it did, and go
-for deleted files; per-file counts and typedness are recomputed from the merged rows.
+for deleted files; per-file counts and typedness are recomputed from the merged rows (on a
+commit where no tool checks a file, typing_ingest keeps all of them while their inputs' tokens
+hold: defs/static_analysis.py).
 """
 
 from __future__ import annotations

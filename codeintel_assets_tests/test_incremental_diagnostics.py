@@ -225,3 +225,46 @@ def test_a_crash_on_a_file_not_checked_again_still_fails_the_check(tmp_path):
                and e.event_specific_data.asset_check_key.name == "ruff_completed"]
     assert not check.passed and check.metadata["status"].value == "crashed"
     assert "deep.py (earlier runs; not checked again)" in check.metadata["reason"].value
+
+
+def test_a_commit_that_checks_no_file_keeps_the_typing_tables(tmp_path):
+    """An empty commit and a touch (new mtime, same bytes) check no file: typedness,
+    static_diagnostics and tool_failures are kept as they are (materialized as unchanged, rows
+    at the new commit), not re-read and rewritten; an edit after that rebuilds them, and they
+    equal a full rebuild. (No crashing file here: ruff's crash on DEEP depends on the files it
+    is given, so a full run's tool_failures legitimately name more files.)"""
+    repo = make_git_repo(tmp_path / "r", {"b.py": "import os\n", "a.py": "import os\n\n\n"
+                                          "def f(x: int, y):\n    return x\n"})
+    db, full = tmp_path / "d.duckdb", tmp_path / "full.duckdb"
+    select = "core/file_state,core/ast_nodes,core/imports,analytics/diagnostics," \
+             "analytics/tool_failures,analytics/typedness,analytics/static_diagnostics"
+    kept = ("analytics/typedness", "analytics/static_diagnostics", "analytics/tool_failures")
+
+    def update() -> dict:
+        result = run.materialize(select, target=str(repo), db=str(db), tools=["ruff"])
+        return {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+
+    def rows() -> dict[str, list]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {t: con.execute(f"SELECT * EXCLUDE (\"commit\") FROM {t.replace('/', '.')} "
+                                   "ORDER BY ALL").fetchall() for t in kept}
+
+    update()
+    before = rows()
+    assert before["analytics/typedness"] and before["analytics/static_diagnostics"]
+    git(repo, "commit", "-q", "--allow-empty", "-m", "nothing")
+    os.utime(repo / "a.py")
+    meta = update()
+    assert all(meta[t]["unchanged"].value is True for t in kept), {t: meta[t] for t in kept}
+    assert rows() == before
+    sha = git(repo, "rev-parse", "HEAD")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute('SELECT DISTINCT "commit" FROM analytics.typedness').fetchall() == \
+            [(sha,)]
+    write_files(repo, {"a.py": "import os\n\n\ndef f(x: int, y: int) -> int:\n    return x\n"})
+    git(repo, "commit", "-qam", "typed")
+    meta = update()
+    assert meta["analytics/typedness"]["unchanged"].value is False
+    assert run.materialize(select, target=str(repo), db=str(full), tools=["ruff"]).success
+    assert table_differences(db, full, TYPING_TABLES) == {}

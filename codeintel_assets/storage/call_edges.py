@@ -214,6 +214,8 @@ class EdgeWrite:
 
     @property
     def mode(self) -> str:
+        """'full' (every row rewritten, the ledger replaced) or 'incremental' (the delta's
+        files only): the asset metadata's `update`."""
         return "full" if self.delta.full else "incremental"
 
 

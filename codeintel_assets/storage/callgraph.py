@@ -224,6 +224,10 @@ class _Local(NamedTuple):
 
 
 def _resolve(site: dict, linker: Linker, properties, goids: dict) -> _Local:
+    """What `site` (a row of SITES_SQL: refs JSON, SCIP symbol, GOID and external name)
+    resolves to by itself: its references expanded through containers, the implicit calls of
+    its `extra` references and property accessors, and the callees SCIP or the static rules
+    name, with whether they agree. Pure: raises only on malformed refs JSON (a defect)."""
     raw = decode(site["refs"]) or []
     refs = call_items.expand(raw, linker)
     extra = [r for r in refs if r.get("extra")]  # what the statement or a builtin calls

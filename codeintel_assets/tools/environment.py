@@ -150,11 +150,13 @@ class Probes:
         self._found: dict = {}
 
     def python(self, runner: ToolRunner, root: str, configured: str) -> TargetPython:
+        """`resolve_python(runner, root, configured)`, asked once per (root, configured)."""
         if (root, configured) not in self._found:
             self._found[root, configured] = resolve_python(runner, root, configured)
         return self._found[root, configured]
 
     def distributions(self, runner: ToolRunner, python: TargetPython) -> list[str]:
+        """`installed_distributions(runner, python)` (a copy), asked once per interpreter."""
         if python not in self._found:
             self._found[python] = installed_distributions(runner, python)
         return list(self._found[python])

@@ -58,12 +58,9 @@ def callgraph_step(context: dg.AssetExecutionContext, target: TargetRepo, wareho
                 description="Every call edge's caller_goid and non-NULL callee_goid exist in "
                 "core.goids.")
 def call_edges_reference_goids(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    gateway, repo = warehouse.gateway(), target.info().slug
-    tables = [callgraph.EDGES_TABLE, "core.goids"]
-    return cross_table(warehouse, tables, lambda: memoized_one(
-        gateway, repo, "call_edges_reference_goids", tables,
-        lambda: queries.call_edge_unknown_goids(gateway, repo), queries.EdgeGoidCheck),
-        lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
+    return cross_table(target, warehouse, "call_edges_reference_goids",
+                       [callgraph.EDGES_TABLE, "core.goids"], queries.call_edge_unknown_goids,
+                       queries.EdgeGoidCheck)
 
 
 @dg.asset_check(asset=key(callgraph.EDGES_TABLE),

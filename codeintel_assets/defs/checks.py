@@ -3,7 +3,7 @@ coverage of ast definitions, the share of GOIDs with a SCIP symbol, the graph la
 one row per graph node) and the function layer's: one function_metrics, coverage_functions,
 function_history and goid_risk_factors row per function and method GOID."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
 import dagster as dg
@@ -14,29 +14,38 @@ from codeintel_assets.defs.resources import TargetRepo, Warehouse
 from codeintel_assets.storage import queries
 from codeintel_assets.storage.catalog import TABLES, TableSpec, table
 from codeintel_assets.storage.check_memo import memoized, memoized_one
+from codeintel_assets.storage.gateway import StorageGateway
 from codeintel_assets.storage.views import VIEWS, ViewSpec
 
 PRIMARY_KEY_CHECK = "primary_key_unique_not_null"
 VIEW_ROWS_CHECK = "one_row_per_base_row"
+_Counts = TypeVar("_Counts")  # a storage/queries.py check result
 
-_Result = TypeVar("_Result")
 
-
-def cross_table(warehouse: Warehouse, tables: Sequence[str], evaluate: Callable[[], _Result],
-                result: Callable[[_Result], dg.AssetCheckResult]) -> dg.AssetCheckResult:
-    """`result(evaluate())` for a check comparing `tables`; when one of them was never
-    materialized in this database (a selection such as the repo_scan step alone leaves out
-    core.goids), a failed result naming it instead of an error that fails the run. DuckDB's
-    CatalogException with every table present is a defect and propagates."""
+def cross_table(target: TargetRepo, warehouse: Warehouse, memo_name: str, tables: list[str],
+                compute: Callable[[StorageGateway, str], _Counts], result_type: type[_Counts],
+                severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+                ) -> dg.AssetCheckResult:
+    """The result of a check comparing `tables`: `compute(gateway, repo)` (a `result_type`
+    of storage/queries.py, with `passed` and `as_metadata()`), memoized on the tables' tokens
+    under `memo_name` (storage/check_memo.py). When one of them was never materialized in this
+    database (a selection such as the repo_scan step alone leaves out core.goids), a failed
+    result naming it instead of an error that fails the run; DuckDB's CatalogException with
+    every table present is a defect and propagates."""
+    gateway, repo = warehouse.gateway(), target.info().slug
     try:
-        return result(evaluate())
+        got = memoized_one(gateway, repo, memo_name, tables, lambda: compute(gateway, repo),
+                           result_type)
     except duckdb.CatalogException:
         missing = [t for t in tables if not warehouse.has(t)]
         if not missing:
             raise
-    return dg.AssetCheckResult(passed=False, metadata={
-        "measured": f"not evaluated: {', '.join(missing)} never materialized in this database",
-        "threshold": "materialize them too (select '*', or add them to the selection)"})
+        return dg.AssetCheckResult(passed=False, severity=severity, metadata={
+            "measured": f"not evaluated: {', '.join(missing)} never materialized in this "
+            "database",
+            "threshold": "materialize them too (select '*', or add them to the selection)"})
+    return dg.AssetCheckResult(passed=got.passed, severity=severity,
+                               metadata=got.as_metadata())
 
 
 def _grouped_checks(name: str, check_name: str, by_key: dict, check_specs: list,
@@ -91,12 +100,9 @@ def _memo_primary_keys(gateway, repo: str, chosen: list[TableSpec]) -> dict:
     "one GOID (matched on rel_path and qualname).",
 )
 def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    gateway, repo = warehouse.gateway(), target.info().slug
-    tables = ["core.ast_nodes", "core.goids"]
-    return cross_table(warehouse, tables, lambda: memoized_one(
-        gateway, repo, "every_definition_has_one_goid", tables,
-        lambda: queries.goid_coverage(gateway, repo), queries.GoidCoverage),
-        lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
+    return cross_table(target, warehouse, "every_definition_has_one_goid",
+                       ["core.ast_nodes", "core.goids"], queries.goid_coverage,
+                       queries.GoidCoverage)
 
 
 @dg.asset_check(
@@ -105,13 +111,9 @@ def every_definition_has_one_goid(target: TargetRepo, warehouse: Warehouse) -> d
     f"symbol (warns below {queries.SCIP_SHARE_FLOOR:.0%}: the index then misses files).",
 )
 def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-    gateway, repo = warehouse.gateway(), target.info().slug
-    tables = ["core.goids", "core.goid_crosswalk"]
-    return cross_table(warehouse, tables, lambda: memoized_one(
-        gateway, repo, "goids_have_scip_symbols", tables,
-        lambda: queries.scip_symbol_coverage(gateway, repo), queries.ScipSymbolCoverage),
-        lambda got: dg.AssetCheckResult(passed=got.passed, severity=dg.AssetCheckSeverity.WARN,
-                                        metadata=got.as_metadata()))
+    return cross_table(target, warehouse, "goids_have_scip_symbols",
+                       ["core.goids", "core.goid_crosswalk"], queries.scip_symbol_coverage,
+                       queries.ScipSymbolCoverage, dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(
@@ -120,12 +122,9 @@ def goids_have_scip_symbols(target: TargetRepo, warehouse: Warehouse) -> dg.Asse
     "GOID of core.goids.")
 def symbol_uses_name_known_goids(target: TargetRepo, warehouse: Warehouse
                                  ) -> dg.AssetCheckResult:
-    gateway, repo = warehouse.gateway(), target.info().slug
-    tables = ["graph.symbol_use_edges", "core.goids"]
-    return cross_table(warehouse, tables, lambda: memoized_one(
-        gateway, repo, "symbol_uses_name_known_goids", tables,
-        lambda: queries.symbol_use_unknown_goids(gateway, repo), queries.UnknownGoids),
-        lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
+    return cross_table(target, warehouse, "symbol_uses_name_known_goids",
+                       ["graph.symbol_use_edges", "core.goids"],
+                       queries.symbol_use_unknown_goids, queries.UnknownGoids)
 
 
 def metrics_per_node_check(metrics: str, nodes: str, node_key: str,
@@ -138,12 +137,10 @@ def metrics_per_node_check(metrics: str, nodes: str, node_key: str,
                     description=f"{metrics} has a row for every {which}{node_key} of {nodes} "
                     "and no other rows.")
     def _check(target: TargetRepo, warehouse: Warehouse) -> dg.AssetCheckResult:
-        gateway, repo = warehouse.gateway(), target.info().slug
-        return cross_table(warehouse, [metrics, nodes], lambda: memoized_one(
-            gateway, repo, f"{metrics}:{name}", [metrics, nodes],
-            lambda: queries.node_rows(gateway, repo, metrics, nodes, node_key, node_filter),
-            queries.NodeRows),
-            lambda got: dg.AssetCheckResult(passed=got.passed, metadata=got.as_metadata()))
+        return cross_table(target, warehouse, f"{metrics}:{name}", [metrics, nodes],
+                           lambda gateway, repo: queries.node_rows(
+                               gateway, repo, metrics, nodes, node_key, node_filter),
+                           queries.NodeRows)
 
     return _check
 

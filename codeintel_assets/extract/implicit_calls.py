@@ -62,7 +62,6 @@ BUILTIN_DUNDERS = {"len": "__len__", "str": "__str__,__repr__", "repr": "__repr_
                    "hash": "__hash__", "int": "__int__", "float": "__float__",
                    "reversed": "__reversed__,__len__", "list": "__iter__", "tuple": "__iter__",
                    "sorted": "__iter__", "set": "__iter__", "dict": "__iter__"}
-_OPERANDS = (ast.Name, ast.Attribute)
 # Builtins that access an attribute named by their second argument: the access they make.
 _ATTR_BUILTINS = {"getattr": "property", "hasattr": "property", "setattr": "property_set",
                   "delattr": "property_del"}
